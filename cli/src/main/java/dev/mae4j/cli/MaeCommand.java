@@ -1,0 +1,22 @@
+package dev.mae4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The `mae` command. */
+@Command(name = "mae", mixinStandardHelpOptions = true, version = "mae4j 0.1.0",
+        description = "Masked Autoencoders on the JVM.",
+        subcommands = {PretrainCommand.class, InfoCommand.class})
+public final class MaeCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new MaeCommand()).execute(args));
+    }
+}

@@ -1,0 +1,74 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_tensor_view;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Decides which patches each image loses: per image, uniform noise is argsorted, the
+ * floor(L·(1 − ratio)) patches with the smallest noise are kept and the rest removed.
+ */
+public final class Masker extends NativeResource {
+    private final MemorySegment handle;
+    private final double maskRatio;
+
+    private Masker(MemorySegment handle, double maskRatio) {
+        this.handle = handle;
+        this.maskRatio = maskRatio;
+    }
+
+    /** Fresh noise for every batch from a generator seeded with {@code seed}: the same seed, the same masks. */
+    public static Masker random(double maskRatio, long seed) {
+        checkRatio(maskRatio);
+        NativeLibrary.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_masker_random(maskRatio, seed, out));
+            return new Masker(out.get(ValueLayout.ADDRESS, 0), maskRatio);
+        }
+    }
+
+    /** Always the caller's noise, [N, L] (copied now): masks for exactly N images of L patches. */
+    public static Masker fromNoise(Tensor noise, double maskRatio) {
+        if (noise == null) throw new IllegalArgumentException("noise must not be null");
+        checkRatio(maskRatio);
+        NativeLibrary.ensureLoaded();
+        noise.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            noise.writeView(view);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_masker_from_noise(view, maskRatio, out));
+            return new Masker(out.get(ValueLayout.ADDRESS, 0), maskRatio);
+        } finally {
+            noise.release();
+        }
+    }
+
+    private static void checkRatio(double maskRatio) {
+        if (!(maskRatio >= 0.0 && maskRatio < 1.0))
+            throw new IllegalArgumentException("maskRatio must be in [0, 1), got " + maskRatio);
+    }
+
+    public double maskRatio() {
+        return maskRatio;
+    }
+
+    /** The native handle; call between acquire and release. */
+    MemorySegment handle() {
+        return handle;
+    }
+
+    @Override
+    void free() {
+        Mae.mae_masker_free(handle);
+    }
+
+    @Override
+    String describe() {
+        return "masker";
+    }
+}

@@ -1,0 +1,267 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_config;
+import dev.mae4j.bindings.mae_device;
+import dev.mae4j.bindings.mae_forward_result;
+import dev.mae4j.bindings.mae_tensor_view;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A masked autoencoder: a ViT encoder over the visible patches and a light decoder that reconstructs the
+ * removed ones, with parameters named and initialised as the reference implementation's.
+ */
+public final class Model extends NativeResource {
+    private final MemorySegment handle;
+    private final MaeConfig config;
+    private final Device device;
+    private final List<ParameterInfo> parameters;
+
+    private Model(MemorySegment handle, MaeConfig config, Device device) {
+        this.handle = handle;
+        this.config = config;
+        this.device = device;
+        this.parameters = List.copyOf(readParameterInfo(handle));
+    }
+
+    /** A freshly initialised model; the same seed gives the same weights. */
+    public static Model create(MaeConfig config, Device device, long seed) {
+        if (config == null) throw new IllegalArgumentException("config must not be null");
+        if (device == null) throw new IllegalArgumentException("device must not be null");
+        NativeLibrary.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cfg = mae_config.allocate(arena);
+            config.writeTo(cfg);
+            MemorySegment dev = mae_device.allocate(arena);
+            device.writeTo(dev);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_model_create(cfg, dev, seed, out));
+            MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
+            try {
+                return new Model(handle, config, device);
+            } catch (RuntimeException e) {
+                Mae.mae_model_free(handle);
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Loads a safetensors checkpoint with reference key names into a model of {@code config}. Every
+     * parameter must be present with its shape; unknown keys are refused.
+     */
+    public static Model load(Path path, MaeConfig config, Device device) throws IOException {
+        if (path == null) throw new IllegalArgumentException("path must not be null");
+        try (SafeTensors file = SafeTensors.open(path)) {
+            return load(path, file, config, device);
+        }
+    }
+
+    /** Loads a checkpoint written by {@link #save}, taking the configuration from its metadata. */
+    public static Model load(Path path, Device device) throws IOException {
+        if (path == null) throw new IllegalArgumentException("path must not be null");
+        try (SafeTensors file = SafeTensors.open(path)) {
+            DType precision = file.entries().values().stream().anyMatch(e -> e.dtype().equals("F64")) ? DType.F64 : DType.F32;
+            MaeConfig config;
+            try {
+                config = MaeConfig.fromMetadata(file.metadata(), precision);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(path, e.getMessage());
+            }
+            return load(path, file, config, device);
+        }
+    }
+
+    private static Model load(Path path, SafeTensors file, MaeConfig config, Device device) throws IOException {
+        Model model = create(config, device, 0);
+        try {
+            Set<String> expected = new TreeSet<>();
+            for (ParameterInfo p : model.parameters) expected.add(p.name());
+            Set<String> missing = new TreeSet<>(expected);
+            missing.removeAll(file.entries().keySet());
+            Set<String> unexpected = new TreeSet<>(file.entries().keySet());
+            unexpected.removeAll(expected);
+            if (!missing.isEmpty() || !unexpected.isEmpty())
+                throw new CheckpointException(path, "keys do not match the model: missing " + missing + ", unexpected " + unexpected);
+            for (SafeTensors.Entry e : file.entries().values()) {
+                DType dtype = DType.ofSafetensorsName(e.dtype());
+                if (dtype != DType.F32 && dtype != DType.F64)
+                    throw new CheckpointException(path, "tensor '" + e.name() + "' is " + e.dtype() + "; F32 or F64 is needed");
+                if (e.shape().length == 0)
+                    throw new CheckpointException(path, "tensor '" + e.name() + "' is a scalar");
+                try (Tensor t = Tensor.wrap(e.data(), dtype, e.shape())) {
+                    model.setParameter(e.name(), t);
+                } catch (IllegalArgumentException bad) {
+                    throw new CheckpointException(path, bad.getMessage());
+                }
+            }
+            return model;
+        } catch (IOException | RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /** Writes every parameter, reference key names, the configuration in the metadata; atomically. */
+    public void save(Path path) throws IOException {
+        if (path == null) throw new IllegalArgumentException("path must not be null");
+        List<Tensor> values = new ArrayList<>();
+        try {
+            List<SafeTensors.Source> sources = new ArrayList<>();
+            for (ParameterInfo p : parameters) {
+                Tensor t = parameter(p.name());
+                values.add(t);
+                sources.add(new SafeTensors.Source(p.name(), t.dtype(), t.shape(), t.segment()));
+            }
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", "pt");
+            metadata.putAll(config.toMetadata());
+            SafeTensors.write(path, metadata, sources);
+        } finally {
+            values.forEach(Tensor::close);
+        }
+    }
+
+    /** A forward pass without gradients: encode the visible patches, decode all, score the removed ones. */
+    public ForwardResult forward(Tensor images, Masker masker) {
+        return forward(images, masker, Mae.MAE_FORWARD_DEFAULT());
+    }
+
+    /** A forward and backward pass; afterwards {@link #gradient} returns each parameter's gradient. */
+    public ForwardResult forwardBackward(Tensor images, Masker masker) {
+        return forward(images, masker, Mae.MAE_FORWARD_BACKWARD());
+    }
+
+    private ForwardResult forward(Tensor images, Masker masker, int flags) {
+        if (images == null) throw new IllegalArgumentException("images must not be null");
+        if (masker == null) throw new IllegalArgumentException("masker must not be null");
+        acquire();
+        images.acquire();
+        masker.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            images.writeView(view);
+            MemorySegment out = mae_forward_result.allocate(arena);
+            Status.check(Mae.mae_model_forward(handle, view, masker.handle(), flags, out));
+            return new ForwardResult(mae_forward_result.loss(out),
+                    Tensor.adopt(mae_forward_result.pred(out)), Tensor.adopt(mae_forward_result.mask(out)),
+                    Tensor.adopt(mae_forward_result.ids_restore(out)), Tensor.adopt(mae_forward_result.latent(out)));
+        } finally {
+            masker.release();
+            images.release();
+            release();
+        }
+    }
+
+    /** A copy of a parameter's current value. */
+    public Tensor parameter(String name) {
+        return named(name, false);
+    }
+
+    /** A copy of a parameter's gradient from the last {@link #forwardBackward}. */
+    public Tensor gradient(String name) {
+        return named(name, true);
+    }
+
+    private Tensor named(String name, boolean gradient) {
+        if (name == null) throw new IllegalArgumentException("name must not be null");
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment cname = arena.allocateFrom(name);
+            Status.check(gradient ? Mae.mae_model_grad_get(handle, cname, out) : Mae.mae_model_param_get(handle, cname, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            release();
+        }
+    }
+
+    /** Overwrites a parameter (values converted to the model's precision); the shape must match. */
+    public void setParameter(String name, Tensor value) {
+        if (name == null) throw new IllegalArgumentException("name must not be null");
+        if (value == null) throw new IllegalArgumentException("value must not be null");
+        acquire();
+        value.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            value.writeView(view);
+            Status.check(Mae.mae_model_param_set(handle, arena.allocateFrom(name), view));
+        } finally {
+            value.release();
+            release();
+        }
+    }
+
+    /** Every parameter in the reference state_dict's order. */
+    public List<ParameterInfo> parameters() {
+        return parameters;
+    }
+
+    public MaeConfig config() {
+        return config;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    /**
+     * Diagnostics: the address of the image data the last forward pass computed on. It equals the
+     * caller's segment address when the images were used in place (matching dtype and device).
+     */
+    public long lastInputAddress() {
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
+            Status.check(Mae.mae_model_last_input_address(handle, out));
+            return out.get(ValueLayout.JAVA_LONG, 0);
+        } finally {
+            release();
+        }
+    }
+
+    /** The native handle; call between acquire and release. */
+    MemorySegment handle() {
+        return handle;
+    }
+
+    private static List<ParameterInfo> readParameterInfo(MemorySegment handle) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
+            Status.check(Mae.mae_model_param_count(handle, count));
+            long n = count.get(ValueLayout.JAVA_LONG, 0);
+            MemorySegment name = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            MemorySegment trainable = arena.allocate(ValueLayout.JAVA_INT);
+            List<ParameterInfo> infos = new ArrayList<>();
+            for (long i = 0; i < n; i++) {
+                Status.check(Mae.mae_model_param_info(handle, i, name, view, trainable));
+                long[] shape = Tensor.shapeOf(view);
+                infos.add(new ParameterInfo(NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)),
+                        DType.ofCode(mae_tensor_view.dtype(view)), shape, trainable.get(ValueLayout.JAVA_INT, 0) != 0));
+            }
+            return infos;
+        }
+    }
+
+    @Override
+    void free() {
+        Mae.mae_model_free(handle);
+    }
+
+    @Override
+    String describe() {
+        return "model";
+    }
+}

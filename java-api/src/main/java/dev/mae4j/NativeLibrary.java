@@ -1,0 +1,99 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Loads libmae once per class loader: from the path in the system property {@code mae.library.path}
+ * when set, else from the copy bundled in the mae4j-native jar. Refuses a library of another ABI version.
+ */
+final class NativeLibrary {
+    static final String PATH_PROPERTY = "mae.library.path";
+    static final String THREADS_PROPERTY = "mae.threads";
+    private static final String RESOURCE = "/dev/mae4j/native/linux-x86_64/libmae.so";
+
+    private NativeLibrary() {}
+
+    private static final class Holder {
+        static final Path LOADED = load();
+    }
+
+    /** Makes sure libmae is loaded and compatible; cheap after the first call. */
+    static void ensureLoaded() {
+        var unused = Holder.LOADED;
+    }
+
+    static Path path() {
+        return Holder.LOADED;
+    }
+
+    private static Path load() {
+        String override = System.getProperty(PATH_PROPERTY);
+        Path lib = override != null ? Path.of(override) : extractBundled();
+        if (!Files.isRegularFile(lib)) {
+            throw new MaeException("libmae not found at " + lib + " (set by -D" + PATH_PROPERTY + ")");
+        }
+        try {
+            System.load(lib.toAbsolutePath().toString());
+        } catch (UnsatisfiedLinkError e) {
+            throw new MaeException("cannot load libmae from " + lib + ": " + e.getMessage()
+                    + " (is libtorch installed? on Debian: apt-get install libtorch-dev libopenblas0-pthread)", e);
+        }
+        checkAbi(Mae.mae_abi_version(), lib);
+        configureThreads();
+        return lib;
+    }
+
+    /** Throws unless the library speaks the ABI these bindings were generated from. */
+    static void checkAbi(int libraryVersion, Path lib) {
+        if (libraryVersion != Mae.MAE_ABI_VERSION()) {
+            throw new MaeException("libmae at " + lib + " has ABI version " + libraryVersion
+                    + " but this mae4j needs version " + Mae.MAE_ABI_VERSION()
+                    + ": rebuild libmae from the same mae4j release (mvn install)");
+        }
+    }
+
+    // On few cores one intra-op thread, with OpenBLAS threading the matmuls, was fastest (see
+    // benchmarks/README.md); -Dmae.threads=N overrides it.
+    private static void configureThreads() {
+        String threads = System.getProperty(THREADS_PROPERTY);
+        int n = 1;
+        if (threads != null) {
+            try {
+                n = Integer.parseInt(threads.trim());
+            } catch (NumberFormatException e) {
+                throw new MaeException("-D" + THREADS_PROPERTY + " must be a positive integer, got '" + threads + "'");
+            }
+        }
+        Status.check(Mae.mae_set_num_threads(n));
+    }
+
+    private static Path extractBundled() {
+        try (InputStream in = NativeLibrary.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new MaeException("libmae is not bundled on the class path (resource " + RESOURCE
+                        + "); add mae4j-native or set -D" + PATH_PROPERTY + "=/path/to/libmae.so");
+            }
+            Path dir = Files.createTempDirectory("mae4j-");
+            Path lib = dir.resolve("libmae.so");
+            Files.copy(in, lib, StandardCopyOption.REPLACE_EXISTING);
+            lib.toFile().deleteOnExit();
+            dir.toFile().deleteOnExit();
+            return lib;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot extract libmae to a temporary directory", e);
+        }
+    }
+
+    /** A C string as a Java string; null for NULL. */
+    static String string(MemorySegment cString) {
+        return cString.equals(MemorySegment.NULL) ? null : cString.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.mae4j;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Base of every Java object that owns native state. Calls bracket their native work with
+ * {@link #acquire()} and {@link #release()}; {@link #close()} frees the native state at once when idle,
+ * or when the last call in flight releases it, so native memory is never used after it is freed.
+ */
+abstract class NativeResource implements AutoCloseable {
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(NativeResource.class, "state", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    // Bit 0: closed. Bits 1..: calls in flight.
+    @SuppressWarnings("unused")
+    private volatile long state;
+
+    /** Marks a call in flight; throws IllegalStateException once closed. */
+    final void acquire() {
+        for (;;) {
+            long s = state;
+            if ((s & 1) != 0) throw new IllegalStateException(describe() + " is closed");
+            if (STATE.compareAndSet(this, s, s + 2)) return;
+        }
+    }
+
+    final void release() {
+        long now = (long) STATE.getAndAdd(this, -2L) - 2;
+        if (now == 1) free();  // closed while in use, and this was the last call
+    }
+
+    public final boolean isClosed() {
+        return (state & 1) != 0;
+    }
+
+    /** Frees the native state; harmless when already closed. */
+    @Override
+    public final void close() {
+        for (;;) {
+            long s = state;
+            if ((s & 1) != 0) return;
+            if (STATE.compareAndSet(this, s, s | 1)) {
+                if (s == 0) free();
+                return;
+            }
+        }
+    }
+
+    /** Releases native state; runs exactly once. */
+    abstract void free();
+
+    /** What this is, for messages: "model", "tensor", ... */
+    abstract String describe();
+}

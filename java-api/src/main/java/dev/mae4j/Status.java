@@ -1,0 +1,18 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+
+/** Turns libmae status codes into Java exceptions carrying the library's message. */
+final class Status {
+    private Status() {}
+
+    static void check(int status) {
+        if (status == Mae.MAE_OK()) return;
+        String message = NativeLibrary.string(Mae.mae_last_error());
+        if (status == Mae.MAE_ERR_INVALID_ARGUMENT()) throw new IllegalArgumentException(message);
+        if (status == Mae.MAE_ERR_INVALID_STATE()) throw new IllegalStateException(message);
+        if (status == Mae.MAE_ERR_OUT_OF_MEMORY()) throw new MaeOutOfMemoryException(message);
+        if (status == Mae.MAE_ERR_UNSUPPORTED()) throw new UnsupportedOperationException(message);
+        throw new MaeException(message);
+    }
+}

@@ -1,0 +1,146 @@
+/*
+ * mae.h — the C ABI of libmae, the native core of mae4j.
+ *
+ * This header is the only contract across the language boundary: C types only, opaque handles,
+ * plain structs. Every function but mae_abi_version() and mae_last_error() returns an int32_t status
+ * (MAE_OK = 0); on failure, mae_last_error() gives a message for the calling thread.
+ *
+ * Ownership: whoever allocates frees. Caller memory passed as a mae_tensor_view is read in place for
+ * the duration of the call only. Handles returned through out-pointers belong to the caller, who
+ * frees them with the matching mae_*_free function (which accepts NULL).
+ */
+#ifndef MAE_H
+#define MAE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
+#define MAE_ABI_VERSION 1
+
+#define MAE_MAX_DIMS 8
+
+/* Status codes. */
+#define MAE_OK 0
+#define MAE_ERR_INVALID_ARGUMENT 1 /* a bad value, shape, dtype or null pointer */
+#define MAE_ERR_INVALID_STATE 2    /* e.g. gradients read before any backward pass */
+#define MAE_ERR_OUT_OF_MEMORY 3
+#define MAE_ERR_UNSUPPORTED 4      /* e.g. a CUDA device on a CPU-only build */
+#define MAE_ERR_INTERNAL 5         /* anything else libtorch reported */
+
+/* Element types of tensors. */
+#define MAE_DTYPE_F32 0
+#define MAE_DTYPE_F64 1
+#define MAE_DTYPE_I64 2
+#define MAE_DTYPE_U8 3
+
+/* Device types. */
+#define MAE_DEVICE_CPU 0
+#define MAE_DEVICE_CUDA 1
+
+/* Flags of mae_model_forward. */
+#define MAE_FORWARD_DEFAULT 0
+#define MAE_FORWARD_BACKWARD 1 /* also run backward: gradients become readable with mae_model_grad */
+
+typedef struct mae_model mae_model;
+typedef struct mae_masker mae_masker;
+typedef struct mae_trainer mae_trainer;
+typedef struct mae_tensor mae_tensor;
+
+/* The architecture, named as the reference MaskedAutoencoderViT's arguments. */
+typedef struct mae_config {
+    int32_t img_size;
+    int32_t patch_size;
+    int32_t in_chans;
+    int32_t embed_dim;
+    int32_t depth;
+    int32_t num_heads;
+    int32_t decoder_embed_dim;
+    int32_t decoder_depth;
+    int32_t decoder_num_heads;
+    double mlp_ratio;
+    int32_t norm_pix_loss; /* 0 or 1 */
+    int32_t dtype;         /* MAE_DTYPE_F32 or MAE_DTYPE_F64: parameters and activations */
+} mae_config;
+
+typedef struct mae_device {
+    int32_t type;  /* MAE_DEVICE_CPU or MAE_DEVICE_CUDA */
+    int32_t index; /* CUDA ordinal; 0 for the CPU */
+} mae_device;
+
+/* A dense, row-major (C-contiguous) tensor in host memory. */
+typedef struct mae_tensor_view {
+    void* data;
+    int32_t dtype;
+    int32_t ndim;
+    int64_t shape[MAE_MAX_DIMS];
+} mae_tensor_view;
+
+/* What one forward pass returns; the tensor handles belong to the caller. */
+typedef struct mae_forward_result {
+    double loss;              /* mean squared error over removed patches */
+    mae_tensor* pred;         /* [N, L, p*p*C] */
+    mae_tensor* mask;         /* [N, L], 1 = removed, 0 = kept */
+    mae_tensor* ids_restore;  /* [N, L] int64 */
+    mae_tensor* latent;       /* [N, 1 + len_keep, embed_dim] */
+} mae_forward_result;
+
+/* torch.optim.AdamW's hyper-parameters; decay applies to parameters with two or more dimensions. */
+typedef struct mae_adamw_config {
+    double lr;
+    double beta1;
+    double beta2;
+    double eps;
+    double weight_decay;
+} mae_adamw_config;
+
+/* Library. */
+int32_t mae_abi_version(void);
+const char* mae_last_error(void);
+int32_t mae_torch_version(const char** out);
+int32_t mae_cuda_device_count(int32_t* out);
+int32_t mae_set_num_threads(int32_t n);
+int32_t mae_get_num_threads(int32_t* out);
+
+/* Tensors returned by the library: host memory, contiguous, valid until freed. */
+int32_t mae_tensor_view_of(const mae_tensor* t, mae_tensor_view* out);
+int32_t mae_tensor_free(mae_tensor* t);
+
+/* Maskers decide which patches each image loses. */
+int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out);
+int32_t mae_masker_from_noise(const mae_tensor_view* noise, double mask_ratio, mae_masker** out);
+int32_t mae_masker_free(mae_masker* m);
+
+/* Models. Parameters are listed in the reference state_dict's order and naming. */
+int32_t mae_model_create(const mae_config* config, const mae_device* device, uint64_t seed, mae_model** out);
+int32_t mae_model_free(mae_model* m);
+int32_t mae_model_config(const mae_model* m, mae_config* out);
+int32_t mae_model_param_count(const mae_model* m, int64_t* out);
+/* name_out stays valid while the model lives; shape_out gets dtype and shape, data = NULL. */
+int32_t mae_model_param_info(const mae_model* m, int64_t index, const char** name_out,
+                             mae_tensor_view* shape_out, int32_t* trainable_out);
+int32_t mae_model_param_get(const mae_model* m, const char* name, mae_tensor** out);
+int32_t mae_model_param_set(mae_model* m, const char* name, const mae_tensor_view* value);
+int32_t mae_model_grad_get(const mae_model* m, const char* name, mae_tensor** out);
+/* images: [N, C, H, W], F32 or F64. */
+int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_masker* masker, int32_t flags,
+                          mae_forward_result* out);
+/* The address of the image data the last forward computed on: equals the caller's pointer when the
+   view was used in place (zero-copy), differs when it had to be converted or moved. */
+int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out);
+
+/* Trainers: one forward, backward and AdamW update per step. */
+int32_t mae_trainer_create(mae_model* m, const mae_adamw_config* config, mae_trainer** out);
+int32_t mae_trainer_free(mae_trainer* t);
+int32_t mae_trainer_set_lr(mae_trainer* t, double lr);
+int32_t mae_trainer_step(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double* loss_out);
+int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MAE_H */

@@ -1,0 +1,61 @@
+#include "adamw.h"
+
+#include <cmath>
+
+#include "errors.h"
+
+namespace mae {
+
+bool decays(const Param& p) {
+    const std::string suffix = ".bias";
+    const bool is_bias = p.name.size() >= suffix.size() &&
+                         p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return p.value.dim() > 1 && !is_bias;
+}
+
+void validate_adamw_config(const mae_adamw_config& c) {
+    require(std::isfinite(c.lr) && c.lr >= 0, "learning rate must be finite and >= 0, got " + std::to_string(c.lr));
+    require(c.beta1 >= 0 && c.beta1 < 1, "beta1 must be in [0, 1), got " + std::to_string(c.beta1));
+    require(c.beta2 >= 0 && c.beta2 < 1, "beta2 must be in [0, 1), got " + std::to_string(c.beta2));
+    require(std::isfinite(c.eps) && c.eps > 0, "eps must be finite and > 0, got " + std::to_string(c.eps));
+    require(std::isfinite(c.weight_decay) && c.weight_decay >= 0,
+            "weight_decay must be finite and >= 0, got " + std::to_string(c.weight_decay));
+}
+
+AdamW::AdamW(std::vector<Param>& params, const mae_adamw_config& cfg) : cfg_(cfg) {
+    validate_adamw_config(cfg);
+    for (auto& p : params) {
+        if (!p.trainable) continue;  // the fixed position tables are not trained
+        slots_.push_back({p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), decays(p)});
+    }
+}
+
+void AdamW::set_lr(double lr) {
+    require(std::isfinite(lr) && lr >= 0, "learning rate must be finite and >= 0, got " + std::to_string(lr));
+    cfg_.lr = lr;
+}
+
+void AdamW::step() {
+    torch::NoGradGuard no_grad;
+    ++step_;
+    const double lr = cfg_.lr, b1 = cfg_.beta1, b2 = cfg_.beta2;
+    const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(step_));
+    const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(step_));
+    const double step_size = lr / bias_correction1;
+    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+    for (auto& s : slots_) {
+        const auto& grad = s.param.grad();
+        if (!grad.defined()) continue;
+        if (s.decay) s.param.mul_(1.0 - lr * cfg_.weight_decay);
+#if TORCH_VERSION_MAJOR >= 2
+        s.exp_avg.lerp_(grad, 1.0 - b1);
+#else
+        s.exp_avg.mul_(b1).add_(grad, 1.0 - b1);
+#endif
+        s.exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
+        auto denom = (s.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(cfg_.eps);
+        s.param.addcdiv_(s.exp_avg, denom, -step_size);
+    }
+}
+
+}  // namespace mae

@@ -1,0 +1,38 @@
+// AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias-corrected moments), with the
+// reference's parameter groups: no decay on 1-D parameters and biases, decay on everything else.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "mae.h"
+#include "model.h"
+
+namespace mae {
+
+// timm's rule, which the reference's param_groups_weight_decay applies.
+bool decays(const Param& p);
+
+class AdamW {
+public:
+    AdamW(std::vector<Param>& params, const mae_adamw_config& cfg);
+
+    // One update from the parameters' current .grad; parameters without a gradient are skipped.
+    void step();
+    void set_lr(double lr);
+    int64_t step_count() const { return step_; }
+
+private:
+    struct Slot {
+        torch::Tensor param, exp_avg, exp_avg_sq;
+        bool decay;
+    };
+    std::vector<Slot> slots_;
+    mae_adamw_config cfg_;
+    int64_t step_ = 0;
+};
+
+void validate_adamw_config(const mae_adamw_config& cfg);
+
+}  // namespace mae

@@ -1,0 +1,339 @@
+// The C ABI: the only extern "C" code. Every entry point validates its arguments before libtorch sees
+// them and turns every exception into a status code plus a thread-local message.
+#include <torch/torch.h>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/version.h>
+#endif
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "errors.h"
+#include "mae.h"
+#include "masking.h"
+#include "model.h"
+#include "tensors.h"
+#include "trainer.h"
+
+struct mae_model {
+    std::shared_ptr<mae::MaeModel> impl;
+    std::atomic<uint64_t> last_input_address{0};
+};
+struct mae_masker {
+    std::unique_ptr<mae::Masker> impl;
+};
+struct mae_trainer {
+    std::unique_ptr<mae::Trainer> impl;
+};
+struct mae_tensor {
+    torch::Tensor value;  // host, contiguous
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+int32_t fail(int32_t status, const std::string& message) {
+    last_error = message;
+    return status;
+}
+
+// Runs `body`, mapping every exception to a status; no exception crosses the boundary.
+template <class Body>
+int32_t guarded(Body&& body) {
+    try {
+        body();
+        return MAE_OK;
+    } catch (const mae::InvalidArgument& e) {
+        return fail(MAE_ERR_INVALID_ARGUMENT, e.what());
+    } catch (const mae::InvalidState& e) {
+        return fail(MAE_ERR_INVALID_STATE, e.what());
+#if TORCH_VERSION_MAJOR >= 2
+    } catch (const c10::OutOfMemoryError& e) {
+        return fail(MAE_ERR_OUT_OF_MEMORY, e.what_without_backtrace());
+#endif
+    } catch (const c10::Error& e) {
+        const std::string msg = e.what_without_backtrace();
+        const bool oom = msg.find("out of memory") != std::string::npos;
+        return fail(oom ? MAE_ERR_OUT_OF_MEMORY : MAE_ERR_INTERNAL, msg);
+    } catch (const std::bad_alloc&) {
+        return fail(MAE_ERR_OUT_OF_MEMORY, "out of host memory");
+    } catch (const std::exception& e) {
+        return fail(MAE_ERR_INTERNAL, e.what());
+    } catch (...) {
+        return fail(MAE_ERR_INTERNAL, "unknown native error");
+    }
+}
+
+template <class T>
+void require_ptr(const T* p, const char* what) {
+    mae::require(p != nullptr, std::string(what) + " must not be null");
+}
+
+torch::Device device_of(const mae_device* d) {
+    require_ptr(d, "device");
+    if (d->type == MAE_DEVICE_CPU) return torch::Device(torch::kCPU);
+    mae::require(d->type == MAE_DEVICE_CUDA, "device.type must be MAE_DEVICE_CPU or MAE_DEVICE_CUDA, got " +
+                                                 std::to_string(d->type));
+    if (!torch::cuda::is_available())
+        throw mae::InvalidArgument("a CUDA device was asked for but this libtorch sees none");
+    const auto count = static_cast<int32_t>(torch::cuda::device_count());
+    mae::require(d->index >= 0 && d->index < count, "device.index must be in [0, " + std::to_string(count) +
+                                                        "), got " + std::to_string(d->index));
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(d->index));
+}
+
+// A host, contiguous, detached copy the caller owns (no copy when it already is one).
+mae_tensor* export_tensor(const torch::Tensor& t) {
+    return new mae_tensor{t.detach().to(torch::kCPU).contiguous()};
+}
+
+}  // namespace
+
+extern "C" {
+
+int32_t mae_abi_version(void) { return MAE_ABI_VERSION; }
+
+const char* mae_last_error(void) { return last_error.c_str(); }
+
+int32_t mae_torch_version(const char** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        static const std::string version = std::to_string(TORCH_VERSION_MAJOR) + "." +
+                                           std::to_string(TORCH_VERSION_MINOR) + "." +
+                                           std::to_string(TORCH_VERSION_PATCH);
+        *out = version.c_str();
+    });
+}
+
+int32_t mae_cuda_device_count(int32_t* out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        *out = torch::cuda::is_available() ? static_cast<int32_t>(torch::cuda::device_count()) : 0;
+    });
+}
+
+int32_t mae_set_num_threads(int32_t n) {
+    return guarded([&] {
+        mae::require(n >= 1, "thread count must be >= 1, got " + std::to_string(n));
+        torch::set_num_threads(n);
+    });
+}
+
+int32_t mae_get_num_threads(int32_t* out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        *out = static_cast<int32_t>(torch::get_num_threads());
+    });
+}
+
+int32_t mae_tensor_view_of(const mae_tensor* t, mae_tensor_view* out) {
+    return guarded([&] {
+        require_ptr(t, "tensor");
+        require_ptr(out, "out");
+        mae::describe(t->value, out);
+        out->data = t->value.data_ptr();
+    });
+}
+
+int32_t mae_tensor_free(mae_tensor* t) {
+    return guarded([&] { delete t; });
+}
+
+int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        *out = new mae_masker{std::make_unique<mae::RandomMasker>(mask_ratio, seed)};
+    });
+}
+
+int32_t mae_masker_from_noise(const mae_tensor_view* noise, double mask_ratio, mae_masker** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        auto t = mae::wrap_view(noise, "noise");
+        mae::require(t.dim() == 2, "noise must be [N, L], got " + mae::shape_string(t.sizes()));
+        mae::require(t.is_floating_point(), "noise must be F32 or F64");
+        mae::require(torch::isfinite(t).all().item<bool>(), "noise must be finite");
+        *out = new mae_masker{std::make_unique<mae::FixedNoiseMasker>(t.clone(), mask_ratio)};
+    });
+}
+
+int32_t mae_masker_free(mae_masker* m) {
+    return guarded([&] { delete m; });
+}
+
+int32_t mae_model_create(const mae_config* config, const mae_device* device, uint64_t seed, mae_model** out) {
+    return guarded([&] {
+        require_ptr(config, "config");
+        require_ptr(out, "out");
+        mae::validate_config(*config);
+        auto dev = device_of(device);
+        auto model = std::make_unique<mae_model>();
+        model->impl = std::make_shared<mae::MaeModel>(*config, dev, seed);
+        *out = model.release();
+    });
+}
+
+int32_t mae_model_free(mae_model* m) {
+    return guarded([&] { delete m; });
+}
+
+int32_t mae_model_config(const mae_model* m, mae_config* out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        *out = m->impl->config();
+    });
+}
+
+int32_t mae_model_param_count(const mae_model* m, int64_t* out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(m->impl->params().size());
+    });
+}
+
+int32_t mae_model_param_info(const mae_model* m, int64_t index, const char** name_out, mae_tensor_view* shape_out,
+                             int32_t* trainable_out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        const auto& params = m->impl->params();
+        mae::require(index >= 0 && index < static_cast<int64_t>(params.size()),
+                     "index must be in [0, " + std::to_string(params.size()) + "), got " + std::to_string(index));
+        const auto& p = params[static_cast<size_t>(index)];
+        if (name_out) *name_out = p.name.c_str();
+        if (shape_out) mae::describe(p.value, shape_out);
+        if (trainable_out) *trainable_out = p.trainable ? 1 : 0;
+    });
+}
+
+int32_t mae_model_param_get(const mae_model* m, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(name, "name");
+        require_ptr(out, "out");
+        std::shared_lock<std::shared_mutex> lock(m->impl->lock());
+        *out = export_tensor(m->impl->param(name).value.clone());
+    });
+}
+
+int32_t mae_model_param_set(mae_model* m, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(name, "name");
+        auto src = mae::wrap_view(value, "value");
+        std::unique_lock<std::shared_mutex> lock(m->impl->lock());
+        const auto& p = m->impl->param(name);
+        mae::require(src.sizes().equals(p.value.sizes()), std::string("parameter '") + name + "' has shape " +
+                                                              mae::shape_string(p.value.sizes()) + ", got " +
+                                                              mae::shape_string(src.sizes()));
+        mae::require(src.is_floating_point(), std::string("parameter '") + name + "' needs F32 or F64 values");
+        torch::NoGradGuard no_grad;
+        p.value.copy_(src);
+    });
+}
+
+int32_t mae_model_grad_get(const mae_model* m, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(name, "name");
+        require_ptr(out, "out");
+        std::shared_lock<std::shared_mutex> lock(m->impl->lock());
+        const auto& p = m->impl->param(name);
+        if (!p.trainable) throw mae::InvalidArgument(std::string("parameter '") + name + "' is not trained");
+        const auto& g = p.value.grad();
+        if (!g.defined())
+            throw mae::InvalidState(std::string("no gradient for '") + name +
+                                    "': run a forward pass with MAE_FORWARD_BACKWARD first");
+        *out = export_tensor(g.clone());
+    });
+}
+
+int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_masker* masker, int32_t flags,
+                          mae_forward_result* out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(masker, "masker");
+        require_ptr(out, "out");
+        mae::require(flags == MAE_FORWARD_DEFAULT || flags == MAE_FORWARD_BACKWARD,
+                     "flags must be MAE_FORWARD_DEFAULT or MAE_FORWARD_BACKWARD, got " + std::to_string(flags));
+        auto& model = *m->impl;
+        auto raw = mae::wrap_view(images, "images");
+        mae::ForwardOutput result;
+        if (flags == MAE_FORWARD_BACKWARD) {
+            std::unique_lock<std::shared_mutex> lock(model.lock());
+            auto imgs = mae::prepare_images(model, raw);
+            m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
+            result = mae::forward_backward(model, imgs, *masker->impl);
+        } else {
+            std::shared_lock<std::shared_mutex> lock(model.lock());
+            torch::NoGradGuard no_grad;
+            auto imgs = mae::prepare_images(model, raw);
+            m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
+            auto noise = masker->impl->noise(imgs.size(0), model.num_patches(), model.device());
+            result = model.forward(imgs, noise, masker->impl->mask_ratio());
+        }
+        auto pred = std::unique_ptr<mae_tensor>(export_tensor(result.pred));
+        auto mask = std::unique_ptr<mae_tensor>(export_tensor(result.mask));
+        auto ids = std::unique_ptr<mae_tensor>(export_tensor(result.ids_restore));
+        auto latent = std::unique_ptr<mae_tensor>(export_tensor(result.latent));
+        out->loss = result.loss.item<double>();
+        out->pred = pred.release();
+        out->mask = mask.release();
+        out->ids_restore = ids.release();
+        out->latent = latent.release();
+    });
+}
+
+int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        *out = m->last_input_address.load();
+    });
+}
+
+int32_t mae_trainer_create(mae_model* m, const mae_adamw_config* config, mae_trainer** out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(config, "config");
+        require_ptr(out, "out");
+        std::unique_lock<std::shared_mutex> lock(m->impl->lock());
+        *out = new mae_trainer{std::make_unique<mae::Trainer>(m->impl, *config)};
+    });
+}
+
+int32_t mae_trainer_free(mae_trainer* t) {
+    return guarded([&] { delete t; });
+}
+
+int32_t mae_trainer_set_lr(mae_trainer* t, double lr) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        t->impl->set_lr(lr);
+    });
+}
+
+int32_t mae_trainer_step(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double* loss_out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(masker, "masker");
+        require_ptr(loss_out, "loss_out");
+        auto raw = mae::wrap_view(images, "images");
+        *loss_out = t->impl->step(raw, *masker->impl);
+    });
+}
+
+int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(out, "out");
+        *out = t->impl->step_count();
+    });
+}
+
+}  // extern "C"

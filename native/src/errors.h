@@ -1,0 +1,24 @@
+// Exceptions the core throws for bad input and wrong call order; c_api.cpp maps them to status codes.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace mae {
+
+// The caller passed a bad value: its message names the argument and what was expected.
+struct InvalidArgument : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
+// The call is valid but not now, e.g. gradients asked for before any backward pass.
+struct InvalidState : std::logic_error {
+    using std::logic_error::logic_error;
+};
+
+// Throws InvalidArgument with `message` unless `condition` holds.
+inline void require(bool condition, const std::string& message) {
+    if (!condition) throw InvalidArgument(message);
+}
+
+}  // namespace mae

@@ -1,0 +1,83 @@
+// The MAE model: a ViT encoder over the kept patches and a light decoder that predicts the removed ones,
+// computed as the reference models_mae.py computes it. Parameters are named and ordered as its state_dict.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "mae.h"
+
+namespace mae {
+
+struct Param {
+    std::string name;
+    torch::Tensor value;
+    bool trainable;  // false for the fixed position tables
+};
+
+struct ForwardOutput {
+    torch::Tensor loss;         // scalar
+    torch::Tensor pred;         // [N, L, p*p*C]
+    torch::Tensor mask;         // [N, L]
+    torch::Tensor ids_restore;  // [N, L]
+    torch::Tensor latent;       // [N, 1 + len_keep, D]
+};
+
+// Validates a configuration, throwing InvalidArgument that names the first bad field.
+void validate_config(const mae_config& cfg);
+
+class MaeModel {
+public:
+    MaeModel(const mae_config& cfg, torch::Device device, uint64_t seed);
+
+    const mae_config& config() const { return cfg_; }
+    const torch::Device& device() const { return device_; }
+    torch::ScalarType dtype() const;
+    int64_t num_patches() const;
+    std::vector<Param>& params() { return params_; }
+    const std::vector<Param>& params() const { return params_; }
+    const Param& param(const std::string& name) const;  // throws InvalidArgument for an unknown name
+
+    // imgs [N, C, H, W] in the model's dtype and device; noise [N, L].
+    ForwardOutput forward(const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const;
+    torch::Tensor patchify(const torch::Tensor& imgs) const;  // [N, C, H, W] -> [N, L, p*p*C]
+
+    // Guards parameters: shared for inference, exclusive for updates and backward passes.
+    std::shared_mutex& lock() const { return lock_; }
+
+private:
+    struct Block {
+        torch::Tensor norm1_w, norm1_b, qkv_w, qkv_b, proj_w, proj_b;
+        torch::Tensor norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b;
+        int64_t num_heads;
+    };
+
+    void add(const std::string& name, torch::Tensor value, bool trainable = true);
+    void add_block(const std::string& prefix, int64_t dim, int64_t num_heads);
+    void initialize_weights(uint64_t seed);
+
+    std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward_encoder(
+        const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const;
+    torch::Tensor forward_decoder(const torch::Tensor& latent, const torch::Tensor& ids_restore) const;
+    torch::Tensor forward_loss(const torch::Tensor& imgs, const torch::Tensor& pred,
+                               const torch::Tensor& mask) const;
+    static torch::Tensor block_forward(const Block& b, const torch::Tensor& x);
+    static torch::Tensor attention(const Block& b, const torch::Tensor& x);
+
+    mae_config cfg_;
+    torch::Device device_;
+    std::vector<Param> params_;
+    mutable std::shared_mutex lock_;
+
+    // Handles into params_ (tensors share storage), for the forward pass.
+    torch::Tensor cls_token_, pos_embed_, mask_token_, decoder_pos_embed_;
+    torch::Tensor patch_w_, patch_b_, norm_w_, norm_b_;
+    torch::Tensor decoder_embed_w_, decoder_embed_b_, decoder_norm_w_, decoder_norm_b_;
+    torch::Tensor decoder_pred_w_, decoder_pred_b_;
+    std::vector<Block> blocks_, decoder_blocks_;
+};
+
+}  // namespace mae

@@ -182,8 +182,11 @@ final class SafeTensors implements AutoCloseable {
         long offset = 0;
         for (Source t : tensors) {
             long bytes = t.data().byteSize();
-            header.put(t.name(), Map.of("dtype", t.dtype().safetensorsName(), "shape", t.shape(),
-                    "data_offsets", new long[] {offset, offset + bytes}));
+            Map<String, Object> entry = new LinkedHashMap<>();  // a fixed order: identical models, identical files
+            entry.put("dtype", t.dtype().safetensorsName());
+            entry.put("shape", t.shape());
+            entry.put("data_offsets", new long[] {offset, offset + bytes});
+            header.put(t.name(), entry);
             offset += bytes;
         }
         byte[] json = JSON.writeValueAsBytes(header);

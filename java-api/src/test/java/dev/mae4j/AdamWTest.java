@@ -1,0 +1,112 @@
+package dev.mae4j;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Trainer steps against a plain-Java torch.optim.AdamW on the same gradients. */
+class AdamWTest {
+    private static final MaeConfig CONFIG = MaeConfig.tiny().toBuilder().precision(DType.F64).build();
+    private static final double LR = 1e-2, B1 = 0.9, B2 = 0.95, EPS = 1e-8, WD = 0.05;
+
+    /** The reference's groups, by name: no decay for biases and 1-D tensors (cls and mask tokens decay). */
+    private static boolean decays(ParameterInfo p) {
+        return p.shape().length > 1 && !p.name().endsWith(".bias");
+    }
+
+    @Test
+    void twoStepsEqualPlainJavaAdamW() {
+        double[] pixels = TestData.gaussian(2 * 128, 31);
+        double[] noise = TestData.uniform(2 * 16, 32);
+        try (Model model = Model.create(CONFIG, Device.cpu(), 3);
+             Trainer trainer = Trainer.builder(model).learningRate(LR).betas(B1, B2).eps(EPS).weightDecay(WD).build();
+             Tensor images = Tensor.fromDoubles(pixels, 2, 2, 8, 8);
+             Tensor noiseT = Tensor.fromDoubles(noise, 2, 16);
+             Masker masker = Masker.fromNoise(noiseT, 0.75)) {
+            Map<String, double[]> p = values(model, false), m = new HashMap<>(), v = new HashMap<>();
+            for (int t = 1; t <= 2; t++) {
+                double expectedLoss;
+                try (ForwardResult r = model.forwardBackward(images, masker)) {
+                    expectedLoss = r.loss();
+                }
+                Map<String, double[]> g = values(model, true);
+                assertEquals(expectedLoss, trainer.step(images, masker), 0.0, "the step's loss is its forward's");
+                for (ParameterInfo info : model.parameters()) {
+                    String name = info.name();
+                    if (!info.trainable()) continue;
+                    adamw(p.get(name), g.get(name), m.computeIfAbsent(name, k -> new double[g.get(k).length]),
+                            v.computeIfAbsent(name, k -> new double[g.get(k).length]), t, decays(info));
+                }
+                Map<String, double[]> actual = values(model, false);
+                for (ParameterInfo info : model.parameters())
+                    TestData.assertClose(p.get(info.name()), actual.get(info.name()), 1e-12, "step " + t + " " + info.name());
+            }
+            assertEquals(2, trainer.stepCount());
+        }
+    }
+
+    @Test
+    void weightDecayReachesExactlyTheReferenceGroups() {
+        // Same weights, gradients and Adam moments: the two runs differ only by the decoupled decay −lr·wd·p.
+        double[] pixels = TestData.gaussian(2 * 128, 33);
+        try (Model plain = Model.create(CONFIG, Device.cpu(), 4);
+             Model decayed = Model.create(CONFIG, Device.cpu(), 4);
+             Trainer t0 = Trainer.builder(plain).learningRate(LR).weightDecay(0).build();
+             Trainer t1 = Trainer.builder(decayed).learningRate(LR).weightDecay(0.5).build();
+             Tensor images = Tensor.fromDoubles(pixels, 2, 2, 8, 8);
+             Masker m0 = Masker.random(0.75, 1);
+             Masker m1 = Masker.random(0.75, 1)) {
+            Map<String, double[]> before = values(plain, false);
+            t0.step(images, m0);
+            t1.step(images, m1);
+            Map<String, double[]> a = values(plain, false), b = values(decayed, false);
+            int decaying = 0;
+            for (ParameterInfo info : plain.parameters()) {
+                double[] p0 = before.get(info.name()), diff = new double[p0.length], expected = new double[p0.length];
+                boolean decay = info.trainable() && decays(info);
+                for (int i = 0; i < p0.length; i++) {
+                    diff[i] = b.get(info.name())[i] - a.get(info.name())[i];
+                    expected[i] = decay ? -LR * 0.5 * p0[i] : 0;
+                }
+                TestData.assertClose(expected, diff, 1e-12, info.name());
+                if (decay) decaying++;
+            }
+            // qkv, proj, fc1, fc2 per block (3 blocks), patch embedding, decoder embed and pred, two tokens
+            assertEquals(3 * 4 + 1 + 2 + 2, decaying);
+        }
+        assertArrayEquals(new boolean[] {true, true, false, false, false},
+                new boolean[] {decays(info("cls_token", 1, 1, 8)), decays(info("blocks.0.attn.qkv.weight", 24, 8)),
+                        decays(info("blocks.0.attn.qkv.bias", 24)), decays(info("norm.weight", 8)),
+                        decays(info("decoder_pred.bias", 8))});
+    }
+
+    private static ParameterInfo info(String name, long... shape) {
+        return new ParameterInfo(name, DType.F64, shape, true);
+    }
+
+    /** torch.optim.AdamW's single-tensor update, in place. */
+    private static void adamw(double[] p, double[] g, double[] m, double[] v, int t, boolean decay) {
+        double bc1 = 1 - Math.pow(B1, t), bc2 = 1 - Math.pow(B2, t);
+        for (int i = 0; i < p.length; i++) {
+            if (decay) p[i] *= 1 - LR * WD;
+            m[i] = B1 * m[i] + (1 - B1) * g[i];
+            v[i] = B2 * v[i] + (1 - B2) * g[i] * g[i];
+            p[i] -= LR / bc1 * m[i] / (Math.sqrt(v[i]) / Math.sqrt(bc2) + EPS);
+        }
+    }
+
+    private static Map<String, double[]> values(Model model, boolean gradients) {
+        Map<String, double[]> out = new HashMap<>();
+        for (ParameterInfo p : model.parameters()) {
+            if (gradients && !p.trainable()) continue;
+            try (Tensor t = gradients ? model.gradient(p.name()) : model.parameter(p.name())) {
+                out.put(p.name(), t.toDoubleArray());
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,91 @@
+package dev.mae4j;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/** Masks: hand-derived for given noise, and the invariants of random ones. */
+class MaskingTest {
+    // 4 patches per image: 4 px, patch 2.
+    private static final MaeConfig FOUR_PATCHES = MaeConfig.builder().imgSize(4).patchSize(2).inChans(1).embedDim(8)
+            .depth(1).numHeads(2).decoderEmbedDim(8).decoderDepth(1).decoderNumHeads(2).build();
+
+    @Test
+    void maskIsTheHandDerivedOneForGivenNoise() {
+        double[] noise = {0.5, 0.1, 0.9, 0.3,    // argsort [1, 3, 0, 2]: keep patches 1 and 3
+                          0.2, 0.8, 0.4, 0.6};   // argsort [0, 2, 3, 1]: keep patches 0 and 2
+        try (Model model = Model.create(FOUR_PATCHES, Device.cpu(), 0);
+             Tensor images = Tensor.fromFloats(new float[2 * 16], 2, 1, 4, 4);
+             Tensor noiseT = Tensor.fromDoubles(noise, 2, 4);
+             Masker masker = Masker.fromNoise(noiseT, 0.5);
+             ForwardResult r = model.forward(images, masker)) {
+            assertArrayEquals(new double[] {1, 0, 1, 0, 0, 1, 0, 1}, r.mask().toDoubleArray());
+            // ids_restore[l] = rank of patch l's noise
+            assertArrayEquals(new long[] {2, 0, 3, 1, 0, 3, 1, 2}, r.idsRestore().toLongArray());
+            assertArrayEquals(new long[] {2, 3, 8}, r.latent().shape());  // [CLS] + 2 kept
+        }
+    }
+
+    @Test
+    void keptCountIsFloorOfLTimesOneMinusRatio() {
+        MaeConfig c = MaeConfig.tiny();  // L = 16
+        double[][] cases = {{0.75, 4}, {0.6, 6}, {0.5, 8}, {0.0, 16}, {0.99, 0}};  // 16·0.4 = 6.4 -> 6
+        for (double[] cs : cases) {
+            try (Model model = Model.create(c, Device.cpu(), 0);
+                 Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(2 * 128, 1)), 2, 2, 8, 8);
+                 Masker masker = Masker.random(cs[0], 3);
+                 ForwardResult r = model.forward(images, masker)) {
+                assertEquals((long) cs[1] + 1, r.latent().shape()[1], "ratio " + cs[0]);
+            }
+        }
+    }
+
+    @Test
+    void randomMasksRemoveExactlyTheRightCountAndIdsRestoreInvertsTheShuffle() {
+        MaeConfig c = MaeConfig.tiny();
+        int n = 6, L = c.numPatches(), keep = 4;
+        try (Model model = Model.create(c, Device.cpu(), 0);
+             Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(n * 128, 2)), n, 2, 8, 8);
+             Masker masker = Masker.random(0.75, 42);
+             ForwardResult r = model.forward(images, masker)) {
+            double[] mask = r.mask().toDoubleArray();
+            long[] ids = r.idsRestore().toLongArray();
+            for (int b = 0; b < n; b++) {
+                long[] row = Arrays.copyOfRange(ids, b * L, (b + 1) * L);
+                long[] sorted = row.clone();
+                Arrays.sort(sorted);
+                for (int k = 0; k < L; k++) assertEquals(k, sorted[k], "ids_restore row " + b + " is a permutation");
+                int removed = 0;
+                for (int l = 0; l < L; l++) {
+                    // patch l sits at rank ids_restore[l] of the shuffle; ranks >= len_keep are removed
+                    assertEquals(row[l] >= keep ? 1.0 : 0.0, mask[b * L + l], "mask[" + b + "," + l + "]");
+                    removed += (int) mask[b * L + l];
+                }
+                assertEquals(L - keep, removed, "removed patches in row " + b);
+            }
+        }
+    }
+
+    @Test
+    void sameSeedSameMasksOtherSeedOtherMasks() {
+        MaeConfig c = MaeConfig.tiny();
+        try (Model model = Model.create(c, Device.cpu(), 0);
+             Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 2)), 4, 2, 8, 8);
+             Masker a = Masker.random(0.75, 5);
+             Masker b = Masker.random(0.75, 5);
+             Masker other = Masker.random(0.75, 6);
+             ForwardResult ra = model.forward(images, a);
+             ForwardResult rb = model.forward(images, b);
+             ForwardResult ro = model.forward(images, other);
+             ForwardResult ra2 = model.forward(images, a)) {
+            assertArrayEquals(ra.mask().toDoubleArray(), rb.mask().toDoubleArray());
+            assertFalse(Arrays.equals(ra.mask().toDoubleArray(), ro.mask().toDoubleArray()));
+            // the generator advances: the next batch gets new masks
+            assertFalse(Arrays.equals(ra.mask().toDoubleArray(), ra2.mask().toDoubleArray()));
+        }
+    }
+}

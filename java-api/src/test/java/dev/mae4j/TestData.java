@@ -1,0 +1,60 @@
+package dev.mae4j;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Seeded inputs and tolerance checks shared by the tests. */
+final class TestData {
+    private TestData() {}
+
+    static double[] gaussian(int n, long seed) {
+        Random r = new Random(seed);
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) d[i] = r.nextGaussian();
+        return d;
+    }
+
+    /** Distinct uniform values in [0, 1). */
+    static double[] uniform(int n, long seed) {
+        Random r = new Random(seed);
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) d[i] = r.nextDouble();
+        return d;
+    }
+
+    static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+        return f;
+    }
+
+    /** The values a float32 tensor of {@code d} holds, back in double. */
+    static double[] roundedToFloat(double[] d) {
+        double[] r = new double[d.length];
+        for (int i = 0; i < d.length; i++) r[i] = (float) d[i];
+        return r;
+    }
+
+    static Tensor images(double[] values, DType dtype, MaeConfig c, int n) {
+        long[] shape = {n, c.inChans(), c.imgSize(), c.imgSize()};
+        return dtype == DType.F64 ? Tensor.fromDoubles(values, shape) : Tensor.fromFloats(toFloats(values), shape);
+    }
+
+    /** max |actual − expected| ≤ tol · max(1, max |expected|). */
+    static void assertClose(double[] expected, double[] actual, double tol, String what) {
+        assertTrue(expected.length == actual.length, what + ": length " + actual.length + " != " + expected.length);
+        double scale = 1, err = 0;
+        int worst = -1;
+        for (double e : expected) scale = Math.max(scale, Math.abs(e));
+        for (int i = 0; i < expected.length; i++) {
+            double d = Math.abs(actual[i] - expected[i]);
+            if (!(d <= err)) { err = d; worst = i; }
+        }
+        assertTrue(err <= tol * scale, what + ": max error " + err + " at " + worst + " exceeds " + tol * scale);
+    }
+
+    static void assertClose(double expected, double actual, double tol, String what) {
+        assertClose(new double[] {expected}, new double[] {actual}, tol, what);
+    }
+}

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "errors.h"
+#include "torch_version.h"
 
 namespace mae {
 

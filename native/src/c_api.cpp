@@ -1,9 +1,6 @@
 // The C ABI: the only extern "C" code. Every entry point validates its arguments before libtorch sees
 // them and turns every exception into a status code plus a thread-local message.
 #include <torch/torch.h>
-#if TORCH_VERSION_MAJOR >= 2
-#include <torch/version.h>
-#endif
 
 #include <atomic>
 #include <memory>
@@ -16,6 +13,7 @@
 #include "masking.h"
 #include "model.h"
 #include "tensors.h"
+#include "torch_version.h"
 #include "trainer.h"
 
 struct mae_model {

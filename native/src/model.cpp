@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "masking.h"
 #include "pos_embed.h"
+#include "torch_version.h"
 
 namespace mae {
 

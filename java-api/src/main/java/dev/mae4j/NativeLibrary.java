@@ -17,7 +17,8 @@ import java.nio.file.StandardCopyOption;
 final class NativeLibrary {
     static final String PATH_PROPERTY = "mae.library.path";
     static final String THREADS_PROPERTY = "mae.threads";
-    private static final String RESOURCE = "/dev/mae4j/native/linux-x86_64/libmae.so";
+    // Not a package name ("native" is a keyword), so any module may read it, named or not.
+    private static final String RESOURCE = "dev/mae4j/native/linux-x86_64/libmae.so";
 
     private NativeLibrary() {}
 
@@ -76,7 +77,7 @@ final class NativeLibrary {
     }
 
     private static Path extractBundled() {
-        try (InputStream in = NativeLibrary.class.getResourceAsStream(RESOURCE)) {
+        try (InputStream in = NativeLibrary.class.getClassLoader().getResourceAsStream(RESOURCE)) {
             if (in == null) {
                 throw new MaeException("libmae is not bundled on the class path (resource " + RESOURCE
                         + "); add mae4j-native or set -D" + PATH_PROPERTY + "=/path/to/libmae.so");

@@ -1,0 +1,8 @@
+/** mae4j: Masked Autoencoders for the JVM. Only {@code dev.mae4j} is public; the bindings stay internal. */
+module dev.mae4j {
+    requires dev.mae4j.bindings;
+    requires com.fasterxml.jackson.databind;
+
+    exports dev.mae4j;
+    exports dev.mae4j.data;
+}

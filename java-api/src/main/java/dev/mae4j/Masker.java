@@ -16,6 +16,7 @@ public final class Masker extends NativeResource {
     private final double maskRatio;
 
     private Masker(MemorySegment handle, double maskRatio) {
+        super(() -> Mae.mae_masker_free(handle));
         this.handle = handle;
         this.maskRatio = maskRatio;
     }
@@ -60,11 +61,6 @@ public final class Masker extends NativeResource {
     /** The native handle; call between acquire and release. */
     MemorySegment handle() {
         return handle;
-    }
-
-    @Override
-    void free() {
-        Mae.mae_masker_free(handle);
     }
 
     @Override

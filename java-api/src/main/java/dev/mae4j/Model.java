@@ -29,6 +29,7 @@ public final class Model extends NativeResource {
     private final List<ParameterInfo> parameters;
 
     private Model(MemorySegment handle, MaeConfig config, Device device) {
+        super(() -> Mae.mae_model_free(handle));
         this.handle = handle;
         this.config = config;
         this.device = device;
@@ -253,11 +254,6 @@ public final class Model extends NativeResource {
             }
             return infos;
         }
-    }
-
-    @Override
-    void free() {
-        Mae.mae_model_free(handle);
     }
 
     @Override

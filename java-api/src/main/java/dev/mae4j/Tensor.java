@@ -17,13 +17,12 @@ public final class Tensor extends NativeResource {
     private final MemorySegment segment;
     private final DType dtype;
     private final long[] shape;
-    private final Arena arena;  // null when the memory is borrowed
 
     private Tensor(MemorySegment segment, DType dtype, long[] shape, Arena arena) {
+        super(arena == null ? () -> {} : arena::close);
         this.segment = segment;
         this.dtype = dtype;
         this.shape = shape;
-        this.arena = arena;
     }
 
     /** Copies {@code data} into new off-heap memory of the given shape. */
@@ -205,11 +204,6 @@ public final class Tensor extends NativeResource {
 
     private void checkOpen() {
         if (isClosed()) throw new IllegalStateException("tensor is closed");
-    }
-
-    @Override
-    void free() {
-        if (arena != null) arena.close();
     }
 
     @Override

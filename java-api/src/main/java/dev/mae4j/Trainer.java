@@ -17,6 +17,7 @@ public final class Trainer extends NativeResource {
     private final Model model;
 
     private Trainer(MemorySegment handle, Model model) {
+        super(() -> Mae.mae_trainer_free(handle));
         this.handle = handle;
         this.model = model;
     }
@@ -70,11 +71,6 @@ public final class Trainer extends NativeResource {
 
     public Model model() {
         return model;
-    }
-
-    @Override
-    void free() {
-        Mae.mae_trainer_free(handle);
     }
 
     @Override

@@ -187,6 +187,8 @@ public final class Tensor extends NativeResource {
 
     /** Fills a mae_tensor_view describing this tensor; call between acquire and release. */
     void writeView(MemorySegment view) {
+        if (!segment.scope().isAlive())
+            throw new IllegalStateException("the memory this tensor wraps was freed: its arena is closed");
         mae_tensor_view.data(view, segment);
         mae_tensor_view.dtype(view, dtype.code());
         mae_tensor_view.ndim(view, shape.length);

@@ -8,6 +8,8 @@ import java.lang.foreign.ValueLayout;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Images in Java-owned off-heap memory are read in place by the native side. */
 class ZeroCopyTest {
@@ -24,6 +26,17 @@ class ZeroCopyTest {
                 model.forward(images, masker).close();
                 assertEquals(seg.address(), model.lastInputAddress());
             }
+        }
+    }
+
+    @Test
+    void memoryFreedUnderAWrappedTensorIsRefusedNotRead() {
+        try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 0); Masker masker = Masker.random(0.75, 0)) {
+            Arena arena = Arena.ofConfined();
+            Tensor images = Tensor.wrap(arena.allocate(ValueLayout.JAVA_FLOAT, 128), 1, 2, 8, 8);
+            arena.close();
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> model.forward(images, masker));
+            assertTrue(e.getMessage().contains("arena is closed"), e.getMessage());
         }
     }
 

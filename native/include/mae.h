@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 1
+#define MAE_ABI_VERSION 2
 
 #define MAE_MAX_DIMS 8
 
@@ -113,6 +113,9 @@ int32_t mae_tensor_free(mae_tensor* t);
 int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out);
 int32_t mae_masker_from_noise(const mae_tensor_view* noise, double mask_ratio, mae_masker** out);
 int32_t mae_masker_free(mae_masker* m);
+/* A random masker's generator state (U8), to resume its exact sequence of masks. */
+int32_t mae_masker_state_get(const mae_masker* m, mae_tensor** out);
+int32_t mae_masker_state_set(mae_masker* m, const mae_tensor_view* state);
 
 /* Models. Parameters are listed in the reference state_dict's order and naming. */
 int32_t mae_model_create(const mae_config* config, const mae_device* device, uint64_t seed, mae_model** out);
@@ -128,6 +131,9 @@ int32_t mae_model_grad_get(const mae_model* m, const char* name, mae_tensor** ou
 /* images: [N, C, H, W], F32 or F64. */
 int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_masker* masker, int32_t flags,
                           mae_forward_result* out);
+/* Encoder features of unmasked images [N, C, H, W]: [N, 1 + L, embed_dim], [CLS] first, after the final
+   norm, tokens in patch order. No gradients. */
+int32_t mae_model_encode(mae_model* m, const mae_tensor_view* images, mae_tensor** out);
 /* The address of the image data the last forward computed on: equals the caller's pointer when the
    view was used in place (zero-copy), differs when it had to be converted or moved. */
 int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out);
@@ -138,6 +144,20 @@ int32_t mae_trainer_free(mae_trainer* t);
 int32_t mae_trainer_set_lr(mae_trainer* t, double lr);
 int32_t mae_trainer_step(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double* loss_out);
 int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out);
+int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step);
+
+/* Gradient accumulation: each call runs forward and backward on a micro-batch and adds
+   loss_scale · its gradients (loss_scale = 1/k for k micro-batches); mae_trainer_apply then takes one AdamW
+   update from the sum and clears it. mae_trainer_step is accumulate(1.0) followed by apply. */
+int32_t mae_trainer_accumulate(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double loss_scale,
+                               double* loss_out);
+int32_t mae_trainer_apply(mae_trainer* t);
+
+/* The optimiser's state for checkpoints: "exp_avg.<param>" and "exp_avg_sq.<param>" per trained parameter. */
+int32_t mae_trainer_state_count(const mae_trainer* t, int64_t* out);
+int32_t mae_trainer_state_info(const mae_trainer* t, int64_t index, const char** name_out, mae_tensor_view* shape_out);
+int32_t mae_trainer_state_get(const mae_trainer* t, const char* name, mae_tensor** out);
+int32_t mae_trainer_state_set(mae_trainer* t, const char* name, const mae_tensor_view* value);
 
 #ifdef __cplusplus
 }

@@ -27,8 +27,23 @@ AdamW::AdamW(std::vector<Param>& params, const mae_adamw_config& cfg) : cfg_(cfg
     validate_adamw_config(cfg);
     for (auto& p : params) {
         if (!p.trainable) continue;  // the fixed position tables are not trained
-        slots_.push_back({p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), decays(p)});
+        slots_.push_back({p.name, p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), decays(p)});
     }
+    for (const auto& s : slots_) state_names_.push_back("exp_avg." + s.name);
+    for (const auto& s : slots_) state_names_.push_back("exp_avg_sq." + s.name);
+}
+
+void AdamW::set_step_count(int64_t step) {
+    require(step >= 0, "step count must be >= 0, got " + std::to_string(step));
+    step_ = step;
+}
+
+torch::Tensor& AdamW::state(const std::string& name) {
+    for (auto& s : slots_) {
+        if (name == "exp_avg." + s.name) return s.exp_avg;
+        if (name == "exp_avg_sq." + s.name) return s.exp_avg_sq;
+    }
+    throw InvalidArgument("no optimiser state named '" + name + "'");
 }
 
 void AdamW::set_lr(double lr) {

@@ -22,13 +22,20 @@ public:
     void step();
     void set_lr(double lr);
     int64_t step_count() const { return step_; }
+    void set_step_count(int64_t step);
+
+    // "exp_avg.<param>" and "exp_avg_sq.<param>" per trained parameter, in parameter order.
+    const std::vector<std::string>& state_names() const { return state_names_; }
+    torch::Tensor& state(const std::string& name);  // throws InvalidArgument for an unknown name
 
 private:
     struct Slot {
+        std::string name;
         torch::Tensor param, exp_avg, exp_avg_sq;
         bool decay;
     };
     std::vector<Slot> slots_;
+    std::vector<std::string> state_names_;
     mae_adamw_config cfg_;
     int64_t step_ = 0;
 };

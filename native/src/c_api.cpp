@@ -175,6 +175,21 @@ int32_t mae_model_create(const mae_config* config, const mae_device* device, uin
     });
 }
 
+int32_t mae_masker_state_get(const mae_masker* m, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(m, "masker");
+        require_ptr(out, "out");
+        *out = export_tensor(m->impl->state());
+    });
+}
+
+int32_t mae_masker_state_set(mae_masker* m, const mae_tensor_view* state) {
+    return guarded([&] {
+        require_ptr(m, "masker");
+        m->impl->set_state(mae::wrap_view(state, "state"));
+    });
+}
+
 int32_t mae_model_free(mae_model* m) {
     return guarded([&] { delete m; });
 }
@@ -266,6 +281,7 @@ int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_maske
             std::unique_lock<std::shared_mutex> lock(model.lock());
             auto imgs = mae::prepare_images(model, raw);
             m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
+            mae::clear_gradients(model);
             result = mae::forward_backward(model, imgs, *masker->impl);
         } else {
             std::shared_lock<std::shared_mutex> lock(model.lock());
@@ -284,6 +300,20 @@ int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_maske
         out->mask = mask.release();
         out->ids_restore = ids.release();
         out->latent = latent.release();
+    });
+}
+
+int32_t mae_model_encode(mae_model* m, const mae_tensor_view* images, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        auto raw = mae::wrap_view(images, "images");
+        auto& model = *m->impl;
+        std::shared_lock<std::shared_mutex> lock(model.lock());
+        torch::NoGradGuard no_grad;
+        auto imgs = mae::prepare_images(model, raw);
+        m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
+        *out = export_tensor(model.encode(imgs));
     });
 }
 
@@ -312,6 +342,7 @@ int32_t mae_trainer_free(mae_trainer* t) {
 int32_t mae_trainer_set_lr(mae_trainer* t, double lr) {
     return guarded([&] {
         require_ptr(t, "trainer");
+        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
         t->impl->set_lr(lr);
     });
 }
@@ -331,6 +362,77 @@ int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out) {
         require_ptr(t, "trainer");
         require_ptr(out, "out");
         *out = t->impl->step_count();
+    });
+}
+
+int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
+        t->impl->set_step_count(step);
+    });
+}
+
+int32_t mae_trainer_accumulate(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double loss_scale,
+                               double* loss_out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(masker, "masker");
+        require_ptr(loss_out, "loss_out");
+        auto raw = mae::wrap_view(images, "images");
+        *loss_out = t->impl->accumulate(raw, *masker->impl, loss_scale);
+    });
+}
+
+int32_t mae_trainer_apply(mae_trainer* t) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        t->impl->apply();
+    });
+}
+
+int32_t mae_trainer_state_count(const mae_trainer* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(t->impl->optimizer().state_names().size());
+    });
+}
+
+int32_t mae_trainer_state_info(const mae_trainer* t, int64_t index, const char** name_out, mae_tensor_view* shape_out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        const auto& names = t->impl->optimizer().state_names();
+        mae::require(index >= 0 && index < static_cast<int64_t>(names.size()),
+                     "index must be in [0, " + std::to_string(names.size()) + "), got " + std::to_string(index));
+        const auto& name = names[static_cast<size_t>(index)];
+        if (name_out) *name_out = name.c_str();
+        if (shape_out) mae::describe(t->impl->optimizer().state(name), shape_out);
+    });
+}
+
+int32_t mae_trainer_state_get(const mae_trainer* t, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(name, "name");
+        require_ptr(out, "out");
+        std::shared_lock<std::shared_mutex> lock(t->impl->model().lock());
+        *out = export_tensor(t->impl->optimizer().state(name).clone());
+    });
+}
+
+int32_t mae_trainer_state_set(mae_trainer* t, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(name, "name");
+        auto src = mae::wrap_view(value, "value");
+        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
+        auto& state = t->impl->optimizer().state(name);
+        mae::require(src.sizes().equals(state.sizes()), std::string("optimiser state '") + name + "' has shape " +
+                                                            mae::shape_string(state.sizes()) + ", got " +
+                                                            mae::shape_string(src.sizes()));
+        mae::require(src.is_floating_point(), std::string("optimiser state '") + name + "' needs F32 or F64 values");
+        state.copy_(src);
     });
 }
 

@@ -17,6 +17,14 @@ Masker::Masker(double mask_ratio) : mask_ratio_(mask_ratio) {
             "mask_ratio must be in [0, 1), got " + std::to_string(mask_ratio));
 }
 
+torch::Tensor Masker::state() {
+    throw InvalidState("a masker from fixed noise has no generator state");
+}
+
+void Masker::set_state(const torch::Tensor&) {
+    throw InvalidState("a masker from fixed noise has no generator state");
+}
+
 RandomMasker::RandomMasker(double mask_ratio, uint64_t seed)
     : Masker(mask_ratio), generator_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
 
@@ -25,6 +33,19 @@ torch::Tensor RandomMasker::noise(int64_t n, int64_t l, const torch::Device& dev
     // Drawn on the CPU so that a seed means the same masks on every device.
     auto noise = torch::rand({n, l}, generator_, torch::TensorOptions().dtype(torch::kFloat32));
     return noise.to(device);
+}
+
+torch::Tensor RandomMasker::state() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return generator_.get_state();
+}
+
+void RandomMasker::set_state(const torch::Tensor& state) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto current = generator_.get_state();
+    require(state.scalar_type() == torch::kUInt8 && state.dim() == 1 && state.numel() == current.numel(),
+            "masker state must be U8 [" + std::to_string(current.numel()) + "], as mae_masker_state_get returns");
+    generator_.set_state(state.contiguous());
 }
 
 FixedNoiseMasker::FixedNoiseMasker(torch::Tensor noise, double mask_ratio)

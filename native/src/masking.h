@@ -17,6 +17,9 @@ public:
     double mask_ratio() const { return mask_ratio_; }
     // [N, L] noise on `device`; small noise is kept.
     virtual torch::Tensor noise(int64_t n, int64_t l, const torch::Device& device) = 0;
+    // The generator state (U8) that decides the next masks; InvalidState for maskers without one.
+    virtual torch::Tensor state();
+    virtual void set_state(const torch::Tensor& state);
 
 private:
     double mask_ratio_;
@@ -27,6 +30,8 @@ class RandomMasker final : public Masker {
 public:
     RandomMasker(double mask_ratio, uint64_t seed);
     torch::Tensor noise(int64_t n, int64_t l, const torch::Device& device) override;
+    torch::Tensor state() override;
+    void set_state(const torch::Tensor& state) override;
 
 private:
     std::mutex mutex_;  // the generator's state advances on every call

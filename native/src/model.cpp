@@ -219,20 +219,31 @@ torch::Tensor MaeModel::block_forward(const Block& b, const torch::Tensor& x) {
     return y + torch::linear(h, b.fc2_w, b.fc2_b);
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaeModel::forward_encoder(
-    const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const {
+torch::Tensor MaeModel::embed_patches(const torch::Tensor& imgs) const {
     // embed patches: [N, C, H, W] -> [N, L, D]
     auto x = torch::conv2d(imgs, patch_w_, patch_b_, cfg_.patch_size).flatten(2).transpose(1, 2);
     // add pos embed w/o cls token
-    x = x + pos_embed_.narrow(1, 1, num_patches());
-    // masking: length -> length * (1 - mask_ratio)
-    auto m = random_masking(x, noise, mask_ratio);
+    return x + pos_embed_.narrow(1, 1, num_patches());
+}
+
+torch::Tensor MaeModel::encode_tokens(const torch::Tensor& x) const {
     // append cls token
     auto cls = (cls_token_ + pos_embed_.narrow(1, 0, 1)).expand({x.size(0), -1, -1});
-    x = torch::cat({cls, m.x_masked}, 1);  // [N, 1 + len_keep, D]
-    for (const auto& b : blocks_) x = block_forward(b, x);
-    x = layer_norm(x, norm_w_, norm_b_);
-    return {x, m.mask, m.ids_restore};
+    auto h = torch::cat({cls, x}, 1);  // [N, 1 + T, D]
+    for (const auto& b : blocks_) h = block_forward(b, h);
+    return layer_norm(h, norm_w_, norm_b_);
+}
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaeModel::forward_encoder(
+    const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const {
+    auto x = embed_patches(imgs);
+    // masking: length -> length * (1 - mask_ratio)
+    auto m = random_masking(x, noise, mask_ratio);
+    return {encode_tokens(m.x_masked), m.mask, m.ids_restore};
+}
+
+torch::Tensor MaeModel::encode(const torch::Tensor& imgs) const {
+    return encode_tokens(embed_patches(imgs));
 }
 
 torch::Tensor MaeModel::forward_decoder(const torch::Tensor& latent, const torch::Tensor& ids_restore) const {

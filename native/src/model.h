@@ -44,6 +44,8 @@ public:
     // imgs [N, C, H, W] in the model's dtype and device; noise [N, L].
     ForwardOutput forward(const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const;
     torch::Tensor patchify(const torch::Tensor& imgs) const;  // [N, C, H, W] -> [N, L, p*p*C]
+    // All patches, no masking: [N, 1 + L, D] after the final norm.
+    torch::Tensor encode(const torch::Tensor& imgs) const;
 
     // Guards parameters: shared for inference, exclusive for updates and backward passes.
     std::shared_mutex& lock() const { return lock_; }
@@ -59,6 +61,8 @@ private:
     void add_block(const std::string& prefix, int64_t dim, int64_t num_heads);
     void initialize_weights(uint64_t seed);
 
+    torch::Tensor embed_patches(const torch::Tensor& imgs) const;    // [N, L, D], position added
+    torch::Tensor encode_tokens(const torch::Tensor& x) const;       // [CLS] + x through the blocks and norm
     std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward_encoder(
         const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const;
     torch::Tensor forward_decoder(const torch::Tensor& latent, const torch::Tensor& ids_restore) const;

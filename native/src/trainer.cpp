@@ -1,5 +1,6 @@
 #include "trainer.h"
 
+#include <cmath>
 #include <mutex>
 
 #include "errors.h"
@@ -18,12 +19,15 @@ torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images)
     return images.to(model.device(), model.dtype());
 }
 
-ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker) {
+void clear_gradients(MaeModel& model) {
     for (auto& p : model.params())
         if (p.trainable) p.value.mutable_grad() = torch::Tensor();  // set_to_none
+}
+
+ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale) {
     auto noise = masker.noise(imgs.size(0), model.num_patches(), model.device());
     auto out = model.forward(imgs, noise, masker.mask_ratio());
-    out.loss.backward();
+    (loss_scale == 1.0 ? out.loss : out.loss * loss_scale).backward();
     return out;
 }
 
@@ -32,10 +36,33 @@ Trainer::Trainer(std::shared_ptr<MaeModel> model, const mae_adamw_config& cfg)
 
 double Trainer::step(const torch::Tensor& images, Masker& masker) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
+    if (pending_ != 0)
+        throw InvalidState("an accumulation of " + std::to_string(pending_) + " micro-batches is pending: apply it first");
     auto imgs = prepare_images(*model_, images);
+    clear_gradients(*model_);
     auto out = forward_backward(*model_, imgs, masker);
     optimizer_.step();
+    clear_gradients(*model_);
     return out.loss.item<double>();
+}
+
+double Trainer::accumulate(const torch::Tensor& images, Masker& masker, double loss_scale) {
+    require(std::isfinite(loss_scale) && loss_scale > 0, "loss_scale must be finite and > 0, got " +
+                                                             std::to_string(loss_scale));
+    std::unique_lock<std::shared_mutex> lock(model_->lock());
+    auto imgs = prepare_images(*model_, images);
+    if (pending_ == 0) clear_gradients(*model_);
+    auto out = forward_backward(*model_, imgs, masker, loss_scale);
+    ++pending_;
+    return out.loss.item<double>();
+}
+
+void Trainer::apply() {
+    std::unique_lock<std::shared_mutex> lock(model_->lock());
+    if (pending_ == 0) throw InvalidState("nothing accumulated since the last update");
+    optimizer_.step();
+    clear_gradients(*model_);
+    pending_ = 0;
 }
 
 }  // namespace mae

@@ -15,19 +15,31 @@ namespace mae {
 // after checking their shape against the configuration.
 torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images);
 
-// Clears gradients, runs forward and backward; the caller holds the model's exclusive lock.
-ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker);
+// Sets every trained parameter's gradient to none.
+void clear_gradients(MaeModel& model);
+
+// Forward, then backward of loss·loss_scale, adding to the gradients; the caller holds the exclusive lock.
+ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale = 1.0);
 
 class Trainer {
 public:
     Trainer(std::shared_ptr<MaeModel> model, const mae_adamw_config& cfg);
+    // One update from one batch; refused while an accumulation is pending.
     double step(const torch::Tensor& images, Masker& masker);
+    // Adds loss_scale · the micro-batch's gradients; returns its (unscaled) loss.
+    double accumulate(const torch::Tensor& images, Masker& masker, double loss_scale);
+    // One update from the accumulated gradients, which it then clears.
+    void apply();
     void set_lr(double lr) { optimizer_.set_lr(lr); }
     int64_t step_count() const { return optimizer_.step_count(); }
+    void set_step_count(int64_t step) { optimizer_.set_step_count(step); }
+    AdamW& optimizer() { return optimizer_; }
+    MaeModel& model() { return *model_; }
 
 private:
     std::shared_ptr<MaeModel> model_;
     AdamW optimizer_;
+    int64_t pending_ = 0;  // micro-batches accumulated since the last update
 };
 
 }  // namespace mae

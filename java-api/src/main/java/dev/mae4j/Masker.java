@@ -54,6 +54,39 @@ public final class Masker extends NativeResource {
             throw new IllegalArgumentException("maskRatio must be in [0, 1), got " + maskRatio);
     }
 
+    /** The generator state that decides the next masks, to resume the same sequence later. */
+    public byte[] state() {
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_masker_state_get(handle, out));
+            try (Tensor t = Tensor.adopt(out.get(ValueLayout.ADDRESS, 0))) {
+                return t.segment().toArray(ValueLayout.JAVA_BYTE);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /** Restores a state from {@link #state()}: the following masks are the ones that followed it then. */
+    public void restoreState(byte[] state) {
+        if (state == null || state.length == 0) throw new IllegalArgumentException("state must not be empty");
+        acquire();
+        try (Arena arena = Arena.ofConfined(); Tensor t = Tensor.zeros(DType.U8, state.length)) {
+            MemorySegment.copy(state, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, state.length);
+            t.acquire();
+            try {
+                MemorySegment view = mae_tensor_view.allocate(arena);
+                t.writeView(view);
+                Status.check(Mae.mae_masker_state_set(handle, view));
+            } finally {
+                t.release();
+            }
+        } finally {
+            release();
+        }
+    }
+
     public double maskRatio() {
         return maskRatio;
     }

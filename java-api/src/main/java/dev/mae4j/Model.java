@@ -165,6 +165,26 @@ public final class Model extends NativeResource {
         }
     }
 
+    /**
+     * Encoder features of whole images, no masking: [N, 1 + L, D], [CLS] first, then the patches in order,
+     * after the encoder's final norm. No gradients.
+     */
+    public Tensor encode(Tensor images) {
+        if (images == null) throw new IllegalArgumentException("images must not be null");
+        acquire();
+        images.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            images.writeView(view);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_model_encode(handle, view, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            images.release();
+            release();
+        }
+    }
+
     /** A copy of a parameter's current value. */
     public Tensor parameter(String name) {
         return named(name, false);

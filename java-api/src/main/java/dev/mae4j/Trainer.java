@@ -7,19 +7,30 @@ import dev.mae4j.bindings.mae_tensor_view;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Trains a model with AdamW exactly as torch.optim.AdamW, with the reference's parameter groups (no weight
- * decay on biases and other 1-D parameters). Each {@link #step} is one forward, backward and update.
+ * decay on biases and other 1-D parameters). Each {@link #step} is one forward and backward; an update
+ * follows every {@code accumulationSteps} steps (every step by default), at the schedule's learning rate.
+ * Use one thread at a time.
  */
 public final class Trainer extends NativeResource {
     private final MemorySegment handle;
     private final Model model;
+    private final LrSchedule schedule;
+    private final int accumulationSteps;
+    private int pending;       // micro-batches accumulated since the last update
+    private long updates;      // mirrors the native step count
+    private double currentLr = Double.NaN;
 
-    private Trainer(MemorySegment handle, Model model) {
+    private Trainer(MemorySegment handle, Model model, LrSchedule schedule, int accumulationSteps) {
         super(() -> Mae.mae_trainer_free(handle));
         this.handle = handle;
         this.model = model;
+        this.schedule = schedule;
+        this.accumulationSteps = accumulationSteps;
     }
 
     public static Builder builder(Model model) {
@@ -27,8 +38,53 @@ public final class Trainer extends NativeResource {
         return new Builder(model);
     }
 
-    /** One training step on a batch [N, C, H, W]; returns that step's loss. */
+    /**
+     * One step on a batch [N, C, H, W]: forward and backward, then, when it completes the accumulation
+     * window, one AdamW update. Returns this batch's loss.
+     */
     public double step(Tensor images, Masker masker) {
+        if (accumulationSteps == 1) {
+            return withImages(images, masker, (view, loss) -> {
+                useLearningRate(schedule.lr(updates));
+                Status.check(Mae.mae_trainer_step(handle, view, masker.handle(), loss));
+                updates++;
+            });
+        }
+        double loss = accumulate(images, masker);
+        if (pending == accumulationSteps) applyUpdate();
+        return loss;
+    }
+
+    /**
+     * Forward and backward on a micro-batch, adding 1/accumulationSteps of its gradients to the pending sum
+     * (the model's {@link Model#gradient} shows the sum); returns the micro-batch's loss.
+     */
+    public double accumulate(Tensor images, Masker masker) {
+        double loss = withImages(images, masker, (view, out) ->
+                Status.check(Mae.mae_trainer_accumulate(handle, view, masker.handle(), 1.0 / accumulationSteps, out)));
+        pending++;
+        return loss;
+    }
+
+    /** One AdamW update from the accumulated gradients, at the schedule's learning rate; clears them. */
+    public void applyUpdate() {
+        if (pending == 0) throw new IllegalStateException("nothing accumulated since the last update");
+        acquire();
+        try {
+            useLearningRate(schedule.lr(updates));
+            Status.check(Mae.mae_trainer_apply(handle));
+            updates++;
+            pending = 0;
+        } finally {
+            release();
+        }
+    }
+
+    private interface NativeStep {
+        void run(MemorySegment imagesView, MemorySegment lossOut);
+    }
+
+    private double withImages(Tensor images, Masker masker, NativeStep body) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         if (masker == null) throw new IllegalArgumentException("masker must not be null");
         acquire();
@@ -38,7 +94,7 @@ public final class Trainer extends NativeResource {
             MemorySegment view = mae_tensor_view.allocate(arena);
             images.writeView(view);
             MemorySegment loss = arena.allocate(ValueLayout.JAVA_DOUBLE);
-            Status.check(Mae.mae_trainer_step(handle, view, masker.handle(), loss));
+            body.run(view, loss);
             return loss.get(ValueLayout.JAVA_DOUBLE, 0);
         } finally {
             masker.release();
@@ -47,14 +103,16 @@ public final class Trainer extends NativeResource {
         }
     }
 
-    /** Sets the learning rate of the following steps. */
-    public void setLearningRate(double lr) {
-        acquire();
-        try {
-            Status.check(Mae.mae_trainer_set_lr(handle, lr));
-        } finally {
-            release();
-        }
+    // Call between acquire and release; skips the downcall when the rate has not changed.
+    private void useLearningRate(double lr) {
+        if (lr == currentLr) return;
+        Status.check(Mae.mae_trainer_set_lr(handle, lr));
+        currentLr = lr;
+    }
+
+    /** The learning rate the next update will use. */
+    public double learningRate() {
+        return schedule.lr(updates);
     }
 
     /** Updates taken so far. */
@@ -69,6 +127,69 @@ public final class Trainer extends NativeResource {
         }
     }
 
+    /** Sets the update count, e.g. when resuming: the schedule and AdamW's bias correction continue from it. */
+    public void setStepCount(long updates) {
+        acquire();
+        try {
+            Status.check(Mae.mae_trainer_set_step_count(handle, updates));
+            this.updates = updates;
+        } finally {
+            release();
+        }
+    }
+
+    /** Micro-batches accumulated since the last update. */
+    public int pendingMicroBatches() {
+        return pending;
+    }
+
+    /** The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per trained parameter. */
+    public List<String> optimizerStateNames() {
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
+            Status.check(Mae.mae_trainer_state_count(handle, count));
+            MemorySegment name = arena.allocate(ValueLayout.ADDRESS);
+            List<String> names = new ArrayList<>();
+            for (long i = 0; i < count.get(ValueLayout.JAVA_LONG, 0); i++) {
+                Status.check(Mae.mae_trainer_state_info(handle, i, name, MemorySegment.NULL));
+                names.add(NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)));
+            }
+            return names;
+        } finally {
+            release();
+        }
+    }
+
+    /** A copy of one optimiser state entry. */
+    public Tensor optimizerState(String name) {
+        if (name == null) throw new IllegalArgumentException("name must not be null");
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_trainer_state_get(handle, arena.allocateFrom(name), out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            release();
+        }
+    }
+
+    /** Overwrites one optimiser state entry; the shape must match. */
+    public void setOptimizerState(String name, Tensor value) {
+        if (name == null) throw new IllegalArgumentException("name must not be null");
+        if (value == null) throw new IllegalArgumentException("value must not be null");
+        acquire();
+        value.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            value.writeView(view);
+            Status.check(Mae.mae_trainer_state_set(handle, arena.allocateFrom(name), view));
+        } finally {
+            value.release();
+            release();
+        }
+    }
+
     public Model model() {
         return model;
     }
@@ -78,10 +199,12 @@ public final class Trainer extends NativeResource {
         return "trainer";
     }
 
-    /** Defaults: the paper's AdamW (lr 1.5e-4, betas 0.9/0.95, weight decay 0.05, eps 1e-8). */
+    /** Defaults: the paper's AdamW (lr 1.5e-4, betas 0.9/0.95, weight decay 0.05, eps 1e-8), constant lr. */
     public static final class Builder {
         private final Model model;
         private double lr = 1.5e-4, beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0.05;
+        private LrSchedule schedule;
+        private int accumulationSteps = 1;
 
         private Builder(Model model) {
             this.model = model;
@@ -91,6 +214,10 @@ public final class Trainer extends NativeResource {
         public Builder weightDecay(double v) { weightDecay = v; return this; }
         public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
         public Builder eps(double v) { eps = v; return this; }
+        /** A learning rate per update, in place of the constant {@link #learningRate}. */
+        public Builder schedule(LrSchedule v) { schedule = v; return this; }
+        /** Micro-batches per update (the reference's accum_iter); 1 by default. */
+        public Builder accumulationSteps(int v) { accumulationSteps = v; return this; }
 
         public Trainer build() {
             if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
@@ -99,6 +226,9 @@ public final class Trainer extends NativeResource {
             if (!(eps > 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("eps must be finite and > 0, got " + eps);
             if (!(weightDecay >= 0) || Double.isInfinite(weightDecay))
                 throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
+            if (accumulationSteps < 1)
+                throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
+            LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             model.acquire();
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment cfg = mae_adamw_config.allocate(arena);
@@ -109,7 +239,7 @@ public final class Trainer extends NativeResource {
                 mae_adamw_config.weight_decay(cfg, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
-                return new Trainer(out.get(ValueLayout.ADDRESS, 0), model);
+                return new Trainer(out.get(ValueLayout.ADDRESS, 0), model, lrs, accumulationSteps);
             } finally {
                 model.release();
             }

@@ -119,8 +119,12 @@ class ValidationTest {
             assertFails(IllegalArgumentException.class, "learningRate", () -> Trainer.builder(model).learningRate(-1).build());
             assertFails(IllegalArgumentException.class, "beta2", () -> Trainer.builder(model).betas(0.9, 1.0).build());
             assertFails(IllegalArgumentException.class, "weightDecay", () -> Trainer.builder(model).weightDecay(Double.NaN).build());
-            try (Trainer t = Trainer.builder(model).build()) {
-                assertFails(IllegalArgumentException.class, "learning rate must be finite", () -> t.setLearningRate(Double.POSITIVE_INFINITY));
+            assertFails(IllegalArgumentException.class, "accumulationSteps", () -> Trainer.builder(model).accumulationSteps(0).build());
+            try (Trainer t = Trainer.builder(model).schedule(u -> Double.POSITIVE_INFINITY).build();
+                 Tensor images = Tensor.fromFloats(new float[128], 1, 2, 8, 8);
+                 Masker masker = Masker.random(0.75, 0)) {
+                assertFails(IllegalArgumentException.class, "learning rate must be finite", () -> t.step(images, masker));
+                assertFails(IllegalStateException.class, "nothing accumulated", t::applyUpdate);
             }
         }
         assertFails(IllegalArgumentException.class, "model must not be null", () -> Trainer.builder(null));

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)1L;
+    private static final int MAE_ABI_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 1
+     * #define MAE_ABI_VERSION 2
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -852,6 +852,124 @@ public class Mae {
         }
     }
 
+    private static class mae_masker_state_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_masker_state_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_state_get(const mae_masker *m, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_masker_state_get$descriptor() {
+        return mae_masker_state_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_state_get(const mae_masker *m, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_masker_state_get$handle() {
+        return mae_masker_state_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_state_get(const mae_masker *m, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_masker_state_get$address() {
+        return mae_masker_state_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_masker_state_get(const mae_masker *m, mae_tensor **out)
+     * }
+     */
+    public static int mae_masker_state_get(MemorySegment m, MemorySegment out) {
+        var mh$ = mae_masker_state_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_masker_state_get", m, out);
+            }
+            return (int)mh$.invokeExact(m, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_masker_state_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_masker_state_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_state_set(mae_masker *m, const mae_tensor_view *state)
+     * }
+     */
+    public static FunctionDescriptor mae_masker_state_set$descriptor() {
+        return mae_masker_state_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_state_set(mae_masker *m, const mae_tensor_view *state)
+     * }
+     */
+    public static MethodHandle mae_masker_state_set$handle() {
+        return mae_masker_state_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_state_set(mae_masker *m, const mae_tensor_view *state)
+     * }
+     */
+    public static MemorySegment mae_masker_state_set$address() {
+        return mae_masker_state_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_masker_state_set(mae_masker *m, const mae_tensor_view *state)
+     * }
+     */
+    public static int mae_masker_state_set(MemorySegment m, MemorySegment state) {
+        var mh$ = mae_masker_state_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_masker_state_set", m, state);
+            }
+            return (int)mh$.invokeExact(m, state);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class mae_model_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
@@ -1393,6 +1511,66 @@ public class Mae {
         }
     }
 
+    private static class mae_model_encode {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_encode");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_model_encode(mae_model *m, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_model_encode$descriptor() {
+        return mae_model_encode.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_model_encode(mae_model *m, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_model_encode$handle() {
+        return mae_model_encode.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_model_encode(mae_model *m, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_model_encode$address() {
+        return mae_model_encode.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_model_encode(mae_model *m, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static int mae_model_encode(MemorySegment m, MemorySegment images, MemorySegment out) {
+        var mh$ = mae_model_encode.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_model_encode", m, images, out);
+            }
+            return (int)mh$.invokeExact(m, images, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class mae_model_last_input_address {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
@@ -1744,6 +1922,425 @@ public class Mae {
                 traceDowncall("mae_trainer_step_count", t, out);
             }
             return (int)mh$.invokeExact(t, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_set_step_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_LONG
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_set_step_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_step_count(mae_trainer *t, int64_t step)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_set_step_count$descriptor() {
+        return mae_trainer_set_step_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_step_count(mae_trainer *t, int64_t step)
+     * }
+     */
+    public static MethodHandle mae_trainer_set_step_count$handle() {
+        return mae_trainer_set_step_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_step_count(mae_trainer *t, int64_t step)
+     * }
+     */
+    public static MemorySegment mae_trainer_set_step_count$address() {
+        return mae_trainer_set_step_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_step_count(mae_trainer *t, int64_t step)
+     * }
+     */
+    public static int mae_trainer_set_step_count(MemorySegment t, long step) {
+        var mh$ = mae_trainer_set_step_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_set_step_count", t, step);
+            }
+            return (int)mh$.invokeExact(t, step);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_accumulate {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_DOUBLE,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_accumulate");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, double *loss_out)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_accumulate$descriptor() {
+        return mae_trainer_accumulate.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, double *loss_out)
+     * }
+     */
+    public static MethodHandle mae_trainer_accumulate$handle() {
+        return mae_trainer_accumulate.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, double *loss_out)
+     * }
+     */
+    public static MemorySegment mae_trainer_accumulate$address() {
+        return mae_trainer_accumulate.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, double *loss_out)
+     * }
+     */
+    public static int mae_trainer_accumulate(MemorySegment t, MemorySegment images, MemorySegment masker, double loss_scale, MemorySegment loss_out) {
+        var mh$ = mae_trainer_accumulate.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_accumulate", t, images, masker, loss_scale, loss_out);
+            }
+            return (int)mh$.invokeExact(t, images, masker, loss_scale, loss_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_apply {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_apply");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_apply(mae_trainer *t)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_apply$descriptor() {
+        return mae_trainer_apply.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_apply(mae_trainer *t)
+     * }
+     */
+    public static MethodHandle mae_trainer_apply$handle() {
+        return mae_trainer_apply.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_apply(mae_trainer *t)
+     * }
+     */
+    public static MemorySegment mae_trainer_apply$address() {
+        return mae_trainer_apply.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_apply(mae_trainer *t)
+     * }
+     */
+    public static int mae_trainer_apply(MemorySegment t) {
+        var mh$ = mae_trainer_apply.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_apply", t);
+            }
+            return (int)mh$.invokeExact(t);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_state_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_state_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_count(const mae_trainer *t, int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_state_count$descriptor() {
+        return mae_trainer_state_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_count(const mae_trainer *t, int64_t *out)
+     * }
+     */
+    public static MethodHandle mae_trainer_state_count$handle() {
+        return mae_trainer_state_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_count(const mae_trainer *t, int64_t *out)
+     * }
+     */
+    public static MemorySegment mae_trainer_state_count$address() {
+        return mae_trainer_state_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_count(const mae_trainer *t, int64_t *out)
+     * }
+     */
+    public static int mae_trainer_state_count(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_trainer_state_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_state_count", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_state_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_LONG,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_state_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_info(const mae_trainer *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_state_info$descriptor() {
+        return mae_trainer_state_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_info(const mae_trainer *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * }
+     */
+    public static MethodHandle mae_trainer_state_info$handle() {
+        return mae_trainer_state_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_info(const mae_trainer *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * }
+     */
+    public static MemorySegment mae_trainer_state_info$address() {
+        return mae_trainer_state_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_info(const mae_trainer *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * }
+     */
+    public static int mae_trainer_state_info(MemorySegment t, long index, MemorySegment name_out, MemorySegment shape_out) {
+        var mh$ = mae_trainer_state_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_state_info", t, index, name_out, shape_out);
+            }
+            return (int)mh$.invokeExact(t, index, name_out, shape_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_state_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_state_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_get(const mae_trainer *t, const char *name, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_state_get$descriptor() {
+        return mae_trainer_state_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_get(const mae_trainer *t, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_trainer_state_get$handle() {
+        return mae_trainer_state_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_get(const mae_trainer *t, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_trainer_state_get$address() {
+        return mae_trainer_state_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_get(const mae_trainer *t, const char *name, mae_tensor **out)
+     * }
+     */
+    public static int mae_trainer_state_get(MemorySegment t, MemorySegment name, MemorySegment out) {
+        var mh$ = mae_trainer_state_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_state_get", t, name, out);
+            }
+            return (int)mh$.invokeExact(t, name, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_state_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_state_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_set(mae_trainer *t, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_state_set$descriptor() {
+        return mae_trainer_state_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_set(mae_trainer *t, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static MethodHandle mae_trainer_state_set$handle() {
+        return mae_trainer_state_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_set(mae_trainer *t, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static MemorySegment mae_trainer_state_set$address() {
+        return mae_trainer_state_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_state_set(mae_trainer *t, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static int mae_trainer_state_set(MemorySegment t, MemorySegment name, MemorySegment value) {
+        var mh$ = mae_trainer_state_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_state_set", t, name, value);
+            }
+            return (int)mh$.invokeExact(t, name, value);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

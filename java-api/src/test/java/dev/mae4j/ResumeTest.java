@@ -1,0 +1,102 @@
+package dev.mae4j;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** Model, optimiser state, update count and masker state are enough to continue a run exactly. */
+class ResumeTest {
+    @TempDir
+    Path dir;
+
+    private static final MaeConfig CONFIG = MaeConfig.tiny();
+    private static final LrSchedule SCHEDULE = LrSchedule.warmupCosine(1e-2, 1e-4, 2, 8);
+
+    @Test
+    void aResumedRunRepeatsTheUninterruptedOne() throws IOException {
+        double[] uninterrupted = new double[6];
+        try (Model model = Model.create(CONFIG, Device.cpu(), 2);
+             Trainer t = Trainer.builder(model).schedule(SCHEDULE).build();
+             Masker m = Masker.random(0.75, 9);
+             Tensor images = images()) {
+            for (int i = 0; i < 6; i++) uninterrupted[i] = t.step(images, m);
+        }
+
+        double[] resumed = new double[6];
+        Path weights = dir.resolve("w.safetensors");
+        Map<String, double[]> optimizer = new HashMap<>();
+        byte[] maskerState;
+        long updates;
+        try (Model model = Model.create(CONFIG, Device.cpu(), 2);
+             Trainer t = Trainer.builder(model).schedule(SCHEDULE).build();
+             Masker m = Masker.random(0.75, 9);
+             Tensor images = images()) {
+            for (int i = 0; i < 3; i++) resumed[i] = t.step(images, m);
+            model.save(weights);
+            for (String name : t.optimizerStateNames()) {
+                try (Tensor s = t.optimizerState(name)) {
+                    optimizer.put(name, s.toDoubleArray());
+                }
+            }
+            maskerState = m.state();
+            updates = t.stepCount();
+        }
+        try (Model model = Model.load(weights, Device.cpu());
+             Trainer t = Trainer.builder(model).schedule(SCHEDULE).build();
+             Masker m = Masker.random(0.75, 12345);
+             Tensor images = images()) {
+            List<String> names = t.optimizerStateNames();
+            assertEquals(optimizer.keySet(), new java.util.HashSet<>(names));
+            for (String name : names) {
+                double[] v = optimizer.get(name);
+                try (Tensor s = t.optimizerState(name); Tensor restored = Tensor.fromDoubles(v, s.shape())) {
+                    t.setOptimizerState(name, restored);
+                }
+            }
+            t.setStepCount(updates);
+            m.restoreState(maskerState);
+            for (int i = 3; i < 6; i++) resumed[i] = t.step(images, m);
+        }
+        assertArrayEquals(uninterrupted, resumed, 0.0);
+    }
+
+    @Test
+    void stateNamesShapesAndErrors() {
+        try (Model model = Model.create(CONFIG, Device.cpu(), 2);
+             Trainer t = Trainer.builder(model).build();
+             Tensor noise = Tensor.fromDoubles(new double[16], 1, 16);
+             Masker fixed = Masker.fromNoise(noise, 0.5)) {
+            List<String> names = t.optimizerStateNames();
+            long trained = model.parameters().stream().filter(ParameterInfo::trainable).count();
+            assertEquals(2 * trained, names.size());
+            assertEquals("exp_avg.cls_token", names.get(0));
+            try (Tensor s = t.optimizerState("exp_avg_sq.blocks.1.attn.qkv.weight")) {
+                assertArrayEquals(new long[] {24, 8}, s.shape());
+                assertEquals(0.0, Arrays.stream(s.toDoubleArray()).map(Math::abs).sum(), 0.0);
+            }
+            assertThrows(IllegalArgumentException.class, () -> t.optimizerState("exp_avg.pos_embed"));
+            try (Tensor wrong = Tensor.zeros(DType.F32, 3)) {
+                assertThrows(IllegalArgumentException.class, () -> t.setOptimizerState("exp_avg.cls_token", wrong));
+            }
+            assertThrows(IllegalArgumentException.class, () -> t.setStepCount(-1));
+            assertThrows(IllegalStateException.class, fixed::state);
+        }
+        try (Masker m = Masker.random(0.5, 1)) {
+            assertThrows(IllegalArgumentException.class, () -> m.restoreState(new byte[3]));
+        }
+    }
+
+    private static Tensor images() {
+        return Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 61)), 4, 2, 8, 8);
+    }
+}

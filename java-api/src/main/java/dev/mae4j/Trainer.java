@@ -6,9 +6,13 @@ import dev.mae4j.bindings.mae_tensor_view;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.io.IOException;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Trains a model with AdamW exactly as torch.optim.AdamW, with the reference's parameter groups (no weight
@@ -189,6 +193,88 @@ public final class Trainer extends NativeResource {
             release();
         }
     }
+
+    /**
+     * Writes everything a run needs to continue exactly — weights, optimiser state, update count, the masker's
+     * generator state and the caller's {@code progress} (e.g. epoch, position in the data) — to one
+     * safetensors file, atomically (a temporary file, flushed, then renamed). Refused while an accumulation
+     * is pending. Weights-only files for other tools come from {@link Model#save}.
+     */
+    public void saveCheckpoint(Path file, Masker masker, Map<String, String> progress) throws IOException {
+        if (file == null || masker == null || progress == null)
+            throw new IllegalArgumentException("file, masker and progress must not be null");
+        if (pending != 0)
+            throw new IllegalStateException(pending + " micro-batches are accumulated: checkpoint after the update");
+        List<Tensor> owned = new ArrayList<>();
+        try {
+            List<SafeTensors.Source> sources = new ArrayList<>();
+            for (ParameterInfo p : model.parameters()) add(sources, owned, MODEL_PREFIX + p.name(), model.parameter(p.name()));
+            for (String name : optimizerStateNames()) add(sources, owned, OPTIMIZER_PREFIX + name, optimizerState(name));
+            byte[] state = masker.state();
+            Tensor maskerState = Tensor.zeros(DType.U8, state.length);
+            MemorySegment.copy(state, 0, maskerState.segment(), ValueLayout.JAVA_BYTE, 0, state.length);
+            add(sources, owned, MASKER_STATE, maskerState);
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", "mae4j-training");
+            metadata.putAll(model.config().toMetadata());
+            metadata.put(UPDATES_KEY, Long.toString(stepCount()));
+            progress.forEach((k, v) -> metadata.put(PROGRESS_PREFIX + k, v));
+            SafeTensors.write(file, metadata, sources);
+        } finally {
+            owned.forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * Restores a checkpoint of {@link #saveCheckpoint} into this trainer, its model and {@code masker};
+     * returns the progress saved with it. The model's configuration must match the file's.
+     */
+    public Map<String, String> loadCheckpoint(Path file, Masker masker) throws IOException {
+        if (file == null || masker == null) throw new IllegalArgumentException("file and masker must not be null");
+        try (SafeTensors st = SafeTensors.open(file)) {
+            Map<String, String> meta = st.metadata();
+            if (!"mae4j-training".equals(meta.get("format")))
+                throw new CheckpointException(file, "is not a training checkpoint (format " + meta.get("format") + ")");
+            List<String> expected = new ArrayList<>();
+            for (ParameterInfo p : model.parameters()) expected.add(MODEL_PREFIX + p.name());
+            for (String name : optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
+            expected.add(MASKER_STATE);
+            if (!new java.util.TreeSet<>(expected).equals(new java.util.TreeSet<>(st.entries().keySet())))
+                throw new CheckpointException(file, "its tensors do not match this model and optimiser");
+            long updates;
+            try {
+                updates = Long.parseLong(meta.getOrDefault(UPDATES_KEY, ""));
+            } catch (NumberFormatException e) {
+                throw new CheckpointException(file, "metadata " + UPDATES_KEY + " is missing or not a number");
+            }
+            for (SafeTensors.Entry e : st.entries().values()) {
+                DType dtype = DType.ofSafetensorsName(e.dtype());
+                if (dtype == null || e.shape().length == 0)
+                    throw new CheckpointException(file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
+                try (Tensor t = Tensor.wrap(e.data(), dtype, e.shape())) {
+                    if (e.name().equals(MASKER_STATE)) masker.restoreState(e.data().toArray(ValueLayout.JAVA_BYTE));
+                    else if (e.name().startsWith(MODEL_PREFIX)) model.setParameter(e.name().substring(MODEL_PREFIX.length()), t);
+                    else setOptimizerState(e.name().substring(OPTIMIZER_PREFIX.length()), t);
+                } catch (IllegalArgumentException bad) {
+                    throw new CheckpointException(file, bad.getMessage());
+                }
+            }
+            setStepCount(updates);
+            Map<String, String> progress = new LinkedHashMap<>();
+            meta.forEach((k, v) -> {
+                if (k.startsWith(PROGRESS_PREFIX)) progress.put(k.substring(PROGRESS_PREFIX.length()), v);
+            });
+            return progress;
+        }
+    }
+
+    private static void add(List<SafeTensors.Source> sources, List<Tensor> owned, String name, Tensor t) {
+        owned.add(t);
+        sources.add(new SafeTensors.Source(name, t.dtype(), t.shape(), t.segment()));
+    }
+
+    private static final String MODEL_PREFIX = "model.", OPTIMIZER_PREFIX = "optimizer.", MASKER_STATE = "masker.state";
+    private static final String UPDATES_KEY = "updates", PROGRESS_PREFIX = "progress.";
 
     public Model model() {
         return model;

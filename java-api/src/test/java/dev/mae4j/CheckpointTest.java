@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -85,6 +86,27 @@ class CheckpointTest {
                  Tensor y = b.parameter("cls_token")) {
                 assertEquals(-1, x.segment().mismatch(y.segment()));
             }
+        }
+    }
+
+    @Test
+    void aWriteThatFailsMidwayKeepsThePreviousFileAndLeavesNoTemporary() throws IOException {
+        Path file = dir.resolve("ckpt.safetensors");
+        try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 1)) {
+            model.save(file);
+        }
+        byte[] before = Files.readAllBytes(file);
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
+        java.lang.foreign.MemorySegment gone = arena.allocate(16);
+        arena.close();  // the second tensor's memory is gone: writing it fails after the first was written
+        try (Tensor ok = Tensor.zeros(DType.F32, 4)) {
+            List<SafeTensors.Source> sources = List.of(new SafeTensors.Source("a", DType.F32, new long[] {4}, ok.segment()),
+                    new SafeTensors.Source("b", DType.F32, new long[] {4}, gone));
+            assertThrows(IllegalStateException.class, () -> SafeTensors.write(file, java.util.Map.of(), sources));
+        }
+        assertArrayEquals(before, Files.readAllBytes(file));
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(file), files.toList());
         }
     }
 

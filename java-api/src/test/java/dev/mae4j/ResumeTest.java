@@ -6,7 +6,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -33,41 +32,50 @@ class ResumeTest {
         }
 
         double[] resumed = new double[6];
-        Path weights = dir.resolve("w.safetensors");
-        Map<String, double[]> optimizer = new HashMap<>();
-        byte[] maskerState;
-        long updates;
+        Path checkpoint = dir.resolve("train.safetensors");
         try (Model model = Model.create(CONFIG, Device.cpu(), 2);
              Trainer t = Trainer.builder(model).schedule(SCHEDULE).build();
              Masker m = Masker.random(0.75, 9);
              Tensor images = images()) {
             for (int i = 0; i < 3; i++) resumed[i] = t.step(images, m);
-            model.save(weights);
-            for (String name : t.optimizerStateNames()) {
-                try (Tensor s = t.optimizerState(name)) {
-                    optimizer.put(name, s.toDoubleArray());
-                }
-            }
-            maskerState = m.state();
-            updates = t.stepCount();
+            t.saveCheckpoint(checkpoint, m, Map.of("epoch", "0", "position", "3"));
         }
-        try (Model model = Model.load(weights, Device.cpu());
+        // a fresh process would start from other weights and another mask seed: the checkpoint replaces both
+        try (Model model = Model.create(CONFIG, Device.cpu(), 77);
              Trainer t = Trainer.builder(model).schedule(SCHEDULE).build();
              Masker m = Masker.random(0.75, 12345);
              Tensor images = images()) {
-            List<String> names = t.optimizerStateNames();
-            assertEquals(optimizer.keySet(), new java.util.HashSet<>(names));
-            for (String name : names) {
-                double[] v = optimizer.get(name);
-                try (Tensor s = t.optimizerState(name); Tensor restored = Tensor.fromDoubles(v, s.shape())) {
-                    t.setOptimizerState(name, restored);
-                }
-            }
-            t.setStepCount(updates);
-            m.restoreState(maskerState);
+            assertEquals(Map.of("epoch", "0", "position", "3"), t.loadCheckpoint(checkpoint, m));
+            assertEquals(3, t.stepCount());
             for (int i = 3; i < 6; i++) resumed[i] = t.step(images, m);
         }
         assertArrayEquals(uninterrupted, resumed, 0.0);
+    }
+
+    @Test
+    void checkpointsAreRefusedWhereTheyCannotResume() throws IOException {
+        Path weightsOnly = dir.resolve("w.safetensors");
+        try (Model model = Model.create(CONFIG, Device.cpu(), 2);
+             Trainer t = Trainer.builder(model).accumulationSteps(2).build();
+             Masker m = Masker.random(0.75, 9);
+             Tensor images = images()) {
+            model.save(weightsOnly);
+            CheckpointException e = assertThrows(CheckpointException.class, () -> t.loadCheckpoint(weightsOnly, m));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("not a training checkpoint"), e.getMessage());
+            t.step(images, m);  // half an accumulation window
+            assertThrows(IllegalStateException.class, () -> t.saveCheckpoint(dir.resolve("x"), m, Map.of()));
+        }
+        Path deeper = dir.resolve("deeper.safetensors");
+        MaeConfig other = CONFIG.toBuilder().depth(3).build();
+        try (Model model = Model.create(other, Device.cpu(), 2); Trainer t = Trainer.builder(model).build();
+             Masker m = Masker.random(0.75, 9)) {
+            t.saveCheckpoint(deeper, m, Map.of());
+        }
+        try (Model model = Model.create(CONFIG, Device.cpu(), 2); Trainer t = Trainer.builder(model).build();
+             Masker m = Masker.random(0.75, 9)) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> t.loadCheckpoint(deeper, m));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("do not match"), e.getMessage());
+        }
     }
 
     @Test

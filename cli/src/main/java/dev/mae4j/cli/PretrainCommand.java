@@ -1,93 +1,191 @@
 package dev.mae4j.cli;
 
 import dev.mae4j.Device;
+import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Masker;
 import dev.mae4j.Model;
-import dev.mae4j.Tensor;
 import dev.mae4j.Trainer;
+import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.IdxImages;
+import dev.mae4j.data.ImageDataset;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Random;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * `mae pretrain`: MAE pretraining on Fashion-MNIST (Debian's dataset-fashion-mnist) at a constant learning
- * rate, printing the loss and writing a checkpoint. Issue 3 brings the paper's full recipe.
+ * `mae pretrain`: MAE pretraining with the paper's recipe — AdamW (0.9, 0.95), weight decay 0.05, lr =
+ * base_lr · effective batch / 256 with linear warm-up and half-cycle cosine per update, gradient
+ * accumulation — on Fashion-MNIST (Debian's dataset-fashion-mnist) by default. Writes metrics.jsonl,
+ * checkpoint.safetensors (everything to --resume) and last.safetensors (weights, reference names).
  */
-@Command(name = "pretrain", mixinStandardHelpOptions = true,
-        description = "Pretrain an MAE on Fashion-MNIST and write a safetensors checkpoint.")
+@Command(name = "pretrain", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = "Pretrain an MAE on Fashion-MNIST with the paper's recipe.")
 final class PretrainCommand implements Callable<Integer> {
     // Fashion-MNIST's training-set pixel mean and standard deviation on [0, 1].
     private static final float MEAN = 0.2860f, STD = 0.3530f;
 
-    @Option(names = "--data", description = "Directory with the IDX files (default: ${DEFAULT-VALUE}).")
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files.")
     Path data = IdxImages.DEBIAN_FASHION_MNIST;
 
-    @Option(names = "--out", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", description = "Output directory.")
     Path out = Path.of("runs/pretrain");
 
-    @Option(names = "--steps", description = "Training steps (default: ${DEFAULT-VALUE}).")
-    int steps = 300;
+    @Option(names = "--steps", description = "Optimiser updates.")
+    long steps = 300;
 
-    @Option(names = "--batch", description = "Images per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", description = "Images per micro-batch.")
     int batch = 64;
 
-    @Option(names = "--lr", description = "Constant AdamW learning rate (default: ${DEFAULT-VALUE}).")
-    double lr = 1e-3;
+    @Option(names = "--accum-iter", description = "Micro-batches per update (effective batch = batch · accum-iter).")
+    int accumIter = 1;
 
-    @Option(names = "--mask-ratio", description = "Fraction of patches removed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--base-lr", description = "Base learning rate; lr = base-lr · effective batch / 256. "
+            + "The paper's 1.5e-4 is for 800-epoch ImageNet runs; this short demo needs more.")
+    double baseLr = 4e-3;
+
+    @Option(names = "--min-lr", description = "Learning rate at the end of the cosine.")
+    double minLr = 0;
+
+    @Option(names = "--warmup-steps", description = "Linear warm-up updates (default: 5% of --steps, as 40 of 800 epochs).")
+    Long warmupSteps;
+
+    @Option(names = "--weight-decay", description = "AdamW weight decay (not on biases and norms).")
+    double weightDecay = 0.05;
+
+    @Option(names = "--mask-ratio", description = "Fraction of patches removed.")
     double maskRatio = 0.75;
 
-    @Option(names = "--seed", description = "Seed of weights, masks and batch order (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--norm-pix-loss", negatable = true, description = "Normalise each target patch (the paper's default).")
+    boolean normPixLoss = true;
+
+    @Option(names = "--seed", description = "Seed of weights, masks and data order.")
     long seed = 0;
 
-    @Option(names = "--device", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--device", description = "cpu, cuda or cuda:N.")
     String device = "cpu";
 
-    @Option(names = "--log-every", description = "Print the loss every N steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--log-every", description = "Log every N updates.")
     int logEvery = 20;
+
+    @Option(names = "--checkpoint-every", description = "Write checkpoint.safetensors every N updates.")
+    int checkpointEvery = 100;
+
+    @Option(names = "--resume", description = "Continue from OUT/checkpoint.safetensors when it exists.")
+    boolean resume;
+
+    // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
+    @Option(names = "--interrupt-after", hidden = true)
+    long interruptAfter = Long.MAX_VALUE;
 
     @Override
     public Integer call() throws Exception {
-        if (steps <= 0 || batch <= 0 || logEvery <= 0)
-            throw new IllegalArgumentException("--steps, --batch and --log-every must be positive");
+        validate();
         IdxImages train = IdxImages.readSplit(data, "train");
-        MaeConfig config = MaeConfig.fashionMnist();
+        MaeConfig config = MaeConfig.fashionMnist().toBuilder().normPixLoss(normPixLoss).build();
         if (train.rows() != config.imgSize() || train.cols() != config.imgSize())
-            throw new IllegalArgumentException("images are " + train.rows() + "×" + train.cols() + ", the config needs "
-                    + config.imgSize() + "×" + config.imgSize());
-        System.out.printf("mae pretrain: %d Fashion-MNIST images from %s, %d steps of %d, lr %.2g, mask ratio %.2f%n",
-                train.count(), data, steps, batch, lr, maskRatio);
+            throw new ParameterException(spec.commandLine(), "images are " + train.rows() + "×" + train.cols()
+                    + ", the Fashion-MNIST config needs " + config.imgSize() + "×" + config.imgSize());
+        ImageDataset dataset = train.asDataset(MEAN, STD);
+        long effectiveBatch = (long) batch * accumIter;
+        double peakLr = LrSchedule.scaledLr(baseLr, effectiveBatch);
+        long warmup = warmupSteps != null ? warmupSteps : steps / 20;
+        LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
 
         Files.createDirectories(out);
-        Path checkpoint = out.resolve("last.safetensors");
-        int pixels = config.imgSize() * config.imgSize();
-        float[] buf = new float[batch * pixels];
-        Random order = new Random(seed);
-        long start = System.nanoTime();
+        Path checkpoint = out.resolve("checkpoint.safetensors"), weights = out.resolve("last.safetensors");
+        Map<String, String> runKey = new LinkedHashMap<>();  // what a resumed run must share with the first
+        runKey.put("batch", Integer.toString(batch));
+        runKey.put("accum_iter", Integer.toString(accumIter));
+        runKey.put("seed", Long.toString(seed));
+        runKey.put("data", data.toAbsolutePath().toString());
+
         try (Model model = Model.create(config, Device.parse(device), seed);
-             Trainer trainer = Trainer.builder(model).learningRate(lr).build();
+             Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
+                     .accumulationSteps(accumIter).build();
              Masker masker = Masker.random(maskRatio, seed)) {
-            double first = Double.NaN, last = Double.NaN;
-            for (int step = 1; step <= steps; step++) {
-                for (int b = 0; b < batch; b++) train.normalised(order.nextInt(train.count()), MEAN, STD, buf, b * pixels);
-                try (Tensor images = Tensor.fromFloats(buf, batch, 1, config.imgSize(), config.imgSize())) {
-                    last = trainer.step(images, masker);
-                }
-                if (step == 1) first = last;
-                if (step % logEvery == 0 || step == 1 || step == steps) {
-                    double secs = (System.nanoTime() - start) / 1e9;
-                    System.out.printf("step %5d/%d  loss %.4f  %.0f images/s%n", step, steps, last, step * batch / secs);
+            long firstBatch = 0;
+            if (resume && Files.exists(checkpoint)) {
+                Map<String, String> progress = trainer.loadCheckpoint(checkpoint, masker);
+                for (var e : runKey.entrySet())
+                    if (!e.getValue().equals(progress.get(e.getKey())))
+                        throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
+                                + " = " + progress.get(e.getKey()) + "; resume with the same value, not " + e.getValue());
+                firstBatch = Long.parseLong(progress.get("micro_batch"));
+                System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
+            }
+            System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d), peak lr %.3g, "
+                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b%n", train.count(), data, steps, effectiveBatch,
+                    batch, accumIter, peakLr, warmup, maskRatio, normPixLoss);
+
+            long lastBatch = steps * accumIter, updatesThisRun = 0;
+            double lossSum = 0;
+            int lossCount = 0;
+            long windowStart = System.nanoTime(), windowImages = 0;
+            double windowWait = 0;
+            try (BatchLoader loader = new BatchLoader(dataset, batch, seed, firstBatch, lastBatch, 2);
+                 MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), trainer.stepCount())) {
+                for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
+                    double loss;
+                    try (var images = b.images()) {
+                        loss = trainer.step(images, masker);
+                    }
+                    lossSum += loss;
+                    lossCount++;
+                    windowImages += batch;
+                    if (trainer.pendingMicroBatches() != 0) continue;
+                    long update = trainer.stepCount();
+                    if (update % logEvery == 0 || update == steps) {
+                        double secs = (System.nanoTime() - windowStart) / 1e9, wait = loader.waitSeconds() - windowWait;
+                        double epoch = (double) (b.index() + 1) / loader.batchesPerEpoch();
+                        double lr = schedule.lr(update - 1);
+                        metrics.log(update, epoch, lossSum / lossCount, lr, windowImages / secs, wait / secs);
+                        System.out.printf("update %6d/%d  epoch %6.2f  loss %.4f  lr %.3g  %.0f images/s  data wait %.1f%%%n",
+                                update, steps, epoch, lossSum / lossCount, lr, windowImages / secs, 100 * wait / secs);
+                        lossSum = 0;
+                        lossCount = 0;
+                        windowStart = System.nanoTime();
+                        windowImages = 0;
+                        windowWait = loader.waitSeconds();
+                    }
+                    if (update % checkpointEvery == 0 || update == steps) {
+                        Map<String, String> progress = new LinkedHashMap<>(runKey);
+                        progress.put("micro_batch", Long.toString(b.index() + 1));
+                        trainer.saveCheckpoint(checkpoint, masker, progress);
+                    }
+                    if (++updatesThisRun == interruptAfter) {
+                        System.out.println("interrupted after " + updatesThisRun + " updates");
+                        return 3;
+                    }
                 }
             }
-            model.save(checkpoint);
-            System.out.printf("loss %.4f -> %.4f; checkpoint written to %s%n", first, last, checkpoint);
+            model.save(weights);
+            System.out.printf("done: %s (weights), %s (to --resume), %s%n", weights, checkpoint, out.resolve("metrics.jsonl"));
         }
         return 0;
+    }
+
+    private void validate() {
+        if (steps <= 0) throw new ParameterException(spec.commandLine(), "--steps must be positive, got " + steps);
+        if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
+        if (accumIter <= 0) throw new ParameterException(spec.commandLine(), "--accum-iter must be positive, got " + accumIter);
+        if (logEvery <= 0 || checkpointEvery <= 0)
+            throw new ParameterException(spec.commandLine(), "--log-every and --checkpoint-every must be positive");
+        if (!(maskRatio >= 0 && maskRatio < 1))
+            throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
+        if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
+        if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
+            throw new ParameterException(spec.commandLine(), "--warmup-steps must be in [0, --steps), got " + warmupSteps);
     }
 }

@@ -1,5 +1,7 @@
 package dev.mae4j.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Device;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
@@ -14,19 +16,22 @@ import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PretrainCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @TempDir
     Path dir;
 
     private static void writeImages(Path dir, int n) throws IOException {
         ByteBuffer img = ByteBuffer.allocate(16 + n * 784).putInt(0x803).putInt(n).putInt(28).putInt(28);
-        for (int i = 0; i < n * 784; i++) img.put((byte) (i * 7));
+        for (int i = 0; i < n * 784; i++) img.put((byte) (i * 7 + i / 784));
         ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
         for (int i = 0; i < n; i++) lab.put((byte) (i % 10));
         gzip(dir.resolve("train-images-idx3-ubyte.gz"), img.array());
@@ -39,25 +44,73 @@ class PretrainCommandTest {
         }
     }
 
-    @Test
-    void pretrainsAndWritesALoadableCheckpoint() throws IOException {
-        writeImages(dir, 16);
-        Path out = dir.resolve("run");
-        int code = new CommandLine(new MaeCommand()).execute("pretrain", "--data", dir.toString(), "--out", out.toString(),
-                "--steps", "3", "--batch", "4", "--log-every", "1");
-        assertEquals(0, code);
-        try (Model m = Model.load(out.resolve("last.safetensors"), Device.cpu())) {
-            assertEquals(MaeConfig.fashionMnist(), m.config());
-        }
+    private int run(StringWriter err, String... args) {
+        CommandLine cli = new CommandLine(new MaeCommand());
+        cli.setErr(new PrintWriter(err));
+        return cli.execute(args);
+    }
+
+    private String[] args(Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("pretrain", "--data", dir.toString(), "--out", out.toString(),
+                "--batch", "4", "--log-every", "1", "--warmup-steps", "2"));
+        a.addAll(List.of(extra));
+        return a.toArray(String[]::new);
+    }
+
+    private static List<JsonNode> metrics(Path out) throws IOException {
+        List<JsonNode> rows = new ArrayList<>();
+        for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) rows.add(JSON.readTree(line));
+        return rows;
     }
 
     @Test
-    void missingDataIsAClearErrorNotACrash() {
+    void pretrainsAndWritesMetricsAndALoadableModel() throws IOException {
+        writeImages(dir, 16);
+        Path out = dir.resolve("run");
+        assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--accum-iter", "2")));
+        try (Model m = Model.load(out.resolve("last.safetensors"), Device.cpu())) {
+            assertEquals(MaeConfig.fashionMnist(), m.config());
+        }
+        List<JsonNode> rows = metrics(out);
+        assertEquals(3, rows.size());
+        for (String field : List.of("step", "epoch", "loss", "lr", "images_per_s", "data_wait_fraction"))
+            assertTrue(rows.get(0).has(field), "metrics lack " + field);
+        assertEquals(0.0, rows.get(0).get("lr").asDouble(), 0.0, "the first update is at lr 0, as the reference");
+        assertEquals(1.5, rows.get(2).get("epoch").asDouble(), 1e-12, "3 updates × 2 micro-batches of 4 = 1.5 epochs of 16");
+        assertTrue(Files.exists(out.resolve("checkpoint.safetensors")));
+    }
+
+    @Test
+    void anInterruptedRunResumedGivesTheSameLosses() throws IOException {
+        writeImages(dir, 16);
+        Path straight = dir.resolve("straight"), broken = dir.resolve("broken");
+        assertEquals(0, run(new StringWriter(), args(straight, "--steps", "7")));
+        assertEquals(3, run(new StringWriter(), args(broken, "--steps", "7", "--checkpoint-every", "2", "--interrupt-after", "5")));
+        assertEquals(5, metrics(broken).size(), "updates 1..5 were logged, the checkpoint holds update 4");
+        assertEquals(0, run(new StringWriter(), args(broken, "--steps", "7", "--resume")));
+        List<JsonNode> a = metrics(straight), b = metrics(broken);
+        assertEquals(7, b.size());
+        for (int i = 0; i < 7; i++) {
+            assertEquals(a.get(i).get("step").asLong(), b.get(i).get("step").asLong());
+            assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), 0.0, "loss of update " + (i + 1));
+            assertEquals(a.get(i).get("lr").asDouble(), b.get(i).get("lr").asDouble(), 0.0);
+        }
         StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new MaeCommand());
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute("pretrain", "--data", dir.resolve("nothing").toString(), "--out", dir.resolve("o").toString());
-        assertNotEquals(0, code);
+        assertEquals(2, run(err, "pretrain", "--data", dir.toString(), "--out", broken.toString(), "--steps", "7",
+                "--resume", "--batch", "2"));
+        assertTrue(err.toString().contains("the checkpoint was written with batch = 4"), err.toString());
+    }
+
+    @Test
+    void badArgumentsAndMissingDataAreClearErrors() {
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(err, "pretrain", "--batch", "0"));
+        assertTrue(err.toString().contains("--batch must be positive"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, "pretrain", "--mask-ratio", "1.5"));
+        assertTrue(err.toString().contains("--mask-ratio must be in [0, 1)"), err.toString());
+        err = new StringWriter();
+        assertTrue(run(err, "pretrain", "--data", dir.resolve("nothing").toString(), "--out", dir.resolve("o").toString()) != 0);
         assertTrue(err.toString().contains("apt-get install dataset-fashion-mnist"), err.toString());
     }
 }

@@ -88,6 +88,18 @@ public record IdxImages(int count, int rows, int cols, byte[] pixels, byte[] lab
         }
     }
 
+    /** These grey images as a dataset, scaled to [0, 1] then normalised with {@code mean} and {@code std}. */
+    public ImageDataset asDataset(float mean, float std) {
+        IdxImages images = this;
+        return new ImageDataset() {
+            public int size() { return count; }
+            public int channels() { return 1; }
+            public int height() { return rows; }
+            public int width() { return cols; }
+            public void copyNormalised(int index, float[] dst, int offset) { images.normalised(index, mean, std, dst, offset); }
+        };
+    }
+
     /** Image {@code index}, scaled to [0, 1] then normalised, written as floats at {@code dst[offset...]}. */
     public void normalised(int index, float mean, float std, float[] dst, int offset) {
         int size = rows * cols, base = index * size;

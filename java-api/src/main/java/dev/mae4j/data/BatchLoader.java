@@ -1,0 +1,117 @@
+package dev.mae4j.data;
+
+import dev.mae4j.Tensor;
+
+import java.util.Random;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * Batches of a dataset, prepared ahead of the trainer on a thread of their own. Batch {@code b} (counting
+ * from 0 over the whole run) is position {@code b mod batchesPerEpoch} of epoch {@code b div batchesPerEpoch};
+ * each epoch visits the images in its own permutation drawn from the seed, and the last partial batch is
+ * dropped. So a run can restart at any batch and see exactly the data it would have seen.
+ */
+public final class BatchLoader implements AutoCloseable {
+    /** One batch; the caller closes its tensor. */
+    public record Batch(long index, long epoch, Tensor images) {}
+
+    private static final Object END = new Object();
+
+    private final ImageDataset data;
+    private final int batchSize;
+    private final long seed;
+    private final BlockingQueue<Object> queue;
+    private final Thread producer;
+    private volatile boolean closed;
+    private long waitNanos;
+
+    /** Starts preparing batches {@code first}, {@code first + 1}, ... up to (excluding) {@code end}. */
+    public BatchLoader(ImageDataset data, int batchSize, long seed, long first, long end, int prefetch) {
+        if (batchSize <= 0 || batchSize > data.size())
+            throw new IllegalArgumentException("batch size must be in [1, " + data.size() + "], got " + batchSize);
+        if (first < 0 || end < first) throw new IllegalArgumentException("need 0 <= first <= end, got " + first + ", " + end);
+        if (prefetch < 1) throw new IllegalArgumentException("prefetch must be >= 1, got " + prefetch);
+        this.data = data;
+        this.batchSize = batchSize;
+        this.seed = seed;
+        this.queue = new ArrayBlockingQueue<>(prefetch);
+        this.producer = Thread.ofPlatform().daemon().name("mae4j-batches").start(() -> produce(first, end));
+    }
+
+    public long batchesPerEpoch() {
+        return data.size() / batchSize;
+    }
+
+    /** The image indices of epoch {@code epoch}, in the order they are visited. */
+    public int[] permutation(long epoch) {
+        int[] order = new int[data.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Random r = new Random(seed * 1_000_003L + epoch);
+        for (int i = order.length - 1; i > 0; i--) {  // Fisher–Yates
+            int j = r.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        return order;
+    }
+
+    private void produce(long first, long end) {
+        try {
+            long perEpoch = batchesPerEpoch();
+            long epoch = -1;
+            int[] order = null;
+            float[] buf = new float[batchSize * data.imageFloats()];
+            for (long b = first; b < end && !closed; b++) {
+                if (b / perEpoch != epoch) {
+                    epoch = b / perEpoch;
+                    order = permutation(epoch);
+                }
+                int start = (int) (b % perEpoch) * batchSize;
+                for (int i = 0; i < batchSize; i++) data.copyNormalised(order[start + i], buf, i * data.imageFloats());
+                Tensor t = Tensor.fromFloats(buf, batchSize, data.channels(), data.height(), data.width());
+                queue.put(new Batch(b, epoch, t));
+            }
+            queue.put(END);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            try {
+                queue.put(e);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** The next batch, or null after the last; rethrows a failure of the loading thread. */
+    public Batch next() throws InterruptedException {
+        long t0 = System.nanoTime();
+        Object o = queue.take();
+        waitNanos += System.nanoTime() - t0;
+        if (o == END) {
+            queue.put(END);
+            return null;
+        }
+        if (o instanceof RuntimeException e) throw new IllegalStateException("loading batches failed: " + e.getMessage(), e);
+        return (Batch) o;
+    }
+
+    /** Seconds the caller spent waiting in {@link #next} for data. */
+    public double waitSeconds() {
+        return waitNanos / 1e9;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        producer.interrupt();
+        try {
+            producer.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (Object o; (o = queue.poll()) != null; ) if (o instanceof Batch b) b.images().close();
+    }
+}

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 2
+#define MAE_ABI_VERSION 3
 
 #define MAE_MAX_DIMS 8
 
@@ -108,6 +108,12 @@ int32_t mae_get_num_threads(int32_t* out);
 /* Tensors returned by the library: host memory, contiguous, valid until freed. */
 int32_t mae_tensor_view_of(const mae_tensor* t, mae_tensor_view* out);
 int32_t mae_tensor_free(mae_tensor* t);
+
+/* Data augmentation: crops, each resized to size × size with bilinear sampling, optionally flipped
+   horizontally — RandomResizedCrop and RandomHorizontalFlip for a whole batch at once.
+   images [N, C, H, W] F32; boxes [N, 5] F64: top, left, height, width (source pixels), flip (0 or 1).
+   out [N, C, size, size] F32. */
+int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* boxes, int32_t size, mae_tensor** out);
 
 /* Maskers decide which patches each image loses. */
 int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out);

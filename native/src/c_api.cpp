@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <string>
 
+#include "augment.h"
 #include "errors.h"
 #include "mae.h"
 #include "masking.h"
@@ -139,6 +140,17 @@ int32_t mae_tensor_view_of(const mae_tensor* t, mae_tensor_view* out) {
 
 int32_t mae_tensor_free(mae_tensor* t) {
     return guarded([&] { delete t; });
+}
+
+int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* boxes, int32_t size, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        auto imgs = mae::wrap_view(images, "images");
+        auto b = mae::wrap_view(boxes, "boxes");
+        mae::require(b.scalar_type() == torch::kFloat64, "boxes must be F64");
+        torch::NoGradGuard no_grad;
+        *out = export_tensor(mae::resized_crops(imgs, b, size));
+    });
 }
 
 int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out) {

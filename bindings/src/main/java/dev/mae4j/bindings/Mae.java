@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)2L;
+    private static final int MAE_ABI_VERSION = (int)3L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 2
+     * #define MAE_ABI_VERSION 3
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -669,6 +669,67 @@ public class Mae {
                 traceDowncall("mae_tensor_free", t);
             }
             return (int)mh$.invokeExact(t);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_augment_crops {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_augment_crops");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_crops(const mae_tensor_view *images, const mae_tensor_view *boxes, int32_t size, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_augment_crops$descriptor() {
+        return mae_augment_crops.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_crops(const mae_tensor_view *images, const mae_tensor_view *boxes, int32_t size, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_augment_crops$handle() {
+        return mae_augment_crops.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_crops(const mae_tensor_view *images, const mae_tensor_view *boxes, int32_t size, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_augment_crops$address() {
+        return mae_augment_crops.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_augment_crops(const mae_tensor_view *images, const mae_tensor_view *boxes, int32_t size, mae_tensor **out)
+     * }
+     */
+    public static int mae_augment_crops(MemorySegment images, MemorySegment boxes, int size, MemorySegment out) {
+        var mh$ = mae_augment_crops.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_augment_crops", images, boxes, size, out);
+            }
+            return (int)mh$.invokeExact(images, boxes, size, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

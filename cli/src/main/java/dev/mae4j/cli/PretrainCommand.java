@@ -1,5 +1,6 @@
 package dev.mae4j.cli;
 
+import dev.mae4j.Augment;
 import dev.mae4j.Device;
 import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
@@ -9,6 +10,7 @@ import dev.mae4j.Trainer;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageDataset;
+import dev.mae4j.data.RandomResizedCrop;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -19,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Callable;
 
 /**
@@ -70,7 +73,11 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--norm-pix-loss", negatable = true, description = "Normalise each target patch (the paper's default).")
     boolean normPixLoss = true;
 
-    @Option(names = "--seed", description = "Seed of weights, masks and data order.")
+    @Option(names = "--augment", negatable = true,
+            description = "RandomResizedCrop (scale 0.2–1, ratio 3/4–4/3) and horizontal flip, as the paper.")
+    boolean augment = true;
+
+    @Option(names = "--seed", description = "Seed of weights, masks, data order and augmentation.")
     long seed = 0;
 
     @Option(names = "--device", description = "cpu, cuda or cuda:N.")
@@ -110,6 +117,7 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("accum_iter", Integer.toString(accumIter));
         runKey.put("seed", Long.toString(seed));
         runKey.put("data", data.toAbsolutePath().toString());
+        runKey.put("augment", Boolean.toString(augment));
 
         try (Model model = Model.create(config, Device.parse(device), seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
@@ -126,15 +134,20 @@ final class PretrainCommand implements Callable<Integer> {
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
             System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d), peak lr %.3g, "
-                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b%n", train.count(), data, steps, effectiveBatch,
-                    batch, accumIter, peakLr, warmup, maskRatio, normPixLoss);
+                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", train.count(), data, steps,
+                    effectiveBatch, batch, accumIter, peakLr, warmup, maskRatio, normPixLoss, augment);
 
             long lastBatch = steps * accumIter, updatesThisRun = 0;
             double lossSum = 0;
             int lossCount = 0;
             long windowStart = System.nanoTime(), windowImages = 0;
             double windowWait = 0;
-            try (BatchLoader loader = new BatchLoader(dataset, batch, seed, firstBatch, lastBatch, 2);
+            RandomResizedCrop crops = RandomResizedCrop.mae();
+            int size = config.imgSize();
+            // each batch's boxes come from its own seed, so a resumed run augments exactly as the first would have
+            BatchLoader.Transform transform = !augment ? (t, i) -> t
+                    : (t, i) -> Augment.resizedCrops(t, crops.sample(batch, size, size, new Random(seed * 7_919L + i)), size);
+            try (BatchLoader loader = new BatchLoader(dataset, batch, seed, firstBatch, lastBatch, 2, transform);
                  MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), trainer.stepCount())) {
                 for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                     double loss;

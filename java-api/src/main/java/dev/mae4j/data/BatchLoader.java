@@ -16,11 +16,18 @@ public final class BatchLoader implements AutoCloseable {
     /** One batch; the caller closes its tensor. */
     public record Batch(long index, long epoch, Tensor images) {}
 
+    /** Turns a batch into another (e.g. augmentation); the loader closes the input when a new tensor comes back. */
+    @FunctionalInterface
+    public interface Transform {
+        Tensor apply(Tensor batch, long batchIndex);
+    }
+
     private static final Object END = new Object();
 
     private final ImageDataset data;
     private final int batchSize;
     private final long seed;
+    private final Transform transform;
     private final BlockingQueue<Object> queue;
     private final Thread producer;
     private volatile boolean closed;
@@ -28,6 +35,11 @@ public final class BatchLoader implements AutoCloseable {
 
     /** Starts preparing batches {@code first}, {@code first + 1}, ... up to (excluding) {@code end}. */
     public BatchLoader(ImageDataset data, int batchSize, long seed, long first, long end, int prefetch) {
+        this(data, batchSize, seed, first, end, prefetch, (batch, index) -> batch);
+    }
+
+    /** As above, each batch passed through {@code transform} on the loading thread. */
+    public BatchLoader(ImageDataset data, int batchSize, long seed, long first, long end, int prefetch, Transform transform) {
         if (batchSize <= 0 || batchSize > data.size())
             throw new IllegalArgumentException("batch size must be in [1, " + data.size() + "], got " + batchSize);
         if (first < 0 || end < first) throw new IllegalArgumentException("need 0 <= first <= end, got " + first + ", " + end);
@@ -35,6 +47,7 @@ public final class BatchLoader implements AutoCloseable {
         this.data = data;
         this.batchSize = batchSize;
         this.seed = seed;
+        this.transform = transform;
         this.queue = new ArrayBlockingQueue<>(prefetch);
         this.producer = Thread.ofPlatform().daemon().name("mae4j-batches").start(() -> produce(first, end));
     }
@@ -71,7 +84,9 @@ public final class BatchLoader implements AutoCloseable {
                 int start = (int) (b % perEpoch) * batchSize;
                 for (int i = 0; i < batchSize; i++) data.copyNormalised(order[start + i], buf, i * data.imageFloats());
                 Tensor t = Tensor.fromFloats(buf, batchSize, data.channels(), data.height(), data.width());
-                queue.put(new Batch(b, epoch, t));
+                Tensor out = transform.apply(t, b);
+                if (out != t) t.close();
+                queue.put(new Batch(b, epoch, out));
             }
             queue.put(END);
         } catch (InterruptedException e) {

@@ -1,0 +1,37 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_tensor_view;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** Batched image augmentation in native code. */
+public final class Augment {
+    private Augment() {}
+
+    /**
+     * RandomResizedCrop and horizontal flip for a whole batch: crop {@code i} (row {@code i} of {@code boxes}:
+     * top, left, height, width in source pixels, flip 0 or 1) of images [N, C, H, W] (F32), resized to
+     * size × size with bilinear sampling. Returns [N, C, size, size].
+     */
+    public static Tensor resizedCrops(Tensor images, double[] boxes, int size) {
+        if (images == null || boxes == null) throw new IllegalArgumentException("images and boxes must not be null");
+        long n = images.shape()[0];
+        if (boxes.length != n * 5)
+            throw new IllegalArgumentException("boxes must hold 5 values per image (" + n * 5 + "), got " + boxes.length);
+        NativeLibrary.ensureLoaded();
+        images.acquire();
+        try (Arena arena = Arena.ofConfined(); Tensor b = Tensor.fromDoubles(boxes, n, 5)) {
+            MemorySegment imagesView = mae_tensor_view.allocate(arena), boxesView = mae_tensor_view.allocate(arena);
+            images.writeView(imagesView);
+            b.writeView(boxesView);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_augment_crops(imagesView, boxesView, size, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            images.release();
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.mae4j;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Batched crops, resizes and flips against values worked out by hand. */
+class AugmentTest {
+    /** One 8×8 grey image whose pixel (y, x) is 10·y + x. */
+    private static Tensor grid() {
+        float[] v = new float[64];
+        for (int y = 0; y < 8; y++) for (int x = 0; x < 8; x++) v[y * 8 + x] = 10 * y + x;
+        return Tensor.fromFloats(v, 1, 1, 8, 8);
+    }
+
+    @Test
+    void aCropOfTheOutputSizeIsCopiedExactly() {
+        try (Tensor img = grid(); Tensor out = Augment.resizedCrops(img, new double[] {2, 3, 4, 4, 0}, 4)) {
+            float[] expected = new float[16];
+            for (int y = 0; y < 4; y++) for (int x = 0; x < 4; x++) expected[y * 4 + x] = 10 * (y + 2) + (x + 3);
+            assertArrayEquals(expected, out.toFloatArray(), 1e-4f);
+        }
+    }
+
+    @Test
+    void aFlipMirrorsTheColumns() {
+        try (Tensor img = grid(); Tensor out = Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 1}, 8)) {
+            float[] o = out.toFloatArray();
+            for (int y = 0; y < 8; y++) for (int x = 0; x < 8; x++) assertTrue(Math.abs(o[y * 8 + x] - (10 * y + 7 - x)) < 1e-4);
+        }
+    }
+
+    @Test
+    void upscalingInterpolatesBilinearlyBetweenPixelCentres() {
+        // Row 0, columns 0..1 (values 0 and 1) to 4 samples at source x = −0.25, 0.25, 0.75, 1.25: clamped at
+        // the borders, so 0, 0.25, 0.75, 1. Rows likewise: 0, 2.5, 7.5, 10.
+        try (Tensor img = grid(); Tensor out = Augment.resizedCrops(img, new double[] {0, 0, 2, 2, 0}, 4)) {
+            float[] cols = {0, 0.25f, 0.75f, 1}, rows = {0, 2.5f, 7.5f, 10};
+            float[] expected = new float[16];
+            for (int y = 0; y < 4; y++) for (int x = 0; x < 4; x++) expected[y * 4 + x] = rows[y] + cols[x];
+            assertArrayEquals(expected, out.toFloatArray(), 1e-4f);
+        }
+    }
+
+    @Test
+    void eachImageGetsItsOwnBox() {
+        float[] two = new float[2 * 64];
+        for (int i = 0; i < 64; i++) { two[i] = i; two[64 + i] = 100 + i; }
+        try (Tensor img = Tensor.fromFloats(two, 2, 1, 8, 8);
+             Tensor out = Augment.resizedCrops(img, new double[] {0, 0, 1, 1, 0, 7, 7, 1, 1, 0}, 1)) {
+            assertArrayEquals(new float[] {0, 163}, out.toFloatArray(), 1e-4f);
+        }
+    }
+
+    @Test
+    void badBoxesAreRefused() {
+        try (Tensor img = grid()) {
+            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 9, 8, 0}, 4));
+            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 0, 8, 0}, 4));
+            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 0.5}, 4));
+            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8}, 4));
+            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 0}, 0));
+        }
+    }
+}

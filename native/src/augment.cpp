@@ -1,0 +1,40 @@
+#include "augment.h"
+
+#include "errors.h"
+#include "tensors.h"
+
+namespace mae {
+
+torch::Tensor resized_crops(const torch::Tensor& images, const torch::Tensor& boxes, int64_t size) {
+    require(images.dim() == 4, "images must be [N, C, H, W], got " + shape_string(images.sizes()));
+    require(images.scalar_type() == torch::kFloat32, "images must be F32");
+    const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+    require(boxes.dim() == 2 && boxes.size(0) == n && boxes.size(1) == 5,
+            "boxes must be [N, 5] = [" + std::to_string(n) + ", 5], got " + shape_string(boxes.sizes()));
+    require(size > 0, "size must be positive, got " + std::to_string(size));
+    auto b = boxes.to(torch::kFloat64);
+    auto top = b.select(1, 0), left = b.select(1, 1), bh = b.select(1, 2), bw = b.select(1, 3), flip = b.select(1, 4);
+    require(torch::isfinite(b).all().item<bool>(), "boxes must be finite");
+    require((bh > 0).all().item<bool>() && (bw > 0).all().item<bool>(), "box heights and widths must be positive");
+    require((top >= 0).all().item<bool>() && (left >= 0).all().item<bool>() && (top + bh <= h).all().item<bool>() &&
+                (left + bw <= w).all().item<bool>(),
+            "boxes must lie inside the " + std::to_string(h) + " × " + std::to_string(w) + " images");
+    require(((flip == 0) | (flip == 1)).all().item<bool>(), "flip must be 0 or 1");
+
+    // Output coordinate u in [-1, 1] (align_corners = false) samples source x = (bw/W)·u + (2·left + bw)/W − 1;
+    // a flip negates u.
+    auto sx = bw / w * (1 - 2 * flip), tx = (2 * left + bw) / w - 1;
+    auto sy = bh / h, ty = (2 * top + bh) / h - 1;
+    auto zero = torch::zeros_like(sx);
+    auto theta = torch::stack({torch::stack({sx, zero, tx}, 1), torch::stack({zero, sy, ty}, 1)}, 1);  // [N, 2, 3]
+    auto grid = torch::affine_grid_generator(theta, {n, c, size, size}, /*align_corners=*/false);  // [N, S, S, 2]
+    // Clamp samples to the box's outer pixel centres: the crop is resized as an image of its own, whose
+    // border repeats, as crop-then-resize does.
+    auto centre = [](const torch::Tensor& p, int64_t extent) { return (2 * p + 1) / extent - 1; };
+    auto lo = torch::stack({centre(left, w), centre(top, h)}, 1).view({n, 1, 1, 2});
+    auto hi = torch::stack({centre(left + bw - 1, w), centre(top + bh - 1, h)}, 1).view({n, 1, 1, 2});
+    grid = torch::max(torch::min(grid, hi), lo).to(images.scalar_type());
+    return torch::grid_sampler(images, grid, /*bilinear*/ 0, /*border*/ 1, /*align_corners=*/false);
+}
+
+}  // namespace mae

@@ -1,0 +1,13 @@
+// Batched RandomResizedCrop + horizontal flip: one affine sampling grid per image, one grid_sample call.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace mae {
+
+// images [N, C, H, W]; boxes [N, 5] (top, left, height, width, flip) in source pixels; -> [N, C, size, size].
+// Pixel centres map to pixel centres, so a crop of size × size without flip copies exactly; samples beyond the
+// box's outer pixel centres take the edge value, as when the crop is cut out first and then resized.
+torch::Tensor resized_crops(const torch::Tensor& images, const torch::Tensor& boxes, int64_t size);
+
+}  // namespace mae

@@ -5,4 +5,5 @@ module dev.mae4j {
 
     exports dev.mae4j;
     exports dev.mae4j.data;
+    exports dev.mae4j.eval;
 }

@@ -20,7 +20,7 @@ class ModuleDescriptorTest {
             ModuleDescriptor d = ModuleDescriptor.read(in);
             assertEquals("dev.mae4j", d.name());
             Set<String> exports = d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
-            assertEquals(Set.of("dev.mae4j", "dev.mae4j.data"), exports);
+            assertEquals(Set.of("dev.mae4j", "dev.mae4j.data", "dev.mae4j.eval"), exports);
             assertEquals(Set.of(), d.exports().stream().filter(ModuleDescriptor.Exports::isQualified).collect(Collectors.toSet()));
         }
         try (InputStream in = Files.newInputStream(Path.of("../bindings/target/classes/module-info.class"))) {

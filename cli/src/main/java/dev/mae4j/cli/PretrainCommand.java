@@ -92,6 +92,21 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from OUT/checkpoint.safetensors when it exists.")
     boolean resume;
 
+    @Option(names = "--eval", negatable = true, description = "After pretraining: probes, report.json and the figures.")
+    boolean eval = true;
+
+    @Option(names = "--probe-train", description = "Training images for the linear probe and kNN.")
+    int probeTrain = 10000;
+
+    @Option(names = "--probe-test", description = "Test images (t10k split) for the probes and the figure.")
+    int probeTest = 2000;
+
+    @Option(names = "--probe-epochs", description = "Epochs of the linear probe.")
+    int probeEpochs = 30;
+
+    @Option(names = "--knn-k", description = "Neighbours of the kNN classifier.")
+    int knnK = 20;
+
     // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
     @Option(names = "--interrupt-after", hidden = true)
     long interruptAfter = Long.MAX_VALUE;
@@ -99,7 +114,9 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate();
+        long started = System.nanoTime();
         IdxImages train = IdxImages.readSplit(data, "train");
+        IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
         MaeConfig config = MaeConfig.fashionMnist().toBuilder().normPixLoss(normPixLoss).build();
         if (train.rows() != config.imgSize() || train.cols() != config.imgSize())
             throw new ParameterException(spec.commandLine(), "images are " + train.rows() + "×" + train.cols()
@@ -184,7 +201,29 @@ final class PretrainCommand implements Callable<Integer> {
                 }
             }
             model.save(weights);
-            System.out.printf("done: %s (weights), %s (to --resume), %s%n", weights, checkpoint, out.resolve("metrics.jsonl"));
+            System.out.printf("wrote %s (weights, reference names), %s (to --resume), %s%n", weights, checkpoint,
+                    out.resolve("metrics.jsonl"));
+            if (eval) {
+                LossPlot.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
+                int[] shown = {0, 1, 2, 3, 4, 5, 6, 7};
+                ReconstructionFigure.write(out.resolve("reconstructions.png"), model, test.asDataset(MEAN, STD),
+                        java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, MEAN, STD);
+                Map<String, Object> report = new LinkedHashMap<>(
+                        ProbeEvaluation.run(model, train, test, MEAN, STD, probeTrain, probeTest, probeEpochs, knnK, seed));
+                report.put("updates", trainer.stepCount());
+                report.put("effective_batch", effectiveBatch);
+                report.put("peak_lr", peakLr);
+                report.put("mask_ratio", maskRatio);
+                report.put("config", model.config());
+                report.put("duration_s", (System.nanoTime() - started) / 1e9);
+                new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+                        .writeValue(out.resolve("report.json").toFile(), report);
+                System.out.printf("linear probe top-1 %.2f%% (untrained encoder: %.2f%%), kNN top-1 %.2f%%%n",
+                        100 * (double) report.get("linear_probe_top1"), 100 * (double) report.get("linear_probe_top1_random_init"),
+                        100 * (double) report.get("knn_top1"));
+                System.out.printf("wrote %s, %s, %s%n", out.resolve("report.json"), out.resolve("loss.png"),
+                        out.resolve("reconstructions.png"));
+            }
         }
         return 0;
     }
@@ -197,6 +236,8 @@ final class PretrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--log-every and --checkpoint-every must be positive");
         if (!(maskRatio >= 0 && maskRatio < 1))
             throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
+        if (probeTrain <= 0 || probeTest <= 0 || probeEpochs <= 0 || knnK <= 0)
+            throw new ParameterException(spec.commandLine(), "--probe-train, --probe-test, --probe-epochs and --knn-k must be positive");
         if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
         if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
             throw new ParameterException(spec.commandLine(), "--warmup-steps must be in [0, --steps), got " + warmupSteps);

@@ -30,12 +30,17 @@ class PretrainCommandTest {
     Path dir;
 
     private static void writeImages(Path dir, int n) throws IOException {
+        writeSplit(dir, "train", n);
+        writeSplit(dir, "t10k", n / 2);
+    }
+
+    private static void writeSplit(Path dir, String split, int n) throws IOException {
         ByteBuffer img = ByteBuffer.allocate(16 + n * 784).putInt(0x803).putInt(n).putInt(28).putInt(28);
         for (int i = 0; i < n * 784; i++) img.put((byte) (i * 7 + i / 784));
         ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
         for (int i = 0; i < n; i++) lab.put((byte) (i % 10));
-        gzip(dir.resolve("train-images-idx3-ubyte.gz"), img.array());
-        gzip(dir.resolve("train-labels-idx1-ubyte.gz"), lab.array());
+        gzip(dir.resolve(split + "-images-idx3-ubyte.gz"), img.array());
+        gzip(dir.resolve(split + "-labels-idx1-ubyte.gz"), lab.array());
     }
 
     private static void gzip(Path file, byte[] content) throws IOException {
@@ -52,7 +57,7 @@ class PretrainCommandTest {
 
     private String[] args(Path out, String... extra) {
         List<String> a = new ArrayList<>(List.of("pretrain", "--data", dir.toString(), "--out", out.toString(),
-                "--batch", "4", "--log-every", "1", "--warmup-steps", "2"));
+                "--batch", "4", "--log-every", "1", "--warmup-steps", "2", "--probe-epochs", "2"));
         a.addAll(List.of(extra));
         return a.toArray(String[]::new);
     }
@@ -65,7 +70,7 @@ class PretrainCommandTest {
 
     @Test
     void pretrainsAndWritesMetricsAndALoadableModel() throws IOException {
-        writeImages(dir, 16);
+        writeImages(dir, 32);
         Path out = dir.resolve("run");
         assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--accum-iter", "2")));
         try (Model m = Model.load(out.resolve("last.safetensors"), Device.cpu())) {
@@ -76,18 +81,28 @@ class PretrainCommandTest {
         for (String field : List.of("step", "epoch", "loss", "lr", "images_per_s", "data_wait_fraction"))
             assertTrue(rows.get(0).has(field), "metrics lack " + field);
         assertEquals(0.0, rows.get(0).get("lr").asDouble(), 0.0, "the first update is at lr 0, as the reference");
-        assertEquals(1.5, rows.get(2).get("epoch").asDouble(), 1e-12, "3 updates × 2 micro-batches of 4 = 1.5 epochs of 16");
+        assertEquals(0.75, rows.get(2).get("epoch").asDouble(), 1e-12, "3 updates × 2 micro-batches of 4 = 0.75 epochs of 32");
         assertTrue(Files.exists(out.resolve("checkpoint.safetensors")));
+        JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
+        for (String field : List.of("linear_probe_top1", "linear_probe_top1_random_init", "knn_top1", "config", "duration_s"))
+            assertTrue(report.has(field), "report lacks " + field);
+        double top1 = report.get("linear_probe_top1").asDouble();
+        assertTrue(top1 >= 0 && top1 <= 1, "accuracy " + top1);
+        assertEquals(28, report.get("config").get("imgSize").asInt());
+        java.awt.image.BufferedImage fig = javax.imageio.ImageIO.read(out.resolve("reconstructions.png").toFile());
+        assertEquals(4 * 28 * 4 + 3 * 2, fig.getWidth(), "four panels of 28 px scaled ×4 with gaps");
+        assertEquals(8 * 28 * 4 + 7 * 2, fig.getHeight(), "eight images");
+        assertTrue(javax.imageio.ImageIO.read(out.resolve("loss.png").toFile()).getWidth() > 0);
     }
 
     @Test
     void anInterruptedRunResumedGivesTheSameLosses() throws IOException {
         writeImages(dir, 16);
         Path straight = dir.resolve("straight"), broken = dir.resolve("broken");
-        assertEquals(0, run(new StringWriter(), args(straight, "--steps", "7")));
+        assertEquals(0, run(new StringWriter(), args(straight, "--steps", "7", "--no-eval")));
         assertEquals(3, run(new StringWriter(), args(broken, "--steps", "7", "--checkpoint-every", "2", "--interrupt-after", "5")));
         assertEquals(5, metrics(broken).size(), "updates 1..5 were logged, the checkpoint holds update 4");
-        assertEquals(0, run(new StringWriter(), args(broken, "--steps", "7", "--resume")));
+        assertEquals(0, run(new StringWriter(), args(broken, "--steps", "7", "--resume", "--no-eval")));
         List<JsonNode> a = metrics(straight), b = metrics(broken);
         assertEquals(7, b.size());
         for (int i = 0; i < 7; i++) {

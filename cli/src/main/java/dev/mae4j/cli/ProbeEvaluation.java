@@ -1,0 +1,56 @@
+package dev.mae4j.cli;
+
+import dev.mae4j.Device;
+import dev.mae4j.Model;
+import dev.mae4j.data.IdxImages;
+import dev.mae4j.data.ImageDataset;
+import dev.mae4j.eval.Features;
+import dev.mae4j.eval.Knn;
+import dev.mae4j.eval.LinearProbe;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Linear-probe and kNN top-1 of a pretrained encoder's frozen [CLS] features, next to the same probe on an
+ * untrained encoder of the same configuration: the first evidence that pretraining learned something.
+ */
+final class ProbeEvaluation {
+    private ProbeEvaluation() {}
+
+    static Map<String, Object> run(Model trained, IdxImages train, IdxImages test, float mean, float std,
+                                   int trainCount, int testCount, int epochs, int k, long seed) {
+        ImageDataset trainData = train.asDataset(mean, std), testData = test.asDataset(mean, std);
+        int[] trainIdx = firstN(Math.min(trainCount, train.count())), testIdx = firstN(Math.min(testCount, test.count()));
+        int[] trainY = labels(train, trainIdx), testY = labels(test, testIdx);
+        Map<String, Object> r = new LinkedHashMap<>();
+        System.out.printf("evaluating: frozen features of %d training and %d test images%n", trainIdx.length, testIdx.length);
+        float[][] xTrain = Features.extract(trained, trainData, trainIdx, 256, Features.Pooling.CLS);
+        float[][] xTest = Features.extract(trained, testData, testIdx, 256, Features.Pooling.CLS);
+        r.put("linear_probe_top1", LinearProbe.train(xTrain, trainY, 10, epochs, 0.1, seed).accuracy(xTest, testY));
+        r.put("knn_top1", Knn.accuracy(xTrain, trainY, xTest, testY, k, 10));
+        try (Model random = Model.create(trained.config(), Device.cpu(), seed + 1)) {
+            float[][] rTrain = Features.extract(random, trainData, trainIdx, 256, Features.Pooling.CLS);
+            float[][] rTest = Features.extract(random, testData, testIdx, 256, Features.Pooling.CLS);
+            r.put("linear_probe_top1_random_init", LinearProbe.train(rTrain, trainY, 10, epochs, 0.1, seed).accuracy(rTest, testY));
+            r.put("knn_top1_random_init", Knn.accuracy(rTrain, trainY, rTest, testY, k, 10));
+        }
+        r.put("probe_train_images", trainIdx.length);
+        r.put("probe_test_images", testIdx.length);
+        r.put("probe_features", "[CLS], frozen, standardised; softmax regression, " + epochs + " epochs; kNN k=" + k);
+        return r;
+    }
+
+    private static int[] firstN(int n) {
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) idx[i] = i;
+        return idx;
+    }
+
+    private static int[] labels(IdxImages d, int[] idx) {
+        if (d.labels() == null) throw new IllegalArgumentException("probes need labels");
+        int[] y = new int[idx.length];
+        for (int i = 0; i < idx.length; i++) y[i] = d.labels()[idx[i]] & 0xff;
+        return y;
+    }
+}

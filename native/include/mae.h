@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 3
+#define MAE_ABI_VERSION 4
 
 #define MAE_MAX_DIMS 8
 
@@ -117,6 +117,11 @@ int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* 
 
 /* Maskers decide which patches each image loses. */
 int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out);
+/* The paper's ablations. Block-wise: rectangles of at least 16 patches and aspect ratio 0.3–3.3 removed
+   until the ratio is reached (BEiT's scheme). Grid: keeps one patch of every s × s (s = 2 for ratio 0.75),
+   at a random offset per image. Both remove exactly as many patches as random masking. */
+int32_t mae_masker_blockwise(double mask_ratio, uint64_t seed, mae_masker** out);
+int32_t mae_masker_grid(double mask_ratio, uint64_t seed, mae_masker** out);
 int32_t mae_masker_from_noise(const mae_tensor_view* noise, double mask_ratio, mae_masker** out);
 int32_t mae_masker_free(mae_masker* m);
 /* A random masker's generator state (U8), to resume its exact sequence of masks. */

@@ -160,6 +160,20 @@ int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out) {
     });
 }
 
+int32_t mae_masker_blockwise(double mask_ratio, uint64_t seed, mae_masker** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        *out = new mae_masker{std::make_unique<mae::BlockMasker>(mask_ratio, seed)};
+    });
+}
+
+int32_t mae_masker_grid(double mask_ratio, uint64_t seed, mae_masker** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        *out = new mae_masker{std::make_unique<mae::GridMasker>(mask_ratio, seed)};
+    });
+}
+
 int32_t mae_masker_from_noise(const mae_tensor_view* noise, double mask_ratio, mae_masker** out) {
     return guarded([&] {
         require_ptr(out, "out");

@@ -26,16 +26,38 @@ private:
 };
 
 // Fresh uniform noise per call from its own seeded generator: the same seed gives the same masks.
-class RandomMasker final : public Masker {
+class RandomMasker : public Masker {
 public:
     RandomMasker(double mask_ratio, uint64_t seed);
     torch::Tensor noise(int64_t n, int64_t l, const torch::Device& device) override;
     torch::Tensor state() override;
     void set_state(const torch::Tensor& state) override;
 
+protected:
+    // Uniform [N, L] draws from the generator, on the CPU.
+    torch::Tensor uniform(int64_t n, int64_t l);
+
 private:
     std::mutex mutex_;  // the generator's state advances on every call
     at::Generator generator_;
+};
+
+// Noise that makes argsort remove whole rectangles first (BEiT's block-wise masking), then random patches
+// to reach the exact count.
+class BlockMasker final : public RandomMasker {
+public:
+    BlockMasker(double mask_ratio, uint64_t seed) : RandomMasker(mask_ratio, seed) {}
+    torch::Tensor noise(int64_t n, int64_t l, const torch::Device& device) override;
+};
+
+// Noise that keeps one patch of every stride × stride cell, at a random offset per image.
+class GridMasker final : public RandomMasker {
+public:
+    GridMasker(double mask_ratio, uint64_t seed);
+    torch::Tensor noise(int64_t n, int64_t l, const torch::Device& device) override;
+
+private:
+    int64_t stride_;
 };
 
 // The caller's noise, used as given on every call.

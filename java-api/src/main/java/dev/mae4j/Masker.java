@@ -24,10 +24,46 @@ public final class Masker extends NativeResource {
     /** Fresh noise for every batch from a generator seeded with {@code seed}: the same seed, the same masks. */
     public static Masker random(double maskRatio, long seed) {
         checkRatio(maskRatio);
+        return create(maskRatio, (out) -> Mae.mae_masker_random(maskRatio, seed, out));
+    }
+
+    /**
+     * Block-wise masking (an ablation of the paper, BEiT's scheme): rectangles of at least 16 patches,
+     * aspect ratio 0.3–3.3, removed until the ratio is reached; exactly as many removed as {@link #random}.
+     */
+    public static Masker blockwise(double maskRatio, long seed) {
+        checkRatio(maskRatio);
+        return create(maskRatio, (out) -> Mae.mae_masker_blockwise(maskRatio, seed, out));
+    }
+
+    /**
+     * Grid masking (an ablation of the paper): keeps one patch of every s × s cell at a random offset per
+     * image, so {@code maskRatio} must be 1 − 1/s² (0.75 for s = 2).
+     */
+    public static Masker grid(double maskRatio, long seed) {
+        checkRatio(maskRatio);
+        return create(maskRatio, (out) -> Mae.mae_masker_grid(maskRatio, seed, out));
+    }
+
+    /** The masker of a type: "random", "block" or "grid". */
+    public static Masker of(String type, double maskRatio, long seed) {
+        return switch (type) {
+            case "random" -> random(maskRatio, seed);
+            case "block" -> blockwise(maskRatio, seed);
+            case "grid" -> grid(maskRatio, seed);
+            default -> throw new IllegalArgumentException("mask type must be random, block or grid, got '" + type + "'");
+        };
+    }
+
+    private interface Constructor {
+        int create(MemorySegment out);
+    }
+
+    private static Masker create(double maskRatio, Constructor constructor) {
         NativeLibrary.ensureLoaded();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_masker_random(maskRatio, seed, out));
+            Status.check(constructor.create(out));
             return new Masker(out.get(ValueLayout.ADDRESS, 0), maskRatio);
         }
     }

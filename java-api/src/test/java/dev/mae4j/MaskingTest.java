@@ -88,4 +88,60 @@ class MaskingTest {
             assertFalse(Arrays.equals(ra.mask().toDoubleArray(), ra2.mask().toDoubleArray()));
         }
     }
+
+    private static double[] masks(Masker masker, MaeConfig c, int n) {
+        try (Model model = Model.create(c, Device.cpu(), 0);
+             Tensor images = Tensor.fromFloats(new float[n * c.inChans() * c.imgSize() * c.imgSize()], n, c.inChans(),
+                     c.imgSize(), c.imgSize());
+             ForwardResult r = model.forward(images, masker)) {
+            return r.mask().toDoubleArray();
+        }
+    }
+
+    @Test
+    void gridMasksKeepOnePatchOfEveryTwoByTwo() {
+        MaeConfig c = MaeConfig.tiny();  // a 4 × 4 grid: 4 patches kept, exactly the grid
+        try (Masker grid = Masker.grid(0.75, 1)) {
+            double[] mask = masks(grid, c, 6);
+            for (int b = 0; b < 6; b++) {
+                int oy = -1, ox = -1;
+                for (int l = 0; l < 16; l++)
+                    if (mask[b * 16 + l] == 0 && oy < 0) { oy = (l / 4) % 2; ox = (l % 4) % 2; }
+                for (int l = 0; l < 16; l++) {
+                    boolean onGrid = (l / 4) % 2 == oy && (l % 4) % 2 == ox;
+                    assertEquals(onGrid ? 0.0 : 1.0, mask[b * 16 + l], "image " + b + " patch " + l);
+                }
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Masker.grid(0.6, 1));
+    }
+
+    @Test
+    void blockMasksRemoveTheExactCountInCompactRegions() {
+        // 16 px, patch 2: an 8 × 8 grid, 32 patches removed
+        MaeConfig c = MaeConfig.tiny().toBuilder().imgSize(16).build();
+        double blockNeighbours = 0, randomNeighbours = 0;
+        try (Masker block = Masker.blockwise(0.5, 3); Masker random = Masker.random(0.5, 3)) {
+            double[] b = masks(block, c, 40), r = masks(random, c, 40);
+            for (int i = 0; i < 40; i++) {
+                assertEquals(32, java.util.Arrays.stream(b, i * 64, (i + 1) * 64).sum(), "removed in image " + i);
+                blockNeighbours += removedNeighbourPairs(b, i);
+                randomNeighbours += removedNeighbourPairs(r, i);
+            }
+        }
+        // random masks: about 112 · 1/4 · 32/63·… ≈ 27 adjacent removed pairs per image; rectangles give far more
+        org.junit.jupiter.api.Assertions.assertTrue(blockNeighbours > 1.5 * randomNeighbours,
+                "block masks are not compact: " + blockNeighbours + " vs " + randomNeighbours + " adjacent removed pairs");
+    }
+
+    private static int removedNeighbourPairs(double[] mask, int image) {
+        int pairs = 0;
+        for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 8; x++) {
+                if (mask[image * 64 + y * 8 + x] != 1) continue;
+                if (x < 7 && mask[image * 64 + y * 8 + x + 1] == 1) pairs++;
+                if (y < 7 && mask[image * 64 + (y + 1) * 8 + x] == 1) pairs++;
+            }
+        return pairs;
+    }
 }

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)3L;
+    private static final int MAE_ABI_VERSION = (int)4L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 3
+     * #define MAE_ABI_VERSION 4
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -788,6 +788,126 @@ public class Mae {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("mae_masker_random", mask_ratio, seed, out);
+            }
+            return (int)mh$.invokeExact(mask_ratio, seed, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_masker_blockwise {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_DOUBLE,
+            Mae.C_LONG,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_masker_blockwise");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_blockwise(double mask_ratio, uint64_t seed, mae_masker **out)
+     * }
+     */
+    public static FunctionDescriptor mae_masker_blockwise$descriptor() {
+        return mae_masker_blockwise.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_blockwise(double mask_ratio, uint64_t seed, mae_masker **out)
+     * }
+     */
+    public static MethodHandle mae_masker_blockwise$handle() {
+        return mae_masker_blockwise.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_blockwise(double mask_ratio, uint64_t seed, mae_masker **out)
+     * }
+     */
+    public static MemorySegment mae_masker_blockwise$address() {
+        return mae_masker_blockwise.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_masker_blockwise(double mask_ratio, uint64_t seed, mae_masker **out)
+     * }
+     */
+    public static int mae_masker_blockwise(double mask_ratio, long seed, MemorySegment out) {
+        var mh$ = mae_masker_blockwise.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_masker_blockwise", mask_ratio, seed, out);
+            }
+            return (int)mh$.invokeExact(mask_ratio, seed, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_masker_grid {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_DOUBLE,
+            Mae.C_LONG,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_masker_grid");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_grid(double mask_ratio, uint64_t seed, mae_masker **out)
+     * }
+     */
+    public static FunctionDescriptor mae_masker_grid$descriptor() {
+        return mae_masker_grid.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_grid(double mask_ratio, uint64_t seed, mae_masker **out)
+     * }
+     */
+    public static MethodHandle mae_masker_grid$handle() {
+        return mae_masker_grid.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_masker_grid(double mask_ratio, uint64_t seed, mae_masker **out)
+     * }
+     */
+    public static MemorySegment mae_masker_grid$address() {
+        return mae_masker_grid.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_masker_grid(double mask_ratio, uint64_t seed, mae_masker **out)
+     * }
+     */
+    public static int mae_masker_grid(double mask_ratio, long seed, MemorySegment out) {
+        var mh$ = mae_masker_grid.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_masker_grid", mask_ratio, seed, out);
             }
             return (int)mh$.invokeExact(mask_ratio, seed, out);
         } catch (Throwable ex$) {

@@ -34,7 +34,7 @@ import java.util.concurrent.Callable;
         description = "Pretrain an MAE on Fashion-MNIST with the paper's recipe.")
 final class PretrainCommand implements Callable<Integer> {
     // Fashion-MNIST's training-set pixel mean and standard deviation on [0, 1].
-    private static final float MEAN = 0.2860f, STD = 0.3530f;
+    static final float MEAN = 0.2860f, STD = 0.3530f;
 
     @Spec
     CommandSpec spec;
@@ -69,6 +69,9 @@ final class PretrainCommand implements Callable<Integer> {
 
     @Option(names = "--mask-ratio", description = "Fraction of patches removed.")
     double maskRatio = 0.75;
+
+    @Option(names = "--mask-type", description = "random (the paper's), block or grid (its ablations).")
+    String maskType = "random";
 
     @Option(names = "--norm-pix-loss", negatable = true, description = "Normalise each target patch (the paper's default).")
     boolean normPixLoss = true;
@@ -135,11 +138,12 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("seed", Long.toString(seed));
         runKey.put("data", data.toAbsolutePath().toString());
         runKey.put("augment", Boolean.toString(augment));
+        runKey.put("mask_type", maskType);
 
         try (Model model = Model.create(config, Device.parse(device), seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
                      .accumulationSteps(accumIter).build();
-             Masker masker = Masker.random(maskRatio, seed)) {
+             Masker masker = Masker.of(maskType, maskRatio, seed)) {
             long firstBatch = 0;
             if (resume && Files.exists(checkpoint)) {
                 Map<String, String> progress = trainer.loadCheckpoint(checkpoint, masker);
@@ -165,7 +169,9 @@ final class PretrainCommand implements Callable<Integer> {
             BatchLoader.Transform transform = !augment ? (t, i) -> t
                     : (t, i) -> Augment.resizedCrops(t, crops.sample(batch, size, size, new Random(seed * 7_919L + i)), size);
             try (BatchLoader loader = new BatchLoader(dataset, batch, seed, firstBatch, lastBatch, 2, transform);
-                 MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), trainer.stepCount())) {
+                 MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), trainer.stepCount());
+                 TrainingProgress console = TrainingProgress.forConsole(steps, trainer.stepCount())) {
+                long runStart = System.nanoTime(), runImages = 0;
                 for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                     double loss;
                     try (var images = b.images()) {
@@ -174,15 +180,16 @@ final class PretrainCommand implements Callable<Integer> {
                     lossSum += loss;
                     lossCount++;
                     windowImages += batch;
+                    runImages += batch;
                     if (trainer.pendingMicroBatches() != 0) continue;
                     long update = trainer.stepCount();
+                    console.update(update, loss, runImages / ((System.nanoTime() - runStart) / 1e9));
                     if (update % logEvery == 0 || update == steps) {
                         double secs = (System.nanoTime() - windowStart) / 1e9, wait = loader.waitSeconds() - windowWait;
                         double epoch = (double) (b.index() + 1) / loader.batchesPerEpoch();
                         double lr = schedule.lr(update - 1);
                         metrics.log(update, epoch, lossSum / lossCount, lr, windowImages / secs, wait / secs);
-                        System.out.printf("update %6d/%d  epoch %6.2f  loss %.4f  lr %.3g  %.0f images/s  data wait %.1f%%%n",
-                                update, steps, epoch, lossSum / lossCount, lr, windowImages / secs, 100 * wait / secs);
+                        console.log(update, epoch, lossSum / lossCount, lr, windowImages / secs, wait / secs);
                         lossSum = 0;
                         lossCount = 0;
                         windowStart = System.nanoTime();
@@ -238,6 +245,8 @@ final class PretrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
         if (probeTrain <= 0 || probeTest <= 0 || probeEpochs <= 0 || knnK <= 0)
             throw new ParameterException(spec.commandLine(), "--probe-train, --probe-test, --probe-epochs and --knn-k must be positive");
+        if (!java.util.List.of("random", "block", "grid").contains(maskType))
+            throw new ParameterException(spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
         if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
         if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
             throw new ParameterException(spec.commandLine(), "--warmup-steps must be in [0, --steps), got " + warmupSteps);

@@ -12,8 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Linear-probe and kNN top-1 of a pretrained encoder's frozen [CLS] features, next to the same probe on an
- * untrained encoder of the same configuration: the first evidence that pretraining learned something.
+ * Linear-probe and kNN top-1 of a pretrained encoder's frozen features ([CLS] and mean-pooled), next to the
+ * same probes on an untrained encoder of the same configuration: evidence that pretraining learned something.
  */
 final class ProbeEvaluation {
     private ProbeEvaluation() {}
@@ -25,19 +25,23 @@ final class ProbeEvaluation {
         int[] trainY = labels(train, trainIdx), testY = labels(test, testIdx);
         Map<String, Object> r = new LinkedHashMap<>();
         System.out.printf("evaluating: frozen features of %d training and %d test images%n", trainIdx.length, testIdx.length);
-        float[][] xTrain = Features.extract(trained, trainData, trainIdx, 256, Features.Pooling.CLS);
-        float[][] xTest = Features.extract(trained, testData, testIdx, 256, Features.Pooling.CLS);
-        r.put("linear_probe_top1", LinearProbe.train(xTrain, trainY, 10, epochs, 0.1, seed).accuracy(xTest, testY));
-        r.put("knn_top1", Knn.accuracy(xTrain, trainY, xTest, testY, k, 10));
         try (Model random = Model.create(trained.config(), Device.cpu(), seed + 1)) {
-            float[][] rTrain = Features.extract(random, trainData, trainIdx, 256, Features.Pooling.CLS);
-            float[][] rTest = Features.extract(random, testData, testIdx, 256, Features.Pooling.CLS);
-            r.put("linear_probe_top1_random_init", LinearProbe.train(rTrain, trainY, 10, epochs, 0.1, seed).accuracy(rTest, testY));
-            r.put("knn_top1_random_init", Knn.accuracy(rTrain, trainY, rTest, testY, k, 10));
+            for (Model m : new Model[] {trained, random}) {
+                String suffix = m == trained ? "" : "_random_init";
+                var xTrain = Features.extract(m, trainData, trainIdx, 256, Features.Pooling.CLS, Features.Pooling.MEAN);
+                var xTest = Features.extract(m, testData, testIdx, 256, Features.Pooling.CLS, Features.Pooling.MEAN);
+                for (var pooling : Features.Pooling.values()) {
+                    String tag = pooling == Features.Pooling.CLS ? "" : "_mean_pool";
+                    float[][] a = xTrain.get(pooling), b = xTest.get(pooling);
+                    r.put("linear_probe_top1" + tag + suffix, LinearProbe.train(a, trainY, 10, epochs, 0.1, seed).accuracy(b, testY));
+                    r.put("knn_top1" + tag + suffix, Knn.accuracy(a, trainY, b, testY, k, 10));
+                }
+            }
         }
         r.put("probe_train_images", trainIdx.length);
         r.put("probe_test_images", testIdx.length);
-        r.put("probe_features", "[CLS], frozen, standardised; softmax regression, " + epochs + " epochs; kNN k=" + k);
+        r.put("probe_features", "frozen [CLS] token (keys without suffix) or mean of the patch tokens (_mean_pool), "
+                + "standardised; softmax regression, " + epochs + " epochs; kNN k=" + k + " on cosine similarity");
         return r;
     }
 

@@ -18,8 +18,15 @@ public final class Features {
 
     /** Features [indices.length][D] of the images at {@code indices}, encoded in batches without masking. */
     public static float[][] extract(Model model, ImageDataset data, int[] indices, int batch, Pooling pooling) {
+        return extract(model, data, indices, batch, new Pooling[] {pooling}).get(pooling);
+    }
+
+    /** As above for several poolings from one pass of the encoder. */
+    public static java.util.Map<Pooling, float[][]> extract(Model model, ImageDataset data, int[] indices, int batch,
+                                                            Pooling... poolings) {
         int d = model.config().embedDim(), per = data.imageFloats();
-        float[][] out = new float[indices.length][];
+        java.util.Map<Pooling, float[][]> out = new java.util.EnumMap<>(Pooling.class);
+        for (Pooling p : poolings) out.put(p, new float[indices.length][]);
         float[] buf = new float[batch * per];
         for (int start = 0; start < indices.length; start += batch) {
             int n = Math.min(batch, indices.length - start);
@@ -29,7 +36,8 @@ public final class Features {
                  Tensor tokens = model.encode(images)) {
                 float[] t = tokens.toFloatArray();
                 int seq = (int) tokens.shape()[1];
-                for (int i = 0; i < n; i++) out[start + i] = pool(t, i * seq * d, seq, d, pooling);
+                for (Pooling p : poolings)
+                    for (int i = 0; i < n; i++) out.get(p)[start + i] = pool(t, i * seq * d, seq, d, p);
             }
         }
         return out;

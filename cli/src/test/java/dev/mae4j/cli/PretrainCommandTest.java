@@ -96,6 +96,27 @@ class PretrainCommandTest {
     }
 
     @Test
+    void linprobeReportsOnACheckpointAndOtherMaskTypesTrain() throws IOException {
+        writeImages(dir, 32);
+        Path out = dir.resolve("grid");
+        assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--mask-type", "grid", "--no-eval")));
+        Path report = dir.resolve("probe.json");
+        assertEquals(0, run(new StringWriter(), "linprobe", "--weights", out.resolve("last.safetensors").toString(),
+                "--data", dir.toString(), "--train-images", "20", "--test-images", "10", "--epochs", "2", "--knn-k", "3",
+                "--out", report.toString()));
+        JsonNode r = JSON.readTree(report.toFile());
+        for (String field : List.of("linear_probe_top1", "knn_top1", "linear_probe_top1_mean_pool", "linear_probe_top1_random_init"))
+            assertTrue(r.has(field), "report lacks " + field);
+        assertEquals(20, r.get("probe_train_images").asInt());
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(err, args(dir.resolve("bad"), "--mask-type", "stripes")));
+        assertTrue(err.toString().contains("--mask-type must be random, block or grid"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, "linprobe"));
+        assertTrue(err.toString().contains("Missing required option: '--weights"), err.toString());
+    }
+
+    @Test
     void anInterruptedRunResumedGivesTheSameLosses() throws IOException {
         writeImages(dir, 16);
         Path straight = dir.resolve("straight"), broken = dir.resolve("broken");

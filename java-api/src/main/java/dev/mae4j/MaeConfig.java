@@ -106,6 +106,15 @@ public record MaeConfig(
                 .decoderEmbedDim(128).decoderDepth(2).decoderNumHeads(4).normPixLoss(true).build();
     }
 
+    /**
+     * The default of {@code mae pretrain}: Fashion-MNIST with a 128×4 encoder and a 64×2 decoder, sized so
+     * that pretraining and the probes fit in minutes on two CPU cores.
+     */
+    public static MaeConfig fashionMnistSmall() {
+        return fashionMnist().toBuilder().embedDim(128).depth(4).numHeads(4)
+                .decoderEmbedDim(64).decoderDepth(2).decoderNumHeads(4).build();
+    }
+
     /** A tiny model for tests: 8 px, 2 channels, patch 2 (16 patches), widths 8 and 12. */
     public static MaeConfig tiny() {
         return builder().imgSize(8).patchSize(2).inChans(2).embedDim(8).depth(2).numHeads(2)

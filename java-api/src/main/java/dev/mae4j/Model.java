@@ -187,41 +187,17 @@ public final class Model extends NativeResource {
 
     /** A copy of a parameter's current value. */
     public Tensor parameter(String name) {
-        return named(name, false);
+        return getNamed(name, (n, out) -> Mae.mae_model_param_get(handle, n, out));
     }
 
     /** A copy of a parameter's gradient from the last {@link #forwardBackward}. */
     public Tensor gradient(String name) {
-        return named(name, true);
-    }
-
-    private Tensor named(String name, boolean gradient) {
-        if (name == null) throw new IllegalArgumentException("name must not be null");
-        acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment cname = arena.allocateFrom(name);
-            Status.check(gradient ? Mae.mae_model_grad_get(handle, cname, out) : Mae.mae_model_param_get(handle, cname, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            release();
-        }
+        return getNamed(name, (n, out) -> Mae.mae_model_grad_get(handle, n, out));
     }
 
     /** Overwrites a parameter (values converted to the model's precision); the shape must match. */
     public void setParameter(String name, Tensor value) {
-        if (name == null) throw new IllegalArgumentException("name must not be null");
-        if (value == null) throw new IllegalArgumentException("value must not be null");
-        acquire();
-        value.acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            value.writeView(view);
-            Status.check(Mae.mae_model_param_set(handle, arena.allocateFrom(name), view));
-        } finally {
-            value.release();
-            release();
-        }
+        setNamed(name, value, (n, view) -> Mae.mae_model_param_set(handle, n, view));
     }
 
     /** Every parameter in the reference state_dict's order. */

@@ -1,5 +1,10 @@
 package dev.mae4j;
 
+import dev.mae4j.bindings.mae_tensor_view;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.Cleaner;
@@ -60,6 +65,45 @@ abstract class NativeResource implements AutoCloseable {
                 if (s == 0) cleanable.clean();
                 return;
             }
+        }
+    }
+
+    /** A downcall that returns the tensor named {@code cname} through {@code out}. */
+    interface NamedGetter {
+        int call(MemorySegment cname, MemorySegment out);
+    }
+
+    /** A downcall that overwrites the tensor named {@code cname} with {@code view}. */
+    interface NamedSetter {
+        int call(MemorySegment cname, MemorySegment view);
+    }
+
+    /** A copy of a named native tensor (a parameter, a gradient, an optimiser state entry). */
+    final Tensor getNamed(String name, NamedGetter getter) {
+        if (name == null) throw new IllegalArgumentException("name must not be null");
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(getter.call(arena.allocateFrom(name), out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            release();
+        }
+    }
+
+    /** Overwrites a named native tensor with {@code value}; the library checks the shape. */
+    final void setNamed(String name, Tensor value, NamedSetter setter) {
+        if (name == null) throw new IllegalArgumentException("name must not be null");
+        if (value == null) throw new IllegalArgumentException("value must not be null");
+        acquire();
+        value.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            value.writeView(view);
+            Status.check(setter.call(arena.allocateFrom(name), view));
+        } finally {
+            value.release();
+            release();
         }
     }
 

@@ -167,31 +167,12 @@ public final class Trainer extends NativeResource {
 
     /** A copy of one optimiser state entry. */
     public Tensor optimizerState(String name) {
-        if (name == null) throw new IllegalArgumentException("name must not be null");
-        acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_trainer_state_get(handle, arena.allocateFrom(name), out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            release();
-        }
+        return getNamed(name, (n, out) -> Mae.mae_trainer_state_get(handle, n, out));
     }
 
     /** Overwrites one optimiser state entry; the shape must match. */
     public void setOptimizerState(String name, Tensor value) {
-        if (name == null) throw new IllegalArgumentException("name must not be null");
-        if (value == null) throw new IllegalArgumentException("value must not be null");
-        acquire();
-        value.acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            value.writeView(view);
-            Status.check(Mae.mae_trainer_state_set(handle, arena.allocateFrom(name), view));
-        } finally {
-            value.release();
-            release();
-        }
+        setNamed(name, value, (n, view) -> Mae.mae_trainer_state_set(handle, n, view));
     }
 
     /**

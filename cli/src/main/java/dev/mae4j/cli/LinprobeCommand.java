@@ -5,6 +5,7 @@ import dev.mae4j.Device;
 import dev.mae4j.Model;
 import dev.mae4j.data.IdxImages;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -30,29 +31,18 @@ final class LinprobeCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Where to write the report (JSON); standard output only when absent.")
     Path out;
 
-    @Option(names = "--train-images", description = "Training images for the probes.")
-    int trainImages = 10000;
-
-    @Option(names = "--test-images", description = "Test images (t10k split).")
-    int testImages = 2000;
-
-    @Option(names = "--epochs", description = "Epochs of the linear probe.")
-    int epochs = 30;
-
-    @Option(names = "--knn-k", description = "Neighbours of the kNN classifier.")
-    int k = 20;
+    @Mixin
+    ProbeOptions probe = new ProbeOptions();
 
     @Option(names = "--seed", description = "Seed of the probe and of the untrained encoder it is compared with.")
     long seed = 0;
 
     @Override
     public Integer call() throws Exception {
-        if (trainImages <= 0 || testImages <= 0 || epochs <= 0 || k <= 0)
-            throw new ParameterException(spec.commandLine(), "--train-images, --test-images, --epochs and --knn-k must be positive");
+        if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
         IdxImages train = IdxImages.readSplit(data, "train"), test = IdxImages.readSplit(data, "t10k");
         try (Model model = Model.load(weights, Device.cpu())) {
-            Map<String, Object> report = ProbeEvaluation.run(model, train, test, PretrainCommand.MEAN, PretrainCommand.STD,
-                    trainImages, testImages, epochs, k, seed);
+            Map<String, Object> report = ProbeEvaluation.run(model, train, test, PretrainCommand.MEAN, PretrainCommand.STD, probe, seed);
             ObjectMapper json = new ObjectMapper();
             System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             if (out != null) json.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), report);

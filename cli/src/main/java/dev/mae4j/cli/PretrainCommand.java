@@ -12,6 +12,7 @@ import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageDataset;
 import dev.mae4j.data.RandomResizedCrop;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -45,8 +46,26 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output directory.")
     Path out = Path.of("runs/pretrain");
 
-    @Option(names = "--steps", description = "Optimiser updates.")
-    long steps = 300;
+    @Option(names = "--embed-dim", description = "Encoder width (MaeConfig.fashionMnistSmall()'s by default; fashionMnist() is 192×6, decoder 128×2).")
+    int embedDim = MaeConfig.fashionMnistSmall().embedDim();
+
+    @Option(names = "--depth", description = "Encoder blocks.")
+    int depth = MaeConfig.fashionMnistSmall().depth();
+
+    @Option(names = "--num-heads", description = "Encoder attention heads.")
+    int numHeads = MaeConfig.fashionMnistSmall().numHeads();
+
+    @Option(names = "--decoder-embed-dim", description = "Decoder width.")
+    int decoderEmbedDim = MaeConfig.fashionMnistSmall().decoderEmbedDim();
+
+    @Option(names = "--decoder-depth", description = "Decoder blocks.")
+    int decoderDepth = MaeConfig.fashionMnistSmall().decoderDepth();
+
+    @Option(names = "--decoder-num-heads", description = "Decoder attention heads.")
+    int decoderNumHeads = MaeConfig.fashionMnistSmall().decoderNumHeads();
+
+    @Option(names = "--steps", description = "Optimiser updates (the default takes about 6 minutes on 2 cores).")
+    long steps = 2400;
 
     @Option(names = "--batch", description = "Images per micro-batch.")
     int batch = 64;
@@ -98,17 +117,8 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--eval", negatable = true, description = "After pretraining: probes, report.json and the figures.")
     boolean eval = true;
 
-    @Option(names = "--probe-train", description = "Training images for the linear probe and kNN.")
-    int probeTrain = 10000;
-
-    @Option(names = "--probe-test", description = "Test images (t10k split) for the probes and the figure.")
-    int probeTest = 2000;
-
-    @Option(names = "--probe-epochs", description = "Epochs of the linear probe.")
-    int probeEpochs = 30;
-
-    @Option(names = "--knn-k", description = "Neighbours of the kNN classifier.")
-    int knnK = 20;
+    @Mixin
+    ProbeOptions probe = new ProbeOptions();
 
     // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
     @Option(names = "--interrupt-after", hidden = true)
@@ -120,7 +130,14 @@ final class PretrainCommand implements Callable<Integer> {
         long started = System.nanoTime();
         IdxImages train = IdxImages.readSplit(data, "train");
         IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
-        MaeConfig config = MaeConfig.fashionMnist().toBuilder().normPixLoss(normPixLoss).build();
+        MaeConfig config;
+        try {
+            config = MaeConfig.fashionMnist().toBuilder().embedDim(embedDim).depth(depth).numHeads(numHeads)
+                    .decoderEmbedDim(decoderEmbedDim).decoderDepth(decoderDepth).decoderNumHeads(decoderNumHeads)
+                    .normPixLoss(normPixLoss).build();  // the rest (28 px, patch 4, 1 channel) is Fashion-MNIST's
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "bad architecture: " + e.getMessage());
+        }
         if (train.rows() != config.imgSize() || train.cols() != config.imgSize())
             throw new ParameterException(spec.commandLine(), "images are " + train.rows() + "×" + train.cols()
                     + ", the Fashion-MNIST config needs " + config.imgSize() + "×" + config.imgSize());
@@ -216,7 +233,7 @@ final class PretrainCommand implements Callable<Integer> {
                 ReconstructionFigure.write(out.resolve("reconstructions.png"), model, test.asDataset(MEAN, STD),
                         java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, MEAN, STD);
                 Map<String, Object> report = new LinkedHashMap<>(
-                        ProbeEvaluation.run(model, train, test, MEAN, STD, probeTrain, probeTest, probeEpochs, knnK, seed));
+                        ProbeEvaluation.run(model, train, test, MEAN, STD, probe, seed));
                 report.put("updates", trainer.stepCount());
                 report.put("effective_batch", effectiveBatch);
                 report.put("peak_lr", peakLr);
@@ -243,8 +260,7 @@ final class PretrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--log-every and --checkpoint-every must be positive");
         if (!(maskRatio >= 0 && maskRatio < 1))
             throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
-        if (probeTrain <= 0 || probeTest <= 0 || probeEpochs <= 0 || knnK <= 0)
-            throw new ParameterException(spec.commandLine(), "--probe-train, --probe-test, --probe-epochs and --knn-k must be positive");
+        if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
         if (!java.util.List.of("random", "block", "grid").contains(maskType))
             throw new ParameterException(spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
         if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);

@@ -19,9 +19,11 @@ final class ProbeEvaluation {
     private ProbeEvaluation() {}
 
     static Map<String, Object> run(Model trained, IdxImages train, IdxImages test, float mean, float std,
-                                   int trainCount, int testCount, int epochs, int k, long seed) {
+                                   ProbeOptions options, long seed) {
+        int epochs = options.epochs, k = options.k;
         ImageDataset trainData = train.asDataset(mean, std), testData = test.asDataset(mean, std);
-        int[] trainIdx = firstN(Math.min(trainCount, train.count())), testIdx = firstN(Math.min(testCount, test.count()));
+        int[] trainIdx = firstN(Math.min(options.trainImages, train.count())),
+                testIdx = firstN(Math.min(options.testImages, test.count()));
         int[] trainY = labels(train, trainIdx), testY = labels(test, testIdx);
         Map<String, Object> r = new LinkedHashMap<>();
         System.out.printf("evaluating: frozen features of %d training and %d test images%n", trainIdx.length, testIdx.length);

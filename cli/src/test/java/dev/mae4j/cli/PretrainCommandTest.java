@@ -74,7 +74,7 @@ class PretrainCommandTest {
         Path out = dir.resolve("run");
         assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--accum-iter", "2")));
         try (Model m = Model.load(out.resolve("last.safetensors"), Device.cpu())) {
-            assertEquals(MaeConfig.fashionMnist(), m.config());
+            assertEquals(MaeConfig.fashionMnistSmall(), m.config());
         }
         List<JsonNode> rows = metrics(out);
         assertEquals(3, rows.size());
@@ -102,7 +102,7 @@ class PretrainCommandTest {
         assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--mask-type", "grid", "--no-eval")));
         Path report = dir.resolve("probe.json");
         assertEquals(0, run(new StringWriter(), "linprobe", "--weights", out.resolve("last.safetensors").toString(),
-                "--data", dir.toString(), "--train-images", "20", "--test-images", "10", "--epochs", "2", "--knn-k", "3",
+                "--data", dir.toString(), "--probe-train", "20", "--probe-test", "10", "--probe-epochs", "2", "--knn-k", "3",
                 "--out", report.toString()));
         JsonNode r = JSON.readTree(report.toFile());
         for (String field : List.of("linear_probe_top1", "knn_top1", "linear_probe_top1_mean_pool", "linear_probe_top1_random_init"))

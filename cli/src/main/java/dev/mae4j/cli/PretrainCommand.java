@@ -64,8 +64,13 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--decoder-num-heads", description = "Decoder attention heads.")
     int decoderNumHeads = MaeConfig.fashionMnistSmall().decoderNumHeads();
 
-    @Option(names = "--steps", description = "Optimiser updates (the default takes about 6 minutes on 2 cores).")
-    long steps = 2400;
+    @Option(names = "--steps", description = "Optimiser updates (default 2400: about 6 minutes on 2 cores).")
+    Long stepsOption;
+
+    @Option(names = "--epochs", description = "Passes over the data, instead of --steps.")
+    Double epochs;
+
+    private long steps;
 
     @Option(names = "--batch", description = "Images per micro-batch.")
     int batch = 64;
@@ -129,6 +134,10 @@ final class PretrainCommand implements Callable<Integer> {
         validate();
         long started = System.nanoTime();
         IdxImages train = IdxImages.readSplit(data, "train");
+        if (batch > train.count())
+            throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + train.count() + " images");
+        steps = epochs == null ? (stepsOption == null ? 2400 : stepsOption)
+                : Math.max(1, Math.round(epochs * (train.count() / batch) / accumIter));
         IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
         MaeConfig config;
         try {
@@ -144,6 +153,8 @@ final class PretrainCommand implements Callable<Integer> {
         ImageDataset dataset = train.asDataset(MEAN, STD);
         long effectiveBatch = (long) batch * accumIter;
         double peakLr = LrSchedule.scaledLr(baseLr, effectiveBatch);
+        if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
+            throw new ParameterException(spec.commandLine(), "--warmup-steps must be in [0, " + steps + "), got " + warmupSteps);
         long warmup = warmupSteps != null ? warmupSteps : steps / 20;
         LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
 
@@ -156,6 +167,7 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("data", data.toAbsolutePath().toString());
         runKey.put("augment", Boolean.toString(augment));
         runKey.put("mask_type", maskType);
+        runKey.put("steps", Long.toString(steps));  // the schedule depends on it
 
         try (Model model = Model.create(config, Device.parse(device), seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
@@ -253,7 +265,12 @@ final class PretrainCommand implements Callable<Integer> {
     }
 
     private void validate() {
-        if (steps <= 0) throw new ParameterException(spec.commandLine(), "--steps must be positive, got " + steps);
+        if (stepsOption != null && epochs != null)
+            throw new ParameterException(spec.commandLine(), "give --steps or --epochs, not both");
+        if (stepsOption != null && stepsOption <= 0)
+            throw new ParameterException(spec.commandLine(), "--steps must be positive, got " + stepsOption);
+        if (epochs != null && !(epochs > 0))
+            throw new ParameterException(spec.commandLine(), "--epochs must be positive, got " + epochs);
         if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
         if (accumIter <= 0) throw new ParameterException(spec.commandLine(), "--accum-iter must be positive, got " + accumIter);
         if (logEvery <= 0 || checkpointEvery <= 0)
@@ -264,7 +281,5 @@ final class PretrainCommand implements Callable<Integer> {
         if (!java.util.List.of("random", "block", "grid").contains(maskType))
             throw new ParameterException(spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
         if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
-        if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
-            throw new ParameterException(spec.commandLine(), "--warmup-steps must be in [0, --steps), got " + warmupSteps);
     }
 }

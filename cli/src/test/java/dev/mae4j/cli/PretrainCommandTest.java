@@ -108,9 +108,15 @@ class PretrainCommandTest {
         for (String field : List.of("linear_probe_top1", "knn_top1", "linear_probe_top1_mean_pool", "linear_probe_top1_random_init"))
             assertTrue(r.has(field), "report lacks " + field);
         assertEquals(20, r.get("probe_train_images").asInt());
+        Path byEpochs = dir.resolve("epochs");
+        assertEquals(0, run(new StringWriter(), args(byEpochs, "--epochs", "0.5", "--no-eval")));
+        assertEquals(4, metrics(byEpochs).size(), "half of 32 images in batches of 4 is 4 updates");
         StringWriter err = new StringWriter();
         assertEquals(2, run(err, args(dir.resolve("bad"), "--mask-type", "stripes")));
         assertTrue(err.toString().contains("--mask-type must be random, block or grid"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, args(dir.resolve("bad"), "--steps", "3", "--epochs", "1")));
+        assertTrue(err.toString().contains("give --steps or --epochs, not both"), err.toString());
         err = new StringWriter();
         assertEquals(2, run(err, "linprobe"));
         assertTrue(err.toString().contains("Missing required option: '--weights"), err.toString());

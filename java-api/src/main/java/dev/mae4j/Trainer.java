@@ -6,6 +6,9 @@ import dev.mae4j.bindings.mae_tensor_view;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import dev.mae4j.data.BatchLoader;
+import dev.mae4j.data.ImageDataset;
+
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -173,6 +176,41 @@ public final class Trainer extends NativeResource {
     /** Overwrites one optimiser state entry; the shape must match. */
     public void setOptimizerState(String name, Tensor value) {
         setNamed(name, value, (n, view) -> Mae.mae_trainer_state_set(handle, n, view));
+    }
+
+    /**
+     * Trains on {@code data} from where this trainer stands ({@link #stepCount()} updates done, e.g. after
+     * {@link #loadCheckpoint}) until {@code fit.updates()} updates: the data position follows from the update
+     * count, so a resumed fit sees exactly the batches, augmentations and masks an uninterrupted one would.
+     * Returns the updates taken by this call.
+     */
+    public long fit(ImageDataset data, Masker masker, Fit fit, Fit.Listener listener)
+            throws IOException, InterruptedException {
+        if (data == null || masker == null || fit == null || listener == null)
+            throw new IllegalArgumentException("data, masker, fit and listener must not be null");
+        if (pending != 0) throw new IllegalStateException(pending + " micro-batches are accumulated: apply them first");
+        long first = stepCount() * accumulationSteps, end = fit.updates() * accumulationSteps, taken = 0;
+        long start = System.nanoTime(), images = 0;
+        double lossSum = 0;
+        try (BatchLoader loader = new BatchLoader(data, fit.batchSize(), fit.seed(), first, end, 2, fit.transform())) {
+            for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
+                try (Tensor batch = b.images()) {
+                    lossSum += step(batch, masker);
+                }
+                images += fit.batchSize();
+                if (pending != 0) continue;
+                taken++;
+                long update = updates;
+                if (fit.checkpoint() != null && (update % fit.checkpointEvery() == 0 || update == fit.updates()))
+                    saveCheckpoint(fit.checkpoint(), masker, fit.progress());
+                double secs = (System.nanoTime() - start) / 1e9;
+                boolean go = listener.onUpdate(new Fit.Update(update, (double) (b.index() + 1) / loader.batchesPerEpoch(),
+                        lossSum / accumulationSteps, schedule.lr(update - 1), images / secs, loader.waitSeconds() / secs));
+                lossSum = 0;
+                if (!go) break;
+            }
+        }
+        return taken;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.mae4j.cli;
 
 import dev.mae4j.Augment;
 import dev.mae4j.Device;
+import dev.mae4j.Fit;
 import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Masker;
@@ -173,68 +174,46 @@ final class PretrainCommand implements Callable<Integer> {
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
                      .accumulationSteps(accumIter).build();
              Masker masker = Masker.of(maskType, maskRatio, seed)) {
-            long firstBatch = 0;
+            if (resume && !Files.exists(checkpoint))
+                System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
             if (resume && Files.exists(checkpoint)) {
                 Map<String, String> progress = trainer.loadCheckpoint(checkpoint, masker);
                 for (var e : runKey.entrySet())
                     if (!e.getValue().equals(progress.get(e.getKey())))
                         throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
                                 + " = " + progress.get(e.getKey()) + "; resume with the same value, not " + e.getValue());
-                firstBatch = Long.parseLong(progress.get("micro_batch"));
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
             System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d), peak lr %.3g, "
                             + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", train.count(), data, steps,
                     effectiveBatch, batch, accumIter, peakLr, warmup, maskRatio, normPixLoss, augment);
 
-            long lastBatch = steps * accumIter, updatesThisRun = 0;
-            double lossSum = 0;
-            int lossCount = 0;
-            long windowStart = System.nanoTime(), windowImages = 0;
-            double windowWait = 0;
             RandomResizedCrop crops = RandomResizedCrop.mae();
             int size = config.imgSize();
             // each batch's boxes come from its own seed, so a resumed run augments exactly as the first would have
-            BatchLoader.Transform transform = !augment ? (t, i) -> t
+            BatchLoader.Transform transform = !augment ? null
                     : (t, i) -> Augment.resizedCrops(t, crops.sample(batch, size, size, new Random(seed * 7_919L + i)), size);
-            try (BatchLoader loader = new BatchLoader(dataset, batch, seed, firstBatch, lastBatch, 2, transform);
-                 MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), trainer.stepCount());
+            Fit fit = new Fit(batch, steps, seed, transform, checkpoint, checkpointEvery, runKey);
+            long[] taken = {0};
+            double[] window = {0, 0};  // loss sum, updates
+            try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), trainer.stepCount());
                  TrainingProgress console = TrainingProgress.forConsole(steps, trainer.stepCount())) {
-                long runStart = System.nanoTime(), runImages = 0;
-                for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
-                    double loss;
-                    try (var images = b.images()) {
-                        loss = trainer.step(images, masker);
+                trainer.fit(dataset, masker, fit, u -> {
+                    console.update(u.update(), u.loss(), u.imagesPerSecond());
+                    window[0] += u.loss();
+                    window[1]++;
+                    if (u.update() % logEvery == 0 || u.update() == steps) {
+                        double loss = window[0] / window[1];
+                        metrics.log(u.update(), u.epoch(), loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
+                        console.log(u.update(), u.epoch(), loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
+                        window[0] = window[1] = 0;
                     }
-                    lossSum += loss;
-                    lossCount++;
-                    windowImages += batch;
-                    runImages += batch;
-                    if (trainer.pendingMicroBatches() != 0) continue;
-                    long update = trainer.stepCount();
-                    console.update(update, loss, runImages / ((System.nanoTime() - runStart) / 1e9));
-                    if (update % logEvery == 0 || update == steps) {
-                        double secs = (System.nanoTime() - windowStart) / 1e9, wait = loader.waitSeconds() - windowWait;
-                        double epoch = (double) (b.index() + 1) / loader.batchesPerEpoch();
-                        double lr = schedule.lr(update - 1);
-                        metrics.log(update, epoch, lossSum / lossCount, lr, windowImages / secs, wait / secs);
-                        console.log(update, epoch, lossSum / lossCount, lr, windowImages / secs, wait / secs);
-                        lossSum = 0;
-                        lossCount = 0;
-                        windowStart = System.nanoTime();
-                        windowImages = 0;
-                        windowWait = loader.waitSeconds();
-                    }
-                    if (update % checkpointEvery == 0 || update == steps) {
-                        Map<String, String> progress = new LinkedHashMap<>(runKey);
-                        progress.put("micro_batch", Long.toString(b.index() + 1));
-                        trainer.saveCheckpoint(checkpoint, masker, progress);
-                    }
-                    if (++updatesThisRun == interruptAfter) {
-                        System.out.println("interrupted after " + updatesThisRun + " updates");
-                        return 3;
-                    }
-                }
+                    return ++taken[0] < interruptAfter;
+                });
+            }
+            if (taken[0] == interruptAfter && trainer.stepCount() < steps) {
+                System.out.println("interrupted after " + taken[0] + " updates");
+                return 3;
             }
             model.save(weights);
             System.out.printf("wrote %s (weights, reference names), %s (to --resume), %s%n", weights, checkpoint,

@@ -20,7 +20,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -107,14 +106,12 @@ final class SafeTensors implements AutoCloseable {
 
         Map<String, String> metadata = new LinkedHashMap<>();
         Map<String, Entry> entries = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            var field = it.next();
+        for (Map.Entry<String, JsonNode> field : root.properties()) {
             String name = field.getKey();
             JsonNode node = field.getValue();
             if (name.equals(METADATA_KEY)) {
                 if (!node.isObject()) throw new CheckpointException(path, METADATA_KEY + " is not an object");
-                for (Iterator<Map.Entry<String, JsonNode>> m = node.fields(); m.hasNext(); ) {
-                    var kv = m.next();
+                for (Map.Entry<String, JsonNode> kv : node.properties()) {
                     if (!kv.getValue().isTextual())
                         throw new CheckpointException(path, METADATA_KEY + "." + kv.getKey() + " is not a string");
                     metadata.put(kv.getKey(), kv.getValue().textValue());

@@ -70,7 +70,7 @@ final class ReconstructionFigure {
     }
 
     private static int grey(float normalised, float mean, float std) {
-        int v = (int) Math.round(Math.max(0, Math.min(1, normalised * std + mean)) * 255);
+        int v = Math.round(Math.max(0f, Math.min(1f, normalised * std + mean)) * 255);
         return v << 16 | v << 8 | v;
     }
 

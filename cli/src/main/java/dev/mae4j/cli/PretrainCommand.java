@@ -44,6 +44,19 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files.")
     Path data = IdxImages.DEBIAN_FASHION_MNIST;
 
+    @Option(names = "--images", description = "Pretrain on a folder of JPEG/PNG images instead (class = sub-folder; "
+            + "unreadable files are skipped and counted). Needs --img-size, --patch-size and --in-chans to fit them.")
+    Path images;
+
+    @Option(names = "--img-size", description = "Image side (28 for Fashion-MNIST); --images are resized to it.")
+    int imgSize = 28;
+
+    @Option(names = "--patch-size", description = "Patch side.")
+    int patchSize = 4;
+
+    @Option(names = "--in-chans", description = "1 (grey) or 3 (RGB, normalised with ImageNet's mean and std).")
+    int inChans = 1;
+
     @Option(names = "--out", description = "Output directory.")
     Path out = Path.of("runs/pretrain");
 
@@ -134,24 +147,30 @@ final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         validate();
         long started = System.nanoTime();
-        IdxImages train = IdxImages.readSplit(data, "train");
-        if (batch > train.count())
-            throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + train.count() + " images");
+        boolean folder = images != null;
+        if (folder && eval) {
+            System.out.println("probes and figures need Fashion-MNIST's labelled test split: skipped for --images");
+            eval = false;
+        }
+        IdxImages train = folder ? null : IdxImages.readSplit(data, "train");
+        ImageDataset dataset = folder ? imageFolder() : train.asDataset(MEAN, STD);
+        if (batch > dataset.size())
+            throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + dataset.size() + " images");
         steps = epochs == null ? (stepsOption == null ? 2400 : stepsOption)
-                : Math.max(1, Math.round(epochs * (train.count() / batch) / accumIter));
+                : Math.max(1, Math.round(epochs * (dataset.size() / batch) / accumIter));
         IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
         MaeConfig config;
         try {
-            config = MaeConfig.fashionMnist().toBuilder().embedDim(embedDim).depth(depth).numHeads(numHeads)
-                    .decoderEmbedDim(decoderEmbedDim).decoderDepth(decoderDepth).decoderNumHeads(decoderNumHeads)
-                    .normPixLoss(normPixLoss).build();  // the rest (28 px, patch 4, 1 channel) is Fashion-MNIST's
+            config = MaeConfig.fashionMnist().toBuilder().imgSize(imgSize).patchSize(patchSize).inChans(inChans)
+                    .embedDim(embedDim).depth(depth).numHeads(numHeads).decoderEmbedDim(decoderEmbedDim)
+                    .decoderDepth(decoderDepth).decoderNumHeads(decoderNumHeads).normPixLoss(normPixLoss).build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "bad architecture: " + e.getMessage());
         }
-        if (train.rows() != config.imgSize() || train.cols() != config.imgSize())
-            throw new ParameterException(spec.commandLine(), "images are " + train.rows() + "×" + train.cols()
-                    + ", the Fashion-MNIST config needs " + config.imgSize() + "×" + config.imgSize());
-        ImageDataset dataset = train.asDataset(MEAN, STD);
+        if (dataset.height() != config.imgSize() || dataset.channels() != config.inChans())
+            throw new ParameterException(spec.commandLine(), "images are " + dataset.channels() + "×" + dataset.height() + "×"
+                    + dataset.width() + ", the model needs " + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize()
+                    + " (--img-size, --in-chans)");
         long effectiveBatch = (long) batch * accumIter;
         double peakLr = LrSchedule.scaledLr(baseLr, effectiveBatch);
         if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
@@ -165,7 +184,7 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("batch", Integer.toString(batch));
         runKey.put("accum_iter", Integer.toString(accumIter));
         runKey.put("seed", Long.toString(seed));
-        runKey.put("data", data.toAbsolutePath().toString());
+        runKey.put("data", (folder ? images : data).toAbsolutePath().toString());
         runKey.put("augment", Boolean.toString(augment));
         runKey.put("mask_type", maskType);
         runKey.put("steps", Long.toString(steps));  // the schedule depends on it
@@ -185,7 +204,7 @@ final class PretrainCommand implements Callable<Integer> {
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
             System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d), peak lr %.3g, "
-                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", train.count(), data, steps,
+                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", dataset.size(), folder ? images : data, steps,
                     effectiveBatch, batch, accumIter, peakLr, warmup, maskRatio, normPixLoss, augment);
 
             RandomResizedCrop crops = RandomResizedCrop.mae();
@@ -241,6 +260,16 @@ final class PretrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private ImageDataset imageFolder() throws java.io.IOException {
+        if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
+        float[] mean = inChans == 3 ? new float[] {0.485f, 0.456f, 0.406f} : new float[] {0.5f};
+        float[] std = inChans == 3 ? new float[] {0.229f, 0.224f, 0.225f} : new float[] {0.5f};
+        var folder = new dev.mae4j.data.ImageFolder(images, imgSize, inChans, mean, std);
+        System.out.printf("%s: %d images in %d classes, %d unreadable files skipped%n", images, folder.size(),
+                folder.classes().size(), folder.skipped());
+        return folder;
     }
 
     private void validate() {

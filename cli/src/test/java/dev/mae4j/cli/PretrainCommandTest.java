@@ -123,6 +123,29 @@ class PretrainCommandTest {
     }
 
     @Test
+    void pretrainsOnAFolderOfImages() throws IOException {
+        Path folder = dir.resolve("pictures");
+        for (int i = 0; i < 6; i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(20 + i, 18, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 18; y++) for (int x = 0; x < 20 + i; x++) img.setRGB(x, y, (x * 40 + y * 7 + i * 1000) & 0xffffff);
+            Path f = folder.resolve(i % 2 == 0 ? "even" : "odd").resolve(i + ".png");
+            Files.createDirectories(f.getParent());
+            javax.imageio.ImageIO.write(img, "png", f.toFile());
+        }
+        Files.writeString(folder.resolve("odd/corrupt.png"), "not a png");
+        Path out = dir.resolve("folder-run");
+        StringWriter err = new StringWriter();
+        assertEquals(0, run(err, "pretrain", "--images", folder.toString(), "--img-size", "16", "--patch-size", "4",
+                "--in-chans", "3", "--batch", "2", "--steps", "3", "--warmup-steps", "1", "--log-every", "1", "--out", out.toString()),
+                err.toString());
+        try (Model m = Model.load(out.resolve("last.safetensors"), Device.cpu())) {
+            assertEquals(3, m.config().inChans());
+            assertEquals(16, m.config().imgSize());
+        }
+        assertEquals(3, metrics(out).size());
+    }
+
+    @Test
     void anInterruptedRunResumedGivesTheSameLosses() throws IOException {
         writeImages(dir, 16);
         Path straight = dir.resolve("straight"), broken = dir.resolve("broken");

@@ -241,7 +241,7 @@ final class PretrainCommand implements Callable<Integer> {
                 LossPlot.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
                 int[] shown = {0, 1, 2, 3, 4, 5, 6, 7};
                 ReconstructionFigure.write(out.resolve("reconstructions.png"), model, test.asDataset(MEAN, STD),
-                        java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, MEAN, STD);
+                        java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, new float[] {MEAN}, new float[] {STD});
                 Map<String, Object> report = new LinkedHashMap<>(
                         ProbeEvaluation.run(model, train, test, MEAN, STD, probe, seed));
                 report.put("updates", trainer.stepCount());

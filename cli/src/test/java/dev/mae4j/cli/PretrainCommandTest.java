@@ -143,6 +143,17 @@ class PretrainCommandTest {
             assertEquals(16, m.config().imgSize());
         }
         assertEquals(3, metrics(out).size());
+
+        Path figure = dir.resolve("figure.png");
+        assertEquals(0, run(new StringWriter(), "reconstruct", "--weights", out.resolve("last.safetensors").toString(),
+                "--image", folder.resolve("even/0.png").toString(), "--out", figure.toString(), "--seed", "3"));
+        java.awt.image.BufferedImage fig = javax.imageio.ImageIO.read(figure.toFile());
+        assertEquals(4 * 16 * 4 + 3 * 2, fig.getWidth());
+        assertEquals(16 * 4, fig.getHeight());
+        err = new StringWriter();
+        assertTrue(run(err, "reconstruct", "--weights", out.resolve("last.safetensors").toString(),
+                "--image", folder.resolve("odd/corrupt.png").toString(), "--out", figure.toString()) != 0);
+        assertTrue(err.toString().contains("corrupt.png"), err.toString());
     }
 
     @Test

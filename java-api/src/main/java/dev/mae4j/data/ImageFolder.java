@@ -116,7 +116,14 @@ public final class ImageFolder implements ImageDataset {
 
     @Override
     public void copyNormalised(int index, float[] dst, int offset) {
-        Path p = files.get(index);
+        decode(files.get(index), size, channels, mean, std, dst, offset);
+    }
+
+    /**
+     * Decodes one JPEG or PNG file, resizes it to size × size (bilinear) and writes its normalised channel
+     * planes at {@code dst[offset...]}; throws UncheckedIOException naming the file when it cannot.
+     */
+    public static void decode(Path p, int size, int channels, float[] mean, float[] std, float[] dst, int offset) {
         BufferedImage img;
         try {
             img = ImageIO.read(p.toFile());

@@ -1,0 +1,64 @@
+package dev.mae4j.cli;
+
+import dev.mae4j.Device;
+import dev.mae4j.Model;
+import dev.mae4j.data.ImageDataset;
+import dev.mae4j.data.ImageFolder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** `mae reconstruct`: the paper's figure for one image of your own. */
+@Command(name = "reconstruct", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = "Mask an image, reconstruct it, and draw original | masked | reconstruction | with visible patches.")
+final class ReconstructCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--weights", required = true, description = "A checkpoint (safetensors with its config in the metadata).")
+    Path weights;
+
+    @Option(names = "--image", required = true, description = "A JPEG or PNG image; resized to the model's size.")
+    Path image;
+
+    @Option(names = "--out", required = true, description = "The PNG to write.")
+    Path out;
+
+    @Option(names = "--mask-ratio", description = "Fraction of patches removed.")
+    double maskRatio = 0.75;
+
+    @Option(names = "--seed", description = "Seed of the mask.")
+    long seed = 0;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!(maskRatio >= 0 && maskRatio < 1))
+            throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
+        try (Model model = Model.load(weights, Device.cpu())) {
+            var c = model.config();
+            if (c.inChans() != 1 && c.inChans() != 3)
+                throw new ParameterException(spec.commandLine(), "only grey (1) and RGB (3) models can be drawn, this one has "
+                        + c.inChans() + " channels");
+            // grey models here are Fashion-MNIST's; RGB ones use ImageNet's statistics, as mae pretrain --images
+            float[] mean = c.inChans() == 1 ? new float[] {PretrainCommand.MEAN} : new float[] {0.485f, 0.456f, 0.406f};
+            float[] std = c.inChans() == 1 ? new float[] {PretrainCommand.STD} : new float[] {0.229f, 0.224f, 0.225f};
+            ImageDataset one = new ImageDataset() {
+                public int size() { return 1; }
+                public int channels() { return c.inChans(); }
+                public int height() { return c.imgSize(); }
+                public int width() { return c.imgSize(); }
+                public void copyNormalised(int index, float[] dst, int offset) {
+                    ImageFolder.decode(image, c.imgSize(), c.inChans(), mean, std, dst, offset);
+                }
+            };
+            ReconstructionFigure.write(out, model, one, new int[] {0}, maskRatio, seed, mean, std);
+            System.out.println("wrote " + out);
+        }
+        return 0;
+    }
+}

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 4
+#define MAE_ABI_VERSION 5
 
 #define MAE_MAX_DIMS 8
 
@@ -114,6 +114,11 @@ int32_t mae_tensor_free(mae_tensor* t);
    images [N, C, H, W] F32; boxes [N, 5] F64: top, left, height, width (source pixels), flip (0 or 1).
    out [N, C, size, size] F32. */
 int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* boxes, int32_t size, mae_tensor** out);
+
+/* A batch from a pool of U8 images (e.g. a memory-mapped shard, read in place): images [M, C, H, W] U8,
+   indices [N] I64 into it; out [N, C, H, W] F32 = (pixel / 255 − mean[c]) / std[c], mean and std [C] F64. */
+int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_view* indices, const mae_tensor_view* mean,
+                             const mae_tensor_view* std, mae_tensor** out);
 
 /* Maskers decide which patches each image loses. */
 int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out);

@@ -37,4 +37,20 @@ torch::Tensor resized_crops(const torch::Tensor& images, const torch::Tensor& bo
     return torch::grid_sampler(images, grid, /*bilinear*/ 0, /*border*/ 1, /*align_corners=*/false);
 }
 
+torch::Tensor gather_normalize(const torch::Tensor& images, const torch::Tensor& indices, const torch::Tensor& mean,
+                               const torch::Tensor& std) {
+    require(images.dim() == 4 && images.scalar_type() == torch::kUInt8,
+            "images must be U8 [M, C, H, W], got " + shape_string(images.sizes()));
+    require(indices.dim() == 1 && indices.scalar_type() == torch::kInt64, "indices must be I64 [N]");
+    const int64_t m = images.size(0), c = images.size(1);
+    require((indices >= 0).all().item<bool>() && (indices < m).all().item<bool>(),
+            "indices must be in [0, " + std::to_string(m) + ")");
+    require(mean.dim() == 1 && mean.size(0) == c && std.dim() == 1 && std.size(0) == c,
+            "mean and std need " + std::to_string(c) + " values each");
+    require((std.to(torch::kFloat64) > 0).all().item<bool>(), "std must be positive");
+    auto batch = images.index_select(0, indices).to(torch::kFloat32).div_(255.0);  // copies only the chosen images
+    auto shape = std::vector<int64_t>{1, c, 1, 1};
+    return batch.sub_(mean.to(torch::kFloat32).view(shape)).div_(std.to(torch::kFloat32).view(shape));
+}
+
 }  // namespace mae

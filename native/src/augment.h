@@ -10,4 +10,8 @@ namespace mae {
 // box's outer pixel centres take the edge value, as when the crop is cut out first and then resized.
 torch::Tensor resized_crops(const torch::Tensor& images, const torch::Tensor& boxes, int64_t size);
 
+// images [M, C, H, W] U8, indices [N] I64, mean and std [C] -> [N, C, H, W] F32 (pixel / 255 − mean) / std.
+torch::Tensor gather_normalize(const torch::Tensor& images, const torch::Tensor& indices, const torch::Tensor& mean,
+                               const torch::Tensor& std);
+
 }  // namespace mae

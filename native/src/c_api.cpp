@@ -153,6 +153,16 @@ int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* 
     });
 }
 
+int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_view* indices, const mae_tensor_view* mean,
+                             const mae_tensor_view* std, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        torch::NoGradGuard no_grad;
+        *out = export_tensor(mae::gather_normalize(mae::wrap_view(images, "images"), mae::wrap_view(indices, "indices"),
+                                                   mae::wrap_view(mean, "mean"), mae::wrap_view(std, "std")));
+    });
+}
+
 int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out) {
     return guarded([&] {
         require_ptr(out, "out");

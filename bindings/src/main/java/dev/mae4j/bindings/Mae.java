@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)4L;
+    private static final int MAE_ABI_VERSION = (int)5L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 4
+     * #define MAE_ABI_VERSION 5
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -730,6 +730,68 @@ public class Mae {
                 traceDowncall("mae_augment_crops", images, boxes, size, out);
             }
             return (int)mh$.invokeExact(images, boxes, size, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_gather_normalize {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_gather_normalize");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_gather_normalize(const mae_tensor_view *images, const mae_tensor_view *indices, const mae_tensor_view *mean, const mae_tensor_view *std, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_gather_normalize$descriptor() {
+        return mae_gather_normalize.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_gather_normalize(const mae_tensor_view *images, const mae_tensor_view *indices, const mae_tensor_view *mean, const mae_tensor_view *std, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_gather_normalize$handle() {
+        return mae_gather_normalize.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_gather_normalize(const mae_tensor_view *images, const mae_tensor_view *indices, const mae_tensor_view *mean, const mae_tensor_view *std, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_gather_normalize$address() {
+        return mae_gather_normalize.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_gather_normalize(const mae_tensor_view *images, const mae_tensor_view *indices, const mae_tensor_view *mean, const mae_tensor_view *std, mae_tensor **out)
+     * }
+     */
+    public static int mae_gather_normalize(MemorySegment images, MemorySegment indices, MemorySegment mean, MemorySegment std, MemorySegment out) {
+        var mh$ = mae_gather_normalize.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_gather_normalize", images, indices, mean, std, out);
+            }
+            return (int)mh$.invokeExact(images, indices, mean, std, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The `mae` command. */
 @Command(name = "mae", mixinStandardHelpOptions = true, version = "mae4j 0.1.0",
         description = "Masked Autoencoders on the JVM.",
-        subcommands = {PretrainCommand.class, LinprobeCommand.class, ReconstructCommand.class, InfoCommand.class})
+        subcommands = {PretrainCommand.class, LinprobeCommand.class, ReconstructCommand.class, PackCommand.class,
+                InfoCommand.class})
 public final class MaeCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -48,6 +48,9 @@ final class PretrainCommand implements Callable<Integer> {
             + "unreadable files are skipped and counted). Needs --img-size, --patch-size and --in-chans to fit them.")
     Path images;
 
+    @Option(names = "--shard", description = "Pretrain on a shard written by mae pack (memory-mapped, read in place).")
+    Path shard;
+
     @Option(names = "--img-size", description = "Image side (28 for Fashion-MNIST); --images are resized to it.")
     int imgSize = 28;
 
@@ -147,13 +150,14 @@ final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         validate();
         long started = System.nanoTime();
-        boolean folder = images != null;
+        boolean folder = images != null || shard != null;
+        if (images != null && shard != null) throw new ParameterException(spec.commandLine(), "give --images or --shard, not both");
         if (folder && eval) {
-            System.out.println("probes and figures need Fashion-MNIST's labelled test split: skipped for --images");
+            System.out.println("probes and figures need Fashion-MNIST's labelled test split: skipped for --images and --shard");
             eval = false;
         }
         IdxImages train = folder ? null : IdxImages.readSplit(data, "train");
-        ImageDataset dataset = folder ? imageFolder() : train.asDataset(MEAN, STD);
+        ImageDataset dataset = shard != null ? openShard() : images != null ? imageFolder() : train.asDataset(MEAN, STD);
         if (batch > dataset.size())
             throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + dataset.size() + " images");
         steps = epochs == null ? (stepsOption == null ? 2400 : stepsOption)
@@ -184,7 +188,7 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("batch", Integer.toString(batch));
         runKey.put("accum_iter", Integer.toString(accumIter));
         runKey.put("seed", Long.toString(seed));
-        runKey.put("data", (folder ? images : data).toAbsolutePath().toString());
+        runKey.put("data", (shard != null ? shard : images != null ? images : data).toAbsolutePath().toString());
         runKey.put("augment", Boolean.toString(augment));
         runKey.put("mask_type", maskType);
         runKey.put("steps", Long.toString(steps));  // the schedule depends on it
@@ -204,7 +208,7 @@ final class PretrainCommand implements Callable<Integer> {
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
             System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d), peak lr %.3g, "
-                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", dataset.size(), folder ? images : data, steps,
+                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", dataset.size(), shard != null ? shard : images != null ? images : data, steps,
                     effectiveBatch, batch, accumIter, peakLr, warmup, maskRatio, normPixLoss, augment);
 
             RandomResizedCrop crops = RandomResizedCrop.mae();
@@ -262,10 +266,26 @@ final class PretrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    // RGB: ImageNet's statistics, as the reference; grey: 0.5 and 0.5.
+    private static float[] channelMean(int c) {
+        return c == 3 ? new float[] {0.485f, 0.456f, 0.406f} : new float[] {0.5f};
+    }
+
+    private static float[] channelStd(int c) {
+        return c == 3 ? new float[] {0.229f, 0.224f, 0.225f} : new float[] {0.5f};
+    }
+
+    private ImageDataset openShard() throws java.io.IOException {
+        if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
+        // mapped for the life of the process: the loader thread reads it until the run ends
+        var s = dev.mae4j.data.Shard.open(shard, channelMean(inChans), channelStd(inChans));
+        System.out.printf("%s: %d images of %d×%d×%d%n", shard, s.size(), s.channels(), s.height(), s.width());
+        return s;
+    }
+
     private ImageDataset imageFolder() throws java.io.IOException {
         if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
-        float[] mean = inChans == 3 ? new float[] {0.485f, 0.456f, 0.406f} : new float[] {0.5f};
-        float[] std = inChans == 3 ? new float[] {0.229f, 0.224f, 0.225f} : new float[] {0.5f};
+        float[] mean = channelMean(inChans), std = channelStd(inChans);
         var folder = new dev.mae4j.data.ImageFolder(images, imgSize, inChans, mean, std);
         System.out.printf("%s: %d images in %d classes, %d unreadable files skipped%n", images, folder.size(),
                 folder.classes().size(), folder.skipped());

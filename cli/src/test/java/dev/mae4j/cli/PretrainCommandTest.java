@@ -144,6 +144,15 @@ class PretrainCommandTest {
         }
         assertEquals(3, metrics(out).size());
 
+        Path shard = dir.resolve("pictures.maeshard");
+        assertEquals(0, run(new StringWriter(), "pack", "--images", folder.toString(), "--out", shard.toString(),
+                "--img-size", "16", "--in-chans", "3"));
+        Path fromShard = dir.resolve("shard-run");
+        assertEquals(0, run(new StringWriter(), "pretrain", "--shard", shard.toString(), "--img-size", "16", "--patch-size", "4",
+                "--in-chans", "3", "--batch", "2", "--steps", "3", "--warmup-steps", "1", "--log-every", "1",
+                "--out", fromShard.toString()));
+        assertEquals(3, metrics(fromShard).size());
+
         Path figure = dir.resolve("figure.png");
         assertEquals(0, run(new StringWriter(), "reconstruct", "--weights", out.resolve("last.safetensors").toString(),
                 "--image", folder.resolve("even/0.png").toString(), "--out", figure.toString(), "--seed", "3"));

@@ -75,15 +75,15 @@ public final class BatchLoader implements AutoCloseable {
             long perEpoch = batchesPerEpoch();
             long epoch = -1;
             int[] order = null;
-            float[] buf = new float[batchSize * data.imageFloats()];
+            int[] chosen = new int[batchSize];
             for (long b = first; b < end && !closed; b++) {
                 if (b / perEpoch != epoch) {
                     epoch = b / perEpoch;
                     order = permutation(epoch);
                 }
                 int start = (int) (b % perEpoch) * batchSize;
-                for (int i = 0; i < batchSize; i++) data.copyNormalised(order[start + i], buf, i * data.imageFloats());
-                Tensor t = Tensor.fromFloats(buf, batchSize, data.channels(), data.height(), data.width());
+                System.arraycopy(order, start, chosen, 0, batchSize);
+                Tensor t = data.batch(chosen);
                 Tensor out = transform.apply(t, b);
                 if (out != t) t.close();
                 queue.put(new Batch(b, epoch, out));

@@ -16,4 +16,11 @@ public interface ImageDataset {
     default int imageFloats() {
         return channels() * height() * width();
     }
+
+    /** Images {@code indices} as one normalised batch [N, C, H, W]; datasets with native storage override it. */
+    default dev.mae4j.Tensor batch(int[] indices) {
+        float[] buf = new float[indices.length * imageFloats()];
+        for (int i = 0; i < indices.length; i++) copyNormalised(indices[i], buf, i * imageFloats());
+        return dev.mae4j.Tensor.fromFloats(buf, indices.length, channels(), height(), width());
+    }
 }

@@ -124,6 +124,16 @@ public final class ImageFolder implements ImageDataset {
      * planes at {@code dst[offset...]}; throws UncheckedIOException naming the file when it cannot.
      */
     public static void decode(Path p, int size, int channels, float[] mean, float[] std, float[] dst, int offset) {
+        byte[] px = decodePixels(p, size, channels);
+        int plane = size * size;
+        for (int c = 0; c < channels; c++) {
+            float m = mean[c], s = std[c];
+            for (int i = 0; i < plane; i++) dst[offset + c * plane + i] = ((px[c * plane + i] & 0xff) / 255f - m) / s;
+        }
+    }
+
+    /** The 8-bit channel planes [C, H, W] of one image resized to size × size. */
+    public static byte[] decodePixels(Path p, int size, int channels) {
         BufferedImage img;
         try {
             img = ImageIO.read(p.toFile());
@@ -138,9 +148,9 @@ public final class ImageFolder implements ImageDataset {
         g.dispose();
         int[] px = resized.getRaster().getPixels(0, 0, size, size, (int[]) null);  // interleaved channels, RGB order
         int plane = size * size;
-        for (int c = 0; c < channels; c++) {
-            float m = mean[c], s = std[c];
-            for (int i = 0; i < plane; i++) dst[offset + c * plane + i] = (px[i * channels + c] / 255f - m) / s;
-        }
+        byte[] planes = new byte[channels * plane];
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < plane; i++) planes[c * plane + i] = (byte) px[i * channels + c];
+        return planes;
     }
 }

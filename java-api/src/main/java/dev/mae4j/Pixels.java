@@ -1,0 +1,42 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_tensor_view;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** Turning stored 8-bit images into normalised float batches, in native code. */
+public final class Pixels {
+    private Pixels() {}
+
+    /**
+     * Images {@code indices} of {@code pool} (U8 [M, C, H, W], e.g. a memory-mapped shard wrapped with
+     * {@link Tensor#wrap(MemorySegment, DType, long...)}, read in place) as F32 [N, C, H, W] with
+     * (pixel / 255 − mean[c]) / std[c].
+     */
+    public static Tensor gatherNormalized(Tensor pool, long[] indices, double[] mean, double[] std) {
+        if (pool == null || indices == null || mean == null || std == null)
+            throw new IllegalArgumentException("pool, indices, mean and std must not be null");
+        NativeLibrary.ensureLoaded();
+        pool.acquire();
+        try (Arena arena = Arena.ofConfined();
+             Tensor idx = Tensor.zeros(DType.I64, indices.length);
+             Tensor m = Tensor.fromDoubles(mean, mean.length);
+             Tensor s = Tensor.fromDoubles(std, std.length)) {
+            MemorySegment.copy(indices, 0, idx.segment(), ValueLayout.JAVA_LONG, 0, indices.length);
+            MemorySegment[] views = new MemorySegment[4];
+            Tensor[] tensors = {pool, idx, m, s};
+            for (int i = 0; i < 4; i++) {
+                views[i] = mae_tensor_view.allocate(arena);
+                tensors[i].writeView(views[i]);
+            }
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_gather_normalize(views[0], views[1], views[2], views[3], out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            pool.release();
+        }
+    }
+}

@@ -166,6 +166,19 @@ class PretrainCommandTest {
     }
 
     @Test
+    void sweepTabulatesAndPlotsOneRunPerRatio() throws IOException {
+        writeImages(dir, 32);
+        Path out = dir.resolve("sweep");
+        assertEquals(0, run(new StringWriter(), "sweep", "--mask-ratios", "0.5,0.75", "--out", out.toString(), "--",
+                "--data", dir.toString(), "--batch", "4", "--steps", "3", "--warmup-steps", "1", "--probe-epochs", "1",
+                "--probe-train", "16", "--probe-test", "8", "--knn-k", "3"));
+        List<String> table = Files.readAllLines(out.resolve("sweep.md"));
+        assertEquals(4, table.size(), "header, rule and two rows");
+        assertTrue(table.get(2).startsWith("| 0.50 |") && table.get(3).startsWith("| 0.75 |"), table.toString());
+        assertTrue(javax.imageio.ImageIO.read(out.resolve("sweep.png").toFile()).getWidth() > 0);
+    }
+
+    @Test
     void anInterruptedRunResumedGivesTheSameLosses() throws IOException {
         writeImages(dir, 16);
         Path straight = dir.resolve("straight"), broken = dir.resolve("broken");

@@ -156,6 +156,7 @@ final class PretrainCommand implements Callable<Integer> {
             System.out.println("probes and figures need Fashion-MNIST's labelled test split: skipped for --images and --shard");
             eval = false;
         }
+        Path source = shard != null ? shard : images != null ? images : data;
         IdxImages train = folder ? null : IdxImages.readSplit(data, "train");
         ImageDataset dataset = shard != null ? openShard() : images != null ? imageFolder() : train.asDataset(MEAN, STD);
         if (batch > dataset.size())
@@ -188,10 +189,16 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("batch", Integer.toString(batch));
         runKey.put("accum_iter", Integer.toString(accumIter));
         runKey.put("seed", Long.toString(seed));
-        runKey.put("data", (shard != null ? shard : images != null ? images : data).toAbsolutePath().toString());
+        runKey.put("data", source.toAbsolutePath().toString());
         runKey.put("augment", Boolean.toString(augment));
         runKey.put("mask_type", maskType);
-        runKey.put("steps", Long.toString(steps));  // the schedule depends on it
+        runKey.put("mask_ratio", Double.toString(maskRatio));
+        runKey.put("norm_pix_loss", Boolean.toString(normPixLoss));
+        runKey.put("steps", Long.toString(steps));  // the schedule depends on these
+        runKey.put("peak_lr", Double.toString(peakLr));
+        runKey.put("min_lr", Double.toString(minLr));
+        runKey.put("warmup_steps", Long.toString(warmup));
+        runKey.put("weight_decay", Double.toString(weightDecay));
 
         try (Model model = Model.create(config, Device.parse(device), seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
@@ -208,7 +215,7 @@ final class PretrainCommand implements Callable<Integer> {
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
             System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d), peak lr %.3g, "
-                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", dataset.size(), shard != null ? shard : images != null ? images : data, steps,
+                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", dataset.size(), source, steps,
                     effectiveBatch, batch, accumIter, peakLr, warmup, maskRatio, normPixLoss, augment);
 
             RandomResizedCrop crops = RandomResizedCrop.mae();

@@ -11,10 +11,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
@@ -99,33 +96,20 @@ public final class Shard implements ImageDataset, AutoCloseable {
     public static void write(Path file, int count, int channels, int height, int width, int classes,
                              java.util.function.IntFunction<byte[]> pixels, java.util.function.IntUnaryOperator label)
             throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer head = ByteBuffer.allocate((int) pixelsOffset(count)).order(ByteOrder.LITTLE_ENDIAN);
-                head.put(MAGIC).putInt(1).putInt(channels).putInt(height).putInt(width).putLong(count).putInt(classes).putInt(0);
-                for (int i = 0; i < count; i++) head.putInt(label.applyAsInt(i));
-                head.position(head.capacity()).flip();
-                while (head.hasRemaining()) ch.write(head);
-                int per = channels * height * width;
-                for (int i = 0; i < count; i++) {
-                    byte[] px = pixels.apply(i);
-                    if (px.length != per) throw new IllegalArgumentException("image " + i + " has " + px.length + " bytes, not " + per);
-                    ByteBuffer b = ByteBuffer.wrap(px);
-                    while (b.hasRemaining()) ch.write(b);
-                }
-                ch.force(true);
+        AtomicFile.write(file, ch -> {
+            ByteBuffer head = ByteBuffer.allocate((int) pixelsOffset(count)).order(ByteOrder.LITTLE_ENDIAN);
+            head.put(MAGIC).putInt(1).putInt(channels).putInt(height).putInt(width).putLong(count).putInt(classes).putInt(0);
+            for (int i = 0; i < count; i++) head.putInt(label.applyAsInt(i));
+            head.position(head.capacity()).flip();
+            while (head.hasRemaining()) ch.write(head);
+            int per = channels * height * width;
+            for (int i = 0; i < count; i++) {
+                byte[] px = pixels.apply(i);
+                if (px.length != per) throw new IllegalArgumentException("image " + i + " has " + px.length + " bytes, not " + per);
+                ByteBuffer b = ByteBuffer.wrap(px);
+                while (b.hasRemaining()) ch.write(b);
             }
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     public int size() { return labels.length; }

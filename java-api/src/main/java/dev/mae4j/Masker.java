@@ -110,14 +110,9 @@ public final class Masker extends NativeResource {
         acquire();
         try (Arena arena = Arena.ofConfined(); Tensor t = Tensor.zeros(DType.U8, state.length)) {
             MemorySegment.copy(state, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, state.length);
-            t.acquire();
-            try {
-                MemorySegment view = mae_tensor_view.allocate(arena);
-                t.writeView(view);
-                Status.check(Mae.mae_masker_state_set(handle, view));
-            } finally {
-                t.release();
-            }
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            t.writeView(view);  // t is ours alone: no other thread can close it meanwhile
+            Status.check(Mae.mae_masker_state_set(handle, view));
         } finally {
             release();
         }

@@ -82,8 +82,7 @@ final class SafeTensors implements AutoCloseable {
                         + " is not in [1, min(" + MAX_HEADER_BYTES + ", file size − 8 = " + (size - 8) + ")]");
             byte[] headerBytes = file.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
             MemorySegment data = file.asSlice(8 + headerLen).asReadOnly();
-            SafeTensors st = parse(path, headerBytes, data, arena);
-            return st;
+            return parse(path, headerBytes, data, arena);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;

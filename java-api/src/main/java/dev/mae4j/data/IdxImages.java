@@ -71,11 +71,10 @@ public record IdxImages(int count, int rows, int cols, byte[] pixels, byte[] lab
 
     private static byte[] readMaybeGzip(Path file) throws IOException {
         try (InputStream raw = Files.newInputStream(file)) {
-            InputStream in = raw;
             byte[] head = raw.readNBytes(2);
             boolean gzip = head.length == 2 && (head[0] & 0xff) == 0x1f && (head[1] & 0xff) == 0x8b;
             InputStream rest = new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(head), raw);
-            in = gzip ? new GZIPInputStream(rest) : rest;
+            InputStream in = gzip ? new GZIPInputStream(rest) : rest;
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] buf = new byte[1 << 16];
             long total = 0;

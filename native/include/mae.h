@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 5
+#define MAE_ABI_VERSION 6
 
 #define MAE_MAX_DIMS 8
 
@@ -49,6 +49,8 @@ typedef struct mae_model mae_model;
 typedef struct mae_masker mae_masker;
 typedef struct mae_trainer mae_trainer;
 typedef struct mae_tensor mae_tensor;
+typedef struct mae_classifier mae_classifier;
+typedef struct mae_finetuner mae_finetuner;
 
 /* The architecture, named as the reference MaskedAutoencoderViT's arguments. */
 typedef struct mae_config {
@@ -174,6 +176,44 @@ int32_t mae_trainer_state_count(const mae_trainer* t, int64_t* out);
 int32_t mae_trainer_state_info(const mae_trainer* t, int64_t index, const char** name_out, mae_tensor_view* shape_out);
 int32_t mae_trainer_state_get(const mae_trainer* t, const char* name, mae_tensor** out);
 int32_t mae_trainer_state_set(mae_trainer* t, const char* name, const mae_tensor_view* value);
+
+/* Classifiers for fine-tuning: the reference models_vit.VisionTransformer with global pooling (patch tokens
+   mean-pooled, fc_norm, a linear head). The encoder (cls_token, pos_embed, patch_embed, blocks) is copied
+   from an MAE model, pretrained or fresh; the MAE's final norm is not used. Stochastic depth rises linearly
+   over the blocks from 0 to drop_path_rate. Parameters are named as that model's state_dict. */
+int32_t mae_classifier_create(const mae_model* encoder, int32_t num_classes, double drop_path_rate, uint64_t seed,
+                              mae_classifier** out);
+int32_t mae_classifier_free(mae_classifier* c);
+int32_t mae_classifier_num_classes(const mae_classifier* c, int32_t* out);
+int32_t mae_classifier_param_count(const mae_classifier* c, int64_t* out);
+int32_t mae_classifier_param_info(const mae_classifier* c, int64_t index, const char** name_out,
+                                  mae_tensor_view* shape_out, int32_t* trainable_out);
+int32_t mae_classifier_param_get(const mae_classifier* c, const char* name, mae_tensor** out);
+int32_t mae_classifier_param_set(mae_classifier* c, const char* name, const mae_tensor_view* value);
+int32_t mae_classifier_grad_get(const mae_classifier* c, const char* name, mae_tensor** out);
+/* Evaluation: images [N, C, H, W] -> logits [N, num_classes]; no gradients, no stochastic depth. */
+int32_t mae_classifier_logits(mae_classifier* c, const mae_tensor_view* images, mae_tensor** out);
+/* Label-smoothed cross-entropy of labels [N] I64. MAE_FORWARD_DEFAULT: evaluation mode, no gradients;
+   MAE_FORWARD_BACKWARD: training mode (stochastic depth on), gradients readable afterwards. */
+int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, const mae_tensor_view* labels,
+                            double label_smoothing, int32_t flags, double* loss_out);
+
+/* Fine-tuners: one training-mode forward, backward and AdamW update per step, with layer-wise learning-rate
+   decay (lr · layer_decay^(depth + 1 − layer), layer 0 = embeddings, i + 1 = blocks.i) and no weight decay
+   on 1-D parameters, pos_embed and cls_token, as the reference's param_groups_lrd. */
+int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, double layer_decay,
+                             double label_smoothing, mae_finetuner** out);
+int32_t mae_finetuner_free(mae_finetuner* t);
+int32_t mae_finetuner_set_lr(mae_finetuner* t, double lr);
+int32_t mae_finetuner_step(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* labels,
+                           double* loss_out);
+int32_t mae_finetuner_step_count(const mae_finetuner* t, int64_t* out);
+int32_t mae_finetuner_set_step_count(mae_finetuner* t, int64_t step);
+int32_t mae_finetuner_state_count(const mae_finetuner* t, int64_t* out);
+int32_t mae_finetuner_state_info(const mae_finetuner* t, int64_t index, const char** name_out,
+                                 mae_tensor_view* shape_out);
+int32_t mae_finetuner_state_get(const mae_finetuner* t, const char* name, mae_tensor** out);
+int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_tensor_view* value);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@ bool decays(const Param& p) {
     return p.value.dim() > 1 && !is_bias;
 }
 
+ParamGroup pretrain_group(const Param& p) { return {decays(p), 1.0}; }
+
 void validate_adamw_config(const mae_adamw_config& c) {
     require(std::isfinite(c.lr) && c.lr >= 0, "learning rate must be finite and >= 0, got " + std::to_string(c.lr));
     require(c.beta1 >= 0 && c.beta1 < 1, "beta1 must be in [0, 1), got " + std::to_string(c.beta1));
@@ -23,11 +25,14 @@ void validate_adamw_config(const mae_adamw_config& c) {
             "weight_decay must be finite and >= 0, got " + std::to_string(c.weight_decay));
 }
 
-AdamW::AdamW(std::vector<Param>& params, const mae_adamw_config& cfg) : cfg_(cfg) {
+AdamW::AdamW(std::vector<Param>& params, const mae_adamw_config& cfg, const GroupRule& group) : cfg_(cfg) {
     validate_adamw_config(cfg);
     for (auto& p : params) {
         if (!p.trainable) continue;  // the fixed position tables are not trained
-        slots_.push_back({p.name, p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), decays(p)});
+        const auto g = group(p);
+        require(std::isfinite(g.lr_scale) && g.lr_scale >= 0,
+                "lr_scale of '" + p.name + "' must be finite and >= 0, got " + std::to_string(g.lr_scale));
+        slots_.push_back({p.name, p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), g.decay, g.lr_scale});
     }
     for (const auto& s : slots_) state_names_.push_back("exp_avg." + s.name);
     for (const auto& s : slots_) state_names_.push_back("exp_avg_sq." + s.name);
@@ -54,14 +59,15 @@ void AdamW::set_lr(double lr) {
 void AdamW::step() {
     torch::NoGradGuard no_grad;
     ++step_;
-    const double lr = cfg_.lr, b1 = cfg_.beta1, b2 = cfg_.beta2;
+    const double b1 = cfg_.beta1, b2 = cfg_.beta2;
     const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(step_));
     const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(step_));
-    const double step_size = lr / bias_correction1;
     const double bias_correction2_sqrt = std::sqrt(bias_correction2);
     for (auto& s : slots_) {
         const auto& grad = s.param.grad();
         if (!grad.defined()) continue;
+        const double lr = cfg_.lr * s.lr_scale;  // util/lr_sched.py: lr * param_group["lr_scale"]
+        const double step_size = lr / bias_correction1;
         if (s.decay) s.param.mul_(1.0 - lr * cfg_.weight_decay);
 #if TORCH_VERSION_MAJOR >= 2
         s.exp_avg.lerp_(grad, 1.0 - b1);

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <vector>
 
 #include "mae.h"
@@ -14,9 +15,19 @@ namespace mae {
 // timm's rule, which the reference's param_groups_weight_decay applies.
 bool decays(const Param& p);
 
+// A parameter's optimiser group: whether weight decay applies, and its multiplier of the learning rate.
+struct ParamGroup {
+    bool decay;
+    double lr_scale;
+};
+using GroupRule = std::function<ParamGroup(const Param&)>;
+
+// Pretraining: timm's decay rule, one learning rate.
+ParamGroup pretrain_group(const Param& p);
+
 class AdamW {
 public:
-    AdamW(std::vector<Param>& params, const mae_adamw_config& cfg);
+    AdamW(std::vector<Param>& params, const mae_adamw_config& cfg, const GroupRule& group = pretrain_group);
 
     // One update from the parameters' current .grad; parameters without a gradient are skipped.
     void step();
@@ -33,6 +44,7 @@ private:
         std::string name;
         torch::Tensor param, exp_avg, exp_avg_sq;
         bool decay;
+        double lr_scale;
     };
     std::vector<Slot> slots_;
     std::vector<std::string> state_names_;

@@ -9,7 +9,9 @@
 #include <string>
 
 #include "augment.h"
+#include "classifier.h"
 #include "errors.h"
+#include "finetune.h"
 #include "mae.h"
 #include "masking.h"
 #include "model.h"
@@ -29,6 +31,12 @@ struct mae_trainer {
 };
 struct mae_tensor {
     torch::Tensor value;  // host, contiguous
+};
+struct mae_classifier {
+    std::shared_ptr<mae::VitClassifier> impl;
+};
+struct mae_finetuner {
+    std::unique_ptr<mae::FineTuner> impl;
 };
 
 namespace {
@@ -88,6 +96,85 @@ torch::Device device_of(const mae_device* d) {
 // A host, contiguous, detached copy the caller owns (no copy when it already is one).
 mae_tensor* export_tensor(const torch::Tensor& t) {
     return new mae_tensor{t.detach().to(torch::kCPU).contiguous()};
+}
+
+// Parameter access shared by models and classifiers (both have params(), param(name) and lock()).
+template <class Net>
+void describe_param(const Net& net, int64_t index, const char** name_out, mae_tensor_view* shape_out,
+                    int32_t* trainable_out) {
+    const auto& params = net.params();
+    mae::require(index >= 0 && index < static_cast<int64_t>(params.size()),
+                 "index must be in [0, " + std::to_string(params.size()) + "), got " + std::to_string(index));
+    const auto& p = params[static_cast<size_t>(index)];
+    if (name_out) *name_out = p.name.c_str();
+    if (shape_out) mae::describe(p.value, shape_out);
+    if (trainable_out) *trainable_out = p.trainable ? 1 : 0;
+}
+
+template <class Net>
+mae_tensor* copy_param(const Net& net, const char* name) {
+    require_ptr(name, "name");
+    std::shared_lock<std::shared_mutex> lock(net.lock());
+    return export_tensor(net.param(name).value.clone());
+}
+
+template <class Net>
+void overwrite_param(Net& net, const char* name, const mae_tensor_view* value) {
+    require_ptr(name, "name");
+    auto src = mae::wrap_view(value, "value");
+    std::unique_lock<std::shared_mutex> lock(net.lock());
+    const auto& p = net.param(name);
+    mae::require(src.sizes().equals(p.value.sizes()), std::string("parameter '") + name + "' has shape " +
+                                                          mae::shape_string(p.value.sizes()) + ", got " +
+                                                          mae::shape_string(src.sizes()));
+    mae::require(src.is_floating_point(), std::string("parameter '") + name + "' needs F32 or F64 values");
+    torch::NoGradGuard no_grad;
+    p.value.copy_(src);
+}
+
+template <class Net>
+mae_tensor* copy_grad(const Net& net, const char* name) {
+    require_ptr(name, "name");
+    std::shared_lock<std::shared_mutex> lock(net.lock());
+    const auto& p = net.param(name);
+    if (!p.trainable) throw mae::InvalidArgument(std::string("parameter '") + name + "' is not trained");
+    const auto& g = p.value.grad();
+    if (!g.defined())
+        throw mae::InvalidState(std::string("no gradient for '") + name +
+                                "': run a forward pass with MAE_FORWARD_BACKWARD first");
+    return export_tensor(g.clone());
+}
+
+// Optimiser state access shared by trainers and fine-tuners (both have optimizer() and model()).
+template <class Train>
+void describe_state(Train& t, int64_t index, const char** name_out, mae_tensor_view* shape_out) {
+    const auto& names = t.optimizer().state_names();
+    mae::require(index >= 0 && index < static_cast<int64_t>(names.size()),
+                 "index must be in [0, " + std::to_string(names.size()) + "), got " + std::to_string(index));
+    const auto& name = names[static_cast<size_t>(index)];
+    if (name_out) *name_out = name.c_str();
+    if (shape_out) mae::describe(t.optimizer().state(name), shape_out);
+}
+
+template <class Train>
+mae_tensor* copy_state(Train& t, const char* name) {
+    require_ptr(name, "name");
+    std::shared_lock<std::shared_mutex> lock(t.model().lock());
+    return export_tensor(t.optimizer().state(name).clone());
+}
+
+template <class Train>
+void overwrite_state(Train& t, const char* name, const mae_tensor_view* value) {
+    require_ptr(name, "name");
+    auto src = mae::wrap_view(value, "value");
+    std::unique_lock<std::shared_mutex> lock(t.model().lock());
+    auto& state = t.optimizer().state(name);
+    mae::require(src.sizes().equals(state.sizes()), std::string("optimiser state '") + name + "' has shape " +
+                                                        mae::shape_string(state.sizes()) + ", got " +
+                                                        mae::shape_string(src.sizes()));
+    mae::require(src.is_floating_point(), std::string("optimiser state '") + name + "' needs F32 or F64 values");
+    torch::NoGradGuard no_grad;
+    state.copy_(src);
 }
 
 }  // namespace
@@ -250,55 +337,30 @@ int32_t mae_model_param_info(const mae_model* m, int64_t index, const char** nam
                              int32_t* trainable_out) {
     return guarded([&] {
         require_ptr(m, "model");
-        const auto& params = m->impl->params();
-        mae::require(index >= 0 && index < static_cast<int64_t>(params.size()),
-                     "index must be in [0, " + std::to_string(params.size()) + "), got " + std::to_string(index));
-        const auto& p = params[static_cast<size_t>(index)];
-        if (name_out) *name_out = p.name.c_str();
-        if (shape_out) mae::describe(p.value, shape_out);
-        if (trainable_out) *trainable_out = p.trainable ? 1 : 0;
+        describe_param(*m->impl, index, name_out, shape_out, trainable_out);
     });
 }
 
 int32_t mae_model_param_get(const mae_model* m, const char* name, mae_tensor** out) {
     return guarded([&] {
         require_ptr(m, "model");
-        require_ptr(name, "name");
         require_ptr(out, "out");
-        std::shared_lock<std::shared_mutex> lock(m->impl->lock());
-        *out = export_tensor(m->impl->param(name).value.clone());
+        *out = copy_param(*m->impl, name);
     });
 }
 
 int32_t mae_model_param_set(mae_model* m, const char* name, const mae_tensor_view* value) {
     return guarded([&] {
         require_ptr(m, "model");
-        require_ptr(name, "name");
-        auto src = mae::wrap_view(value, "value");
-        std::unique_lock<std::shared_mutex> lock(m->impl->lock());
-        const auto& p = m->impl->param(name);
-        mae::require(src.sizes().equals(p.value.sizes()), std::string("parameter '") + name + "' has shape " +
-                                                              mae::shape_string(p.value.sizes()) + ", got " +
-                                                              mae::shape_string(src.sizes()));
-        mae::require(src.is_floating_point(), std::string("parameter '") + name + "' needs F32 or F64 values");
-        torch::NoGradGuard no_grad;
-        p.value.copy_(src);
+        overwrite_param(*m->impl, name, value);
     });
 }
 
 int32_t mae_model_grad_get(const mae_model* m, const char* name, mae_tensor** out) {
     return guarded([&] {
         require_ptr(m, "model");
-        require_ptr(name, "name");
         require_ptr(out, "out");
-        std::shared_lock<std::shared_mutex> lock(m->impl->lock());
-        const auto& p = m->impl->param(name);
-        if (!p.trainable) throw mae::InvalidArgument(std::string("parameter '") + name + "' is not trained");
-        const auto& g = p.value.grad();
-        if (!g.defined())
-            throw mae::InvalidState(std::string("no gradient for '") + name +
-                                    "': run a forward pass with MAE_FORWARD_BACKWARD first");
-        *out = export_tensor(g.clone());
+        *out = copy_grad(*m->impl, name);
     });
 }
 
@@ -438,37 +500,208 @@ int32_t mae_trainer_state_count(const mae_trainer* t, int64_t* out) {
 int32_t mae_trainer_state_info(const mae_trainer* t, int64_t index, const char** name_out, mae_tensor_view* shape_out) {
     return guarded([&] {
         require_ptr(t, "trainer");
-        const auto& names = t->impl->optimizer().state_names();
-        mae::require(index >= 0 && index < static_cast<int64_t>(names.size()),
-                     "index must be in [0, " + std::to_string(names.size()) + "), got " + std::to_string(index));
-        const auto& name = names[static_cast<size_t>(index)];
-        if (name_out) *name_out = name.c_str();
-        if (shape_out) mae::describe(t->impl->optimizer().state(name), shape_out);
+        describe_state(*t->impl, index, name_out, shape_out);
     });
 }
 
 int32_t mae_trainer_state_get(const mae_trainer* t, const char* name, mae_tensor** out) {
     return guarded([&] {
         require_ptr(t, "trainer");
-        require_ptr(name, "name");
         require_ptr(out, "out");
-        std::shared_lock<std::shared_mutex> lock(t->impl->model().lock());
-        *out = export_tensor(t->impl->optimizer().state(name).clone());
+        *out = copy_state(*t->impl, name);
     });
 }
 
 int32_t mae_trainer_state_set(mae_trainer* t, const char* name, const mae_tensor_view* value) {
     return guarded([&] {
         require_ptr(t, "trainer");
-        require_ptr(name, "name");
-        auto src = mae::wrap_view(value, "value");
+        overwrite_state(*t->impl, name, value);
+    });
+}
+
+int32_t mae_classifier_create(const mae_model* encoder, int32_t num_classes, double drop_path_rate, uint64_t seed,
+                              mae_classifier** out) {
+    return guarded([&] {
+        require_ptr(encoder, "encoder");
+        require_ptr(out, "out");
+        std::shared_lock<std::shared_mutex> lock(encoder->impl->lock());
+        auto impl = std::make_shared<mae::VitClassifier>(*encoder->impl, num_classes, drop_path_rate, seed);
+        *out = new mae_classifier{std::move(impl)};
+    });
+}
+
+int32_t mae_classifier_free(mae_classifier* c) {
+    return guarded([&] { delete c; });
+}
+
+int32_t mae_classifier_num_classes(const mae_classifier* c, int32_t* out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        *out = static_cast<int32_t>(c->impl->num_classes());
+    });
+}
+
+int32_t mae_classifier_param_count(const mae_classifier* c, int64_t* out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(c->impl->params().size());
+    });
+}
+
+int32_t mae_classifier_param_info(const mae_classifier* c, int64_t index, const char** name_out,
+                                  mae_tensor_view* shape_out, int32_t* trainable_out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        describe_param(*c->impl, index, name_out, shape_out, trainable_out);
+    });
+}
+
+int32_t mae_classifier_param_get(const mae_classifier* c, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        *out = copy_param(*c->impl, name);
+    });
+}
+
+int32_t mae_classifier_param_set(mae_classifier* c, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        overwrite_param(*c->impl, name, value);
+    });
+}
+
+int32_t mae_classifier_grad_get(const mae_classifier* c, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        *out = copy_grad(*c->impl, name);
+    });
+}
+
+int32_t mae_classifier_logits(mae_classifier* c, const mae_tensor_view* images, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        auto raw = mae::wrap_view(images, "images");
+        auto& model = *c->impl;
+        std::shared_lock<std::shared_mutex> lock(model.lock());
+        torch::NoGradGuard no_grad;
+        auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
+        *out = export_tensor(model.forward(imgs, /*train=*/false));
+    });
+}
+
+int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, const mae_tensor_view* labels,
+                            double label_smoothing, int32_t flags, double* loss_out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(loss_out, "loss_out");
+        mae::require(flags == MAE_FORWARD_DEFAULT || flags == MAE_FORWARD_BACKWARD,
+                     "flags must be MAE_FORWARD_DEFAULT or MAE_FORWARD_BACKWARD, got " + std::to_string(flags));
+        auto raw = mae::wrap_view(images, "images");
+        auto y = mae::wrap_view(labels, "labels");
+        auto& model = *c->impl;
+        auto loss_of = [&] {
+            auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
+            mae::check_labels(y, imgs.size(0), model.num_classes());
+            auto logits = model.forward(imgs, /*train=*/flags == MAE_FORWARD_BACKWARD);
+            return mae::smoothed_cross_entropy(logits, y.to(model.device()), label_smoothing);
+        };
+        if (flags == MAE_FORWARD_BACKWARD) {
+            std::unique_lock<std::shared_mutex> lock(model.lock());
+            mae::clear_gradients(model.params());
+            auto loss = loss_of();
+            loss.backward();
+            *loss_out = loss.item<double>();
+        } else {
+            // Evaluation never draws from the stochastic-depth generator, so readers may share the lock.
+            std::shared_lock<std::shared_mutex> lock(model.lock());
+            torch::NoGradGuard no_grad;
+            *loss_out = loss_of().item<double>();
+        }
+    });
+}
+
+int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, double layer_decay,
+                             double label_smoothing, mae_finetuner** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(config, "config");
+        require_ptr(out, "out");
+        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
+        *out = new mae_finetuner{std::make_unique<mae::FineTuner>(c->impl, *config, layer_decay, label_smoothing)};
+    });
+}
+
+int32_t mae_finetuner_free(mae_finetuner* t) {
+    return guarded([&] { delete t; });
+}
+
+int32_t mae_finetuner_set_lr(mae_finetuner* t, double lr) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
         std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
-        auto& state = t->impl->optimizer().state(name);
-        mae::require(src.sizes().equals(state.sizes()), std::string("optimiser state '") + name + "' has shape " +
-                                                            mae::shape_string(state.sizes()) + ", got " +
-                                                            mae::shape_string(src.sizes()));
-        mae::require(src.is_floating_point(), std::string("optimiser state '") + name + "' needs F32 or F64 values");
-        state.copy_(src);
+        t->impl->set_lr(lr);
+    });
+}
+
+int32_t mae_finetuner_step(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* labels,
+                           double* loss_out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(loss_out, "loss_out");
+        auto raw = mae::wrap_view(images, "images");
+        *loss_out = t->impl->step(raw, mae::wrap_view(labels, "labels"));
+    });
+}
+
+int32_t mae_finetuner_step_count(const mae_finetuner* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(out, "out");
+        *out = t->impl->step_count();
+    });
+}
+
+int32_t mae_finetuner_set_step_count(mae_finetuner* t, int64_t step) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
+        t->impl->set_step_count(step);
+    });
+}
+
+int32_t mae_finetuner_state_count(const mae_finetuner* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(t->impl->optimizer().state_names().size());
+    });
+}
+
+int32_t mae_finetuner_state_info(const mae_finetuner* t, int64_t index, const char** name_out,
+                                 mae_tensor_view* shape_out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        describe_state(*t->impl, index, name_out, shape_out);
+    });
+}
+
+int32_t mae_finetuner_state_get(const mae_finetuner* t, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(out, "out");
+        *out = copy_state(*t->impl, name);
+    });
+}
+
+int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        overwrite_state(*t->impl, name, value);
     });
 }
 

@@ -7,18 +7,12 @@
 #include "errors.h"
 #include "masking.h"
 #include "pos_embed.h"
-#include "torch_version.h"
 
 namespace mae {
 
 namespace {
 
-constexpr double kLayerNormEps = 1e-6;
 constexpr double kNormPixEps = 1e-6;
-
-torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-    return torch::layer_norm(x, {x.size(-1)}, w, b, kLayerNormEps);
-}
 
 void require_positive(int64_t value, const char* field) {
     require(value > 0, std::string(field) + " must be positive, got " + std::to_string(value));
@@ -73,13 +67,13 @@ MaeModel::MaeModel(const mae_config& cfg, torch::Device device, uint64_t seed) :
     add("decoder_pos_embed", torch::empty({1, l + 1, dd}, opts), /*trainable=*/false);
     add("patch_embed.proj.weight", torch::empty({d, c, p, p}, opts));
     add("patch_embed.proj.bias", torch::empty({d}, opts));
-    for (int32_t i = 0; i < cfg.depth; ++i) add_block("blocks." + std::to_string(i) + ".", d, cfg.num_heads);
+    for (int32_t i = 0; i < cfg.depth; ++i) add_block_params(params_, "blocks." + std::to_string(i) + ".", d, cfg.mlp_ratio, opts);
     add("norm.weight", torch::empty({d}, opts));
     add("norm.bias", torch::empty({d}, opts));
     add("decoder_embed.weight", torch::empty({dd, d}, opts));
     add("decoder_embed.bias", torch::empty({dd}, opts));
     for (int32_t i = 0; i < cfg.decoder_depth; ++i)
-        add_block("decoder_blocks." + std::to_string(i) + ".", dd, cfg.decoder_num_heads);
+        add_block_params(params_, "decoder_blocks." + std::to_string(i) + ".", dd, cfg.mlp_ratio, opts);
     add("decoder_norm.weight", torch::empty({dd}, opts));
     add("decoder_norm.bias", torch::empty({dd}, opts));
     add("decoder_pred.weight", torch::empty({p * p * c, dd}, opts));
@@ -103,16 +97,10 @@ MaeModel::MaeModel(const mae_config& cfg, torch::Device device, uint64_t seed) :
     decoder_norm_b_ = get("decoder_norm.bias");
     decoder_pred_w_ = get("decoder_pred.weight");
     decoder_pred_b_ = get("decoder_pred.bias");
-    auto bind_block = [&](const std::string& prefix, int64_t heads) {
-        auto g = [&](const char* suffix) { return get(prefix + suffix); };
-        return Block{g("norm1.weight"), g("norm1.bias"), g("attn.qkv.weight"), g("attn.qkv.bias"),
-                     g("attn.proj.weight"), g("attn.proj.bias"), g("norm2.weight"), g("norm2.bias"),
-                     g("mlp.fc1.weight"), g("mlp.fc1.bias"), g("mlp.fc2.weight"), g("mlp.fc2.bias"), heads};
-    };
     for (int32_t i = 0; i < cfg.depth; ++i)
-        blocks_.push_back(bind_block("blocks." + std::to_string(i) + ".", cfg.num_heads));
+        blocks_.push_back(bind_block(params_, "blocks." + std::to_string(i) + ".", cfg.num_heads));
     for (int32_t i = 0; i < cfg.decoder_depth; ++i)
-        decoder_blocks_.push_back(bind_block("decoder_blocks." + std::to_string(i) + ".", cfg.decoder_num_heads));
+        decoder_blocks_.push_back(bind_block(params_, "decoder_blocks." + std::to_string(i) + ".", cfg.decoder_num_heads));
 }
 
 torch::ScalarType MaeModel::dtype() const {
@@ -124,31 +112,10 @@ int64_t MaeModel::num_patches() const {
     return grid * grid;
 }
 
-const Param& MaeModel::param(const std::string& name) const {
-    for (const auto& p : params_)
-        if (p.name == name) return p;
-    throw InvalidArgument("no parameter named '" + name + "'");
-}
+const Param& MaeModel::param(const std::string& name) const { return find_param(params_, name); }
 
 void MaeModel::add(const std::string& name, torch::Tensor value, bool trainable) {
     params_.push_back({name, std::move(value), trainable});
-}
-
-void MaeModel::add_block(const std::string& prefix, int64_t dim, int64_t num_heads) {
-    auto opts = torch::TensorOptions().dtype(dtype());
-    const auto hidden = static_cast<int64_t>(static_cast<double>(dim) * cfg_.mlp_ratio);  // int(dim * mlp_ratio)
-    add(prefix + "norm1.weight", torch::empty({dim}, opts));
-    add(prefix + "norm1.bias", torch::empty({dim}, opts));
-    add(prefix + "attn.qkv.weight", torch::empty({3 * dim, dim}, opts));
-    add(prefix + "attn.qkv.bias", torch::empty({3 * dim}, opts));
-    add(prefix + "attn.proj.weight", torch::empty({dim, dim}, opts));
-    add(prefix + "attn.proj.bias", torch::empty({dim}, opts));
-    add(prefix + "norm2.weight", torch::empty({dim}, opts));
-    add(prefix + "norm2.bias", torch::empty({dim}, opts));
-    add(prefix + "mlp.fc1.weight", torch::empty({hidden, dim}, opts));
-    add(prefix + "mlp.fc1.bias", torch::empty({hidden}, opts));
-    add(prefix + "mlp.fc2.weight", torch::empty({dim, hidden}, opts));
-    add(prefix + "mlp.fc2.bias", torch::empty({dim}, opts));
 }
 
 // As the reference initialize_weights: fixed sine-cosine tables, the patch embedding like a Linear on its
@@ -197,26 +164,6 @@ torch::Tensor MaeModel::patchify(const torch::Tensor& imgs) const {
     auto x = imgs.reshape({n, c, h, p, h, p});
     x = x.permute({0, 2, 4, 3, 5, 1});  // nchpwq -> nhwpqc
     return x.reshape({n, h * h, p * p * c});
-}
-
-torch::Tensor MaeModel::attention(const Block& b, const torch::Tensor& x) {
-    const int64_t n = x.size(0), t = x.size(1), dim = x.size(2), heads = b.num_heads;
-    auto qkv = torch::linear(x, b.qkv_w, b.qkv_b).reshape({n, t, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
-    auto q = qkv[0], k = qkv[1], v = qkv[2];  // [N, heads, T, head_dim]
-#if TORCH_VERSION_MAJOR >= 2
-    auto out = at::scaled_dot_product_attention(q, k, v);  // fused kernels; scale 1/sqrt(head_dim)
-#else
-    const double scale = 1.0 / std::sqrt(static_cast<double>(dim / heads));
-    auto attn = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * scale, -1);
-    auto out = torch::matmul(attn, v);
-#endif
-    return torch::linear(out.transpose(1, 2).reshape({n, t, dim}), b.proj_w, b.proj_b);
-}
-
-torch::Tensor MaeModel::block_forward(const Block& b, const torch::Tensor& x) {
-    auto y = x + attention(b, layer_norm(x, b.norm1_w, b.norm1_b));
-    auto h = torch::gelu(torch::linear(layer_norm(y, b.norm2_w, b.norm2_b), b.fc1_w, b.fc1_b));  // erf GELU
-    return y + torch::linear(h, b.fc2_w, b.fc2_b);
 }
 
 torch::Tensor MaeModel::embed_patches(const torch::Tensor& imgs) const {

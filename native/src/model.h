@@ -9,14 +9,9 @@
 #include <vector>
 
 #include "mae.h"
+#include "vit.h"
 
 namespace mae {
-
-struct Param {
-    std::string name;
-    torch::Tensor value;
-    bool trainable;  // false for the fixed position tables
-};
 
 struct ForwardOutput {
     torch::Tensor loss;         // scalar
@@ -51,14 +46,7 @@ public:
     std::shared_mutex& lock() const { return lock_; }
 
 private:
-    struct Block {
-        torch::Tensor norm1_w, norm1_b, qkv_w, qkv_b, proj_w, proj_b;
-        torch::Tensor norm2_w, norm2_b, fc1_w, fc1_b, fc2_w, fc2_b;
-        int64_t num_heads;
-    };
-
     void add(const std::string& name, torch::Tensor value, bool trainable = true);
-    void add_block(const std::string& prefix, int64_t dim, int64_t num_heads);
     void initialize_weights(uint64_t seed);
 
     torch::Tensor embed_patches(const torch::Tensor& imgs) const;    // [N, L, D], position added
@@ -68,8 +56,6 @@ private:
     torch::Tensor forward_decoder(const torch::Tensor& latent, const torch::Tensor& ids_restore) const;
     torch::Tensor forward_loss(const torch::Tensor& imgs, const torch::Tensor& pred,
                                const torch::Tensor& mask) const;
-    static torch::Tensor block_forward(const Block& b, const torch::Tensor& x);
-    static torch::Tensor attention(const Block& b, const torch::Tensor& x);
 
     mae_config cfg_;
     torch::Device device_;

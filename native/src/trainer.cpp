@@ -9,20 +9,26 @@
 namespace mae {
 
 torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images) {
-    const auto& c = model.config();
+    return prepare_images(model.config(), model.device(), model.dtype(), images);
+}
+
+torch::Tensor prepare_images(const mae_config& c, const torch::Device& device, torch::ScalarType dtype,
+                             const torch::Tensor& images) {
     const std::vector<int64_t> expected{images.dim() > 0 ? images.size(0) : 0, c.in_chans, c.img_size, c.img_size};
     require(images.dim() == 4 && images.sizes().slice(1).equals(c10::IntArrayRef(expected).slice(1)),
             "images must be [N, " + std::to_string(c.in_chans) + ", " + std::to_string(c.img_size) + ", " +
                 std::to_string(c.img_size) + "], got " + shape_string(images.sizes()));
     require(images.scalar_type() == torch::kFloat32 || images.scalar_type() == torch::kFloat64,
             std::string("images must be F32 or F64, got ") + c10::toString(images.scalar_type()));
-    return images.to(model.device(), model.dtype());
+    return images.to(device, dtype);
 }
 
-void clear_gradients(MaeModel& model) {
-    for (auto& p : model.params())
+void clear_gradients(std::vector<Param>& params) {
+    for (auto& p : params)
         if (p.trainable) p.value.mutable_grad() = torch::Tensor();  // set_to_none
 }
+
+void clear_gradients(MaeModel& model) { clear_gradients(model.params()); }
 
 ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale) {
     auto noise = masker.noise(imgs.size(0), model.num_patches(), model.device());

@@ -13,9 +13,12 @@ namespace mae {
 
 // Brings caller images to the model's dtype and device (a no-op, hence zero-copy, when they match)
 // after checking their shape against the configuration.
+torch::Tensor prepare_images(const mae_config& config, const torch::Device& device, torch::ScalarType dtype,
+                             const torch::Tensor& images);
 torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images);
 
 // Sets every trained parameter's gradient to none.
+void clear_gradients(std::vector<Param>& params);
 void clear_gradients(MaeModel& model);
 
 // Forward, then backward of loss·loss_scale, adding to the gradients; the caller holds the exclusive lock.

@@ -11,12 +11,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * A masked autoencoder: a ViT encoder over the visible patches and a light decoder that reconstructs the
@@ -33,7 +30,8 @@ public final class Model extends NativeResource {
         this.handle = handle;
         this.config = config;
         this.device = device;
-        this.parameters = List.copyOf(readParameterInfo(handle));
+        this.parameters = ParameterFiles.describe(out -> Mae.mae_model_param_count(handle, out),
+                (i, name, view, trainable) -> Mae.mae_model_param_info(handle, i, name, view, trainable));
     }
 
     /** A freshly initialised model; the same seed gives the same weights. */
@@ -73,10 +71,9 @@ public final class Model extends NativeResource {
     public static Model load(Path path, Device device) throws IOException {
         if (path == null) throw new IllegalArgumentException("path must not be null");
         try (SafeTensors file = SafeTensors.open(path)) {
-            DType precision = file.entries().values().stream().anyMatch(e -> e.dtype().equals("F64")) ? DType.F64 : DType.F32;
             MaeConfig config;
             try {
-                config = MaeConfig.fromMetadata(file.metadata(), precision);
+                config = MaeConfig.fromMetadata(file.metadata(), ParameterFiles.precisionOf(file));
             } catch (IllegalArgumentException e) {
                 throw new CheckpointException(path, e.getMessage());
             }
@@ -87,26 +84,7 @@ public final class Model extends NativeResource {
     private static Model load(Path path, SafeTensors file, MaeConfig config, Device device) throws IOException {
         Model model = create(config, device, 0);
         try {
-            Set<String> expected = new TreeSet<>();
-            for (ParameterInfo p : model.parameters) expected.add(p.name());
-            Set<String> missing = new TreeSet<>(expected);
-            missing.removeAll(file.entries().keySet());
-            Set<String> unexpected = new TreeSet<>(file.entries().keySet());
-            unexpected.removeAll(expected);
-            if (!missing.isEmpty() || !unexpected.isEmpty())
-                throw new CheckpointException(path, "keys do not match the model: missing " + missing + ", unexpected " + unexpected);
-            for (SafeTensors.Entry e : file.entries().values()) {
-                DType dtype = DType.ofSafetensorsName(e.dtype());
-                if (dtype != DType.F32 && dtype != DType.F64)
-                    throw new CheckpointException(path, "tensor '" + e.name() + "' is " + e.dtype() + "; F32 or F64 is needed");
-                if (e.shape().length == 0)
-                    throw new CheckpointException(path, "tensor '" + e.name() + "' is a scalar");
-                try (Tensor t = Tensor.wrap(e.data(), dtype, e.shape())) {
-                    model.setParameter(e.name(), t);
-                } catch (IllegalArgumentException bad) {
-                    throw new CheckpointException(path, bad.getMessage());
-                }
-            }
+            ParameterFiles.load(path, file, model.parameters, model::setParameter);
             return model;
         } catch (IOException | RuntimeException e) {
             model.close();
@@ -116,22 +94,10 @@ public final class Model extends NativeResource {
 
     /** Writes every parameter, reference key names, the configuration in the metadata; atomically. */
     public void save(Path path) throws IOException {
-        if (path == null) throw new IllegalArgumentException("path must not be null");
-        List<Tensor> values = new ArrayList<>();
-        try {
-            List<SafeTensors.Source> sources = new ArrayList<>();
-            for (ParameterInfo p : parameters) {
-                Tensor t = parameter(p.name());
-                values.add(t);
-                sources.add(new SafeTensors.Source(p.name(), t.dtype(), t.shape(), t.segment()));
-            }
-            Map<String, String> metadata = new LinkedHashMap<>();
-            metadata.put("format", "pt");
-            metadata.putAll(config.toMetadata());
-            SafeTensors.write(path, metadata, sources);
-        } finally {
-            values.forEach(Tensor::close);
-        }
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("format", "pt");
+        metadata.putAll(config.toMetadata());
+        ParameterFiles.save(path, metadata, parameters, this::parameter);
     }
 
     /** A forward pass without gradients: encode the visible patches, decode all, score the removed ones. */
@@ -231,25 +197,6 @@ public final class Model extends NativeResource {
     /** The native handle; call between acquire and release. */
     MemorySegment handle() {
         return handle;
-    }
-
-    private static List<ParameterInfo> readParameterInfo(MemorySegment handle) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(Mae.mae_model_param_count(handle, count));
-            long n = count.get(ValueLayout.JAVA_LONG, 0);
-            MemorySegment name = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            MemorySegment trainable = arena.allocate(ValueLayout.JAVA_INT);
-            List<ParameterInfo> infos = new ArrayList<>();
-            for (long i = 0; i < n; i++) {
-                Status.check(Mae.mae_model_param_info(handle, i, name, view, trainable));
-                long[] shape = Tensor.shapeOf(view);
-                infos.add(new ParameterInfo(NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)),
-                        DType.ofCode(mae_tensor_view.dtype(view)), shape, trainable.get(ValueLayout.JAVA_INT, 0) != 0));
-            }
-            return infos;
-        }
     }
 
     @Override

@@ -39,6 +39,13 @@ public final class Tensor extends NativeResource {
         return t;
     }
 
+    /** Copies {@code data} (e.g. class labels) into new off-heap memory of the given shape. */
+    public static Tensor fromLongs(long[] data, long... shape) {
+        Tensor t = allocate(DType.I64, shape, data.length);
+        MemorySegment.copy(data, 0, t.segment, ValueLayout.JAVA_LONG, 0, data.length);
+        return t;
+    }
+
     /** New zero-filled off-heap memory. */
     public static Tensor zeros(DType dtype, long... shape) {
         return allocate(dtype, shape, -1);

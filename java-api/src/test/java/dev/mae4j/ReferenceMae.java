@@ -5,7 +5,8 @@ import java.util.Map;
 
 /**
  * An independent, plain-Java, double-precision MAE forward pass written from models_mae.py and
- * pos_embed.py: loops, no libtorch. Tests compare libmae against it on the same weights and noise.
+ * pos_embed.py, and the fine-tuning classifier's from models_vit.py: loops, no libtorch. Tests compare
+ * libmae against it on the same weights and noise.
  */
 final class ReferenceMae {
     record Output(double loss, double[] pred, double[] mask, long[] idsRestore, double[] latent, int lenKeep) {}
@@ -18,6 +19,16 @@ final class ReferenceMae {
         c = model.config();
         for (ParameterInfo p : model.parameters()) {
             try (Tensor t = model.parameter(p.name())) {
+                w.put(p.name(), t.toDoubleArray());
+            }
+        }
+    }
+
+    /** Copies every parameter of {@code classifier} (models_vit naming). */
+    ReferenceMae(Classifier classifier) {
+        c = classifier.config();
+        for (ParameterInfo p : classifier.parameters()) {
+            try (Tensor t = classifier.parameter(p.name())) {
                 w.put(p.name(), t.toDoubleArray());
             }
         }
@@ -52,21 +63,8 @@ final class ReferenceMae {
         int D = c.embedDim(), Dd = c.decoderEmbedDim(), P = c.patchDim();
         int keep = (int) (L * (1 - maskRatio));
 
-        // patch embedding (a conv with kernel = stride = p) plus the position table without its [CLS] row
-        double[] pw = w.get("patch_embed.proj.weight"), pb = w.get("patch_embed.proj.bias"), pos = w.get("pos_embed");
-        double[][][] x = new double[n][L][D];
-        for (int b = 0; b < n; b++)
-            for (int i = 0; i < g; i++)
-                for (int j = 0; j < g; j++)
-                    for (int d = 0; d < D; d++) {
-                        double s = pb[d];
-                        for (int ch = 0; ch < C; ch++)
-                            for (int r = 0; r < p; r++)
-                                for (int q = 0; q < p; q++)
-                                    s += pw[((d * C + ch) * p + r) * p + q]
-                                            * imgs[((b * C + ch) * H + i * p + r) * H + j * p + q];
-                        x[b][i * g + j][d] = s + pos[(1 + i * g + j) * D + d];
-                    }
+        double[] pos = w.get("pos_embed");
+        double[][][] x = embedPatches(imgs, n);
 
         // random masking: argsort noise (ties: lower index first), keep the first len_keep
         long[] idsRestore = new long[n * L];
@@ -140,6 +138,64 @@ final class ReferenceMae {
                     den += mask[b * L + l];
                 }
         return new Output(num / den, pred, mask, idsRestore, latent, keep);
+    }
+
+    /** Patch embedding (a conv with kernel = stride = p) plus the position table without its [CLS] row: [N][L][D]. */
+    private double[][][] embedPatches(double[] imgs, int n) {
+        int p = c.patchSize(), g = c.gridSize(), L = c.numPatches(), C = c.inChans(), H = c.imgSize(), D = c.embedDim();
+        double[] pw = w.get("patch_embed.proj.weight"), pb = w.get("patch_embed.proj.bias"), pos = w.get("pos_embed");
+        double[][][] x = new double[n][L][D];
+        for (int b = 0; b < n; b++)
+            for (int i = 0; i < g; i++)
+                for (int j = 0; j < g; j++)
+                    for (int d = 0; d < D; d++) {
+                        double s = pb[d];
+                        for (int ch = 0; ch < C; ch++)
+                            for (int r = 0; r < p; r++)
+                                for (int q = 0; q < p; q++)
+                                    s += pw[((d * C + ch) * p + r) * p + q]
+                                            * imgs[((b * C + ch) * H + i * p + r) * H + j * p + q];
+                        x[b][i * g + j][d] = s + pos[(1 + i * g + j) * D + d];
+                    }
+        return x;
+    }
+
+    /**
+     * models_vit.VisionTransformer(global_pool=True).forward on a classifier's weights: [CLS] + patches with
+     * the position table, the blocks, the mean of the patch tokens, fc_norm, head. Logits [N · classes].
+     */
+    double[] classifierLogits(double[] imgs, int n) {
+        int L = c.numPatches(), D = c.embedDim();
+        double[] cls = w.get("cls_token"), pos = w.get("pos_embed");
+        int classes = w.get("head.bias").length;
+        double[][][] x = embedPatches(imgs, n);
+        double[] logits = new double[n * classes];
+        for (int b = 0; b < n; b++) {
+            double[][] seq = new double[1 + L][];
+            seq[0] = new double[D];
+            for (int d = 0; d < D; d++) seq[0][d] = cls[d] + pos[d];
+            for (int l = 0; l < L; l++) seq[1 + l] = x[b][l];
+            for (int i = 0; i < c.depth(); i++) seq = block("blocks." + i + ".", seq, c.numHeads());
+            double[] pooled = new double[D];
+            for (int l = 1; l <= L; l++)
+                for (int d = 0; d < D; d++) pooled[d] += seq[l][d] / L;
+            System.arraycopy(linear(layerNorm(pooled, "fc_norm."), "head."), 0, logits, b * classes, classes);
+        }
+        return logits;
+    }
+
+    /** timm's LabelSmoothingCrossEntropy averaged over the batch: (1 − s)·nll + s·mean over classes of −log p. */
+    static double smoothedCrossEntropy(double[] logits, long[] labels, int classes, double s) {
+        double total = 0;
+        for (int b = 0; b < labels.length; b++) {
+            double max = Double.NEGATIVE_INFINITY, z = 0;
+            for (int k = 0; k < classes; k++) max = Math.max(max, logits[b * classes + k]);
+            for (int k = 0; k < classes; k++) z += Math.exp(logits[b * classes + k] - max);
+            double logZ = max + Math.log(z), meanNeg = 0;
+            for (int k = 0; k < classes; k++) meanNeg += (logZ - logits[b * classes + k]) / classes;
+            total += (1 - s) * (logZ - logits[b * classes + (int) labels[b]]) + s * meanNeg;
+        }
+        return total / labels.length;
     }
 
     /** (x − mean) / sqrt(var + 1e-6), var unbiased. */

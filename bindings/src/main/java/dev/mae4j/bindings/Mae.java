@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)5L;
+    private static final int MAE_ABI_VERSION = (int)6L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 5
+     * #define MAE_ABI_VERSION 6
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -2582,6 +2582,1207 @@ public class Mae {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("mae_trainer_state_set", t, name, value);
+            }
+            return (int)mh$.invokeExact(t, name, value);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_DOUBLE,
+            Mae.C_LONG,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_create(const mae_model *encoder, int32_t num_classes, double drop_path_rate, uint64_t seed, mae_classifier **out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_create$descriptor() {
+        return mae_classifier_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_create(const mae_model *encoder, int32_t num_classes, double drop_path_rate, uint64_t seed, mae_classifier **out)
+     * }
+     */
+    public static MethodHandle mae_classifier_create$handle() {
+        return mae_classifier_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_create(const mae_model *encoder, int32_t num_classes, double drop_path_rate, uint64_t seed, mae_classifier **out)
+     * }
+     */
+    public static MemorySegment mae_classifier_create$address() {
+        return mae_classifier_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_create(const mae_model *encoder, int32_t num_classes, double drop_path_rate, uint64_t seed, mae_classifier **out)
+     * }
+     */
+    public static int mae_classifier_create(MemorySegment encoder, int num_classes, double drop_path_rate, long seed, MemorySegment out) {
+        var mh$ = mae_classifier_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_create", encoder, num_classes, drop_path_rate, seed, out);
+            }
+            return (int)mh$.invokeExact(encoder, num_classes, drop_path_rate, seed, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_free(mae_classifier *c)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_free$descriptor() {
+        return mae_classifier_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_free(mae_classifier *c)
+     * }
+     */
+    public static MethodHandle mae_classifier_free$handle() {
+        return mae_classifier_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_free(mae_classifier *c)
+     * }
+     */
+    public static MemorySegment mae_classifier_free$address() {
+        return mae_classifier_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_free(mae_classifier *c)
+     * }
+     */
+    public static int mae_classifier_free(MemorySegment c) {
+        var mh$ = mae_classifier_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_free", c);
+            }
+            return (int)mh$.invokeExact(c);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_num_classes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_num_classes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_num_classes(const mae_classifier *c, int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_num_classes$descriptor() {
+        return mae_classifier_num_classes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_num_classes(const mae_classifier *c, int32_t *out)
+     * }
+     */
+    public static MethodHandle mae_classifier_num_classes$handle() {
+        return mae_classifier_num_classes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_num_classes(const mae_classifier *c, int32_t *out)
+     * }
+     */
+    public static MemorySegment mae_classifier_num_classes$address() {
+        return mae_classifier_num_classes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_num_classes(const mae_classifier *c, int32_t *out)
+     * }
+     */
+    public static int mae_classifier_num_classes(MemorySegment c, MemorySegment out) {
+        var mh$ = mae_classifier_num_classes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_num_classes", c, out);
+            }
+            return (int)mh$.invokeExact(c, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_param_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_param_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_count(const mae_classifier *c, int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_param_count$descriptor() {
+        return mae_classifier_param_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_count(const mae_classifier *c, int64_t *out)
+     * }
+     */
+    public static MethodHandle mae_classifier_param_count$handle() {
+        return mae_classifier_param_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_count(const mae_classifier *c, int64_t *out)
+     * }
+     */
+    public static MemorySegment mae_classifier_param_count$address() {
+        return mae_classifier_param_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_count(const mae_classifier *c, int64_t *out)
+     * }
+     */
+    public static int mae_classifier_param_count(MemorySegment c, MemorySegment out) {
+        var mh$ = mae_classifier_param_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_param_count", c, out);
+            }
+            return (int)mh$.invokeExact(c, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_param_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_LONG,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_param_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_info(const mae_classifier *c, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_param_info$descriptor() {
+        return mae_classifier_param_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_info(const mae_classifier *c, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
+     * }
+     */
+    public static MethodHandle mae_classifier_param_info$handle() {
+        return mae_classifier_param_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_info(const mae_classifier *c, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
+     * }
+     */
+    public static MemorySegment mae_classifier_param_info$address() {
+        return mae_classifier_param_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_info(const mae_classifier *c, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
+     * }
+     */
+    public static int mae_classifier_param_info(MemorySegment c, long index, MemorySegment name_out, MemorySegment shape_out, MemorySegment trainable_out) {
+        var mh$ = mae_classifier_param_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_param_info", c, index, name_out, shape_out, trainable_out);
+            }
+            return (int)mh$.invokeExact(c, index, name_out, shape_out, trainable_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_param_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_param_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_get(const mae_classifier *c, const char *name, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_param_get$descriptor() {
+        return mae_classifier_param_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_get(const mae_classifier *c, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_classifier_param_get$handle() {
+        return mae_classifier_param_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_get(const mae_classifier *c, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_classifier_param_get$address() {
+        return mae_classifier_param_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_get(const mae_classifier *c, const char *name, mae_tensor **out)
+     * }
+     */
+    public static int mae_classifier_param_get(MemorySegment c, MemorySegment name, MemorySegment out) {
+        var mh$ = mae_classifier_param_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_param_get", c, name, out);
+            }
+            return (int)mh$.invokeExact(c, name, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_param_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_param_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_set(mae_classifier *c, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_param_set$descriptor() {
+        return mae_classifier_param_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_set(mae_classifier *c, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static MethodHandle mae_classifier_param_set$handle() {
+        return mae_classifier_param_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_set(mae_classifier *c, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static MemorySegment mae_classifier_param_set$address() {
+        return mae_classifier_param_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_param_set(mae_classifier *c, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static int mae_classifier_param_set(MemorySegment c, MemorySegment name, MemorySegment value) {
+        var mh$ = mae_classifier_param_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_param_set", c, name, value);
+            }
+            return (int)mh$.invokeExact(c, name, value);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_grad_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_grad_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_grad_get(const mae_classifier *c, const char *name, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_grad_get$descriptor() {
+        return mae_classifier_grad_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_grad_get(const mae_classifier *c, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_classifier_grad_get$handle() {
+        return mae_classifier_grad_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_grad_get(const mae_classifier *c, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_classifier_grad_get$address() {
+        return mae_classifier_grad_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_grad_get(const mae_classifier *c, const char *name, mae_tensor **out)
+     * }
+     */
+    public static int mae_classifier_grad_get(MemorySegment c, MemorySegment name, MemorySegment out) {
+        var mh$ = mae_classifier_grad_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_grad_get", c, name, out);
+            }
+            return (int)mh$.invokeExact(c, name, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_logits {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_logits");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_logits(mae_classifier *c, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_logits$descriptor() {
+        return mae_classifier_logits.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_logits(mae_classifier *c, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_classifier_logits$handle() {
+        return mae_classifier_logits.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_logits(mae_classifier *c, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_classifier_logits$address() {
+        return mae_classifier_logits.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_logits(mae_classifier *c, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static int mae_classifier_logits(MemorySegment c, MemorySegment images, MemorySegment out) {
+        var mh$ = mae_classifier_logits.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_logits", c, images, out);
+            }
+            return (int)mh$.invokeExact(c, images, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_loss {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_DOUBLE,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_loss");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_loss(mae_classifier *c, const mae_tensor_view *images, const mae_tensor_view *labels, double label_smoothing, int32_t flags, double *loss_out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_loss$descriptor() {
+        return mae_classifier_loss.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_loss(mae_classifier *c, const mae_tensor_view *images, const mae_tensor_view *labels, double label_smoothing, int32_t flags, double *loss_out)
+     * }
+     */
+    public static MethodHandle mae_classifier_loss$handle() {
+        return mae_classifier_loss.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_loss(mae_classifier *c, const mae_tensor_view *images, const mae_tensor_view *labels, double label_smoothing, int32_t flags, double *loss_out)
+     * }
+     */
+    public static MemorySegment mae_classifier_loss$address() {
+        return mae_classifier_loss.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_loss(mae_classifier *c, const mae_tensor_view *images, const mae_tensor_view *labels, double label_smoothing, int32_t flags, double *loss_out)
+     * }
+     */
+    public static int mae_classifier_loss(MemorySegment c, MemorySegment images, MemorySegment labels, double label_smoothing, int flags, MemorySegment loss_out) {
+        var mh$ = mae_classifier_loss.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_loss", c, images, labels, label_smoothing, flags, loss_out);
+            }
+            return (int)mh$.invokeExact(c, images, labels, label_smoothing, flags, loss_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_DOUBLE,
+            Mae.C_DOUBLE,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, mae_finetuner **out)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_create$descriptor() {
+        return mae_finetuner_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, mae_finetuner **out)
+     * }
+     */
+    public static MethodHandle mae_finetuner_create$handle() {
+        return mae_finetuner_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, mae_finetuner **out)
+     * }
+     */
+    public static MemorySegment mae_finetuner_create$address() {
+        return mae_finetuner_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, mae_finetuner **out)
+     * }
+     */
+    public static int mae_finetuner_create(MemorySegment c, MemorySegment config, double layer_decay, double label_smoothing, MemorySegment out) {
+        var mh$ = mae_finetuner_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_create", c, config, layer_decay, label_smoothing, out);
+            }
+            return (int)mh$.invokeExact(c, config, layer_decay, label_smoothing, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_free(mae_finetuner *t)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_free$descriptor() {
+        return mae_finetuner_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_free(mae_finetuner *t)
+     * }
+     */
+    public static MethodHandle mae_finetuner_free$handle() {
+        return mae_finetuner_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_free(mae_finetuner *t)
+     * }
+     */
+    public static MemorySegment mae_finetuner_free$address() {
+        return mae_finetuner_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_free(mae_finetuner *t)
+     * }
+     */
+    public static int mae_finetuner_free(MemorySegment t) {
+        var mh$ = mae_finetuner_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_free", t);
+            }
+            return (int)mh$.invokeExact(t);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_set_lr {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_DOUBLE
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_set_lr");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_lr(mae_finetuner *t, double lr)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_set_lr$descriptor() {
+        return mae_finetuner_set_lr.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_lr(mae_finetuner *t, double lr)
+     * }
+     */
+    public static MethodHandle mae_finetuner_set_lr$handle() {
+        return mae_finetuner_set_lr.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_lr(mae_finetuner *t, double lr)
+     * }
+     */
+    public static MemorySegment mae_finetuner_set_lr$address() {
+        return mae_finetuner_set_lr.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_lr(mae_finetuner *t, double lr)
+     * }
+     */
+    public static int mae_finetuner_set_lr(MemorySegment t, double lr) {
+        var mh$ = mae_finetuner_set_lr.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_set_lr", t, lr);
+            }
+            return (int)mh$.invokeExact(t, lr);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_step {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_step");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step(mae_finetuner *t, const mae_tensor_view *images, const mae_tensor_view *labels, double *loss_out)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_step$descriptor() {
+        return mae_finetuner_step.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step(mae_finetuner *t, const mae_tensor_view *images, const mae_tensor_view *labels, double *loss_out)
+     * }
+     */
+    public static MethodHandle mae_finetuner_step$handle() {
+        return mae_finetuner_step.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step(mae_finetuner *t, const mae_tensor_view *images, const mae_tensor_view *labels, double *loss_out)
+     * }
+     */
+    public static MemorySegment mae_finetuner_step$address() {
+        return mae_finetuner_step.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step(mae_finetuner *t, const mae_tensor_view *images, const mae_tensor_view *labels, double *loss_out)
+     * }
+     */
+    public static int mae_finetuner_step(MemorySegment t, MemorySegment images, MemorySegment labels, MemorySegment loss_out) {
+        var mh$ = mae_finetuner_step.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_step", t, images, labels, loss_out);
+            }
+            return (int)mh$.invokeExact(t, images, labels, loss_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_step_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_step_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_step_count$descriptor() {
+        return mae_finetuner_step_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static MethodHandle mae_finetuner_step_count$handle() {
+        return mae_finetuner_step_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static MemorySegment mae_finetuner_step_count$address() {
+        return mae_finetuner_step_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static int mae_finetuner_step_count(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_finetuner_step_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_step_count", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_set_step_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_LONG
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_set_step_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_step_count(mae_finetuner *t, int64_t step)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_set_step_count$descriptor() {
+        return mae_finetuner_set_step_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_step_count(mae_finetuner *t, int64_t step)
+     * }
+     */
+    public static MethodHandle mae_finetuner_set_step_count$handle() {
+        return mae_finetuner_set_step_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_step_count(mae_finetuner *t, int64_t step)
+     * }
+     */
+    public static MemorySegment mae_finetuner_set_step_count$address() {
+        return mae_finetuner_set_step_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_step_count(mae_finetuner *t, int64_t step)
+     * }
+     */
+    public static int mae_finetuner_set_step_count(MemorySegment t, long step) {
+        var mh$ = mae_finetuner_set_step_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_set_step_count", t, step);
+            }
+            return (int)mh$.invokeExact(t, step);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_state_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_state_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_state_count$descriptor() {
+        return mae_finetuner_state_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static MethodHandle mae_finetuner_state_count$handle() {
+        return mae_finetuner_state_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static MemorySegment mae_finetuner_state_count$address() {
+        return mae_finetuner_state_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static int mae_finetuner_state_count(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_finetuner_state_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_state_count", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_state_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_LONG,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_state_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_info(const mae_finetuner *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_state_info$descriptor() {
+        return mae_finetuner_state_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_info(const mae_finetuner *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * }
+     */
+    public static MethodHandle mae_finetuner_state_info$handle() {
+        return mae_finetuner_state_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_info(const mae_finetuner *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * }
+     */
+    public static MemorySegment mae_finetuner_state_info$address() {
+        return mae_finetuner_state_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_info(const mae_finetuner *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * }
+     */
+    public static int mae_finetuner_state_info(MemorySegment t, long index, MemorySegment name_out, MemorySegment shape_out) {
+        var mh$ = mae_finetuner_state_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_state_info", t, index, name_out, shape_out);
+            }
+            return (int)mh$.invokeExact(t, index, name_out, shape_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_state_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_state_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_get(const mae_finetuner *t, const char *name, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_state_get$descriptor() {
+        return mae_finetuner_state_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_get(const mae_finetuner *t, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_finetuner_state_get$handle() {
+        return mae_finetuner_state_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_get(const mae_finetuner *t, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_finetuner_state_get$address() {
+        return mae_finetuner_state_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_get(const mae_finetuner *t, const char *name, mae_tensor **out)
+     * }
+     */
+    public static int mae_finetuner_state_get(MemorySegment t, MemorySegment name, MemorySegment out) {
+        var mh$ = mae_finetuner_state_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_state_get", t, name, out);
+            }
+            return (int)mh$.invokeExact(t, name, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_state_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_state_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_set(mae_finetuner *t, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_state_set$descriptor() {
+        return mae_finetuner_state_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_set(mae_finetuner *t, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static MethodHandle mae_finetuner_state_set$handle() {
+        return mae_finetuner_state_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_set(mae_finetuner *t, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static MemorySegment mae_finetuner_state_set$address() {
+        return mae_finetuner_state_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_state_set(mae_finetuner *t, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static int mae_finetuner_state_set(MemorySegment t, MemorySegment name, MemorySegment value) {
+        var mh$ = mae_finetuner_state_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_state_set", t, name, value);
             }
             return (int)mh$.invokeExact(t, name, value);
         } catch (Throwable ex$) {

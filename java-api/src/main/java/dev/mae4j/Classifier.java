@@ -1,0 +1,220 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_tensor_view;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An image classifier for fine-tuning, as the reference's models_vit.VisionTransformer with global pooling:
+ * an MAE encoder over all patches, the patch tokens mean-pooled, fc_norm, a linear head. It starts from an
+ * encoder's weights (pretrained, or fresh for a from-scratch baseline) and owns a copy of them.
+ * Parameters are named as that model's state_dict (cls_token, pos_embed, patch_embed.*, blocks.*, head.*,
+ * fc_norm.*). Inference may run on many threads; training steps take the model exclusively.
+ */
+public final class Classifier extends NativeResource {
+    private final MemorySegment handle;
+    private final MaeConfig config;
+    private final Device device;
+    private final int numClasses;
+    private final double dropPathRate;
+    private final List<ParameterInfo> parameters;
+
+    private Classifier(MemorySegment handle, MaeConfig config, Device device, int numClasses, double dropPathRate) {
+        super(() -> Mae.mae_classifier_free(handle));
+        this.handle = handle;
+        this.config = config;
+        this.device = device;
+        this.numClasses = numClasses;
+        this.dropPathRate = dropPathRate;
+        this.parameters = ParameterFiles.describe(out -> Mae.mae_classifier_param_count(handle, out),
+                (i, name, view, trainable) -> Mae.mae_classifier_param_info(handle, i, name, view, trainable));
+    }
+
+    /**
+     * A classifier whose encoder starts as {@code encoder}'s weights (which it copies; the encoder may be
+     * closed afterwards). Stochastic depth rises linearly over the blocks from 0 to {@code dropPathRate}
+     * (the reference fine-tunes ViT-B with 0.1); {@code seed} drives it and the head's initialisation.
+     */
+    public static Classifier fromEncoder(Model encoder, int numClasses, double dropPathRate, long seed) {
+        if (encoder == null) throw new IllegalArgumentException("encoder must not be null");
+        if (numClasses < 1) throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
+        if (!(dropPathRate >= 0 && dropPathRate < 1))
+            throw new IllegalArgumentException("dropPathRate must be in [0, 1), got " + dropPathRate);
+        encoder.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_classifier_create(encoder.handle(), numClasses, dropPathRate, seed, out));
+            MemorySegment h = out.get(ValueLayout.ADDRESS, 0);
+            try {
+                return new Classifier(h, encoder.config(), encoder.device(), numClasses, dropPathRate);
+            } catch (RuntimeException e) {
+                Mae.mae_classifier_free(h);
+                throw e;
+            }
+        } finally {
+            encoder.release();
+        }
+    }
+
+    /** A classifier with a freshly initialised encoder (the same weights as {@code Model.create(config, device, seed)}). */
+    public static Classifier create(MaeConfig config, int numClasses, double dropPathRate, Device device, long seed) {
+        try (Model fresh = Model.create(config, device, seed)) {
+            return fromEncoder(fresh, numClasses, dropPathRate, seed);
+        }
+    }
+
+    /** Loads a classifier written by {@link #save}, taking the architecture from its metadata. */
+    public static Classifier load(Path path, Device device) throws IOException {
+        if (path == null) throw new IllegalArgumentException("path must not be null");
+        try (SafeTensors file = SafeTensors.open(path)) {
+            Map<String, String> meta = file.metadata();
+            MaeConfig config;
+            int classes;
+            double dropPath;
+            try {
+                config = MaeConfig.fromMetadata(meta, ParameterFiles.precisionOf(file));
+                if (!meta.containsKey(NUM_CLASSES))
+                    throw new CheckpointException(path, "metadata has no " + NUM_CLASSES
+                            + ": not a classifier (MAE pretraining weights load with Model.load)");
+                classes = Integer.parseInt(meta.get(NUM_CLASSES));
+                dropPath = Double.parseDouble(meta.getOrDefault(DROP_PATH_RATE, "0"));
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(path, "is not a classifier written by mae4j (" + e.getMessage() + ")");
+            }
+            Classifier c;
+            try {
+                c = create(config, classes, dropPath, device, 0);
+            } catch (IllegalArgumentException e) {
+                throw new CheckpointException(path, e.getMessage());
+            }
+            try {
+                ParameterFiles.load(path, file, c.parameters, c::setParameter);
+                return c;
+            } catch (IOException | RuntimeException e) {
+                c.close();
+                throw e;
+            }
+        }
+    }
+
+    /** Writes every parameter with the architecture in the metadata, atomically. */
+    public void save(Path path) throws IOException {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("format", "pt");
+        metadata.putAll(config.toMetadata());
+        metadata.put(NUM_CLASSES, Integer.toString(numClasses));
+        metadata.put(DROP_PATH_RATE, Double.toString(dropPathRate));
+        ParameterFiles.save(path, metadata, parameters, this::parameter);
+    }
+
+    /** Class scores [N, numClasses] of images [N, C, H, W]: evaluation mode, no gradients. Thread-safe. */
+    public Tensor logits(Tensor images) {
+        if (images == null) throw new IllegalArgumentException("images must not be null");
+        acquire();
+        images.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            images.writeView(view);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_classifier_logits(handle, view, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            images.release();
+            release();
+        }
+    }
+
+    /** The most likely class of each image. */
+    public int[] predict(Tensor images) {
+        try (Tensor logits = logits(images)) {
+            float[] v = logits.toFloatArray();
+            int n = (int) logits.shape()[0];
+            int[] best = new int[n];
+            for (int i = 0; i < n; i++)
+                for (int k = 1; k < numClasses; k++)
+                    if (v[i * numClasses + k] > v[i * numClasses + best[i]]) best[i] = k;
+            return best;
+        }
+    }
+
+    /** The label-smoothed cross-entropy of a batch in evaluation mode; labels [N] I64. */
+    public double loss(Tensor images, Tensor labels, double labelSmoothing) {
+        return loss(images, labels, labelSmoothing, Mae.MAE_FORWARD_DEFAULT());
+    }
+
+    /** As {@link #loss} in training mode (stochastic depth on), then backward: {@link #gradient} reads the result. */
+    public double lossBackward(Tensor images, Tensor labels, double labelSmoothing) {
+        return loss(images, labels, labelSmoothing, Mae.MAE_FORWARD_BACKWARD());
+    }
+
+    private double loss(Tensor images, Tensor labels, double labelSmoothing, int flags) {
+        if (images == null || labels == null) throw new IllegalArgumentException("images and labels must not be null");
+        acquire();
+        images.acquire();
+        labels.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment iv = mae_tensor_view.allocate(arena), lv = mae_tensor_view.allocate(arena);
+            images.writeView(iv);
+            labels.writeView(lv);
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            Status.check(Mae.mae_classifier_loss(handle, iv, lv, labelSmoothing, flags, out));
+            return out.get(ValueLayout.JAVA_DOUBLE, 0);
+        } finally {
+            labels.release();
+            images.release();
+            release();
+        }
+    }
+
+    public Tensor parameter(String name) {
+        return getNamed(name, (n, out) -> Mae.mae_classifier_param_get(handle, n, out));
+    }
+
+    public Tensor gradient(String name) {
+        return getNamed(name, (n, out) -> Mae.mae_classifier_grad_get(handle, n, out));
+    }
+
+    public void setParameter(String name, Tensor value) {
+        setNamed(name, value, (n, view) -> Mae.mae_classifier_param_set(handle, n, view));
+    }
+
+    /** Every parameter in the reference state_dict's order. */
+    public List<ParameterInfo> parameters() {
+        return parameters;
+    }
+
+    public MaeConfig config() {
+        return config;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public int numClasses() {
+        return numClasses;
+    }
+
+    public double dropPathRate() {
+        return dropPathRate;
+    }
+
+    MemorySegment handle() {
+        return handle;
+    }
+
+    @Override
+    String describe() {
+        return "classifier";
+    }
+
+    private static final String NUM_CLASSES = "num_classes", DROP_PATH_RATE = "drop_path_rate";
+}

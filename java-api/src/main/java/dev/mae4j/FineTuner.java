@@ -1,0 +1,166 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_adamw_config;
+import dev.mae4j.bindings.mae_tensor_view;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Fine-tunes a {@link Classifier} end to end as the reference's main_finetune.py: label-smoothed
+ * cross-entropy, AdamW (betas 0.9/0.999) with layer-wise learning-rate decay — each block's rate is
+ * {@code layerDecay} times the one above it, the embeddings lowest, head and fc_norm at the full rate — and
+ * no weight decay on 1-D parameters, pos_embed and cls_token. Use one thread at a time.
+ */
+public final class FineTuner extends NativeResource {
+    private final MemorySegment handle;
+    private final Classifier classifier;
+    private final LrSchedule schedule;
+    private long updates;
+    private double currentLr = Double.NaN;
+
+    private FineTuner(MemorySegment handle, Classifier classifier, LrSchedule schedule) {
+        super(() -> Mae.mae_finetuner_free(handle));
+        this.handle = handle;
+        this.classifier = classifier;
+        this.schedule = schedule;
+    }
+
+    public static Builder builder(Classifier classifier) {
+        if (classifier == null) throw new IllegalArgumentException("classifier must not be null");
+        return new Builder(classifier);
+    }
+
+    /** One update from images [N, C, H, W] and their labels [N] (I64), at the schedule's rate; returns the loss. */
+    public double step(Tensor images, Tensor labels) {
+        if (images == null || labels == null) throw new IllegalArgumentException("images and labels must not be null");
+        acquire();
+        images.acquire();
+        labels.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            double lr = schedule.lr(updates);
+            if (lr != currentLr) {
+                Status.check(Mae.mae_finetuner_set_lr(handle, lr));
+                currentLr = lr;
+            }
+            MemorySegment iv = mae_tensor_view.allocate(arena), lv = mae_tensor_view.allocate(arena);
+            images.writeView(iv);
+            labels.writeView(lv);
+            MemorySegment loss = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            Status.check(Mae.mae_finetuner_step(handle, iv, lv, loss));
+            updates++;
+            return loss.get(ValueLayout.JAVA_DOUBLE, 0);
+        } finally {
+            labels.release();
+            images.release();
+            release();
+        }
+    }
+
+    /** The learning rate of the next update (before layer decay, i.e. the head's). */
+    public double learningRate() {
+        return schedule.lr(updates);
+    }
+
+    /** Updates taken so far. */
+    public long stepCount() {
+        return updates;
+    }
+
+    /** Sets the update count (resuming): the schedule and AdamW's bias correction continue from it. */
+    public void setStepCount(long updates) {
+        acquire();
+        try {
+            Status.check(Mae.mae_finetuner_set_step_count(handle, updates));
+            this.updates = updates;
+        } finally {
+            release();
+        }
+    }
+
+    /** The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per parameter. */
+    public List<String> optimizerStateNames() {
+        acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
+            Status.check(Mae.mae_finetuner_state_count(handle, count));
+            MemorySegment name = arena.allocate(ValueLayout.ADDRESS);
+            List<String> names = new ArrayList<>();
+            for (long i = 0; i < count.get(ValueLayout.JAVA_LONG, 0); i++) {
+                Status.check(Mae.mae_finetuner_state_info(handle, i, name, MemorySegment.NULL));
+                names.add(NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)));
+            }
+            return names;
+        } finally {
+            release();
+        }
+    }
+
+    public Tensor optimizerState(String name) {
+        return getNamed(name, (n, out) -> Mae.mae_finetuner_state_get(handle, n, out));
+    }
+
+    public void setOptimizerState(String name, Tensor value) {
+        setNamed(name, value, (n, view) -> Mae.mae_finetuner_state_set(handle, n, view));
+    }
+
+    public Classifier classifier() {
+        return classifier;
+    }
+
+    @Override
+    String describe() {
+        return "fine-tuner";
+    }
+
+    /**
+     * Defaults as main_finetune.py: AdamW betas 0.9/0.999, eps 1e-8, weight decay 0.05, layer decay 0.75,
+     * label smoothing 0.1; lr 1e-3 constant unless a schedule is given.
+     */
+    public static final class Builder {
+        private final Classifier classifier;
+        private double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.05;
+        private double layerDecay = 0.75, labelSmoothing = 0.1;
+        private LrSchedule schedule;
+
+        private Builder(Classifier classifier) {
+            this.classifier = classifier;
+        }
+
+        public Builder learningRate(double v) { lr = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
+        public Builder eps(double v) { eps = v; return this; }
+        /** The ratio of a block's learning rate to the next higher one's; 1 turns layer decay off. */
+        public Builder layerDecay(double v) { layerDecay = v; return this; }
+        public Builder labelSmoothing(double v) { labelSmoothing = v; return this; }
+        /** A learning rate per update, in place of the constant {@link #learningRate}. */
+        public Builder schedule(LrSchedule v) { schedule = v; return this; }
+
+        public FineTuner build() {
+            if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
+            if (!(layerDecay > 0 && layerDecay <= 1)) throw new IllegalArgumentException("layerDecay must be in (0, 1], got " + layerDecay);
+            if (!(labelSmoothing >= 0 && labelSmoothing < 1))
+                throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
+            LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
+            classifier.acquire();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment cfg = mae_adamw_config.allocate(arena);
+                mae_adamw_config.lr(cfg, lr);
+                mae_adamw_config.beta1(cfg, beta1);
+                mae_adamw_config.beta2(cfg, beta2);
+                mae_adamw_config.eps(cfg, eps);
+                mae_adamw_config.weight_decay(cfg, weightDecay);
+                MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+                Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
+                return new FineTuner(out.get(ValueLayout.ADDRESS, 0), classifier, lrs);
+            } finally {
+                classifier.release();
+            }
+        }
+    }
+}

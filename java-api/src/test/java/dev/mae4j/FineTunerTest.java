@@ -1,0 +1,103 @@
+package dev.mae4j;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Fine-tuning updates against a hand-written first AdamW step with layer-wise lr decay, and learning itself. */
+class FineTunerTest {
+    private static final MaeConfig F64 = MaeConfig.tiny().toBuilder().precision(DType.F64).build();  // depth 2
+    private static final int N = 4;
+
+    /** util/lr_decay.py for depth 2: embeddings layer 0, blocks.i layer i + 1, the rest layer 3. */
+    private static double expectedScale(String name, double decay) {
+        int layer;
+        if (name.equals("cls_token") || name.equals("pos_embed") || name.startsWith("patch_embed")) layer = 0;
+        else if (name.startsWith("blocks.")) layer = Integer.parseInt(name.split("\\.")[1]) + 1;
+        else layer = 3;
+        return Math.pow(decay, 3 - layer);
+    }
+
+    private static boolean expectedDecay(ParameterInfo p) {
+        return p.shape().length > 1 && !p.name().equals("pos_embed") && !p.name().equals("cls_token");
+    }
+
+    @Test
+    void firstStepIsAdamWWithLayerDecayAndTheReferenceGroups() {
+        double lr = 1e-2, wd = 0.3, decay = 0.5, eps = 1e-8;
+        try (Classifier c = ClassifierTest.classifier(F64, 12);
+             Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 41), N, 2, 8, 8);
+             Tensor y = Tensor.fromLongs(new long[] {0, 1, 2, 3}, N)) {
+            // The step's gradient equals lossBackward's: no stochastic depth, same weights, same batch.
+            c.lossBackward(images, y, 0.1);
+            Map<String, double[]> before = new HashMap<>(), grads = new HashMap<>();
+            for (ParameterInfo p : c.parameters()) {
+                try (Tensor v = c.parameter(p.name()); Tensor g = c.gradient(p.name())) {
+                    before.put(p.name(), v.toDoubleArray());
+                    grads.put(p.name(), g.toDoubleArray());
+                }
+            }
+            try (FineTuner t = FineTuner.builder(c).learningRate(lr).weightDecay(wd).layerDecay(decay).eps(eps)
+                    .labelSmoothing(0.1).build()) {
+                t.step(images, y);
+                assertEquals(1, t.stepCount());
+            }
+            for (ParameterInfo p : c.parameters()) {
+                double s = expectedScale(p.name(), decay), lrP = lr * s;
+                double[] p0 = before.get(p.name()), g = grads.get(p.name()), expected = new double[p0.length];
+                // First AdamW step: m̂ = g, v̂ = g², so the step is lr·g/(|g| + eps); decay first, as torch does.
+                for (int i = 0; i < p0.length; i++) {
+                    double decayed = expectedDecay(p) ? p0[i] * (1 - lrP * wd) : p0[i];
+                    expected[i] = decayed - lrP * g[i] / (Math.abs(g[i]) + eps);
+                }
+                try (Tensor after = c.parameter(p.name())) {
+                    TestData.assertClose(expected, after.toDoubleArray(), 1e-12, p.name() + " (lr scale " + s + ")");
+                }
+            }
+        }
+    }
+
+    @Test
+    void fineTuningLearnsASmallSet() {
+        // 16 images of 4 classes, each class a different mean brightness: 100 updates must fit them.
+        int n = 16;
+        double[] pixels = TestData.gaussian(n * 128, 42);
+        long[] labels = new long[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % 4;
+            for (int k = 0; k < 128; k++) pixels[i * 128 + k] = 0.3 * pixels[i * 128 + k] + (labels[i] - 1.5);
+        }
+        MaeConfig config = MaeConfig.tiny();
+        try (Classifier c = Classifier.create(config, 4, 0.0, Device.cpu(), 3);
+             Tensor images = TestData.images(pixels, DType.F32, config, n);
+             Tensor y = Tensor.fromLongs(labels, n);
+             FineTuner t = FineTuner.builder(c).learningRate(3e-3).layerDecay(0.75).build()) {
+            double first = c.loss(images, y, 0.1);
+            for (int i = 0; i < 100; i++) t.step(images, y);
+            double last = c.loss(images, y, 0.1);
+            assertTrue(last < 0.75 * first, "loss " + first + " -> " + last);
+            int[] predicted = c.predict(images);
+            int right = 0;
+            for (int i = 0; i < n; i++) if (predicted[i] == labels[i]) right++;
+            assertEquals(n, right, "training accuracy");
+        }
+    }
+
+    @Test
+    void badSettingsAreRefused() {
+        try (Classifier c = Classifier.create(F64, 3, 0.0, Device.cpu(), 1)) {
+            assertThrows(IllegalArgumentException.class, () -> FineTuner.builder(c).layerDecay(0).build());
+            assertThrows(IllegalArgumentException.class, () -> FineTuner.builder(c).layerDecay(1.5).build());
+            assertThrows(IllegalArgumentException.class, () -> FineTuner.builder(c).labelSmoothing(1).build());
+            assertThrows(IllegalArgumentException.class, () -> FineTuner.builder(c).betas(0.9, 1.0).build());
+            try (FineTuner t = FineTuner.builder(c).build()) {
+                assertEquals(2 * c.parameters().size(), t.optimizerStateNames().size(), "every classifier parameter is trained");
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+#include "classifier.h"
+
+#include <cmath>
+
+#include "errors.h"
+
+namespace mae {
+
+VitClassifier::VitClassifier(const MaeModel& mae, int64_t num_classes, double drop_path_rate, uint64_t seed)
+    : cfg_(mae.config()),
+      num_classes_(num_classes),
+      drop_path_rate_(drop_path_rate),
+      device_(mae.device()),
+      gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {
+    require(num_classes >= 1, "num_classes must be >= 1, got " + std::to_string(num_classes));
+    require(std::isfinite(drop_path_rate) && drop_path_rate >= 0 && drop_path_rate < 1,
+            "drop_path_rate must be in [0, 1), got " + std::to_string(drop_path_rate));
+    torch::NoGradGuard no_grad;
+    const int64_t d = cfg_.embed_dim;
+    auto copy = [&](const std::string& name) {
+        params_.push_back({name, mae.param(name).value.detach().clone(), true});
+    };
+    // timm's state_dict order: own parameters, then patch_embed, blocks, head; fc_norm was added last.
+    copy("cls_token");
+    copy("pos_embed");
+    copy("patch_embed.proj.weight");
+    copy("patch_embed.proj.bias");
+    for (const auto& p : mae.params())
+        if (p.name.rfind("blocks.", 0) == 0) copy(p.name);
+    auto opts = torch::TensorOptions().dtype(dtype()).device(device_);
+    auto head_w = torch::empty({num_classes, d}, opts.device(torch::kCPU));
+    // main_finetune.py: trunc_normal_(head.weight, std=2e-5); its cut at ±2 lies 1e5 deviations out.
+    head_w.normal_(0.0, 2e-5, gen_);
+    params_.push_back({"head.weight", head_w.to(device_), true});
+    params_.push_back({"head.bias", torch::zeros({num_classes}, opts), true});
+    params_.push_back({"fc_norm.weight", torch::ones({d}, opts), true});
+    params_.push_back({"fc_norm.bias", torch::zeros({d}, opts), true});
+    for (auto& p : params_) p.value = p.value.detach().requires_grad_(true);
+
+    auto get = [this](const char* name) { return param(name).value; };
+    cls_token_ = get("cls_token");
+    pos_embed_ = get("pos_embed");
+    patch_w_ = get("patch_embed.proj.weight");
+    patch_b_ = get("patch_embed.proj.bias");
+    head_w_ = get("head.weight");
+    head_b_ = get("head.bias");
+    fc_norm_w_ = get("fc_norm.weight");
+    fc_norm_b_ = get("fc_norm.bias");
+    for (int32_t i = 0; i < cfg_.depth; ++i) {
+        auto block = bind_block(params_, "blocks." + std::to_string(i) + ".", cfg_.num_heads);
+        // timm: dpr = torch.linspace(0, drop_path_rate, depth)
+        block.drop_path = cfg_.depth == 1 ? 0.0 : drop_path_rate * i / (cfg_.depth - 1);
+        blocks_.push_back(block);
+    }
+}
+
+torch::ScalarType VitClassifier::dtype() const {
+    return cfg_.dtype == MAE_DTYPE_F64 ? torch::kFloat64 : torch::kFloat32;
+}
+
+torch::Tensor VitClassifier::forward_features(const torch::Tensor& imgs, bool train) {
+    // [N, C, H, W] -> [N, L, D]
+    auto x = torch::conv2d(imgs, patch_w_, patch_b_, cfg_.patch_size).flatten(2).transpose(1, 2);
+    auto cls = cls_token_.expand({x.size(0), -1, -1});
+    x = torch::cat({cls, x}, 1) + pos_embed_;  // [N, 1 + L, D]
+    at::Generator* gen = train ? &gen_ : nullptr;
+    for (const auto& b : blocks_) x = block_forward(b, x, gen);
+    // global pool without cls token, then fc_norm
+    return layer_norm(x.narrow(1, 1, x.size(1) - 1).mean(1), fc_norm_w_, fc_norm_b_);
+}
+
+torch::Tensor VitClassifier::forward(const torch::Tensor& imgs, bool train) {
+    return torch::linear(forward_features(imgs, train), head_w_, head_b_);
+}
+
+torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing) {
+    require(std::isfinite(smoothing) && smoothing >= 0 && smoothing < 1,
+            "label_smoothing must be in [0, 1), got " + std::to_string(smoothing));
+    auto logprobs = torch::log_softmax(logits, -1);
+    auto nll = -logprobs.gather(-1, labels.unsqueeze(-1)).squeeze(-1);
+    auto smooth = -logprobs.mean(-1);
+    return ((1.0 - smoothing) * nll + smoothing * smooth).mean();
+}
+
+}  // namespace mae

@@ -1,0 +1,58 @@
+// The fine-tuning model: the reference models_vit.VisionTransformer with global_pool=True. The MAE encoder
+// runs over all patches; the patch tokens are mean-pooled, normalised by fc_norm and fed to a linear head.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <shared_mutex>
+#include <vector>
+
+#include "mae.h"
+#include "model.h"
+#include "vit.h"
+
+namespace mae {
+
+class VitClassifier {
+public:
+    // Starts from `mae`'s encoder (pretrained or freshly initialised): cls_token, pos_embed (trained from
+    // here on, as timm's), patch_embed and blocks are copied; the encoder's final norm is dropped, as the
+    // reference does for global pooling. fc_norm starts at 1 and 0, the head as main_finetune.py sets it.
+    // Stochastic depth rises linearly from 0 to drop_path_rate over the blocks; `seed` drives it.
+    VitClassifier(const MaeModel& mae, int64_t num_classes, double drop_path_rate, uint64_t seed);
+
+    const mae_config& config() const { return cfg_; }
+    int64_t num_classes() const { return num_classes_; }
+    double drop_path_rate() const { return drop_path_rate_; }
+    const torch::Device& device() const { return device_; }
+    torch::ScalarType dtype() const;
+    std::vector<Param>& params() { return params_; }
+    const std::vector<Param>& params() const { return params_; }
+    const Param& param(const std::string& name) const { return find_param(params_, name); }
+    std::shared_mutex& lock() const { return lock_; }
+
+    // imgs [N, C, H, W] -> pooled, normalised features [N, D]. `train` turns stochastic depth on.
+    torch::Tensor forward_features(const torch::Tensor& imgs, bool train);
+    // imgs [N, C, H, W] -> logits [N, num_classes].
+    torch::Tensor forward(const torch::Tensor& imgs, bool train);
+
+private:
+    mae_config cfg_;
+    int64_t num_classes_;
+    double drop_path_rate_;
+    torch::Device device_;
+    std::vector<Param> params_;
+    mutable std::shared_mutex lock_;
+    at::Generator gen_;  // stochastic depth
+
+    torch::Tensor cls_token_, pos_embed_, patch_w_, patch_b_, fc_norm_w_, fc_norm_b_, head_w_, head_b_;
+    std::vector<Block> blocks_;
+};
+
+// Label-smoothed cross-entropy averaged over the batch, as timm's LabelSmoothingCrossEntropy:
+// (1 − s)·(−log p[label]) + s·mean_k(−log p[k]). logits [N, K], labels [N] int64 in [0, K).
+torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing);
+
+}  // namespace mae

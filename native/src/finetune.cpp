@@ -1,0 +1,59 @@
+#include "finetune.h"
+
+#include <cmath>
+#include <mutex>
+
+#include "errors.h"
+#include "tensors.h"
+#include "trainer.h"
+
+namespace mae {
+
+int64_t vit_layer_id(const std::string& name, int64_t depth) {
+    if (name == "cls_token" || name == "pos_embed" || name.rfind("patch_embed", 0) == 0) return 0;
+    if (name.rfind("blocks.", 0) == 0) return std::stoll(name.substr(7, name.find('.', 7) - 7)) + 1;
+    return depth + 1;
+}
+
+GroupRule layer_decay_groups(int64_t depth, double layer_decay) {
+    require(std::isfinite(layer_decay) && layer_decay > 0 && layer_decay <= 1,
+            "layer_decay must be in (0, 1], got " + std::to_string(layer_decay));
+    return [depth, layer_decay](const Param& p) {
+        const bool no_decay = p.value.dim() == 1 || p.name == "pos_embed" || p.name == "cls_token";
+        const auto layers_above = static_cast<double>(depth + 1 - vit_layer_id(p.name, depth));
+        return ParamGroup{!no_decay, std::pow(layer_decay, layers_above)};
+    };
+}
+
+void check_labels(const torch::Tensor& labels, int64_t n, int64_t num_classes) {
+    require(labels.scalar_type() == torch::kInt64, "labels must be I64");
+    require(labels.dim() == 1 && labels.size(0) == n,
+            "labels must be [" + std::to_string(n) + "], got " + shape_string(labels.sizes()));
+    const auto lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
+    require(lo >= 0 && hi < num_classes, "labels must be in [0, " + std::to_string(num_classes) + "), got values from " +
+                                             std::to_string(lo) + " to " + std::to_string(hi));
+}
+
+FineTuner::FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
+                     double label_smoothing)
+    : model_(std::move(model)),
+      label_smoothing_(label_smoothing),
+      optimizer_(model_->params(), cfg, layer_decay_groups(model_->config().depth, layer_decay)) {
+    require(std::isfinite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
+            "label_smoothing must be in [0, 1), got " + std::to_string(label_smoothing));
+}
+
+double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels) {
+    auto& m = *model_;
+    std::unique_lock<std::shared_mutex> lock(m.lock());
+    auto imgs = prepare_images(m.config(), m.device(), m.dtype(), images);
+    check_labels(labels, imgs.size(0), m.num_classes());
+    clear_gradients(m.params());
+    auto loss = smoothed_cross_entropy(m.forward(imgs, /*train=*/true), labels.to(m.device()), label_smoothing_);
+    loss.backward();
+    optimizer_.step();
+    clear_gradients(m.params());
+    return loss.item<double>();
+}
+
+}  // namespace mae

@@ -1,0 +1,43 @@
+// Fine-tuning a classifier end to end: label-smoothed cross-entropy, AdamW with the reference's
+// layer-wise learning-rate decay (util/lr_decay.py).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "adamw.h"
+#include "classifier.h"
+
+namespace mae {
+
+// get_layer_id_for_vit: cls_token, pos_embed and patch_embed are layer 0, blocks.i is layer i + 1,
+// everything after the blocks is layer depth + 1.
+int64_t vit_layer_id(const std::string& name, int64_t depth);
+
+// param_groups_lrd: lr_scale = layer_decay^(depth + 1 − layer id); no weight decay on 1-D parameters
+// and on timm's no_weight_decay() list (pos_embed, cls_token).
+GroupRule layer_decay_groups(int64_t depth, double layer_decay);
+
+// Checks labels [N] int64 with values in [0, num_classes) for n images.
+void check_labels(const torch::Tensor& labels, int64_t n, int64_t num_classes);
+
+class FineTuner {
+public:
+    FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
+              double label_smoothing);
+    // One update from one labelled batch (stochastic depth on); returns the batch's loss.
+    double step(const torch::Tensor& images, const torch::Tensor& labels);
+    void set_lr(double lr) { optimizer_.set_lr(lr); }
+    int64_t step_count() const { return optimizer_.step_count(); }
+    void set_step_count(int64_t step) { optimizer_.set_step_count(step); }
+    AdamW& optimizer() { return optimizer_; }
+    VitClassifier& model() { return *model_; }
+
+private:
+    std::shared_ptr<VitClassifier> model_;
+    double label_smoothing_;
+    AdamW optimizer_;
+};
+
+}  // namespace mae

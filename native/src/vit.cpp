@@ -1,0 +1,82 @@
+#include "vit.h"
+
+#include <cmath>
+
+#include "errors.h"
+#include "torch_version.h"
+
+namespace mae {
+
+namespace {
+
+constexpr double kLayerNormEps = 1e-6;
+
+torch::Tensor attention(const Block& b, const torch::Tensor& x) {
+    const int64_t n = x.size(0), t = x.size(1), dim = x.size(2), heads = b.num_heads;
+    auto qkv = torch::linear(x, b.qkv_w, b.qkv_b).reshape({n, t, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
+    auto q = qkv[0], k = qkv[1], v = qkv[2];  // [N, heads, T, head_dim]
+#if TORCH_VERSION_MAJOR >= 2
+    auto out = at::scaled_dot_product_attention(q, k, v);  // fused kernels; scale 1/sqrt(head_dim)
+#else
+    const double scale = 1.0 / std::sqrt(static_cast<double>(dim / heads));
+    auto attn = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * scale, -1);
+    auto out = torch::matmul(attn, v);
+#endif
+    return torch::linear(out.transpose(1, 2).reshape({n, t, dim}), b.proj_w, b.proj_b);
+}
+
+// timm's drop_path: a per-sample Bernoulli(keep) mask over a residual branch, scaled by 1/keep.
+torch::Tensor drop_path(const torch::Tensor& branch, double p, at::Generator* gen) {
+    if (gen == nullptr || p <= 0.0) return branch;
+    const double keep = 1.0 - p;
+    auto mask = torch::empty({branch.size(0), 1, 1}, torch::TensorOptions().dtype(branch.scalar_type()));
+    mask.bernoulli_(keep, *gen);
+    return branch * mask.to(branch.device()).div_(keep);
+}
+
+}  // namespace
+
+const Param& find_param(const std::vector<Param>& params, const std::string& name) {
+    for (const auto& p : params)
+        if (p.name == name) return p;
+    throw InvalidArgument("no parameter named '" + name + "'");
+}
+
+void add_block_params(std::vector<Param>& params, const std::string& prefix, int64_t dim, double mlp_ratio,
+                      const torch::TensorOptions& opts) {
+    const auto hidden = static_cast<int64_t>(static_cast<double>(dim) * mlp_ratio);  // int(dim * mlp_ratio)
+    auto add = [&](const char* suffix, std::vector<int64_t> shape) {
+        params.push_back({prefix + suffix, torch::empty(shape, opts), true});
+    };
+    add("norm1.weight", {dim});
+    add("norm1.bias", {dim});
+    add("attn.qkv.weight", {3 * dim, dim});
+    add("attn.qkv.bias", {3 * dim});
+    add("attn.proj.weight", {dim, dim});
+    add("attn.proj.bias", {dim});
+    add("norm2.weight", {dim});
+    add("norm2.bias", {dim});
+    add("mlp.fc1.weight", {hidden, dim});
+    add("mlp.fc1.bias", {hidden});
+    add("mlp.fc2.weight", {dim, hidden});
+    add("mlp.fc2.bias", {dim});
+}
+
+Block bind_block(const std::vector<Param>& params, const std::string& prefix, int64_t num_heads) {
+    auto g = [&](const char* suffix) { return find_param(params, prefix + suffix).value; };
+    return Block{g("norm1.weight"), g("norm1.bias"), g("attn.qkv.weight"), g("attn.qkv.bias"),
+                 g("attn.proj.weight"), g("attn.proj.bias"), g("norm2.weight"), g("norm2.bias"),
+                 g("mlp.fc1.weight"), g("mlp.fc1.bias"), g("mlp.fc2.weight"), g("mlp.fc2.bias"), num_heads};
+}
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    return torch::layer_norm(x, {x.size(-1)}, w, b, kLayerNormEps);
+}
+
+torch::Tensor block_forward(const Block& b, const torch::Tensor& x, at::Generator* gen) {
+    auto y = x + drop_path(attention(b, layer_norm(x, b.norm1_w, b.norm1_b)), b.drop_path, gen);
+    auto h = torch::gelu(torch::linear(layer_norm(y, b.norm2_w, b.norm2_b), b.fc1_w, b.fc1_b));  // erf GELU
+    return y + drop_path(torch::linear(h, b.fc2_w, b.fc2_b), b.drop_path, gen);
+}
+
+}  // namespace mae

@@ -102,7 +102,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--min-lr", description = "Learning rate at the end of the cosine.")
     double minLr = 0;
 
-    @Option(names = "--warmup-steps", description = "Linear warm-up updates (default: 5% of --steps, as 40 of 800 epochs).")
+    @Option(names = "--warmup-steps", description = "Linear warm-up updates (default: 5%% of --steps, as 40 of 800 epochs).")
     Long warmupSteps;
 
     @Option(names = "--weight-decay", description = "AdamW weight decay (not on biases and norms).")

@@ -17,15 +17,20 @@ interface TrainingProgress extends AutoCloseable {
 
     /** A bar when standard output is a terminal, log lines otherwise (CI, files, pipes). */
     static TrainingProgress forConsole(long total, long done) {
+        return forConsole("pretrain", total, done);
+    }
+
+    /** As above, the bar named {@code task}. */
+    static TrainingProgress forConsole(String task, long total, long done) {
         boolean terminal = System.console() != null && System.console().isTerminal();
-        return terminal ? new Bar(total, done) : new Lines(total);
+        return terminal ? new Bar(task, total, done) : new Lines(total);
     }
 
     final class Bar implements TrainingProgress {
         private final ProgressBar bar;
 
-        Bar(long total, long done) {
-            bar = new ProgressBarBuilder().setTaskName("pretrain").setInitialMax(total).startsFrom(done, java.time.Duration.ZERO)
+        Bar(String task, long total, long done) {
+            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).startsFrom(done, java.time.Duration.ZERO)
                     .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build();
         }
 

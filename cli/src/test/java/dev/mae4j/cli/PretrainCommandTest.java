@@ -29,7 +29,7 @@ class PretrainCommandTest {
     @TempDir
     Path dir;
 
-    private static void writeImages(Path dir, int n) throws IOException {
+    static void writeImages(Path dir, int n) throws IOException {
         writeSplit(dir, "train", n);
         writeSplit(dir, "t10k", n / 2);
     }

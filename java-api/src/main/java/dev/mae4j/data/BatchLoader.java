@@ -70,6 +70,20 @@ public final class BatchLoader implements AutoCloseable {
         return order;
     }
 
+    /** The image indices of batch {@code batchIndex} (e.g. to look up its labels); call from one thread. */
+    public int[] indices(long batchIndex) {
+        long epoch = batchIndex / batchesPerEpoch();
+        if (epoch != indexedEpoch) {
+            indexedOrder = permutation(epoch);
+            indexedEpoch = epoch;
+        }
+        int start = (int) (batchIndex % batchesPerEpoch()) * batchSize;
+        return java.util.Arrays.copyOfRange(indexedOrder, start, start + batchSize);
+    }
+
+    private long indexedEpoch = -1;
+    private int[] indexedOrder;
+
     private void produce(long first, long end) {
         try {
             long perEpoch = batchesPerEpoch();

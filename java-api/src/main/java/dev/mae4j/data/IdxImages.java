@@ -1,8 +1,14 @@
 package dev.mae4j.data;
 
+import dev.mae4j.DType;
+import dev.mae4j.Pixels;
+import dev.mae4j.Tensor;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,15 +93,34 @@ public record IdxImages(int count, int rows, int cols, byte[] pixels, byte[] lab
         }
     }
 
-    /** These grey images as a dataset, scaled to [0, 1] then normalised with {@code mean} and {@code std}. */
-    public ImageDataset asDataset(float mean, float std) {
+    /**
+     * These grey images as a dataset, scaled to [0, 1] then normalised with {@code mean} and {@code std}.
+     * The pixels are copied off-heap once; batches are gathered and normalised natively. Labels are
+     * −1 when no label file was read.
+     */
+    public LabelledDataset asDataset(float mean, float std) {
         IdxImages images = this;
-        return new ImageDataset() {
+        Tensor pool = Tensor.zeros(DType.U8, count, 1, rows, cols);
+        MemorySegment.copy(pixels, 0, pool.segment(), ValueLayout.JAVA_BYTE, 0, pixels.length);
+        int classes = 0;
+        if (labels != null) for (byte b : labels) classes = Math.max(classes, (b & 0xff) + 1);
+        int numClasses = classes;
+        double[] m = {mean}, s = {std};
+        return new LabelledDataset() {
             public int size() { return count; }
             public int channels() { return 1; }
             public int height() { return rows; }
             public int width() { return cols; }
+            public int label(int index) { return labels == null ? -1 : labels[index] & 0xff; }
+            public int classCount() { return numClasses; }
             public void copyNormalised(int index, float[] dst, int offset) { images.normalised(index, mean, std, dst, offset); }
+
+            @Override
+            public Tensor batch(int[] indices) {
+                long[] idx = new long[indices.length];
+                for (int i = 0; i < idx.length; i++) idx[i] = indices[i];
+                return Pixels.gatherNormalized(pool, idx, m, s);
+            }
         };
     }
 

@@ -24,7 +24,7 @@ import java.util.stream.Stream;
  * folder is scanned, with a warning, and counted; one that fails to decode later ends the run with an
  * error that names it.
  */
-public final class ImageFolder implements ImageDataset {
+public final class ImageFolder implements LabelledDataset {
     private static final Logger LOG = Logger.getLogger(ImageFolder.class.getName());
     private static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png");
 
@@ -108,6 +108,9 @@ public final class ImageFolder implements ImageDataset {
 
     /** The label of image {@code index}: its class's index, or -1 when it lies directly in the root. */
     public int label(int index) { return labels.get(index); }
+
+    /** The number of sub-folders. */
+    public int classCount() { return classes.size(); }
 
     /** Files skipped while scanning because they were not readable images. */
     public int skipped() { return skipped; }

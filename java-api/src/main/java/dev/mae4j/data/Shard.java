@@ -21,7 +21,7 @@ import java.util.Arrays;
  * width, int64 count, int32 classes, int32 0; then count int32 labels (−1 = none); zero padding to a multiple
  * of 64; then count × C × H × W pixel bytes, image after image, channel planes in order.
  */
-public final class Shard implements ImageDataset, AutoCloseable {
+public final class Shard implements LabelledDataset, AutoCloseable {
     static final byte[] MAGIC = "MAESHRD1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     static final int HEADER = 40;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -118,6 +118,7 @@ public final class Shard implements ImageDataset, AutoCloseable {
     public int width() { return width; }
     public int classes() { return classes; }
     public int label(int index) { return labels[index]; }
+    public int classCount() { return classes; }
 
     /** The whole shard as one U8 tensor [count, C, H, W] over the mapping. */
     public Tensor pool() { return pool; }

@@ -1,0 +1,235 @@
+package dev.mae4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mae4j.Augment;
+import dev.mae4j.Classifier;
+import dev.mae4j.Device;
+import dev.mae4j.FineTuner;
+import dev.mae4j.LrSchedule;
+import dev.mae4j.MaeConfig;
+import dev.mae4j.Model;
+import dev.mae4j.Tensor;
+import dev.mae4j.data.BatchLoader;
+import dev.mae4j.data.LabelledDataset;
+import dev.mae4j.data.RandomResizedCrop;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+/**
+ * `mae finetune`: end-to-end fine-tuning as the reference's main_finetune.py — the pretrained encoder,
+ * global pooling, fc_norm and a linear head; AdamW (0.9, 0.999) with layer-wise lr decay, weight decay 0.05,
+ * label smoothing, stochastic depth, warm-up then half-cycle cosine per update. --from-scratch trains the same
+ * architecture from a fresh initialisation with the same recipe, the paper's baseline.
+ */
+@Command(name = "finetune", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = "Fine-tune a pretrained MAE encoder as a classifier (or the same ViT from scratch) and report test top-1.")
+final class FinetuneCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--weights", description = "MAE weights from mae pretrain (last.safetensors). "
+            + "Without it, --from-scratch with MaeConfig.fashionMnistSmall()'s encoder.")
+    Path weights;
+
+    @Option(names = "--from-scratch", description = "Fresh weights of the same architecture instead of the pretrained ones (the baseline).")
+    boolean fromScratch;
+
+    @Mixin
+    LabelledData data = new LabelledData();
+
+    @Option(names = "--out", description = "Output directory.")
+    Path out = Path.of("runs/finetune");
+
+    @Option(names = "--epochs", description = "Passes over the training images.")
+    double epochs = 10;
+
+    @Option(names = "--batch", description = "Images per update.")
+    int batch = 128;
+
+    @Option(names = "--base-lr", description = "Base learning rate; lr = base-lr · batch / 256.")
+    double baseLr = 2e-3;
+
+    @Option(names = "--min-lr", description = "Learning rate at the end of the cosine.")
+    double minLr = 1e-6;
+
+    @Option(names = "--warmup-epochs", description = "Linear warm-up, in epochs.")
+    double warmupEpochs = 1;
+
+    @Option(names = "--layer-decay", description = "Layer-wise lr decay: each block's rate is this times the next one's.")
+    double layerDecay = 0.75;
+
+    @Option(names = "--weight-decay", description = "AdamW weight decay (not on 1-D parameters, pos_embed and cls_token).")
+    double weightDecay = 0.05;
+
+    @Option(names = "--drop-path", description = "Stochastic depth of the last block (linear from 0 over the blocks).")
+    double dropPath = 0.1;
+
+    @Option(names = "--label-smoothing", description = "Label smoothing of the cross-entropy.")
+    double labelSmoothing = 0.1;
+
+    @Option(names = "--crop-min-scale", description = "RandomResizedCrop's smallest area fraction (ratio 3/4–4/3, with "
+            + "horizontal flip); 1 keeps whole images.")
+    double cropMinScale = 0.6;
+
+    @Option(names = "--augment", negatable = true, description = "Random resized crops and flips of the training images.")
+    boolean augment = true;
+
+    @Option(names = "--seed", description = "Seed of the head, stochastic depth, data order and augmentation.")
+    long seed = 0;
+
+    @Option(names = "--device", description = "cpu, cuda or cuda:N.")
+    String device = "cpu";
+
+    @Option(names = "--log-every", description = "Log every N updates.")
+    int logEvery = 50;
+
+    @Override
+    public Integer call() throws Exception {
+        validate();
+        long started = System.nanoTime();
+        Device dev = Device.parse(device);
+        try (Model encoder = weights != null ? Model.load(weights, dev) : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
+            MaeConfig config = encoder.config();
+            LabelledData.Splits splits = data.open(config.inChans(), config.imgSize());
+            LabelledDataset train = splits.train(), test = splits.test();
+            if (train.height() != config.imgSize() || train.channels() != config.inChans())
+                throw new ParameterException(spec.commandLine(), "images are " + train.channels() + "×" + train.height()
+                        + "×" + train.width() + ", the encoder needs " + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize());
+            if (batch > train.size())
+                throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + train.size() + " training images");
+            boolean scratch = fromScratch || weights == null;
+            long perEpoch = train.size() / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
+            long warmup = Math.min(steps - 1, Math.round(warmupEpochs * perEpoch));
+            double peakLr = LrSchedule.scaledLr(baseLr, batch);
+            LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
+            Files.createDirectories(out);
+            System.out.printf("mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
+                            + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f%n",
+                    scratch ? "from scratch" : "from " + weights, train.size(), test.size(), train.classCount(), data.source(),
+                    steps, batch, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing);
+
+            Map<String, Object> report = new LinkedHashMap<>();
+            List<Map<String, Object>> perEpochTop1 = new ArrayList<>();
+            try (Model fresh = scratch ? Model.create(config, dev, seed) : null;
+                 Classifier classifier = Classifier.fromEncoder(scratch ? fresh : encoder, train.classCount(), dropPath, seed);
+                 FineTuner tuner = FineTuner.builder(classifier).schedule(schedule).weightDecay(weightDecay)
+                         .layerDecay(layerDecay).labelSmoothing(labelSmoothing).build()) {
+                RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);
+                int size = config.imgSize();
+                BatchLoader.Transform transform = !augment ? (t, i) -> t
+                        : (t, i) -> Augment.resizedCrops(t, crops.sample(batch, size, size, new Random(seed * 7_919L + i)), size);
+                double lossSum = 0;
+                long window = 0, imagesSeen = 0, t0 = System.nanoTime();
+                try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), 0);
+                     TrainingProgress console = TrainingProgress.forConsole("finetune", steps, 0);
+                     BatchLoader loader = new BatchLoader(train, batch, seed, 0, steps, 2, transform)) {
+                    long[] labels = new long[batch];
+                    for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
+                        int[] idx = loader.indices(b.index());
+                        for (int i = 0; i < batch; i++) labels[i] = train.label(idx[i]);
+                        double loss;
+                        try (Tensor images = b.images(); Tensor y = Tensor.fromLongs(labels, batch)) {
+                            loss = tuner.step(images, y);
+                        }
+                        long update = tuner.stepCount();
+                        imagesSeen += batch;
+                        lossSum += loss;
+                        window++;
+                        double secs = (System.nanoTime() - t0) / 1e9;
+                        console.update(update, loss, imagesSeen / secs);
+                        if (update % logEvery == 0 || update == steps) {
+                            double epoch = (double) update / perEpoch;
+                            metrics.log(update, epoch, lossSum / window, schedule.lr(update - 1), imagesSeen / secs, loader.waitSeconds() / secs);
+                            console.log(update, epoch, lossSum / window, schedule.lr(update - 1), imagesSeen / secs, loader.waitSeconds() / secs);
+                            lossSum = 0;
+                            window = 0;
+                        }
+                        if (update % perEpoch == 0 || update == steps) {
+                            double top1 = top1(classifier, test);
+                            Map<String, Object> row = new LinkedHashMap<>();
+                            row.put("epoch", (double) update / perEpoch);
+                            row.put("step", update);
+                            row.put("test_top1", top1);
+                            perEpochTop1.add(row);
+                            System.out.printf("epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
+                        }
+                    }
+                }
+                classifier.save(out.resolve("classifier.safetensors"));
+                LossPlot.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
+                double finalTop1 = (double) perEpochTop1.getLast().get("test_top1");
+                report.put("test_top1", finalTop1);
+                report.put("init", scratch ? "scratch" : weights.toAbsolutePath().toString());
+                report.put("test_top1_per_epoch", perEpochTop1);
+                report.put("train_images", train.size());
+                report.put("test_images", test.size());
+                report.put("classes", train.classCount());
+                report.put("updates", steps);
+                report.put("batch", batch);
+                report.put("epochs", epochs);
+                report.put("peak_lr", peakLr);
+                report.put("warmup_updates", warmup);
+                report.put("layer_decay", layerDecay);
+                report.put("weight_decay", weightDecay);
+                report.put("drop_path", dropPath);
+                report.put("label_smoothing", labelSmoothing);
+                report.put("augment", augment ? "RandomResizedCrop(" + cropMinScale + "-1) + flip" : "none");
+                report.put("seed", seed);
+                report.put("config", config);
+                report.put("duration_s", (System.nanoTime() - started) / 1e9);
+                new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), report);
+                System.out.printf("test top-1 %.2f%% (%s)%nwrote %s, %s, %s, %s%n", 100 * finalTop1,
+                        scratch ? "from scratch" : "fine-tuned", out.resolve("report.json"), out.resolve("classifier.safetensors"),
+                        out.resolve("metrics.jsonl"), out.resolve("loss.png"));
+            }
+        }
+        return 0;
+    }
+
+    /** Top-1 accuracy on every image of {@code test}, in batches. */
+    static double top1(Classifier classifier, LabelledDataset test) {
+        int right = 0, chunk = 500;
+        for (int start = 0; start < test.size(); start += chunk) {
+            int n = Math.min(chunk, test.size() - start);
+            int[] idx = new int[n];
+            for (int i = 0; i < n; i++) idx[i] = start + i;
+            try (Tensor images = test.batch(idx)) {
+                int[] predicted = classifier.predict(images);
+                for (int i = 0; i < n; i++) if (predicted[i] == test.label(start + i)) right++;
+            }
+        }
+        return (double) right / test.size();
+    }
+
+    private void validate() {
+        String problem = data.problem();
+        if (problem != null) throw new ParameterException(spec.commandLine(), problem);
+        if (!(epochs > 0)) throw new ParameterException(spec.commandLine(), "--epochs must be positive, got " + epochs);
+        if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
+        if (logEvery <= 0) throw new ParameterException(spec.commandLine(), "--log-every must be positive, got " + logEvery);
+        if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
+        if (!(warmupEpochs >= 0)) throw new ParameterException(spec.commandLine(), "--warmup-epochs must be >= 0, got " + warmupEpochs);
+        if (!(layerDecay > 0 && layerDecay <= 1))
+            throw new ParameterException(spec.commandLine(), "--layer-decay must be in (0, 1], got " + layerDecay);
+        if (!(dropPath >= 0 && dropPath < 1)) throw new ParameterException(spec.commandLine(), "--drop-path must be in [0, 1), got " + dropPath);
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1))
+            throw new ParameterException(spec.commandLine(), "--label-smoothing must be in [0, 1), got " + labelSmoothing);
+        if (!(cropMinScale > 0 && cropMinScale <= 1))
+            throw new ParameterException(spec.commandLine(), "--crop-min-scale must be in (0, 1], got " + cropMinScale);
+        if (fromScratch && weights == null)
+            System.out.println("no --weights: training MaeConfig.fashionMnistSmall()'s encoder from scratch");
+    }
+}

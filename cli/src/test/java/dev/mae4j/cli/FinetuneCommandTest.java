@@ -1,0 +1,111 @@
+package dev.mae4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mae4j.Classifier;
+import dev.mae4j.Device;
+import dev.mae4j.MaeConfig;
+import dev.mae4j.Model;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class FinetuneCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private int run(StringWriter err, String... args) {
+        CommandLine cli = new CommandLine(new MaeCommand());
+        cli.setErr(new PrintWriter(err));
+        return cli.execute(args);
+    }
+
+    @Test
+    void fineTunesPretrainedWeightsAndReportsTestAccuracy() throws IOException {
+        PretrainCommandTest.writeImages(dir, 32);
+        Path weights = dir.resolve("mae.safetensors");
+        try (Model m = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1)) {
+            m.save(weights);
+        }
+        Path out = dir.resolve("ft");
+        StringWriter err = new StringWriter();
+        assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--data", dir.toString(), "--out", out.toString(),
+                "--batch", "8", "--epochs", "2", "--log-every", "1"), err.toString());
+        JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
+        for (String field : List.of("test_top1", "init", "test_top1_per_epoch", "config", "duration_s", "layer_decay", "label_smoothing"))
+            assertTrue(report.has(field), "report lacks " + field);
+        assertEquals(weights.toAbsolutePath().toString(), report.get("init").asText());
+        assertEquals(2, report.get("test_top1_per_epoch").size(), "one test evaluation per epoch");
+        assertEquals(16, report.get("test_images").asInt());
+        assertEquals(8, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "2 epochs of 32 images in batches of 8");
+        double top1 = report.get("test_top1").asDouble();
+        assertTrue(top1 >= 0 && top1 <= 1, "accuracy " + top1);
+        try (Classifier c = Classifier.load(out.resolve("classifier.safetensors"), Device.cpu())) {
+            assertEquals(10, c.numClasses());
+        }
+        assertTrue(Files.size(out.resolve("loss.png")) > 0);
+
+        Path scratch = dir.resolve("scratch");
+        assertEquals(0, run(new StringWriter(), "finetune", "--weights", weights.toString(), "--from-scratch", "--data", dir.toString(),
+                "--out", scratch.toString(), "--batch", "8", "--epochs", "0.5"));
+        assertEquals("scratch", JSON.readTree(scratch.resolve("report.json").toFile()).get("init").asText());
+    }
+
+    @Test
+    void fineTunesOnLabelledFoldersAndShards() throws IOException {
+        Path train = dir.resolve("train"), test = dir.resolve("test");
+        for (Path root : List.of(train, test))
+            for (int i = 0; i < 8; i++) {
+                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(10, 12, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 12; y++) for (int x = 0; x < 10; x++) img.setRGB(x, y, (i % 2 == 0 ? 0x202020 : 0xe0e0e0) + x * 3 + y);
+                Path f = root.resolve(i % 2 == 0 ? "dark" : "light").resolve(i + ".png");
+                Files.createDirectories(f.getParent());
+                javax.imageio.ImageIO.write(img, "png", f.toFile());
+            }
+        Path weights = dir.resolve("rgb16.safetensors");
+        try (Model m = Model.create(MaeConfig.tiny().toBuilder().imgSize(16).patchSize(4).inChans(3).build(), Device.cpu(), 1)) {
+            m.save(weights);
+        }
+        Path out = dir.resolve("folders");
+        StringWriter err = new StringWriter();
+        assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--images", train.toString(), "--test-images", test.toString(),
+                "--out", out.toString(), "--batch", "4", "--epochs", "1"), err.toString());
+        JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
+        assertEquals(2, report.get("classes").asInt());
+        assertEquals(8, report.get("test_images").asInt());
+
+        Path trainShard = dir.resolve("train.maeshard"), testShard = dir.resolve("test.maeshard");
+        for (Path[] p : new Path[][] {{train, trainShard}, {test, testShard}})
+            assertEquals(0, run(new StringWriter(), "pack", "--images", p[0].toString(), "--out", p[1].toString(),
+                    "--img-size", "16", "--in-chans", "3"));
+        Path fromShards = dir.resolve("shards");
+        assertEquals(0, run(new StringWriter(), "finetune", "--weights", weights.toString(), "--shard", trainShard.toString(),
+                "--test-shard", testShard.toString(), "--out", fromShards.toString(), "--batch", "4", "--epochs", "1"));
+        assertEquals(2, JSON.readTree(fromShards.resolve("report.json").toFile()).get("classes").asInt());
+    }
+
+    @Test
+    void badArgumentsSayWhatToFix() {
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(err, "finetune", "--images", dir.toString()));
+        assertTrue(err.toString().contains("--images and --test-images go together"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, "finetune", "--layer-decay", "0"));
+        assertTrue(err.toString().contains("--layer-decay must be in (0, 1]"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, "finetune", "--epochs", "-1"));
+        assertTrue(err.toString().contains("--epochs must be positive"), err.toString());
+    }
+}

@@ -43,6 +43,11 @@ final class LabelledData {
         return null;
     }
 
+    /** Whether the images come sorted by class (folders and shards), not in Fashion-MNIST's mixed order. */
+    boolean sortedByClass() {
+        return images != null || shard != null;
+    }
+
     /** Where the training images come from, for messages and reports. */
     Path source() {
         return shard != null ? shard : images != null ? images : data;

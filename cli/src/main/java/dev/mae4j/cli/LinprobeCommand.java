@@ -3,7 +3,6 @@ package dev.mae4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Device;
 import dev.mae4j.Model;
-import dev.mae4j.data.IdxImages;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,7 +14,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** `mae linprobe`: linear probe and kNN of a checkpoint's frozen features on Fashion-MNIST. */
+/** `mae linprobe`: linear probe and kNN of a checkpoint's frozen features on Fashion-MNIST, labelled folders or shards. */
 @Command(name = "linprobe", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = "Linear probe (BatchNorm without affine + linear head) and kNN on frozen encoder features.")
 final class LinprobeCommand implements Callable<Integer> {
@@ -25,8 +24,8 @@ final class LinprobeCommand implements Callable<Integer> {
     @Option(names = "--weights", required = true, description = "A checkpoint written by mae pretrain (last.safetensors).")
     Path weights;
 
-    @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files.")
-    Path data = IdxImages.DEBIAN_FASHION_MNIST;
+    @Mixin
+    LabelledData data = new LabelledData();
 
     @Option(names = "--out", description = "Where to write the report (JSON); standard output only when absent.")
     Path out;
@@ -40,9 +39,10 @@ final class LinprobeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
-        IdxImages train = IdxImages.readSplit(data, "train"), test = IdxImages.readSplit(data, "t10k");
+        if (data.problem() != null) throw new ParameterException(spec.commandLine(), data.problem());
         try (Model model = Model.load(weights, Device.cpu())) {
-            Map<String, Object> report = ProbeEvaluation.run(model, train, test, PretrainCommand.MEAN, PretrainCommand.STD, probe, seed);
+            LabelledData.Splits splits = data.open(model.config().inChans(), model.config().imgSize());
+            Map<String, Object> report = ProbeEvaluation.run(model, splits.train(), splits.test(), data.sortedByClass(), probe, seed);
             ObjectMapper json = new ObjectMapper();
             System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             if (out != null) json.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), report);

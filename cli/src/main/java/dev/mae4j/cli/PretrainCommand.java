@@ -35,8 +35,7 @@ import java.util.concurrent.Callable;
 @Command(name = "pretrain", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = "Pretrain an MAE on Fashion-MNIST with the paper's recipe.")
 final class PretrainCommand implements Callable<Integer> {
-    // Fashion-MNIST's training-set pixel mean and standard deviation on [0, 1].
-    static final float MEAN = 0.2860f, STD = 0.3530f;
+    static final float MEAN = LabelledData.MEAN, STD = LabelledData.STD;
 
     @Spec
     CommandSpec spec;
@@ -254,7 +253,7 @@ final class PretrainCommand implements Callable<Integer> {
                 ReconstructionFigure.write(out.resolve("reconstructions.png"), model, test.asDataset(MEAN, STD),
                         java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, new float[] {MEAN}, new float[] {STD});
                 Map<String, Object> report = new LinkedHashMap<>(
-                        ProbeEvaluation.run(model, train, test, MEAN, STD, probe, seed));
+                        ProbeEvaluation.run(model, train.asDataset(MEAN, STD), test.asDataset(MEAN, STD), false, probe, seed));
                 report.put("updates", trainer.stepCount());
                 report.put("effective_batch", effectiveBatch);
                 report.put("peak_lr", peakLr);

@@ -2,8 +2,7 @@ package dev.mae4j.cli;
 
 import dev.mae4j.Device;
 import dev.mae4j.Model;
-import dev.mae4j.data.IdxImages;
-import dev.mae4j.data.ImageDataset;
+import dev.mae4j.data.LabelledDataset;
 import dev.mae4j.eval.Features;
 import dev.mae4j.eval.Knn;
 import dev.mae4j.eval.LinearProbe;
@@ -18,13 +17,17 @@ import java.util.Map;
 final class ProbeEvaluation {
     private ProbeEvaluation() {}
 
-    static Map<String, Object> run(Model trained, IdxImages train, IdxImages test, float mean, float std,
+    /**
+     * Probes on {@code options.trainImages} and {@code options.testImages} of the splits: the first ones when
+     * the images come in no particular order (Fashion-MNIST), a seeded random choice when they are sorted by
+     * class (folders, shards packed from them).
+     */
+    static Map<String, Object> run(Model trained, LabelledDataset trainData, LabelledDataset testData, boolean sortedByClass,
                                    ProbeOptions options, long seed) {
-        int epochs = options.epochs, k = options.k;
-        ImageDataset trainData = train.asDataset(mean, std), testData = test.asDataset(mean, std);
-        int[] trainIdx = firstN(Math.min(options.trainImages, train.count())),
-                testIdx = firstN(Math.min(options.testImages, test.count()));
-        int[] trainY = labels(train, trainIdx), testY = labels(test, testIdx);
+        int epochs = options.epochs, k = options.k, classes = trainData.classCount();
+        int[] trainIdx = choose(trainData.size(), options.trainImages, sortedByClass, seed),
+                testIdx = choose(testData.size(), options.testImages, sortedByClass, seed + 1);
+        int[] trainY = labels(trainData, trainIdx), testY = labels(testData, testIdx);
         Map<String, Object> r = new LinkedHashMap<>();
         System.out.printf("evaluating: frozen features of %d training and %d test images%n", trainIdx.length, testIdx.length);
         try (Model random = Model.create(trained.config(), Device.cpu(), seed + 1)) {
@@ -35,8 +38,8 @@ final class ProbeEvaluation {
                 for (var pooling : Features.Pooling.values()) {
                     String tag = pooling == Features.Pooling.CLS ? "" : "_mean_pool";
                     float[][] a = xTrain.get(pooling), b = xTest.get(pooling);
-                    r.put("linear_probe_top1" + tag + suffix, LinearProbe.train(a, trainY, 10, epochs, 0.1, seed).accuracy(b, testY));
-                    r.put("knn_top1" + tag + suffix, Knn.accuracy(a, trainY, b, testY, k, 10));
+                    r.put("linear_probe_top1" + tag + suffix, LinearProbe.train(a, trainY, classes, epochs, 0.1, seed).accuracy(b, testY));
+                    r.put("knn_top1" + tag + suffix, Knn.accuracy(a, trainY, b, testY, k, classes));
                 }
             }
         }
@@ -47,16 +50,28 @@ final class ProbeEvaluation {
         return r;
     }
 
-    private static int[] firstN(int n) {
-        int[] idx = new int[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
+    private static int[] choose(int size, int wanted, boolean shuffle, long seed) {
+        int[] all = new int[size];
+        for (int i = 0; i < size; i++) all[i] = i;
+        if (shuffle) {
+            java.util.Random r = new java.util.Random(seed);
+            for (int i = size - 1; i > 0; i--) {  // Fisher–Yates
+                int j = r.nextInt(i + 1), t = all[i];
+                all[i] = all[j];
+                all[j] = t;
+            }
+        }
+        int[] idx = java.util.Arrays.copyOf(all, Math.min(wanted, size));
+        java.util.Arrays.sort(idx);
         return idx;
     }
 
-    private static int[] labels(IdxImages d, int[] idx) {
-        if (d.labels() == null) throw new IllegalArgumentException("probes need labels");
+    private static int[] labels(LabelledDataset d, int[] idx) {
         int[] y = new int[idx.length];
-        for (int i = 0; i < idx.length; i++) y[i] = d.labels()[idx[i]] & 0xff;
+        for (int i = 0; i < idx.length; i++) {
+            y[i] = d.label(idx[i]);
+            if (y[i] < 0) throw new IllegalArgumentException("probes need labelled images; image " + idx[i] + " has none");
+        }
         return y;
     }
 }

@@ -86,6 +86,13 @@ class FinetuneCommandTest {
         assertEquals(2, report.get("classes").asInt());
         assertEquals(8, report.get("test_images").asInt());
 
+        Path probe = dir.resolve("probe.json");
+        assertEquals(0, run(new StringWriter(), "linprobe", "--weights", weights.toString(), "--images", train.toString(),
+                "--test-images", test.toString(), "--probe-epochs", "2", "--knn-k", "3", "--out", probe.toString()));
+        JsonNode probed = JSON.readTree(probe.toFile());
+        assertEquals(8, probed.get("probe_train_images").asInt());
+        assertTrue(probed.get("knn_top1").asDouble() >= 0);
+
         Path trainShard = dir.resolve("train.maeshard"), testShard = dir.resolve("test.maeshard");
         for (Path[] p : new Path[][] {{train, trainShard}, {test, testShard}})
             assertEquals(0, run(new StringWriter(), "pack", "--images", p[0].toString(), "--out", p[1].toString(),

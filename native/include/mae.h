@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 6
+#define MAE_ABI_VERSION 7
 
 #define MAE_MAX_DIMS 8
 
@@ -66,6 +66,7 @@ typedef struct mae_config {
     double mlp_ratio;
     int32_t norm_pix_loss; /* 0 or 1 */
     int32_t dtype;         /* MAE_DTYPE_F32 or MAE_DTYPE_F64: parameters and activations */
+    double layer_norm_eps; /* of every LayerNorm: 1e-6 in the reference (timm), 1e-12 in Hugging Face's ViTMAE */
 } mae_config;
 
 typedef struct mae_device {
@@ -121,6 +122,13 @@ int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* 
    indices [N] I64 into it; out [N, C, H, W] F32 = (pixel / 255 − mean[c]) / std[c], mean and std [C] F64. */
 int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_view* indices, const mae_tensor_view* mean,
                              const mae_tensor_view* std, mae_tensor** out);
+
+/* Position tables for another image size. The fixed 2-D sine-cosine table of the reference for a grid × grid
+   layout: out [1, 1 + grid², embed_dim] F64, row 0 (the [CLS] slot) zero. */
+int32_t mae_sincos_pos_embed(int32_t embed_dim, int32_t grid, mae_tensor** out);
+/* A learned table [1, 1 + g², D] (F32 or F64) resized to a new_grid × new_grid layout as the reference's
+   interpolate_pos_embed does: the [CLS] row kept, the grid resized bicubically (align_corners false). */
+int32_t mae_resize_pos_embed(const mae_tensor_view* pos_embed, int32_t new_grid, mae_tensor** out);
 
 /* Maskers decide which patches each image loses. */
 int32_t mae_masker_random(double mask_ratio, uint64_t seed, mae_masker** out);
@@ -193,6 +201,8 @@ int32_t mae_classifier_param_set(mae_classifier* c, const char* name, const mae_
 int32_t mae_classifier_grad_get(const mae_classifier* c, const char* name, mae_tensor** out);
 /* Evaluation: images [N, C, H, W] -> logits [N, num_classes]; no gradients, no stochastic depth. */
 int32_t mae_classifier_logits(mae_classifier* c, const mae_tensor_view* images, mae_tensor** out);
+/* Evaluation: images [N, C, H, W] -> the head's input [N, embed_dim]: patch tokens mean-pooled, then fc_norm. */
+int32_t mae_classifier_features(mae_classifier* c, const mae_tensor_view* images, mae_tensor** out);
 /* Label-smoothed cross-entropy of labels [N] I64. MAE_FORWARD_DEFAULT: evaluation mode, no gradients;
    MAE_FORWARD_BACKWARD: training mode (stochastic depth on), gradients readable afterwards. */
 int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, const mae_tensor_view* labels,

@@ -15,6 +15,7 @@
 #include "mae.h"
 #include "masking.h"
 #include "model.h"
+#include "pos_embed.h"
 #include "tensors.h"
 #include "torch_version.h"
 #include "trainer.h"
@@ -247,6 +248,24 @@ int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_vie
         torch::NoGradGuard no_grad;
         *out = export_tensor(mae::gather_normalize(mae::wrap_view(images, "images"), mae::wrap_view(indices, "indices"),
                                                    mae::wrap_view(mean, "mean"), mae::wrap_view(std, "std")));
+    });
+}
+
+int32_t mae_sincos_pos_embed(int32_t embed_dim, int32_t grid, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        mae::require(embed_dim > 0 && embed_dim % 4 == 0, "embed_dim must be a positive multiple of 4, got " +
+                                                               std::to_string(embed_dim));
+        mae::require(grid >= 1, "grid must be >= 1, got " + std::to_string(grid));
+        *out = export_tensor(mae::sincos_pos_embed_2d(embed_dim, grid).unsqueeze(0));
+    });
+}
+
+int32_t mae_resize_pos_embed(const mae_tensor_view* pos_embed, int32_t new_grid, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        torch::NoGradGuard no_grad;
+        *out = export_tensor(mae::resize_pos_embed(mae::wrap_view(pos_embed, "pos_embed"), new_grid));
     });
 }
 
@@ -591,6 +610,19 @@ int32_t mae_classifier_logits(mae_classifier* c, const mae_tensor_view* images, 
         torch::NoGradGuard no_grad;
         auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
         *out = export_tensor(model.forward(imgs, /*train=*/false));
+    });
+}
+
+int32_t mae_classifier_features(mae_classifier* c, const mae_tensor_view* images, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        auto raw = mae::wrap_view(images, "images");
+        auto& model = *c->impl;
+        std::shared_lock<std::shared_mutex> lock(model.lock());
+        torch::NoGradGuard no_grad;
+        auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
+        *out = export_tensor(model.forward_features(imgs, /*train=*/false));
     });
 }
 

@@ -47,7 +47,7 @@ VitClassifier::VitClassifier(const MaeModel& mae, int64_t num_classes, double dr
     fc_norm_w_ = get("fc_norm.weight");
     fc_norm_b_ = get("fc_norm.bias");
     for (int32_t i = 0; i < cfg_.depth; ++i) {
-        auto block = bind_block(params_, "blocks." + std::to_string(i) + ".", cfg_.num_heads);
+        auto block = bind_block(params_, "blocks." + std::to_string(i) + ".", cfg_.num_heads, cfg_.layer_norm_eps);
         // timm: dpr = torch.linspace(0, drop_path_rate, depth)
         block.drop_path = cfg_.depth == 1 ? 0.0 : drop_path_rate * i / (cfg_.depth - 1);
         blocks_.push_back(block);
@@ -66,7 +66,7 @@ torch::Tensor VitClassifier::forward_features(const torch::Tensor& imgs, bool tr
     at::Generator* gen = train ? &gen_ : nullptr;
     for (const auto& b : blocks_) x = block_forward(b, x, gen);
     // global pool without cls token, then fc_norm
-    return layer_norm(x.narrow(1, 1, x.size(1) - 1).mean(1), fc_norm_w_, fc_norm_b_);
+    return layer_norm(x.narrow(1, 1, x.size(1) - 1).mean(1), fc_norm_w_, fc_norm_b_, cfg_.layer_norm_eps);
 }
 
 torch::Tensor VitClassifier::forward(const torch::Tensor& imgs, bool train) {

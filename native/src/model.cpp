@@ -50,6 +50,8 @@ void validate_config(const mae_config& c) {
             "mlp_ratio must be positive and give a hidden width of at least 1, got " + std::to_string(c.mlp_ratio));
     require(c.norm_pix_loss == 0 || c.norm_pix_loss == 1,
             "norm_pix_loss must be 0 or 1, got " + std::to_string(c.norm_pix_loss));
+    require(std::isfinite(c.layer_norm_eps) && c.layer_norm_eps > 0,
+            "layer_norm_eps must be finite and > 0, got " + std::to_string(c.layer_norm_eps));
     require(c.dtype == MAE_DTYPE_F32 || c.dtype == MAE_DTYPE_F64,
             "dtype must be MAE_DTYPE_F32 or MAE_DTYPE_F64, got " + std::to_string(c.dtype));
 }
@@ -98,9 +100,9 @@ MaeModel::MaeModel(const mae_config& cfg, torch::Device device, uint64_t seed) :
     decoder_pred_w_ = get("decoder_pred.weight");
     decoder_pred_b_ = get("decoder_pred.bias");
     for (int32_t i = 0; i < cfg.depth; ++i)
-        blocks_.push_back(bind_block(params_, "blocks." + std::to_string(i) + ".", cfg.num_heads));
+        blocks_.push_back(bind_block(params_, "blocks." + std::to_string(i) + ".", cfg.num_heads, cfg.layer_norm_eps));
     for (int32_t i = 0; i < cfg.decoder_depth; ++i)
-        decoder_blocks_.push_back(bind_block(params_, "decoder_blocks." + std::to_string(i) + ".", cfg.decoder_num_heads));
+        decoder_blocks_.push_back(bind_block(params_, "decoder_blocks." + std::to_string(i) + ".", cfg.decoder_num_heads, cfg.layer_norm_eps));
 }
 
 torch::ScalarType MaeModel::dtype() const {
@@ -178,7 +180,7 @@ torch::Tensor MaeModel::encode_tokens(const torch::Tensor& x) const {
     auto cls = (cls_token_ + pos_embed_.narrow(1, 0, 1)).expand({x.size(0), -1, -1});
     auto h = torch::cat({cls, x}, 1);  // [N, 1 + T, D]
     for (const auto& b : blocks_) h = block_forward(b, h);
-    return layer_norm(h, norm_w_, norm_b_);
+    return layer_norm(h, norm_w_, norm_b_, cfg_.layer_norm_eps);
 }
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaeModel::forward_encoder(
@@ -203,7 +205,7 @@ torch::Tensor MaeModel::forward_decoder(const torch::Tensor& latent, const torch
     x = torch::cat({x.narrow(1, 0, 1), x_}, 1);  // [N, 1 + L, Dd]
     x = x + decoder_pos_embed_;
     for (const auto& b : decoder_blocks_) x = block_forward(b, x);
-    x = layer_norm(x, decoder_norm_w_, decoder_norm_b_);
+    x = layer_norm(x, decoder_norm_w_, decoder_norm_b_, cfg_.layer_norm_eps);
     x = torch::linear(x, decoder_pred_w_, decoder_pred_b_);
     return x.narrow(1, 1, l);  // remove cls token: [N, L, p*p*C]
 }

@@ -1,6 +1,9 @@
 #include "pos_embed.h"
 
+#include <cmath>
+
 #include "errors.h"
+#include "tensors.h"
 
 namespace mae {
 
@@ -27,6 +30,25 @@ torch::Tensor sincos_pos_embed_2d(int64_t embed_dim, int64_t grid_size) {
     auto row = coords.repeat_interleave(grid_size);            // i for every token
     auto emb = torch::cat({sincos_1d(embed_dim / 2, col), sincos_1d(embed_dim / 2, row)}, 1);
     return torch::cat({torch::zeros({1, embed_dim}, opts), emb}, 0);
+}
+
+torch::Tensor resize_pos_embed(const torch::Tensor& pos_embed, int64_t new_grid) {
+    require(new_grid >= 1, "new_grid must be >= 1, got " + std::to_string(new_grid));
+    require(pos_embed.dim() == 3 && pos_embed.size(0) == 1 && pos_embed.size(1) >= 2,
+            "pos_embed must be [1, 1 + g², D], got " + shape_string(pos_embed.sizes()));
+    require(pos_embed.is_floating_point(), "pos_embed must be F32 or F64");
+    const int64_t tokens = pos_embed.size(1) - 1, dim = pos_embed.size(2);
+    const auto grid = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(tokens))));
+    require(grid * grid == tokens, "pos_embed has " + std::to_string(tokens) + " patch rows, not a square grid");
+    auto extra = pos_embed.narrow(1, 0, 1);
+    auto pos_tokens = pos_embed.narrow(1, 1, tokens).reshape({-1, grid, grid, dim}).permute({0, 3, 1, 2});
+    namespace F = torch::nn::functional;
+    pos_tokens = F::interpolate(pos_tokens, F::InterpolateFuncOptions()
+                                                .size(std::vector<int64_t>{new_grid, new_grid})
+                                                .mode(torch::kBicubic)
+                                                .align_corners(false));
+    pos_tokens = pos_tokens.permute({0, 2, 3, 1}).flatten(1, 2);
+    return torch::cat({extra, pos_tokens}, 1);
 }
 
 }  // namespace mae

@@ -10,4 +10,8 @@ namespace mae {
 // because the reference's meshgrid puts the width first.
 torch::Tensor sincos_pos_embed_2d(int64_t embed_dim, int64_t grid_size);
 
+// util/pos_embed.py interpolate_pos_embed: pos_embed [1, 1 + g², D] -> [1, 1 + new_grid², D], the [CLS] row
+// kept and the g × g grid resized bicubically (align_corners false).
+torch::Tensor resize_pos_embed(const torch::Tensor& pos_embed, int64_t new_grid);
+
 }  // namespace mae

@@ -9,8 +9,6 @@ namespace mae {
 
 namespace {
 
-constexpr double kLayerNormEps = 1e-6;
-
 torch::Tensor attention(const Block& b, const torch::Tensor& x) {
     const int64_t n = x.size(0), t = x.size(1), dim = x.size(2), heads = b.num_heads;
     auto qkv = torch::linear(x, b.qkv_w, b.qkv_b).reshape({n, t, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
@@ -62,20 +60,20 @@ void add_block_params(std::vector<Param>& params, const std::string& prefix, int
     add("mlp.fc2.bias", {dim});
 }
 
-Block bind_block(const std::vector<Param>& params, const std::string& prefix, int64_t num_heads) {
+Block bind_block(const std::vector<Param>& params, const std::string& prefix, int64_t num_heads, double eps) {
     auto g = [&](const char* suffix) { return find_param(params, prefix + suffix).value; };
     return Block{g("norm1.weight"), g("norm1.bias"), g("attn.qkv.weight"), g("attn.qkv.bias"),
                  g("attn.proj.weight"), g("attn.proj.bias"), g("norm2.weight"), g("norm2.bias"),
-                 g("mlp.fc1.weight"), g("mlp.fc1.bias"), g("mlp.fc2.weight"), g("mlp.fc2.bias"), num_heads};
+                 g("mlp.fc1.weight"), g("mlp.fc1.bias"), g("mlp.fc2.weight"), g("mlp.fc2.bias"), num_heads, eps};
 }
 
-torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-    return torch::layer_norm(x, {x.size(-1)}, w, b, kLayerNormEps);
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, double eps) {
+    return torch::layer_norm(x, {x.size(-1)}, w, b, eps);
 }
 
 torch::Tensor block_forward(const Block& b, const torch::Tensor& x, at::Generator* gen) {
-    auto y = x + drop_path(attention(b, layer_norm(x, b.norm1_w, b.norm1_b)), b.drop_path, gen);
-    auto h = torch::gelu(torch::linear(layer_norm(y, b.norm2_w, b.norm2_b), b.fc1_w, b.fc1_b));  // erf GELU
+    auto y = x + drop_path(attention(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps)), b.drop_path, gen);
+    auto h = torch::gelu(torch::linear(layer_norm(y, b.norm2_w, b.norm2_b, b.eps), b.fc1_w, b.fc1_b));  // erf GELU
     return y + drop_path(torch::linear(h, b.fc2_w, b.fc2_b), b.drop_path, gen);
 }
 

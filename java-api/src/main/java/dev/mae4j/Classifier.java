@@ -74,34 +74,55 @@ public final class Classifier extends NativeResource {
     /** Loads a classifier written by {@link #save}, taking the architecture from its metadata. */
     public static Classifier load(Path path, Device device) throws IOException {
         if (path == null) throw new IllegalArgumentException("path must not be null");
-        try (SafeTensors file = SafeTensors.open(path)) {
-            Map<String, String> meta = file.metadata();
+        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+            Map<String, String> meta = weights.metadata;
+            if (!meta.containsKey(NUM_CLASSES))
+                throw new CheckpointException(path, "metadata has no " + NUM_CLASSES
+                        + ": not a classifier written by mae4j (MAE pretraining weights load with Model.load; "
+                        + "fine-tuned models_vit weights with Classifier.load(path, config, device))");
             MaeConfig config;
             int classes;
             double dropPath;
             try {
-                config = MaeConfig.fromMetadata(meta, ParameterFiles.precisionOf(file));
-                if (!meta.containsKey(NUM_CLASSES))
-                    throw new CheckpointException(path, "metadata has no " + NUM_CLASSES
-                            + ": not a classifier (MAE pretraining weights load with Model.load)");
+                config = MaeConfig.fromMetadata(meta, weights.precision());
                 classes = Integer.parseInt(meta.get(NUM_CLASSES));
                 dropPath = Double.parseDouble(meta.getOrDefault(DROP_PATH_RATE, "0"));
             } catch (IllegalArgumentException e) {
-                throw new CheckpointException(path, "is not a classifier written by mae4j (" + e.getMessage() + ")");
-            }
-            Classifier c;
-            try {
-                c = create(config, classes, dropPath, device, 0);
-            } catch (IllegalArgumentException e) {
                 throw new CheckpointException(path, e.getMessage());
             }
-            try {
-                ParameterFiles.load(path, file, c.parameters, c::setParameter);
-                return c;
-            } catch (IOException | RuntimeException e) {
-                c.close();
-                throw e;
-            }
+            return load(path, weights, config, classes, dropPath, device);
+        }
+    }
+
+    /**
+     * Loads fine-tuned weights named as the reference's models_vit (global pooling: fc_norm and head) from a
+     * safetensors or torch.save file, e.g. the official mae_finetuned_vit_base.pth; the class count comes
+     * from the head. A learned position table of another image size is resized bicubically to {@code config}'s.
+     */
+    public static Classifier load(Path path, MaeConfig config, Device device) throws IOException {
+        if (path == null || config == null) throw new IllegalArgumentException("path and config must not be null");
+        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+            Tensor head = weights.tensors.get("head.bias");
+            if (head == null || !weights.tensors.containsKey("fc_norm.weight"))
+                throw new CheckpointException(path, "has no head.bias and fc_norm.weight: not a globally pooled models_vit classifier");
+            return load(path, weights, config, (int) head.shape()[0], 0.0, device);
+        }
+    }
+
+    private static Classifier load(Path path, Checkpoints.Loaded weights, MaeConfig config, int classes, double dropPath,
+                                   Device device) throws IOException {
+        Classifier c;
+        try {
+            c = create(config, classes, dropPath, device, 0);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(path, e.getMessage());
+        }
+        try {
+            ParameterFiles.load(path, weights.tensors, c.parameters, c::setParameter, name -> false);
+            return c;
+        } catch (IOException | RuntimeException e) {
+            c.close();
+            throw e;
         }
     }
 
@@ -125,6 +146,23 @@ public final class Classifier extends NativeResource {
             images.writeView(view);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             Status.check(Mae.mae_classifier_logits(handle, view, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            images.release();
+            release();
+        }
+    }
+
+    /** The head's input [N, D]: patch tokens mean-pooled, then fc_norm. Evaluation mode; thread-safe. */
+    public Tensor features(Tensor images) {
+        if (images == null) throw new IllegalArgumentException("images must not be null");
+        acquire();
+        images.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            images.writeView(view);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_classifier_features(handle, view, out));
             return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
         } finally {
             images.release();

@@ -10,6 +10,7 @@ import java.util.Map;
  * The architecture of an MAE, named as the reference MaskedAutoencoderViT's arguments.
  *
  * @param precision F32 (the default) or F64, for parameters and activations
+ * @param layerNormEps eps of every LayerNorm: 1e-6 as the reference (timm), 1e-12 in Hugging Face's ViTMAE
  */
 public record MaeConfig(
         int imgSize,
@@ -23,7 +24,8 @@ public record MaeConfig(
         int decoderNumHeads,
         double mlpRatio,
         boolean normPixLoss,
-        DType precision) {
+        DType precision,
+        double layerNormEps) {
 
     /** Validates every field; throws IllegalArgumentException naming the first bad one. */
     public MaeConfig {
@@ -53,7 +55,19 @@ public record MaeConfig(
             throw new IllegalArgumentException("mlpRatio must be positive and give an MLP width of at least 1, got " + mlpRatio);
         if (precision != DType.F32 && precision != DType.F64)
             throw new IllegalArgumentException("precision must be F32 or F64, got " + precision);
+        if (!(layerNormEps > 0) || Double.isInfinite(layerNormEps))
+            throw new IllegalArgumentException("layerNormEps must be finite and > 0, got " + layerNormEps);
     }
+
+    /** The configuration with the reference's LayerNorm eps, 1e-6 (the record's first form). */
+    public MaeConfig(int imgSize, int patchSize, int inChans, int embedDim, int depth, int numHeads, int decoderEmbedDim,
+                     int decoderDepth, int decoderNumHeads, double mlpRatio, boolean normPixLoss, DType precision) {
+        this(imgSize, patchSize, inChans, embedDim, depth, numHeads, decoderEmbedDim, decoderDepth, decoderNumHeads,
+                mlpRatio, normPixLoss, precision, DEFAULT_LAYER_NORM_EPS);
+    }
+
+    /** timm's LayerNorm eps, which the reference uses. */
+    public static final double DEFAULT_LAYER_NORM_EPS = 1e-6;
 
     private static void positive(String field, int value) {
         if (value <= 0) throw new IllegalArgumentException(field + " must be positive, got " + value);
@@ -82,7 +96,7 @@ public record MaeConfig(
     public Builder toBuilder() {
         return new Builder().imgSize(imgSize).patchSize(patchSize).inChans(inChans).embedDim(embedDim).depth(depth)
                 .numHeads(numHeads).decoderEmbedDim(decoderEmbedDim).decoderDepth(decoderDepth)
-                .decoderNumHeads(decoderNumHeads).mlpRatio(mlpRatio).normPixLoss(normPixLoss).precision(precision);
+                .decoderNumHeads(decoderNumHeads).mlpRatio(mlpRatio).normPixLoss(normPixLoss).precision(precision).layerNormEps(layerNormEps);
     }
 
     /** MAE ViT-B/16 with the paper's decoder (512 wide, 8 blocks, 16 heads), 224 px RGB. */
@@ -134,6 +148,7 @@ public record MaeConfig(
         mae_config.mlp_ratio(s, mlpRatio);
         mae_config.norm_pix_loss(s, normPixLoss ? 1 : 0);
         mae_config.dtype(s, precision.code());
+        mae_config.layer_norm_eps(s, layerNormEps);
     }
 
     /** The configuration as safetensors metadata, with the reference's argument names. */
@@ -150,6 +165,7 @@ public record MaeConfig(
         m.put("decoder_num_heads", Integer.toString(decoderNumHeads));
         m.put("mlp_ratio", Double.toString(mlpRatio));
         m.put("norm_pix_loss", Boolean.toString(normPixLoss));
+        m.put("layer_norm_eps", Double.toString(layerNormEps));
         return m;
     }
 
@@ -159,7 +175,8 @@ public record MaeConfig(
                 .embedDim(intKey(m, "embed_dim")).depth(intKey(m, "depth")).numHeads(intKey(m, "num_heads"))
                 .decoderEmbedDim(intKey(m, "decoder_embed_dim")).decoderDepth(intKey(m, "decoder_depth"))
                 .decoderNumHeads(intKey(m, "decoder_num_heads")).mlpRatio(doubleKey(m, "mlp_ratio"))
-                .normPixLoss(Boolean.parseBoolean(key(m, "norm_pix_loss"))).precision(precision).build();
+                .normPixLoss(Boolean.parseBoolean(key(m, "norm_pix_loss"))).precision(precision)
+                .layerNormEps(m.containsKey("layer_norm_eps") ? doubleKey(m, "layer_norm_eps") : DEFAULT_LAYER_NORM_EPS).build();
     }
 
     private static String key(Map<String, String> m, String k) {
@@ -191,6 +208,7 @@ public record MaeConfig(
         private double mlpRatio = 4.0;
         private boolean normPixLoss = false;
         private DType precision = DType.F32;
+        private double layerNormEps = DEFAULT_LAYER_NORM_EPS;
 
         private Builder() {}
 
@@ -206,11 +224,12 @@ public record MaeConfig(
         public Builder mlpRatio(double v) { mlpRatio = v; return this; }
         public Builder normPixLoss(boolean v) { normPixLoss = v; return this; }
         public Builder precision(DType v) { precision = v; return this; }
+        public Builder layerNormEps(double v) { layerNormEps = v; return this; }
 
         /** Throws IllegalArgumentException naming the field when the values are inconsistent. */
         public MaeConfig build() {
             return new MaeConfig(imgSize, patchSize, inChans, embedDim, depth, numHeads, decoderEmbedDim,
-                    decoderDepth, decoderNumHeads, mlpRatio, normPixLoss, precision);
+                    decoderDepth, decoderNumHeads, mlpRatio, normPixLoss, precision, layerNormEps);
         }
     }
 }

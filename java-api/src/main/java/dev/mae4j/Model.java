@@ -11,6 +11,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,34 +58,50 @@ public final class Model extends NativeResource {
     }
 
     /**
-     * Loads a safetensors checkpoint with reference key names into a model of {@code config}. Every
-     * parameter must be present with its shape; unknown keys are refused.
+     * Loads weights into a model of {@code config}: safetensors or torch.save files (a bare state dict or a
+     * training checkpoint holding it under 'model'), named as the reference (models_mae) or as Hugging Face's
+     * ViTMAEForPreTraining (query, key and value are fused), or a Hugging Face model directory. Every
+     * parameter must be present with its shape and unknown keys are refused, except that fixed position
+     * tables of another image size are regenerated for {@code config}'s.
      */
     public static Model load(Path path, MaeConfig config, Device device) throws IOException {
         if (path == null) throw new IllegalArgumentException("path must not be null");
-        try (SafeTensors file = SafeTensors.open(path)) {
-            return load(path, file, config, device);
+        if (config == null) throw new IllegalArgumentException("config must not be null");
+        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+            return load(path, weights, config, device, name -> false);
         }
     }
 
-    /** Loads a checkpoint written by {@link #save}, taking the configuration from its metadata. */
+    /**
+     * Loads weights taking the configuration from the file itself: the metadata {@link #save} writes, or a
+     * Hugging Face config.json beside the weights (or in the directory given).
+     */
     public static Model load(Path path, Device device) throws IOException {
         if (path == null) throw new IllegalArgumentException("path must not be null");
-        try (SafeTensors file = SafeTensors.open(path)) {
-            MaeConfig config;
+        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+            return load(path, weights, configOf(path, weights), device, name -> false);
+        }
+    }
+
+    /** The architecture recorded with the weights: our metadata, else Hugging Face's config.json. */
+    static MaeConfig configOf(Path path, Checkpoints.Loaded weights) throws IOException {
+        if (weights.metadata.containsKey("embed_dim")) {
             try {
-                config = MaeConfig.fromMetadata(file.metadata(), ParameterFiles.precisionOf(file));
+                return MaeConfig.fromMetadata(weights.metadata, weights.precision());
             } catch (IllegalArgumentException e) {
                 throw new CheckpointException(path, e.getMessage());
             }
-            return load(path, file, config, device);
         }
+        Path hf = HuggingFaceConfig.beside(path);
+        if (hf != null) return HuggingFaceConfig.read(hf, weights.precision());
+        throw new CheckpointException(path, "records no architecture: pass a MaeConfig, or keep Hugging Face's config.json beside it");
     }
 
-    private static Model load(Path path, SafeTensors file, MaeConfig config, Device device) throws IOException {
+    static Model load(Path path, Checkpoints.Loaded weights, MaeConfig config, Device device,
+                      java.util.function.Predicate<String> optional) throws IOException {
         Model model = create(config, device, 0);
         try {
-            ParameterFiles.load(path, file, model.parameters, model::setParameter);
+            ParameterFiles.load(path, weights.tensors, model.parameters, model::setParameter, optional);
             return model;
         } catch (IOException | RuntimeException e) {
             model.close();
@@ -98,6 +115,34 @@ public final class Model extends NativeResource {
         metadata.put("format", "pt");
         metadata.putAll(config.toMetadata());
         ParameterFiles.save(path, metadata, parameters, this::parameter);
+    }
+
+    /**
+     * Writes a Hugging Face model directory: model.safetensors named as ViTMAEForPreTraining (qkv split into
+     * query, key and value) and config.json, so transformers' ViTMAEForPreTraining.from_pretrained(dir) loads it.
+     */
+    public void saveHuggingFace(Path dir, double maskRatio) throws IOException {
+        if (dir == null) throw new IllegalArgumentException("dir must not be null");
+        Map<String, List<String>> names = Checkpoints.huggingFaceNames(parameters);
+        List<Tensor> values = new ArrayList<>();
+        try {
+            List<SafeTensors.Source> sources = new ArrayList<>();
+            for (ParameterInfo p : parameters) {
+                Tensor t = parameter(p.name());
+                values.add(t);
+                List<String> hf = names.get(p.name());
+                long[] shape = t.shape();
+                long rows = shape[0] / hf.size(), bytes = t.segment().byteSize() / hf.size();
+                shape[0] = rows;
+                for (int i = 0; i < hf.size(); i++)
+                    sources.add(new SafeTensors.Source(hf.get(i), t.dtype(), shape.clone(), t.segment().asSlice(i * bytes, bytes)));
+            }
+            java.nio.file.Files.createDirectories(dir);
+            SafeTensors.write(dir.resolve("model.safetensors"), Map.of("format", "pt"), sources);
+            HuggingFaceConfig.write(dir.resolve("config.json"), config, maskRatio);
+        } finally {
+            values.forEach(Tensor::close);
+        }
     }
 
     /** A forward pass without gradients: encode the visible patches, decode all, score the removed ones. */

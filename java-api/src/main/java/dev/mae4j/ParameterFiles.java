@@ -43,26 +43,40 @@ final class ParameterFiles {
     }
 
     /**
-     * Copies every tensor of {@code file} into the parameter of that name. The file must hold exactly the
-     * parameters, as F32 or F64 tensors of their shapes; anything else is a CheckpointException.
+     * Copies every tensor of {@code tensors} (reference names) into the parameter of that name. Every
+     * parameter must be present unless {@code optional} accepts its name; unknown names are refused. A
+     * position table of another grid is regenerated when fixed (the model keeps its own) and resized
+     * bicubically when learned. Anything that does not fit is a CheckpointException naming it.
      */
-    static void load(Path path, SafeTensors file, List<ParameterInfo> parameters, Setter setter) throws CheckpointException {
-        Set<String> expected = new TreeSet<>();
-        for (ParameterInfo p : parameters) expected.add(p.name());
-        Set<String> missing = new TreeSet<>(expected);
-        missing.removeAll(file.entries().keySet());
-        Set<String> unexpected = new TreeSet<>(file.entries().keySet());
-        unexpected.removeAll(expected);
+    static void load(Path path, Map<String, Tensor> tensors, List<ParameterInfo> parameters, Setter setter,
+                     java.util.function.Predicate<String> optional) throws CheckpointException {
+        Map<String, ParameterInfo> byName = new java.util.LinkedHashMap<>();
+        for (ParameterInfo p : parameters) byName.put(p.name(), p);
+        Set<String> missing = new TreeSet<>(byName.keySet());
+        missing.removeAll(tensors.keySet());
+        missing.removeIf(optional);
+        Set<String> unexpected = new TreeSet<>(tensors.keySet());
+        unexpected.removeAll(byName.keySet());
         if (!missing.isEmpty() || !unexpected.isEmpty())
             throw new CheckpointException(path, "keys do not match the model: missing " + missing + ", unexpected " + unexpected);
-        for (SafeTensors.Entry e : file.entries().values()) {
-            DType dtype = DType.ofSafetensorsName(e.dtype());
-            if (dtype != DType.F32 && dtype != DType.F64)
-                throw new CheckpointException(path, "tensor '" + e.name() + "' is " + e.dtype() + "; F32 or F64 is needed");
-            if (e.shape().length == 0)
-                throw new CheckpointException(path, "tensor '" + e.name() + "' is a scalar");
-            try (Tensor t = Tensor.wrap(e.data(), dtype, e.shape())) {
-                setter.set(e.name(), t);
+        for (var e : tensors.entrySet()) {
+            ParameterInfo p = byName.get(e.getKey());
+            Tensor t = e.getValue();
+            if (t.dtype() != DType.F32 && t.dtype() != DType.F64)
+                throw new CheckpointException(path, "tensor '" + e.getKey() + "' is " + t.dtype() + "; F32 or F64 is needed");
+            boolean table = p.name().equals("pos_embed") || p.name().equals("decoder_pos_embed");
+            if (table && !java.util.Arrays.equals(t.shape(), p.shape()) && t.shape().length == 3 && t.shape()[2] == p.shape()[2]) {
+                if (!p.trainable()) continue;  // the fixed sine-cosine table: the model made its own for its grid
+                int grid = (int) Math.round(Math.sqrt(p.shape()[1] - 1));
+                try (Tensor resized = PositionTables.resize(t, grid)) {
+                    setter.set(p.name(), resized);
+                } catch (IllegalArgumentException bad) {
+                    throw new CheckpointException(path, bad.getMessage());
+                }
+                continue;
+            }
+            try {
+                setter.set(e.getKey(), t);
             } catch (IllegalArgumentException bad) {
                 throw new CheckpointException(path, bad.getMessage());
             }
@@ -95,8 +109,4 @@ final class ParameterFiles {
         }
     }
 
-    /** F64 when any tensor of the file is, else F32. */
-    static DType precisionOf(SafeTensors file) {
-        return file.entries().values().stream().anyMatch(e -> e.dtype().equals("F64")) ? DType.F64 : DType.F32;
-    }
 }

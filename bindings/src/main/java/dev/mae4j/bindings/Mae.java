@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)6L;
+    private static final int MAE_ABI_VERSION = (int)7L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 6
+     * #define MAE_ABI_VERSION 7
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -792,6 +792,126 @@ public class Mae {
                 traceDowncall("mae_gather_normalize", images, indices, mean, std, out);
             }
             return (int)mh$.invokeExact(images, indices, mean, std, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_sincos_pos_embed {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_sincos_pos_embed");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_sincos_pos_embed(int32_t embed_dim, int32_t grid, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_sincos_pos_embed$descriptor() {
+        return mae_sincos_pos_embed.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_sincos_pos_embed(int32_t embed_dim, int32_t grid, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_sincos_pos_embed$handle() {
+        return mae_sincos_pos_embed.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_sincos_pos_embed(int32_t embed_dim, int32_t grid, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_sincos_pos_embed$address() {
+        return mae_sincos_pos_embed.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_sincos_pos_embed(int32_t embed_dim, int32_t grid, mae_tensor **out)
+     * }
+     */
+    public static int mae_sincos_pos_embed(int embed_dim, int grid, MemorySegment out) {
+        var mh$ = mae_sincos_pos_embed.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_sincos_pos_embed", embed_dim, grid, out);
+            }
+            return (int)mh$.invokeExact(embed_dim, grid, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_resize_pos_embed {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_resize_pos_embed");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_resize_pos_embed(const mae_tensor_view *pos_embed, int32_t new_grid, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_resize_pos_embed$descriptor() {
+        return mae_resize_pos_embed.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_resize_pos_embed(const mae_tensor_view *pos_embed, int32_t new_grid, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_resize_pos_embed$handle() {
+        return mae_resize_pos_embed.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_resize_pos_embed(const mae_tensor_view *pos_embed, int32_t new_grid, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_resize_pos_embed$address() {
+        return mae_resize_pos_embed.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_resize_pos_embed(const mae_tensor_view *pos_embed, int32_t new_grid, mae_tensor **out)
+     * }
+     */
+    public static int mae_resize_pos_embed(MemorySegment pos_embed, int new_grid, MemorySegment out) {
+        var mh$ = mae_resize_pos_embed.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_resize_pos_embed", pos_embed, new_grid, out);
+            }
+            return (int)mh$.invokeExact(pos_embed, new_grid, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3122,6 +3242,66 @@ public class Mae {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("mae_classifier_logits", c, images, out);
+            }
+            return (int)mh$.invokeExact(c, images, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_features {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_features");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_features(mae_classifier *c, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_features$descriptor() {
+        return mae_classifier_features.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_features(mae_classifier *c, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_classifier_features$handle() {
+        return mae_classifier_features.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_features(mae_classifier *c, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_classifier_features$address() {
+        return mae_classifier_features.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_features(mae_classifier *c, const mae_tensor_view *images, mae_tensor **out)
+     * }
+     */
+    public static int mae_classifier_features(MemorySegment c, MemorySegment images, MemorySegment out) {
+        var mh$ = mae_classifier_features.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_features", c, images, out);
             }
             return (int)mh$.invokeExact(c, images, out);
         } catch (Throwable ex$) {

@@ -27,6 +27,7 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     double mlp_ratio;
  *     int32_t norm_pix_loss;
  *     int32_t dtype;
+ *     double layer_norm_eps;
  * }
  * }
  */
@@ -49,7 +50,8 @@ public class mae_config {
         MemoryLayout.paddingLayout(4),
         Mae.C_DOUBLE.withName("mlp_ratio"),
         Mae.C_INT.withName("norm_pix_loss"),
-        Mae.C_INT.withName("dtype")
+        Mae.C_INT.withName("dtype"),
+        Mae.C_DOUBLE.withName("layer_norm_eps")
     ).withName("mae_config");
 
     /**
@@ -585,6 +587,50 @@ public class mae_config {
      */
     public static void dtype(MemorySegment struct, int fieldValue) {
         struct.set(dtype$LAYOUT, dtype$OFFSET, fieldValue);
+    }
+
+    private static final OfDouble layer_norm_eps$LAYOUT = (OfDouble)$LAYOUT.select(groupElement("layer_norm_eps"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * double layer_norm_eps
+     * }
+     */
+    public static final OfDouble layer_norm_eps$layout() {
+        return layer_norm_eps$LAYOUT;
+    }
+
+    private static final long layer_norm_eps$OFFSET = $LAYOUT.byteOffset(groupElement("layer_norm_eps"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * double layer_norm_eps
+     * }
+     */
+    public static final long layer_norm_eps$offset() {
+        return layer_norm_eps$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * double layer_norm_eps
+     * }
+     */
+    public static double layer_norm_eps(MemorySegment struct) {
+        return struct.get(layer_norm_eps$LAYOUT, layer_norm_eps$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * double layer_norm_eps
+     * }
+     */
+    public static void layer_norm_eps(MemorySegment struct, double fieldValue) {
+        struct.set(layer_norm_eps$LAYOUT, layer_norm_eps$OFFSET, fieldValue);
     }
 
     /**

@@ -1,0 +1,42 @@
+package dev.mae4j;
+
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_tensor_view;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** Position embeddings for another image size: the fixed sine-cosine tables regenerated, learned ones resized. */
+public final class PositionTables {
+    private PositionTables() {}
+
+    /** The reference's 2-D sine-cosine table for a grid × grid layout: [1, 1 + grid², embedDim] F64, [CLS] row zero. */
+    public static Tensor sincos(int embedDim, int grid) {
+        NativeLibrary.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_sincos_pos_embed(embedDim, grid, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        }
+    }
+
+    /**
+     * A learned table [1, 1 + g², D] resized to newGrid × newGrid as the reference's interpolate_pos_embed:
+     * the [CLS] row kept, the grid resized bicubically (align_corners false).
+     */
+    public static Tensor resize(Tensor posEmbed, int newGrid) {
+        if (posEmbed == null) throw new IllegalArgumentException("posEmbed must not be null");
+        NativeLibrary.ensureLoaded();
+        posEmbed.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            posEmbed.writeView(view);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_resize_pos_embed(view, newGrid, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            posEmbed.release();
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package dev.mae4j;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The serving encoder: outputs, limits, concurrency and closing while in use. */
+class EncoderTest {
+    private static final MaeConfig CONFIG = MaeConfig.tiny();
+
+    private static Tensor images(int n, long seed) {
+        return TestData.images(TestData.gaussian(n * 128, seed), DType.F32, CONFIG, n);
+    }
+
+    @Test
+    void clsAndMeanComeFromTheTokens() {
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder e = Encoder.of(m); Tensor x = images(3, 61);
+             Tensor tokens = e.embed(x, Encoder.Output.TOKENS); Tensor cls = e.embed(x, Encoder.Output.CLS);
+             Tensor mean = e.embed(x, Encoder.Output.MEAN); Tensor encoded = m.encode(x)) {
+            assertArrayEquals(new long[] {3, 17, 8}, tokens.shape());
+            assertArrayEquals(encoded.toFloatArray(), tokens.toFloatArray(), "tokens are Model.encode's");
+            float[] t = tokens.toFloatArray(), c = cls.toFloatArray(), mu = mean.toFloatArray();
+            assertArrayEquals(new long[] {3, 8}, cls.shape());
+            for (int i = 0; i < 3; i++)
+                for (int d = 0; d < 8; d++) {
+                    assertEquals(t[(i * 17) * 8 + d], c[i * 8 + d]);
+                    double s = 0;
+                    for (int j = 1; j < 17; j++) s += t[(i * 17 + j) * 8 + d];
+                    assertEquals(s / 16, mu[i * 8 + d], 1e-6);
+                }
+        }
+    }
+
+    @Test
+    void aFineTunedClassifierServesItsPooledFeatures(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("vit.safetensors");
+        try (Classifier c = Classifier.create(CONFIG, 5, 0.1, Device.cpu(), 2); Tensor x = images(2, 62)) {
+            c.save(file);
+            try (Encoder e = Encoder.load(file, CONFIG, Device.cpu()); Tensor f = e.embed(x, Encoder.Output.MEAN);
+                 Tensor direct = c.features(x)) {
+                assertArrayEquals(direct.toFloatArray(), f.toFloatArray());
+                assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
+            }
+        }
+    }
+
+    @Test
+    void batchesAboveTheLimitAreRefused(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("mae.safetensors");
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1)) {
+            m.save(file);
+        }
+        try (Encoder e = Encoder.load(file, CONFIG, Device.cpu(), 4); Tensor x = images(5, 63)) {
+            IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
+            assertTrue(ex.getMessage().contains("limit of 4"), ex.getMessage());
+        }
+    }
+
+    @Test
+    void eightThreadsGetExactlyTheSerialResults() throws Exception {
+        int threads = 8, calls = 50;
+        try (Model m = Model.create(CONFIG, Device.cpu(), 3); Encoder e = Encoder.of(m)) {
+            List<float[]> serial = new ArrayList<>();
+            List<Tensor> inputs = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                inputs.add(images(1 + i % 4, 100 + i));
+                try (Tensor f = e.embed(inputs.get(i), Encoder.Output.MEAN)) {
+                    serial.add(f.toFloatArray());
+                }
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                CountDownLatch start = new CountDownLatch(1);
+                List<Future<Integer>> results = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int offset = t;
+                    results.add(pool.submit(() -> {
+                        start.await();
+                        for (int c = 0; c < calls; c++) {
+                            int i = (offset + c) % inputs.size();
+                            try (Tensor f = e.embed(inputs.get(i), Encoder.Output.MEAN)) {
+                                assertArrayEquals(serial.get(i), f.toFloatArray(), "input " + i);
+                            }
+                        }
+                        return calls;
+                    }));
+                }
+                start.countDown();
+                int done = 0;
+                for (Future<Integer> f : results) done += f.get();
+                assertEquals(threads * calls, done);
+            } finally {
+                pool.shutdownNow();
+                inputs.forEach(Tensor::close);
+            }
+        }
+    }
+
+    @Test
+    void closingWhileThreadsEmbedNeverCrashes(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("mae.safetensors");
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1)) {
+            m.save(file);
+        }
+        Encoder e = Encoder.load(file, CONFIG, Device.cpu());
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try (Tensor x = images(8, 64)) {
+            List<Future<String>> results = new ArrayList<>();
+            for (int t = 0; t < 4; t++)
+                results.add(pool.submit(() -> {
+                    int ok = 0;
+                    while (true) {
+                        try (Tensor f = e.embed(x, Encoder.Output.TOKENS)) {
+                            assertEquals(8 * 17 * 8, f.toFloatArray().length);
+                            ok++;
+                        } catch (IllegalStateException closed) {
+                            return ok + " calls, then: " + closed.getMessage();
+                        }
+                    }
+                }));
+            Thread.sleep(200);
+            e.close();
+            for (Future<String> f : results) assertTrue(f.get().contains("is closed"), f.get());
+            assertTrue(e.isClosed());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.mae4j.cli;
+
+import dev.mae4j.Device;
+import dev.mae4j.Encoder;
+import dev.mae4j.MaeConfig;
+import dev.mae4j.Tensor;
+import dev.mae4j.data.ImageFolder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** `mae embed`: encoder features of a folder of images, as a .npy array numpy.load reads. */
+@Command(name = "embed", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = "Encoder features of every image in a folder, written as a .npy array (rows in the order of the "
+                + "listing written beside it).")
+final class EmbedCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--weights", required = true, description = "MAE or fine-tuned weights: safetensors, .pth or a Hugging Face folder.")
+    Path weights;
+
+    @Option(names = "--preset", description = "Architecture for weights that record none (e.g. official .pth files): "
+            + "vit-base16, vit-large16, vit-huge14, fashion-mnist, fashion-mnist-small.")
+    String preset;
+
+    @Option(names = "--img-size", description = "Resize images to this side (position tables follow); default: the weights'.")
+    Integer imgSize;
+
+    @Option(names = "--images", required = true, description = "A folder of JPEG/PNG images (sub-folders are classes).")
+    Path images;
+
+    @Option(names = "--out", required = true, description = "The .npy file to write.")
+    Path out;
+
+    @Option(names = "--output", description = "cls ([CLS] token), mean (mean of the patch tokens) or tokens (all).")
+    String output = "cls";
+
+    @Option(names = "--batch", description = "Images per call.")
+    int batch = 64;
+
+    @Option(names = "--device", description = "cpu, cuda or cuda:N.")
+    String device = "cpu";
+
+    @Override
+    public Integer call() throws Exception {
+        Encoder.Output kind;
+        try {
+            kind = Encoder.Output.valueOf(output.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--output must be cls, mean or tokens, got " + output);
+        }
+        if (batch < 1) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
+        Device dev = Device.parse(device);
+        MaeConfig config;
+        try {
+            config = preset == null ? null : preset(preset);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        try (Encoder probe = config == null ? Encoder.load(weights, dev) : null) {
+            MaeConfig base = config != null ? config : probe.config();
+            MaeConfig wanted = imgSize == null ? base : base.toBuilder().imgSize(imgSize).build();
+            try (Encoder encoder = Encoder.load(weights, wanted, dev, batch)) {
+                ImageFolder folder = new ImageFolder(images, wanted.imgSize(), wanted.inChans(),
+                        LabelledData.mean(wanted.inChans()), LabelledData.std(wanted.inChans()));
+                List<Tensor> rows = new ArrayList<>();
+                long[] rowShape = null;
+                try {
+                    for (int start = 0; start < folder.size(); start += batch) {
+                        int n = Math.min(batch, folder.size() - start);
+                        int[] idx = new int[n];
+                        for (int i = 0; i < n; i++) idx[i] = start + i;
+                        try (Tensor x = folder.batch(idx)) {
+                            Tensor f = encoder.embed(x, kind);
+                            rows.add(f);
+                            long[] s = f.shape();
+                            rowShape = java.util.Arrays.copyOfRange(s, 1, s.length);
+                        }
+                    }
+                    Npy.write(out, rows, rowShape, rows.getFirst().dtype());
+                } finally {
+                    rows.forEach(Tensor::close);
+                }
+                Path listing = out.resolveSibling(out.getFileName().toString().replaceFirst("\\.npy$", "") + ".txt");
+                StringBuilder lines = new StringBuilder();
+                for (int i = 0; i < folder.size(); i++) {
+                    int label = folder.label(i);
+                    lines.append(folder.file(i)).append('\t').append(label < 0 ? "" : folder.classes().get(label)).append('\n');
+                }
+                Files.writeString(listing, lines, StandardCharsets.UTF_8);
+                System.out.printf("wrote %s: %d × %s %s features (%d unreadable files skipped); %s lists the images%n", out,
+                        folder.size(), java.util.Arrays.toString(rowShape), output, folder.skipped(), listing);
+            }
+        }
+        return 0;
+    }
+
+    static MaeConfig preset(String name) {
+        return switch (name) {
+            case "vit-base16" -> MaeConfig.vitBase16();
+            case "vit-large16" -> MaeConfig.vitLarge16();
+            case "vit-huge14" -> MaeConfig.vitHuge14();
+            case "fashion-mnist" -> MaeConfig.fashionMnist();
+            case "fashion-mnist-small" -> MaeConfig.fashionMnistSmall();
+            default -> throw new IllegalArgumentException("unknown preset " + name
+                    + " (vit-base16, vit-large16, vit-huge14, fashion-mnist, fashion-mnist-small)");
+        };
+    }
+}

@@ -1,0 +1,96 @@
+package dev.mae4j.cli;
+
+import dev.mae4j.Device;
+import dev.mae4j.Encoder;
+import dev.mae4j.MaeConfig;
+import dev.mae4j.Model;
+import dev.mae4j.ParameterInfo;
+import dev.mae4j.Tensor;
+import dev.mae4j.data.ImageFolder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class InteropCommandTest {
+    private static final MaeConfig RGB8 = MaeConfig.tiny().toBuilder().inChans(3).build();
+
+    @TempDir
+    Path dir;
+
+    private int run(StringWriter err, String... args) {
+        CommandLine cli = new CommandLine(new MaeCommand());
+        cli.setErr(new PrintWriter(err));
+        return cli.execute(args);
+    }
+
+    @Test
+    void convertsHuggingFaceFoldersToReferenceSafetensorsAndBack() throws Exception {
+        Path hf = dir.resolve("hf"), ref = dir.resolve("ref.safetensors"), back = dir.resolve("back");
+        try (Model m = Model.create(RGB8, Device.cpu(), 5)) {
+            m.saveHuggingFace(hf, 0.75);
+            StringWriter err = new StringWriter();
+            assertEquals(0, run(err, "convert", hf.toString(), ref.toString()), err.toString());
+            assertEquals(0, run(err, "convert", ref.toString(), back.toString(), "--huggingface"), err.toString());
+            for (Path p : new Path[] {ref, back})
+                try (Model loaded = Model.load(p, Device.cpu())) {
+                    assertEquals(RGB8, loaded.config());
+                    for (ParameterInfo info : m.parameters())
+                        try (Tensor a = m.parameter(info.name()); Tensor b = loaded.parameter(info.name())) {
+                            assertArrayEquals(a.toFloatArray(), b.toFloatArray(), info.name());
+                        }
+                }
+        }
+        StringWriter err = new StringWriter();
+        assertTrue(run(err, "convert", dir.resolve("missing.pth").toString(), ref.toString()) != 0);
+    }
+
+    @Test
+    void embedsAFolderAsNpy() throws Exception {
+        Path images = dir.resolve("images");
+        for (int i = 0; i < 5; i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 8; y++) for (int x = 0; x < 8; x++) img.setRGB(x, y, (x * 30 + y * 5 + i * 4000) & 0xffffff);
+            Path f = images.resolve(i < 3 ? "a" : "b").resolve(i + ".png");
+            Files.createDirectories(f.getParent());
+            javax.imageio.ImageIO.write(img, "png", f.toFile());
+        }
+        Path weights = dir.resolve("mae.safetensors"), out = dir.resolve("features.npy");
+        try (Model m = Model.create(RGB8, Device.cpu(), 6)) {
+            m.save(weights);
+        }
+        StringWriter err = new StringWriter();
+        assertEquals(0, run(err, "embed", "--weights", weights.toString(), "--images", images.toString(), "--out", out.toString(),
+                "--output", "mean", "--batch", "2"), err.toString());
+        byte[] npy = Files.readAllBytes(out);
+        int headerLen = ByteBuffer.wrap(npy, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort();
+        String header = new String(npy, 10, headerLen, StandardCharsets.US_ASCII);
+        assertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': (5, 8)"), header);
+        assertEquals(0, (10 + headerLen) % 64, "numpy aligns the data to 64 bytes");
+        assertEquals(10 + headerLen + 5 * 8 * 4, npy.length);
+        // the rows are the encoder's features of the listed images, in order
+        ImageFolder folder = new ImageFolder(images, 8, 3, LabelledData.mean(3), LabelledData.std(3));
+        try (Encoder e = Encoder.load(weights, Device.cpu()); Tensor x = folder.batch(new int[] {0, 1, 2, 3, 4});
+             Tensor f = e.embed(x, Encoder.Output.MEAN)) {
+            float[] expected = f.toFloatArray(), actual = new float[40];
+            ByteBuffer.wrap(npy, 10 + headerLen, 160).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(actual);
+            assertArrayEquals(expected, actual, 1e-5f, "the same features, up to the batch size's rounding");
+        }
+        assertEquals(5, Files.readAllLines(dir.resolve("features.txt")).size());
+        err = new StringWriter();
+        assertEquals(2, run(err, "embed", "--weights", weights.toString(), "--images", images.toString(), "--out", out.toString(),
+                "--output", "pooled"));
+        assertTrue(err.toString().contains("--output must be cls, mean or tokens"), err.toString());
+    }
+}

@@ -1,0 +1,39 @@
+package dev.mae4j;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Weight files as files: conversion between the formats and namings {@link Model#load} reads. */
+public final class Weights {
+    private Weights() {}
+
+    /**
+     * Rewrites {@code in} (safetensors or torch.save, reference or Hugging Face names, or a Hugging Face
+     * model folder) as a safetensors file with the reference's names, which the official code's
+     * load_state_dict takes as it is. The architecture goes into the metadata when the input records it
+     * (our metadata or config.json), so {@link Model#load(Path, Device)} needs no MaeConfig. Atomic.
+     * Returns the number of tensors written.
+     */
+    public static int convert(Path in, Path out) throws IOException {
+        if (in == null || out == null) throw new IllegalArgumentException("in and out must not be null");
+        try (Checkpoints.Loaded w = Checkpoints.read(in)) {
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", "pt");
+            Path hf = HuggingFaceConfig.beside(in);
+            if (w.metadata.containsKey("embed_dim")) metadata.putAll(w.metadata);
+            else if (hf != null) metadata.putAll(HuggingFaceConfig.read(hf, w.precision()).toMetadata());
+            metadata.put("format", "pt");
+            List<SafeTensors.Source> sources = new ArrayList<>();
+            for (var e : w.tensors.entrySet()) {
+                Tensor t = e.getValue();
+                sources.add(new SafeTensors.Source(e.getKey(), t.dtype(), t.shape(), t.segment()));
+            }
+            SafeTensors.write(out, metadata, sources);
+            return sources.size();
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package dev.mae4j.examples.service;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.mae4j.Device;
+import dev.mae4j.Encoder;
+import dev.mae4j.data.ImageFolder;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * POST /embed with a PNG or JPEG body returns {"embedding": [...], "dim": D} — the encoder's features of the
+ * image resized to the model's input size. Requests run on virtual threads and meet in a {@link MicroBatcher}.
+ * GET /health answers "ok".
+ *
+ * <pre>java -cp ... dev.mae4j.examples.service.EmbeddingServer WEIGHTS [PORT] [MAX_BATCH] [MAX_WAIT_MICROS]</pre>
+ */
+public final class EmbeddingServer implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int MAX_BODY = 20 << 20;
+
+    private final Encoder encoder;
+    private final MicroBatcher batcher;
+    private final HttpServer server;
+    private final float[] mean, std;
+
+    /** Serves {@code encoder} on 127.0.0.1:{@code port} (0 picks a free port). */
+    public EmbeddingServer(Encoder encoder, int port, int maxBatch, long maxWaitMicros) throws IOException {
+        this.encoder = encoder;
+        this.batcher = new MicroBatcher(encoder, Encoder.Output.CLS, maxBatch, maxWaitMicros, 4096);
+        int c = encoder.config().inChans();
+        this.mean = c == 3 ? new float[] {0.485f, 0.456f, 0.406f} : new float[] {0.5f};
+        this.std = c == 3 ? new float[] {0.229f, 0.224f, 0.225f} : new float[] {0.5f};
+        this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 256);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/embed", this::embed);
+        server.createContext("/health", ex -> respond(ex, 200, "text/plain", "ok".getBytes(StandardCharsets.UTF_8)));
+        server.start();
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    public MicroBatcher batcher() {
+        return batcher;
+    }
+
+    /** The normalised input the server computes for an image file: what a caller can check vectors against. */
+    public float[] preprocess(Path imageFile) {
+        var c = encoder.config();
+        float[] x = new float[c.inChans() * c.imgSize() * c.imgSize()];
+        ImageFolder.decode(imageFile, c.imgSize(), c.inChans(), mean, std, x, 0);
+        return x;
+    }
+
+    private void embed(HttpExchange ex) throws IOException {
+        try (ex) {
+            if (!ex.getRequestMethod().equals("POST")) {
+                error(ex, 405, "POST an image");
+                return;
+            }
+            byte[] body = ex.getRequestBody().readNBytes(MAX_BODY + 1);
+            if (body.length > MAX_BODY) {
+                error(ex, 413, "images up to " + MAX_BODY + " bytes");
+                return;
+            }
+            Path tmp = Files.createTempFile("mae4j-request", ".img");
+            float[] x;
+            try {
+                Files.write(tmp, body);
+                x = preprocess(tmp);
+            } catch (RuntimeException e) {
+                error(ex, 400, "not a readable PNG or JPEG image: " + e.getMessage());
+                return;
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            float[] v;
+            try {
+                v = batcher.submit(x).get();
+            } catch (ExecutionException e) {
+                boolean busy = e.getCause() instanceof RejectedExecutionException;
+                error(ex, busy ? 503 : 500, String.valueOf(e.getCause().getMessage()));
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                error(ex, 503, "interrupted");
+                return;
+            }
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("dim", v.length);
+            out.put("embedding", v);
+            respond(ex, 200, "application/json", JSON.writeValueAsBytes(out));
+        }
+    }
+
+    private static void error(HttpExchange ex, int code, String message) throws IOException {
+        respond(ex, code, "application/json", JSON.writeValueAsBytes(Map.of("error", message)));
+    }
+
+    private static void respond(HttpExchange ex, int code, String type, byte[] body) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", type);
+        ex.sendResponseHeaders(code, body.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+    /** Stops accepting connections, then the batcher; the encoder stays the caller's. */
+    @Override
+    public void close() {
+        server.stop(0);
+        batcher.close();
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length < 1) {
+            System.err.println("usage: EmbeddingServer WEIGHTS [PORT] [MAX_BATCH] [MAX_WAIT_MICROS]");
+            System.exit(2);
+        }
+        Encoder encoder = Encoder.load(Path.of(args[0]), Device.cpu());
+        int port = args.length > 1 ? Integer.parseInt(args[1]) : 8080;
+        int maxBatch = args.length > 2 ? Integer.parseInt(args[2]) : 32;
+        long waitMicros = args.length > 3 ? Long.parseLong(args[3]) : 2000;
+        EmbeddingServer s = new EmbeddingServer(encoder, port, maxBatch, waitMicros);
+        System.out.printf("serving %s on http://127.0.0.1:%d/embed (micro-batches up to %d, waiting up to %d µs)%n",
+                args[0], s.port(), maxBatch, waitMicros);
+    }
+}

@@ -11,6 +11,17 @@ import java.util.Map;
 public final class Weights {
     private Weights() {}
 
+    /** Writes named tensors (any dtype this library has) to a safetensors file with {@code metadata}, atomically. */
+    public static void write(Path out, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        if (out == null || tensors == null || metadata == null) throw new IllegalArgumentException("out, tensors and metadata must not be null");
+        List<SafeTensors.Source> sources = new ArrayList<>();
+        for (var e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            sources.add(new SafeTensors.Source(e.getKey(), t.dtype(), t.shape(), t.segment()));
+        }
+        SafeTensors.write(out, metadata, sources);
+    }
+
     /**
      * Rewrites {@code in} (safetensors or torch.save, reference or Hugging Face names, or a Hugging Face
      * model folder) as a safetensors file with the reference's names, which the official code's

@@ -93,4 +93,30 @@ class InteropCommandTest {
                 "--output", "pooled"));
         assertTrue(err.toString().contains("--output must be cls, mean or tokens"), err.toString());
     }
+
+    @Test
+    void benchPrintsImagesPerSecondAndExportsWhatPythonMustReproduce() throws Exception {
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        Path check = dir.resolve("check");
+        try {
+            System.setOut(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+            assertEquals(0, run(new StringWriter(), "bench", "--config", "fashion", "--batch", "2", "--steps", "2", "--warmup", "0",
+                    "--export-check", check.toString()));
+        } finally {
+            System.setOut(old);
+        }
+        com.fasterxml.jackson.databind.JsonNode line = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
+        assertEquals("java", line.get("driver").asText());
+        assertTrue(line.get("images_per_s").asDouble() > 0);
+        assertTrue(line.get("p25_ms").asDouble() <= line.get("median_ms").asDouble());
+        try (Model m = Model.load(check.resolve("weights.safetensors"), Device.cpu())) {
+            assertEquals(MaeConfig.fashionMnist(), m.config());
+        }
+        assertTrue(Files.size(check.resolve("check.safetensors")) > 0);
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(err, "bench", "--config", "huge"));
+        assertTrue(err.toString().contains("--config must be fashion, tiny224 or vitb16"), err.toString());
+    }
 }

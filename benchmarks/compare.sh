@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The training-step comparison on the machine at hand: libmae driven from Java (mae bench), from C++
+# (benchmarks/native, no JVM) and our Python reference on the same libtorch (benchmarks/python, checked equal
+# to libmae's outputs first), at three configurations and 1 or 2 intra-op threads each. Writes the table into
+# benchmarks/README.md between the comparison markers and the raw JSON lines to benchmarks/results/.
+#   benchmarks/compare.sh [CONFIGS...]     (default: fashion tiny224 vitb16; run ./run-tests or mvn install first)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/setup.sh"
+mae_find_jdk
+configs=("${@:-fashion tiny224 vitb16}")
+read -r -a configs <<< "${configs[*]}"
+driver="$root/native/target/cmake/benchmarks/native/mae_train_step_driver"
+python=/usr/bin/python3
+[ -x "$driver" ] || { echo "compare.sh: build first (./run-tests or mvn install): $driver is missing" >&2; exit 1; }
+"$python" -c 'import torch' 2>/dev/null || { echo "compare.sh: the Python reference needs Debian's python3-torch" >&2; exit 1; }
+mae() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/cli/target/mae-cli.jar" "$@"; }
+out="$root/benchmarks/results/compare-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+mkdir -p "$(dirname "$out")" "$root/benchmarks/results/check"
+for c in "${configs[@]}"; do
+  case $c in fashion) steps=10; warmup=3;; tiny224) steps=10; warmup=3;; vitb16) steps=5; warmup=2;; *) echo "unknown config $c" >&2; exit 2;; esac
+  check="$root/benchmarks/results/check/$c"
+  for t in 1 2; do
+    # The same libtorch threads for all three; OpenBLAS keeps its own default on every side.
+    mae bench --config "$c" --threads "$t" --steps "$steps" --warmup "$warmup" --export-check "$check" | tee -a "$out"
+    "$driver" --config "$c" --threads "$t" --steps "$steps" --warmup "$warmup" | tee -a "$out"
+    "$python" "$root/benchmarks/python/bench_step.py" --config "$c" --check "$check" --threads "$t" \
+        --steps "$steps" --warmup "$warmup" | tee -a "$out"
+  done
+done
+"$python" "$root/benchmarks/python/comparison_table.py" "$out" "$root/benchmarks/README.md"
+echo "wrote $out and the table in benchmarks/README.md"

@@ -1,0 +1,108 @@
+// Times libmae's training step (forward, backward, AdamW) called straight through the C ABI: the floor that
+// the Java-driven step (mae bench) is compared against. Same protocol as mae bench and bench_step.py:
+// warm-up steps, then each measured step timed alone; prints one JSON line.
+//
+//   mae_train_step_driver --config fashion|tiny224|vitb16 [--batch N] [--steps N] [--warmup N] [--threads N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mae.h"
+
+namespace {
+
+void check(int32_t status, const char* what) {
+    if (status != MAE_OK) {
+        std::fprintf(stderr, "%s failed (%d): %s\n", what, status, mae_last_error());
+        std::exit(1);
+    }
+}
+
+// The three configurations of benchmarks/README.md (norm_pix_loss on, mlp_ratio 4, F32).
+bool config_named(const std::string& name, mae_config* c, int* batch) {
+    if (name == "fashion") {
+        *c = {28, 4, 1, 192, 6, 3, 128, 2, 4, 4.0, 1, MAE_DTYPE_F32, 1e-6};
+        *batch = 256;
+    } else if (name == "tiny224") {
+        *c = {224, 16, 3, 192, 12, 3, 128, 4, 4, 4.0, 1, MAE_DTYPE_F32, 1e-6};
+        *batch = 8;
+    } else if (name == "vitb16") {
+        *c = {224, 16, 3, 768, 12, 12, 512, 8, 16, 4.0, 1, MAE_DTYPE_F32, 1e-6};
+        *batch = 8;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string config = "fashion";
+    int batch = -1, steps = 10, warmup = 3, threads = 1;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string k = argv[i];
+        if (k == "--config") config = argv[i + 1];
+        else if (k == "--batch") batch = std::atoi(argv[i + 1]);
+        else if (k == "--steps") steps = std::atoi(argv[i + 1]);
+        else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
+        else if (k == "--threads") threads = std::atoi(argv[i + 1]);
+        else {
+            std::fprintf(stderr, "unknown option %s\n", k.c_str());
+            return 2;
+        }
+    }
+    mae_config cfg;
+    int default_batch;
+    if (!config_named(config, &cfg, &default_batch)) {
+        std::fprintf(stderr, "unknown config %s (fashion, tiny224, vitb16)\n", config.c_str());
+        return 2;
+    }
+    if (batch <= 0) batch = default_batch;
+    check(mae_set_num_threads(threads), "mae_set_num_threads");
+
+    mae_device cpu{MAE_DEVICE_CPU, 0};
+    mae_model* model = nullptr;
+    check(mae_model_create(&cfg, &cpu, 0, &model), "mae_model_create");
+    mae_masker* masker = nullptr;
+    check(mae_masker_random(0.75, 0, &masker), "mae_masker_random");
+    mae_adamw_config adamw{1.5e-4, 0.9, 0.95, 1e-8, 0.05};
+    mae_trainer* trainer = nullptr;
+    check(mae_trainer_create(model, &adamw, &trainer), "mae_trainer_create");
+
+    std::vector<float> pixels(static_cast<size_t>(batch) * cfg.in_chans * cfg.img_size * cfg.img_size);
+    std::mt19937 gen(0);
+    std::normal_distribution<float> normal;
+    for (auto& p : pixels) p = normal(gen);
+    mae_tensor_view images{};
+    images.data = pixels.data();
+    images.dtype = MAE_DTYPE_F32;
+    images.ndim = 4;
+    images.shape[0] = batch;
+    images.shape[1] = cfg.in_chans;
+    images.shape[2] = cfg.img_size;
+    images.shape[3] = cfg.img_size;
+
+    double loss = 0;
+    for (int i = 0; i < warmup; ++i) check(mae_trainer_step(trainer, &images, masker, &loss), "mae_trainer_step");
+    std::vector<double> ms;
+    for (int i = 0; i < steps; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        check(mae_trainer_step(trainer, &images, masker, &loss), "mae_trainer_step");
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    auto q = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * (ms.size() - 1) + 0.5))]; };
+    std::printf("{\"driver\": \"c++\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"steps\": %d, "
+                "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f}\n",
+                config.c_str(), batch, threads, steps, q(0.5), q(0.25), q(0.75), 1000.0 * batch / q(0.5), loss);
+    mae_trainer_free(trainer);
+    mae_masker_free(masker);
+    mae_model_free(model);
+    return 0;
+}

@@ -1,0 +1,83 @@
+"""Times the Python reference's MAE training step (forward, backward, AdamW) with the protocol of mae bench and
+the C++ driver, after checking that it computes what libmae computes on the same weights and noise.
+
+  /usr/bin/python3 bench_step.py --config fashion --check DIR [--batch N] [--steps N] [--warmup N] [--threads N]
+
+DIR comes from `mae bench --export-check DIR`: weights.safetensors (libmae's initial weights) and
+check.safetensors (images, noise, libmae's loss and prediction)."""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mae_reference import MaskedAutoencoderViT, load_safetensors, param_groups  # noqa: E402
+
+CONFIGS = {  # as benchmarks/native/train_step_driver.cpp and mae bench
+    "fashion": dict(img_size=28, patch_size=4, in_chans=1, embed_dim=192, depth=6, num_heads=3, decoder_embed_dim=128,
+                    decoder_depth=2, decoder_num_heads=4, batch=256),
+    "tiny224": dict(img_size=224, patch_size=16, in_chans=3, embed_dim=192, depth=12, num_heads=3, decoder_embed_dim=128,
+                    decoder_depth=4, decoder_num_heads=4, batch=8),
+    "vitb16": dict(img_size=224, patch_size=16, in_chans=3, embed_dim=768, depth=12, num_heads=12, decoder_embed_dim=512,
+                   decoder_depth=8, decoder_num_heads=16, batch=8),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="fashion", choices=sorted(CONFIGS))
+    ap.add_argument("--check", required=True, help="directory written by mae bench --export-check")
+    ap.add_argument("--batch", type=int)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    cfg = dict(CONFIGS[a.config])
+    batch = a.batch or cfg.pop("batch")
+    cfg.pop("batch", None)
+    model = MaskedAutoencoderViT(mlp_ratio=4.0, norm_pix_loss=True, **cfg)
+
+    weights, _ = load_safetensors(os.path.join(a.check, "weights.safetensors"))
+    model.load_state_dict(weights, strict=True)
+    check, _ = load_safetensors(os.path.join(a.check, "check.safetensors"))
+    with torch.no_grad():
+        loss, pred, _ = model(check["images"], 0.75, check["noise"])
+    loss_err = abs(loss.item() - check["loss"].item())
+    pred_err = (pred - check["pred"]).abs().max().item()
+    if not (loss_err <= 1e-5 * max(1.0, abs(loss.item())) and pred_err <= 1e-4):
+        print(json.dumps({"driver": "python", "config": a.config, "error": "outputs differ from libmae's",
+                          "loss_err": loss_err, "pred_max_err": pred_err}))
+        sys.exit(1)
+
+    opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1.5e-4, betas=(0.9, 0.95))
+    g = torch.Generator().manual_seed(0)
+    images = torch.randn(batch, cfg["in_chans"], cfg["img_size"], cfg["img_size"], generator=g)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss, _, _ = model(images, 0.75)
+        loss.backward()
+        opt.step()
+        return loss.item()  # the same per-step host read the Java and C++ steps make
+
+    for _ in range(a.warmup):
+        step()
+    ms = []
+    for _ in range(a.steps):
+        t0 = time.perf_counter()
+        last = step()
+        ms.append((time.perf_counter() - t0) * 1000)
+    ms.sort()
+    q = lambda p: ms[min(len(ms) - 1, int(p * (len(ms) - 1) + 0.5))]
+    print(json.dumps({"driver": "python", "config": a.config, "batch": batch, "threads": a.threads, "steps": a.steps,
+                      "median_ms": round(q(0.5), 3), "p25_ms": round(q(0.25), 3), "p75_ms": round(q(0.75), 3),
+                      "images_per_s": round(1000 * batch / q(0.5), 2), "last_loss": last, "torch": torch.__version__,
+                      "check_loss_err": loss_err, "check_pred_max_err": pred_err}))
+
+
+if __name__ == "__main__":
+    main()

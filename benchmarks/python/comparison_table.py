@@ -1,0 +1,60 @@
+"""Turns compare.sh's JSON lines into the markdown table between the comparison markers of benchmarks/README.md:
+per configuration, each side at its best thread setting, Java's overhead over the C++ driver and its speed-up
+over the Python reference."""
+import json
+import os
+import platform
+import subprocess
+import sys
+
+START, END = "<!-- comparison:start -->", "<!-- comparison:end -->"
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return "%s, %d cores, %s" % (cpu, os.cpu_count(), platform.platform())
+
+
+def main(jsonl, readme):
+    rows = [json.loads(l) for l in open(jsonl) if l.strip().startswith("{")]
+    best = {}
+    for r in rows:
+        if "error" in r:
+            raise SystemExit("the Python reference failed its check: %s" % r)
+        key = (r["config"], r["driver"])
+        if key not in best or r["median_ms"] < best[key]["median_ms"]:
+            best[key] = r
+    torch = next((r.get("torch") for r in rows if r.get("torch")), "?")
+    lines = [START, "",
+             "Machine: %s; libtorch %s (Python and libmae link the same one). Command: `benchmarks/compare.sh`; "
+             "raw lines: `benchmarks/results/%s`. Each side at its best of 1 or 2 intra-op threads; median step "
+             "time (25th–75th percentile)." % (machine(), torch, os.path.basename(jsonl)), "",
+             "| config | batch | C++ driver | Java (`mae bench`) | Python reference | Java overhead vs C++ | Java speed-up vs Python |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for cfg in ["fashion", "tiny224", "vitb16"]:
+        if (cfg, "java") not in best:
+            continue
+        j, c, p = best[(cfg, "java")], best.get((cfg, "c++")), best.get((cfg, "python"))
+        cell = lambda r: "—" if r is None else "%.1f ms (%.1f–%.1f), %d thr, %.1f img/s" % (
+            r["median_ms"], r["p25_ms"], r["p75_ms"], r["threads"], r["images_per_s"])
+        over = "—" if c is None else "%+.1f%%" % (100 * (j["median_ms"] / c["median_ms"] - 1))
+        speed = "—" if p is None else "%.2f×" % (p["median_ms"] / j["median_ms"])
+        lines.append("| %s | %d | %s | %s | %s | %s | %s |" % (cfg, j["batch"], cell(c), cell(j), cell(p), over, speed))
+    lines += ["", END]
+    text = open(readme).read()
+    if START in text and END in text:
+        text = text[:text.index(START)] + "\n".join(lines) + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n## Training step: Java vs C++ vs Python\n\n" + "\n".join(lines) + "\n"
+    open(readme, "w").write(text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,145 @@
+package dev.mae4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mae4j.Device;
+import dev.mae4j.ForwardResult;
+import dev.mae4j.Library;
+import dev.mae4j.MaeConfig;
+import dev.mae4j.Masker;
+import dev.mae4j.Model;
+import dev.mae4j.Tensor;
+import dev.mae4j.Trainer;
+import dev.mae4j.Weights;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+
+/**
+ * `mae bench`: images/s of the Java-driven training step (forward, backward, AdamW) at a benchmark configuration,
+ * with the protocol of benchmarks/native's C++ driver and benchmarks/python's reference: warm-up steps, then
+ * each measured step timed alone; one JSON line. --export-check writes what the Python reference must reproduce.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
+        description = "Time the training step at a benchmark configuration (fashion, tiny224, vitb16) and print images/s as JSON.")
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", description = "fashion (28 px, 192×6, decoder 128×2, batch 256), tiny224 (192×12, decoder "
+            + "128×4, batch 8) or vitb16 (ViT-B/16, decoder 512×8, batch 8).")
+    String config = "fashion";
+
+    @Option(names = "--batch", description = "Images per step (default: the configuration's).")
+    Integer batch;
+
+    @Option(names = "--steps", description = "Measured steps.")
+    int steps = 10;
+
+    @Option(names = "--warmup", description = "Unmeasured steps first.")
+    int warmup = 3;
+
+    @Option(names = "--threads", description = "libtorch intra-op threads.")
+    int threads = 1;
+
+    @Option(names = "--export-check", description = "Also write DIR/weights.safetensors and DIR/check.safetensors "
+            + "(images, noise, loss, prediction) for benchmarks/python/bench_step.py's equality check.")
+    Path exportCheck;
+
+    static MaeConfig named(String name) {
+        return switch (name) {
+            case "fashion" -> MaeConfig.fashionMnist();
+            case "tiny224" -> MaeConfig.builder().embedDim(192).depth(12).numHeads(3).decoderEmbedDim(128).decoderDepth(4)
+                    .decoderNumHeads(4).normPixLoss(true).build();
+            case "vitb16" -> MaeConfig.vitBase16().toBuilder().normPixLoss(true).build();
+            default -> throw new IllegalArgumentException("--config must be fashion, tiny224 or vitb16, got " + name);
+        };
+    }
+
+    static int defaultBatch(String name) {
+        return name.equals("fashion") ? 256 : 8;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        MaeConfig c;
+        try {
+            c = named(config);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (steps < 1 || warmup < 0 || threads < 1)
+            throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
+        int n = batch != null ? batch : defaultBatch(config);
+        Library.setThreads(threads);
+        try (Model model = Model.create(c, Device.cpu(), 0)) {
+            if (exportCheck != null) exportCheck(model, c);
+            float[] pixels = new float[n * c.inChans() * c.imgSize() * c.imgSize()];
+            Random r = new Random(0);
+            for (int i = 0; i < pixels.length; i++) pixels[i] = (float) r.nextGaussian();
+            double[] ms = new double[steps];
+            double loss = 0;
+            try (Trainer trainer = Trainer.builder(model).learningRate(1.5e-4).betas(0.9, 0.95).weightDecay(0.05).build();
+                 Masker masker = Masker.random(0.75, 0);
+                 Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize())) {
+                for (int i = 0; i < warmup; i++) trainer.step(images, masker);
+                for (int i = 0; i < steps; i++) {
+                    long t0 = System.nanoTime();
+                    loss = trainer.step(images, masker);
+                    ms[i] = (System.nanoTime() - t0) / 1e6;
+                }
+            }
+            Arrays.sort(ms);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("driver", "java");
+            out.put("config", config);
+            out.put("batch", n);
+            out.put("threads", threads);
+            out.put("steps", steps);
+            out.put("median_ms", q(ms, 0.5));
+            out.put("p25_ms", q(ms, 0.25));
+            out.put("p75_ms", q(ms, 0.75));
+            out.put("images_per_s", 1000.0 * n / q(ms, 0.5));
+            out.put("last_loss", loss);
+            System.out.println(new ObjectMapper().writeValueAsString(out));
+        }
+        return 0;
+    }
+
+    private static double q(double[] sorted, double p) {
+        return sorted[Math.min(sorted.length - 1, (int) (p * (sorted.length - 1) + 0.5))];
+    }
+
+    // The initial weights, two images, noise, and libmae's loss and prediction on them.
+    private void exportCheck(Model model, MaeConfig c) throws java.io.IOException {
+        Files.createDirectories(exportCheck);
+        model.save(exportCheck.resolve("weights.safetensors"));
+        int n = 2, l = c.numPatches();
+        Random r = new Random(1);
+        float[] px = new float[n * c.inChans() * c.imgSize() * c.imgSize()];
+        for (int i = 0; i < px.length; i++) px[i] = (float) r.nextGaussian();
+        float[] noise = new float[n * l];
+        for (int i = 0; i < noise.length; i++) noise[i] = r.nextFloat();
+        try (Tensor images = Tensor.fromFloats(px, n, c.inChans(), c.imgSize(), c.imgSize());
+             Tensor noiseT = Tensor.fromFloats(noise, n, l);
+             Masker masker = Masker.fromNoise(noiseT, 0.75);
+             ForwardResult f = model.forward(images, masker);
+             Tensor loss = Tensor.fromFloats(new float[] {(float) f.loss()}, 1)) {
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            t.put("images", images);
+            t.put("noise", noiseT);
+            t.put("loss", loss);
+            t.put("pred", f.pred());
+            Weights.write(exportCheck.resolve("check.safetensors"), t, Map.of("config", config));
+        }
+    }
+}

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 7
+#define MAE_ABI_VERSION 8
 
 #define MAE_MAX_DIMS 8
 
@@ -170,6 +170,10 @@ int32_t mae_trainer_free(mae_trainer* t);
 int32_t mae_trainer_set_lr(mae_trainer* t, double lr);
 int32_t mae_trainer_step(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double* loss_out);
 int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out);
+/* Updates skipped because a loss or gradient was NaN or infinite: the weights and AdamW's moments stayed as they
+   were, while the update count still advanced (schedules and data positions stay in step). The step returns
+   its non-finite loss. */
+int32_t mae_trainer_skipped_count(const mae_trainer* t, int64_t* out);
 int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step);
 
 /* Gradient accumulation: each call runs forward and backward on a micro-batch and adds
@@ -218,6 +222,7 @@ int32_t mae_finetuner_set_lr(mae_finetuner* t, double lr);
 int32_t mae_finetuner_step(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* labels,
                            double* loss_out);
 int32_t mae_finetuner_step_count(const mae_finetuner* t, int64_t* out);
+int32_t mae_finetuner_skipped_count(const mae_finetuner* t, int64_t* out);
 int32_t mae_finetuner_set_step_count(mae_finetuner* t, int64_t step);
 int32_t mae_finetuner_state_count(const mae_finetuner* t, int64_t* out);
 int32_t mae_finetuner_state_info(const mae_finetuner* t, int64_t index, const char** name_out,

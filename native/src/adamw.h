@@ -31,6 +31,9 @@ public:
 
     // One update from the parameters' current .grad; parameters without a gradient are skipped.
     void step();
+    // Counts an update that was skipped (a non-finite gradient): no tensor changes, but the count advances so
+    // that schedules and data positions keyed to it stay in step.
+    void skip() { ++step_; }
     void set_lr(double lr);
     int64_t step_count() const { return step_; }
     void set_step_count(int64_t step);

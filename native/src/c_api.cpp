@@ -482,6 +482,14 @@ int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out) {
     });
 }
 
+int32_t mae_trainer_skipped_count(const mae_trainer* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(out, "out");
+        *out = t->impl->skipped_updates();
+    });
+}
+
 int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step) {
     return guarded([&] {
         require_ptr(t, "trainer");
@@ -695,6 +703,14 @@ int32_t mae_finetuner_step_count(const mae_finetuner* t, int64_t* out) {
         require_ptr(t, "finetuner");
         require_ptr(out, "out");
         *out = t->impl->step_count();
+    });
+}
+
+int32_t mae_finetuner_skipped_count(const mae_finetuner* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(out, "out");
+        *out = t->impl->skipped_updates();
     });
 }
 

@@ -51,7 +51,11 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     clear_gradients(m.params());
     auto loss = smoothed_cross_entropy(m.forward(imgs, /*train=*/true), labels.to(m.device()), label_smoothing_);
     loss.backward();
-    optimizer_.step();
+    if (all_finite(loss, m.params())) optimizer_.step();
+    else {
+        optimizer_.skip();
+        ++skipped_;
+    }
     clear_gradients(m.params());
     return loss.item<double>();
 }

@@ -33,11 +33,14 @@ public:
     void set_step_count(int64_t step) { optimizer_.set_step_count(step); }
     AdamW& optimizer() { return optimizer_; }
     VitClassifier& model() { return *model_; }
+    // Steps whose loss or gradients were not finite: their update was skipped.
+    int64_t skipped_updates() const { return skipped_; }
 
 private:
     std::shared_ptr<VitClassifier> model_;
     double label_smoothing_;
     AdamW optimizer_;
+    int64_t skipped_ = 0;
 };
 
 }  // namespace mae

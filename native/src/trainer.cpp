@@ -30,6 +30,16 @@ void clear_gradients(std::vector<Param>& params) {
 
 void clear_gradients(MaeModel& model) { clear_gradients(model.params()); }
 
+bool all_finite(const torch::Tensor& loss, const std::vector<Param>& params) {
+    torch::NoGradGuard no_grad;
+    auto ok = torch::isfinite(loss).all();
+    for (const auto& p : params) {
+        const auto& g = p.value.grad();
+        if (g.defined()) ok = ok.logical_and(torch::isfinite(g).all());
+    }
+    return ok.item<bool>();
+}
+
 ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale) {
     auto noise = masker.noise(imgs.size(0), model.num_patches(), model.device());
     auto out = model.forward(imgs, noise, masker.mask_ratio());
@@ -47,7 +57,11 @@ double Trainer::step(const torch::Tensor& images, Masker& masker) {
     auto imgs = prepare_images(*model_, images);
     clear_gradients(*model_);
     auto out = forward_backward(*model_, imgs, masker);
-    optimizer_.step();
+    if (all_finite(out.loss, model_->params())) optimizer_.step();
+    else {
+        optimizer_.skip();
+        ++skipped_;
+    }  // a NaN or Inf would poison the weights and AdamW's moments for good
     clear_gradients(*model_);
     return out.loss.item<double>();
 }
@@ -59,14 +73,22 @@ double Trainer::accumulate(const torch::Tensor& images, Masker& masker, double l
     auto imgs = prepare_images(*model_, images);
     if (pending_ == 0) clear_gradients(*model_);
     auto out = forward_backward(*model_, imgs, masker, loss_scale);
+    if (pending_ == 0) window_finite_ = true;
     ++pending_;
-    return out.loss.item<double>();
+    const double loss = out.loss.item<double>();
+    if (!std::isfinite(loss)) window_finite_ = false;
+    return loss;
 }
 
 void Trainer::apply() {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
     if (pending_ == 0) throw InvalidState("nothing accumulated since the last update");
-    optimizer_.step();
+    torch::Tensor no_loss = torch::zeros({});
+    if (window_finite_ && all_finite(no_loss, model_->params())) optimizer_.step();
+    else {
+        optimizer_.skip();
+        ++skipped_;
+    }
     clear_gradients(*model_);
     pending_ = 0;
 }

@@ -21,6 +21,9 @@ torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images)
 void clear_gradients(std::vector<Param>& params);
 void clear_gradients(MaeModel& model);
 
+// Whether the loss and every gradient are finite (one host synchronisation for all of them).
+bool all_finite(const torch::Tensor& loss, const std::vector<Param>& params);
+
 // Forward, then backward of loss·loss_scale, adding to the gradients; the caller holds the exclusive lock.
 ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale = 1.0);
 
@@ -31,8 +34,10 @@ public:
     double step(const torch::Tensor& images, Masker& masker);
     // Adds loss_scale · the micro-batch's gradients; returns its (unscaled) loss.
     double accumulate(const torch::Tensor& images, Masker& masker, double loss_scale);
-    // One update from the accumulated gradients, which it then clears.
+    // One update from the accumulated gradients, which it then clears. A non-finite loss or gradient in the
+    // window skips the update (weights and optimiser state untouched) and counts it.
     void apply();
+    int64_t skipped_updates() const { return skipped_; }
     void set_lr(double lr) { optimizer_.set_lr(lr); }
     int64_t step_count() const { return optimizer_.step_count(); }
     void set_step_count(int64_t step) { optimizer_.set_step_count(step); }
@@ -43,6 +48,8 @@ private:
     std::shared_ptr<MaeModel> model_;
     AdamW optimizer_;
     int64_t pending_ = 0;  // micro-batches accumulated since the last update
+    bool window_finite_ = true;  // every micro-batch of the pending window had a finite loss
+    int64_t skipped_ = 0;
 };
 
 }  // namespace mae

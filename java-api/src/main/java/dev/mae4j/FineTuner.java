@@ -22,12 +22,21 @@ public final class FineTuner extends NativeResource {
     private final LrSchedule schedule;
     private long updates;
     private double currentLr = Double.NaN;
+    private final int maxNonFinite;
+    private long skipped;
+    private int consecutiveNonFinite;
 
-    private FineTuner(MemorySegment handle, Classifier classifier, LrSchedule schedule) {
+    private FineTuner(MemorySegment handle, Classifier classifier, LrSchedule schedule, int maxNonFinite) {
         super(() -> Mae.mae_finetuner_free(handle));
         this.handle = handle;
         this.classifier = classifier;
         this.schedule = schedule;
+        this.maxNonFinite = maxNonFinite;
+    }
+
+    /** Updates skipped because a loss or gradient was NaN or infinite (the weights were left as they were). */
+    public long skippedUpdates() {
+        return skipped;
     }
 
     public static Builder builder(Classifier classifier) {
@@ -53,6 +62,12 @@ public final class FineTuner extends NativeResource {
             MemorySegment loss = arena.allocate(ValueLayout.JAVA_DOUBLE);
             Status.check(Mae.mae_finetuner_step(handle, iv, lv, loss));
             updates++;
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
+            Status.check(Mae.mae_finetuner_skipped_count(handle, count));
+            long now = count.get(ValueLayout.JAVA_LONG, 0);
+            consecutiveNonFinite = now > skipped ? consecutiveNonFinite + 1 : 0;
+            skipped = now;
+            if (consecutiveNonFinite >= maxNonFinite) throw new NonFiniteLossException(consecutiveNonFinite, skipped);
             return loss.get(ValueLayout.JAVA_DOUBLE, 0);
         } finally {
             labels.release();
@@ -126,6 +141,7 @@ public final class FineTuner extends NativeResource {
         private double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.05;
         private double layerDecay = 0.75, labelSmoothing = 0.1;
         private LrSchedule schedule;
+        private int maxNonFinite = 5;
 
         private Builder(Classifier classifier) {
             this.classifier = classifier;
@@ -140,12 +156,15 @@ public final class FineTuner extends NativeResource {
         public Builder labelSmoothing(double v) { labelSmoothing = v; return this; }
         /** A learning rate per update, in place of the constant {@link #learningRate}. */
         public Builder schedule(LrSchedule v) { schedule = v; return this; }
+        /** Updates in a row with a non-finite loss or gradient (each skipped) after which a step throws; 5 by default. */
+        public Builder maxConsecutiveNonFinite(int v) { maxNonFinite = v; return this; }
 
         public FineTuner build() {
             if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
             if (!(layerDecay > 0 && layerDecay <= 1)) throw new IllegalArgumentException("layerDecay must be in (0, 1], got " + layerDecay);
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
+            if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             classifier.acquire();
             try (Arena arena = Arena.ofConfined()) {
@@ -157,7 +176,7 @@ public final class FineTuner extends NativeResource {
                 mae_adamw_config.weight_decay(cfg, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
-                return new FineTuner(out.get(ValueLayout.ADDRESS, 0), classifier, lrs);
+                return new FineTuner(out.get(ValueLayout.ADDRESS, 0), classifier, lrs, maxNonFinite);
             } finally {
                 classifier.release();
             }

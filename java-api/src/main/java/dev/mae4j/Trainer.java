@@ -31,13 +31,37 @@ public final class Trainer extends NativeResource {
     private int pending;       // micro-batches accumulated since the last update
     private long updates;      // mirrors the native step count
     private double currentLr = Double.NaN;
+    private final int maxNonFinite;
+    private long skipped;      // mirrors the native skipped count
+    private int consecutiveNonFinite;
 
-    private Trainer(MemorySegment handle, Model model, LrSchedule schedule, int accumulationSteps) {
+    private Trainer(MemorySegment handle, Model model, LrSchedule schedule, int accumulationSteps, int maxNonFinite) {
         super(() -> Mae.mae_trainer_free(handle));
         this.handle = handle;
         this.model = model;
         this.schedule = schedule;
         this.accumulationSteps = accumulationSteps;
+        this.maxNonFinite = maxNonFinite;
+    }
+
+    // After each update: a skipped one (non-finite loss or gradient) counts towards the limit, a finite one resets it.
+    private void afterUpdate() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
+            Status.check(Mae.mae_trainer_skipped_count(handle, out));
+            long now = out.get(ValueLayout.JAVA_LONG, 0);
+            consecutiveNonFinite = now > skipped ? consecutiveNonFinite + 1 : 0;
+            skipped = now;
+        }
+        if (consecutiveNonFinite >= maxNonFinite) throw new NonFiniteLossException(consecutiveNonFinite, skipped);
+    }
+
+    /**
+     * Updates skipped so far because a loss or gradient was NaN or infinite (their weights and AdamW moments
+     * were left as they were); {@link Builder#maxConsecutiveNonFinite} of them in a row stop training.
+     */
+    public long skippedUpdates() {
+        return skipped;
     }
 
     public static Builder builder(Model model) {
@@ -55,6 +79,7 @@ public final class Trainer extends NativeResource {
                 useLearningRate(schedule.lr(updates));
                 Status.check(Mae.mae_trainer_step(handle, view, masker.handle(), loss));
                 updates++;
+                afterUpdate();
             });
         }
         double loss = accumulate(images, masker);
@@ -82,6 +107,7 @@ public final class Trainer extends NativeResource {
             Status.check(Mae.mae_trainer_apply(handle));
             updates++;
             pending = 0;
+            afterUpdate();
         } finally {
             release();
         }
@@ -310,6 +336,7 @@ public final class Trainer extends NativeResource {
         private double lr = 1.5e-4, beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0.05;
         private LrSchedule schedule;
         private int accumulationSteps = 1;
+        private int maxNonFinite = 5;
 
         private Builder(Model model) {
             this.model = model;
@@ -323,6 +350,11 @@ public final class Trainer extends NativeResource {
         public Builder schedule(LrSchedule v) { schedule = v; return this; }
         /** Micro-batches per update (the reference's accum_iter); 1 by default. */
         public Builder accumulationSteps(int v) { accumulationSteps = v; return this; }
+        /**
+         * Updates in a row with a NaN or infinite loss or gradient (each skipped) after which a step throws
+         * NonFiniteLossException; 5 by default.
+         */
+        public Builder maxConsecutiveNonFinite(int v) { maxNonFinite = v; return this; }
 
         public Trainer build() {
             if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
@@ -333,6 +365,7 @@ public final class Trainer extends NativeResource {
                 throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
             if (accumulationSteps < 1)
                 throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
+            if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             model.acquire();
             try (Arena arena = Arena.ofConfined()) {
@@ -344,7 +377,7 @@ public final class Trainer extends NativeResource {
                 mae_adamw_config.weight_decay(cfg, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
-                return new Trainer(out.get(ValueLayout.ADDRESS, 0), model, lrs, accumulationSteps);
+                return new Trainer(out.get(ValueLayout.ADDRESS, 0), model, lrs, accumulationSteps, maxNonFinite);
             } finally {
                 model.release();
             }

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)7L;
+    private static final int MAE_ABI_VERSION = (int)8L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 7
+     * #define MAE_ABI_VERSION 8
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -2290,6 +2290,65 @@ public class Mae {
         }
     }
 
+    private static class mae_trainer_skipped_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_skipped_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_skipped_count(const mae_trainer *t, int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_skipped_count$descriptor() {
+        return mae_trainer_skipped_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_skipped_count(const mae_trainer *t, int64_t *out)
+     * }
+     */
+    public static MethodHandle mae_trainer_skipped_count$handle() {
+        return mae_trainer_skipped_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_skipped_count(const mae_trainer *t, int64_t *out)
+     * }
+     */
+    public static MemorySegment mae_trainer_skipped_count$address() {
+        return mae_trainer_skipped_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_skipped_count(const mae_trainer *t, int64_t *out)
+     * }
+     */
+    public static int mae_trainer_skipped_count(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_trainer_skipped_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_skipped_count", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class mae_trainer_set_step_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
@@ -3664,6 +3723,65 @@ public class Mae {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("mae_finetuner_step_count", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_skipped_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_skipped_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_skipped_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_skipped_count$descriptor() {
+        return mae_finetuner_skipped_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_skipped_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static MethodHandle mae_finetuner_skipped_count$handle() {
+        return mae_finetuner_skipped_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_skipped_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static MemorySegment mae_finetuner_skipped_count$address() {
+        return mae_finetuner_skipped_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_skipped_count(const mae_finetuner *t, int64_t *out)
+     * }
+     */
+    public static int mae_finetuner_skipped_count(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_finetuner_skipped_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_skipped_count", t, out);
             }
             return (int)mh$.invokeExact(t, out);
         } catch (Throwable ex$) {

@@ -51,6 +51,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "libtorch intra-op threads.")
     int threads = 1;
 
+    @Option(names = "--device", description = "cpu, cuda or cuda:N.")
+    String device = "cpu";
+
     @Option(names = "--export-check", description = "Also write DIR/weights.safetensors and DIR/check.safetensors "
             + "(images, noise, loss, prediction) for benchmarks/python/bench_step.py's equality check.")
     Path exportCheck;
@@ -81,7 +84,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
         int n = batch != null ? batch : defaultBatch(config);
         Library.setThreads(threads);
-        try (Model model = Model.create(c, Device.cpu(), 0)) {
+        try (Model model = Model.create(c, Device.parse(device), 0)) {
             if (exportCheck != null) exportCheck(model, c);
             float[] pixels = new float[n * c.inChans() * c.imgSize() * c.imgSize()];
             Random r = new Random(0);
@@ -104,6 +107,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("config", config);
             out.put("batch", n);
             out.put("threads", threads);
+            out.put("device", device);
             out.put("steps", steps);
             out.put("median_ms", q(ms, 0.5));
             out.put("p25_ms", q(ms, 0.25));

@@ -178,6 +178,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("test_images", test.size());
                 report.put("classes", train.classCount());
                 report.put("updates", steps);
+                report.put("skipped_updates", tuner.skippedUpdates());
                 report.put("batch", batch);
                 report.put("epochs", epochs);
                 report.put("peak_lr", peakLr);

@@ -255,6 +255,7 @@ final class PretrainCommand implements Callable<Integer> {
                 Map<String, Object> report = new LinkedHashMap<>(
                         ProbeEvaluation.run(model, train.asDataset(MEAN, STD), test.asDataset(MEAN, STD), false, probe, seed));
                 report.put("updates", trainer.stepCount());
+                report.put("skipped_updates", trainer.skippedUpdates());
                 report.put("effective_batch", effectiveBatch);
                 report.put("peak_lr", peakLr);
                 report.put("mask_ratio", maskRatio);

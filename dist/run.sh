@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# On the GPU machine: builds libmae against the LibTorch found here (TORCH_PREFIX, else the one inside the
+# PyTorch install), then runs the tests (./run.sh test) or the benchmarks (./run.sh bench). Output in out/.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+mode=${1:-test}
+prefix=${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}
+mkdir -p "$here/out"
+if [ ! -f "$here/build/native/libmae.so" ]; then
+  cmake -S "$here/src" -B "$here/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release > "$here/out/cmake.log"
+  cmake --build "$here/build" -j "$(nproc)" >> "$here/out/cmake.log"
+fi
+java="$here/runtime/bin/java --enable-native-access=ALL-UNNAMED -Dmae.library.path=$here/build/native/libmae.so"
+case $mode in
+  test)
+    $java -Dmae.device=${MAE_DEVICE:-cuda} -jar "$here/tests/junit-console.jar" execute \
+        --class-path "$here/tests/mae4j-api-tests.jar:$(ls "$here"/lib/*.jar | grep -v mae-cli | tr '\n' ':')" \
+        --scan-class-path "$here/tests/mae4j-api-tests.jar" --reports-dir "$here/out/junit" | tee "$here/out/tests.txt"
+    ;;
+  bench)
+    for c in fashion tiny224 vitb16; do
+      $java -jar "$here/lib/mae-cli.jar" bench --config "$c" --device "${MAE_DEVICE:-cuda}" | tee -a "$here/out/bench.jsonl"
+    done
+    ;;
+  *) echo "usage: run.sh test|bench" >&2; exit 2 ;;
+esac

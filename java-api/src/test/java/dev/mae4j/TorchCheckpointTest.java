@@ -139,4 +139,26 @@ class TorchCheckpointTest {
             TestData.assertClose(ReferenceMae.sincosTable(8, 6), pos.toDoubleArray(), 1e-7, "regenerated sine-cosine table");
         }
     }
+
+    @Test
+    void viTMAEModelNamesWithoutTheVitPrefixLoadAsAnEncoder(@TempDir Path dir) throws Exception {
+        // ViTMAEModel (no decoder, no "vit." prefix): rename our Hugging Face export's encoder keys.
+        try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 8)) {
+            m.saveHuggingFace(dir.resolve("hf"), 0.75);
+            Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
+            try (SafeTensors st = SafeTensors.open(dir.resolve("hf/model.safetensors"))) {
+                for (SafeTensors.Entry e : st.entries().values())
+                    if (e.name().startsWith("vit."))
+                        tensors.put(e.name().substring(4), Tensor.fromFloats(e.data().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), e.shape()));
+            }
+            Path encoderOnly = dir.resolve("vitmae-model.safetensors");
+            Weights.write(encoderOnly, tensors, Map.of("format", "pt"));
+            tensors.values().forEach(Tensor::close);
+            try (Encoder e = Encoder.load(encoderOnly, MaeConfig.tiny(), Device.cpu());
+                 Tensor x = TestData.images(TestData.gaussian(128, 55), DType.F32, MaeConfig.tiny(), 1);
+                 Tensor a = e.embed(x, Encoder.Output.TOKENS); Tensor b = m.encode(x)) {
+                assertArrayEquals(b.toFloatArray(), a.toFloatArray());
+            }
+        }
+    }
 }

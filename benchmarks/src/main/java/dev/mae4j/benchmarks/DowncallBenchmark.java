@@ -13,9 +13,18 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.util.concurrent.TimeUnit;
 
-/** The cost of crossing into libmae: a no-op downcall (mae_abi_version) against a plain Java call. */
+/**
+ * The cost of crossing into libmae: a no-op downcall (mae_abi_version) through the generated bindings, the
+ * same symbol through a downcall handle linked with {@code Linker.Option.critical(false)} (no thread-state
+ * transition), and a plain Java call.
+ */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -24,10 +33,18 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class DowncallBenchmark {
     private int version;
+    private MethodHandle critical;
 
     @Setup
     public void load() {
-        version = Library.abiVersion();
+        version = Library.abiVersion();  // loads libmae, so the loader lookup below finds its symbols
+        critical = Linker.nativeLinker().downcallHandle(SymbolLookup.loaderLookup().find("mae_abi_version").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT), Linker.Option.critical(false));
+    }
+
+    @Benchmark
+    public int criticalDowncall() throws Throwable {
+        return (int) critical.invokeExact();
     }
 
     @Benchmark

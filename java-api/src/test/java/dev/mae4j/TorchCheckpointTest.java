@@ -20,8 +20,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * training checkpoints, encoder-only and Hugging Face folders, storage layouts, and a hostile pickle.
  */
 class TorchCheckpointTest {
-    private static Path fixture(String name) throws URISyntaxException {
-        return Path.of(TorchCheckpointTest.class.getResource("/torch/" + name).toURI());
+    private static Path extracted;
+
+    /** A fixture file (or the hf_tiny folder); copied out first when the tests run from a jar (the GPU bundle). */
+    private static Path fixture(String name) throws URISyntaxException, IOException {
+        java.net.URL url = TorchCheckpointTest.class.getResource("/torch/" + name);
+        if (url.getProtocol().equals("file")) return Path.of(url.toURI());
+        if (extracted == null) {
+            extracted = Files.createTempDirectory("mae4j-torch-fixtures");
+            for (String f : new String[] {"mae_tiny_checkpoint.pth", "mae_tiny_encoder.pth", "layouts.pth", "pos_resize.pth",
+                    "hostile.pth", "hf_tiny/config.json", "hf_tiny/pytorch_model.bin"}) {
+                Path to = extracted.resolve(f);
+                Files.createDirectories(to.getParent());
+                try (var in = TorchCheckpointTest.class.getResourceAsStream("/torch/" + f)) {
+                    Files.copy(in, to);
+                }
+            }
+        }
+        return extracted.resolve(name);
     }
 
     /** The fixtures' formula: parameter k, element i = ((7 i + 13 k) mod 17 − 8) / 16. */

@@ -4,10 +4,17 @@
 # to libmae's outputs first), at three configurations and 1 or 2 intra-op threads each. Writes the table into
 # benchmarks/README.md between the comparison markers and the raw JSON lines to benchmarks/results/.
 #   benchmarks/compare.sh [CONFIGS...]     (default: fashion tiny224 vitb16; run ./run-tests or mvn install first)
+#   THREADS="1" benchmarks/compare.sh      (only these intra-op thread counts; default "1 2")
+#   benchmarks/compare.sh --table FILE...   (rewrite the table from earlier result files only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
 mae_find_jdk
+if [ "${1:-}" = "--table" ]; then
+  shift
+  /usr/bin/python3 "$root/benchmarks/python/comparison_table.py" "$root/benchmarks/README.md" "$@"
+  exit 0
+fi
 configs=("${@:-fashion tiny224 vitb16}")
 read -r -a configs <<< "${configs[*]}"
 driver="$root/native/target/cmake/benchmarks/native/mae_train_step_driver"
@@ -20,7 +27,7 @@ mkdir -p "$(dirname "$out")" "$root/benchmarks/results/check"
 for c in "${configs[@]}"; do
   case $c in fashion) steps=10; warmup=3;; tiny224) steps=10; warmup=3;; vitb16) steps=3; warmup=1;; *) echo "unknown config $c" >&2; exit 2;; esac
   check="$root/benchmarks/results/check/$c"
-  for t in 1 2; do
+  for t in ${THREADS:-1 2}; do
     # The same libtorch threads for all three; OpenBLAS keeps its own default on every side.
     mae bench --config "$c" --threads "$t" --steps "$steps" --warmup "$warmup" --export-check "$check" | tee -a "$out"
     "$driver" --config "$c" --threads "$t" --steps "$steps" --warmup "$warmup" | tee -a "$out"
@@ -28,5 +35,5 @@ for c in "${configs[@]}"; do
         --steps "$steps" --warmup "$warmup" | tee -a "$out"
   done
 done
-"$python" "$root/benchmarks/python/comparison_table.py" "$out" "$root/benchmarks/README.md"
+"$python" "$root/benchmarks/python/comparison_table.py" "$root/benchmarks/README.md" "$out"
 echo "wrote $out and the table in benchmarks/README.md"

@@ -22,8 +22,9 @@ def machine():
     return "%s, %d cores, %s" % (cpu, os.cpu_count(), platform.platform())
 
 
-def main(jsonl, readme):
-    rows = [json.loads(l) for l in open(jsonl) if l.strip().startswith("{")]
+def main(readme, files):
+    rows = [json.loads(l) for f in files for l in open(f) if l.strip().startswith("{")]
+    jsonl = " ".join(os.path.basename(f) for f in files)
     best = {}
     for r in rows:
         if "error" in r:
@@ -34,8 +35,8 @@ def main(jsonl, readme):
     torch = next((r.get("torch") for r in rows if r.get("torch")), "?")
     lines = [START, "",
              "Machine: %s; libtorch %s (Python and libmae link the same one). Command: `benchmarks/compare.sh`; "
-             "raw lines: `benchmarks/results/%s`. Each side at its best of 1 or 2 intra-op threads; median step "
-             "time (25th–75th percentile)." % (machine(), torch, os.path.basename(jsonl)), "",
+             "raw lines: `benchmarks/results/` %s. Each side at its best of 1 or 2 intra-op threads; median step "
+             "time (25th–75th percentile)." % (machine(), torch, jsonl), "",
              "| config | batch | C++ driver | Java (`mae bench`) | Python reference | Java overhead vs C++ | Java speed-up vs Python |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for cfg in ["fashion", "tiny224", "vitb16"]:
@@ -57,4 +58,4 @@ def main(jsonl, readme):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2:])

@@ -138,23 +138,20 @@ public final class Classifier extends NativeResource {
 
     /** Class scores [N, numClasses] of images [N, C, H, W]: evaluation mode, no gradients. Thread-safe. */
     public Tensor logits(Tensor images) {
-        if (images == null) throw new IllegalArgumentException("images must not be null");
-        acquire();
-        images.acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            images.writeView(view);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_classifier_logits(handle, view, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            images.release();
-            release();
-        }
+        return evaluate(images, (view, out) -> Mae.mae_classifier_logits(handle, view, out));
     }
 
     /** The head's input [N, D]: patch tokens mean-pooled, then fc_norm. Evaluation mode; thread-safe. */
     public Tensor features(Tensor images) {
+        return evaluate(images, (view, out) -> Mae.mae_classifier_features(handle, view, out));
+    }
+
+    private interface ImagesCall {
+        int call(MemorySegment imagesView, MemorySegment out);
+    }
+
+    // A downcall from images to a tensor the library returns.
+    private Tensor evaluate(Tensor images, ImagesCall call) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         acquire();
         images.acquire();
@@ -162,7 +159,7 @@ public final class Classifier extends NativeResource {
             MemorySegment view = mae_tensor_view.allocate(arena);
             images.writeView(view);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_classifier_features(handle, view, out));
+            Status.check(call.call(view, out));
             return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
         } finally {
             images.release();

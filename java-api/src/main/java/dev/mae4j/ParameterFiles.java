@@ -91,6 +91,25 @@ final class ParameterFiles {
         int call(long index, MemorySegment nameOut, MemorySegment viewOut, MemorySegment trainableOut);
     }
 
+    interface NameCall {
+        int call(long index, MemorySegment nameOut);
+    }
+
+    /** The names a library object lists by count and index (e.g. optimiser state entries). */
+    static List<String> names(CountCall count, NameCall name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment n = arena.allocate(ValueLayout.JAVA_LONG);
+            Status.check(count.call(n));
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            List<String> names = new ArrayList<>();
+            for (long i = 0; i < n.get(ValueLayout.JAVA_LONG, 0); i++) {
+                Status.check(name.call(i, out));
+                names.add(NativeLibrary.string(out.get(ValueLayout.ADDRESS, 0)));
+            }
+            return List.copyOf(names);
+        }
+    }
+
     /** Every parameter's name, dtype, shape and trainability, in the library's order. */
     static List<ParameterInfo> describe(CountCall count, InfoCall info) {
         try (Arena arena = Arena.ofConfined()) {

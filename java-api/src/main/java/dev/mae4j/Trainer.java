@@ -179,16 +179,9 @@ public final class Trainer extends NativeResource {
     /** The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per trained parameter. */
     public List<String> optimizerStateNames() {
         acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(Mae.mae_trainer_state_count(handle, count));
-            MemorySegment name = arena.allocate(ValueLayout.ADDRESS);
-            List<String> names = new ArrayList<>();
-            for (long i = 0; i < count.get(ValueLayout.JAVA_LONG, 0); i++) {
-                Status.check(Mae.mae_trainer_state_info(handle, i, name, MemorySegment.NULL));
-                names.add(NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)));
-            }
-            return names;
+        try {
+            return ParameterFiles.names(out -> Mae.mae_trainer_state_count(handle, out),
+                    (i, name) -> Mae.mae_trainer_state_info(handle, i, name, MemorySegment.NULL));
         } finally {
             release();
         }

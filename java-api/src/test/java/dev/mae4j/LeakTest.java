@@ -35,11 +35,11 @@ public class LeakTest {
         }
     }
 
-    /** The child: 300 warm-up cycles, then CYCLES in 10 parts, printing the RSS after each. */
+    /** The child: 1000 warm-up cycles, then CYCLES in 10 parts, printing the RSS after each. */
     public static void main(String[] args) throws IOException {
         int cycles = Integer.parseInt(args[0]);
         double[] pixels = TestData.gaussian(256, 81);
-        for (int i = 0; i < 300; i++) cycle(pixels);
+        for (int i = 0; i < 1000; i++) cycle(pixels);
         System.out.println("rss " + rssKiB());
         for (int s = 0; s < 10; s++) {
             for (int i = 0; i < cycles / 10; i++) cycle(pixels);
@@ -61,15 +61,14 @@ public class LeakTest {
         long[] rss = out.lines().filter(l -> l.startsWith("rss ")).mapToLong(l -> Long.parseLong(l.substring(4))).toArray();
         assertTrue(rss.length == 11, out);
         long growth = rss[10] - rss[0];
-        // A leak grows the RSS in every tenth of the run; one-off steps (the JIT's code, malloc arenas) do not.
-        long[] steps = new long[10];
-        for (int i = 0; i < 10; i++) steps[i] = rss[i + 1] - rss[i];
-        long[] sorted = steps.clone();
-        Arrays.sort(sorted);
-        double medianPerCycle = (sorted[4] + sorted[5]) / 2.0 / (cycles / 10.0);
-        System.out.printf("leak check: %d cycles, RSS %d KiB -> %d KiB (%+d KiB), median growth per tenth %.4f KiB/cycle, samples %s%n",
-                cycles, rss[0], rss[10], growth, medianPerCycle, Arrays.toString(rss));
-        assertTrue(medianPerCycle < 0.25, "RSS grows steadily: " + medianPerCycle + " KiB per cycle, samples " + Arrays.toString(rss));
+        // A leak grows the RSS in every tenth of the run; one-off steps (the JIT's compiled code, malloc arenas)
+        // in a few. Count the tenths that grew by more than 0.25 KiB per cycle.
+        double perTenth = cycles / 10.0;
+        int growing = 0;
+        for (int i = 0; i < 10; i++) if ((rss[i + 1] - rss[i]) / perTenth > 0.25) growing++;
+        System.out.printf("leak check: %d cycles, RSS %d KiB -> %d KiB (%+d KiB), %d of 10 tenths grew > 0.25 KiB/cycle, samples %s%n",
+                cycles, rss[0], rss[10], growth, growing, Arrays.toString(rss));
+        assertTrue(growing < 7, "RSS grows steadily (" + growing + " of 10 tenths), samples " + Arrays.toString(rss));
         assertTrue(growth < 16 * 1024, "RSS grew by " + growth + " KiB over " + cycles + " cycles: " + Arrays.toString(rss));
     }
 }

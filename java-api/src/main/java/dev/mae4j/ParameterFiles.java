@@ -64,6 +64,9 @@ final class ParameterFiles {
             Tensor t = e.getValue();
             if (t.dtype() != DType.F32 && t.dtype() != DType.F64)
                 throw new CheckpointException(path, "tensor '" + e.getKey() + "' is " + t.dtype() + "; F32 or F64 is needed");
+            long nonFinite = firstNonFinite(t);
+            if (nonFinite >= 0)
+                throw new CheckpointException(path, "tensor '" + e.getKey() + "' holds a NaN or infinite value (element " + nonFinite + ")");
             boolean table = p.name().equals("pos_embed") || p.name().equals("decoder_pos_embed");
             if (table && !java.util.Arrays.equals(t.shape(), p.shape()) && t.shape().length == 3 && t.shape()[2] == p.shape()[2]) {
                 if (!p.trainable()) continue;  // the fixed sine-cosine table: the model made its own for its grid
@@ -81,6 +84,18 @@ final class ParameterFiles {
                 throw new CheckpointException(path, bad.getMessage());
             }
         }
+    }
+
+    /** The index of the first NaN or infinite element of an F32 or F64 tensor, or −1. */
+    static long firstNonFinite(Tensor t) {
+        java.lang.foreign.MemorySegment s = t.segment();
+        long n = t.elementCount();
+        if (t.dtype() == DType.F64) {
+            for (long i = 0; i < n; i++) if (!Double.isFinite(s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i))) return i;
+        } else {
+            for (long i = 0; i < n; i++) if (!Float.isFinite(s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i))) return i;
+        }
+        return -1;
     }
 
     interface CountCall {

@@ -175,4 +175,19 @@ class CheckpointTest {
         CheckpointException e = assertThrows(CheckpointException.class, () -> Model.load(file, Device.cpu()));
         assertTrue(e.getMessage().contains("pass a MaeConfig"), e.getMessage());
     }
+
+    @Test
+    void nanWeightsAreRefusedWithTheTensorNamed(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        Path file = dir.resolve("nan.safetensors");
+        try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 1)) {
+            float[] v = new float[8];
+            v[3] = Float.NaN;
+            try (Tensor t = Tensor.fromFloats(v, 8)) {
+                m.setParameter("norm.bias", t);
+            }
+            m.save(file);
+        }
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Model.load(file, Device.cpu()));
+        assertTrue(e.getMessage().contains("'norm.bias' holds a NaN or infinite value (element 3)"), e.getMessage());
+    }
 }

@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_adamw_config;
 import dev.mae4j.bindings.mae_tensor_view;
 
 import java.lang.foreign.Arena;
@@ -160,12 +159,7 @@ public final class FineTuner extends NativeResource {
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             classifier.acquire();
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment cfg = mae_adamw_config.allocate(arena);
-                mae_adamw_config.lr(cfg, lr);
-                mae_adamw_config.beta1(cfg, beta1);
-                mae_adamw_config.beta2(cfg, beta2);
-                mae_adamw_config.eps(cfg, eps);
-                mae_adamw_config.weight_decay(cfg, weightDecay);
+                MemorySegment cfg = Trainer.adamwConfig(arena, lr, beta1, beta2, eps, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
                 return new FineTuner(out.get(ValueLayout.ADDRESS, 0), classifier, lrs, maxNonFinite);

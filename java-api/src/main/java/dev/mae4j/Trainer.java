@@ -311,6 +311,17 @@ public final class Trainer extends NativeResource {
         sources.add(new SafeTensors.Source(name, t.dtype(), t.shape(), t.segment()));
     }
 
+    /** torch.optim.AdamW's hyper-parameters as the C ABI's struct (shared with FineTuner). */
+    static MemorySegment adamwConfig(Arena arena, double lr, double beta1, double beta2, double eps, double weightDecay) {
+        MemorySegment cfg = mae_adamw_config.allocate(arena);
+        mae_adamw_config.lr(cfg, lr);
+        mae_adamw_config.beta1(cfg, beta1);
+        mae_adamw_config.beta2(cfg, beta2);
+        mae_adamw_config.eps(cfg, eps);
+        mae_adamw_config.weight_decay(cfg, weightDecay);
+        return cfg;
+    }
+
     private static final String MODEL_PREFIX = "model.", OPTIMIZER_PREFIX = "optimizer.", MASKER_STATE = "masker.state";
     private static final String UPDATES_KEY = "updates", PROGRESS_PREFIX = "progress.";
 
@@ -362,12 +373,7 @@ public final class Trainer extends NativeResource {
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             model.acquire();
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment cfg = mae_adamw_config.allocate(arena);
-                mae_adamw_config.lr(cfg, lr);
-                mae_adamw_config.beta1(cfg, beta1);
-                mae_adamw_config.beta2(cfg, beta2);
-                mae_adamw_config.eps(cfg, eps);
-                mae_adamw_config.weight_decay(cfg, weightDecay);
+                MemorySegment cfg = adamwConfig(arena, lr, beta1, beta2, eps, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
                 return new Trainer(out.get(ValueLayout.ADDRESS, 0), model, lrs, accumulationSteps, maxNonFinite);

@@ -71,7 +71,8 @@ final class EmbedCommand implements Callable<Integer> {
         try (Encoder probe = config == null ? Encoder.load(weights, dev) : null) {
             MaeConfig base = config != null ? config : probe.config();
             MaeConfig wanted = imgSize == null ? base : base.toBuilder().imgSize(imgSize).build();
-            try (Encoder encoder = Encoder.load(weights, wanted, dev, batch)) {
+            boolean reuse = probe != null && wanted.equals(probe.config()) && batch <= probe.maxBatch();
+            try (Encoder encoder = reuse ? probe : Encoder.load(weights, wanted, dev, batch)) {
                 ImageFolder folder = new ImageFolder(images, wanted.imgSize(), wanted.inChans(),
                         LabelledData.mean(wanted.inChans()), LabelledData.std(wanted.inChans()));
                 List<Tensor> rows = new ArrayList<>();

@@ -123,8 +123,9 @@ final class FinetuneCommand implements Callable<Integer> {
 
             Map<String, Object> report = new LinkedHashMap<>();
             List<Map<String, Object>> perEpochTop1 = new ArrayList<>();
-            try (Model fresh = scratch ? Model.create(config, dev, seed) : null;
-                 Classifier classifier = Classifier.fromEncoder(scratch ? fresh : encoder, train.classCount(), dropPath, seed);
+            // --from-scratch with --weights: the same architecture, fresh; without --weights the encoder already is
+            try (Model fresh = fromScratch && weights != null ? Model.create(config, dev, seed) : null;
+                 Classifier classifier = Classifier.fromEncoder(fresh != null ? fresh : encoder, train.classCount(), dropPath, seed);
                  FineTuner tuner = FineTuner.builder(classifier).schedule(schedule).weightDecay(weightDecay)
                          .layerDecay(layerDecay).labelSmoothing(labelSmoothing).build()) {
                 RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);

@@ -273,26 +273,17 @@ final class PretrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    // RGB: ImageNet's statistics, as the reference; grey: 0.5 and 0.5.
-    private static float[] channelMean(int c) {
-        return c == 3 ? new float[] {0.485f, 0.456f, 0.406f} : new float[] {0.5f};
-    }
-
-    private static float[] channelStd(int c) {
-        return c == 3 ? new float[] {0.229f, 0.224f, 0.225f} : new float[] {0.5f};
-    }
-
     private ImageDataset openShard() throws java.io.IOException {
         if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
         // mapped for the life of the process: the loader thread reads it until the run ends
-        var s = dev.mae4j.data.Shard.open(shard, channelMean(inChans), channelStd(inChans));
+        var s = dev.mae4j.data.Shard.open(shard, LabelledData.mean(inChans), LabelledData.std(inChans));
         System.out.printf("%s: %d images of %d×%d×%d%n", shard, s.size(), s.channels(), s.height(), s.width());
         return s;
     }
 
     private ImageDataset imageFolder() throws java.io.IOException {
         if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
-        float[] mean = channelMean(inChans), std = channelStd(inChans);
+        float[] mean = LabelledData.mean(inChans), std = LabelledData.std(inChans);
         var folder = new dev.mae4j.data.ImageFolder(images, imgSize, inChans, mean, std);
         System.out.printf("%s: %d images in %d classes, %d unreadable files skipped%n", images, folder.size(),
                 folder.classes().size(), folder.skipped());

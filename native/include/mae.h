@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 8
+#define MAE_ABI_VERSION 9
 
 #define MAE_MAX_DIMS 8
 
@@ -30,6 +30,7 @@ extern "C" {
 #define MAE_ERR_OUT_OF_MEMORY 3
 #define MAE_ERR_UNSUPPORTED 4      /* e.g. a CUDA device on a CPU-only build */
 #define MAE_ERR_INTERNAL 5         /* anything else libtorch reported */
+#define MAE_ERR_PEER_FAILURE 6     /* a collective failed: a peer died, left, never arrived or timed out */
 
 /* Element types of tensors. */
 #define MAE_DTYPE_F32 0
@@ -45,12 +46,22 @@ extern "C" {
 #define MAE_FORWARD_DEFAULT 0
 #define MAE_FORWARD_BACKWARD 1 /* also run backward: gradients become readable with mae_model_grad */
 
+/* Flags of mae_trainer_accumulate. */
+#define MAE_ACCUMULATE_DEFAULT 0
+#define MAE_ACCUMULATE_LAST 1 /* the window's last micro-batch: with a process group, its backward pass all-reduces
+                                 the gradients bucket by bucket as they are produced */
+
+/* Backends of process groups (torch.distributed's). */
+#define MAE_BACKEND_GLOO 0 /* CPU tensors */
+#define MAE_BACKEND_NCCL 1 /* CUDA tensors */
+
 typedef struct mae_model mae_model;
 typedef struct mae_masker mae_masker;
 typedef struct mae_trainer mae_trainer;
 typedef struct mae_tensor mae_tensor;
 typedef struct mae_classifier mae_classifier;
 typedef struct mae_finetuner mae_finetuner;
+typedef struct mae_process_group mae_process_group;
 
 /* The architecture, named as the reference MaskedAutoencoderViT's arguments. */
 typedef struct mae_config {
@@ -99,6 +110,19 @@ typedef struct mae_adamw_config {
     double eps;
     double weight_decay;
 } mae_adamw_config;
+
+/* How a process joins a group, as torchrun's variables say: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE. */
+typedef struct mae_process_group_config {
+    int32_t backend;         /* MAE_BACKEND_GLOO or MAE_BACKEND_NCCL */
+    const char* master_addr; /* rank 0's host; rank 0 serves the rendezvous store there */
+    int32_t master_port;
+    int32_t rank;
+    int32_t world_size;
+    int64_t timeout_ms;      /* for meeting the others and for every collective: past it, MAE_ERR_PEER_FAILURE */
+    const char* interface;   /* Gloo's network interface (GLOO_SOCKET_IFNAME) or NULL: loopback when master_addr is,
+                                else the address this host's name resolves to */
+    mae_device device;       /* the CPU for Gloo; this process's GPU for NCCL */
+} mae_process_group_config;
 
 /* Library. */
 int32_t mae_abi_version(void);
@@ -178,9 +202,9 @@ int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step);
 
 /* Gradient accumulation: each call runs forward and backward on a micro-batch and adds
    loss_scale · its gradients (loss_scale = 1/k for k micro-batches); mae_trainer_apply then takes one AdamW
-   update from the sum and clears it. mae_trainer_step is accumulate(1.0) followed by apply. */
+   update from the sum and clears it. mae_trainer_step is accumulate(1.0, MAE_ACCUMULATE_LAST) followed by apply. */
 int32_t mae_trainer_accumulate(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double loss_scale,
-                               double* loss_out);
+                               int32_t flags, double* loss_out);
 int32_t mae_trainer_apply(mae_trainer* t);
 
 /* The optimiser's state for checkpoints: "exp_avg.<param>" and "exp_avg_sq.<param>" per trained parameter. */
@@ -229,6 +253,27 @@ int32_t mae_finetuner_state_info(const mae_finetuner* t, int64_t index, const ch
                                  mae_tensor_view* shape_out);
 int32_t mae_finetuner_state_get(const mae_finetuner* t, const char* name, mae_tensor** out);
 int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_tensor_view* value);
+
+/* Process groups (c10d): data-parallel training over processes and machines. Every rank must make the same
+   collective calls in the same order. Creating one blocks until all world_size ranks have arrived, or fails
+   with MAE_ERR_PEER_FAILURE after timeout_ms; MAE_ERR_UNSUPPORTED when libmae was built without the backend. */
+int32_t mae_process_group_create(const mae_process_group_config* config, mae_process_group** out);
+int32_t mae_process_group_free(mae_process_group* g);
+int32_t mae_process_group_rank(const mae_process_group* g, int32_t* out);
+int32_t mae_process_group_world_size(const mae_process_group* g, int32_t* out);
+int32_t mae_process_group_barrier(mae_process_group* g);
+/* In place on caller memory (F32, F64 or I64): the element-wise sum over all ranks. */
+int32_t mae_process_group_all_reduce_sum(mae_process_group* g, const mae_tensor_view* inout);
+/* In place on caller memory: root's values on every rank. */
+int32_t mae_process_group_broadcast(mae_process_group* g, const mae_tensor_view* inout, int32_t root);
+/* Every rank's `in` (all of one dtype and shape): out [world_size, ...in.shape]. */
+int32_t mae_process_group_all_gather(mae_process_group* g, const mae_tensor_view* in, mae_tensor** out);
+
+/* Makes a trainer data-parallel over `group` (a collective: every rank calls it). Copies rank 0's parameters to
+   all ranks; from then on every update uses the gradients averaged over the ranks, all-reduced in buckets of
+   about bucket_bytes (DDP's default is 25 MiB), and steps return the loss averaged over the ranks. A non-finite
+   loss or gradient on any rank skips the update on all. After MAE_ERR_PEER_FAILURE the trainer is unusable. */
+int32_t mae_trainer_set_process_group(mae_trainer* t, mae_process_group* group, int64_t bucket_bytes);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 
 #include "augment.h"
 #include "classifier.h"
+#include "distributed.h"
 #include "errors.h"
 #include "finetune.h"
 #include "mae.h"
@@ -39,6 +40,9 @@ struct mae_classifier {
 struct mae_finetuner {
     std::unique_ptr<mae::FineTuner> impl;
 };
+struct mae_process_group {
+    std::shared_ptr<mae::ProcessGroup> impl;  // shared with the trainers made data-parallel over it
+};
 
 namespace {
 
@@ -59,6 +63,10 @@ int32_t guarded(Body&& body) {
         return fail(MAE_ERR_INVALID_ARGUMENT, e.what());
     } catch (const mae::InvalidState& e) {
         return fail(MAE_ERR_INVALID_STATE, e.what());
+    } catch (const mae::Unsupported& e) {
+        return fail(MAE_ERR_UNSUPPORTED, e.what());
+    } catch (const mae::PeerFailure& e) {
+        return fail(MAE_ERR_PEER_FAILURE, e.what());
 #if TORCH_VERSION_MAJOR >= 2
     } catch (const c10::OutOfMemoryError& e) {
         return fail(MAE_ERR_OUT_OF_MEMORY, e.what_without_backtrace());
@@ -499,13 +507,15 @@ int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step) {
 }
 
 int32_t mae_trainer_accumulate(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double loss_scale,
-                               double* loss_out) {
+                               int32_t flags, double* loss_out) {
     return guarded([&] {
         require_ptr(t, "trainer");
         require_ptr(masker, "masker");
         require_ptr(loss_out, "loss_out");
+        mae::require(flags == MAE_ACCUMULATE_DEFAULT || flags == MAE_ACCUMULATE_LAST,
+                     "flags must be MAE_ACCUMULATE_DEFAULT or MAE_ACCUMULATE_LAST, got " + std::to_string(flags));
         auto raw = mae::wrap_view(images, "images");
-        *loss_out = t->impl->accumulate(raw, *masker->impl, loss_scale);
+        *loss_out = t->impl->accumulate(raw, *masker->impl, loss_scale, flags == MAE_ACCUMULATE_LAST);
     });
 }
 
@@ -754,3 +764,90 @@ int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_te
 }
 
 }  // extern "C"
+
+// --- process groups ---
+
+int32_t mae_process_group_create(const mae_process_group_config* config, mae_process_group** out) {
+    return guarded([&] {
+        require_ptr(config, "config");
+        require_ptr(out, "out");
+        require_ptr(config->master_addr, "config.master_addr");
+        mae::ProcessGroupOptions options{config->backend,
+                                         config->master_addr,
+                                         config->master_port,
+                                         config->rank,
+                                         config->world_size,
+                                         std::chrono::milliseconds(config->timeout_ms),
+                                         config->interface ? config->interface : "",
+                                         device_of(&config->device)};
+        *out = new mae_process_group{std::make_shared<mae::ProcessGroup>(options)};
+    });
+}
+
+int32_t mae_process_group_free(mae_process_group* g) {
+    return guarded([&] { delete g; });
+}
+
+int32_t mae_process_group_rank(const mae_process_group* g, int32_t* out) {
+    return guarded([&] {
+        require_ptr(g, "group");
+        require_ptr(out, "out");
+        *out = g->impl->rank();
+    });
+}
+
+int32_t mae_process_group_world_size(const mae_process_group* g, int32_t* out) {
+    return guarded([&] {
+        require_ptr(g, "group");
+        require_ptr(out, "out");
+        *out = g->impl->world_size();
+    });
+}
+
+int32_t mae_process_group_barrier(mae_process_group* g) {
+    return guarded([&] {
+        require_ptr(g, "group");
+        g->impl->barrier();
+    });
+}
+
+namespace {
+// Runs an in-place collective on caller memory through a tensor on the group's device.
+template <class Collective>
+void in_place(mae_process_group* g, const mae_tensor_view* inout, Collective&& collective) {
+    require_ptr(g, "group");
+    auto host = mae::wrap_view(inout, "inout");
+    auto on_device = host.to(g->impl->device()).contiguous();
+    collective(on_device);
+    if (!on_device.is_same(host)) host.copy_(on_device);
+}
+}  // namespace
+
+int32_t mae_process_group_all_reduce_sum(mae_process_group* g, const mae_tensor_view* inout) {
+    return guarded([&] {
+        require_ptr(inout, "inout");
+        mae::require(inout->dtype != MAE_DTYPE_U8, "all_reduce_sum needs F32, F64 or I64 values");
+        in_place(g, inout, [&](torch::Tensor& t) { g->impl->all_reduce_sum(t); });
+    });
+}
+
+int32_t mae_process_group_broadcast(mae_process_group* g, const mae_tensor_view* inout, int32_t root) {
+    return guarded([&] { in_place(g, inout, [&](torch::Tensor& t) { g->impl->broadcast(t, root); }); });
+}
+
+int32_t mae_process_group_all_gather(mae_process_group* g, const mae_tensor_view* in, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(g, "group");
+        require_ptr(out, "out");
+        auto t = mae::wrap_view(in, "in").to(g->impl->device());
+        *out = export_tensor(g->impl->all_gather(t));
+    });
+}
+
+int32_t mae_trainer_set_process_group(mae_trainer* t, mae_process_group* group, int64_t bucket_bytes) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(group, "group");
+        t->impl->set_process_group(group->impl, bucket_bytes);
+    });
+}

@@ -16,6 +16,16 @@ struct InvalidState : std::logic_error {
     using std::logic_error::logic_error;
 };
 
+// This build or machine lacks what the call needs, e.g. a backend LibTorch was built without.
+struct Unsupported : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// A collective failed: a peer died, left, never arrived or timed out. The process group is unusable after it.
+struct PeerFailure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 // Throws InvalidArgument with `message` unless `condition` holds.
 inline void require(bool condition, const std::string& message) {
     if (!condition) throw InvalidArgument(message);

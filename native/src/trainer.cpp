@@ -54,43 +54,69 @@ double Trainer::step(const torch::Tensor& images, Masker& masker) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
     if (pending_ != 0)
         throw InvalidState("an accumulation of " + std::to_string(pending_) + " micro-batches is pending: apply it first");
-    auto imgs = prepare_images(*model_, images);
-    clear_gradients(*model_);
-    auto out = forward_backward(*model_, imgs, masker);
-    if (all_finite(out.loss, model_->params())) optimizer_.step();
-    else {
-        optimizer_.skip();
-        ++skipped_;
-    }  // a NaN or Inf would poison the weights and AdamW's moments for good
-    clear_gradients(*model_);
-    return out.loss.item<double>();
+    const double loss = micro_batch(images, masker, 1.0, true);
+    update();
+    return loss;
 }
 
-double Trainer::accumulate(const torch::Tensor& images, Masker& masker, double loss_scale) {
+double Trainer::accumulate(const torch::Tensor& images, Masker& masker, double loss_scale, bool last) {
     require(std::isfinite(loss_scale) && loss_scale > 0, "loss_scale must be finite and > 0, got " +
                                                              std::to_string(loss_scale));
     std::unique_lock<std::shared_mutex> lock(model_->lock());
+    if (synced_) throw InvalidState("the window's last micro-batch was already accumulated: apply it first");
+    return micro_batch(images, masker, loss_scale, last);
+}
+
+double Trainer::micro_batch(const torch::Tensor& images, Masker& masker, double loss_scale, bool last) {
     auto imgs = prepare_images(*model_, images);
-    if (pending_ == 0) clear_gradients(*model_);
+    if (pending_ == 0) {
+        clear_gradients(*model_);
+        window_finite_ = true;
+    }
+    const bool sync = sync_ && last;
+    if (sync) sync_->arm();
     auto out = forward_backward(*model_, imgs, masker, loss_scale);
-    if (pending_ == 0) window_finite_ = true;
     ++pending_;
-    const double loss = out.loss.item<double>();
+    double loss = out.loss.item<double>();
     if (!std::isfinite(loss)) window_finite_ = false;
+    if (sync) {
+        // A window that was not finite on one rank is not finite on any: its NaN reaches every rank's mean.
+        const double mean = sync_->finish(window_finite_ ? loss : std::nan(""));
+        if (!std::isfinite(mean)) window_finite_ = false;
+        loss = window_finite_ ? mean : loss;
+        synced_ = true;
+    }
     return loss;
 }
 
 void Trainer::apply() {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
     if (pending_ == 0) throw InvalidState("nothing accumulated since the last update");
-    torch::Tensor no_loss = torch::zeros({});
-    if (window_finite_ && all_finite(no_loss, model_->params())) optimizer_.step();
+    if (sync_ && !synced_ && !std::isfinite(sync_->finish(window_finite_ ? 0.0 : std::nan(""))))
+        window_finite_ = false;  // accumulated without a last micro-batch: all-reduce now, after the fact
+    update();
+}
+
+void Trainer::update() {
+    // A NaN or Inf would poison the weights and AdamW's moments for good: skip the update instead, and count it.
+    if (window_finite_ && all_finite(torch::zeros({}), model_->params())) optimizer_.step();
     else {
         optimizer_.skip();
         ++skipped_;
     }
     clear_gradients(*model_);
     pending_ = 0;
+    synced_ = false;
+}
+
+void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {
+    std::unique_lock<std::shared_mutex> lock(model_->lock());
+    if (pending_ != 0) throw InvalidState("micro-batches are accumulated: apply them first");
+    require(group->device() == model_->device(), "the process group runs on " + group->device().str() +
+                                                     " but the model is on " + model_->device().str());
+    auto sync = std::make_unique<GradientSync>(std::move(group), model_->params(), bucket_bytes);
+    sync->broadcast_parameters();
+    sync_ = std::move(sync);
 }
 
 }  // namespace mae

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "adamw.h"
+#include "distributed.h"
 #include "masking.h"
 #include "model.h"
 
@@ -32,8 +33,12 @@ public:
     Trainer(std::shared_ptr<MaeModel> model, const mae_adamw_config& cfg);
     // One update from one batch; refused while an accumulation is pending.
     double step(const torch::Tensor& images, Masker& masker);
-    // Adds loss_scale · the micro-batch's gradients; returns its (unscaled) loss.
-    double accumulate(const torch::Tensor& images, Masker& masker, double loss_scale);
+    // Adds loss_scale · the micro-batch's gradients; returns its (unscaled) loss. `last` marks the window's last
+    // micro-batch: with a process group its backward pass all-reduces the gradients as they come.
+    double accumulate(const torch::Tensor& images, Masker& masker, double loss_scale, bool last = false);
+    // Data parallelism: rank 0's parameters are copied to every rank now, and each update uses the gradients
+    // averaged over the group's ranks; losses returned are averaged over the ranks too.
+    void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes);
     // One update from the accumulated gradients, which it then clears. A non-finite loss or gradient in the
     // window skips the update (weights and optimiser state untouched) and counts it.
     void apply();
@@ -45,7 +50,15 @@ public:
     MaeModel& model() { return *model_; }
 
 private:
+    // Runs forward and backward on one micro-batch, all-reducing the window's gradients when `last` and
+    // distributed; returns its loss (averaged over the ranks when it synchronised).
+    double micro_batch(const torch::Tensor& images, Masker& masker, double loss_scale, bool last);
+    // The update, or its skip when the window was not finite on some rank; clears the window.
+    void update();
+
     std::shared_ptr<MaeModel> model_;
+    std::unique_ptr<GradientSync> sync_;  // set when data-parallel
+    bool synced_ = false;                 // the pending window's gradients are already averaged over the ranks
     AdamW optimizer_;
     int64_t pending_ = 0;  // micro-batches accumulated since the last update
     bool window_finite_ = true;  // every micro-batch of the pending window had a finite loss

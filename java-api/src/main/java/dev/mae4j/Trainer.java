@@ -21,11 +21,15 @@ import java.util.Map;
  * Trains a model with AdamW exactly as torch.optim.AdamW, with the reference's parameter groups (no weight
  * decay on biases and other 1-D parameters). Each {@link #step} is one forward and backward; an update
  * follows every {@code accumulationSteps} steps (every step by default), at the schedule's learning rate.
- * Use one thread at a time.
+ * With a {@link ProcessGroup} ({@link Builder#processGroup}) it trains data-parallel, as PyTorch's
+ * DistributedDataParallel: it starts from rank 0's weights, each update uses the gradients averaged over the
+ * ranks (all-reduced in buckets while the backward pass runs), losses are averaged over the ranks, and
+ * {@link #fit} reads this rank's shard of the data. Use one thread at a time.
  */
 public final class Trainer extends NativeResource {
     private final MemorySegment handle;
     private final Model model;
+    private final ProcessGroup group;  // null when training alone
     private final LrSchedule schedule;
     private final int accumulationSteps;
     private int pending;       // micro-batches accumulated since the last update
@@ -35,10 +39,12 @@ public final class Trainer extends NativeResource {
     private long skipped;      // mirrors the native skipped count
     private int consecutiveNonFinite;
 
-    private Trainer(MemorySegment handle, Model model, LrSchedule schedule, int accumulationSteps, int maxNonFinite) {
+    private Trainer(MemorySegment handle, Model model, ProcessGroup group, LrSchedule schedule, int accumulationSteps,
+                    int maxNonFinite) {
         super(() -> Mae.mae_trainer_free(handle));
         this.handle = handle;
         this.model = model;
+        this.group = group;
         this.schedule = schedule;
         this.accumulationSteps = accumulationSteps;
         this.maxNonFinite = maxNonFinite;
@@ -92,8 +98,9 @@ public final class Trainer extends NativeResource {
      * (the model's {@link Model#gradient} shows the sum); returns the micro-batch's loss.
      */
     public double accumulate(Tensor images, Masker masker) {
+        int flags = pending + 1 == accumulationSteps ? Mae.MAE_ACCUMULATE_LAST() : Mae.MAE_ACCUMULATE_DEFAULT();
         double loss = withImages(images, masker, (view, out) ->
-                Status.check(Mae.mae_trainer_accumulate(handle, view, masker.handle(), 1.0 / accumulationSteps, out)));
+                Status.check(Mae.mae_trainer_accumulate(handle, view, masker.handle(), 1.0 / accumulationSteps, flags, out)));
         pending++;
         return loss;
     }
@@ -198,7 +205,8 @@ public final class Trainer extends NativeResource {
     }
 
     /**
-     * Trains on {@code data} from where this trainer stands ({@link #stepCount()} updates done, e.g. after
+     * Trains on {@code data} (with a process group: this rank's shard of each epoch's order, as PyTorch's
+     * DistributedSampler; every rank calls fit with the same arguments) from where this trainer stands ({@link #stepCount()} updates done, e.g. after
      * {@link #loadCheckpoint}) until {@code fit.updates()} updates: the data position follows from the update
      * count, so a resumed fit sees exactly the batches, augmentations and masks an uninterrupted one would.
      * Returns the updates taken by this call.
@@ -211,7 +219,8 @@ public final class Trainer extends NativeResource {
         long first = stepCount() * accumulationSteps, end = fit.updates() * accumulationSteps, taken = 0;
         long start = System.nanoTime(), images = 0;
         double lossSum = 0;
-        try (BatchLoader loader = new BatchLoader(data, fit.batchSize(), fit.seed(), first, end, 2, fit.transform())) {
+        int rank = group == null ? 0 : group.rank(), ranks = group == null ? 1 : group.worldSize();
+        try (BatchLoader loader = new BatchLoader(data, fit.batchSize(), fit.seed(), first, end, 2, fit.transform(), rank, ranks)) {
             for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                 try (Tensor batch = b.images()) {
                     lossSum += step(batch, masker);
@@ -224,8 +233,10 @@ public final class Trainer extends NativeResource {
                     saveCheckpoint(fit.checkpoint(), masker, fit.progress());
                 double secs = (System.nanoTime() - start) / 1e9;
                 boolean go = listener.onUpdate(new Fit.Update(update, (double) (b.index() + 1) / loader.batchesPerEpoch(),
-                        lossSum / accumulationSteps, schedule.lr(update - 1), images / secs, loader.waitSeconds() / secs));
+                        lossSum / accumulationSteps, schedule.lr(update - 1), images * ranks / secs, loader.waitSeconds() / secs));
                 lossSum = 0;
+                // all ranks stop together, or the others would wait for this one's gradients until the timeout
+                if (group != null) go = group.allReduceSum(go ? 0L : 1L)[0] == 0;
                 if (!go) break;
             }
         }
@@ -236,22 +247,26 @@ public final class Trainer extends NativeResource {
      * Writes everything a run needs to continue exactly — weights, optimiser state, update count, the masker's
      * generator state and the caller's {@code progress} (e.g. epoch, position in the data) — to one
      * safetensors file, atomically (a temporary file, flushed, then renamed). Refused while an accumulation
-     * is pending. Weights-only files for other tools come from {@link Model#save}.
+     * is pending. Weights-only files for other tools come from {@link Model#save}. With a process group every
+     * rank calls it (their maskers' states are gathered) and rank 0 writes the file.
      */
     public void saveCheckpoint(Path file, Masker masker, Map<String, String> progress) throws IOException {
         if (file == null || masker == null || progress == null)
             throw new IllegalArgumentException("file, masker and progress must not be null");
         if (pending != 0)
             throw new IllegalStateException(pending + " micro-batches are accumulated: checkpoint after the update");
+        byte[][] states = group == null ? new byte[][] {masker.state()} : group.allGather(masker.state());
+        if (group != null && !group.isMain()) return;
         List<Tensor> owned = new ArrayList<>();
         try {
             List<SafeTensors.Source> sources = new ArrayList<>();
             for (ParameterInfo p : model.parameters()) add(sources, owned, MODEL_PREFIX + p.name(), model.parameter(p.name()));
             for (String name : optimizerStateNames()) add(sources, owned, OPTIMIZER_PREFIX + name, optimizerState(name));
-            byte[] state = masker.state();
-            Tensor maskerState = Tensor.zeros(DType.U8, state.length);
-            MemorySegment.copy(state, 0, maskerState.segment(), ValueLayout.JAVA_BYTE, 0, state.length);
-            add(sources, owned, MASKER_STATE, maskerState);
+            for (int r = 0; r < states.length; r++) {
+                Tensor maskerState = Tensor.zeros(DType.U8, states[r].length);
+                MemorySegment.copy(states[r], 0, maskerState.segment(), ValueLayout.JAVA_BYTE, 0, states[r].length);
+                add(sources, owned, maskerStateName(r), maskerState);
+            }
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", "mae4j-training");
             metadata.putAll(model.config().toMetadata());
@@ -277,8 +292,16 @@ public final class Trainer extends NativeResource {
             for (ParameterInfo p : model.parameters()) expected.add(MODEL_PREFIX + p.name());
             for (String name : optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
             expected.add(MASKER_STATE);
-            if (!new java.util.TreeSet<>(expected).equals(new java.util.TreeSet<>(st.entries().keySet())))
+            java.util.Set<String> found = new java.util.TreeSet<>(st.entries().keySet());
+            found.removeIf(name -> name.startsWith(MASKER_STATE + ".rank"));  // the other ranks' maskers
+            if (!new java.util.TreeSet<>(expected).equals(found))
                 throw new CheckpointException(file, "its tensors do not match this model and optimiser");
+            String myMasker = maskerStateName(group == null ? 0 : group.rank());
+            if (!st.entries().containsKey(myMasker)) {
+                System.getLogger(Trainer.class.getName()).log(System.Logger.Level.WARNING, file + " has no masker state for rank "
+                        + group.rank() + " (it was written by fewer ranks): this rank's masks continue from its own seed");
+                myMasker = null;
+            }
             long updates;
             try {
                 updates = Long.parseLong(meta.getOrDefault(UPDATES_KEY, ""));
@@ -290,8 +313,9 @@ public final class Trainer extends NativeResource {
                 if (dtype == null || e.shape().length == 0)
                     throw new CheckpointException(file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
                 try (Tensor t = Tensor.wrap(e.data(), dtype, e.shape())) {
-                    if (e.name().equals(MASKER_STATE)) masker.restoreState(e.data().toArray(ValueLayout.JAVA_BYTE));
-                    else if (e.name().startsWith(MODEL_PREFIX)) model.setParameter(e.name().substring(MODEL_PREFIX.length()), t);
+                    if (e.name().startsWith(MASKER_STATE)) {
+                        if (e.name().equals(myMasker)) masker.restoreState(e.data().toArray(ValueLayout.JAVA_BYTE));
+                    } else if (e.name().startsWith(MODEL_PREFIX)) model.setParameter(e.name().substring(MODEL_PREFIX.length()), t);
                     else setOptimizerState(e.name().substring(OPTIMIZER_PREFIX.length()), t);
                 } catch (IllegalArgumentException bad) {
                     throw new CheckpointException(file, bad.getMessage());
@@ -322,11 +346,21 @@ public final class Trainer extends NativeResource {
         return cfg;
     }
 
+    // Rank 0's masker keeps the single-process name, so checkpoints of one and of many ranks load in either.
+    private static String maskerStateName(int rank) {
+        return rank == 0 ? MASKER_STATE : MASKER_STATE + ".rank" + rank;
+    }
+
     private static final String MODEL_PREFIX = "model.", OPTIMIZER_PREFIX = "optimizer.", MASKER_STATE = "masker.state";
     private static final String UPDATES_KEY = "updates", PROGRESS_PREFIX = "progress.";
 
     public Model model() {
         return model;
+    }
+
+    /** The group this trainer trains with, or null when it trains alone. */
+    public ProcessGroup processGroup() {
+        return group;
     }
 
     @Override
@@ -341,6 +375,8 @@ public final class Trainer extends NativeResource {
         private LrSchedule schedule;
         private int accumulationSteps = 1;
         private int maxNonFinite = 5;
+        private ProcessGroup group;
+        private long bucketBytes = 25L << 20;
 
         private Builder(Model model) {
             this.model = model;
@@ -359,6 +395,13 @@ public final class Trainer extends NativeResource {
          * NonFiniteLossException; 5 by default.
          */
         public Builder maxConsecutiveNonFinite(int v) { maxNonFinite = v; return this; }
+        /**
+         * Trains data-parallel over {@code g}; building is then a collective (every rank builds its trainer), which
+         * copies rank 0's weights to all ranks.
+         */
+        public Builder processGroup(ProcessGroup g) { group = g; return this; }
+        /** Size of the gradient buckets all-reduced together (DDP's bucket_cap_mb); 25 MiB by default. */
+        public Builder bucketBytes(long v) { bucketBytes = v; return this; }
 
         public Trainer build() {
             if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
@@ -370,15 +413,27 @@ public final class Trainer extends NativeResource {
             if (accumulationSteps < 1)
                 throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
+            if (bucketBytes <= 0) throw new IllegalArgumentException("bucketBytes must be positive, got " + bucketBytes);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
+            if (group != null) group.acquire();
             model.acquire();
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment cfg = adamwConfig(arena, lr, beta1, beta2, eps, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
-                return new Trainer(out.get(ValueLayout.ADDRESS, 0), model, lrs, accumulationSteps, maxNonFinite);
+                MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
+                if (group != null) {
+                    int status = Mae.mae_trainer_set_process_group(handle, group.handle(), bucketBytes);
+                    if (status != Mae.MAE_OK()) {
+                        String message = NativeLibrary.string(Mae.mae_last_error());
+                        Mae.mae_trainer_free(handle);
+                        Status.check(status, message);
+                    }
+                }
+                return new Trainer(handle, model, group, lrs, accumulationSteps, maxNonFinite);
             } finally {
                 model.release();
+                if (group != null) group.release();
             }
         }
     }

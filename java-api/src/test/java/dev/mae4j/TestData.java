@@ -42,6 +42,20 @@ final class TestData {
     }
 
     /** max |actual − expected| ≤ tol · max(1, max |expected|). */
+    /** {@code n} seeded Gaussian images of the configuration's size. */
+    static dev.mae4j.data.ImageDataset dataset(MaeConfig c, int n, long seed) {
+        float[] pixels = toFloats(gaussian(n * c.inChans() * c.imgSize() * c.imgSize(), seed));
+        return new dev.mae4j.data.ImageDataset() {
+            public int size() { return n; }
+            public int channels() { return c.inChans(); }
+            public int height() { return c.imgSize(); }
+            public int width() { return c.imgSize(); }
+            public void copyNormalised(int index, float[] dst, int offset) {
+                System.arraycopy(pixels, index * imageFloats(), dst, offset, imageFloats());
+            }
+        };
+    }
+
     static void assertClose(double[] expected, double[] actual, double tol, String what) {
         assertTrue(expected.length == actual.length, what + ": length " + actual.length + " != " + expected.length);
         double scale = 1, err = 0;

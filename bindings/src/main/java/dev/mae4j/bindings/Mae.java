@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)8L;
+    private static final int MAE_ABI_VERSION = (int)9L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 8
+     * #define MAE_ABI_VERSION 9
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -139,6 +139,15 @@ public class Mae {
      */
     public static int MAE_ERR_INTERNAL() {
         return MAE_ERR_INTERNAL;
+    }
+    private static final int MAE_ERR_PEER_FAILURE = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_ERR_PEER_FAILURE 6
+     * }
+     */
+    public static int MAE_ERR_PEER_FAILURE() {
+        return MAE_ERR_PEER_FAILURE;
     }
     private static final int MAE_DTYPE_F32 = (int)0L;
     /**
@@ -211,6 +220,42 @@ public class Mae {
      */
     public static int MAE_FORWARD_BACKWARD() {
         return MAE_FORWARD_BACKWARD;
+    }
+    private static final int MAE_ACCUMULATE_DEFAULT = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_ACCUMULATE_DEFAULT 0
+     * }
+     */
+    public static int MAE_ACCUMULATE_DEFAULT() {
+        return MAE_ACCUMULATE_DEFAULT;
+    }
+    private static final int MAE_ACCUMULATE_LAST = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_ACCUMULATE_LAST 1
+     * }
+     */
+    public static int MAE_ACCUMULATE_LAST() {
+        return MAE_ACCUMULATE_LAST;
+    }
+    private static final int MAE_BACKEND_GLOO = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_BACKEND_GLOO 0
+     * }
+     */
+    public static int MAE_BACKEND_GLOO() {
+        return MAE_BACKEND_GLOO;
+    }
+    private static final int MAE_BACKEND_NCCL = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_BACKEND_NCCL 1
+     * }
+     */
+    public static int MAE_BACKEND_NCCL() {
+        return MAE_BACKEND_NCCL;
     }
 
     private static class mae_abi_version {
@@ -2415,6 +2460,7 @@ public class Mae {
             Mae.C_POINTER,
             Mae.C_POINTER,
             Mae.C_DOUBLE,
+            Mae.C_INT,
             Mae.C_POINTER
         );
 
@@ -2426,7 +2472,7 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, double *loss_out)
+     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, int32_t flags, double *loss_out)
      * }
      */
     public static FunctionDescriptor mae_trainer_accumulate$descriptor() {
@@ -2436,7 +2482,7 @@ public class Mae {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, double *loss_out)
+     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, int32_t flags, double *loss_out)
      * }
      */
     public static MethodHandle mae_trainer_accumulate$handle() {
@@ -2446,7 +2492,7 @@ public class Mae {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, double *loss_out)
+     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, int32_t flags, double *loss_out)
      * }
      */
     public static MemorySegment mae_trainer_accumulate$address() {
@@ -2455,16 +2501,16 @@ public class Mae {
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, double *loss_out)
+     * int32_t mae_trainer_accumulate(mae_trainer *t, const mae_tensor_view *images, mae_masker *masker, double loss_scale, int32_t flags, double *loss_out)
      * }
      */
-    public static int mae_trainer_accumulate(MemorySegment t, MemorySegment images, MemorySegment masker, double loss_scale, MemorySegment loss_out) {
+    public static int mae_trainer_accumulate(MemorySegment t, MemorySegment images, MemorySegment masker, double loss_scale, int flags, MemorySegment loss_out) {
         var mh$ = mae_trainer_accumulate.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_accumulate", t, images, masker, loss_scale, loss_out);
+                traceDowncall("mae_trainer_accumulate", t, images, masker, loss_scale, flags, loss_out);
             }
-            return (int)mh$.invokeExact(t, images, masker, loss_scale, loss_out);
+            return (int)mh$.invokeExact(t, images, masker, loss_scale, flags, loss_out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -4083,6 +4129,538 @@ public class Mae {
                 traceDowncall("mae_finetuner_state_set", t, name, value);
             }
             return (int)mh$.invokeExact(t, name, value);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_process_group_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_create(const mae_process_group_config *config, mae_process_group **out)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_create$descriptor() {
+        return mae_process_group_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_create(const mae_process_group_config *config, mae_process_group **out)
+     * }
+     */
+    public static MethodHandle mae_process_group_create$handle() {
+        return mae_process_group_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_create(const mae_process_group_config *config, mae_process_group **out)
+     * }
+     */
+    public static MemorySegment mae_process_group_create$address() {
+        return mae_process_group_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_create(const mae_process_group_config *config, mae_process_group **out)
+     * }
+     */
+    public static int mae_process_group_create(MemorySegment config, MemorySegment out) {
+        var mh$ = mae_process_group_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_create", config, out);
+            }
+            return (int)mh$.invokeExact(config, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_process_group_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_free(mae_process_group *g)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_free$descriptor() {
+        return mae_process_group_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_free(mae_process_group *g)
+     * }
+     */
+    public static MethodHandle mae_process_group_free$handle() {
+        return mae_process_group_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_free(mae_process_group *g)
+     * }
+     */
+    public static MemorySegment mae_process_group_free$address() {
+        return mae_process_group_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_free(mae_process_group *g)
+     * }
+     */
+    public static int mae_process_group_free(MemorySegment g) {
+        var mh$ = mae_process_group_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_free", g);
+            }
+            return (int)mh$.invokeExact(g);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_process_group_rank {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_rank");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_rank(const mae_process_group *g, int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_rank$descriptor() {
+        return mae_process_group_rank.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_rank(const mae_process_group *g, int32_t *out)
+     * }
+     */
+    public static MethodHandle mae_process_group_rank$handle() {
+        return mae_process_group_rank.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_rank(const mae_process_group *g, int32_t *out)
+     * }
+     */
+    public static MemorySegment mae_process_group_rank$address() {
+        return mae_process_group_rank.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_rank(const mae_process_group *g, int32_t *out)
+     * }
+     */
+    public static int mae_process_group_rank(MemorySegment g, MemorySegment out) {
+        var mh$ = mae_process_group_rank.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_rank", g, out);
+            }
+            return (int)mh$.invokeExact(g, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_process_group_world_size {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_world_size");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_world_size(const mae_process_group *g, int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_world_size$descriptor() {
+        return mae_process_group_world_size.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_world_size(const mae_process_group *g, int32_t *out)
+     * }
+     */
+    public static MethodHandle mae_process_group_world_size$handle() {
+        return mae_process_group_world_size.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_world_size(const mae_process_group *g, int32_t *out)
+     * }
+     */
+    public static MemorySegment mae_process_group_world_size$address() {
+        return mae_process_group_world_size.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_world_size(const mae_process_group *g, int32_t *out)
+     * }
+     */
+    public static int mae_process_group_world_size(MemorySegment g, MemorySegment out) {
+        var mh$ = mae_process_group_world_size.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_world_size", g, out);
+            }
+            return (int)mh$.invokeExact(g, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_process_group_barrier {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_barrier");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_barrier(mae_process_group *g)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_barrier$descriptor() {
+        return mae_process_group_barrier.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_barrier(mae_process_group *g)
+     * }
+     */
+    public static MethodHandle mae_process_group_barrier$handle() {
+        return mae_process_group_barrier.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_barrier(mae_process_group *g)
+     * }
+     */
+    public static MemorySegment mae_process_group_barrier$address() {
+        return mae_process_group_barrier.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_barrier(mae_process_group *g)
+     * }
+     */
+    public static int mae_process_group_barrier(MemorySegment g) {
+        var mh$ = mae_process_group_barrier.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_barrier", g);
+            }
+            return (int)mh$.invokeExact(g);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_process_group_all_reduce_sum {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_all_reduce_sum");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_all_reduce_sum(mae_process_group *g, const mae_tensor_view *inout)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_all_reduce_sum$descriptor() {
+        return mae_process_group_all_reduce_sum.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_all_reduce_sum(mae_process_group *g, const mae_tensor_view *inout)
+     * }
+     */
+    public static MethodHandle mae_process_group_all_reduce_sum$handle() {
+        return mae_process_group_all_reduce_sum.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_all_reduce_sum(mae_process_group *g, const mae_tensor_view *inout)
+     * }
+     */
+    public static MemorySegment mae_process_group_all_reduce_sum$address() {
+        return mae_process_group_all_reduce_sum.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_all_reduce_sum(mae_process_group *g, const mae_tensor_view *inout)
+     * }
+     */
+    public static int mae_process_group_all_reduce_sum(MemorySegment g, MemorySegment inout) {
+        var mh$ = mae_process_group_all_reduce_sum.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_all_reduce_sum", g, inout);
+            }
+            return (int)mh$.invokeExact(g, inout);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_process_group_broadcast {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_INT
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_broadcast");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_broadcast(mae_process_group *g, const mae_tensor_view *inout, int32_t root)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_broadcast$descriptor() {
+        return mae_process_group_broadcast.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_broadcast(mae_process_group *g, const mae_tensor_view *inout, int32_t root)
+     * }
+     */
+    public static MethodHandle mae_process_group_broadcast$handle() {
+        return mae_process_group_broadcast.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_broadcast(mae_process_group *g, const mae_tensor_view *inout, int32_t root)
+     * }
+     */
+    public static MemorySegment mae_process_group_broadcast$address() {
+        return mae_process_group_broadcast.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_broadcast(mae_process_group *g, const mae_tensor_view *inout, int32_t root)
+     * }
+     */
+    public static int mae_process_group_broadcast(MemorySegment g, MemorySegment inout, int root) {
+        var mh$ = mae_process_group_broadcast.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_broadcast", g, inout, root);
+            }
+            return (int)mh$.invokeExact(g, inout, root);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_process_group_all_gather {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_all_gather");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_all_gather(mae_process_group *g, const mae_tensor_view *in, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_all_gather$descriptor() {
+        return mae_process_group_all_gather.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_all_gather(mae_process_group *g, const mae_tensor_view *in, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_process_group_all_gather$handle() {
+        return mae_process_group_all_gather.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_all_gather(mae_process_group *g, const mae_tensor_view *in, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_process_group_all_gather$address() {
+        return mae_process_group_all_gather.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_all_gather(mae_process_group *g, const mae_tensor_view *in, mae_tensor **out)
+     * }
+     */
+    public static int mae_process_group_all_gather(MemorySegment g, MemorySegment in, MemorySegment out) {
+        var mh$ = mae_process_group_all_gather.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_all_gather", g, in, out);
+            }
+            return (int)mh$.invokeExact(g, in, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_set_process_group {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_LONG
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_set_process_group");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_process_group(mae_trainer *t, mae_process_group *group, int64_t bucket_bytes)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_set_process_group$descriptor() {
+        return mae_trainer_set_process_group.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_process_group(mae_trainer *t, mae_process_group *group, int64_t bucket_bytes)
+     * }
+     */
+    public static MethodHandle mae_trainer_set_process_group$handle() {
+        return mae_trainer_set_process_group.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_process_group(mae_trainer *t, mae_process_group *group, int64_t bucket_bytes)
+     * }
+     */
+    public static MemorySegment mae_trainer_set_process_group$address() {
+        return mae_trainer_set_process_group.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_process_group(mae_trainer *t, mae_process_group *group, int64_t bucket_bytes)
+     * }
+     */
+    public static int mae_trainer_set_process_group(MemorySegment t, MemorySegment group, long bucket_bytes) {
+        var mh$ = mae_trainer_set_process_group.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_set_process_group", t, group, bucket_bytes);
+            }
+            return (int)mh$.invokeExact(t, group, bucket_bytes);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

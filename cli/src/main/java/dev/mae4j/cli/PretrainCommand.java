@@ -7,6 +7,7 @@ import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Masker;
 import dev.mae4j.Model;
+import dev.mae4j.ProcessGroup;
 import dev.mae4j.Trainer;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.IdxImages;
@@ -141,6 +142,9 @@ final class PretrainCommand implements Callable<Integer> {
     @Mixin
     ProbeOptions probe = new ProbeOptions();
 
+    @Mixin
+    DistributedOptions dist = new DistributedOptions();
+
     // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
     @Option(names = "--interrupt-after", hidden = true)
     long interruptAfter = Long.MAX_VALUE;
@@ -148,6 +152,11 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate();
+        if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
+        var groupOptions = dist.group(Device.parse(device));
+        int rank = groupOptions.map(ProcessGroup.Options::rank).orElse(0);
+        int ranks = groupOptions.map(ProcessGroup.Options::worldSize).orElse(1);
+        boolean main = rank == 0;  // rank 0 writes the weights, metrics, figures and report
         long started = System.nanoTime();
         boolean folder = images != null || shard != null;
         if (images != null && shard != null) throw new ParameterException(spec.commandLine(), "give --images or --shard, not both");
@@ -158,10 +167,12 @@ final class PretrainCommand implements Callable<Integer> {
         Path source = shard != null ? shard : images != null ? images : data;
         IdxImages train = folder ? null : IdxImages.readSplit(data, "train");
         ImageDataset dataset = shard != null ? openShard() : images != null ? imageFolder() : train.asDataset(MEAN, STD);
-        if (batch > dataset.size())
-            throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + dataset.size() + " images");
+        int perRank = (dataset.size() + ranks - 1) / ranks;  // each rank's shard of an epoch
+        if (batch > perRank)
+            throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + perRank + " images"
+                    + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
         steps = epochs == null ? (stepsOption == null ? 2400 : stepsOption)
-                : Math.max(1, Math.round(epochs * (dataset.size() / batch) / accumIter));
+                : Math.max(1, Math.round(epochs * (perRank / batch) / accumIter));
         IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
         MaeConfig config;
         try {
@@ -175,7 +186,7 @@ final class PretrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "images are " + dataset.channels() + "×" + dataset.height() + "×"
                     + dataset.width() + ", the model needs " + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize()
                     + " (--img-size, --in-chans)");
-        long effectiveBatch = (long) batch * accumIter;
+        long effectiveBatch = (long) batch * accumIter * ranks;
         double peakLr = LrSchedule.scaledLr(baseLr, effectiveBatch);
         if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
             throw new ParameterException(spec.commandLine(), "--warmup-steps must be in [0, " + steps + "), got " + warmupSteps);
@@ -187,6 +198,7 @@ final class PretrainCommand implements Callable<Integer> {
         Map<String, String> runKey = new LinkedHashMap<>();  // what a resumed run must share with the first
         runKey.put("batch", Integer.toString(batch));
         runKey.put("accum_iter", Integer.toString(accumIter));
+        runKey.put("world_size", Integer.toString(ranks));
         runKey.put("seed", Long.toString(seed));
         runKey.put("data", source.toAbsolutePath().toString());
         runKey.put("augment", Boolean.toString(augment));
@@ -199,23 +211,28 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("warmup_steps", Long.toString(warmup));
         runKey.put("weight_decay", Double.toString(weightDecay));
 
-        try (Model model = Model.create(config, Device.parse(device), seed);
+        try (ProcessGroup group = groupOptions.map(ProcessGroup::join).orElse(null);
+             Model model = Model.create(config, Device.parse(device), seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
-                     .accumulationSteps(accumIter).build();
-             Masker masker = Masker.of(maskType, maskRatio, seed)) {
+                     .accumulationSteps(accumIter).processGroup(group).build();
+             Masker masker = Masker.of(maskType, maskRatio, seed + rank)) {
             if (resume && !Files.exists(checkpoint))
                 System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
             if (resume && Files.exists(checkpoint)) {
                 Map<String, String> progress = trainer.loadCheckpoint(checkpoint, masker);
+                progress.putIfAbsent("world_size", "1");  // checkpoints from before data parallelism
                 for (var e : runKey.entrySet())
                     if (!e.getValue().equals(progress.get(e.getKey())))
                         throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
                                 + " = " + progress.get(e.getKey()) + "; resume with the same value, not " + e.getValue());
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
-            System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d), peak lr %.3g, "
+            System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
                             + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", dataset.size(), source, steps,
-                    effectiveBatch, batch, accumIter, peakLr, warmup, maskRatio, normPixLoss, augment);
+                    effectiveBatch, batch, accumIter, ranks > 1 ? " × " + ranks + " ranks" : "", peakLr, warmup, maskRatio,
+                    normPixLoss, augment);
+            if (ranks > 1) System.out.printf("rank %d of %d (%s:%d)%n", rank, ranks, groupOptions.get().masterAddr(),
+                    groupOptions.get().masterPort());
 
             RandomResizedCrop crops = RandomResizedCrop.mae();
             int size = config.imgSize();
@@ -225,7 +242,9 @@ final class PretrainCommand implements Callable<Integer> {
             Fit fit = new Fit(batch, steps, seed, transform, checkpoint, checkpointEvery, runKey);
             long[] taken = {0};
             double[] window = {0, 0};  // loss sum, updates
-            try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), trainer.stepCount());
+            Path metricsFile = main ? out.resolve("metrics.jsonl") : out.resolve("logs").resolve("metrics-rank-" + rank + ".jsonl");
+            Files.createDirectories(metricsFile.getParent());
+            try (MetricsLog metrics = new MetricsLog(metricsFile, trainer.stepCount());
                  TrainingProgress console = TrainingProgress.forConsole(steps, trainer.stepCount())) {
                 trainer.fit(dataset, masker, fit, u -> {
                     console.update(u.update(), u.loss(), u.imagesPerSecond());
@@ -244,6 +263,7 @@ final class PretrainCommand implements Callable<Integer> {
                 System.out.println("interrupted after " + taken[0] + " updates");
                 return 3;
             }
+            if (!main) return 0;
             model.save(weights);
             System.out.printf("wrote %s (weights, reference names), %s (to --resume), %s%n", weights, checkpoint,
                     out.resolve("metrics.jsonl"));
@@ -304,6 +324,7 @@ final class PretrainCommand implements Callable<Integer> {
         if (!(maskRatio >= 0 && maskRatio < 1))
             throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
         if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
+        if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
         if (!java.util.List.of("random", "block", "grid").contains(maskType))
             throw new ParameterException(spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
         if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);

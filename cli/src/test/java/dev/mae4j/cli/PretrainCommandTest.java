@@ -200,6 +200,32 @@ class PretrainCommandTest {
     }
 
     @Test
+    void pretrainsDataParallelOverTwoWorkerProcesses() throws IOException {
+        writeImages(dir, 32);
+        Path out = dir.resolve("ddp");
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        // two JVMs started by the launcher, each with its half of the data; rank 0 writes everything
+        assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--nproc-per-node", "2",
+                "--master-port", Integer.toString(port), "--dist-timeout", "60")));
+        List<JsonNode> rows = metrics(out);
+        assertEquals(3, rows.size());
+        assertEquals(0.75, rows.get(2).get("epoch").asDouble(), 1e-12, "3 updates of 4 images = 0.75 epochs of each rank's 16");
+        try (Model m = Model.load(out.resolve("last.safetensors"), Device.cpu())) {
+            assertEquals(MaeConfig.fashionMnistSmall(), m.config());
+        }
+        assertTrue(JSON.readTree(out.resolve("report.json").toFile()).has("linear_probe_top1"));
+        String rank1 = Files.readString(out.resolve("logs").resolve("rank-1.log"));
+        assertTrue(rank1.contains("rank 1 of 2"), rank1);
+        assertTrue(rank1.contains("updates of 8 images (batch 4 × 1 × 2 ranks)"), rank1);
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(err, args(dir.resolve("bad"), "--nproc-per-node", "2", "--node-rank", "1")));
+        assertTrue(err.toString().contains("--node-rank must be in [0, 1)"), err.toString());
+    }
+
+    @Test
     void badArgumentsAndMissingDataAreClearErrors() {
         StringWriter err = new StringWriter();
         assertEquals(2, run(err, "pretrain", "--batch", "0"));

@@ -11,6 +11,10 @@ import java.util.concurrent.BlockingQueue;
  * from 0 over the whole run) is position {@code b mod batchesPerEpoch} of epoch {@code b div batchesPerEpoch};
  * each epoch visits the images in its own permutation drawn from the seed, and the last partial batch is
  * dropped. So a run can restart at any batch and see exactly the data it would have seen.
+ *
+ * <p>Sharded over {@code ranks} processes it follows PyTorch's DistributedSampler: every rank draws the same
+ * epoch permutation, pads it by repeating its start to a multiple of {@code ranks}, and takes every
+ * {@code ranks}-th index from position {@code rank}.
  */
 public final class BatchLoader implements AutoCloseable {
     /** One batch; the caller closes its tensor. */
@@ -27,6 +31,7 @@ public final class BatchLoader implements AutoCloseable {
     private final ImageDataset data;
     private final int batchSize;
     private final long seed;
+    private final int rank, ranks;
     private final Transform transform;
     private final BlockingQueue<Object> queue;
     private final Thread producer;
@@ -40,20 +45,46 @@ public final class BatchLoader implements AutoCloseable {
 
     /** As above, each batch passed through {@code transform} on the loading thread. */
     public BatchLoader(ImageDataset data, int batchSize, long seed, long first, long end, int prefetch, Transform transform) {
-        if (batchSize <= 0 || batchSize > data.size())
-            throw new IllegalArgumentException("batch size must be in [1, " + data.size() + "], got " + batchSize);
+        this(data, batchSize, seed, first, end, prefetch, transform, 0, 1);
+    }
+
+    /** As above, over rank {@code rank}'s shard of each epoch (of {@code ranks} shards). */
+    public BatchLoader(ImageDataset data, int batchSize, long seed, long first, long end, int prefetch, Transform transform,
+                       int rank, int ranks) {
+        if (ranks < 1 || rank < 0 || rank >= ranks)
+            throw new IllegalArgumentException("need 0 <= rank < ranks, got rank " + rank + " of " + ranks);
+        int shard = shardSize(data.size(), ranks);
+        if (batchSize <= 0 || batchSize > shard)
+            throw new IllegalArgumentException("batch size must be in [1, " + shard + "]" + (ranks > 1 ? " (this rank's "
+                    + shard + " of " + data.size() + " images)" : "") + ", got " + batchSize);
         if (first < 0 || end < first) throw new IllegalArgumentException("need 0 <= first <= end, got " + first + ", " + end);
         if (prefetch < 1) throw new IllegalArgumentException("prefetch must be >= 1, got " + prefetch);
         this.data = data;
         this.batchSize = batchSize;
         this.seed = seed;
+        this.rank = rank;
+        this.ranks = ranks;
         this.transform = transform;
         this.queue = new ArrayBlockingQueue<>(prefetch);
         this.producer = Thread.ofPlatform().daemon().name("mae4j-batches").start(() -> produce(first, end));
     }
 
     public long batchesPerEpoch() {
-        return data.size() / batchSize;
+        return shardSize(data.size(), ranks) / batchSize;
+    }
+
+    // Images per rank and epoch: DistributedSampler's ceil(N / ranks), the padding repeating the order's start.
+    private static int shardSize(int images, int ranks) {
+        return (int) ((images + (long) ranks - 1) / ranks);
+    }
+
+    /** This rank's image indices of epoch {@code epoch}, in the order they are visited. */
+    public int[] shardOrder(long epoch) {
+        int[] order = permutation(epoch);
+        if (ranks == 1) return order;
+        int[] mine = new int[shardSize(order.length, ranks)];
+        for (int i = 0; i < mine.length; i++) mine[i] = order[(rank + i * ranks) % order.length];
+        return mine;
     }
 
     /** The image indices of epoch {@code epoch}, in the order they are visited. */
@@ -74,7 +105,7 @@ public final class BatchLoader implements AutoCloseable {
     public int[] indices(long batchIndex) {
         long epoch = batchIndex / batchesPerEpoch();
         if (epoch != indexedEpoch) {
-            indexedOrder = permutation(epoch);
+            indexedOrder = shardOrder(epoch);
             indexedEpoch = epoch;
         }
         int start = (int) (batchIndex % batchesPerEpoch()) * batchSize;
@@ -93,7 +124,7 @@ public final class BatchLoader implements AutoCloseable {
             for (long b = first; b < end && !closed; b++) {
                 if (b / perEpoch != epoch) {
                     epoch = b / perEpoch;
-                    order = permutation(epoch);
+                    order = shardOrder(epoch);
                 }
                 int start = (int) (b % perEpoch) * batchSize;
                 System.arraycopy(order, start, chosen, 0, batchSize);

@@ -1,0 +1,64 @@
+package dev.mae4j.cli;
+
+import dev.mae4j.Device;
+import dev.mae4j.ProcessGroup;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Data-parallel training as torchrun runs it: `--nproc-per-node N` starts N workers of the same command on this
+ * machine; each worker (or a process that a scheduler started with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT
+ * set) joins the group and trains on its shard of the data.
+ */
+final class DistributedOptions {
+    @Option(names = "--nproc-per-node", description = "Worker processes to start on this machine (data parallelism; "
+            + "each takes --batch images per micro-batch).")
+    int nprocPerNode = 1;
+
+    @Option(names = "--nnodes", description = "Machines in the job, each started with the same command and its --node-rank.")
+    int nnodes = 1;
+
+    @Option(names = "--node-rank", description = "This machine's index in [0, --nnodes).")
+    int nodeRank = 0;
+
+    @Option(names = "--master-addr", description = "Host of rank 0, which serves the rendezvous store (MASTER_ADDR).")
+    String masterAddr = "127.0.0.1";
+
+    @Option(names = "--master-port", description = "Port of that store (MASTER_PORT).")
+    int masterPort = 29500;
+
+    @Option(names = "--dist-timeout", description = "Seconds to wait for the other ranks, at the start and in every "
+            + "collective, before stopping with an error.")
+    int distTimeout = 300;
+
+    /** The environment the worker decision reads; tests replace it. */
+    Map<String, String> environment = System.getenv();
+
+    /** What is wrong with these options, or null. */
+    String problem() {
+        if (nprocPerNode < 1) return "--nproc-per-node must be >= 1, got " + nprocPerNode;
+        if (nnodes < 1) return "--nnodes must be >= 1, got " + nnodes;
+        if (nodeRank < 0 || nodeRank >= nnodes) return "--node-rank must be in [0, " + nnodes + "), got " + nodeRank;
+        if (masterPort < 1 || masterPort > 65535) return "--master-port must be in [1, 65535], got " + masterPort;
+        if (distTimeout < 1) return "--dist-timeout must be >= 1 second, got " + distTimeout;
+        return null;
+    }
+
+    /** Whether this process should start the workers rather than train (asked for several, and not one itself). */
+    boolean launches() {
+        return nprocPerNode * nnodes > 1 && !environment.containsKey("WORLD_SIZE");
+    }
+
+    Launcher launcher() {
+        return new Launcher(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort);
+    }
+
+    /** This worker's group options when the environment names a group of more than one rank. */
+    Optional<ProcessGroup.Options> group(Device device) {
+        return ProcessGroup.fromEnvironment(environment, device, Duration.ofSeconds(distTimeout))
+                .filter(o -> o.worldSize() > 1);
+    }
+}

@@ -257,6 +257,8 @@ int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_te
 /* Process groups (c10d): data-parallel training over processes and machines. Every rank must make the same
    collective calls in the same order. Creating one blocks until all world_size ranks have arrived, or fails
    with MAE_ERR_PEER_FAILURE after timeout_ms; MAE_ERR_UNSUPPORTED when libmae was built without the backend. */
+/* Whether this libmae was built with a backend (1) or without it (0). */
+int32_t mae_process_group_backend_available(int32_t backend, int32_t* out);
 int32_t mae_process_group_create(const mae_process_group_config* config, mae_process_group** out);
 int32_t mae_process_group_free(mae_process_group* g);
 int32_t mae_process_group_rank(const mae_process_group* g, int32_t* out);

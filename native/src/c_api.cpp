@@ -767,6 +767,15 @@ int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_te
 
 // --- process groups ---
 
+int32_t mae_process_group_backend_available(int32_t backend, int32_t* out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        mae::require(backend == MAE_BACKEND_GLOO || backend == MAE_BACKEND_NCCL,
+                     "backend must be MAE_BACKEND_GLOO or MAE_BACKEND_NCCL, got " + std::to_string(backend));
+        *out = mae::backend_available(backend) ? 1 : 0;
+    });
+}
+
 int32_t mae_process_group_create(const mae_process_group_config* config, mae_process_group** out) {
     return guarded([&] {
         require_ptr(config, "config");

@@ -108,6 +108,16 @@ std::unique_ptr<Collectives> make_collectives(const ProcessGroupOptions& o, cons
 
 }  // namespace
 
+bool backend_available(int32_t backend) {
+#ifdef MAE_WITH_GLOO
+    if (backend == MAE_BACKEND_GLOO) return true;
+#endif
+#ifdef MAE_WITH_NCCL
+    if (backend == MAE_BACKEND_NCCL) return true;
+#endif
+    return false;
+}
+
 ProcessGroup::ProcessGroup(const ProcessGroupOptions& options) : options_(options) {
     validate(options_);
     const std::string where = options_.master_addr + ":" + std::to_string(options_.master_port);

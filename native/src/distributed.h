@@ -28,6 +28,9 @@ struct ProcessGroupOptions {
     torch::Device device;   // where collectives run: the CPU for Gloo, this process's GPU for NCCL
 };
 
+// Whether this build has the backend (its headers were found at build time).
+bool backend_available(int32_t backend);
+
 // The few collectives we use, over either backend (which derive from ProcessGroup in LibTorch 1.x and from
 // Backend in 2.x, so they are held by their concrete type behind this interface).
 class Collectives;

@@ -67,6 +67,17 @@ public final class ProcessGroup extends NativeResource {
         this.worldSize = worldSize;
     }
 
+    /** Whether the loaded libmae was built with {@code backend} (Gloo needs libgloo-dev's headers at build time). */
+    public static boolean isAvailable(Backend backend) {
+        NativeLibrary.ensureLoaded();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
+            Status.check(Mae.mae_process_group_backend_available(
+                    backend == Backend.GLOO ? Mae.MAE_BACKEND_GLOO() : Mae.MAE_BACKEND_NCCL(), out));
+            return out.get(ValueLayout.JAVA_INT, 0) == 1;
+        }
+    }
+
     /** Joins the group, blocking until every rank has arrived (or the timeout passes: PeerFailureException). */
     public static ProcessGroup join(Options o) {
         if (o == null) throw new IllegalArgumentException("options must not be null");

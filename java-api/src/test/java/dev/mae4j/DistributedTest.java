@@ -39,6 +39,16 @@ class DistributedTest {
     static final MaeConfig CONFIG = MaeConfig.tiny().toBuilder().precision(DType.F64).normPixLoss(true).build();
     private static final int IMG = 2 * 8 * 8;
 
+    // Our builds (CI, ./run-tests) always have Gloo; only the GPU bundle, built against whatever LibTorch a device
+    // has, may lack its headers, and says so with -Dmae.allowMissingGloo=true.
+    @org.junit.jupiter.api.BeforeAll
+    static void glooIsBuiltIn() {
+        boolean gloo = ProcessGroup.isAvailable(ProcessGroup.Backend.GLOO);
+        if (Boolean.getBoolean("mae.allowMissingGloo"))
+            org.junit.jupiter.api.Assumptions.assumeTrue(gloo, "this libmae was built without Gloo headers");
+        assertTrue(gloo, "libmae was built without Gloo: apt install libgloo-dev and rebuild");
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();

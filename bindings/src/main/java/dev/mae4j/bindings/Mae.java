@@ -4134,6 +4134,65 @@ public class Mae {
         }
     }
 
+    private static class mae_process_group_backend_available {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_backend_available");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_backend_available(int32_t backend, int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_process_group_backend_available$descriptor() {
+        return mae_process_group_backend_available.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_backend_available(int32_t backend, int32_t *out)
+     * }
+     */
+    public static MethodHandle mae_process_group_backend_available$handle() {
+        return mae_process_group_backend_available.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_process_group_backend_available(int32_t backend, int32_t *out)
+     * }
+     */
+    public static MemorySegment mae_process_group_backend_available$address() {
+        return mae_process_group_backend_available.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_process_group_backend_available(int32_t backend, int32_t *out)
+     * }
+     */
+    public static int mae_process_group_backend_available(int backend, MemorySegment out) {
+        var mh$ = mae_process_group_backend_available.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_process_group_backend_available", backend, out);
+            }
+            return (int)mh$.invokeExact(backend, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class mae_process_group_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,

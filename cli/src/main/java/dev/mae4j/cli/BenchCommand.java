@@ -7,10 +7,12 @@ import dev.mae4j.Library;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Masker;
 import dev.mae4j.Model;
+import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.Trainer;
 import dev.mae4j.Weights;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -28,6 +30,8 @@ import java.util.concurrent.Callable;
  * `mae bench`: images/s of the Java-driven training step (forward, backward, AdamW) at a benchmark configuration,
  * with the protocol of benchmarks/native's C++ driver and benchmarks/python's reference: warm-up steps, then
  * each measured step timed alone; one JSON line. --export-check writes what the Python reference must reproduce.
+ * With --nproc-per-node N it times the data-parallel step of N worker processes (each --batch images, gradients
+ * all-reduced over loopback); rank 0 prints the line, images/s counting all ranks' images.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = "Time the training step at a benchmark configuration (fashion, tiny224, vitb16) and print images/s as JSON.")
@@ -58,6 +62,9 @@ final class BenchCommand implements Callable<Integer> {
             + "(images, noise, loss, prediction) for benchmarks/python/bench_step.py's equality check.")
     Path exportCheck;
 
+    @Mixin
+    DistributedOptions dist = new DistributedOptions();
+
     static MaeConfig named(String name) {
         return switch (name) {
             case "fashion" -> MaeConfig.fashionMnist();
@@ -82,17 +89,24 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (steps < 1 || warmup < 0 || threads < 1)
             throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
+        if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
+        if (dist.launches())
+            return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), Files.createTempDirectory("mae-bench-"));
+        var groupOptions = dist.group(Device.parse(device));
+        int ranks = groupOptions.map(ProcessGroup.Options::worldSize).orElse(1);
         int n = batch != null ? batch : defaultBatch(config);
         Library.setThreads(threads);
-        try (Model model = Model.create(c, Device.parse(device), 0)) {
+        try (ProcessGroup group = groupOptions.map(ProcessGroup::join).orElse(null);
+             Model model = Model.create(c, Device.parse(device), 0)) {
             if (exportCheck != null) exportCheck(model, c);
             float[] pixels = new float[n * c.inChans() * c.imgSize() * c.imgSize()];
             Random r = new Random(0);
             for (int i = 0; i < pixels.length; i++) pixels[i] = (float) r.nextGaussian();
             double[] ms = new double[steps];
             double loss = 0;
-            try (Trainer trainer = Trainer.builder(model).learningRate(1.5e-4).betas(0.9, 0.95).weightDecay(0.05).build();
-                 Masker masker = Masker.random(0.75, 0);
+            try (Trainer trainer = Trainer.builder(model).learningRate(1.5e-4).betas(0.9, 0.95).weightDecay(0.05)
+                         .processGroup(group).build();
+                 Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
                  Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize())) {
                 for (int i = 0; i < warmup; i++) trainer.step(images, masker);
                 for (int i = 0; i < steps; i++) {
@@ -102,17 +116,19 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             Arrays.sort(ms);
+            if (group != null && !group.isMain()) return 0;
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("driver", "java");
             out.put("config", config);
             out.put("batch", n);
             out.put("threads", threads);
+            out.put("ranks", ranks);
             out.put("device", device);
             out.put("steps", steps);
             out.put("median_ms", q(ms, 0.5));
             out.put("p25_ms", q(ms, 0.25));
             out.put("p75_ms", q(ms, 0.75));
-            out.put("images_per_s", 1000.0 * n / q(ms, 0.5));
+            out.put("images_per_s", 1000.0 * n * ranks / q(ms, 0.5));
             out.put("last_loss", loss);
             System.out.println(new ObjectMapper().writeValueAsString(out));
         }

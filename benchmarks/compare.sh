@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The training-step comparison on the machine at hand: libmae driven from Java (mae bench), from C++
 # (benchmarks/native, no JVM) and our Python reference on the same libtorch (benchmarks/python, checked equal
-# to libmae's outputs first), at three configurations and 1 or 2 intra-op threads each. Writes the table into
+# to libmae's outputs first; run as it comes and with libmae's malloc settings), at three configurations and
+# 1 or 2 intra-op threads each. Writes the table into
 # benchmarks/README.md between the comparison markers and the raw JSON lines to benchmarks/results/.
 #   benchmarks/compare.sh [CONFIGS...]     (default: fashion tiny224 vitb16; run ./run-tests or mvn install first)
 #   THREADS="1" benchmarks/compare.sh      (only these intra-op thread counts; default "1 2")
@@ -33,6 +34,10 @@ for c in "${configs[@]}"; do
     "$driver" --config "$c" --threads "$t" --steps "$steps" --warmup "$warmup" | tee -a "$out"
     "$python" "$root/benchmarks/python/bench_step.py" --config "$c" --check "$check" --threads "$t" \
         --steps "$steps" --warmup "$warmup" | tee -a "$out"
+    # Python again with the glibc settings libmae applies to itself (native/src/heap_tuning.cpp): the strongest peer
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 "$python" "$root/benchmarks/python/bench_step.py" \
+        --config "$c" --check "$check" --threads "$t" --steps "$steps" --warmup "$warmup" --driver-name python+malloc \
+        | tee -a "$out"
   done
 done
 "$python" "$root/benchmarks/python/comparison_table.py" "$root/benchmarks/README.md" "$out"

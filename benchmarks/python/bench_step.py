@@ -34,6 +34,7 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--driver-name", default="python", help="the label of this run's line (e.g. python+malloc)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = dict(CONFIGS[a.config])
@@ -73,7 +74,7 @@ def main():
         ms.append((time.perf_counter() - t0) * 1000)
     ms.sort()
     q = lambda p: ms[min(len(ms) - 1, int(p * (len(ms) - 1) + 0.5))]
-    print(json.dumps({"driver": "python", "config": a.config, "batch": batch, "threads": a.threads, "steps": a.steps,
+    print(json.dumps({"driver": a.driver_name, "config": a.config, "batch": batch, "threads": a.threads, "steps": a.steps,
                       "median_ms": round(q(0.5), 3), "p25_ms": round(q(0.25), 3), "p75_ms": round(q(0.75), 3),
                       "images_per_s": round(1000 * batch / q(0.5), 2), "last_loss": last, "torch": torch.__version__,
                       "check_loss_err": loss_err, "check_pred_max_err": pred_err}))

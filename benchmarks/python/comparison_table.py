@@ -37,17 +37,20 @@ def main(readme, files):
              "Machine: %s; libtorch %s (Python and libmae link the same one). Command: `benchmarks/compare.sh`; "
              "raw lines: `benchmarks/results/` %s. Each side at its best of 1 or 2 intra-op threads; median step "
              "time (25th–75th percentile)." % (machine(), torch, jsonl), "",
-             "| config | batch | C++ driver | Java (`mae bench`) | Python reference | Java overhead vs C++ | Java speed-up vs Python |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| config | batch | C++ driver | Java (`mae bench`) | Python reference | Python, libmae's malloc settings "
+             "| Java overhead vs C++ | Java speed-up vs the faster Python |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for cfg in ["fashion", "tiny224", "vitb16"]:
         if (cfg, "java") not in best:
             continue
-        j, c, p = best[(cfg, "java")], best.get((cfg, "c++")), best.get((cfg, "python"))
+        j, c, p0, pm = best[(cfg, "java")], best.get((cfg, "c++")), best.get((cfg, "python")), best.get((cfg, "python+malloc"))
+        p = min((r for r in (p0, pm) if r is not None), key=lambda r: r["median_ms"], default=None)
         cell = lambda r: "—" if r is None else "%.1f ms (%.1f–%.1f), %d thr, %.1f img/s" % (
             r["median_ms"], r["p25_ms"], r["p75_ms"], r["threads"], r["images_per_s"])
         over = "—" if c is None else "%+.1f%%" % (100 * (j["median_ms"] / c["median_ms"] - 1))
         speed = "—" if p is None else "%.2f×" % (p["median_ms"] / j["median_ms"])
-        lines.append("| %s | %d | %s | %s | %s | %s | %s |" % (cfg, j["batch"], cell(c), cell(j), cell(p), over, speed))
+        lines.append("| %s | %d | %s | %s | %s | %s | %s | %s |" % (cfg, j["batch"], cell(c), cell(j), cell(p0), cell(pm),
+                                                                over, speed))
     lines += ["", END]
     text = open(readme).read()
     if START in text and END in text:

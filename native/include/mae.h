@@ -46,6 +46,10 @@ extern "C" {
 #define MAE_FORWARD_DEFAULT 0
 #define MAE_FORWARD_BACKWARD 1 /* also run backward: gradients become readable with mae_model_grad */
 
+/* Poolings of mae_model_encode_pooled. */
+#define MAE_POOL_CLS 0
+#define MAE_POOL_MEAN 1
+
 /* Flags of mae_trainer_accumulate. */
 #define MAE_ACCUMULATE_DEFAULT 0
 #define MAE_ACCUMULATE_LAST 1 /* the window's last micro-batch: with a process group, its backward pass all-reduces
@@ -184,6 +188,9 @@ int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_maske
 /* Encoder features of unmasked images [N, C, H, W]: [N, 1 + L, embed_dim], [CLS] first, after the final
    norm, tokens in patch order. No gradients. */
 int32_t mae_model_encode(mae_model* m, const mae_tensor_view* images, mae_tensor** out);
+/* The same features pooled where they are computed, so only [N, embed_dim] crosses to the caller:
+   MAE_POOL_CLS the [CLS] token, MAE_POOL_MEAN the mean of the patch tokens (both after the final norm). */
+int32_t mae_model_encode_pooled(mae_model* m, const mae_tensor_view* images, int32_t pool, mae_tensor** out);
 /* The address of the image data the last forward computed on: equals the caller's pointer when the
    view was used in place (zero-copy), differs when it had to be converted or moved. */
 int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out);

@@ -186,6 +186,32 @@ void overwrite_state(Train& t, const char* name, const mae_tensor_view* value) {
     state.copy_(src);
 }
 
+// The encoder's features [N, 1 + L, D] of caller images, shaped by `pool` (e.g. into [N, D]).
+template <class Pool>
+int32_t encode_with(mae_model* m, const mae_tensor_view* images, mae_tensor** out, Pool&& pool) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        auto raw = mae::wrap_view(images, "images");
+        auto& model = *m->impl;
+        std::shared_lock<std::shared_mutex> lock(model.lock());
+        torch::NoGradGuard no_grad;
+        auto imgs = mae::prepare_images(model, raw);
+        m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
+        *out = export_tensor(pool(model.encode(imgs)));
+    });
+}
+
+// Runs an in-place collective on caller memory through a tensor on the group's device.
+template <class Collective>
+void in_place(mae_process_group* g, const mae_tensor_view* inout, Collective&& collective) {
+    require_ptr(g, "group");
+    auto host = mae::wrap_view(inout, "inout");
+    auto on_device = host.to(g->impl->device()).contiguous();
+    collective(on_device);
+    if (!on_device.is_same(host)) host.copy_(on_device);
+}
+
 }  // namespace
 
 extern "C" {
@@ -428,17 +454,16 @@ int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_maske
     });
 }
 
+
 int32_t mae_model_encode(mae_model* m, const mae_tensor_view* images, mae_tensor** out) {
-    return guarded([&] {
-        require_ptr(m, "model");
-        require_ptr(out, "out");
-        auto raw = mae::wrap_view(images, "images");
-        auto& model = *m->impl;
-        std::shared_lock<std::shared_mutex> lock(model.lock());
-        torch::NoGradGuard no_grad;
-        auto imgs = mae::prepare_images(model, raw);
-        m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
-        *out = export_tensor(model.encode(imgs));
+    return encode_with(m, images, out, [](const torch::Tensor& tokens) { return tokens; });
+}
+
+int32_t mae_model_encode_pooled(mae_model* m, const mae_tensor_view* images, int32_t pool, mae_tensor** out) {
+    if (pool != MAE_POOL_CLS && pool != MAE_POOL_MEAN)
+        return fail(MAE_ERR_INVALID_ARGUMENT, "pool must be MAE_POOL_CLS or MAE_POOL_MEAN, got " + std::to_string(pool));
+    return encode_with(m, images, out, [pool](const torch::Tensor& tokens) {
+        return pool == MAE_POOL_CLS ? tokens.select(1, 0) : tokens.slice(1, 1).mean(1);  // [N, 1 + L, D] -> [N, D]
     });
 }
 
@@ -763,7 +788,6 @@ int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_te
     });
 }
 
-}  // extern "C"
 
 // --- process groups ---
 
@@ -820,17 +844,6 @@ int32_t mae_process_group_barrier(mae_process_group* g) {
     });
 }
 
-namespace {
-// Runs an in-place collective on caller memory through a tensor on the group's device.
-template <class Collective>
-void in_place(mae_process_group* g, const mae_tensor_view* inout, Collective&& collective) {
-    require_ptr(g, "group");
-    auto host = mae::wrap_view(inout, "inout");
-    auto on_device = host.to(g->impl->device()).contiguous();
-    collective(on_device);
-    if (!on_device.is_same(host)) host.copy_(on_device);
-}
-}  // namespace
 
 int32_t mae_process_group_all_reduce_sum(mae_process_group* g, const mae_tensor_view* inout) {
     return guarded([&] {
@@ -860,3 +873,5 @@ int32_t mae_trainer_set_process_group(mae_trainer* t, mae_process_group* group, 
         t->impl->set_process_group(group->impl, bucket_bytes);
     });
 }
+
+}  // extern "C"

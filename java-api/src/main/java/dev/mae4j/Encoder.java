@@ -1,8 +1,6 @@
 package dev.mae4j;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 
 /**
@@ -111,33 +109,7 @@ public final class Encoder implements AutoCloseable {
                 throw new IllegalArgumentException("a fine-tuned classifier's encoder pools globally: only Output.MEAN is served");
             return vit.features(images);
         }
-        Tensor tokens = mae.encode(images);
-        if (output == Output.TOKENS) return tokens;
-        try (tokens) {
-            long[] s = tokens.shape();
-            int t = (int) s[1], d = (int) s[2];
-            Tensor out = Tensor.zeros(tokens.dtype(), s[0], d);
-            MemorySegment src = tokens.segment(), dst = out.segment();
-            boolean f64 = tokens.dtype() == DType.F64;
-            for (long i = 0; i < s[0]; i++)
-                for (int k = 0; k < d; k++) {
-                    double v;
-                    if (output == Output.CLS) {
-                        v = get(src, f64, (i * t) * d + k);
-                    } else {
-                        v = 0;
-                        for (int j = 1; j < t; j++) v += get(src, f64, (i * t + j) * d + k);
-                        v /= t - 1;
-                    }
-                    if (f64) dst.setAtIndex(ValueLayout.JAVA_DOUBLE, i * d + k, v);
-                    else dst.setAtIndex(ValueLayout.JAVA_FLOAT, i * d + k, (float) v);
-                }
-            return out;
-        }
-    }
-
-    private static double get(MemorySegment s, boolean f64, long i) {
-        return f64 ? s.getAtIndex(ValueLayout.JAVA_DOUBLE, i) : s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+        return output == Output.TOKENS ? mae.encode(images) : mae.encodePooled(images, output == Output.CLS);
     }
 
     /** The feature width D. */

@@ -181,6 +181,20 @@ public final class Model extends NativeResource {
      * after the encoder's final norm. No gradients.
      */
     public Tensor encode(Tensor images) {
+        return encode(images, (view, out) -> Mae.mae_model_encode(handle, view, out));
+    }
+
+    /** The [CLS] token ({@code cls}) or the mean of the patch tokens of {@link #encode}, pooled natively: [N, D]. */
+    Tensor encodePooled(Tensor images, boolean cls) {
+        int pool = cls ? Mae.MAE_POOL_CLS() : Mae.MAE_POOL_MEAN();
+        return encode(images, (view, out) -> Mae.mae_model_encode_pooled(handle, view, pool, out));
+    }
+
+    private interface EncodeCall {
+        int call(MemorySegment imagesView, MemorySegment out);
+    }
+
+    private Tensor encode(Tensor images, EncodeCall call) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         acquire();
         images.acquire();
@@ -188,7 +202,7 @@ public final class Model extends NativeResource {
             MemorySegment view = mae_tensor_view.allocate(arena);
             images.writeView(view);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_model_encode(handle, view, out));
+            Status.check(call.call(view, out));
             return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
         } finally {
             images.release();

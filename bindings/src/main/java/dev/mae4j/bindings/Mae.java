@@ -221,6 +221,24 @@ public class Mae {
     public static int MAE_FORWARD_BACKWARD() {
         return MAE_FORWARD_BACKWARD;
     }
+    private static final int MAE_POOL_CLS = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_POOL_CLS 0
+     * }
+     */
+    public static int MAE_POOL_CLS() {
+        return MAE_POOL_CLS;
+    }
+    private static final int MAE_POOL_MEAN = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_POOL_MEAN 1
+     * }
+     */
+    public static int MAE_POOL_MEAN() {
+        return MAE_POOL_MEAN;
+    }
     private static final int MAE_ACCUMULATE_DEFAULT = (int)0L;
     /**
      * {@snippet lang=c :
@@ -1974,6 +1992,67 @@ public class Mae {
                 traceDowncall("mae_model_encode", m, images, out);
             }
             return (int)mh$.invokeExact(m, images, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_model_encode_pooled {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_encode_pooled");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_model_encode_pooled(mae_model *m, const mae_tensor_view *images, int32_t pool, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_model_encode_pooled$descriptor() {
+        return mae_model_encode_pooled.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_model_encode_pooled(mae_model *m, const mae_tensor_view *images, int32_t pool, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_model_encode_pooled$handle() {
+        return mae_model_encode_pooled.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_model_encode_pooled(mae_model *m, const mae_tensor_view *images, int32_t pool, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_model_encode_pooled$address() {
+        return mae_model_encode_pooled.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_model_encode_pooled(mae_model *m, const mae_tensor_view *images, int32_t pool, mae_tensor **out)
+     * }
+     */
+    public static int mae_model_encode_pooled(MemorySegment m, MemorySegment images, int pool, MemorySegment out) {
+        var mh$ = mae_model_encode_pooled.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_model_encode_pooled", m, images, pool, out);
+            }
+            return (int)mh$.invokeExact(m, images, pool, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -236,9 +236,11 @@ final class PretrainCommand implements Callable<Integer> {
 
             RandomResizedCrop crops = RandomResizedCrop.mae();
             int size = config.imgSize();
-            // each batch's boxes come from its own seed, so a resumed run augments exactly as the first would have
-            BatchLoader.Transform transform = !augment ? null
-                    : (t, i) -> Augment.resizedCrops(t, crops.sample(batch, size, size, new Random(seed * 7_919L + i)), size);
+            // each batch's boxes come from its own seed, so a resumed run augments exactly as the first would have;
+            // ranks draw different boxes for their batch i (rank 0 as a single process does)
+            long rankSalt = rank * 0x9E3779B97F4A7C15L;
+            BatchLoader.Transform transform = !augment ? null : (t, i) -> Augment.resizedCrops(t,
+                    crops.sample(batch, size, size, new Random(seed * 7_919L + i + rankSalt)), size);
             Fit fit = new Fit(batch, steps, seed, transform, checkpoint, checkpointEvery, runKey);
             long[] taken = {0};
             double[] window = {0, 0};  // loss sum, updates

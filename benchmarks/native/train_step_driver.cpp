@@ -98,9 +98,14 @@ int main(int argc, char** argv) {
     }
     std::sort(ms.begin(), ms.end());
     auto q = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * (ms.size() - 1) + 0.5))]; };
+    // the thread settings outside libtorch's own, for benchmarks/thread_policy.sh
+    const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
+    const char* wait = std::getenv("OMP_WAIT_POLICY");
     std::printf("{\"driver\": \"c++\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"steps\": %d, "
-                "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f}\n",
-                config.c_str(), batch, threads, steps, q(0.5), q(0.25), q(0.75), 1000.0 * batch / q(0.5), loss);
+                "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
+                "\"openblas_threads\": \"%s\", \"omp_wait_policy\": \"%s\"}\n",
+                config.c_str(), batch, threads, steps, q(0.5), q(0.25), q(0.75), 1000.0 * batch / q(0.5), loss,
+                blas ? blas : "default", wait ? wait : "default");
     mae_trainer_free(trainer);
     mae_masker_free(masker);
     mae_model_free(model);

@@ -220,6 +220,24 @@ GradientSync::~GradientSync() {
 
 void GradientSync::broadcast_parameters() {
     torch::NoGradGuard no_grad;
+    // Every rank must hold the same architecture, or the flat copies below would not line up: compare a digest of
+    // the parameters' names, shapes and dtype with rank 0's first.
+    int64_t digest = 1469598103934665603LL;  // FNV-1a over the layout
+    auto mix = [&digest](int64_t v) { digest = (digest ^ v) * 1099511628211LL; };
+    for (const auto& p : params_) {
+        for (char c : p.name) mix(c);
+        for (auto d : p.value.sizes()) mix(d);
+        mix(static_cast<int64_t>(p.value.scalar_type()));
+    }
+    auto mine = torch::tensor({digest, static_cast<int64_t>(params_.size())},
+                              torch::TensorOptions().dtype(torch::kInt64).device(group_->device()));
+    auto digests = group_->all_gather(mine).to(torch::kCPU);
+    for (int32_t r = 1; r < group_->world_size(); ++r)
+        if (!digests[r].equal(digests[0]))
+            throw InvalidArgument("rank " + std::to_string(r) + "'s model differs from rank 0's (" +
+                                  std::to_string(digests[r][1].item<int64_t>()) + " parameters vs " +
+                                  std::to_string(digests[0][1].item<int64_t>()) + ", or other shapes): every rank must "
+                                  "build the same configuration");
     std::vector<torch::Tensor> flat;
     for (const auto& p : params_) flat.push_back(p.value.reshape(-1));
     auto all = torch::cat(flat);

@@ -235,6 +235,20 @@ class DistributedTest {
     }
 
     @Test
+    void ranksWithDifferentModelsAreRefusedOnEveryRank() throws Exception {
+        int port = freePort();
+        List<String> errors = onRanks(2, rank -> {
+            MaeConfig c = rank == 0 ? CONFIG : CONFIG.toBuilder().depth(CONFIG.depth() + 1).build();
+            try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
+                 Model model = Model.create(c, Device.cpu(), 3)) {
+                return assertThrows(IllegalArgumentException.class, () -> Trainer.builder(model).processGroup(g).build())
+                        .getMessage();
+            }
+        });
+        for (String e : errors) assertTrue(e.contains("rank 1's model differs from rank 0's"), e);
+    }
+
+    @Test
     void aRankThatNeverArrivesFailsWithinTheTimeout() throws Exception {
         long t0 = System.nanoTime();
         var options = ProcessGroup.Options.of("127.0.0.1", freePort(), 0, 2).withTimeout(Duration.ofSeconds(2));

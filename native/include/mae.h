@@ -283,6 +283,8 @@ int32_t mae_process_group_all_gather(mae_process_group* g, const mae_tensor_view
    about bucket_bytes (DDP's default is 25 MiB), and steps return the loss averaged over the ranks. A non-finite
    loss or gradient on any rank skips the update on all. After MAE_ERR_PEER_FAILURE the trainer is unusable. */
 int32_t mae_trainer_set_process_group(mae_trainer* t, mae_process_group* group, int64_t bucket_bytes);
+/* The same for a fine-tuner: rank 0's classifier weights everywhere, then averaged gradients and losses. */
+int32_t mae_finetuner_set_process_group(mae_finetuner* t, mae_process_group* group, int64_t bucket_bytes);
 
 #ifdef __cplusplus
 }

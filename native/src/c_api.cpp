@@ -874,4 +874,12 @@ int32_t mae_trainer_set_process_group(mae_trainer* t, mae_process_group* group, 
     });
 }
 
+int32_t mae_finetuner_set_process_group(mae_finetuner* t, mae_process_group* group, int64_t bucket_bytes) {
+    return guarded([&] {
+        require_ptr(t, "fine-tuner");
+        require_ptr(group, "group");
+        t->impl->set_process_group(group->impl, bucket_bytes);
+    });
+}
+
 }  // extern "C"

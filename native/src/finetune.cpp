@@ -50,14 +50,32 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     check_labels(labels, imgs.size(0), m.num_classes());
     clear_gradients(m.params());
     auto loss = smoothed_cross_entropy(m.forward(imgs, /*train=*/true), labels.to(m.device()), label_smoothing_);
+    if (sync_) sync_->arm();
     loss.backward();
-    if (all_finite(loss, m.params())) optimizer_.step();
+    double value = loss.item<double>();
+    bool finite;
+    if (sync_) {  // a rank's NaN reaches every rank's mean, so all of them skip together
+        value = sync_->finish(value);
+        finite = std::isfinite(value) && all_finite(torch::zeros({}), m.params());
+    } else {
+        finite = all_finite(loss, m.params());
+    }
+    if (finite) optimizer_.step();
     else {
         optimizer_.skip();
         ++skipped_;
     }
     clear_gradients(m.params());
-    return loss.item<double>();
+    return value;
+}
+
+void FineTuner::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {
+    std::unique_lock<std::shared_mutex> lock(model_->lock());
+    require(group->device() == model_->device(), "the process group runs on " + group->device().str() +
+                                                     " but the classifier is on " + model_->device().str());
+    auto sync = std::make_unique<GradientSync>(std::move(group), model_->params(), bucket_bytes);
+    sync->broadcast_parameters();
+    sync_ = std::move(sync);
 }
 
 }  // namespace mae

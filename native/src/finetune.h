@@ -8,6 +8,7 @@
 
 #include "adamw.h"
 #include "classifier.h"
+#include "distributed.h"
 
 namespace mae {
 
@@ -35,12 +36,16 @@ public:
     VitClassifier& model() { return *model_; }
     // Steps whose loss or gradients were not finite: their update was skipped.
     int64_t skipped_updates() const { return skipped_; }
+    // Data parallelism, as Trainer::set_process_group: rank 0's weights everywhere now, then gradients and losses
+    // averaged over the ranks at every step.
+    void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes);
 
 private:
     std::shared_ptr<VitClassifier> model_;
     double label_smoothing_;
     AdamW optimizer_;
     int64_t skipped_ = 0;
+    std::unique_ptr<GradientSync> sync_;
 };
 
 }  // namespace mae

@@ -12,11 +12,14 @@ import java.util.List;
  * Fine-tunes a {@link Classifier} end to end as the reference's main_finetune.py: label-smoothed
  * cross-entropy, AdamW (betas 0.9/0.999) with layer-wise learning-rate decay — each block's rate is
  * {@code layerDecay} times the one above it, the embeddings lowest, head and fc_norm at the full rate — and
- * no weight decay on 1-D parameters, pos_embed and cls_token. Use one thread at a time.
+ * no weight decay on 1-D parameters, pos_embed and cls_token. With a {@link ProcessGroup}
+ * ({@link Builder#processGroup}) it trains data-parallel as {@link Trainer} does: rank 0's weights on every rank,
+ * gradients and losses averaged over the ranks. Use one thread at a time.
  */
 public final class FineTuner extends NativeResource {
     private final MemorySegment handle;
     private final Classifier classifier;
+    private final ProcessGroup group;  // null when training alone
     private final LrSchedule schedule;
     private long updates;
     private double currentLr = Double.NaN;
@@ -24,12 +27,18 @@ public final class FineTuner extends NativeResource {
     private long skipped;
     private int consecutiveNonFinite;
 
-    private FineTuner(MemorySegment handle, Classifier classifier, LrSchedule schedule, int maxNonFinite) {
+    private FineTuner(MemorySegment handle, Classifier classifier, ProcessGroup group, LrSchedule schedule, int maxNonFinite) {
         super(() -> Mae.mae_finetuner_free(handle));
         this.handle = handle;
         this.classifier = classifier;
+        this.group = group;
         this.schedule = schedule;
         this.maxNonFinite = maxNonFinite;
+    }
+
+    /** The group this fine-tuner trains with, or null when it trains alone. */
+    public ProcessGroup processGroup() {
+        return group;
     }
 
     /** Updates skipped because a loss or gradient was NaN or infinite (the weights were left as they were). */
@@ -133,6 +142,8 @@ public final class FineTuner extends NativeResource {
         private double layerDecay = 0.75, labelSmoothing = 0.1;
         private LrSchedule schedule;
         private int maxNonFinite = 5;
+        private ProcessGroup group;
+        private long bucketBytes = 25L << 20;
 
         private Builder(Classifier classifier) {
             this.classifier = classifier;
@@ -149,6 +160,10 @@ public final class FineTuner extends NativeResource {
         public Builder schedule(LrSchedule v) { schedule = v; return this; }
         /** Updates in a row with a non-finite loss or gradient (each skipped) after which a step throws; 5 by default. */
         public Builder maxConsecutiveNonFinite(int v) { maxNonFinite = v; return this; }
+        /** Trains data-parallel over {@code g}: building is a collective that copies rank 0's weights to all ranks. */
+        public Builder processGroup(ProcessGroup g) { group = g; return this; }
+        /** Size of the gradient buckets all-reduced together; 25 MiB by default. */
+        public Builder bucketBytes(long v) { bucketBytes = v; return this; }
 
         public FineTuner build() {
             if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
@@ -157,14 +172,18 @@ public final class FineTuner extends NativeResource {
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
+            if (group != null) group.acquire();
             classifier.acquire();
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment cfg = Trainer.adamwConfig(arena, lr, beta1, beta2, eps, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
-                return new FineTuner(out.get(ValueLayout.ADDRESS, 0), classifier, lrs, maxNonFinite);
+                MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
+                if (group != null) group.attach(handle, bucketBytes, Mae::mae_finetuner_set_process_group, Mae::mae_finetuner_free);
+                return new FineTuner(handle, classifier, group, lrs, maxNonFinite);
             } finally {
                 classifier.release();
+                if (group != null) group.release();
             }
         }
     }

@@ -222,6 +222,29 @@ public final class ProcessGroup extends NativeResource {
         return handle;
     }
 
+    /** The downcalls that make a native trainer data-parallel and that free it. */
+    interface Attach {
+        int call(MemorySegment trainer, MemorySegment group, long bucketBytes);
+    }
+
+    interface Free {
+        int call(MemorySegment trainer);
+    }
+
+    /** Makes a freshly created native trainer data-parallel over this group; frees it and throws when that fails. */
+    void attach(MemorySegment trainer, long bucketBytes, Attach attach, Free free) {
+        if (bucketBytes <= 0) {
+            free.call(trainer);
+            throw new IllegalArgumentException("bucketBytes must be positive, got " + bucketBytes);
+        }
+        int status = attach.call(trainer, handle, bucketBytes);
+        if (status != Mae.MAE_OK()) {
+            String message = NativeLibrary.string(Mae.mae_last_error());
+            free.call(trainer);
+            Status.check(status, message);
+        }
+    }
+
     @Override
     String describe() {
         return "process group";

@@ -413,7 +413,6 @@ public final class Trainer extends NativeResource {
             if (accumulationSteps < 1)
                 throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
-            if (bucketBytes <= 0) throw new IllegalArgumentException("bucketBytes must be positive, got " + bucketBytes);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             if (group != null) group.acquire();
             model.acquire();
@@ -422,14 +421,7 @@ public final class Trainer extends NativeResource {
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
-                if (group != null) {
-                    int status = Mae.mae_trainer_set_process_group(handle, group.handle(), bucketBytes);
-                    if (status != Mae.MAE_OK()) {
-                        String message = NativeLibrary.string(Mae.mae_last_error());
-                        Mae.mae_trainer_free(handle);
-                        Status.check(status, message);
-                    }
-                }
+                if (group != null) group.attach(handle, bucketBytes, Mae::mae_trainer_set_process_group, Mae::mae_trainer_free);
                 return new Trainer(handle, model, group, lrs, accumulationSteps, maxNonFinite);
             } finally {
                 model.release();

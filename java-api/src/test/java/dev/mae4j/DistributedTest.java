@@ -135,6 +135,56 @@ class DistributedTest {
     }
 
     @Test
+    void twoFineTuningRanksWithHalfTheBatchTrainAsOneWithTheWholeBatch() throws Exception {
+        int n = 8, steps = 3;
+        double[][] pixels = new double[steps][];
+        long[][] labels = new long[steps][n];
+        for (int s = 0; s < steps; s++) {
+            pixels[s] = TestData.gaussian(n * IMG, 300 + s);
+            for (int i = 0; i < n; i++) labels[s][i] = (i * 7 + s) % 4;
+        }
+        LrSchedule schedule = LrSchedule.warmupCosine(1e-2, 1e-4, 1, steps);
+        Map<String, double[]> single = new HashMap<>();
+        double[] singleLoss = new double[steps];
+        try (Classifier c = ClassifierTest.classifier(CONFIG, 5); FineTuner t = FineTuner.builder(c).schedule(schedule).build()) {
+            for (int s = 0; s < steps; s++)
+                try (Tensor images = rows(pixels[s], 0, n, IMG, 2, 8, 8); Tensor y = Tensor.fromLongs(labels[s], n)) {
+                    singleLoss[s] = t.step(images, y);
+                }
+            for (ParameterInfo p : c.parameters())
+                try (Tensor v = c.parameter(p.name())) {
+                    single.put(p.name(), v.toDoubleArray());
+                }
+        }
+        int port = freePort();
+        List<Object[]> ranks = onRanks(2, rank -> {
+            try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
+                 Classifier c = ClassifierTest.classifier(CONFIG, rank == 0 ? 5 : 77);
+                 FineTuner t = FineTuner.builder(c).schedule(schedule).processGroup(g).build()) {
+                double[] losses = new double[steps];
+                for (int s = 0; s < steps; s++)
+                    try (Tensor images = rows(pixels[s], rank * n / 2, (rank + 1) * n / 2, IMG, 2, 8, 8);
+                         Tensor y = Tensor.fromLongs(Arrays.copyOfRange(labels[s], rank * n / 2, (rank + 1) * n / 2), n / 2)) {
+                        losses[s] = t.step(images, y);
+                    }
+                Map<String, double[]> params = new HashMap<>();
+                for (ParameterInfo p : c.parameters())
+                    try (Tensor v = c.parameter(p.name())) {
+                        params.put(p.name(), v.toDoubleArray());
+                    }
+                return new Object[] {params, losses};
+            }
+        });
+        for (int r = 0; r < 2; r++) {
+            @SuppressWarnings("unchecked")
+            Map<String, double[]> params = (Map<String, double[]>) ranks.get(r)[0];
+            for (String name : single.keySet())
+                TestData.assertClose(single.get(name), params.get(name), 1e-10, name + " of rank " + r + " vs one process");
+            TestData.assertClose(singleLoss, (double[]) ranks.get(r)[1], 1e-12, "losses of rank " + r);
+        }
+    }
+
+    @Test
     void stepsReturnTheLossAveragedOverTheRanks() throws Exception {
         int port = freePort();
         List<double[]> losses = onRanks(2, rank -> {

@@ -4803,5 +4803,65 @@ public class Mae {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class mae_finetuner_set_process_group {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_LONG
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_set_process_group");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_process_group(mae_finetuner *t, mae_process_group *group, int64_t bucket_bytes)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_set_process_group$descriptor() {
+        return mae_finetuner_set_process_group.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_process_group(mae_finetuner *t, mae_process_group *group, int64_t bucket_bytes)
+     * }
+     */
+    public static MethodHandle mae_finetuner_set_process_group$handle() {
+        return mae_finetuner_set_process_group.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_process_group(mae_finetuner *t, mae_process_group *group, int64_t bucket_bytes)
+     * }
+     */
+    public static MemorySegment mae_finetuner_set_process_group$address() {
+        return mae_finetuner_set_process_group.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_process_group(mae_finetuner *t, mae_process_group *group, int64_t bucket_bytes)
+     * }
+     */
+    public static int mae_finetuner_set_process_group(MemorySegment t, MemorySegment group, long bucket_bytes) {
+        var mh$ = mae_finetuner_set_process_group.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_set_process_group", t, group, bucket_bytes);
+            }
+            return (int)mh$.invokeExact(t, group, bucket_bytes);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 

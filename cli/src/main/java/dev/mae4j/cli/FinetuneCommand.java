@@ -8,6 +8,7 @@ import dev.mae4j.FineTuner;
 import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
+import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.LabelledDataset;
@@ -96,47 +97,63 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--log-every", description = "Log every N updates.")
     int logEvery = 50;
 
+    @picocli.CommandLine.Mixin
+    DistributedOptions dist = new DistributedOptions();
+
     @Override
     public Integer call() throws Exception {
         validate();
+        if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
         long started = System.nanoTime();
         Device dev = Device.parse(device);
-        try (Model encoder = weights != null ? Model.load(weights, dev) : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
+        var groupOptions = dist.group(dev);
+        int rank = groupOptions.map(ProcessGroup.Options::rank).orElse(0);
+        int ranks = groupOptions.map(ProcessGroup.Options::worldSize).orElse(1);
+        boolean main = rank == 0;  // rank 0 writes the metrics, classifier and report
+        try (ProcessGroup group = groupOptions.map(ProcessGroup::join).orElse(null);
+             Model encoder = weights != null ? Model.load(weights, dev) : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
             MaeConfig config = encoder.config();
             LabelledData.Splits splits = data.open(config.inChans(), config.imgSize());
             LabelledDataset train = splits.train(), test = splits.test();
             if (train.height() != config.imgSize() || train.channels() != config.inChans())
                 throw new ParameterException(spec.commandLine(), "images are " + train.channels() + "×" + train.height()
                         + "×" + train.width() + ", the encoder needs " + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize());
-            if (batch > train.size())
-                throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + train.size() + " training images");
+            int perRank = (train.size() + ranks - 1) / ranks;  // each rank's shard of an epoch
+            if (batch > perRank)
+                throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + perRank + " training images"
+                        + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
             boolean scratch = fromScratch || weights == null;
-            long perEpoch = train.size() / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
+            long perEpoch = perRank / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
             long warmup = Math.min(steps - 1, Math.round(warmupEpochs * perEpoch));
-            double peakLr = LrSchedule.scaledLr(baseLr, batch);
+            double peakLr = LrSchedule.scaledLr(baseLr, (long) batch * ranks);
             LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
             Files.createDirectories(out);
             System.out.printf("mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
                             + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f%n",
                     scratch ? "from scratch" : "from " + weights, train.size(), test.size(), train.classCount(), data.source(),
-                    steps, batch, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing);
+                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing);
+            if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
 
             Map<String, Object> report = new LinkedHashMap<>();
             List<Map<String, Object>> perEpochTop1 = new ArrayList<>();
             // --from-scratch with --weights: the same architecture, fresh; without --weights the encoder already is
             try (Model fresh = fromScratch && weights != null ? Model.create(config, dev, seed) : null;
-                 Classifier classifier = Classifier.fromEncoder(fresh != null ? fresh : encoder, train.classCount(), dropPath, seed);
+                 // every rank its own stochastic depth; the weights are rank 0's once the tuner is built
+                 Classifier classifier = Classifier.fromEncoder(fresh != null ? fresh : encoder, train.classCount(), dropPath, seed + rank);
                  FineTuner tuner = FineTuner.builder(classifier).schedule(schedule).weightDecay(weightDecay)
-                         .layerDecay(layerDecay).labelSmoothing(labelSmoothing).build()) {
+                         .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group).build()) {
                 RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);
                 int size = config.imgSize();
-                BatchLoader.Transform transform = !augment ? (t, i) -> t
-                        : (t, i) -> Augment.resizedCrops(t, crops.sample(batch, size, size, new Random(seed * 7_919L + i)), size);
+                long rankSalt = rank * 0x9E3779B97F4A7C15L;  // ranks draw their own boxes; rank 0 as a single process
+                BatchLoader.Transform transform = !augment ? (t, i) -> t : (t, i) -> Augment.resizedCrops(t,
+                        crops.sample(batch, size, size, new Random(seed * 7_919L + i + rankSalt)), size);
                 double lossSum = 0;
                 long window = 0, imagesSeen = 0, t0 = System.nanoTime();
-                try (MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), 0);
+                Path metricsFile = main ? out.resolve("metrics.jsonl") : out.resolve("logs").resolve("metrics-rank-" + rank + ".jsonl");
+                Files.createDirectories(metricsFile.getParent());
+                try (MetricsLog metrics = new MetricsLog(metricsFile, 0);
                      TrainingProgress console = TrainingProgress.forConsole("finetune", steps, 0);
-                     BatchLoader loader = new BatchLoader(train, batch, seed, 0, steps, 2, transform)) {
+                     BatchLoader loader = new BatchLoader(train, batch, seed, 0, steps, 2, transform, rank, ranks)) {
                     long[] labels = new long[batch];
                     for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                         int[] idx = loader.indices(b.index());
@@ -146,7 +163,7 @@ final class FinetuneCommand implements Callable<Integer> {
                             loss = tuner.step(images, y);
                         }
                         long update = tuner.stepCount();
-                        imagesSeen += batch;
+                        imagesSeen += (long) batch * ranks;
                         lossSum += loss;
                         window++;
                         double secs = (System.nanoTime() - t0) / 1e9;
@@ -159,7 +176,7 @@ final class FinetuneCommand implements Callable<Integer> {
                             window = 0;
                         }
                         if (update % perEpoch == 0 || update == steps) {
-                            double top1 = top1(classifier, test);
+                            double top1 = top1(classifier, test, group);
                             Map<String, Object> row = new LinkedHashMap<>();
                             row.put("epoch", (double) update / perEpoch);
                             row.put("step", update);
@@ -169,6 +186,7 @@ final class FinetuneCommand implements Callable<Integer> {
                         }
                     }
                 }
+                if (!main) return 0;
                 classifier.save(out.resolve("classifier.safetensors"));
                 LossPlot.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
                 double finalTop1 = (double) perEpochTop1.getLast().get("test_top1");
@@ -180,7 +198,8 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("classes", train.classCount());
                 report.put("updates", steps);
                 report.put("skipped_updates", tuner.skippedUpdates());
-                report.put("batch", batch);
+                report.put("batch", batch * ranks);
+                report.put("ranks", ranks);
                 report.put("epochs", epochs);
                 report.put("peak_lr", peakLr);
                 report.put("warmup_updates", warmup);
@@ -201,24 +220,26 @@ final class FinetuneCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Top-1 accuracy on every image of {@code test}, in batches. */
-    static double top1(Classifier classifier, LabelledDataset test) {
-        int right = 0, chunk = 500;
-        for (int start = 0; start < test.size(); start += chunk) {
-            int n = Math.min(chunk, test.size() - start);
-            int[] idx = new int[n];
-            for (int i = 0; i < n; i++) idx[i] = start + i;
+    /** Top-1 accuracy on every image of {@code test}, in batches; with a group each rank scores every ranks-th image. */
+    static double top1(Classifier classifier, LabelledDataset test, ProcessGroup group) {
+        int rank = group == null ? 0 : group.rank(), ranks = group == null ? 1 : group.worldSize();
+        long right = 0, chunk = 500;
+        int[] mine = java.util.stream.IntStream.range(0, test.size()).filter(i -> i % ranks == rank).toArray();
+        for (int start = 0; start < mine.length; start += chunk) {
+            int[] idx = java.util.Arrays.copyOfRange(mine, start, (int) Math.min(mine.length, start + chunk));
             try (Tensor images = test.batch(idx)) {
                 int[] predicted = classifier.predict(images);
-                for (int i = 0; i < n; i++) if (predicted[i] == test.label(start + i)) right++;
+                for (int i = 0; i < idx.length; i++) if (predicted[i] == test.label(idx[i])) right++;
             }
         }
+        if (group != null) right = group.allReduceSum(right)[0];
         return (double) right / test.size();
     }
 
     private void validate() {
         String problem = data.problem();
         if (problem != null) throw new ParameterException(spec.commandLine(), problem);
+        if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
         if (!(epochs > 0)) throw new ParameterException(spec.commandLine(), "--epochs must be positive, got " + epochs);
         if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
         if (logEvery <= 0) throw new ParameterException(spec.commandLine(), "--log-every must be positive, got " + logEvery);

@@ -104,6 +104,31 @@ class FinetuneCommandTest {
     }
 
     @Test
+    void fineTunesDataParallelOverTwoWorkerProcesses() throws IOException {
+        PretrainCommandTest.writeImages(dir, 32);
+        Path weights = dir.resolve("mae.safetensors");
+        try (Model m = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1)) {
+            m.save(weights);
+        }
+        Path out = dir.resolve("ft2");
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        StringWriter err = new StringWriter();
+        assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--data", dir.toString(), "--out", out.toString(),
+                "--batch", "4", "--epochs", "1", "--log-every", "1", "--nproc-per-node", "2", "--master-port",
+                Integer.toString(port), "--dist-timeout", "60"), err.toString());
+        JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
+        assertEquals(2, report.get("ranks").asInt());
+        assertEquals(8, report.get("batch").asInt(), "4 images on each of 2 ranks");
+        assertEquals(4, report.get("updates").asInt(), "each rank's 16 of 32 images in batches of 4");
+        double top1 = report.get("test_top1").asDouble();
+        assertTrue(top1 >= 0 && top1 <= 1, "accuracy " + top1);
+        assertTrue(Files.readString(out.resolve("logs").resolve("rank-1.log")).contains("rank 1 of 2"));
+    }
+
+    @Test
     void badArgumentsSayWhatToFix() {
         StringWriter err = new StringWriter();
         assertEquals(2, run(err, "finetune", "--images", dir.toString()));

@@ -92,11 +92,11 @@ final class BenchCommand implements Callable<Integer> {
         if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
         if (dist.launches())
             return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), Files.createTempDirectory("mae-bench-"));
-        var groupOptions = dist.group(Device.parse(device));
-        int ranks = groupOptions.map(ProcessGroup.Options::worldSize).orElse(1);
+        DistributedOptions.Role role = dist.role(Device.parse(device));
+        int ranks = role.ranks();
         int n = batch != null ? batch : defaultBatch(config);
         Library.setThreads(threads);
-        try (ProcessGroup group = groupOptions.map(ProcessGroup::join).orElse(null);
+        try (ProcessGroup group = role.join();
              Model model = Model.create(c, Device.parse(device), 0)) {
             if (exportCheck != null) exportCheck(model, c);
             float[] pixels = new float[n * c.inChans() * c.imgSize() * c.imgSize()];

@@ -56,9 +56,22 @@ final class DistributedOptions {
         return new Launcher(nprocPerNode, nnodes, nodeRank, masterAddr, masterPort);
     }
 
-    /** This worker's group options when the environment names a group of more than one rank. */
-    Optional<ProcessGroup.Options> group(Device device) {
-        return ProcessGroup.fromEnvironment(environment, device, Duration.ofSeconds(distTimeout))
-                .filter(o -> o.worldSize() > 1);
+    /** This process's place: a rank of the group the environment names, or alone (rank 0 of 1, no options). */
+    record Role(ProcessGroup.Options options, int rank, int ranks) {
+        /** Whether this rank writes the run's files (metrics, weights, report). */
+        boolean main() {
+            return rank == 0;
+        }
+
+        /** Joins the group (blocking until all ranks arrive), or null when alone. */
+        ProcessGroup join() {
+            return options == null ? null : ProcessGroup.join(options);
+        }
+    }
+
+    Role role(Device device) {
+        Optional<ProcessGroup.Options> o = ProcessGroup.fromEnvironment(environment, device, Duration.ofSeconds(distTimeout))
+                .filter(g -> g.worldSize() > 1);
+        return o.map(g -> new Role(g, g.rank(), g.worldSize())).orElse(new Role(null, 0, 1));
     }
 }

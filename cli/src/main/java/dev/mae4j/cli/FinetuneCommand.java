@@ -106,11 +106,10 @@ final class FinetuneCommand implements Callable<Integer> {
         if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
         long started = System.nanoTime();
         Device dev = Device.parse(device);
-        var groupOptions = dist.group(dev);
-        int rank = groupOptions.map(ProcessGroup.Options::rank).orElse(0);
-        int ranks = groupOptions.map(ProcessGroup.Options::worldSize).orElse(1);
-        boolean main = rank == 0;  // rank 0 writes the metrics, classifier and report
-        try (ProcessGroup group = groupOptions.map(ProcessGroup::join).orElse(null);
+        DistributedOptions.Role role = dist.role(dev);
+        int rank = role.rank(), ranks = role.ranks();
+        boolean main = role.main();  // rank 0 writes the metrics, classifier and report
+        try (ProcessGroup group = role.join();
              Model encoder = weights != null ? Model.load(weights, dev) : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
             MaeConfig config = encoder.config();
             LabelledData.Splits splits = data.open(config.inChans(), config.imgSize());

@@ -153,10 +153,9 @@ final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         validate();
         if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
-        var groupOptions = dist.group(Device.parse(device));
-        int rank = groupOptions.map(ProcessGroup.Options::rank).orElse(0);
-        int ranks = groupOptions.map(ProcessGroup.Options::worldSize).orElse(1);
-        boolean main = rank == 0;  // rank 0 writes the weights, metrics, figures and report
+        DistributedOptions.Role role = dist.role(Device.parse(device));
+        int rank = role.rank(), ranks = role.ranks();
+        boolean main = role.main();  // rank 0 writes the weights, metrics, figures and report
         long started = System.nanoTime();
         boolean folder = images != null || shard != null;
         if (images != null && shard != null) throw new ParameterException(spec.commandLine(), "give --images or --shard, not both");
@@ -211,7 +210,7 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("warmup_steps", Long.toString(warmup));
         runKey.put("weight_decay", Double.toString(weightDecay));
 
-        try (ProcessGroup group = groupOptions.map(ProcessGroup::join).orElse(null);
+        try (ProcessGroup group = role.join();
              Model model = Model.create(config, Device.parse(device), seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
                      .accumulationSteps(accumIter).processGroup(group).build();
@@ -231,8 +230,8 @@ final class PretrainCommand implements Callable<Integer> {
                             + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", dataset.size(), source, steps,
                     effectiveBatch, batch, accumIter, ranks > 1 ? " × " + ranks + " ranks" : "", peakLr, warmup, maskRatio,
                     normPixLoss, augment);
-            if (ranks > 1) System.out.printf("rank %d of %d (%s:%d)%n", rank, ranks, groupOptions.get().masterAddr(),
-                    groupOptions.get().masterPort());
+            if (ranks > 1) System.out.printf("rank %d of %d (%s:%d)%n", rank, ranks, role.options().masterAddr(),
+                    role.options().masterPort());
 
             RandomResizedCrop crops = RandomResizedCrop.mae();
             int size = config.imgSize();

@@ -195,7 +195,7 @@ int32_t encode_with(mae_model* m, const mae_tensor_view* images, mae_tensor** ou
         auto raw = mae::wrap_view(images, "images");
         auto& model = *m->impl;
         std::shared_lock<std::shared_mutex> lock(model.lock());
-        torch::NoGradGuard no_grad;
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
         auto imgs = mae::prepare_images(model, raw);
         m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
         *out = export_tensor(pool(model.encode(imgs)));
@@ -270,7 +270,7 @@ int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* 
         auto imgs = mae::wrap_view(images, "images");
         auto b = mae::wrap_view(boxes, "boxes");
         mae::require(b.scalar_type() == torch::kFloat64, "boxes must be F64");
-        torch::NoGradGuard no_grad;
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
         *out = export_tensor(mae::resized_crops(imgs, b, size));
     });
 }
@@ -279,7 +279,7 @@ int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_vie
                              const mae_tensor_view* std, mae_tensor** out) {
     return guarded([&] {
         require_ptr(out, "out");
-        torch::NoGradGuard no_grad;
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
         *out = export_tensor(mae::gather_normalize(mae::wrap_view(images, "images"), mae::wrap_view(indices, "indices"),
                                                    mae::wrap_view(mean, "mean"), mae::wrap_view(std, "std")));
     });
@@ -298,7 +298,7 @@ int32_t mae_sincos_pos_embed(int32_t embed_dim, int32_t grid, mae_tensor** out) 
 int32_t mae_resize_pos_embed(const mae_tensor_view* pos_embed, int32_t new_grid, mae_tensor** out) {
     return guarded([&] {
         require_ptr(out, "out");
-        torch::NoGradGuard no_grad;
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
         *out = export_tensor(mae::resize_pos_embed(mae::wrap_view(pos_embed, "pos_embed"), new_grid));
     });
 }
@@ -436,7 +436,7 @@ int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_maske
             result = mae::forward_backward(model, imgs, *masker->impl);
         } else {
             std::shared_lock<std::shared_mutex> lock(model.lock());
-            torch::NoGradGuard no_grad;
+            c10::InferenceMode inference;  // no autograd bookkeeping at all
             auto imgs = mae::prepare_images(model, raw);
             m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
             auto noise = masker->impl->noise(imgs.size(0), model.num_patches(), model.device());
@@ -650,7 +650,7 @@ int32_t mae_classifier_logits(mae_classifier* c, const mae_tensor_view* images, 
         auto raw = mae::wrap_view(images, "images");
         auto& model = *c->impl;
         std::shared_lock<std::shared_mutex> lock(model.lock());
-        torch::NoGradGuard no_grad;
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
         auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
         *out = export_tensor(model.forward(imgs, /*train=*/false));
     });
@@ -663,7 +663,7 @@ int32_t mae_classifier_features(mae_classifier* c, const mae_tensor_view* images
         auto raw = mae::wrap_view(images, "images");
         auto& model = *c->impl;
         std::shared_lock<std::shared_mutex> lock(model.lock());
-        torch::NoGradGuard no_grad;
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
         auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
         *out = export_tensor(model.forward_features(imgs, /*train=*/false));
     });
@@ -694,7 +694,7 @@ int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, co
         } else {
             // Evaluation never draws from the stochastic-depth generator, so readers may share the lock.
             std::shared_lock<std::shared_mutex> lock(model.lock());
-            torch::NoGradGuard no_grad;
+            c10::InferenceMode inference;  // no autograd bookkeeping at all
             *loss_out = loss_of().item<double>();
         }
     });

@@ -18,8 +18,9 @@ fi
 java="$here/runtime/bin/java --enable-native-access=ALL-UNNAMED -Dmae.library.path=$here/build/native/libmae.so"
 case $mode in
   test)
-    $java -Dmae.device=${MAE_DEVICE:-cuda} -Dmae.allowMissingGloo=true -jar "$here/tests/junit-console.jar" execute \
-        --class-path "$here/tests/mae4j-api-tests.jar:$(ls "$here"/lib/*.jar | grep -v mae-cli | tr '\n' ':')" \
+    cp="$here/tests/mae4j-api-tests.jar:$(ls "$here"/lib/*.jar | grep -v mae-cli | tr '\n' ':')"
+    $java -Dmae.device=${MAE_DEVICE:-cuda} -Dmae.allowMissingGloo=true -Dmae.test.classpath="$cp" \
+        -jar "$here/tests/junit-console.jar" execute --class-path "$cp" \
         --select-class dev.mae4j.GpuTest --select-class dev.mae4j.ForwardReferenceTest --select-class dev.mae4j.GradientTest \
         --select-class dev.mae4j.AdamWTest --select-class dev.mae4j.ClassifierTest --select-class dev.mae4j.FineTunerTest \
         --select-class dev.mae4j.EncoderTest --select-class dev.mae4j.NonFiniteTest --select-class dev.mae4j.TorchCheckpointTest \
@@ -29,6 +30,11 @@ case $mode in
   bench)
     for c in fashion tiny224 vitb16; do
       $java -jar "$here/lib/mae-cli.jar" bench --config "$c" --device "${MAE_DEVICE:-cuda}" | tee -a "$here/out/bench.jsonl"
+    done
+    # data-parallel steps on the CPU over loopback Gloo (1, 2 and 4 ranks of one thread, batch 128 each)
+    for n in 1 2 4; do
+      $java -jar "$here/lib/mae-cli.jar" bench --config fashion --device cpu --threads 1 --batch 128 --steps 5 \
+          --nproc-per-node "$n" --master-port $((29600 + n)) | tee -a "$here/out/bench.jsonl"
     done
     ;;
   *) echo "usage: run.sh test|bench" >&2; exit 2 ;;

@@ -311,14 +311,23 @@ class DistributedTest {
     @Test
     void aKilledRankStopsTheOthersWithAnError() throws Exception {
         int port = freePort();
+        // the launcher's class path (e.g. JUnit's console launcher keeps the tests off java.class.path) or our own
+        String classPath = System.getProperty("mae.test.classpath", System.getProperty("java.class.path"));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path")));
+                "--enable-native-access=ALL-UNNAMED", "-cp", classPath));
         String lib = System.getProperty("mae.library.path");
         if (lib != null) cmd.add("-Dmae.library.path=" + lib);
         cmd.addAll(List.of(DistributedChild.class.getName(), Integer.toString(port), "1", "2", "10000"));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        try (ProcessGroup group = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, 0, 2)
-                .withTimeout(Duration.ofSeconds(10)));
+        ProcessGroup joined;
+        try {
+            joined = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, 0, 2).withTimeout(Duration.ofSeconds(10)));
+        } catch (PeerFailureException e) {
+            child.destroyForcibly();
+            throw new AssertionError("rank 1 never joined; its output:\n" + new String(child.getInputStream().readAllBytes(),
+                    StandardCharsets.UTF_8), e);
+        }
+        try (ProcessGroup group = joined;
              Model model = Model.create(CONFIG, Device.cpu(), 1);
              Trainer trainer = Trainer.builder(model).processGroup(group).build();
              Masker masker = Masker.random(0.75, 0);

@@ -28,12 +28,14 @@ case $mode in
         --reports-dir "$here/out/junit" | tee "$here/out/tests.txt"
     ;;
   bench)
+    # the jars lie flat in lib/, not where mae-cli.jar's manifest expects them: name them all
+    mae="$java -cp $(ls "$here"/lib/*.jar | tr '\n' ':') dev.mae4j.cli.MaeCommand"
     for c in fashion tiny224 vitb16; do
-      $java -jar "$here/lib/mae-cli.jar" bench --config "$c" --device "${MAE_DEVICE:-cuda}" | tee -a "$here/out/bench.jsonl"
+      $mae bench --config "$c" --device "${MAE_DEVICE:-cuda}" | tee -a "$here/out/bench.jsonl"
     done
     # data-parallel steps on the CPU over loopback Gloo (1, 2 and 4 ranks of one thread, batch 128 each)
     for n in 1 2 4; do
-      $java -jar "$here/lib/mae-cli.jar" bench --config fashion --device cpu --threads 1 --batch 128 --steps 5 \
+      $mae bench --config fashion --device cpu --threads 1 --batch 128 --steps 5 \
           --nproc-per-node "$n" --master-port $((29600 + n)) | tee -a "$here/out/bench.jsonl"
     done
     ;;

@@ -92,12 +92,13 @@ final class BenchCommand implements Callable<Integer> {
         if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
         if (dist.launches())
             return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), Files.createTempDirectory("mae-bench-"));
-        DistributedOptions.Role role = dist.role(Device.parse(device));
+        Device dev = dist.device(device);
+        DistributedOptions.Role role = dist.role(dev);
         int ranks = role.ranks();
         int n = batch != null ? batch : defaultBatch(config);
         Library.setThreads(threads);
         try (ProcessGroup group = role.join();
-             Model model = Model.create(c, Device.parse(device), 0)) {
+             Model model = Model.create(c, dev, 0)) {
             if (exportCheck != null) exportCheck(model, c);
             float[] pixels = new float[n * c.inChans() * c.imgSize() * c.imgSize()];
             Random r = new Random(0);

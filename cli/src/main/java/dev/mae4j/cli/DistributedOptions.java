@@ -69,6 +69,23 @@ final class DistributedOptions {
         }
     }
 
+    /**
+     * The device a --device value means for this process: a bare "cuda" is this worker's own GPU, cuda:LOCAL_RANK,
+     * as torchrun scripts pick it (an explicit cuda:N is kept).
+     */
+    Device device(String spec) {
+        Device d = Device.parse(spec);
+        String local = environment.get("LOCAL_RANK");
+        if (d.type() == Device.Type.CUDA && spec.trim().equalsIgnoreCase("cuda") && local != null) {
+            try {
+                return Device.cuda(Integer.parseInt(local.trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("environment variable LOCAL_RANK must be an integer, got '" + local + "'");
+            }
+        }
+        return d;
+    }
+
     Role role(Device device) {
         Optional<ProcessGroup.Options> o = ProcessGroup.fromEnvironment(environment, device, Duration.ofSeconds(distTimeout))
                 .filter(g -> g.worldSize() > 1);

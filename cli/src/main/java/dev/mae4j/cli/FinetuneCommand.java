@@ -105,7 +105,7 @@ final class FinetuneCommand implements Callable<Integer> {
         validate();
         if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
         long started = System.nanoTime();
-        Device dev = Device.parse(device);
+        Device dev = dist.device(device);
         DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
         boolean main = role.main();  // rank 0 writes the metrics, classifier and report

@@ -153,7 +153,8 @@ final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         validate();
         if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
-        DistributedOptions.Role role = dist.role(Device.parse(device));
+        Device dev = dist.device(device);
+        DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
         boolean main = role.main();  // rank 0 writes the weights, metrics, figures and report
         long started = System.nanoTime();
@@ -211,7 +212,7 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("weight_decay", Double.toString(weightDecay));
 
         try (ProcessGroup group = role.join();
-             Model model = Model.create(config, Device.parse(device), seed);
+             Model model = Model.create(config, dev, seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
                      .accumulationSteps(accumIter).processGroup(group).build();
              Masker masker = Masker.of(maskType, maskRatio, seed + rank)) {

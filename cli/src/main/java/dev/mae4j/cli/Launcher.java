@@ -11,9 +11,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Starts this node's workers of a data-parallel job, as torchrun: each a JVM running the same `mae` command line
- * with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, and OMP_NUM_THREADS
- * splitting this machine's cores between them unless set. Rank 0 of the node writes to this terminal, the others
- * to LOGS/rank-R.log. When one worker fails, the others are stopped and its exit status is returned.
+ * with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, and OMP_NUM_THREADS,
+ * MKL_NUM_THREADS and OPENBLAS_NUM_THREADS splitting this machine's cores between them unless set. Rank 0 of
+ * the node writes to this terminal, the others to LOGS/rank-R.log. When one worker fails, the others are stopped and its exit status is returned.
  */
 record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, int masterPort) {
     int worldSize() {
@@ -58,6 +58,7 @@ record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, i
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / nprocPerNode);
         env.putIfAbsent("OMP_NUM_THREADS", Integer.toString(threads));
         env.putIfAbsent("MKL_NUM_THREADS", Integer.toString(threads));
+        env.putIfAbsent("OPENBLAS_NUM_THREADS", Integer.toString(threads));  // its own pool, sized apart from OpenMP's
         if (local == 0) pb.inheritIO();
         else pb.redirectErrorStream(true).redirectOutput(logs.resolve("rank-" + rank + ".log").toFile());
         return pb.start();

@@ -222,14 +222,14 @@ void GradientSync::broadcast_parameters() {
     torch::NoGradGuard no_grad;
     // Every rank must hold the same architecture, or the flat copies below would not line up: compare a digest of
     // the parameters' names, shapes and dtype with rank 0's first.
-    int64_t digest = 1469598103934665603LL;  // FNV-1a over the layout
-    auto mix = [&digest](int64_t v) { digest = (digest ^ v) * 1099511628211LL; };
+    uint64_t digest = 14695981039346656037ULL;  // FNV-1a over the layout (unsigned: its products wrap by design)
+    auto mix = [&digest](int64_t v) { digest = (digest ^ static_cast<uint64_t>(v)) * 1099511628211ULL; };
     for (const auto& p : params_) {
         for (char c : p.name) mix(c);
         for (auto d : p.value.sizes()) mix(d);
         mix(static_cast<int64_t>(p.value.scalar_type()));
     }
-    auto mine = torch::tensor({digest, static_cast<int64_t>(params_.size())},
+    auto mine = torch::tensor({static_cast<int64_t>(digest), static_cast<int64_t>(params_.size())},
                               torch::TensorOptions().dtype(torch::kInt64).device(group_->device()));
     auto digests = group_->all_gather(mine).to(torch::kCPU);
     for (int32_t r = 1; r < group_->world_size(); ++r)

@@ -214,6 +214,17 @@ GradientSync::GradientSync(std::shared_ptr<ProcessGroup> group, std::vector<Para
     }
 }
 
+std::unique_ptr<GradientSync> GradientSync::join(std::shared_ptr<ProcessGroup> group, std::vector<Param>& params,
+                                                 int64_t bucket_bytes) {
+    require(!params.empty(), "nothing to train");
+    const auto& device = params.front().value.device();
+    require(group->device() == device, "the process group runs on " + group->device().str() +
+                                           " but the parameters are on " + device.str());
+    auto sync = std::make_unique<GradientSync>(std::move(group), params, bucket_bytes);
+    sync->broadcast_parameters();
+    return sync;
+}
+
 GradientSync::~GradientSync() {
     for (const auto& h : hooks_) params_[h.param].value.remove_hook(h.handle);
 }

@@ -66,6 +66,9 @@ private:
 class GradientSync {
 public:
     GradientSync(std::shared_ptr<ProcessGroup> group, std::vector<Param>& params, int64_t bucket_bytes);
+    // A collective: checks that `params` live on the group's device, then starts every rank from rank 0's values.
+    static std::unique_ptr<GradientSync> join(std::shared_ptr<ProcessGroup> group, std::vector<Param>& params,
+                                              int64_t bucket_bytes);
     ~GradientSync();  // removes its hooks: the parameters may outlive it
     GradientSync(const GradientSync&) = delete;
     GradientSync& operator=(const GradientSync&) = delete;

@@ -71,11 +71,7 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
 
 void FineTuner::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
-    require(group->device() == model_->device(), "the process group runs on " + group->device().str() +
-                                                     " but the classifier is on " + model_->device().str());
-    auto sync = std::make_unique<GradientSync>(std::move(group), model_->params(), bucket_bytes);
-    sync->broadcast_parameters();
-    sync_ = std::move(sync);
+    sync_ = GradientSync::join(std::move(group), model_->params(), bucket_bytes);
 }
 
 }  // namespace mae

@@ -1,6 +1,6 @@
 // glibc returns large freed blocks to the kernel at once (mmap'd ones, and the heap's top beyond the trim
 // threshold), so every training step faults its activations in again, page by page, zeroed by the kernel:
-// about 10% of a Fashion-MNIST step on the CPU (benchmarks/README.md). When libmae loads it keeps blocks up to
+// the Fashion-MNIST step ran 13% faster without that (benchmarks/README.md). When libmae loads it keeps blocks up to
 // glibc's largest mmap threshold (32 MiB) in the heap and stops trimming below 1 GiB, so the next step reuses
 // them. MAE_MALLOC_TUNING=0 turns this off; MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ set by the user win.
 #include <cstdlib>

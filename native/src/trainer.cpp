@@ -112,11 +112,7 @@ void Trainer::update() {
 void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
     if (pending_ != 0) throw InvalidState("micro-batches are accumulated: apply them first");
-    require(group->device() == model_->device(), "the process group runs on " + group->device().str() +
-                                                     " but the model is on " + model_->device().str());
-    auto sync = std::make_unique<GradientSync>(std::move(group), model_->params(), bucket_bytes);
-    sync->broadcast_parameters();
-    sync_ = std::move(sync);
+    sync_ = GradientSync::join(std::move(group), model_->params(), bucket_bytes);
 }
 
 }  // namespace mae

@@ -63,6 +63,18 @@ final class DistributedOptions {
             return rank == 0;
         }
 
+        /** Where this rank logs its metrics: OUT/metrics.jsonl for rank 0, OUT/logs/metrics-rank-R.jsonl for the others. */
+        java.nio.file.Path metricsFile(java.nio.file.Path out) throws java.io.IOException {
+            java.nio.file.Path file = main() ? out.resolve("metrics.jsonl") : out.resolve("logs").resolve("metrics-rank-" + rank + ".jsonl");
+            java.nio.file.Files.createDirectories(file.getParent());
+            return file;
+        }
+
+        /** Added to augmentation seeds so that ranks draw their own crops for batch i; 0 for rank 0, as alone. */
+        long augmentationSalt() {
+            return rank * 0x9E3779B97F4A7C15L;
+        }
+
         /** Joins the group (blocking until all ranks arrive), or null when alone. */
         ProcessGroup join() {
             return options == null ? null : ProcessGroup.join(options);

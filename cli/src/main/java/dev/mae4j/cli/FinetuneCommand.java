@@ -143,14 +143,12 @@ final class FinetuneCommand implements Callable<Integer> {
                          .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group).build()) {
                 RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);
                 int size = config.imgSize();
-                long rankSalt = rank * 0x9E3779B97F4A7C15L;  // ranks draw their own boxes; rank 0 as a single process
+                long rankSalt = role.augmentationSalt();
                 BatchLoader.Transform transform = !augment ? (t, i) -> t : (t, i) -> Augment.resizedCrops(t,
                         crops.sample(batch, size, size, new Random(seed * 7_919L + i + rankSalt)), size);
                 double lossSum = 0;
                 long window = 0, imagesSeen = 0, t0 = System.nanoTime();
-                Path metricsFile = main ? out.resolve("metrics.jsonl") : out.resolve("logs").resolve("metrics-rank-" + rank + ".jsonl");
-                Files.createDirectories(metricsFile.getParent());
-                try (MetricsLog metrics = new MetricsLog(metricsFile, 0);
+                try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), 0);
                      TrainingProgress console = TrainingProgress.forConsole("finetune", steps, 0);
                      BatchLoader loader = new BatchLoader(train, batch, seed, 0, steps, 2, transform, rank, ranks)) {
                     long[] labels = new long[batch];

@@ -238,15 +238,13 @@ final class PretrainCommand implements Callable<Integer> {
             int size = config.imgSize();
             // each batch's boxes come from its own seed, so a resumed run augments exactly as the first would have;
             // ranks draw different boxes for their batch i (rank 0 as a single process does)
-            long rankSalt = rank * 0x9E3779B97F4A7C15L;
+            long rankSalt = role.augmentationSalt();
             BatchLoader.Transform transform = !augment ? null : (t, i) -> Augment.resizedCrops(t,
                     crops.sample(batch, size, size, new Random(seed * 7_919L + i + rankSalt)), size);
             Fit fit = new Fit(batch, steps, seed, transform, checkpoint, checkpointEvery, runKey);
             long[] taken = {0};
             double[] window = {0, 0};  // loss sum, updates
-            Path metricsFile = main ? out.resolve("metrics.jsonl") : out.resolve("logs").resolve("metrics-rank-" + rank + ".jsonl");
-            Files.createDirectories(metricsFile.getParent());
-            try (MetricsLog metrics = new MetricsLog(metricsFile, trainer.stepCount());
+            try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), trainer.stepCount());
                  TrainingProgress console = TrainingProgress.forConsole(steps, trainer.stepCount())) {
                 trainer.fit(dataset, masker, fit, u -> {
                     console.update(u.update(), u.loss(), u.imagesPerSecond());

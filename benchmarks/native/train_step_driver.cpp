@@ -2,7 +2,7 @@
 // the Java-driven step (mae bench) is compared against. Same protocol as mae bench and bench_step.py:
 // warm-up steps, then each measured step timed alone; prints one JSON line.
 //
-//   mae_train_step_driver --config fashion|tiny224|vitb16 [--batch N] [--steps N] [--warmup N] [--threads N]
+//   mae_train_step_driver --config fashion|tiny224|vitb16 [--batch N] [--steps N] [--warmup N] [--threads N] [--step-threads N]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -44,7 +44,7 @@ bool config_named(const std::string& name, mae_config* c, int* batch) {
 
 int main(int argc, char** argv) {
     std::string config = "fashion";
-    int batch = -1, steps = 10, warmup = 3, threads = 1;
+    int batch = -1, steps = 10, warmup = 3, threads = 1, step_threads = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         if (k == "--config") config = argv[i + 1];
@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
         else if (k == "--steps") steps = std::atoi(argv[i + 1]);
         else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
         else if (k == "--threads") threads = std::atoi(argv[i + 1]);
+        else if (k == "--step-threads") step_threads = std::atoi(argv[i + 1]);
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
     mae_adamw_config adamw{1.5e-4, 0.9, 0.95, 1e-8, 0.05};
     mae_trainer* trainer = nullptr;
     check(mae_trainer_create(model, &adamw, &trainer), "mae_trainer_create");
+    check(mae_trainer_set_step_threads(trainer, step_threads), "mae_trainer_set_step_threads");
 
     std::vector<float> pixels(static_cast<size_t>(batch) * cfg.in_chans * cfg.img_size * cfg.img_size);
     std::mt19937 gen(0);
@@ -101,10 +103,10 @@ int main(int argc, char** argv) {
     // the thread settings outside libtorch's own, for benchmarks/thread_policy.sh
     const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
     const char* wait = std::getenv("OMP_WAIT_POLICY");
-    std::printf("{\"driver\": \"c++\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"steps\": %d, "
+    std::printf("{\"driver\": \"c++\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
                 "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
                 "\"openblas_threads\": \"%s\", \"omp_wait_policy\": \"%s\"}\n",
-                config.c_str(), batch, threads, steps, q(0.5), q(0.25), q(0.75), 1000.0 * batch / q(0.5), loss,
+                config.c_str(), batch, threads, step_threads, steps, q(0.5), q(0.25), q(0.75), 1000.0 * batch / q(0.5), loss,
                 blas ? blas : "default", wait ? wait : "default");
     mae_trainer_free(trainer);
     mae_masker_free(masker);

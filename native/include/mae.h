@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 9
+#define MAE_ABI_VERSION 10
 
 #define MAE_MAX_DIMS 8
 
@@ -285,6 +285,14 @@ int32_t mae_process_group_all_gather(mae_process_group* g, const mae_tensor_view
 int32_t mae_trainer_set_process_group(mae_trainer* t, mae_process_group* group, int64_t bucket_bytes);
 /* The same for a fine-tuner: rank 0's classifier weights everywhere, then averaged gradients and losses. */
 int32_t mae_finetuner_set_process_group(mae_finetuner* t, mae_process_group* group, int64_t bucket_bytes);
+
+/* Data parallelism inside the process (CPU): each batch (micro-batch) is cut into `threads` near-equal shards
+   whose forward and backward passes run at once, one thread each, with single-threaded BLAS; the gradients are
+   summed in shard order, so results are reproducible for a given thread count and equal to the unsplit step's up
+   to rounding. Masks and stochastic depth are drawn for the whole batch first. 1 (the default) turns it off;
+   it is ignored on CUDA. Use it with one intra-op thread (mae_set_num_threads(1)) and at most one thread per core. */
+int32_t mae_trainer_set_step_threads(mae_trainer* t, int32_t threads);
+int32_t mae_finetuner_set_step_threads(mae_finetuner* t, int32_t threads);
 
 #ifdef __cplusplus
 }

@@ -882,4 +882,18 @@ int32_t mae_finetuner_set_process_group(mae_finetuner* t, mae_process_group* gro
     });
 }
 
+int32_t mae_trainer_set_step_threads(mae_trainer* t, int32_t threads) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        t->impl->set_step_threads(threads);
+    });
+}
+
+int32_t mae_finetuner_set_step_threads(mae_finetuner* t, int32_t threads) {
+    return guarded([&] {
+        require_ptr(t, "fine-tuner");
+        t->impl->set_step_threads(threads);
+    });
+}
+
 }  // extern "C"

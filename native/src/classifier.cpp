@@ -58,19 +58,34 @@ torch::ScalarType VitClassifier::dtype() const {
     return cfg_.dtype == MAE_DTYPE_F64 ? torch::kFloat64 : torch::kFloat32;
 }
 
-torch::Tensor VitClassifier::forward_features(const torch::Tensor& imgs, bool train) {
+std::vector<DropPath> VitClassifier::draw_drop_path(int64_t n) {
+    std::vector<DropPath> drops;
+    for (const auto& b : blocks_) drops.push_back(mae::draw_drop_path(b, n, dtype(), device_, gen_));
+    return drops;
+}
+
+torch::Tensor VitClassifier::features(const torch::Tensor& imgs, const std::vector<DropPath>* drops) {
     // [N, C, H, W] -> [N, L, D]
     auto x = torch::conv2d(imgs, patch_w_, patch_b_, cfg_.patch_size).flatten(2).transpose(1, 2);
     auto cls = cls_token_.expand({x.size(0), -1, -1});
     x = torch::cat({cls, x}, 1) + pos_embed_;  // [N, 1 + L, D]
-    at::Generator* gen = train ? &gen_ : nullptr;
-    for (const auto& b : blocks_) x = block_forward(b, x, gen);
+    for (size_t i = 0; i < blocks_.size(); ++i) x = block_forward(blocks_[i], x, drops ? &(*drops)[i] : nullptr);
     // global pool without cls token, then fc_norm
     return layer_norm(x.narrow(1, 1, x.size(1) - 1).mean(1), fc_norm_w_, fc_norm_b_, cfg_.layer_norm_eps);
 }
 
+torch::Tensor VitClassifier::forward_features(const torch::Tensor& imgs, bool train) {
+    if (!train) return features(imgs, nullptr);
+    auto drops = draw_drop_path(imgs.size(0));
+    return features(imgs, &drops);
+}
+
 torch::Tensor VitClassifier::forward(const torch::Tensor& imgs, bool train) {
     return torch::linear(forward_features(imgs, train), head_w_, head_b_);
+}
+
+torch::Tensor VitClassifier::forward(const torch::Tensor& imgs, const std::vector<DropPath>* drops) {
+    return torch::linear(features(imgs, drops), head_w_, head_b_);
 }
 
 torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing) {

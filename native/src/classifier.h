@@ -37,6 +37,10 @@ public:
     torch::Tensor forward_features(const torch::Tensor& imgs, bool train);
     // imgs [N, C, H, W] -> logits [N, num_classes].
     torch::Tensor forward(const torch::Tensor& imgs, bool train);
+    // Stochastic depth for a training batch of n: one DropPath per block, drawn from the model's generator.
+    std::vector<DropPath> draw_drop_path(int64_t n);
+    // Logits with the given stochastic depth (rows matching imgs'), or none when `drops` is null.
+    torch::Tensor forward(const torch::Tensor& imgs, const std::vector<DropPath>* drops);
 
 private:
     mae_config cfg_;
@@ -49,6 +53,8 @@ private:
 
     torch::Tensor cls_token_, pos_embed_, patch_w_, patch_b_, fc_norm_w_, fc_norm_b_, head_w_, head_b_;
     std::vector<Block> blocks_;
+
+    torch::Tensor features(const torch::Tensor& imgs, const std::vector<DropPath>* drops);
 };
 
 // Label-smoothed cross-entropy averaged over the batch, as timm's LabelSmoothingCrossEntropy:

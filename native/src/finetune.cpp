@@ -1,6 +1,7 @@
 #include "finetune.h"
 
 #include <cmath>
+#include <numeric>
 #include <mutex>
 
 #include "errors.h"
@@ -49,16 +50,13 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     auto imgs = prepare_images(m.config(), m.device(), m.dtype(), images);
     check_labels(labels, imgs.size(0), m.num_classes());
     clear_gradients(m.params());
-    auto loss = smoothed_cross_entropy(m.forward(imgs, /*train=*/true), labels.to(m.device()), label_smoothing_);
-    if (sync_) sync_->arm();
-    loss.backward();
-    double value = loss.item<double>();
+    double value = forward_backward(imgs, labels.to(m.device()));
     bool finite;
     if (sync_) {  // a rank's NaN reaches every rank's mean, so all of them skip together
         value = sync_->finish(value);
         finite = std::isfinite(value) && all_finite(torch::zeros({}), m.params());
     } else {
-        finite = all_finite(loss, m.params());
+        finite = std::isfinite(value) && all_finite(torch::zeros({}), m.params());
     }
     if (finite) optimizer_.step();
     else {
@@ -67,6 +65,32 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     }
     clear_gradients(m.params());
     return value;
+}
+
+double FineTuner::forward_backward(const torch::Tensor& imgs, const torch::Tensor& labels) {
+    auto& m = *model_;
+    const int64_t n = imgs.size(0);
+    if (!threads_ || !m.device().is_cpu() || n < 2) {
+        auto loss = smoothed_cross_entropy(m.forward(imgs, /*train=*/true), labels, label_smoothing_);
+        if (sync_) sync_->arm();
+        loss.backward();
+        return loss.item<double>();
+    }
+    auto drops = m.draw_drop_path(n);  // the same draws as one unsplit batch
+    auto losses = backward_in_shards(*threads_, n, trainable(m.params()), 1.0, [&](int, int64_t first, int64_t rows) {
+        std::vector<DropPath> mine;
+        for (const auto& d : drops) mine.push_back(d.narrow(first, rows));
+        auto logits = m.forward(imgs.narrow(0, first, rows), &mine);
+        return smoothed_cross_entropy(logits, labels.narrow(0, first, rows), label_smoothing_) *
+               (static_cast<double>(rows) / n);
+    });
+    return std::accumulate(losses.begin(), losses.end(), 0.0);
+}
+
+void FineTuner::set_step_threads(int threads) {
+    std::unique_lock<std::shared_mutex> lock(model_->lock());
+    require(threads >= 1, "step threads must be >= 1, got " + std::to_string(threads));
+    threads_ = threads == 1 ? nullptr : std::make_unique<StepThreads>(threads);
 }
 
 void FineTuner::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {

@@ -9,6 +9,7 @@
 #include "adamw.h"
 #include "classifier.h"
 #include "distributed.h"
+#include "step_threads.h"
 
 namespace mae {
 
@@ -39,13 +40,19 @@ public:
     // Data parallelism, as Trainer::set_process_group: rank 0's weights everywhere now, then gradients and losses
     // averaged over the ranks at every step.
     void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes);
+    // Splits each CPU batch over this many threads (1: no split), stochastic depth drawn for the whole batch first.
+    void set_step_threads(int threads);
 
 private:
+    // Forward and backward, split over threads_ when set; returns the batch's loss.
+    double forward_backward(const torch::Tensor& imgs, const torch::Tensor& labels);
+
     std::shared_ptr<VitClassifier> model_;
     double label_smoothing_;
     AdamW optimizer_;
     int64_t skipped_ = 0;
     std::unique_ptr<GradientSync> sync_;
+    std::unique_ptr<StepThreads> threads_;
 };
 
 }  // namespace mae

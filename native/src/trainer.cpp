@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <mutex>
+#include <numeric>
 
 #include "errors.h"
 #include "tensors.h"
@@ -40,10 +41,33 @@ bool all_finite(const torch::Tensor& loss, const std::vector<Param>& params) {
     return ok.item<bool>();
 }
 
+std::vector<torch::Tensor> trainable(const std::vector<Param>& params) {
+    std::vector<torch::Tensor> values;
+    for (const auto& p : params)
+        if (p.trainable) values.push_back(p.value);
+    return values;
+}
+
 ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale) {
     auto noise = masker.noise(imgs.size(0), model.num_patches(), model.device());
     auto out = model.forward(imgs, noise, masker.mask_ratio());
     (loss_scale == 1.0 ? out.loss : out.loss * loss_scale).backward();
+    return out;
+}
+
+ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale,
+                               StepThreads& threads) {
+    const int64_t n = imgs.size(0);
+    auto noise = masker.noise(n, model.num_patches(), model.device());
+    // Every image removes the same number of patches, so the batch loss is the shards' losses weighted by rows.
+    auto losses = backward_in_shards(threads, n, trainable(model.params()), loss_scale,
+                                     [&](int, int64_t first, int64_t rows) {
+                                         auto out = model.forward(imgs.narrow(0, first, rows),
+                                                                  noise.narrow(0, first, rows), masker.mask_ratio());
+                                         return out.loss * (static_cast<double>(rows) / n);
+                                     });
+    ForwardOutput out;
+    out.loss = torch::tensor(std::accumulate(losses.begin(), losses.end(), 0.0), torch::kFloat64);
     return out;
 }
 
@@ -74,8 +98,10 @@ double Trainer::micro_batch(const torch::Tensor& images, Masker& masker, double 
         window_finite_ = true;
     }
     const bool sync = sync_ && last;
-    if (sync) sync_->arm();
-    auto out = forward_backward(*model_, imgs, masker, loss_scale);
+    const bool split = threads_ && model_->device().is_cpu() && imgs.size(0) > 1;
+    if (sync && !split) sync_->arm();  // split shards hand their gradients over at the end: all-reduce after
+    auto out = split ? forward_backward(*model_, imgs, masker, loss_scale, *threads_)
+                     : forward_backward(*model_, imgs, masker, loss_scale);
     ++pending_;
     double loss = out.loss.item<double>();
     if (!std::isfinite(loss)) window_finite_ = false;
@@ -107,6 +133,13 @@ void Trainer::update() {
     clear_gradients(*model_);
     pending_ = 0;
     synced_ = false;
+}
+
+void Trainer::set_step_threads(int threads) {
+    std::unique_lock<std::shared_mutex> lock(model_->lock());
+    require(threads >= 1, "step threads must be >= 1, got " + std::to_string(threads));
+    if (pending_ != 0) throw InvalidState("micro-batches are accumulated: apply them first");
+    threads_ = threads == 1 ? nullptr : std::make_unique<StepThreads>(threads);
 }
 
 void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {

@@ -23,13 +23,17 @@ torch::Tensor attention(const Block& b, const torch::Tensor& x) {
     return torch::linear(out.transpose(1, 2).reshape({n, t, dim}), b.proj_w, b.proj_b);
 }
 
-// timm's drop_path: a per-sample Bernoulli(keep) mask over a residual branch, scaled by 1/keep.
-torch::Tensor drop_path(const torch::Tensor& branch, double p, at::Generator* gen) {
-    if (gen == nullptr || p <= 0.0) return branch;
+torch::Tensor drop_path(const torch::Tensor& branch, const torch::Tensor& factors) {
+    return factors.defined() ? branch * factors : branch;
+}
+
+// A per-sample Bernoulli(keep) mask scaled by 1/keep.
+torch::Tensor drop_path_factors(int64_t n, double p, torch::ScalarType dtype, const torch::Device& device,
+                                at::Generator& gen) {
     const double keep = 1.0 - p;
-    auto mask = torch::empty({branch.size(0), 1, 1}, torch::TensorOptions().dtype(branch.scalar_type()));
-    mask.bernoulli_(keep, *gen);
-    return branch * mask.to(branch.device()).div_(keep);
+    auto mask = torch::empty({n, 1, 1}, torch::TensorOptions().dtype(dtype));
+    mask.bernoulli_(keep, gen);
+    return mask.to(device).div_(keep);
 }
 
 }  // namespace
@@ -71,10 +75,23 @@ torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const t
     return torch::layer_norm(x, {x.size(-1)}, w, b, eps);
 }
 
-torch::Tensor block_forward(const Block& b, const torch::Tensor& x, at::Generator* gen) {
-    auto y = x + drop_path(attention(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps)), b.drop_path, gen);
+DropPath DropPath::narrow(int64_t first, int64_t rows) const {
+    return {attn.defined() ? attn.narrow(0, first, rows) : attn, mlp.defined() ? mlp.narrow(0, first, rows) : mlp};
+}
+
+DropPath draw_drop_path(const Block& b, int64_t n, torch::ScalarType dtype, const torch::Device& device,
+                        at::Generator& gen) {
+    if (b.drop_path <= 0.0) return {};
+    auto attn = drop_path_factors(n, b.drop_path, dtype, device, gen);
+    return {attn, drop_path_factors(n, b.drop_path, dtype, device, gen)};
+}
+
+torch::Tensor block_forward(const Block& b, const torch::Tensor& x, const DropPath* drop) {
+    const DropPath none;
+    if (drop == nullptr) drop = &none;
+    auto y = x + drop_path(attention(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps)), drop->attn);
     auto h = torch::gelu(torch::linear(layer_norm(y, b.norm2_w, b.norm2_b, b.eps), b.fc1_w, b.fc1_b));  // erf GELU
-    return y + drop_path(torch::linear(h, b.fc2_w, b.fc2_b), b.drop_path, gen);
+    return y + drop_path(torch::linear(h, b.fc2_w, b.fc2_b), drop->mlp);
 }
 
 }  // namespace mae

@@ -36,8 +36,18 @@ Block bind_block(const std::vector<Param>& params, const std::string& prefix, in
 // LayerNorm over the last dimension (timm's eps is 1e-6, Hugging Face's ViTMAE's 1e-12).
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, double eps);
 
-// x + drop_path(attn(norm1(x))), then x + drop_path(mlp(norm2(x))). `gen` non-null means training:
-// each sample's residual branch is dropped with probability b.drop_path and the rest scaled by 1/keep.
-torch::Tensor block_forward(const Block& b, const torch::Tensor& x, at::Generator* gen = nullptr);
+// timm's drop_path for one block while training: per-sample factors [N, 1, 1] for each residual branch, 0 with
+// probability b.drop_path and 1/keep otherwise; undefined when the block drops nothing.
+struct DropPath {
+    torch::Tensor attn, mlp;
+    DropPath narrow(int64_t first, int64_t rows) const;  // the factors of rows [first, first + rows)
+};
+
+// Draws a block's factors for n samples from `gen` (attn's, then mlp's), in `dtype` on `device`.
+DropPath draw_drop_path(const Block& b, int64_t n, torch::ScalarType dtype, const torch::Device& device,
+                        at::Generator& gen);
+
+// x + drop_path(attn(norm1(x))), then x + drop_path(mlp(norm2(x))); `drop` null means evaluation (nothing dropped).
+torch::Tensor block_forward(const Block& b, const torch::Tensor& x, const DropPath* drop = nullptr);
 
 }  // namespace mae

@@ -144,6 +144,7 @@ public final class FineTuner extends NativeResource {
         private int maxNonFinite = 5;
         private ProcessGroup group;
         private long bucketBytes = 25L << 20;
+        private int stepThreads = 1;
 
         private Builder(Classifier classifier) {
             this.classifier = classifier;
@@ -164,6 +165,14 @@ public final class FineTuner extends NativeResource {
         public Builder processGroup(ProcessGroup g) { group = g; return this; }
         /** Size of the gradient buckets all-reduced together; 25 MiB by default. */
         public Builder bucketBytes(long v) { bucketBytes = v; return this; }
+        /**
+         * Data parallelism inside this process, on a CPU: each batch is cut into this many shards whose forward and
+         * backward passes run at once, one thread each (BLAS single-threaded meanwhile), and their gradients are
+         * summed in shard order. Results are reproducible for a given count and equal to one unsplit step's up to
+         * rounding; masks (stochastic depth) are drawn for the whole batch first. 1 by default (off); give it the cores this
+         * process may use, with one intra-op thread ({@link Library#setThreads}). Ignored on CUDA.
+         */
+        public Builder stepThreads(int v) { stepThreads = v; return this; }
 
         public FineTuner build() {
             if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
@@ -171,6 +180,7 @@ public final class FineTuner extends NativeResource {
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
+            Trainer.checkStepThreads(stepThreads);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             if (group != null) group.acquire();
             classifier.acquire();
@@ -179,6 +189,7 @@ public final class FineTuner extends NativeResource {
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
+                Status.check(Mae.mae_finetuner_set_step_threads(handle, stepThreads), () -> Mae.mae_finetuner_free(handle));
                 if (group != null) group.attach(handle, bucketBytes, Mae::mae_finetuner_set_process_group, Mae::mae_finetuner_free);
                 return new FineTuner(handle, classifier, group, lrs, maxNonFinite);
             } finally {

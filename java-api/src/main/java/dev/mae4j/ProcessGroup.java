@@ -237,12 +237,7 @@ public final class ProcessGroup extends NativeResource {
             free.call(trainer);
             throw new IllegalArgumentException("bucketBytes must be positive, got " + bucketBytes);
         }
-        int status = attach.call(trainer, handle, bucketBytes);
-        if (status != Mae.MAE_OK()) {
-            String message = NativeLibrary.string(Mae.mae_last_error());
-            free.call(trainer);
-            Status.check(status, message);
-        }
+        Status.check(attach.call(trainer, handle, bucketBytes), () -> free.call(trainer));
     }
 
     @Override

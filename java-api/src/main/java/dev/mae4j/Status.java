@@ -11,6 +11,14 @@ final class Status {
         check(status, NativeLibrary.string(Mae.mae_last_error()));
     }
 
+    /** As {@link #check(int)}, running {@code cleanup} first when it failed (the message is read before it). */
+    static void check(int status, Runnable cleanup) {
+        if (status == Mae.MAE_OK()) return;
+        String message = NativeLibrary.string(Mae.mae_last_error());
+        cleanup.run();
+        check(status, message);
+    }
+
     /** As {@link #check(int)} with a message read earlier (when other calls came between). */
     static void check(int status, String message) {
         if (status == Mae.MAE_OK()) return;

@@ -368,6 +368,10 @@ public final class Trainer extends NativeResource {
         return "trainer";
     }
 
+    static void checkStepThreads(int n) {
+        if (n < 1 || n > 1024) throw new IllegalArgumentException("stepThreads must be in [1, 1024], got " + n);
+    }
+
     /** Defaults: the paper's AdamW (lr 1.5e-4, betas 0.9/0.95, weight decay 0.05, eps 1e-8), constant lr. */
     public static final class Builder {
         private final Model model;
@@ -377,6 +381,7 @@ public final class Trainer extends NativeResource {
         private int maxNonFinite = 5;
         private ProcessGroup group;
         private long bucketBytes = 25L << 20;
+        private int stepThreads = 1;
 
         private Builder(Model model) {
             this.model = model;
@@ -402,6 +407,14 @@ public final class Trainer extends NativeResource {
         public Builder processGroup(ProcessGroup g) { group = g; return this; }
         /** Size of the gradient buckets all-reduced together (DDP's bucket_cap_mb); 25 MiB by default. */
         public Builder bucketBytes(long v) { bucketBytes = v; return this; }
+        /**
+         * Data parallelism inside this process, on a CPU: each batch is cut into this many shards whose forward and
+         * backward passes run at once, one thread each (BLAS single-threaded meanwhile), and their gradients are
+         * summed in shard order. Results are reproducible for a given count and equal to one unsplit step's up to
+         * rounding; masks are drawn for the whole batch first. 1 by default (off); give it the cores this
+         * process may use, with one intra-op thread ({@link Library#setThreads}). Ignored on CUDA.
+         */
+        public Builder stepThreads(int v) { stepThreads = v; return this; }
 
         public Trainer build() {
             if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
@@ -413,6 +426,7 @@ public final class Trainer extends NativeResource {
             if (accumulationSteps < 1)
                 throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
+            checkStepThreads(stepThreads);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             if (group != null) group.acquire();
             model.acquire();
@@ -421,6 +435,7 @@ public final class Trainer extends NativeResource {
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
+                Status.check(Mae.mae_trainer_set_step_threads(handle, stepThreads), () -> Mae.mae_trainer_free(handle));
                 if (group != null) group.attach(handle, bucketBytes, Mae::mae_trainer_set_process_group, Mae::mae_trainer_free);
                 return new Trainer(handle, model, group, lrs, accumulationSteps, maxNonFinite);
             } finally {

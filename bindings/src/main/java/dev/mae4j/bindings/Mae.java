@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)9L;
+    private static final int MAE_ABI_VERSION = (int)10L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 9
+     * #define MAE_ABI_VERSION 10
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -4859,6 +4859,124 @@ public class Mae {
                 traceDowncall("mae_finetuner_set_process_group", t, group, bucket_bytes);
             }
             return (int)mh$.invokeExact(t, group, bucket_bytes);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_trainer_set_step_threads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_INT
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_set_step_threads");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_step_threads(mae_trainer *t, int32_t threads)
+     * }
+     */
+    public static FunctionDescriptor mae_trainer_set_step_threads$descriptor() {
+        return mae_trainer_set_step_threads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_step_threads(mae_trainer *t, int32_t threads)
+     * }
+     */
+    public static MethodHandle mae_trainer_set_step_threads$handle() {
+        return mae_trainer_set_step_threads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_step_threads(mae_trainer *t, int32_t threads)
+     * }
+     */
+    public static MemorySegment mae_trainer_set_step_threads$address() {
+        return mae_trainer_set_step_threads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_trainer_set_step_threads(mae_trainer *t, int32_t threads)
+     * }
+     */
+    public static int mae_trainer_set_step_threads(MemorySegment t, int threads) {
+        var mh$ = mae_trainer_set_step_threads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_trainer_set_step_threads", t, threads);
+            }
+            return (int)mh$.invokeExact(t, threads);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_set_step_threads {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_INT
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_set_step_threads");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_step_threads(mae_finetuner *t, int32_t threads)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_set_step_threads$descriptor() {
+        return mae_finetuner_set_step_threads.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_step_threads(mae_finetuner *t, int32_t threads)
+     * }
+     */
+    public static MethodHandle mae_finetuner_set_step_threads$handle() {
+        return mae_finetuner_set_step_threads.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_step_threads(mae_finetuner *t, int32_t threads)
+     * }
+     */
+    public static MemorySegment mae_finetuner_set_step_threads$address() {
+        return mae_finetuner_set_step_threads.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_set_step_threads(mae_finetuner *t, int32_t threads)
+     * }
+     */
+    public static int mae_finetuner_set_step_threads(MemorySegment t, int threads) {
+        var mh$ = mae_finetuner_set_step_threads.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_set_step_threads", t, threads);
+            }
+            return (int)mh$.invokeExact(t, threads);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -65,6 +65,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     DistributedOptions dist = new DistributedOptions();
 
+    @Mixin
+    StepThreadsOption stepThreadsOption = new StepThreadsOption();
+
     static MaeConfig named(String name) {
         return switch (name) {
             case "fashion" -> MaeConfig.fashionMnist();
@@ -90,6 +93,8 @@ final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || warmup < 0 || threads < 1)
             throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
         if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
+        String threadsProblem = stepThreadsOption.problem();
+        if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
         if (dist.launches())
             return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), Files.createTempDirectory("mae-bench-"));
         Device dev = dist.device(device);
@@ -97,6 +102,7 @@ final class BenchCommand implements Callable<Integer> {
         int ranks = role.ranks();
         int n = batch != null ? batch : defaultBatch(config);
         Library.setThreads(threads);
+        int stepThreads = stepThreadsOption.resolve(dev);
         try (ProcessGroup group = role.join();
              Model model = Model.create(c, dev, 0)) {
             if (exportCheck != null) exportCheck(model, c);
@@ -106,7 +112,7 @@ final class BenchCommand implements Callable<Integer> {
             double[] ms = new double[steps];
             double loss = 0;
             try (Trainer trainer = Trainer.builder(model).learningRate(1.5e-4).betas(0.9, 0.95).weightDecay(0.05)
-                         .processGroup(group).build();
+                         .processGroup(group).stepThreads(stepThreads).build();
                  Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
                  Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize())) {
                 for (int i = 0; i < warmup; i++) trainer.step(images, masker);
@@ -123,6 +129,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("config", config);
             out.put("batch", n);
             out.put("threads", threads);
+            out.put("step_threads", stepThreads);
             out.put("ranks", ranks);
             out.put("device", device);
             out.put("steps", steps);

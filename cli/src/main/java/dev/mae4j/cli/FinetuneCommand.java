@@ -100,6 +100,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     DistributedOptions dist = new DistributedOptions();
 
+    @picocli.CommandLine.Mixin
+    StepThreadsOption threads = new StepThreadsOption();
+
     @Override
     public Integer call() throws Exception {
         validate();
@@ -140,7 +143,8 @@ final class FinetuneCommand implements Callable<Integer> {
                  // every rank its own stochastic depth; the weights are rank 0's once the tuner is built
                  Classifier classifier = Classifier.fromEncoder(fresh != null ? fresh : encoder, train.classCount(), dropPath, seed + rank);
                  FineTuner tuner = FineTuner.builder(classifier).schedule(schedule).weightDecay(weightDecay)
-                         .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group).build()) {
+                         .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group)
+                         .stepThreads(threads.resolve(dev)).build()) {
                 RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);
                 int size = config.imgSize();
                 long rankSalt = role.augmentationSalt();
@@ -237,6 +241,8 @@ final class FinetuneCommand implements Callable<Integer> {
         String problem = data.problem();
         if (problem != null) throw new ParameterException(spec.commandLine(), problem);
         if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
+        String threadsProblem = threads.problem();
+        if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
         if (!(epochs > 0)) throw new ParameterException(spec.commandLine(), "--epochs must be positive, got " + epochs);
         if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
         if (logEvery <= 0) throw new ParameterException(spec.commandLine(), "--log-every must be positive, got " + logEvery);

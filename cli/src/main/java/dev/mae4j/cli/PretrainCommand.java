@@ -145,6 +145,9 @@ final class PretrainCommand implements Callable<Integer> {
     @Mixin
     DistributedOptions dist = new DistributedOptions();
 
+    @Mixin
+    StepThreadsOption threads = new StepThreadsOption();
+
     // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
     @Option(names = "--interrupt-after", hidden = true)
     long interruptAfter = Long.MAX_VALUE;
@@ -214,7 +217,7 @@ final class PretrainCommand implements Callable<Integer> {
         try (ProcessGroup group = role.join();
              Model model = Model.create(config, dev, seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
-                     .accumulationSteps(accumIter).processGroup(group).build();
+                     .accumulationSteps(accumIter).processGroup(group).stepThreads(threads.resolve(dev)).build();
              Masker masker = Masker.of(maskType, maskRatio, seed + rank)) {
             if (resume && !Files.exists(checkpoint))
                 System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
@@ -325,6 +328,8 @@ final class PretrainCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
         if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
         if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
+        String threadsProblem = threads.problem();
+        if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
         if (!java.util.List.of("random", "block", "grid").contains(maskType))
             throw new ParameterException(spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
         if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);

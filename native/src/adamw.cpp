@@ -56,16 +56,17 @@ void AdamW::set_lr(double lr) {
     cfg_.lr = lr;
 }
 
-void AdamW::step() {
-    torch::NoGradGuard no_grad;
+void AdamW::step(StepThreads* threads) {
     ++step_;
     const double b1 = cfg_.beta1, b2 = cfg_.beta2;
     const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(step_));
     const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(step_));
     const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-    for (auto& s : slots_) {
+    auto update = [&](size_t i) {
+        torch::NoGradGuard no_grad;
+        auto& s = slots_[i];
         const auto& grad = s.param.grad();
-        if (!grad.defined()) continue;
+        if (!grad.defined()) return;
         const double lr = cfg_.lr * s.lr_scale;  // util/lr_sched.py: lr * param_group["lr_scale"]
         const double step_size = lr / bias_correction1;
         if (s.decay) s.param.mul_(1.0 - lr * cfg_.weight_decay);
@@ -77,6 +78,13 @@ void AdamW::step() {
         s.exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
         auto denom = (s.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(cfg_.eps);
         s.param.addcdiv_(s.exp_avg, denom, -step_size);
+    };
+    if (threads != nullptr && threads->size() > 1) {
+        std::vector<int64_t> costs;
+        for (const auto& s : slots_) costs.push_back(s.param.numel());
+        threads->run_items(costs, update);
+    } else {
+        for (size_t i = 0; i < slots_.size(); ++i) update(i);
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include "mae.h"
 #include "model.h"
+#include "step_threads.h"
 
 namespace mae {
 
@@ -29,8 +30,9 @@ class AdamW {
 public:
     AdamW(std::vector<Param>& params, const mae_adamw_config& cfg, const GroupRule& group = pretrain_group);
 
-    // One update from the parameters' current .grad; parameters without a gradient are skipped.
-    void step();
+    // One update from the parameters' current .grad; parameters without a gradient are skipped. With `threads`,
+    // the parameters are updated on those threads (each tensor's update is independent of the others').
+    void step(StepThreads* threads = nullptr);
     // Counts an update that was skipped (a non-finite gradient): no tensor changes, but the count advances so
     // that schedules and data positions keyed to it stay in step.
     void skip() { ++step_; }

@@ -58,7 +58,7 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     } else {
         finite = std::isfinite(value) && all_finite(torch::zeros({}), m.params());
     }
-    if (finite) optimizer_.step();
+    if (finite) optimizer_.step(m.device().is_cpu() ? threads_.get() : nullptr);
     else {
         optimizer_.skip();
         ++skipped_;

@@ -25,6 +25,8 @@ public:
     int size() const { return static_cast<int>(workers_.size()) + 1; }
     // task(i) for i < count (<= size()), the caller running task(0); rethrows the first exception after all ended.
     void run(int count, const std::function<void(int)>& task);
+    // item(j) for every j < costs.size(), spread over the threads so that each gets about the same total cost.
+    void run_items(const std::vector<int64_t>& costs, const std::function<void(size_t)>& item);
 
 private:
     void work(int index);

@@ -125,7 +125,7 @@ void Trainer::apply() {
 
 void Trainer::update() {
     // A NaN or Inf would poison the weights and AdamW's moments for good: skip the update instead, and count it.
-    if (window_finite_ && all_finite(torch::zeros({}), model_->params())) optimizer_.step();
+    if (window_finite_ && all_finite(torch::zeros({}), model_->params())) optimizer_.step(model_->device().is_cpu() ? threads_.get() : nullptr);
     else {
         optimizer_.skip();
         ++skipped_;

@@ -2,6 +2,11 @@
 the C++ driver, after checking that it computes what libmae computes on the same weights and noise.
 
   /usr/bin/python3 bench_step.py --config fashion --check DIR [--batch N] [--steps N] [--warmup N] [--threads N]
+                                  [--ddp RANKS]
+
+--ddp RANKS times Python's own way to use several cores: DistributedDataParallel over Gloo on loopback, RANKS
+processes with batch/RANKS images each (the same global batch) and the cores split between them as torchrun
+would (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS = cores / RANKS).
 
 DIR comes from `mae bench --export-check DIR`: weights.safetensors (libmae's initial weights) and
 check.safetensors (images, noise, libmae's loss and prediction)."""
@@ -12,6 +17,8 @@ import sys
 import time
 
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mae_reference import MaskedAutoencoderViT, load_safetensors, param_groups  # noqa: E402
@@ -35,15 +42,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--driver-name", default="python", help="the label of this run's line (e.g. python+malloc)")
+    ap.add_argument("--ddp", type=int, default=1, help="data-parallel processes (DistributedDataParallel, Gloo)")
+    ap.add_argument("--ddp-port", type=int, default=29517)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = dict(CONFIGS[a.config])
     batch = a.batch or cfg.pop("batch")
     cfg.pop("batch", None)
-    model = MaskedAutoencoderViT(mlp_ratio=4.0, norm_pix_loss=True, **cfg)
-
-    weights, _ = load_safetensors(os.path.join(a.check, "weights.safetensors"))
-    model.load_state_dict(weights, strict=True)
+    model = build(a, cfg)
     check, _ = load_safetensors(os.path.join(a.check, "check.safetensors"))
     with torch.no_grad():
         loss, pred, _ = model(check["images"], 0.75, check["noise"])
@@ -54,9 +60,45 @@ def main():
                           "loss_err": loss_err, "pred_max_err": pred_err}))
         sys.exit(1)
 
-    opt = torch.optim.AdamW(param_groups(model, 0.05), lr=1.5e-4, betas=(0.9, 0.95))
+    if a.ddp > 1:
+        share = str(max(1, (os.cpu_count() or 1) // a.ddp))
+        os.environ.update(OMP_NUM_THREADS=share, OPENBLAS_NUM_THREADS=share, MASTER_ADDR="127.0.0.1",
+                          MASTER_PORT=str(a.ddp_port))
+        queue = mp.get_context("spawn").SimpleQueue()
+        mp.spawn(ddp_rank, args=(a, cfg, batch, queue), nprocs=a.ddp)
+        ms, last = queue.get()
+        threads = int(share)
+    else:
+        ms, last = time_steps(a, model, images_of(cfg, batch, 0, 1))
+        threads = a.threads
+    ms.sort()
+    q = lambda p: ms[min(len(ms) - 1, int(p * (len(ms) - 1) + 0.5))]
+    print(json.dumps({"driver": a.driver_name, "config": a.config, "batch": batch, "threads": threads,
+                      "ranks": a.ddp, "steps": a.steps,
+                      "median_ms": round(q(0.5), 3), "p25_ms": round(q(0.25), 3), "p75_ms": round(q(0.75), 3),
+                      "images_per_s": round(1000 * batch / q(0.5), 2), "last_loss": last, "torch": torch.__version__,
+                      "check_loss_err": loss_err, "check_pred_max_err": pred_err}))
+
+
+def build(a, cfg):
+    model = MaskedAutoencoderViT(mlp_ratio=4.0, norm_pix_loss=True, **cfg)
+    weights, _ = load_safetensors(os.path.join(a.check, "weights.safetensors"))
+    model.load_state_dict(weights, strict=True)
+    return model
+
+
+def images_of(cfg, batch, rank, ranks):
+    """This rank's slice of the benchmark batch (the whole batch for one process)."""
     g = torch.Generator().manual_seed(0)
     images = torch.randn(batch, cfg["in_chans"], cfg["img_size"], cfg["img_size"], generator=g)
+    per = batch // ranks
+    return images[rank * per:(rank + 1) * per]
+
+
+def time_steps(a, model, images):
+    """Warm-up, then each measured step (forward, backward, AdamW) timed alone: (times in ms, last loss)."""
+    params = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+    opt = torch.optim.AdamW(param_groups(params, 0.05), lr=1.5e-4, betas=(0.9, 0.95))
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -68,16 +110,22 @@ def main():
     for _ in range(a.warmup):
         step()
     ms = []
+    last = None
     for _ in range(a.steps):
         t0 = time.perf_counter()
         last = step()
         ms.append((time.perf_counter() - t0) * 1000)
-    ms.sort()
-    q = lambda p: ms[min(len(ms) - 1, int(p * (len(ms) - 1) + 0.5))]
-    print(json.dumps({"driver": a.driver_name, "config": a.config, "batch": batch, "threads": a.threads, "steps": a.steps,
-                      "median_ms": round(q(0.5), 3), "p25_ms": round(q(0.25), 3), "p75_ms": round(q(0.75), 3),
-                      "images_per_s": round(1000 * batch / q(0.5), 2), "last_loss": last, "torch": torch.__version__,
-                      "check_loss_err": loss_err, "check_pred_max_err": pred_err}))
+    return ms, last
+
+
+def ddp_rank(rank, a, cfg, batch, queue):
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    dist.init_process_group("gloo", rank=rank, world_size=a.ddp)
+    model = torch.nn.parallel.DistributedDataParallel(build(a, cfg))
+    ms, last = time_steps(a, model, images_of(cfg, batch, rank, a.ddp))
+    if rank == 0:
+        queue.put((ms, last))
+    dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -290,7 +290,8 @@ int32_t mae_finetuner_set_process_group(mae_finetuner* t, mae_process_group* gro
    whose forward and backward passes run at once, one thread each, with single-threaded BLAS; the gradients are
    summed in shard order, so results are reproducible for a given thread count and equal to the unsplit step's up
    to rounding. Masks and stochastic depth are drawn for the whole batch first. 1 (the default) turns it off;
-   it is ignored on CUDA. Use it with one intra-op thread (mae_set_num_threads(1)) and at most one thread per core. */
+   it is ignored on CUDA. Use it with one intra-op thread (mae_set_num_threads(1)) and at most one thread per core.
+   While a split step runs, OpenBLAS is set to one thread for the whole process (restored afterwards). */
 int32_t mae_trainer_set_step_threads(mae_trainer* t, int32_t threads);
 int32_t mae_finetuner_set_step_threads(mae_finetuner* t, int32_t threads);
 

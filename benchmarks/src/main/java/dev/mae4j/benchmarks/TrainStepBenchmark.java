@@ -38,6 +38,10 @@ public class TrainStepBenchmark {
     @Param({"64"})
     public int batch;
 
+    /** Shards per batch (Trainer.Builder.stepThreads); -p stepThreads=1,2 compares the split with one thread. */
+    @Param({"1"})
+    public int stepThreads;
+
     private Model model;
     private Trainer trainer;
     private Masker masker;
@@ -53,7 +57,7 @@ public class TrainStepBenchmark {
             default -> throw new IllegalArgumentException("unknown config " + config);
         };
         model = Model.create(cfg, Device.cpu(), 0);
-        trainer = Trainer.builder(model).learningRate(1e-4).build();
+        trainer = Trainer.builder(model).learningRate(1e-4).stepThreads(stepThreads).build();
         masker = Masker.random(0.75, 0);
         float[] data = new float[batch * cfg.inChans() * cfg.imgSize() * cfg.imgSize()];
         Random r = new Random(0);

@@ -81,6 +81,15 @@ class DistributedTest {
         return out;
     }
 
+    static Map<String, double[]> parameters(Classifier c) {
+        Map<String, double[]> out = new HashMap<>();
+        for (ParameterInfo p : c.parameters())
+            try (Tensor t = c.parameter(p.name())) {
+                out.put(p.name(), t.toDoubleArray());
+            }
+        return out;
+    }
+
     private static Tensor rows(double[] values, int from, int to, int rowLength, long... rowShape) {
         long[] shape = new long[rowShape.length + 1];
         shape[0] = to - from;
@@ -151,10 +160,7 @@ class DistributedTest {
                 try (Tensor images = rows(pixels[s], 0, n, IMG, 2, 8, 8); Tensor y = Tensor.fromLongs(labels[s], n)) {
                     singleLoss[s] = t.step(images, y);
                 }
-            for (ParameterInfo p : c.parameters())
-                try (Tensor v = c.parameter(p.name())) {
-                    single.put(p.name(), v.toDoubleArray());
-                }
+            single.putAll(parameters(c));
         }
         int port = freePort();
         List<Object[]> ranks = onRanks(2, rank -> {
@@ -167,12 +173,7 @@ class DistributedTest {
                          Tensor y = Tensor.fromLongs(Arrays.copyOfRange(labels[s], rank * n / 2, (rank + 1) * n / 2), n / 2)) {
                         losses[s] = t.step(images, y);
                     }
-                Map<String, double[]> params = new HashMap<>();
-                for (ParameterInfo p : c.parameters())
-                    try (Tensor v = c.parameter(p.name())) {
-                        params.put(p.name(), v.toDoubleArray());
-                    }
-                return new Object[] {params, losses};
+                return new Object[] {parameters(c), losses};
             }
         });
         for (int r = 0; r < 2; r++) {

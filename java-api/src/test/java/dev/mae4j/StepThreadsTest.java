@@ -5,7 +5,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -77,12 +76,7 @@ class StepThreadsTest {
                     losses[s] = t.step(images, y);
                 }
             }
-            Map<String, double[]> params = new HashMap<>();
-            for (ParameterInfo p : c.parameters())
-                try (Tensor v = c.parameter(p.name())) {
-                    params.put(p.name(), v.toDoubleArray());
-                }
-            return new Object[] {params, losses};
+            return new Object[] {DistributedTest.parameters(c), losses};
         }
     }
 

@@ -112,6 +112,7 @@ final class FinetuneCommand implements Callable<Integer> {
         DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
         boolean main = role.main();  // rank 0 writes the metrics, classifier and report
+        int stepThreads = threads.resolve(dev);
         try (ProcessGroup group = role.join();
              Model encoder = weights != null ? Model.load(weights, dev) : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
             MaeConfig config = encoder.config();
@@ -131,9 +132,11 @@ final class FinetuneCommand implements Callable<Integer> {
             LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
             Files.createDirectories(out);
             System.out.printf("mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
-                            + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f%n",
+                            + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
+                            + "%d step thread%s%n",
                     scratch ? "from scratch" : "from " + weights, train.size(), test.size(), train.classCount(), data.source(),
-                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing);
+                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing, stepThreads,
+                    stepThreads == 1 ? "" : "s");
             if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
 
             Map<String, Object> report = new LinkedHashMap<>();
@@ -144,7 +147,7 @@ final class FinetuneCommand implements Callable<Integer> {
                  Classifier classifier = Classifier.fromEncoder(fresh != null ? fresh : encoder, train.classCount(), dropPath, seed + rank);
                  FineTuner tuner = FineTuner.builder(classifier).schedule(schedule).weightDecay(weightDecay)
                          .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group)
-                         .stepThreads(threads.resolve(dev)).build()) {
+                         .stepThreads(stepThreads).build()) {
                 RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);
                 int size = config.imgSize();
                 long rankSalt = role.augmentationSalt();
@@ -201,6 +204,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("skipped_updates", tuner.skippedUpdates());
                 report.put("batch", batch * ranks);
                 report.put("ranks", ranks);
+                report.put("step_threads", stepThreads);
                 report.put("epochs", epochs);
                 report.put("peak_lr", peakLr);
                 report.put("warmup_updates", warmup);

@@ -214,10 +214,11 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("warmup_steps", Long.toString(warmup));
         runKey.put("weight_decay", Double.toString(weightDecay));
 
+        int stepThreads = threads.resolve(dev);
         try (ProcessGroup group = role.join();
              Model model = Model.create(config, dev, seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
-                     .accumulationSteps(accumIter).processGroup(group).stepThreads(threads.resolve(dev)).build();
+                     .accumulationSteps(accumIter).processGroup(group).stepThreads(stepThreads).build();
              Masker masker = Masker.of(maskType, maskRatio, seed + rank)) {
             if (resume && !Files.exists(checkpoint))
                 System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
@@ -231,9 +232,9 @@ final class PretrainCommand implements Callable<Integer> {
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
             System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
-                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b%n", dataset.size(), source, steps,
-                    effectiveBatch, batch, accumIter, ranks > 1 ? " × " + ranks + " ranks" : "", peakLr, warmup, maskRatio,
-                    normPixLoss, augment);
+                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b, %d step thread%s%n", dataset.size(),
+                    source, steps, effectiveBatch, batch, accumIter, ranks > 1 ? " × " + ranks + " ranks" : "", peakLr, warmup,
+                    maskRatio, normPixLoss, augment, stepThreads, stepThreads == 1 ? "" : "s");
             if (ranks > 1) System.out.printf("rank %d of %d (%s:%d)%n", rank, ranks, role.options().masterAddr(),
                     role.options().masterPort());
 
@@ -280,6 +281,7 @@ final class PretrainCommand implements Callable<Integer> {
                 report.put("updates", trainer.stepCount());
                 report.put("skipped_updates", trainer.skippedUpdates());
                 report.put("effective_batch", effectiveBatch);
+                report.put("step_threads", stepThreads);
                 report.put("peak_lr", peakLr);
                 report.put("mask_ratio", maskRatio);
                 report.put("config", model.config());

@@ -34,6 +34,7 @@ AdamW::AdamW(std::vector<Param>& params, const mae_adamw_config& cfg, const Grou
                 "lr_scale of '" + p.name + "' must be finite and >= 0, got " + std::to_string(g.lr_scale));
         slots_.push_back({p.name, p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), g.decay, g.lr_scale});
     }
+    for (const auto& s : slots_) slot_sizes_.push_back(s.param.numel());
     for (const auto& s : slots_) state_names_.push_back("exp_avg." + s.name);
     for (const auto& s : slots_) state_names_.push_back("exp_avg_sq." + s.name);
 }
@@ -80,9 +81,7 @@ void AdamW::step(StepThreads* threads) {
         s.param.addcdiv_(s.exp_avg, denom, -step_size);
     };
     if (threads != nullptr && threads->size() > 1) {
-        std::vector<int64_t> costs;
-        for (const auto& s : slots_) costs.push_back(s.param.numel());
-        threads->run_items(costs, update);
+        threads->run_items(slot_sizes_, update);
     } else {
         for (size_t i = 0; i < slots_.size(); ++i) update(i);
     }

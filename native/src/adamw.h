@@ -52,6 +52,7 @@ private:
         double lr_scale;
     };
     std::vector<Slot> slots_;
+    std::vector<int64_t> slot_sizes_;  // elements per slot: how step() shares the slots out over threads
     std::vector<std::string> state_names_;
     mae_adamw_config cfg_;
     int64_t step_ = 0;

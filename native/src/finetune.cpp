@@ -51,14 +51,8 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     check_labels(labels, imgs.size(0), m.num_classes());
     clear_gradients(m.params());
     double value = forward_backward(imgs, labels.to(m.device()));
-    bool finite;
-    if (sync_) {  // a rank's NaN reaches every rank's mean, so all of them skip together
-        value = sync_->finish(value);
-        finite = std::isfinite(value) && all_finite(torch::zeros({}), m.params());
-    } else {
-        finite = std::isfinite(value) && all_finite(torch::zeros({}), m.params());
-    }
-    if (finite) optimizer_.step(m.device().is_cpu() ? threads_.get() : nullptr);
+    if (sync_) value = sync_->finish(value);  // a rank's NaN reaches every rank's mean: all of them skip together
+    if (std::isfinite(value) && all_finite(torch::zeros({}), m.params())) optimizer_.step(threads_.get());
     else {
         optimizer_.skip();
         ++skipped_;
@@ -70,7 +64,7 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
 double FineTuner::forward_backward(const torch::Tensor& imgs, const torch::Tensor& labels) {
     auto& m = *model_;
     const int64_t n = imgs.size(0);
-    if (!threads_ || !m.device().is_cpu() || n < 2) {
+    if (!threads_ || n < 2) {
         auto loss = smoothed_cross_entropy(m.forward(imgs, /*train=*/true), labels, label_smoothing_);
         if (sync_) sync_->arm();
         loss.backward();
@@ -90,7 +84,7 @@ double FineTuner::forward_backward(const torch::Tensor& imgs, const torch::Tenso
 void FineTuner::set_step_threads(int threads) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
     require(threads >= 1, "step threads must be >= 1, got " + std::to_string(threads));
-    threads_ = threads == 1 ? nullptr : std::make_unique<StepThreads>(threads);
+    threads_ = threads == 1 || !model_->device().is_cpu() ? nullptr : std::make_unique<StepThreads>(threads);  // CUDA: no split
 }
 
 void FineTuner::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {

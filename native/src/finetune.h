@@ -40,7 +40,8 @@ public:
     // Data parallelism, as Trainer::set_process_group: rank 0's weights everywhere now, then gradients and losses
     // averaged over the ranks at every step.
     void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes);
-    // Splits each CPU batch over this many threads (1: no split), stochastic depth drawn for the whole batch first.
+    // Splits each batch over this many threads (1: no split; ignored on CUDA), stochastic depth drawn for the whole
+    // batch first.
     void set_step_threads(int threads);
 
 private:

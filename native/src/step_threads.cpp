@@ -99,63 +99,44 @@ std::vector<int64_t> shard_sizes(int64_t n, int shards) {
 
 namespace {
 
-// OpenBLAS's own thread pool, found in whichever loaded library provides it (none: BLAS is not OpenBLAS, and
-// LibTorch's intra-op setting governs it, e.g. MKL). Process-wide: nested guards restore the outermost value.
+// OpenBLAS's thread-count setters, from whichever loaded library provides them; null where BLAS is not OpenBLAS
+// (then LibTorch's intra-op setting governs it, e.g. MKL's).
+struct OpenBlasThreads {
+    void (*set)(int) = nullptr;
+    int (*get)() = nullptr;
+};
+
+OpenBlasThreads find_openblas() {
+    // libmae may be loaded RTLD_LOCAL (a JVM does), so look in the BLAS libraries by name too; a library not
+    // loaded gives nullptr, which is RTLD_DEFAULT again.
+    for (void* h : {RTLD_DEFAULT, dlopen("libblas.so.3", RTLD_LAZY | RTLD_NOLOAD),
+                    dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD), dlopen("libopenblasp.so.0", RTLD_LAZY | RTLD_NOLOAD)}) {
+        auto set = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
+        auto get = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads"));
+        if (set && get) return {set, get};
+    }
+    return {};
+}
+
+// OpenBLAS at one thread while alive. Process-wide: nested or concurrent guards restore the outermost value.
 class SingleThreadedBlas {
 public:
     SingleThreadedBlas() {
-        std::lock_guard<std::mutex> lock(mutex());
-        auto& f = functions();
-        if (f.set == nullptr) return;
-        if (depth()++ == 0) {
-            saved() = f.get();
-            if (saved() != 1) f.set(1);
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (blas_.set != nullptr && depth_++ == 0) {
+            saved_ = blas_.get();
+            if (saved_ != 1) blas_.set(1);
         }
     }
     ~SingleThreadedBlas() {
-        std::lock_guard<std::mutex> lock(mutex());
-        auto& f = functions();
-        if (f.set == nullptr) return;
-        if (--depth() == 0 && saved() != 1) f.set(saved());
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (blas_.set != nullptr && --depth_ == 0 && saved_ != 1) blas_.set(saved_);
     }
 
 private:
-    struct Functions {
-        void (*set)(int) = nullptr;
-        int (*get)() = nullptr;
-    };
-    static Functions& functions() {
-        static Functions f = [] {
-            Functions found;
-            // libmae may be loaded RTLD_LOCAL (a JVM does), so look in the BLAS libraries by name too.
-            void* handles[] = {RTLD_DEFAULT, dlopen("libblas.so.3", RTLD_LAZY | RTLD_NOLOAD),
-                               dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD),
-                               dlopen("libopenblasp.so.0", RTLD_LAZY | RTLD_NOLOAD)};
-            for (void* h : handles) {  // a library not loaded gives nullptr, which is RTLD_DEFAULT again
-                auto set = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
-                auto get = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads"));
-                if (set && get) {
-                    found.set = set;
-                    found.get = get;
-                    break;
-                }
-            }
-            return found;
-        }();
-        return f;
-    }
-    static std::mutex& mutex() {
-        static std::mutex m;
-        return m;
-    }
-    static int& depth() {
-        static int d = 0;
-        return d;
-    }
-    static int& saved() {
-        static int s = 0;
-        return s;
-    }
+    static inline const OpenBlasThreads blas_ = find_openblas();
+    static inline std::mutex mutex_;
+    static inline int depth_ = 0, saved_ = 0;
 };
 
 }  // namespace

@@ -55,8 +55,8 @@ ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Maske
     return out;
 }
 
-ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale,
-                               StepThreads& threads) {
+double forward_backward_in_shards(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale,
+                                  StepThreads& threads) {
     const int64_t n = imgs.size(0);
     auto noise = masker.noise(n, model.num_patches(), model.device());
     // Every image removes the same number of patches, so the batch loss is the shards' losses weighted by rows.
@@ -66,9 +66,7 @@ ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Maske
                                                                   noise.narrow(0, first, rows), masker.mask_ratio());
                                          return out.loss * (static_cast<double>(rows) / n);
                                      });
-    ForwardOutput out;
-    out.loss = torch::tensor(std::accumulate(losses.begin(), losses.end(), 0.0), torch::kFloat64);
-    return out;
+    return std::accumulate(losses.begin(), losses.end(), 0.0);
 }
 
 Trainer::Trainer(std::shared_ptr<MaeModel> model, const mae_adamw_config& cfg)
@@ -98,12 +96,11 @@ double Trainer::micro_batch(const torch::Tensor& images, Masker& masker, double 
         window_finite_ = true;
     }
     const bool sync = sync_ && last;
-    const bool split = threads_ && model_->device().is_cpu() && imgs.size(0) > 1;
+    const bool split = threads_ && imgs.size(0) > 1;
     if (sync && !split) sync_->arm();  // split shards hand their gradients over at the end: all-reduce after
-    auto out = split ? forward_backward(*model_, imgs, masker, loss_scale, *threads_)
-                     : forward_backward(*model_, imgs, masker, loss_scale);
+    double loss = split ? forward_backward_in_shards(*model_, imgs, masker, loss_scale, *threads_)
+                        : forward_backward(*model_, imgs, masker, loss_scale).loss.item<double>();
     ++pending_;
-    double loss = out.loss.item<double>();
     if (!std::isfinite(loss)) window_finite_ = false;
     if (sync) {
         // A window that was not finite on one rank is not finite on any: its NaN reaches every rank's mean.
@@ -125,7 +122,7 @@ void Trainer::apply() {
 
 void Trainer::update() {
     // A NaN or Inf would poison the weights and AdamW's moments for good: skip the update instead, and count it.
-    if (window_finite_ && all_finite(torch::zeros({}), model_->params())) optimizer_.step(model_->device().is_cpu() ? threads_.get() : nullptr);
+    if (window_finite_ && all_finite(torch::zeros({}), model_->params())) optimizer_.step(threads_.get());
     else {
         optimizer_.skip();
         ++skipped_;
@@ -139,7 +136,8 @@ void Trainer::set_step_threads(int threads) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
     require(threads >= 1, "step threads must be >= 1, got " + std::to_string(threads));
     if (pending_ != 0) throw InvalidState("micro-batches are accumulated: apply them first");
-    threads_ = threads == 1 ? nullptr : std::make_unique<StepThreads>(threads);
+    // On CUDA one stream does the work: nothing to split.
+    threads_ = threads == 1 || !model_->device().is_cpu() ? nullptr : std::make_unique<StepThreads>(threads);
 }
 
 void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {

@@ -31,10 +31,10 @@ std::vector<torch::Tensor> trainable(const std::vector<Param>& params);
 
 // Forward, then backward of loss·loss_scale, adding to the gradients; the caller holds the exclusive lock.
 ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale = 1.0);
-// The same split over `threads` (batch shards on CPU, the masks drawn for the whole batch first): only the loss
-// is returned, equal to the unsplit loss up to rounding.
-ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale,
-                               StepThreads& threads);
+// The same split over `threads` (batch shards, the masks drawn for the whole batch first); returns the batch's
+// loss, equal to the unsplit loss up to rounding.
+double forward_backward_in_shards(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale,
+                                  StepThreads& threads);
 
 class Trainer {
 public:
@@ -47,7 +47,7 @@ public:
     // Data parallelism: rank 0's parameters are copied to every rank now, and each update uses the gradients
     // averaged over the group's ranks; losses returned are averaged over the ranks too.
     void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes);
-    // Splits each CPU micro-batch over this many threads (1: no split); see step_threads.h.
+    // Splits each micro-batch over this many threads (1: no split; ignored on CUDA); see step_threads.h.
     void set_step_threads(int threads);
     // One update from the accumulated gradients, which it then clears. A non-finite loss or gradient in the
     // window skips the update (weights and optimiser state untouched) and counts it.
@@ -68,7 +68,7 @@ private:
 
     std::shared_ptr<MaeModel> model_;
     std::unique_ptr<GradientSync> sync_;  // set when data-parallel
-    std::unique_ptr<StepThreads> threads_;  // set when micro-batches are split over threads
+    std::unique_ptr<StepThreads> threads_;  // set when CPU micro-batches are split over threads
     bool synced_ = false;                 // the pending window's gradients are already averaged over the ranks
     AdamW optimizer_;
     int64_t pending_ = 0;  // micro-batches accumulated since the last update

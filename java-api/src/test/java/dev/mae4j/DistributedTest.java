@@ -73,18 +73,17 @@ class DistributedTest {
     }
 
     static Map<String, double[]> parameters(Model m) {
-        Map<String, double[]> out = new HashMap<>();
-        for (ParameterInfo p : m.parameters())
-            try (Tensor t = m.parameter(p.name())) {
-                out.put(p.name(), t.toDoubleArray());
-            }
-        return out;
+        return values(m.parameters(), m::parameter);
     }
 
     static Map<String, double[]> parameters(Classifier c) {
+        return values(c.parameters(), c::parameter);
+    }
+
+    private static Map<String, double[]> values(List<ParameterInfo> infos, java.util.function.Function<String, Tensor> read) {
         Map<String, double[]> out = new HashMap<>();
-        for (ParameterInfo p : c.parameters())
-            try (Tensor t = c.parameter(p.name())) {
+        for (ParameterInfo p : infos)
+            try (Tensor t = read.apply(p.name())) {
                 out.put(p.name(), t.toDoubleArray());
             }
         return out;

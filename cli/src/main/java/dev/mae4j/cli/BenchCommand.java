@@ -29,7 +29,8 @@ import java.util.concurrent.Callable;
 /**
  * `mae bench`: images/s of the Java-driven training step (forward, backward, AdamW) at a benchmark configuration,
  * with the protocol of benchmarks/native's C++ driver and benchmarks/python's reference: warm-up steps, then
- * each measured step timed alone; one JSON line. --export-check writes what the Python reference must reproduce.
+ * each measured step timed alone; one JSON line, which also says how many extra warm-up steps the JIT needed to
+ * go quiet and how much it compiled while the steps were timed. --export-check writes what the Python reference must reproduce.
  * With --nproc-per-node N it times the data-parallel step of N worker processes (each --batch images, gradients
  * all-reduced over loopback); rank 0 prints the line, images/s counting all ranks' images.
  */
@@ -49,7 +50,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Measured steps.")
     int steps = 10;
 
-    @Option(names = "--warmup", description = "Unmeasured steps first.")
+    @Option(names = "--warmup", description = "Unmeasured steps first (then more, at most "
+            + JvmActivity.MAX_SETTLE_STEPS + ", until one passes without JIT compilation).")
     int warmup = 3;
 
     @Option(names = "--threads", description = "libtorch intra-op threads.")
@@ -111,16 +113,20 @@ final class BenchCommand implements Callable<Integer> {
             for (int i = 0; i < pixels.length; i++) pixels[i] = (float) r.nextGaussian();
             double[] ms = new double[steps];
             double loss = 0;
+            JvmActivity jvm = new JvmActivity();
             try (Trainer trainer = Trainer.builder(model).learningRate(1.5e-4).betas(0.9, 0.95).weightDecay(0.05)
                          .processGroup(group).stepThreads(stepThreads).build();
                  Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
                  Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize())) {
                 for (int i = 0; i < warmup; i++) trainer.step(images, masker);
+                jvm.settle(() -> trainer.step(images, masker));
+                jvm.start();
                 for (int i = 0; i < steps; i++) {
                     long t0 = System.nanoTime();
                     loss = trainer.step(images, masker);
                     ms[i] = (System.nanoTime() - t0) / 1e6;
                 }
+                jvm.stop();
             }
             Arrays.sort(ms);
             if (group != null && !group.isMain()) return 0;
@@ -138,6 +144,9 @@ final class BenchCommand implements Callable<Integer> {
             out.put("p75_ms", q(ms, 0.75));
             out.put("images_per_s", 1000.0 * n * ranks / q(ms, 0.5));
             out.put("last_loss", loss);
+            out.put("jvm_settle_steps", jvm.settleSteps());
+            out.put("jit_ms_measured", jvm.jitMs());
+            out.put("gc_count_measured", jvm.gcCount());
             System.out.println(new ObjectMapper().writeValueAsString(out));
         }
         return 0;

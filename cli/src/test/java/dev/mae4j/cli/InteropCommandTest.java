@@ -111,6 +111,9 @@ class InteropCommandTest {
         assertEquals("java", line.get("driver").asText());
         assertTrue(line.get("images_per_s").asDouble() > 0);
         assertTrue(line.get("p25_ms").asDouble() <= line.get("median_ms").asDouble());
+        int settle = line.get("jvm_settle_steps").asInt();
+        assertTrue(settle >= 1 && settle <= JvmActivity.MAX_SETTLE_STEPS, "settle steps " + settle);
+        assertTrue(line.get("jit_ms_measured").asLong() >= -1 && line.get("gc_count_measured").asLong() >= 0, line.toString());
         try (Model m = Model.load(check.resolve("weights.safetensors"), Device.cpu())) {
             assertEquals(MaeConfig.fashionMnist(), m.config());
         }

@@ -50,7 +50,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Measured steps.")
     int steps = 10;
 
-    @Option(names = "--warmup", description = "Unmeasured steps first (then more, at most "
+    @Option(names = "--warmup", description = "Unmeasured steps first (then, in one process, more, at most "
             + JvmActivity.MAX_SETTLE_STEPS + ", until one passes without JIT compilation).")
     int warmup = 3;
 
@@ -119,7 +119,8 @@ final class BenchCommand implements Callable<Integer> {
                  Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
                  Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize())) {
                 for (int i = 0; i < warmup; i++) trainer.step(images, masker);
-                jvm.settle(() -> trainer.step(images, masker));
+                // Ranks must take the same steps (each one all-reduces), and each JIT goes quiet on its own time.
+                if (group == null) jvm.settle(() -> trainer.step(images, masker));
                 jvm.start();
                 for (int i = 0; i < steps; i++) {
                     long t0 = System.nanoTime();

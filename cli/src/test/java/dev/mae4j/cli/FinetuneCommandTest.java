@@ -111,10 +111,7 @@ class FinetuneCommandTest {
             m.save(weights);
         }
         Path out = dir.resolve("ft2");
-        int port;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = FreePort.find();
         StringWriter err = new StringWriter();
         assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--data", dir.toString(), "--out", out.toString(),
                 "--batch", "4", "--epochs", "1", "--log-every", "1", "--nproc-per-node", "2", "--master-port",

@@ -122,4 +122,12 @@ class InteropCommandTest {
         assertEquals(2, run(err, "bench", "--config", "huge"));
         assertTrue(err.toString().contains("--config must be fashion, tiny224 or vitb16"), err.toString());
     }
+
+    @Test
+    void dataParallelBenchRanksTakeTheSameSteps() throws Exception {
+        int port = FreePort.find();
+        // every step all-reduces: a rank that warmed up longer than the other would wait for it until the timeout
+        assertEquals(0, run(new StringWriter(), "bench", "--config", "fashion", "--batch", "2", "--steps", "3", "--warmup", "1",
+                "--nproc-per-node", "2", "--master-port", Integer.toString(port), "--dist-timeout", "30"));
+    }
 }

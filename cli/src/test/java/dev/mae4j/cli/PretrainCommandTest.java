@@ -203,10 +203,7 @@ class PretrainCommandTest {
     void pretrainsDataParallelOverTwoWorkerProcesses() throws IOException {
         writeImages(dir, 32);
         Path out = dir.resolve("ddp");
-        int port;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = FreePort.find();
         // two JVMs started by the launcher, each with its half of the data; rank 0 writes everything
         assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--nproc-per-node", "2",
                 "--master-port", Integer.toString(port), "--dist-timeout", "60")));

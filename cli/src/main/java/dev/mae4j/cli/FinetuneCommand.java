@@ -192,7 +192,13 @@ final class FinetuneCommand implements Callable<Integer> {
                 }
                 if (!main) return 0;
                 classifier.save(out.resolve("classifier.safetensors"));
-                LossPlot.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
+                List<Double> epochEnds = new ArrayList<>(), top1s = new ArrayList<>();
+                for (Map<String, Object> row : perEpochTop1) {
+                    epochEnds.add(((Number) row.get("step")).doubleValue());
+                    top1s.add(100 * (double) row.get("test_top1"));
+                }
+                LossPlot.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"), "Fine-tuning: training loss and test top-1",
+                        "cross-entropy (label smoothing " + labelSmoothing + ")", new LossPlot.Curve("test top-1 (%)", epochEnds, top1s));
                 double finalTop1 = (double) perEpochTop1.getLast().get("test_top1");
                 report.put("test_top1", finalTop1);
                 report.put("init", scratch ? "scratch" : weights.toAbsolutePath().toString());

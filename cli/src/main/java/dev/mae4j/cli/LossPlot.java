@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
@@ -14,11 +16,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** loss.png: the training loss of metrics.jsonl against the update. */
+/** loss.png: the training loss of metrics.jsonl against the update, and optionally a second curve on its own axis. */
 final class LossPlot {
     private LossPlot() {}
 
-    static void write(Path metricsJsonl, Path png) throws IOException {
+    /** A curve drawn against the right-hand axis, e.g. test top-1 after each epoch; x in updates. */
+    record Curve(String name, List<Double> updates, List<Double> values) {}
+
+    /** The pretraining loss: mean squared error over the removed patches. */
+    static void writePretraining(Path metricsJsonl, Path png) throws IOException {
+        write(metricsJsonl, png, "MAE pretraining loss", "loss (removed patches)", null);
+    }
+
+    static void write(Path metricsJsonl, Path png, String title, String lossAxis, Curve right) throws IOException {
         System.setProperty("java.awt.headless", "true");
         ObjectMapper json = new ObjectMapper();
         List<Double> steps = new ArrayList<>(), losses = new ArrayList<>();
@@ -29,10 +39,18 @@ final class LossPlot {
             losses.add(row.get("loss").asDouble());
         }
         if (steps.isEmpty()) throw new IOException(metricsJsonl + " holds no logged steps to plot");
-        XYChart chart = new XYChartBuilder().width(800).height(500).title("MAE pretraining loss")
-                .xAxisTitle("update").yAxisTitle("loss (removed patches)").build();
-        chart.getStyler().setLegendVisible(false);
-        chart.addSeries("loss", steps, losses).setMarker(SeriesMarkers.NONE);
+        XYChart chart = new XYChartBuilder().width(800).height(500).title(title)
+                .xAxisTitle("update").yAxisTitle(lossAxis).build();
+        chart.addSeries("training loss", steps, losses).setMarker(SeriesMarkers.NONE);
+        // Below the plot: the loss falls from the top left and the accuracy rises to the top right.
+        chart.getStyler().setLegendVisible(right != null).setLegendPosition(Styler.LegendPosition.OutsideS);
+        if (right != null && !right.updates().isEmpty()) {
+            XYSeries accuracy = chart.addSeries(right.name(), right.updates(), right.values());
+            accuracy.setMarker(SeriesMarkers.CIRCLE);
+            accuracy.setYAxisGroup(1);
+            chart.setYAxisGroupTitle(1, right.name());
+            chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+        }
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 }

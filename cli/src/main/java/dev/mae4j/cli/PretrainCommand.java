@@ -272,7 +272,7 @@ final class PretrainCommand implements Callable<Integer> {
             System.out.printf("wrote %s (weights, reference names), %s (to --resume), %s%n", weights, checkpoint,
                     out.resolve("metrics.jsonl"));
             if (eval) {
-                LossPlot.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
+                LossPlot.writePretraining(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
                 int[] shown = {0, 1, 2, 3, 4, 5, 6, 7};
                 ReconstructionFigure.write(out.resolve("reconstructions.png"), model, test.asDataset(MEAN, STD),
                         java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, new float[] {MEAN}, new float[] {STD});

@@ -42,12 +42,12 @@ final class LossPlot {
         XYChart chart = new XYChartBuilder().width(800).height(500).title(title)
                 .xAxisTitle("update").yAxisTitle(lossAxis).build();
         chart.addSeries("training loss", steps, losses).setMarker(SeriesMarkers.NONE);
-        // Below the plot: the loss falls from the top left and the accuracy rises to the top right.
+        // Below the plot: the loss falls from the top left, a curve such as accuracy rises to the top right.
         chart.getStyler().setLegendVisible(right != null).setLegendPosition(Styler.LegendPosition.OutsideS);
         if (right != null && !right.updates().isEmpty()) {
-            XYSeries accuracy = chart.addSeries(right.name(), right.updates(), right.values());
-            accuracy.setMarker(SeriesMarkers.CIRCLE);
-            accuracy.setYAxisGroup(1);
+            XYSeries curve = chart.addSeries(right.name(), right.updates(), right.values());
+            curve.setMarker(SeriesMarkers.CIRCLE);
+            curve.setYAxisGroup(1);
             chart.setYAxisGroupTitle(1, right.name());
             chart.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
         }

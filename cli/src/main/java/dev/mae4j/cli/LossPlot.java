@@ -43,8 +43,9 @@ final class LossPlot {
                 .xAxisTitle("update").yAxisTitle(lossAxis).build();
         chart.addSeries("training loss", steps, losses).setMarker(SeriesMarkers.NONE);
         // Below the plot: the loss falls from the top left, a curve such as accuracy rises to the top right.
-        chart.getStyler().setLegendVisible(right != null).setLegendPosition(Styler.LegendPosition.OutsideS);
-        if (right != null && !right.updates().isEmpty()) {
+        boolean second = right != null && !right.updates().isEmpty();
+        chart.getStyler().setLegendVisible(second).setLegendPosition(Styler.LegendPosition.OutsideS);
+        if (second) {
             XYSeries curve = chart.addSeries(right.name(), right.updates(), right.values());
             curve.setMarker(SeriesMarkers.CIRCLE);
             curve.setYAxisGroup(1);

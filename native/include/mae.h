@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 10
+#define MAE_ABI_VERSION 11
 
 #define MAE_MAX_DIMS 8
 
@@ -145,6 +145,12 @@ int32_t mae_tensor_free(mae_tensor* t);
    images [N, C, H, W] F32; boxes [N, 5] F64: top, left, height, width (source pixels), flip (0 or 1).
    out [N, C, size, size] F32. */
 int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* boxes, int32_t size, mae_tensor** out);
+
+/* Random erasing (timm's RandomErasing, 'pixel' mode, as the reference's fine-tuning uses it): a copy of images
+   [N, C, H, W] F32 in which box i of boxes [N, 4] F64 (top, left, height, width, whole pixels; a zero height or
+   width erases nothing) holds N(0, 1) values, one per pixel and channel, from a generator seeded with seed.
+   out [N, C, H, W] F32. */
+int32_t mae_augment_erase(const mae_tensor_view* images, const mae_tensor_view* boxes, uint64_t seed, mae_tensor** out);
 
 /* A batch from a pool of U8 images (e.g. a memory-mapped shard, read in place): images [M, C, H, W] U8,
    indices [N] I64 into it; out [N, C, H, W] F32 = (pixel / 255 − mean[c]) / std[c], mean and std [C] F64. */

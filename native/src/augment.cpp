@@ -1,5 +1,7 @@
 #include "augment.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include "errors.h"
 #include "tensors.h"
 
@@ -35,6 +37,28 @@ torch::Tensor resized_crops(const torch::Tensor& images, const torch::Tensor& bo
     auto hi = torch::stack({centre(left + bw - 1, w), centre(top + bh - 1, h)}, 1).view({n, 1, 1, 2});
     grid = torch::max(torch::min(grid, hi), lo).to(images.scalar_type());
     return torch::grid_sampler(images, grid, /*bilinear*/ 0, /*border*/ 1, /*align_corners=*/false);
+}
+
+torch::Tensor erase_boxes(const torch::Tensor& images, const torch::Tensor& boxes, uint64_t seed) {
+    require(images.dim() == 4, "images must be [N, C, H, W], got " + shape_string(images.sizes()));
+    require(images.scalar_type() == torch::kFloat32, "images must be F32");
+    const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
+    require(boxes.dim() == 2 && boxes.size(0) == n && boxes.size(1) == 4,
+            "boxes must be [N, 4] = [" + std::to_string(n) + ", 4], got " + shape_string(boxes.sizes()));
+    auto b = boxes.to(torch::kFloat64);
+    require(torch::isfinite(b).all().item<bool>() && (b == b.floor()).all().item<bool>(),
+            "boxes must hold whole pixel counts");
+    require((b >= 0).all().item<bool>(), "boxes must not be negative");
+    auto top = b.select(1, 0), left = b.select(1, 1), bh = b.select(1, 2), bw = b.select(1, 3);
+    require((top + bh <= h).all().item<bool>() && (left + bw <= w).all().item<bool>(),
+            "boxes must lie inside the " + std::to_string(h) + " × " + std::to_string(w) + " images");
+    auto per_image = [n](const torch::Tensor& v) { return v.view({n, 1, 1, 1}); };
+    auto rows = torch::arange(h, b.options()).view({1, 1, h, 1}), cols = torch::arange(w, b.options()).view({1, 1, 1, w});
+    auto inside = (rows >= per_image(top)) & (rows < per_image(top + bh)) & (cols >= per_image(left)) &
+                  (cols < per_image(left + bw));  // [N, 1, H, W]
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    auto noise = torch::randn(images.sizes(), gen, images.options());  // drawn for every pixel: one stream per seed
+    return torch::where(inside, noise, images);
 }
 
 torch::Tensor gather_normalize(const torch::Tensor& images, const torch::Tensor& indices, const torch::Tensor& mean,

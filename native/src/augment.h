@@ -10,6 +10,12 @@ namespace mae {
 // box's outer pixel centres take the edge value, as when the crop is cut out first and then resized.
 torch::Tensor resized_crops(const torch::Tensor& images, const torch::Tensor& boxes, int64_t size);
 
+// images [N, C, H, W] F32; boxes [N, 4] (top, left, height, width) in pixels, a zero height or width leaving that
+// image as it is -> a copy whose boxes hold fresh N(0, 1) values, one per pixel and channel, from a generator
+// seeded with seed: timm's RandomErasing in 'pixel' mode, as the reference's fine-tuning applies it to normalised
+// images.
+torch::Tensor erase_boxes(const torch::Tensor& images, const torch::Tensor& boxes, uint64_t seed);
+
 // images [M, C, H, W] U8, indices [N] I64, mean and std [C] -> [N, C, H, W] F32 (pixel / 255 − mean) / std.
 torch::Tensor gather_normalize(const torch::Tensor& images, const torch::Tensor& indices, const torch::Tensor& mean,
                                const torch::Tensor& std);

@@ -275,6 +275,16 @@ int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* 
     });
 }
 
+int32_t mae_augment_erase(const mae_tensor_view* images, const mae_tensor_view* boxes, uint64_t seed, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        auto b = mae::wrap_view(boxes, "boxes");
+        mae::require(b.scalar_type() == torch::kFloat64, "boxes must be F64");
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
+        *out = export_tensor(mae::erase_boxes(mae::wrap_view(images, "images"), b, seed));
+    });
+}
+
 int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_view* indices, const mae_tensor_view* mean,
                              const mae_tensor_view* std, mae_tensor** out) {
     return guarded([&] {

@@ -17,8 +17,7 @@ public final class Augment {
      * size × size with bilinear sampling. Returns [N, C, size, size].
      */
     public static Tensor resizedCrops(Tensor images, double[] boxes, int size) {
-        if (images == null || boxes == null) throw new IllegalArgumentException("images and boxes must not be null");
-        long n = images.shape()[0];
+        long n = batchSize(images, boxes);
         if (boxes.length != n * 5)
             throw new IllegalArgumentException("boxes must hold 5 values per image (" + n * 5 + "), got " + boxes.length);
         NativeLibrary.ensureLoaded();
@@ -33,5 +32,37 @@ public final class Augment {
         } finally {
             images.release();
         }
+    }
+
+    /**
+     * Random erasing for a whole batch: a copy of images [N, C, H, W] (F32, normalised) in which box {@code i}
+     * (row {@code i} of {@code boxes}: top, left, height, width in whole pixels; a zero height or width erases
+     * nothing) holds N(0, 1) values, one per pixel and channel, drawn from a generator seeded with {@code seed}:
+     * timm's RandomErasing in 'pixel' mode. {@link dev.mae4j.data.RandomErasing} samples the boxes.
+     */
+    public static Tensor erase(Tensor images, double[] boxes, long seed) {
+        long n = batchSize(images, boxes);
+        if (boxes.length != n * 4)
+            throw new IllegalArgumentException("boxes must hold 4 values per image (" + n * 4 + "), got " + boxes.length);
+        NativeLibrary.ensureLoaded();
+        images.acquire();
+        try (Arena arena = Arena.ofConfined(); Tensor b = Tensor.fromDoubles(boxes, n, 4)) {
+            MemorySegment imagesView = mae_tensor_view.allocate(arena), boxesView = mae_tensor_view.allocate(arena);
+            images.writeView(imagesView);
+            b.writeView(boxesView);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_augment_erase(imagesView, boxesView, seed, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            images.release();
+        }
+    }
+
+    private static long batchSize(Tensor images, double[] boxes) {
+        if (images == null || boxes == null) throw new IllegalArgumentException("images and boxes must not be null");
+        long[] shape = images.shape();
+        if (shape.length != 4)
+            throw new IllegalArgumentException("images must be [N, C, H, W], got " + java.util.Arrays.toString(shape));
+        return shape[0];
     }
 }

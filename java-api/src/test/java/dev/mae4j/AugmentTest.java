@@ -3,6 +3,9 @@ package dev.mae4j;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -62,6 +65,54 @@ class AugmentTest {
             assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 0.5}, 4));
             assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8}, 4));
             assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 0}, 0));
+        }
+    }
+
+    @Test
+    void erasingFillsOnlyTheBoxWithStandardNormalNoise() {
+        // two 32 × 32 images of 5s; image 0 erased at rows 4..27, columns 8..23 (24 × 16), image 1 not at all
+        float[] fives = new float[2 * 32 * 32];
+        java.util.Arrays.fill(fives, 5f);
+        try (Tensor img = Tensor.fromFloats(fives, 2, 1, 32, 32);
+             Tensor out = Augment.erase(img, new double[] {4, 8, 24, 16, 0, 0, 0, 0}, 11)) {
+            float[] o = out.toFloatArray();
+            double sum = 0, squares = 0;
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++) {
+                    float v = o[y * 32 + x];
+                    boolean inside = y >= 4 && y < 28 && x >= 8 && x < 24;
+                    if (!inside) assertEquals(5f, v, "image 0 at " + y + ", " + x + " is outside the box");
+                    else { assertNotEquals(5f, v); sum += v; squares += v * v; }
+                    assertEquals(5f, o[1024 + y * 32 + x], "image 1 has an empty box");
+                }
+            double mean = sum / 384, sd = Math.sqrt(squares / 384 - mean * mean);
+            assertTrue(Math.abs(mean) < 0.2 && Math.abs(sd - 1) < 0.15, "noise mean " + mean + ", sd " + sd);
+            assertEquals(5f, img.toFloatArray()[4 * 32 + 8], "the input is left as it was");
+        }
+    }
+
+    @Test
+    void erasingNoiseFollowsTheSeed() {
+        try (Tensor img = grid();
+             Tensor a = Augment.erase(img, new double[] {1, 1, 6, 6}, 3);
+             Tensor b = Augment.erase(img, new double[] {1, 1, 6, 6}, 3);
+             Tensor c = Augment.erase(img, new double[] {1, 1, 6, 6}, 4)) {
+            assertArrayEquals(a.toFloatArray(), b.toFloatArray());
+            assertFalse(java.util.Arrays.equals(a.toFloatArray(), c.toFloatArray()));
+        }
+    }
+
+    @Test
+    void badErasingBoxesAreRefused() {
+        try (Tensor img = grid()) {
+            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {2, 0, 7, 3}, 0));  // below
+            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {0, 0, 2.5, 3}, 0));
+            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {-1, 0, 2, 3}, 0));
+            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {0, 0, 2}, 0));
+            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {0, 0, Double.NaN, 2}, 0));
+            try (Tensor flat = Tensor.fromFloats(new float[4], 4)) {
+                assertThrows(IllegalArgumentException.class, () -> Augment.erase(flat, new double[] {0, 0, 1, 1}, 0));
+            }
         }
     }
 }

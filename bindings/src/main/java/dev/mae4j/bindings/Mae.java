@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)10L;
+    private static final int MAE_ABI_VERSION = (int)11L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 10
+     * #define MAE_ABI_VERSION 11
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -793,6 +793,67 @@ public class Mae {
                 traceDowncall("mae_augment_crops", images, boxes, size, out);
             }
             return (int)mh$.invokeExact(images, boxes, size, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_augment_erase {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_LONG,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_augment_erase");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_erase(const mae_tensor_view *images, const mae_tensor_view *boxes, uint64_t seed, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_augment_erase$descriptor() {
+        return mae_augment_erase.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_erase(const mae_tensor_view *images, const mae_tensor_view *boxes, uint64_t seed, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_augment_erase$handle() {
+        return mae_augment_erase.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_erase(const mae_tensor_view *images, const mae_tensor_view *boxes, uint64_t seed, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_augment_erase$address() {
+        return mae_augment_erase.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_augment_erase(const mae_tensor_view *images, const mae_tensor_view *boxes, uint64_t seed, mae_tensor **out)
+     * }
+     */
+    public static int mae_augment_erase(MemorySegment images, MemorySegment boxes, long seed, MemorySegment out) {
+        var mh$ = mae_augment_erase.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_augment_erase", images, boxes, seed, out);
+            }
+            return (int)mh$.invokeExact(images, boxes, seed, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -12,6 +12,7 @@ import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.LabelledDataset;
+import dev.mae4j.data.RandomErasing;
 import dev.mae4j.data.RandomResizedCrop;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -85,7 +86,12 @@ final class FinetuneCommand implements Callable<Integer> {
             + "horizontal flip); 1 keeps whole images.")
     double cropMinScale = 0.6;
 
-    @Option(names = "--augment", negatable = true, description = "Random resized crops and flips of the training images.")
+    @Option(names = "--reprob", description = "Probability of random erasing (timm's, 'pixel' mode: one box of 2%%–1/3 of "
+            + "the image filled with normal noise after normalisation), as the reference's fine-tuning; 0 turns it off.")
+    double reprob = 0.25;
+
+    @Option(names = "--augment", negatable = true, description = "Random resized crops, flips and random erasing of the "
+            + "training images.")
     boolean augment = true;
 
     @Option(names = "--seed", description = "Seed of the head, stochastic depth, data order and augmentation.")
@@ -133,9 +139,9 @@ final class FinetuneCommand implements Callable<Integer> {
             Files.createDirectories(out);
             System.out.printf("mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
                             + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
-                            + "%d step thread%s%n",
+                            + "random erasing %.2f, %d step thread%s%n",
                     scratch ? "from scratch" : "from " + weights, train.size(), test.size(), train.classCount(), data.source(),
-                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing, stepThreads,
+                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing, augment ? reprob : 0, stepThreads,
                     stepThreads == 1 ? "" : "s");
             if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
 
@@ -149,10 +155,17 @@ final class FinetuneCommand implements Callable<Integer> {
                          .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group)
                          .stepThreads(stepThreads).build()) {
                 RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);
+                RandomErasing erasing = RandomErasing.withProbability(reprob);
                 int size = config.imgSize();
                 long rankSalt = role.augmentationSalt();
-                BatchLoader.Transform transform = !augment ? (t, i) -> t : (t, i) -> Augment.resizedCrops(t,
-                        crops.sample(batch, size, size, new Random(seed * 7_919L + i + rankSalt)), size);
+                BatchLoader.Transform transform = !augment ? (t, i) -> t : (t, i) -> {
+                    Random random = new Random(seed * 7_919L + i + rankSalt);
+                    Tensor cropped = Augment.resizedCrops(t, crops.sample(batch, size, size, random), size);
+                    if (reprob == 0) return cropped;
+                    try (cropped) {  // erasing follows the crops' draws: reprob 0 leaves them as they were
+                        return Augment.erase(cropped, erasing.sample(batch, size, size, random), random.nextLong());
+                    }
+                };
                 double lossSum = 0;
                 long window = 0, imagesSeen = 0, t0 = System.nanoTime();
                 try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), 0);
@@ -218,7 +231,9 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("weight_decay", weightDecay);
                 report.put("drop_path", dropPath);
                 report.put("label_smoothing", labelSmoothing);
-                report.put("augment", augment ? "RandomResizedCrop(" + cropMinScale + "-1) + flip" : "none");
+                report.put("augment", !augment ? "none" : "RandomResizedCrop(" + cropMinScale + "-1) + flip"
+                        + (reprob > 0 ? " + RandomErasing(" + reprob + ", pixel)" : ""));
+                report.put("reprob", augment ? reprob : 0);
                 report.put("seed", seed);
                 report.put("config", config);
                 report.put("duration_s", (System.nanoTime() - started) / 1e9);
@@ -265,6 +280,7 @@ final class FinetuneCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--label-smoothing must be in [0, 1), got " + labelSmoothing);
         if (!(cropMinScale > 0 && cropMinScale <= 1))
             throw new ParameterException(spec.commandLine(), "--crop-min-scale must be in (0, 1], got " + cropMinScale);
+        if (!(reprob >= 0 && reprob <= 1)) throw new ParameterException(spec.commandLine(), "--reprob must be in [0, 1], got " + reprob);
         if (fromScratch && weights == null)
             System.out.println("no --weights: training MaeConfig.fashionMnistSmall()'s encoder from scratch");
     }

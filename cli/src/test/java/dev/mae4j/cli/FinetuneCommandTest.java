@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class FinetuneCommandTest {
@@ -47,6 +48,8 @@ class FinetuneCommandTest {
         for (String field : List.of("test_top1", "init", "test_top1_per_epoch", "config", "duration_s", "layer_decay", "label_smoothing"))
             assertTrue(report.has(field), "report lacks " + field);
         assertEquals(weights.toAbsolutePath().toString(), report.get("init").asText());
+        assertEquals(0.25, report.get("reprob").asDouble(), "the reference's random erasing by default");
+        assertTrue(report.get("augment").asText().endsWith("+ RandomErasing(0.25, pixel)"), report.get("augment").asText());
         assertEquals(2, report.get("test_top1_per_epoch").size(), "one test evaluation per epoch");
         assertEquals(16, report.get("test_images").asInt());
         assertEquals(8, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "2 epochs of 32 images in batches of 8");
@@ -59,8 +62,11 @@ class FinetuneCommandTest {
 
         Path scratch = dir.resolve("scratch");
         assertEquals(0, run(new StringWriter(), "finetune", "--weights", weights.toString(), "--from-scratch", "--data", dir.toString(),
-                "--out", scratch.toString(), "--batch", "8", "--epochs", "0.5"));
-        assertEquals("scratch", JSON.readTree(scratch.resolve("report.json").toFile()).get("init").asText());
+                "--out", scratch.toString(), "--batch", "8", "--epochs", "0.5", "--reprob", "0"));
+        JsonNode scratchReport = JSON.readTree(scratch.resolve("report.json").toFile());
+        assertEquals("scratch", scratchReport.get("init").asText());
+        assertEquals(0, scratchReport.get("reprob").asDouble());
+        assertFalse(scratchReport.get("augment").asText().contains("Erasing"), scratchReport.get("augment").asText());
     }
 
     @Test
@@ -136,5 +142,8 @@ class FinetuneCommandTest {
         err = new StringWriter();
         assertEquals(2, run(err, "finetune", "--epochs", "-1"));
         assertTrue(err.toString().contains("--epochs must be positive"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, "finetune", "--reprob", "1.5"));
+        assertTrue(err.toString().contains("--reprob must be in [0, 1]"), err.toString());
     }
 }

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 11
+#define MAE_ABI_VERSION 12
 
 #define MAE_MAX_DIMS 8
 
@@ -152,6 +152,14 @@ int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* 
    out [N, C, H, W] F32. */
 int32_t mae_augment_erase(const mae_tensor_view* images, const mae_tensor_view* boxes, uint64_t seed, mae_tensor** out);
 
+/* Mixup and CutMix of a batch with itself reversed (timm's Mixup, 'batch' mode: image i is paired with image
+   N − 1 − i). mixup: lam · images + (1 − lam) · images.flip(0), lam in [0, 1]. cutmix: a copy in which the box
+   (top, left, height, width; inside the images) of image i comes from image N − 1 − i. images [N, C, H, W] F32;
+   out likewise. Mix the targets with the same lam (for CutMix, 1 − box area / image area). */
+int32_t mae_augment_mixup(const mae_tensor_view* images, double lam, mae_tensor** out);
+int32_t mae_augment_cutmix(const mae_tensor_view* images, int32_t top, int32_t left, int32_t height, int32_t width,
+                           mae_tensor** out);
+
 /* A batch from a pool of U8 images (e.g. a memory-mapped shard, read in place): images [M, C, H, W] U8,
    indices [N] I64 into it; out [N, C, H, W] F32 = (pixel / 255 − mean[c]) / std[c], mean and std [C] F64. */
 int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_view* indices, const mae_tensor_view* mean,
@@ -258,6 +266,10 @@ int32_t mae_finetuner_free(mae_finetuner* t);
 int32_t mae_finetuner_set_lr(mae_finetuner* t, double lr);
 int32_t mae_finetuner_step(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* labels,
                            double* loss_out);
+/* The same update with soft targets [N, num_classes] F32/F64 (finite, non-negative, rows summing to 1; e.g. Mixup's
+   mixed, smoothed one-hot rows) and timm's SoftTargetCrossEntropy; the tuner's label smoothing is not added. */
+int32_t mae_finetuner_step_soft(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* targets,
+                                double* loss_out);
 int32_t mae_finetuner_step_count(const mae_finetuner* t, int64_t* out);
 int32_t mae_finetuner_skipped_count(const mae_finetuner* t, int64_t* out);
 int32_t mae_finetuner_set_step_count(mae_finetuner* t, int64_t step);

@@ -2,6 +2,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
+
 #include "errors.h"
 #include "tensors.h"
 
@@ -59,6 +61,27 @@ torch::Tensor erase_boxes(const torch::Tensor& images, const torch::Tensor& boxe
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     auto noise = torch::randn(images.sizes(), gen, images.options());  // drawn for every pixel: one stream per seed
     return torch::where(inside, noise, images);
+}
+
+torch::Tensor mixup(const torch::Tensor& images, double lam) {
+    require(images.dim() == 4 && images.scalar_type() == torch::kFloat32,
+            "images must be F32 [N, C, H, W], got " + shape_string(images.sizes()));
+    require(std::isfinite(lam) && lam >= 0 && lam <= 1, "lam must be in [0, 1], got " + std::to_string(lam));
+    return images * lam + images.flip(0) * (1 - lam);
+}
+
+torch::Tensor cutmix(const torch::Tensor& images, int64_t top, int64_t left, int64_t height, int64_t width) {
+    require(images.dim() == 4 && images.scalar_type() == torch::kFloat32,
+            "images must be F32 [N, C, H, W], got " + shape_string(images.sizes()));
+    const int64_t h = images.size(2), w = images.size(3);
+    require(top >= 0 && left >= 0 && height >= 0 && width >= 0 && top + height <= h && left + width <= w,
+            "the box (top " + std::to_string(top) + ", left " + std::to_string(left) + ", " + std::to_string(height) +
+                " × " + std::to_string(width) + ") must lie inside the " + std::to_string(h) + " × " +
+                std::to_string(w) + " images");
+    auto out = images.clone();
+    auto box = [&](const torch::Tensor& t) { return t.narrow(2, top, height).narrow(3, left, width); };
+    box(out).copy_(box(images.flip(0)));
+    return out;
 }
 
 torch::Tensor gather_normalize(const torch::Tensor& images, const torch::Tensor& indices, const torch::Tensor& mean,

@@ -16,6 +16,14 @@ torch::Tensor resized_crops(const torch::Tensor& images, const torch::Tensor& bo
 // images.
 torch::Tensor erase_boxes(const torch::Tensor& images, const torch::Tensor& boxes, uint64_t seed);
 
+// timm's Mixup in 'batch' mode, each image paired with its mirror in the batch (image N − 1 − i):
+// images [N, C, H, W] F32 -> lam · images + (1 − lam) · images.flip(0).
+torch::Tensor mixup(const torch::Tensor& images, double lam);
+
+// timm's CutMix in 'batch' mode: a copy of images [N, C, H, W] F32 in which rows [top, top + height) and columns
+// [left, left + width) of image i come from image N − 1 − i.
+torch::Tensor cutmix(const torch::Tensor& images, int64_t top, int64_t left, int64_t height, int64_t width);
+
 // images [M, C, H, W] U8, indices [N] I64, mean and std [C] -> [N, C, H, W] F32 (pixel / 255 − mean) / std.
 torch::Tensor gather_normalize(const torch::Tensor& images, const torch::Tensor& indices, const torch::Tensor& mean,
                                const torch::Tensor& std);

@@ -285,6 +285,23 @@ int32_t mae_augment_erase(const mae_tensor_view* images, const mae_tensor_view* 
     });
 }
 
+int32_t mae_augment_mixup(const mae_tensor_view* images, double lam, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
+        *out = export_tensor(mae::mixup(mae::wrap_view(images, "images"), lam));
+    });
+}
+
+int32_t mae_augment_cutmix(const mae_tensor_view* images, int32_t top, int32_t left, int32_t height, int32_t width,
+                           mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
+        *out = export_tensor(mae::cutmix(mae::wrap_view(images, "images"), top, left, height, width));
+    });
+}
+
 int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_view* indices, const mae_tensor_view* mean,
                              const mae_tensor_view* std, mae_tensor** out) {
     return guarded([&] {
@@ -740,6 +757,15 @@ int32_t mae_finetuner_step(mae_finetuner* t, const mae_tensor_view* images, cons
         require_ptr(loss_out, "loss_out");
         auto raw = mae::wrap_view(images, "images");
         *loss_out = t->impl->step(raw, mae::wrap_view(labels, "labels"));
+    });
+}
+
+int32_t mae_finetuner_step_soft(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* targets,
+                                double* loss_out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(loss_out, "loss_out");
+        *loss_out = t->impl->step_soft(mae::wrap_view(images, "images"), mae::wrap_view(targets, "targets"));
     });
 }
 

@@ -97,4 +97,8 @@ torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::T
     return ((1.0 - smoothing) * nll + smoothing * smooth).mean();
 }
 
+torch::Tensor soft_target_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets) {
+    return (-targets * torch::log_softmax(logits, -1)).sum(-1).mean();
+}
+
 }  // namespace mae

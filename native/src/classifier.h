@@ -61,4 +61,8 @@ private:
 // (1 − s)·(−log p[label]) + s·mean_k(−log p[k]). logits [N, K], labels [N] int64 in [0, K).
 torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing);
 
+// timm's SoftTargetCrossEntropy: mean over the batch of −Σ_k targets[n, k] · log_softmax(logits)[n, k], for targets
+// [N, K] that already carry any mixing and smoothing (Mixup's mixed, smoothed one-hot rows).
+torch::Tensor soft_target_cross_entropy(const torch::Tensor& logits, const torch::Tensor& targets);
+
 }  // namespace mae

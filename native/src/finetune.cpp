@@ -35,6 +35,19 @@ void check_labels(const torch::Tensor& labels, int64_t n, int64_t num_classes) {
                                              std::to_string(lo) + " to " + std::to_string(hi));
 }
 
+void check_targets(const torch::Tensor& targets, int64_t n, int64_t num_classes) {
+    require(targets.scalar_type() == torch::kFloat32 || targets.scalar_type() == torch::kFloat64,
+            "targets must be F32 or F64");
+    require(targets.dim() == 2 && targets.size(0) == n && targets.size(1) == num_classes,
+            "targets must be [" + std::to_string(n) + ", " + std::to_string(num_classes) + "], got " +
+                shape_string(targets.sizes()));
+    auto t = targets.to(torch::kFloat64);
+    require(torch::isfinite(t).all().item<bool>() && (t >= 0).all().item<bool>(),
+            "targets must be finite and non-negative");
+    const auto worst = (t.sum(-1) - 1).abs().max().item<double>();
+    require(worst <= 1e-4, "each row of targets must sum to 1, one is off by " + std::to_string(worst));
+}
+
 FineTuner::FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
                      double label_smoothing)
     : model_(std::move(model)),
@@ -49,8 +62,27 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     std::unique_lock<std::shared_mutex> lock(m.lock());
     auto imgs = prepare_images(m.config(), m.device(), m.dtype(), images);
     check_labels(labels, imgs.size(0), m.num_classes());
+    auto y = labels.to(m.device());
+    return update(imgs, [&](const torch::Tensor& logits, int64_t first, int64_t rows) {
+        return smoothed_cross_entropy(logits, y.narrow(0, first, rows), label_smoothing_);
+    });
+}
+
+double FineTuner::step_soft(const torch::Tensor& images, const torch::Tensor& targets) {
+    auto& m = *model_;
+    std::unique_lock<std::shared_mutex> lock(m.lock());
+    auto imgs = prepare_images(m.config(), m.device(), m.dtype(), images);
+    check_targets(targets, imgs.size(0), m.num_classes());
+    auto t = targets.to(m.device(), m.dtype());
+    return update(imgs, [&](const torch::Tensor& logits, int64_t first, int64_t rows) {
+        return soft_target_cross_entropy(logits, t.narrow(0, first, rows));
+    });
+}
+
+double FineTuner::update(const torch::Tensor& imgs, const RowsLoss& loss_of) {
+    auto& m = *model_;
     clear_gradients(m.params());
-    double value = forward_backward(imgs, labels.to(m.device()));
+    double value = forward_backward(imgs, loss_of);
     if (sync_) value = sync_->finish(value);  // a rank's NaN reaches every rank's mean: all of them skip together
     if (std::isfinite(value) && all_finite(torch::zeros({}), m.params())) optimizer_.step(threads_.get());
     else {
@@ -61,11 +93,11 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     return value;
 }
 
-double FineTuner::forward_backward(const torch::Tensor& imgs, const torch::Tensor& labels) {
+double FineTuner::forward_backward(const torch::Tensor& imgs, const RowsLoss& loss_of) {
     auto& m = *model_;
     const int64_t n = imgs.size(0);
     if (!threads_ || n < 2) {
-        auto loss = smoothed_cross_entropy(m.forward(imgs, /*train=*/true), labels, label_smoothing_);
+        auto loss = loss_of(m.forward(imgs, /*train=*/true), 0, n);
         if (sync_) sync_->arm();
         loss.backward();
         return loss.item<double>();
@@ -75,8 +107,7 @@ double FineTuner::forward_backward(const torch::Tensor& imgs, const torch::Tenso
         std::vector<DropPath> mine;
         for (const auto& d : drops) mine.push_back(d.narrow(first, rows));
         auto logits = m.forward(imgs.narrow(0, first, rows), &mine);
-        return smoothed_cross_entropy(logits, labels.narrow(0, first, rows), label_smoothing_) *
-               (static_cast<double>(rows) / n);
+        return loss_of(logits, first, rows) * (static_cast<double>(rows) / n);
     });
     return std::accumulate(losses.begin(), losses.end(), 0.0);
 }

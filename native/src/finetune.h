@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 
 #include "adamw.h"
@@ -24,12 +25,18 @@ GroupRule layer_decay_groups(int64_t depth, double layer_decay);
 // Checks labels [N] int64 with values in [0, num_classes) for n images.
 void check_labels(const torch::Tensor& labels, int64_t n, int64_t num_classes);
 
+// Checks soft targets [N, num_classes] F32/F64 for n images: finite, non-negative, each row summing to 1.
+void check_targets(const torch::Tensor& targets, int64_t n, int64_t num_classes);
+
 class FineTuner {
 public:
     FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
               double label_smoothing);
     // One update from one labelled batch (stochastic depth on); returns the batch's loss.
     double step(const torch::Tensor& images, const torch::Tensor& labels);
+    // The same with soft targets [N, K] (e.g. Mixup/CutMix's mixed, smoothed one-hot rows) and timm's
+    // SoftTargetCrossEntropy; the tuner's own label smoothing is not applied on top.
+    double step_soft(const torch::Tensor& images, const torch::Tensor& targets);
     void set_lr(double lr) { optimizer_.set_lr(lr); }
     int64_t step_count() const { return optimizer_.step_count(); }
     void set_step_count(int64_t step) { optimizer_.set_step_count(step); }
@@ -45,8 +52,12 @@ public:
     void set_step_threads(int threads);
 
 private:
+    // The loss of logits for the batch rows [first, first + rows).
+    using RowsLoss = std::function<torch::Tensor(const torch::Tensor& logits, int64_t first, int64_t rows)>;
+    // Gradients of one batch's loss, then AdamW's update, or a skip when the loss or a gradient is not finite.
+    double update(const torch::Tensor& imgs, const RowsLoss& loss_of);
     // Forward and backward, split over threads_ when set; returns the batch's loss.
-    double forward_backward(const torch::Tensor& imgs, const torch::Tensor& labels);
+    double forward_backward(const torch::Tensor& imgs, const RowsLoss& loss_of);
 
     std::shared_ptr<VitClassifier> model_;
     double label_smoothing_;

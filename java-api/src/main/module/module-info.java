@@ -2,6 +2,8 @@
 module dev.mae4j {
     requires dev.mae4j.bindings;
     requires com.fasterxml.jackson.databind;
+    requires org.apache.commons.rng.sampling;
+    requires org.apache.commons.rng.api;
 
     exports dev.mae4j;
     exports dev.mae4j.data;

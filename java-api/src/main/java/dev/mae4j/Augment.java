@@ -2,6 +2,7 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
+import dev.mae4j.data.Mixup;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -52,6 +53,29 @@ public final class Augment {
             b.writeView(boxesView);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             Status.check(Mae.mae_augment_erase(imagesView, boxesView, seed, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            images.release();
+        }
+    }
+
+    /**
+     * Mixes a batch with itself reversed (image i with image N − 1 − i) as {@code mix} says: for CutMix a copy with
+     * the box of each paired image pasted in, else lam · images + (1 − lam) · images reversed (a plain copy at lam 1).
+     * Returns a new [N, C, H, W] tensor; mix the targets with {@link dev.mae4j.data.Mixup#targets} and the same lam.
+     */
+    public static Tensor mix(Tensor images, Mixup.Mix mix) {
+        if (images == null || mix == null) throw new IllegalArgumentException("images and mix must not be null");
+        batchSize(images, new double[0]);
+        NativeLibrary.ensureLoaded();
+        images.acquire();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment imagesView = mae_tensor_view.allocate(arena);
+            images.writeView(imagesView);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            int[] b = mix.box();
+            Status.check(b == null ? Mae.mae_augment_mixup(imagesView, mix.lam(), out)
+                    : Mae.mae_augment_cutmix(imagesView, b[0], b[1], b[2], b[3], out));
             return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
         } finally {
             images.release();

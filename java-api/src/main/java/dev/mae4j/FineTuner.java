@@ -54,6 +54,20 @@ public final class FineTuner extends NativeResource {
     /** One update from images [N, C, H, W] and their labels [N] (I64), at the schedule's rate; returns the loss. */
     public double step(Tensor images, Tensor labels) {
         if (images == null || labels == null) throw new IllegalArgumentException("images and labels must not be null");
+        return update(images, labels, false);
+    }
+
+    /**
+     * One update from images [N, C, H, W] and soft targets [N, classes] (F32 or F64, rows of non-negative values
+     * summing to 1, e.g. {@link dev.mae4j.data.Mixup#targets}) with timm's SoftTargetCrossEntropy, at the schedule's
+     * rate; the builder's label smoothing is not added (the targets carry their own). Returns the loss.
+     */
+    public double stepSoftTargets(Tensor images, Tensor targets) {
+        if (images == null || targets == null) throw new IllegalArgumentException("images and targets must not be null");
+        return update(images, targets, true);
+    }
+
+    private double update(Tensor images, Tensor labels, boolean soft) {
         acquire();
         images.acquire();
         labels.acquire();
@@ -67,7 +81,7 @@ public final class FineTuner extends NativeResource {
             images.writeView(iv);
             labels.writeView(lv);
             MemorySegment loss = arena.allocate(ValueLayout.JAVA_DOUBLE);
-            Status.check(Mae.mae_finetuner_step(handle, iv, lv, loss));
+            Status.check(soft ? Mae.mae_finetuner_step_soft(handle, iv, lv, loss) : Mae.mae_finetuner_step(handle, iv, lv, loss));
             updates++;
             MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
             Status.check(Mae.mae_finetuner_skipped_count(handle, count));

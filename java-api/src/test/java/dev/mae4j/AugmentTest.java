@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import dev.mae4j.data.Mixup;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -114,5 +115,40 @@ class AugmentTest {
                 assertThrows(IllegalArgumentException.class, () -> Augment.erase(flat, new double[] {0, 0, 1, 1}, 0));
             }
         }
+    }
+
+    @Test
+    void mixupBlendsEachImageWithItsMirror() {
+        // three 4 × 4 images of 1s, 2s and 3s; lam 0.25: 0.25·1 + 0.75·3, 2 (its own mirror), 0.25·3 + 0.75·1
+        try (Tensor img = constants(1, 2, 3); Tensor out = Augment.mix(img, new Mixup.Mix(0.25, null))) {
+            float[] o = out.toFloatArray();
+            for (int k = 0; k < 16; k++) {
+                assertEquals(2.5f, o[k], 1e-6f);
+                assertEquals(2f, o[16 + k], 1e-6f);
+                assertEquals(1.5f, o[32 + k], 1e-6f);
+            }
+        }
+    }
+
+    @Test
+    void cutmixPastesTheMirrorsBox() {
+        // box rows 1..2, columns 1..3 (top 1, left 1, 2 × 3) from image 2 − i
+        try (Tensor img = constants(1, 2, 3); Tensor out = Augment.mix(img, new Mixup.Mix(1 - 6.0 / 16, new int[] {1, 1, 2, 3}))) {
+            float[] o = out.toFloatArray();
+            for (int y = 0; y < 4; y++)
+                for (int x = 0; x < 4; x++) {
+                    boolean inside = y >= 1 && y < 3 && x >= 1 && x < 4;
+                    assertEquals(inside ? 3f : 1f, o[y * 4 + x], "image 0 at " + y + ", " + x);
+                    assertEquals(2f, o[16 + y * 4 + x], "image 1 is its own mirror");
+                    assertEquals(inside ? 1f : 3f, o[32 + y * 4 + x], "image 2 at " + y + ", " + x);
+                }
+            assertThrows(IllegalArgumentException.class, () -> Augment.mix(img, new Mixup.Mix(0.5, new int[] {2, 2, 3, 1})));
+        }
+    }
+
+    private static Tensor constants(float... values) {
+        float[] v = new float[values.length * 16];
+        for (int i = 0; i < v.length; i++) v[i] = values[i / 16];
+        return Tensor.fromFloats(v, values.length, 1, 4, 4);
     }
 }

@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The fine-tuning classifier against the plain-Java models_vit reference, finite differences and its file format. */
 class ClassifierTest {
     private static final MaeConfig F64 = MaeConfig.tiny().toBuilder().precision(DType.F64).build();
-    private static final int N = 3, CLASSES = 4;
+    private static final int N = 3;
+    static final int CLASSES = 4;
 
     /** A classifier whose head is not ~0 (as initialised), so the logits test something. */
     static Classifier classifier(MaeConfig config, long seed) {

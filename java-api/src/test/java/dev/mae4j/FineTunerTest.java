@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import dev.mae4j.data.Mixup;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
@@ -59,6 +60,54 @@ class FineTunerTest {
                     TestData.assertClose(expected, after.toDoubleArray(), 1e-12, p.name() + " (lr scale " + s + ")");
                 }
             }
+        }
+    }
+
+    @Test
+    void smoothedOneHotTargetsGiveTheLabelledStepExactly() {
+        long[] labels = {0, 1, 2, 3};
+        try (Classifier a = ClassifierTest.classifier(F64, 12); Classifier b = ClassifierTest.classifier(F64, 12);
+             Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 43), N, 2, 8, 8);
+             Tensor y = Tensor.fromLongs(labels, N);
+             Tensor targets = Tensor.fromFloats(Mixup.targets(labels, ClassifierTest.CLASSES, 1, 0.1), N, ClassifierTest.CLASSES);
+             FineTuner ta = FineTuner.builder(a).learningRate(1e-2).labelSmoothing(0.1).build();
+             FineTuner tb = FineTuner.builder(b).learningRate(1e-2).labelSmoothing(0.3).build()) {  // not added to targets
+            assertEquals(ta.step(images, y), tb.stepSoftTargets(images, targets), 1e-6);  // F32 targets: ~1e-8 rounding
+            for (ParameterInfo p : a.parameters()) {
+                try (Tensor pa = a.parameter(p.name()); Tensor pb = b.parameter(p.name())) {
+                    TestData.assertClose(pa.toDoubleArray(), pb.toDoubleArray(), 1e-6, p.name());
+                }
+            }
+        }
+    }
+
+    @Test
+    void mixedTargetsWeighTheTwoLabelsLosses() {
+        // soft cross-entropy is linear in the targets: lam · CE(y) + (1 − lam) · CE(y reversed), both smoothed
+        long[] labels = {0, 1, 2, 3}, reversed = {3, 2, 1, 0};
+        double lam = 0.3;
+        try (Classifier c = ClassifierTest.classifier(F64, 12);
+             Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 44), N, 2, 8, 8);
+             Tensor y = Tensor.fromLongs(labels, N); Tensor yr = Tensor.fromLongs(reversed, N);
+             Tensor targets = Tensor.fromFloats(Mixup.targets(labels, ClassifierTest.CLASSES, lam, 0.1), N, ClassifierTest.CLASSES);
+             FineTuner t = FineTuner.builder(c).learningRate(1e-2).build()) {
+            double expected = lam * c.loss(images, y, 0.1) + (1 - lam) * c.loss(images, yr, 0.1);
+            assertEquals(expected, t.stepSoftTargets(images, targets), 1e-6);
+        }
+    }
+
+    @Test
+    void badTargetsAreRefused() {
+        try (Classifier c = ClassifierTest.classifier(F64, 12);
+             Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 45), N, 2, 8, 8);
+             Tensor halves = Tensor.fromFloats(new float[N * ClassifierTest.CLASSES], N, ClassifierTest.CLASSES);
+             Tensor narrow = Tensor.fromFloats(new float[N * 2], N, 2);
+             FineTuner t = FineTuner.builder(c).build()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.stepSoftTargets(images, halves));
+            assertTrue(e.getMessage().contains("must sum to 1"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> t.stepSoftTargets(images, narrow));
+            assertTrue(e.getMessage().contains("targets must be [4, " + ClassifierTest.CLASSES + "]"), e.getMessage());
+            assertEquals(0, t.stepCount(), "refused steps update nothing");
         }
     }
 

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)11L;
+    private static final int MAE_ABI_VERSION = (int)12L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 11
+     * #define MAE_ABI_VERSION 12
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -854,6 +854,129 @@ public class Mae {
                 traceDowncall("mae_augment_erase", images, boxes, seed, out);
             }
             return (int)mh$.invokeExact(images, boxes, seed, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_augment_mixup {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_DOUBLE,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_augment_mixup");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_mixup(const mae_tensor_view *images, double lam, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_augment_mixup$descriptor() {
+        return mae_augment_mixup.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_mixup(const mae_tensor_view *images, double lam, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_augment_mixup$handle() {
+        return mae_augment_mixup.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_mixup(const mae_tensor_view *images, double lam, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_augment_mixup$address() {
+        return mae_augment_mixup.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_augment_mixup(const mae_tensor_view *images, double lam, mae_tensor **out)
+     * }
+     */
+    public static int mae_augment_mixup(MemorySegment images, double lam, MemorySegment out) {
+        var mh$ = mae_augment_mixup.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_augment_mixup", images, lam, out);
+            }
+            return (int)mh$.invokeExact(images, lam, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_augment_cutmix {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_augment_cutmix");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_cutmix(const mae_tensor_view *images, int32_t top, int32_t left, int32_t height, int32_t width, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_augment_cutmix$descriptor() {
+        return mae_augment_cutmix.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_cutmix(const mae_tensor_view *images, int32_t top, int32_t left, int32_t height, int32_t width, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_augment_cutmix$handle() {
+        return mae_augment_cutmix.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_cutmix(const mae_tensor_view *images, int32_t top, int32_t left, int32_t height, int32_t width, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_augment_cutmix$address() {
+        return mae_augment_cutmix.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_augment_cutmix(const mae_tensor_view *images, int32_t top, int32_t left, int32_t height, int32_t width, mae_tensor **out)
+     * }
+     */
+    public static int mae_augment_cutmix(MemorySegment images, int top, int left, int height, int width, MemorySegment out) {
+        var mh$ = mae_augment_cutmix.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_augment_cutmix", images, top, left, height, width, out);
+            }
+            return (int)mh$.invokeExact(images, top, left, height, width, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3852,6 +3975,67 @@ public class Mae {
                 traceDowncall("mae_finetuner_step", t, images, labels, loss_out);
             }
             return (int)mh$.invokeExact(t, images, labels, loss_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_finetuner_step_soft {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_step_soft");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step_soft(mae_finetuner *t, const mae_tensor_view *images, const mae_tensor_view *targets, double *loss_out)
+     * }
+     */
+    public static FunctionDescriptor mae_finetuner_step_soft$descriptor() {
+        return mae_finetuner_step_soft.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step_soft(mae_finetuner *t, const mae_tensor_view *images, const mae_tensor_view *targets, double *loss_out)
+     * }
+     */
+    public static MethodHandle mae_finetuner_step_soft$handle() {
+        return mae_finetuner_step_soft.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step_soft(mae_finetuner *t, const mae_tensor_view *images, const mae_tensor_view *targets, double *loss_out)
+     * }
+     */
+    public static MemorySegment mae_finetuner_step_soft$address() {
+        return mae_finetuner_step_soft.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_finetuner_step_soft(mae_finetuner *t, const mae_tensor_view *images, const mae_tensor_view *targets, double *loss_out)
+     * }
+     */
+    public static int mae_finetuner_step_soft(MemorySegment t, MemorySegment images, MemorySegment targets, MemorySegment loss_out) {
+        var mh$ = mae_finetuner_step_soft.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_finetuner_step_soft", t, images, targets, loss_out);
+            }
+            return (int)mh$.invokeExact(t, images, targets, loss_out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

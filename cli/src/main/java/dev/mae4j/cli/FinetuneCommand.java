@@ -12,6 +12,7 @@ import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.LabelledDataset;
+import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandomErasing;
 import dev.mae4j.data.RandomResizedCrop;
 import picocli.CommandLine.Command;
@@ -90,6 +91,20 @@ final class FinetuneCommand implements Callable<Integer> {
             + "the image filled with normal noise after normalisation), as the reference's fine-tuning; 0 turns it off.")
     double reprob = 0.25;
 
+    @Option(names = "--mixup", description = "Mixup's alpha (timm's Mixup, 'batch' mode: each batch blended with itself "
+            + "reversed, lam ~ Beta(alpha, alpha), targets mixed alike); 0 turns it off. The reference's recipes use 0.8.")
+    double mixupAlpha = 0;
+
+    @Option(names = "--cutmix", description = "CutMix's alpha (a box of the reversed batch pasted in, lam corrected to its "
+            + "area); 0 turns it off. The reference's recipes use 1.0.")
+    double cutmixAlpha = 0;
+
+    @Option(names = "--mixup-prob", description = "Probability that a batch is mixed when --mixup or --cutmix is on.")
+    double mixupProb = 1.0;
+
+    @Option(names = "--mixup-switch-prob", description = "Probability of CutMix rather than Mixup when both are on.")
+    double mixupSwitchProb = 0.5;
+
     @Option(names = "--augment", negatable = true, description = "Random resized crops, flips and random erasing of the "
             + "training images.")
     boolean augment = true;
@@ -139,9 +154,9 @@ final class FinetuneCommand implements Callable<Integer> {
             Files.createDirectories(out);
             System.out.printf("mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
                             + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
-                            + "random erasing %.2f, %d step thread%s%n",
+                            + "random erasing %.2f, mixup %.2f, cutmix %.2f, %d step thread%s%n",
                     scratch ? "from scratch" : "from " + weights, train.size(), test.size(), train.classCount(), data.source(),
-                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing, augment ? reprob : 0, stepThreads,
+                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing, augment ? reprob : 0, mixupAlpha, cutmixAlpha, stepThreads,
                     stepThreads == 1 ? "" : "s");
             if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
 
@@ -156,6 +171,8 @@ final class FinetuneCommand implements Callable<Integer> {
                          .stepThreads(stepThreads).build()) {
                 RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);
                 RandomErasing erasing = RandomErasing.withProbability(reprob);
+                Mixup mixup = new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb);
+                int classes = train.classCount();
                 int size = config.imgSize();
                 long rankSalt = role.augmentationSalt();
                 BatchLoader.Transform transform = !augment ? (t, i) -> t : (t, i) -> {
@@ -176,8 +193,18 @@ final class FinetuneCommand implements Callable<Integer> {
                         int[] idx = loader.indices(b.index());
                         for (int i = 0; i < batch; i++) labels[i] = train.label(idx[i]);
                         double loss;
-                        try (Tensor images = b.images(); Tensor y = Tensor.fromLongs(labels, batch)) {
-                            loss = tuner.step(images, y);
+                        try (Tensor images = b.images()) {
+                            if (mixup.enabled()) {  // on this thread: the lam that mixes the images also mixes the targets
+                                Mixup.Mix mix = mixup.draw(size, size, new Random(seed * 104_729L + b.index() + rankSalt));
+                                try (Tensor mixed = Augment.mix(images, mix); Tensor targets = Tensor.fromFloats(
+                                        Mixup.targets(labels, classes, mix.lam(), labelSmoothing), batch, classes)) {
+                                    loss = tuner.stepSoftTargets(mixed, targets);
+                                }
+                            } else {
+                                try (Tensor y = Tensor.fromLongs(labels, batch)) {
+                                    loss = tuner.step(images, y);
+                                }
+                            }
                         }
                         long update = tuner.stepCount();
                         imagesSeen += (long) batch * ranks;
@@ -234,6 +261,10 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("augment", !augment ? "none" : "RandomResizedCrop(" + cropMinScale + "-1) + flip"
                         + (reprob > 0 ? " + RandomErasing(" + reprob + ", pixel)" : ""));
                 report.put("reprob", augment ? reprob : 0);
+                report.put("mixup", mixupAlpha);
+                report.put("cutmix", cutmixAlpha);
+                report.put("mixup_prob", mixupProb);
+                report.put("mixup_switch_prob", mixupSwitchProb);
                 report.put("seed", seed);
                 report.put("config", config);
                 report.put("duration_s", (System.nanoTime() - started) / 1e9);
@@ -281,6 +312,14 @@ final class FinetuneCommand implements Callable<Integer> {
         if (!(cropMinScale > 0 && cropMinScale <= 1))
             throw new ParameterException(spec.commandLine(), "--crop-min-scale must be in (0, 1], got " + cropMinScale);
         if (!(reprob >= 0 && reprob <= 1)) throw new ParameterException(spec.commandLine(), "--reprob must be in [0, 1], got " + reprob);
+        if (!(mixupAlpha >= 0 && Double.isFinite(mixupAlpha)))
+            throw new ParameterException(spec.commandLine(), "--mixup must be a finite alpha >= 0, got " + mixupAlpha);
+        if (!(cutmixAlpha >= 0 && Double.isFinite(cutmixAlpha)))
+            throw new ParameterException(spec.commandLine(), "--cutmix must be a finite alpha >= 0, got " + cutmixAlpha);
+        if (!(mixupProb >= 0 && mixupProb <= 1))
+            throw new ParameterException(spec.commandLine(), "--mixup-prob must be in [0, 1], got " + mixupProb);
+        if (!(mixupSwitchProb >= 0 && mixupSwitchProb <= 1))
+            throw new ParameterException(spec.commandLine(), "--mixup-switch-prob must be in [0, 1], got " + mixupSwitchProb);
         if (fromScratch && weights == null)
             System.out.println("no --weights: training MaeConfig.fashionMnistSmall()'s encoder from scratch");
     }

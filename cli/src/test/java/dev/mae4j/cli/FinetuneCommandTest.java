@@ -62,11 +62,14 @@ class FinetuneCommandTest {
 
         Path scratch = dir.resolve("scratch");
         assertEquals(0, run(new StringWriter(), "finetune", "--weights", weights.toString(), "--from-scratch", "--data", dir.toString(),
-                "--out", scratch.toString(), "--batch", "8", "--epochs", "0.5", "--reprob", "0"));
+                "--out", scratch.toString(), "--batch", "8", "--epochs", "0.5", "--reprob", "0", "--mixup", "0.8", "--cutmix", "1.0"));
         JsonNode scratchReport = JSON.readTree(scratch.resolve("report.json").toFile());
         assertEquals("scratch", scratchReport.get("init").asText());
         assertEquals(0, scratchReport.get("reprob").asDouble());
         assertFalse(scratchReport.get("augment").asText().contains("Erasing"), scratchReport.get("augment").asText());
+        assertEquals(0.8, scratchReport.get("mixup").asDouble());
+        assertEquals(1.0, scratchReport.get("cutmix").asDouble());
+        assertEquals(0, report.get("mixup").asDouble(), "no Mixup by default, as main_finetune.py");
     }
 
     @Test
@@ -145,5 +148,8 @@ class FinetuneCommandTest {
         err = new StringWriter();
         assertEquals(2, run(err, "finetune", "--reprob", "1.5"));
         assertTrue(err.toString().contains("--reprob must be in [0, 1]"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, "finetune", "--cutmix", "-1"));
+        assertTrue(err.toString().contains("--cutmix must be a finite alpha >= 0"), err.toString());
     }
 }

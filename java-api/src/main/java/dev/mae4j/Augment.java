@@ -7,6 +7,7 @@ import dev.mae4j.data.Mixup;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /** Batched image augmentation in native code. */
 public final class Augment {
@@ -18,21 +19,7 @@ public final class Augment {
      * size × size with bilinear sampling. Returns [N, C, size, size].
      */
     public static Tensor resizedCrops(Tensor images, double[] boxes, int size) {
-        long n = batchSize(images, boxes);
-        if (boxes.length != n * 5)
-            throw new IllegalArgumentException("boxes must hold 5 values per image (" + n * 5 + "), got " + boxes.length);
-        NativeLibrary.ensureLoaded();
-        images.acquire();
-        try (Arena arena = Arena.ofConfined(); Tensor b = Tensor.fromDoubles(boxes, n, 5)) {
-            MemorySegment imagesView = mae_tensor_view.allocate(arena), boxesView = mae_tensor_view.allocate(arena);
-            images.writeView(imagesView);
-            b.writeView(boxesView);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_augment_crops(imagesView, boxesView, size, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            images.release();
-        }
+        return withBoxes(images, boxes, 5, (iv, bv, out) -> Mae.mae_augment_crops(iv, bv, size, out));
     }
 
     /**
@@ -42,21 +29,7 @@ public final class Augment {
      * timm's RandomErasing in 'pixel' mode. {@link dev.mae4j.data.RandomErasing} samples the boxes.
      */
     public static Tensor erase(Tensor images, double[] boxes, long seed) {
-        long n = batchSize(images, boxes);
-        if (boxes.length != n * 4)
-            throw new IllegalArgumentException("boxes must hold 4 values per image (" + n * 4 + "), got " + boxes.length);
-        NativeLibrary.ensureLoaded();
-        images.acquire();
-        try (Arena arena = Arena.ofConfined(); Tensor b = Tensor.fromDoubles(boxes, n, 4)) {
-            MemorySegment imagesView = mae_tensor_view.allocate(arena), boxesView = mae_tensor_view.allocate(arena);
-            images.writeView(imagesView);
-            b.writeView(boxesView);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_augment_erase(imagesView, boxesView, seed, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            images.release();
-        }
+        return withBoxes(images, boxes, 4, (iv, bv, out) -> Mae.mae_augment_erase(iv, bv, seed, out));
     }
 
     /**
@@ -65,28 +38,36 @@ public final class Augment {
      * Returns a new [N, C, H, W] tensor; mix the targets with {@link dev.mae4j.data.Mixup#targets} and the same lam.
      */
     public static Tensor mix(Tensor images, Mixup.Mix mix) {
-        if (images == null || mix == null) throw new IllegalArgumentException("images and mix must not be null");
-        batchSize(images, new double[0]);
+        if (mix == null) throw new IllegalArgumentException("mix must not be null");
+        int[] b = mix.box();
+        return withBoxes(images, new double[0], 0, (iv, bv, out) -> b == null ? Mae.mae_augment_mixup(iv, mix.lam(), out)
+                : Mae.mae_augment_cutmix(iv, b[0], b[1], b[2], b[3], out));
+    }
+
+    /** One native call on the views of images [N, C, H, W] and of boxes [N, columns] (a null view when columns is 0). */
+    private interface BoxesCall {
+        int call(MemorySegment images, MemorySegment boxes, MemorySegment out);
+    }
+
+    private static Tensor withBoxes(Tensor images, double[] boxes, int columns, BoxesCall call) {
+        if (images == null || boxes == null) throw new IllegalArgumentException("images and boxes must not be null");
+        long[] shape = images.shape();
+        if (shape.length != 4) throw new IllegalArgumentException("images must be [N, C, H, W], got " + Arrays.toString(shape));
+        long n = shape[0];
+        if (boxes.length != n * columns)
+            throw new IllegalArgumentException("boxes must hold " + columns + " values per image (" + n * columns + "), got "
+                    + boxes.length);
         NativeLibrary.ensureLoaded();
         images.acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment imagesView = mae_tensor_view.allocate(arena);
+        try (Arena arena = Arena.ofConfined(); Tensor b = columns == 0 ? null : Tensor.fromDoubles(boxes, n, columns)) {
+            MemorySegment imagesView = mae_tensor_view.allocate(arena), boxesView = MemorySegment.NULL;
             images.writeView(imagesView);
+            if (b != null) b.writeView(boxesView = mae_tensor_view.allocate(arena));
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            int[] b = mix.box();
-            Status.check(b == null ? Mae.mae_augment_mixup(imagesView, mix.lam(), out)
-                    : Mae.mae_augment_cutmix(imagesView, b[0], b[1], b[2], b[3], out));
+            Status.check(call.call(imagesView, boxesView, out));
             return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
         } finally {
             images.release();
         }
-    }
-
-    private static long batchSize(Tensor images, double[] boxes) {
-        if (images == null || boxes == null) throw new IllegalArgumentException("images and boxes must not be null");
-        long[] shape = images.shape();
-        if (shape.length != 4)
-            throw new IllegalArgumentException("images must be [N, C, H, W], got " + java.util.Arrays.toString(shape));
-        return shape[0];
     }
 }

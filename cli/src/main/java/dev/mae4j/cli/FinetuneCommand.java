@@ -1,7 +1,6 @@
 package dev.mae4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.mae4j.Augment;
 import dev.mae4j.Classifier;
 import dev.mae4j.Device;
 import dev.mae4j.FineTuner;
@@ -28,7 +27,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 
 /**
@@ -169,42 +167,22 @@ final class FinetuneCommand implements Callable<Integer> {
                  FineTuner tuner = FineTuner.builder(classifier).schedule(schedule).weightDecay(weightDecay)
                          .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group)
                          .stepThreads(stepThreads).build()) {
-                RandomResizedCrop crops = new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5);
-                RandomErasing erasing = RandomErasing.withProbability(reprob);
-                Mixup mixup = new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb);
-                int classes = train.classCount();
-                int size = config.imgSize();
-                long rankSalt = role.augmentationSalt();
-                BatchLoader.Transform transform = !augment ? (t, i) -> t : (t, i) -> {
-                    Random random = new Random(seed * 7_919L + i + rankSalt);
-                    Tensor cropped = Augment.resizedCrops(t, crops.sample(batch, size, size, random), size);
-                    if (reprob == 0) return cropped;
-                    try (cropped) {  // erasing follows the crops' draws: reprob 0 leaves them as they were
-                        return Augment.erase(cropped, erasing.sample(batch, size, size, random), random.nextLong());
-                    }
-                };
+                FinetuneAugmentation augmentation = new FinetuneAugmentation(augment,
+                        new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5), RandomErasing.withProbability(reprob),
+                        new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb), config.imgSize(), seed,
+                        role.augmentationSalt());
                 double lossSum = 0;
                 long window = 0, imagesSeen = 0, t0 = System.nanoTime();
                 try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), 0);
                      TrainingProgress console = TrainingProgress.forConsole("finetune", steps, 0);
-                     BatchLoader loader = new BatchLoader(train, batch, seed, 0, steps, 2, transform, rank, ranks)) {
+                     BatchLoader loader = new BatchLoader(train, batch, seed, 0, steps, 2, augmentation.transform(batch), rank, ranks)) {
                     long[] labels = new long[batch];
                     for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                         int[] idx = loader.indices(b.index());
                         for (int i = 0; i < batch; i++) labels[i] = train.label(idx[i]);
                         double loss;
                         try (Tensor images = b.images()) {
-                            if (mixup.enabled()) {  // on this thread: the lam that mixes the images also mixes the targets
-                                Mixup.Mix mix = mixup.draw(size, size, new Random(seed * 104_729L + b.index() + rankSalt));
-                                try (Tensor mixed = Augment.mix(images, mix); Tensor targets = Tensor.fromFloats(
-                                        Mixup.targets(labels, classes, mix.lam(), labelSmoothing), batch, classes)) {
-                                    loss = tuner.stepSoftTargets(mixed, targets);
-                                }
-                            } else {
-                                try (Tensor y = Tensor.fromLongs(labels, batch)) {
-                                    loss = tuner.step(images, y);
-                                }
-                            }
+                            loss = augmentation.step(tuner, b.index(), images, labels, train.classCount(), labelSmoothing);
                         }
                         long update = tuner.stepCount();
                         imagesSeen += (long) batch * ranks;

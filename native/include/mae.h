@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 12
+#define MAE_ABI_VERSION 13
 
 #define MAE_MAX_DIMS 8
 
@@ -242,6 +242,9 @@ int32_t mae_classifier_create(const mae_model* encoder, int32_t num_classes, dou
                               mae_classifier** out);
 int32_t mae_classifier_free(mae_classifier* c);
 int32_t mae_classifier_num_classes(const mae_classifier* c, int32_t* out);
+/* The stochastic-depth generator's state (U8), to resume a fine-tune's exact drop-path draws. */
+int32_t mae_classifier_rng_state_get(mae_classifier* c, mae_tensor** out);
+int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* state);
 int32_t mae_classifier_param_count(const mae_classifier* c, int64_t* out);
 int32_t mae_classifier_param_info(const mae_classifier* c, int64_t index, const char** name_out,
                                   mae_tensor_view* shape_out, int32_t* trainable_out);

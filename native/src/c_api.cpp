@@ -631,6 +631,24 @@ int32_t mae_classifier_num_classes(const mae_classifier* c, int32_t* out) {
     });
 }
 
+int32_t mae_classifier_rng_state_get(mae_classifier* c, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
+        *out = export_tensor(c->impl->rng_state());
+    });
+}
+
+int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* state) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        auto s = mae::wrap_view(state, "state");
+        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
+        c->impl->set_rng_state(s);
+    });
+}
+
 int32_t mae_classifier_param_count(const mae_classifier* c, int64_t* out) {
     return guarded([&] {
         require_ptr(c, "classifier");

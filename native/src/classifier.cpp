@@ -58,6 +58,14 @@ torch::ScalarType VitClassifier::dtype() const {
     return cfg_.dtype == MAE_DTYPE_F64 ? torch::kFloat64 : torch::kFloat32;
 }
 
+void VitClassifier::set_rng_state(const torch::Tensor& state) {
+    auto current = gen_.get_state();
+    require(state.scalar_type() == torch::kUInt8 && state.dim() == 1 && state.numel() == current.numel(),
+            "classifier generator state must be U8 [" + std::to_string(current.numel()) +
+                "], as mae_classifier_rng_state_get returns");
+    gen_.set_state(state.contiguous());
+}
+
 std::vector<DropPath> VitClassifier::draw_drop_path(int64_t n) {
     std::vector<DropPath> drops;
     for (const auto& b : blocks_) drops.push_back(mae::draw_drop_path(b, n, dtype(), device_, gen_));

@@ -37,6 +37,10 @@ public:
     torch::Tensor forward_features(const torch::Tensor& imgs, bool train);
     // imgs [N, C, H, W] -> logits [N, num_classes].
     torch::Tensor forward(const torch::Tensor& imgs, bool train);
+    // The stochastic-depth generator's state (U8), to resume its exact draws; set_rng_state takes what rng_state
+    // gave. Callers hold lock().
+    torch::Tensor rng_state() { return gen_.get_state(); }
+    void set_rng_state(const torch::Tensor& state);
     // Stochastic depth for a training batch of n: one DropPath per block, drawn from the model's generator.
     std::vector<DropPath> draw_drop_path(int64_t n);
     // Logits with the given stochastic depth (rows matching imgs'), or none when `drops` is null.

@@ -242,6 +242,26 @@ public final class Classifier extends NativeResource {
         return dropPathRate;
     }
 
+    /** The state of the generator that draws stochastic depth, to resume a fine-tune's exact draws later. */
+    public byte[] dropPathState() {
+        acquire();
+        try {
+            return GeneratorStates.get(out -> Mae.mae_classifier_rng_state_get(handle, out));
+        } finally {
+            release();
+        }
+    }
+
+    /** Restores a state from {@link #dropPathState()}: the following draws are the ones that followed it then. */
+    public void restoreDropPathState(byte[] state) {
+        acquire();
+        try {
+            GeneratorStates.set(state, view -> Mae.mae_classifier_rng_state_set(handle, view));
+        } finally {
+            release();
+        }
+    }
+
     MemorySegment handle() {
         return handle;
     }

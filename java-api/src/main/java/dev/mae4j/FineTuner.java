@@ -6,7 +6,13 @@ import dev.mae4j.bindings.mae_tensor_view;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Fine-tunes a {@link Classifier} end to end as the reference's main_finetune.py: label-smoothed
@@ -136,6 +142,63 @@ public final class FineTuner extends NativeResource {
     public void setOptimizerState(String name, Tensor value) {
         setNamed(name, value, (n, view) -> Mae.mae_finetuner_state_set(handle, n, view));
     }
+
+    /**
+     * Writes everything a fine-tune needs to continue exactly — the classifier's weights, the optimiser state, the
+     * update count, the stochastic-depth generator's state and the caller's {@code progress} — to one safetensors
+     * file, atomically (a temporary file, flushed, then renamed). With a process group every rank calls it (their
+     * generators' states are gathered) and rank 0 writes the file. The weights alone come from {@link Classifier#save}.
+     */
+    public void saveCheckpoint(Path file, Map<String, String> progress) throws IOException {
+        if (file == null || progress == null) throw new IllegalArgumentException("file and progress must not be null");
+        byte[] mine = classifier.dropPathState();
+        byte[][] states = group == null ? new byte[][] {mine} : group.allGather(mine);
+        if (group != null && !group.isMain()) return;
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (ParameterInfo p : classifier.parameters())
+            tensors.put(TrainingCheckpoint.MODEL_PREFIX + p.name(), classifier.parameter(p.name()));
+        for (String name : optimizerStateNames()) tensors.put(TrainingCheckpoint.OPTIMIZER_PREFIX + name, optimizerState(name));
+        for (int r = 0; r < states.length; r++) tensors.put(dropPathStateName(r), TrainingCheckpoint.bytes(states[r]));
+        TrainingCheckpoint.write(file, FORMAT, classifier.config(), stepCount(), progress, tensors);
+    }
+
+    /**
+     * Restores a checkpoint of {@link #saveCheckpoint} into this fine-tuner and its classifier; returns the progress
+     * saved with it. The classifier's architecture and class count must match the file's.
+     */
+    public Map<String, String> loadCheckpoint(Path file) throws IOException {
+        if (file == null) throw new IllegalArgumentException("file must not be null");
+        Set<String> expected = new HashSet<>();
+        for (ParameterInfo p : classifier.parameters()) expected.add(TrainingCheckpoint.MODEL_PREFIX + p.name());
+        for (String name : optimizerStateNames()) expected.add(TrainingCheckpoint.OPTIMIZER_PREFIX + name);
+        expected.add(DROP_PATH_STATE);
+        String mine = dropPathStateName(group == null ? 0 : group.rank());
+        boolean[] found = {false};
+        TrainingCheckpoint.Contents contents = TrainingCheckpoint.read(file, FORMAT, "fine-tuning", expected,
+                name -> name.startsWith(DROP_PATH_STATE + ".rank"),  // the other ranks' generators
+                (name, t) -> {
+                    if (name.startsWith(DROP_PATH_STATE)) {
+                        if (name.equals(mine)) {
+                            classifier.restoreDropPathState(t.segment().toArray(ValueLayout.JAVA_BYTE));
+                            found[0] = true;
+                        }
+                    } else if (name.startsWith(TrainingCheckpoint.MODEL_PREFIX))
+                        classifier.setParameter(name.substring(TrainingCheckpoint.MODEL_PREFIX.length()), t);
+                    else setOptimizerState(name.substring(TrainingCheckpoint.OPTIMIZER_PREFIX.length()), t);
+                });
+        if (!found[0])
+            System.getLogger(FineTuner.class.getName()).log(System.Logger.Level.WARNING, file + " has no stochastic-depth "
+                    + "state for rank " + group.rank() + " (it was written by fewer ranks): its draws continue from its own seed");
+        setStepCount(contents.updates());
+        return contents.progress();
+    }
+
+    // Rank 0's generator keeps the single-process name, so checkpoints of one and of many ranks load in either.
+    private static String dropPathStateName(int rank) {
+        return rank == 0 ? DROP_PATH_STATE : DROP_PATH_STATE + ".rank" + rank;
+    }
+
+    private static final String FORMAT = "mae4j-finetuning", DROP_PATH_STATE = "drop_path.state";
 
     public Classifier classifier() {
         return classifier;

@@ -93,12 +93,8 @@ public final class Masker extends NativeResource {
     /** The generator state that decides the next masks, to resume the same sequence later. */
     public byte[] state() {
         acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_masker_state_get(handle, out));
-            try (Tensor t = Tensor.adopt(out.get(ValueLayout.ADDRESS, 0))) {
-                return t.segment().toArray(ValueLayout.JAVA_BYTE);
-            }
+        try {
+            return GeneratorStates.get(out -> Mae.mae_masker_state_get(handle, out));
         } finally {
             release();
         }
@@ -106,13 +102,9 @@ public final class Masker extends NativeResource {
 
     /** Restores a state from {@link #state()}: the following masks are the ones that followed it then. */
     public void restoreState(byte[] state) {
-        if (state == null || state.length == 0) throw new IllegalArgumentException("state must not be empty");
         acquire();
-        try (Arena arena = Arena.ofConfined(); Tensor t = Tensor.zeros(DType.U8, state.length)) {
-            MemorySegment.copy(state, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, state.length);
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            t.writeView(view);  // t is ours alone: no other thread can close it meanwhile
-            Status.check(Mae.mae_masker_state_set(handle, view));
+        try {
+            GeneratorStates.set(state, view -> Mae.mae_masker_state_set(handle, view));
         } finally {
             release();
         }

@@ -257,25 +257,11 @@ public final class Trainer extends NativeResource {
             throw new IllegalStateException(pending + " micro-batches are accumulated: checkpoint after the update");
         byte[][] states = group == null ? new byte[][] {masker.state()} : group.allGather(masker.state());
         if (group != null && !group.isMain()) return;
-        List<Tensor> owned = new ArrayList<>();
-        try {
-            List<SafeTensors.Source> sources = new ArrayList<>();
-            for (ParameterInfo p : model.parameters()) add(sources, owned, MODEL_PREFIX + p.name(), model.parameter(p.name()));
-            for (String name : optimizerStateNames()) add(sources, owned, OPTIMIZER_PREFIX + name, optimizerState(name));
-            for (int r = 0; r < states.length; r++) {
-                Tensor maskerState = Tensor.zeros(DType.U8, states[r].length);
-                MemorySegment.copy(states[r], 0, maskerState.segment(), ValueLayout.JAVA_BYTE, 0, states[r].length);
-                add(sources, owned, maskerStateName(r), maskerState);
-            }
-            Map<String, String> metadata = new LinkedHashMap<>();
-            metadata.put("format", "mae4j-training");
-            metadata.putAll(model.config().toMetadata());
-            metadata.put(UPDATES_KEY, Long.toString(stepCount()));
-            progress.forEach((k, v) -> metadata.put(PROGRESS_PREFIX + k, v));
-            SafeTensors.write(file, metadata, sources);
-        } finally {
-            owned.forEach(Tensor::close);
-        }
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (ParameterInfo p : model.parameters()) tensors.put(MODEL_PREFIX + p.name(), model.parameter(p.name()));
+        for (String name : optimizerStateNames()) tensors.put(OPTIMIZER_PREFIX + name, optimizerState(name));
+        for (int r = 0; r < states.length; r++) tensors.put(maskerStateName(r), TrainingCheckpoint.bytes(states[r]));
+        TrainingCheckpoint.write(file, FORMAT, model.config(), stepCount(), progress, tensors);
     }
 
     /**
@@ -284,55 +270,28 @@ public final class Trainer extends NativeResource {
      */
     public Map<String, String> loadCheckpoint(Path file, Masker masker) throws IOException {
         if (file == null || masker == null) throw new IllegalArgumentException("file and masker must not be null");
-        try (SafeTensors st = SafeTensors.open(file)) {
-            Map<String, String> meta = st.metadata();
-            if (!"mae4j-training".equals(meta.get("format")))
-                throw new CheckpointException(file, "is not a training checkpoint (format " + meta.get("format") + ")");
-            List<String> expected = new ArrayList<>();
-            for (ParameterInfo p : model.parameters()) expected.add(MODEL_PREFIX + p.name());
-            for (String name : optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
-            expected.add(MASKER_STATE);
-            java.util.Set<String> found = new java.util.TreeSet<>(st.entries().keySet());
-            found.removeIf(name -> name.startsWith(MASKER_STATE + ".rank"));  // the other ranks' maskers
-            if (!new java.util.TreeSet<>(expected).equals(found))
-                throw new CheckpointException(file, "its tensors do not match this model and optimiser");
-            String myMasker = maskerStateName(group == null ? 0 : group.rank());
-            if (!st.entries().containsKey(myMasker)) {
-                System.getLogger(Trainer.class.getName()).log(System.Logger.Level.WARNING, file + " has no masker state for rank "
-                        + group.rank() + " (it was written by fewer ranks): this rank's masks continue from its own seed");
-                myMasker = null;
-            }
-            long updates;
-            try {
-                updates = Long.parseLong(meta.getOrDefault(UPDATES_KEY, ""));
-            } catch (NumberFormatException e) {
-                throw new CheckpointException(file, "metadata " + UPDATES_KEY + " is missing or not a number");
-            }
-            for (SafeTensors.Entry e : st.entries().values()) {
-                DType dtype = DType.ofSafetensorsName(e.dtype());
-                if (dtype == null || e.shape().length == 0)
-                    throw new CheckpointException(file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
-                try (Tensor t = Tensor.wrap(e.data(), dtype, e.shape())) {
-                    if (e.name().startsWith(MASKER_STATE)) {
-                        if (e.name().equals(myMasker)) masker.restoreState(e.data().toArray(ValueLayout.JAVA_BYTE));
-                    } else if (e.name().startsWith(MODEL_PREFIX)) model.setParameter(e.name().substring(MODEL_PREFIX.length()), t);
-                    else setOptimizerState(e.name().substring(OPTIMIZER_PREFIX.length()), t);
-                } catch (IllegalArgumentException bad) {
-                    throw new CheckpointException(file, bad.getMessage());
-                }
-            }
-            setStepCount(updates);
-            Map<String, String> progress = new LinkedHashMap<>();
-            meta.forEach((k, v) -> {
-                if (k.startsWith(PROGRESS_PREFIX)) progress.put(k.substring(PROGRESS_PREFIX.length()), v);
-            });
-            return progress;
-        }
-    }
-
-    private static void add(List<SafeTensors.Source> sources, List<Tensor> owned, String name, Tensor t) {
-        owned.add(t);
-        sources.add(new SafeTensors.Source(name, t.dtype(), t.shape(), t.segment()));
+        java.util.Set<String> expected = new java.util.HashSet<>();
+        for (ParameterInfo p : model.parameters()) expected.add(MODEL_PREFIX + p.name());
+        for (String name : optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
+        expected.add(MASKER_STATE);
+        String myMasker = maskerStateName(group == null ? 0 : group.rank());
+        boolean[] maskerFound = {false};
+        TrainingCheckpoint.Contents contents = TrainingCheckpoint.read(file, FORMAT, "training", expected,
+                name -> name.startsWith(MASKER_STATE + ".rank"),  // the other ranks' maskers
+                (name, t) -> {
+                    if (name.startsWith(MASKER_STATE)) {
+                        if (name.equals(myMasker)) {
+                            masker.restoreState(t.segment().toArray(ValueLayout.JAVA_BYTE));
+                            maskerFound[0] = true;
+                        }
+                    } else if (name.startsWith(MODEL_PREFIX)) model.setParameter(name.substring(MODEL_PREFIX.length()), t);
+                    else setOptimizerState(name.substring(OPTIMIZER_PREFIX.length()), t);
+                });
+        if (!maskerFound[0])
+            System.getLogger(Trainer.class.getName()).log(System.Logger.Level.WARNING, file + " has no masker state for rank "
+                    + group.rank() + " (it was written by fewer ranks): this rank's masks continue from its own seed");
+        setStepCount(contents.updates());
+        return contents.progress();
     }
 
     /** torch.optim.AdamW's hyper-parameters as the C ABI's struct (shared with FineTuner). */
@@ -351,8 +310,8 @@ public final class Trainer extends NativeResource {
         return rank == 0 ? MASKER_STATE : MASKER_STATE + ".rank" + rank;
     }
 
-    private static final String MODEL_PREFIX = "model.", OPTIMIZER_PREFIX = "optimizer.", MASKER_STATE = "masker.state";
-    private static final String UPDATES_KEY = "updates", PROGRESS_PREFIX = "progress.";
+    private static final String MODEL_PREFIX = TrainingCheckpoint.MODEL_PREFIX, OPTIMIZER_PREFIX = TrainingCheckpoint.OPTIMIZER_PREFIX;
+    private static final String FORMAT = "mae4j-training", MASKER_STATE = "masker.state";
 
     public Model model() {
         return model;

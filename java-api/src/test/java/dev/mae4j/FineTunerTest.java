@@ -2,10 +2,15 @@ package dev.mae4j;
 
 import dev.mae4j.data.Mixup;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
 
 import java.util.HashMap;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -108,6 +113,59 @@ class FineTunerTest {
             e = assertThrows(IllegalArgumentException.class, () -> t.stepSoftTargets(images, narrow));
             assertTrue(e.getMessage().contains("targets must be [4, " + ClassifierTest.CLASSES + "]"), e.getMessage());
             assertEquals(0, t.stepCount(), "refused steps update nothing");
+        }
+    }
+
+    @Test
+    void aCheckpointResumesTheExactSequence(@TempDir Path dir) throws IOException {
+        // stochastic depth on: the resumed run must also continue the generator's draws
+        Path file = dir.resolve("ft.safetensors");
+        long[] labels = {0, 1, 2, 3};
+        LrSchedule schedule = LrSchedule.warmupCosine(1e-2, 1e-4, 1, 4);
+        double[] uninterrupted = new double[2], resumed = new double[2];
+        Map<String, double[]> finalWeights = new HashMap<>();
+        try (Classifier c = Classifier.create(F64, 4, 0.5, Device.cpu(), 5);
+             Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 46), N, 2, 8, 8);
+             Tensor y = Tensor.fromLongs(labels, N);
+             FineTuner t = FineTuner.builder(c).schedule(schedule).build()) {
+            t.step(images, y);
+            t.step(images, y);
+            t.saveCheckpoint(file, Map.of("epoch", "0.5"));
+            for (int i = 0; i < 2; i++) uninterrupted[i] = t.step(images, y);
+            for (ParameterInfo p : c.parameters()) {
+                try (Tensor v = c.parameter(p.name())) {
+                    finalWeights.put(p.name(), v.toDoubleArray());
+                }
+            }
+        }
+        try (Classifier c = Classifier.create(F64, 4, 0.5, Device.cpu(), 99);  // other weights, other draws
+             Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 46), N, 2, 8, 8);
+             Tensor y = Tensor.fromLongs(labels, N);
+             FineTuner t = FineTuner.builder(c).schedule(schedule).build()) {
+            assertEquals(Map.of("epoch", "0.5"), t.loadCheckpoint(file));
+            assertEquals(2, t.stepCount());
+            for (int i = 0; i < 2; i++) resumed[i] = t.step(images, y);
+            assertArrayEquals(uninterrupted, resumed, 0.0, "losses after the checkpoint");
+            for (ParameterInfo p : c.parameters()) {
+                try (Tensor v = c.parameter(p.name())) {
+                    assertArrayEquals(finalWeights.get(p.name()), v.toDoubleArray(), 0.0, p.name());
+                }
+            }
+        }
+        try (Classifier other = Classifier.create(F64, 3, 0.5, Device.cpu(), 5);
+             FineTuner t = FineTuner.builder(other).build()) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> t.loadCheckpoint(file));
+            assertTrue(e.getMessage().contains("head"), e.getMessage());  // 3 classes, the file has 4
+        }
+        try (Model m = Model.create(F64, Device.cpu(), 1);
+             Trainer trainer = Trainer.builder(m).build();
+             Masker masker = Masker.random(0.75, 1);
+             Classifier c = Classifier.create(F64, 4, 0.5, Device.cpu(), 5);
+             FineTuner t = FineTuner.builder(c).build()) {
+            Path pretraining = dir.resolve("pretraining.safetensors");
+            trainer.saveCheckpoint(pretraining, masker, Map.of());
+            CheckpointException e = assertThrows(CheckpointException.class, () -> t.loadCheckpoint(pretraining));
+            assertTrue(e.getMessage().contains("is not a fine-tuning checkpoint (format mae4j-training)"), e.getMessage());
         }
     }
 

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)12L;
+    private static final int MAE_ABI_VERSION = (int)13L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 12
+     * #define MAE_ABI_VERSION 13
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -3251,6 +3251,124 @@ public class Mae {
                 traceDowncall("mae_classifier_num_classes", c, out);
             }
             return (int)mh$.invokeExact(c, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_rng_state_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_rng_state_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_rng_state_get(mae_classifier *c, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_rng_state_get$descriptor() {
+        return mae_classifier_rng_state_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_rng_state_get(mae_classifier *c, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_classifier_rng_state_get$handle() {
+        return mae_classifier_rng_state_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_rng_state_get(mae_classifier *c, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_classifier_rng_state_get$address() {
+        return mae_classifier_rng_state_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_rng_state_get(mae_classifier *c, mae_tensor **out)
+     * }
+     */
+    public static int mae_classifier_rng_state_get(MemorySegment c, MemorySegment out) {
+        var mh$ = mae_classifier_rng_state_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_rng_state_get", c, out);
+            }
+            return (int)mh$.invokeExact(c, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_rng_state_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_rng_state_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_rng_state_set(mae_classifier *c, const mae_tensor_view *state)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_rng_state_set$descriptor() {
+        return mae_classifier_rng_state_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_rng_state_set(mae_classifier *c, const mae_tensor_view *state)
+     * }
+     */
+    public static MethodHandle mae_classifier_rng_state_set$handle() {
+        return mae_classifier_rng_state_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_rng_state_set(mae_classifier *c, const mae_tensor_view *state)
+     * }
+     */
+    public static MemorySegment mae_classifier_rng_state_set$address() {
+        return mae_classifier_rng_state_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_rng_state_set(mae_classifier *c, const mae_tensor_view *state)
+     * }
+     */
+    public static int mae_classifier_rng_state_set(MemorySegment c, MemorySegment state) {
+        var mh$ = mae_classifier_rng_state_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_rng_state_set", c, state);
+            }
+            return (int)mh$.invokeExact(c, state);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -1,0 +1,92 @@
+package dev.mae4j;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.BiConsumer;
+import java.util.function.Predicate;
+
+/**
+ * The file layout {@link Trainer} and {@link FineTuner} checkpoints share: one safetensors file holding the
+ * weights under "model.", the optimiser's state under "optimizer.", generator states as U8 tensors, and the update
+ * count, the configuration and the caller's progress in the metadata; written atomically (SafeTensors.write: a
+ * temporary file, flushed, then renamed).
+ */
+final class TrainingCheckpoint {
+    static final String MODEL_PREFIX = "model.", OPTIMIZER_PREFIX = "optimizer.";
+    private static final String UPDATES_KEY = "updates", PROGRESS_PREFIX = "progress.";
+
+    private TrainingCheckpoint() {}
+
+    /** What a checkpoint restores besides the tensors: the update count and the caller's progress. */
+    record Contents(long updates, Map<String, String> progress) {}
+
+    /** A U8 tensor holding {@code bytes} (a generator state). */
+    static Tensor bytes(byte[] bytes) {
+        Tensor t = Tensor.zeros(DType.U8, bytes.length);
+        MemorySegment.copy(bytes, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, bytes.length);
+        return t;
+    }
+
+    /** Writes {@code tensors} (closing them, written or not) and the metadata as a checkpoint of {@code format}. */
+    static void write(Path file, String format, MaeConfig config, long updates, Map<String, String> progress,
+                      Map<String, Tensor> tensors) throws IOException {
+        try {
+            List<SafeTensors.Source> sources = new ArrayList<>();
+            tensors.forEach((name, t) -> sources.add(new SafeTensors.Source(name, t.dtype(), t.shape(), t.segment())));
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put("format", format);
+            metadata.putAll(config.toMetadata());
+            metadata.put(UPDATES_KEY, Long.toString(updates));
+            progress.forEach((k, v) -> metadata.put(PROGRESS_PREFIX + k, v));
+            SafeTensors.write(file, metadata, sources);
+        } finally {
+            tensors.values().forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * Reads a checkpoint of {@code format} ({@code kind} names it in errors, e.g. "training") whose tensors are exactly {@code expected} (besides those {@code extra}
+     * accepts), handing each to {@code restore} (the tensor is valid during the call only).
+     */
+    static Contents read(Path file, String format, String kind, Set<String> expected, Predicate<String> extra,
+                         BiConsumer<String, Tensor> restore) throws IOException {
+        try (SafeTensors st = SafeTensors.open(file)) {
+            Map<String, String> meta = st.metadata();
+            if (!format.equals(meta.get("format")))
+                throw new CheckpointException(file, "is not a " + kind + " checkpoint (format " + meta.get("format") + ")");
+            Set<String> found = new TreeSet<>(st.entries().keySet());
+            found.removeIf(extra);
+            if (!new TreeSet<>(expected).equals(found))
+                throw new CheckpointException(file, "its tensors do not match this model and optimiser");
+            long updates;
+            try {
+                updates = Long.parseLong(meta.getOrDefault(UPDATES_KEY, ""));
+            } catch (NumberFormatException e) {
+                throw new CheckpointException(file, "metadata " + UPDATES_KEY + " is missing or not a number");
+            }
+            for (SafeTensors.Entry e : st.entries().values()) {
+                DType dtype = DType.ofSafetensorsName(e.dtype());
+                if (dtype == null || e.shape().length == 0)
+                    throw new CheckpointException(file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
+                try (Tensor t = Tensor.wrap(e.data(), dtype, e.shape())) {
+                    restore.accept(e.name(), t);
+                } catch (IllegalArgumentException bad) {
+                    throw new CheckpointException(file, bad.getMessage());
+                }
+            }
+            Map<String, String> progress = new LinkedHashMap<>();
+            meta.forEach((k, v) -> {
+                if (k.startsWith(PROGRESS_PREFIX)) progress.put(k.substring(PROGRESS_PREFIX.length()), v);
+            });
+            return new Contents(updates, progress);
+        }
+    }
+}

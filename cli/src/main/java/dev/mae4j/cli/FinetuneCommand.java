@@ -1,5 +1,6 @@
 package dev.mae4j.cli;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Classifier;
 import dev.mae4j.Device;
@@ -116,6 +117,17 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--log-every", description = "Log every N updates.")
     int logEvery = 50;
 
+    @Option(names = "--checkpoint-every", description = "Write checkpoint.safetensors every N updates (and after the last).")
+    int checkpointEvery = 200;
+
+    @Option(names = "--resume", description = "Continue from OUT/checkpoint.safetensors when it exists (the same "
+            + "command otherwise): the run goes on exactly as if never stopped.")
+    boolean resume;
+
+    // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
+    @Option(names = "--interrupt-after", hidden = true)
+    long interruptAfter = Long.MAX_VALUE;
+
     @picocli.CommandLine.Mixin
     DistributedOptions dist = new DistributedOptions();
 
@@ -171,11 +183,25 @@ final class FinetuneCommand implements Callable<Integer> {
                         new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5), RandomErasing.withProbability(reprob),
                         new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb), config.imgSize(), seed,
                         role.augmentationSalt());
+                Path checkpoint = out.resolve("checkpoint.safetensors");
+                Map<String, String> runKey = runKey(scratch, ranks, steps, warmup, peakLr);
+                if (resume && !Files.exists(checkpoint))
+                    System.out.printf("no checkpoint at %s: starting from the first update%n", checkpoint);
+                if (resume && Files.exists(checkpoint)) {
+                    Map<String, String> progress = tuner.loadCheckpoint(checkpoint);
+                    for (var e : runKey.entrySet())
+                        if (!e.getValue().equals(progress.get(e.getKey())))
+                            throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
+                                    + " = " + progress.get(e.getKey()) + "; resume with the same value, not " + e.getValue());
+                    perEpochTop1.addAll(JSON.readValue(progress.get(EVALUATIONS), EVALUATION_ROWS));
+                    System.out.printf("resuming from %s at update %d%n", checkpoint, tuner.stepCount());
+                }
+                long start = tuner.stepCount(), taken = 0;
                 double lossSum = 0;
                 long window = 0, imagesSeen = 0, t0 = System.nanoTime();
-                try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), 0);
-                     TrainingProgress console = TrainingProgress.forConsole("finetune", steps, 0);
-                     BatchLoader loader = new BatchLoader(train, batch, seed, 0, steps, 2, augmentation.transform(batch), rank, ranks)) {
+                try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), start);
+                     TrainingProgress console = TrainingProgress.forConsole("finetune", steps, start);
+                     BatchLoader loader = new BatchLoader(train, batch, seed, start, steps, 2, augmentation.transform(batch), rank, ranks)) {
                     long[] labels = new long[batch];
                     for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                         int[] idx = loader.indices(b.index());
@@ -205,6 +231,15 @@ final class FinetuneCommand implements Callable<Integer> {
                             row.put("test_top1", top1);
                             perEpochTop1.add(row);
                             System.out.printf("epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
+                        }
+                        if (update % checkpointEvery == 0 || update == steps) {
+                            Map<String, String> progress = new LinkedHashMap<>(runKey);
+                            progress.put(EVALUATIONS, JSON.writeValueAsString(perEpochTop1));
+                            tuner.saveCheckpoint(checkpoint, progress);
+                        }
+                        if (++taken == interruptAfter && update < steps) {
+                            System.out.println("interrupted after " + taken + " updates");
+                            return 3;
                         }
                     }
                 }
@@ -246,13 +281,38 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("seed", seed);
                 report.put("config", config);
                 report.put("duration_s", (System.nanoTime() - started) / 1e9);
-                new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), report);
+                JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), report);
                 System.out.printf("test top-1 %.2f%% (%s)%nwrote %s, %s, %s, %s%n", 100 * finalTop1,
                         scratch ? "from scratch" : "fine-tuned", out.resolve("report.json"), out.resolve("classifier.safetensors"),
                         out.resolve("metrics.jsonl"), out.resolve("loss.png"));
             }
         }
         return 0;
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String EVALUATIONS = "test_top1_per_epoch";
+    private static final TypeReference<List<Map<String, Object>>> EVALUATION_ROWS = new TypeReference<>() {};
+
+    /** What a resumed run must share with the one that wrote the checkpoint. */
+    private Map<String, String> runKey(boolean scratch, int ranks, long steps, long warmup, double peakLr) {
+        Map<String, String> key = new LinkedHashMap<>();
+        key.put("init", scratch ? "scratch" : weights.toAbsolutePath().toString());
+        key.put("data", data.source().toAbsolutePath().toString());
+        key.put("batch", Integer.toString(batch));
+        key.put("world_size", Integer.toString(ranks));
+        key.put("seed", Long.toString(seed));
+        key.put("steps", Long.toString(steps));  // the schedule depends on these
+        key.put("warmup_steps", Long.toString(warmup));
+        key.put("peak_lr", Double.toString(peakLr));
+        key.put("min_lr", Double.toString(minLr));
+        key.put("weight_decay", Double.toString(weightDecay));
+        key.put("layer_decay", Double.toString(layerDecay));
+        key.put("label_smoothing", Double.toString(labelSmoothing));
+        key.put("drop_path", Double.toString(dropPath));
+        key.put("augment", augment + ", crop " + cropMinScale + ", reprob " + reprob);
+        key.put("mixup", mixupAlpha + ", cutmix " + cutmixAlpha + ", prob " + mixupProb + ", switch " + mixupSwitchProb);
+        return key;
     }
 
     /** Top-1 accuracy on every image of {@code test}, in batches; with a group each rank scores every ranks-th image. */
@@ -289,6 +349,8 @@ final class FinetuneCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--label-smoothing must be in [0, 1), got " + labelSmoothing);
         if (!(cropMinScale > 0 && cropMinScale <= 1))
             throw new ParameterException(spec.commandLine(), "--crop-min-scale must be in (0, 1], got " + cropMinScale);
+        if (checkpointEvery <= 0)
+            throw new ParameterException(spec.commandLine(), "--checkpoint-every must be positive, got " + checkpointEvery);
         if (!(reprob >= 0 && reprob <= 1)) throw new ParameterException(spec.commandLine(), "--reprob must be in [0, 1], got " + reprob);
         if (!(mixupAlpha >= 0 && Double.isFinite(mixupAlpha)))
             throw new ParameterException(spec.commandLine(), "--mixup must be a finite alpha >= 0, got " + mixupAlpha);

@@ -135,6 +135,43 @@ class FinetuneCommandTest {
     }
 
     @Test
+    void anInterruptedFineTuneResumedGivesTheSameLossesAndAccuracies() throws IOException {
+        PretrainCommandTest.writeImages(dir, 32);
+        Path weights = dir.resolve("mae.safetensors");
+        try (Model m = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1)) {
+            m.save(weights);
+        }
+        Path straight = dir.resolve("straight"), broken = dir.resolve("broken");
+        // 2 epochs of 4 updates; Mixup/CutMix and erasing on, so every random stream must continue where it stopped
+        String[] common = {"finetune", "--weights", weights.toString(), "--data", dir.toString(), "--batch", "8",
+                "--epochs", "2", "--log-every", "1", "--mixup", "0.8", "--cutmix", "1.0", "--reprob", "0.5"};
+        assertEquals(0, run(new StringWriter(), concat(common, "--out", straight.toString())));
+        assertEquals(3, run(new StringWriter(), concat(common, "--out", broken.toString(), "--checkpoint-every", "3",
+                "--interrupt-after", "5")));
+        assertEquals(5, Files.readAllLines(broken.resolve("metrics.jsonl")).size(), "updates 1..5 logged, 3 checkpointed");
+        StringWriter err = new StringWriter();
+        assertEquals(0, run(err, concat(common, "--out", broken.toString(), "--resume")), err.toString());
+        List<String> a = Files.readAllLines(straight.resolve("metrics.jsonl")), b = Files.readAllLines(broken.resolve("metrics.jsonl"));
+        assertEquals(8, b.size());
+        for (int i = 0; i < 8; i++) {
+            JsonNode x = JSON.readTree(a.get(i)), y = JSON.readTree(b.get(i));
+            assertEquals(x.get("loss").asDouble(), y.get("loss").asDouble(), 0.0, "loss of update " + (i + 1));
+            assertEquals(x.get("lr").asDouble(), y.get("lr").asDouble(), 0.0);
+        }
+        JsonNode ra = JSON.readTree(straight.resolve("report.json").toFile()), rb = JSON.readTree(broken.resolve("report.json").toFile());
+        assertEquals(ra.get("test_top1_per_epoch"), rb.get("test_top1_per_epoch"), "both epochs' evaluations, one from before the stop");
+        err = new StringWriter();
+        assertEquals(2, run(err, concat(common, "--out", broken.toString(), "--resume", "--layer-decay", "0.5")));
+        assertTrue(err.toString().contains("the checkpoint was written with layer_decay = 0.75"), err.toString());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    @Test
     void badArgumentsSayWhatToFix() {
         StringWriter err = new StringWriter();
         assertEquals(2, run(err, "finetune", "--images", dir.toString()));

@@ -8,11 +8,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Fine-tunes a {@link Classifier} end to end as the reference's main_finetune.py: label-smoothed
@@ -154,12 +151,7 @@ public final class FineTuner extends NativeResource {
         byte[] mine = classifier.dropPathState();
         byte[][] states = group == null ? new byte[][] {mine} : group.allGather(mine);
         if (group != null && !group.isMain()) return;
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (ParameterInfo p : classifier.parameters())
-            tensors.put(TrainingCheckpoint.MODEL_PREFIX + p.name(), classifier.parameter(p.name()));
-        for (String name : optimizerStateNames()) tensors.put(TrainingCheckpoint.OPTIMIZER_PREFIX + name, optimizerState(name));
-        for (int r = 0; r < states.length; r++) tensors.put(dropPathStateName(r), TrainingCheckpoint.bytes(states[r]));
-        TrainingCheckpoint.write(file, FORMAT, classifier.config(), stepCount(), progress, tensors);
+        TrainingCheckpoint.save(file, FORMAT, classifier.config(), stepCount(), progress, checkpointed(), DROP_PATH_STATE, states);
     }
 
     /**
@@ -168,34 +160,16 @@ public final class FineTuner extends NativeResource {
      */
     public Map<String, String> loadCheckpoint(Path file) throws IOException {
         if (file == null) throw new IllegalArgumentException("file must not be null");
-        Set<String> expected = new HashSet<>();
-        for (ParameterInfo p : classifier.parameters()) expected.add(TrainingCheckpoint.MODEL_PREFIX + p.name());
-        for (String name : optimizerStateNames()) expected.add(TrainingCheckpoint.OPTIMIZER_PREFIX + name);
-        expected.add(DROP_PATH_STATE);
-        String mine = dropPathStateName(group == null ? 0 : group.rank());
-        boolean[] found = {false};
-        TrainingCheckpoint.Contents contents = TrainingCheckpoint.read(file, FORMAT, "fine-tuning", expected,
-                name -> name.startsWith(DROP_PATH_STATE + ".rank"),  // the other ranks' generators
-                (name, t) -> {
-                    if (name.startsWith(DROP_PATH_STATE)) {
-                        if (name.equals(mine)) {
-                            classifier.restoreDropPathState(t.segment().toArray(ValueLayout.JAVA_BYTE));
-                            found[0] = true;
-                        }
-                    } else if (name.startsWith(TrainingCheckpoint.MODEL_PREFIX))
-                        classifier.setParameter(name.substring(TrainingCheckpoint.MODEL_PREFIX.length()), t);
-                    else setOptimizerState(name.substring(TrainingCheckpoint.OPTIMIZER_PREFIX.length()), t);
-                });
-        if (!found[0])
-            System.getLogger(FineTuner.class.getName()).log(System.Logger.Level.WARNING, file + " has no stochastic-depth "
-                    + "state for rank " + group.rank() + " (it was written by fewer ranks): its draws continue from its own seed");
+        TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "fine-tuning", checkpointed(),
+                DROP_PATH_STATE, group == null ? 0 : group.rank(), classifier::restoreDropPathState);
         setStepCount(contents.updates());
         return contents.progress();
     }
 
-    // Rank 0's generator keeps the single-process name, so checkpoints of one and of many ranks load in either.
-    private static String dropPathStateName(int rank) {
-        return rank == 0 ? DROP_PATH_STATE : DROP_PATH_STATE + ".rank" + rank;
+    /** The classifier's weights and this tuner's optimiser state, as checkpoints see them. */
+    private TrainingCheckpoint.Trainable checkpointed() {
+        return new TrainingCheckpoint.Trainable(classifier.parameters(), classifier::parameter, classifier::setParameter, optimizerStateNames(),
+                this::optimizerState, this::setOptimizerState);
     }
 
     private static final String FORMAT = "mae4j-finetuning", DROP_PATH_STATE = "drop_path.state";

@@ -257,11 +257,7 @@ public final class Trainer extends NativeResource {
             throw new IllegalStateException(pending + " micro-batches are accumulated: checkpoint after the update");
         byte[][] states = group == null ? new byte[][] {masker.state()} : group.allGather(masker.state());
         if (group != null && !group.isMain()) return;
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (ParameterInfo p : model.parameters()) tensors.put(MODEL_PREFIX + p.name(), model.parameter(p.name()));
-        for (String name : optimizerStateNames()) tensors.put(OPTIMIZER_PREFIX + name, optimizerState(name));
-        for (int r = 0; r < states.length; r++) tensors.put(maskerStateName(r), TrainingCheckpoint.bytes(states[r]));
-        TrainingCheckpoint.write(file, FORMAT, model.config(), stepCount(), progress, tensors);
+        TrainingCheckpoint.save(file, FORMAT, model.config(), stepCount(), progress, checkpointed(), MASKER_STATE, states);
     }
 
     /**
@@ -270,26 +266,8 @@ public final class Trainer extends NativeResource {
      */
     public Map<String, String> loadCheckpoint(Path file, Masker masker) throws IOException {
         if (file == null || masker == null) throw new IllegalArgumentException("file and masker must not be null");
-        java.util.Set<String> expected = new java.util.HashSet<>();
-        for (ParameterInfo p : model.parameters()) expected.add(MODEL_PREFIX + p.name());
-        for (String name : optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
-        expected.add(MASKER_STATE);
-        String myMasker = maskerStateName(group == null ? 0 : group.rank());
-        boolean[] maskerFound = {false};
-        TrainingCheckpoint.Contents contents = TrainingCheckpoint.read(file, FORMAT, "training", expected,
-                name -> name.startsWith(MASKER_STATE + ".rank"),  // the other ranks' maskers
-                (name, t) -> {
-                    if (name.startsWith(MASKER_STATE)) {
-                        if (name.equals(myMasker)) {
-                            masker.restoreState(t.segment().toArray(ValueLayout.JAVA_BYTE));
-                            maskerFound[0] = true;
-                        }
-                    } else if (name.startsWith(MODEL_PREFIX)) model.setParameter(name.substring(MODEL_PREFIX.length()), t);
-                    else setOptimizerState(name.substring(OPTIMIZER_PREFIX.length()), t);
-                });
-        if (!maskerFound[0])
-            System.getLogger(Trainer.class.getName()).log(System.Logger.Level.WARNING, file + " has no masker state for rank "
-                    + group.rank() + " (it was written by fewer ranks): this rank's masks continue from its own seed");
+        TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "training", checkpointed(), MASKER_STATE,
+                group == null ? 0 : group.rank(), masker::restoreState);
         setStepCount(contents.updates());
         return contents.progress();
     }
@@ -305,12 +283,12 @@ public final class Trainer extends NativeResource {
         return cfg;
     }
 
-    // Rank 0's masker keeps the single-process name, so checkpoints of one and of many ranks load in either.
-    private static String maskerStateName(int rank) {
-        return rank == 0 ? MASKER_STATE : MASKER_STATE + ".rank" + rank;
+    /** The model's weights and this trainer's optimiser state, as checkpoints see them. */
+    private TrainingCheckpoint.Trainable checkpointed() {
+        return new TrainingCheckpoint.Trainable(model.parameters(), model::parameter, model::setParameter, optimizerStateNames(),
+                this::optimizerState, this::setOptimizerState);
     }
 
-    private static final String MODEL_PREFIX = TrainingCheckpoint.MODEL_PREFIX, OPTIMIZER_PREFIX = TrainingCheckpoint.OPTIMIZER_PREFIX;
     private static final String FORMAT = "mae4j-training", MASKER_STATE = "masker.state";
 
     public Model model() {

@@ -5,12 +5,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -20,7 +23,7 @@ import java.util.function.Predicate;
  * temporary file, flushed, then renamed).
  */
 final class TrainingCheckpoint {
-    static final String MODEL_PREFIX = "model.", OPTIMIZER_PREFIX = "optimizer.";
+    private static final String MODEL_PREFIX = "model.", OPTIMIZER_PREFIX = "optimizer.";
     private static final String UPDATES_KEY = "updates", PROGRESS_PREFIX = "progress.";
 
     private TrainingCheckpoint() {}
@@ -28,15 +31,69 @@ final class TrainingCheckpoint {
     /** What a checkpoint restores besides the tensors: the update count and the caller's progress. */
     record Contents(long updates, Map<String, String> progress) {}
 
+    /** The weights and optimiser state of a trainer, by name: what a checkpoint reads and writes. */
+    record Trainable(List<ParameterInfo> parameters, Function<String, Tensor> parameter, BiConsumer<String, Tensor> setParameter,
+                     List<String> optimizerStateNames, Function<String, Tensor> optimizerState,
+                     BiConsumer<String, Tensor> setOptimizerState) {}
+
+    /**
+     * Writes {@code t}'s weights and optimiser state, every rank's generator state ({@code states[r]}, rank 0 under
+     * {@code stateName} itself, so files of one and of many ranks load in either) and the metadata.
+     */
+    static void save(Path file, String format, MaeConfig config, long updates, Map<String, String> progress, Trainable t,
+                     String stateName, byte[][] states) throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        try {
+            for (ParameterInfo p : t.parameters()) tensors.put(MODEL_PREFIX + p.name(), t.parameter().apply(p.name()));
+            for (String name : t.optimizerStateNames()) tensors.put(OPTIMIZER_PREFIX + name, t.optimizerState().apply(name));
+            for (int r = 0; r < states.length; r++) tensors.put(rankName(stateName, r), bytes(states[r]));
+        } catch (RuntimeException e) {
+            tensors.values().forEach(Tensor::close);
+            throw e;
+        }
+        write(file, format, config, updates, progress, tensors);
+    }
+
+    /**
+     * Restores a checkpoint of {@link #save} into {@code t}, and {@code rank}'s generator state into
+     * {@code restoreState}; warns when the file has none for this rank (it was written by fewer ranks).
+     */
+    static Contents load(Path file, String format, String kind, Trainable t, String stateName, int rank,
+                         Consumer<byte[]> restoreState) throws IOException {
+        Set<String> expected = new HashSet<>();
+        for (ParameterInfo p : t.parameters()) expected.add(MODEL_PREFIX + p.name());
+        for (String name : t.optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
+        expected.add(stateName);
+        String mine = rankName(stateName, rank);
+        boolean[] found = {false};
+        Contents contents = read(file, format, kind, expected, name -> name.startsWith(stateName + ".rank"), (name, v) -> {
+            if (name.startsWith(stateName)) {
+                if (name.equals(mine)) {
+                    restoreState.accept(v.segment().toArray(ValueLayout.JAVA_BYTE));
+                    found[0] = true;
+                }
+            } else if (name.startsWith(MODEL_PREFIX)) t.setParameter().accept(name.substring(MODEL_PREFIX.length()), v);
+            else t.setOptimizerState().accept(name.substring(OPTIMIZER_PREFIX.length()), v);
+        });
+        if (!found[0])
+            System.getLogger(TrainingCheckpoint.class.getName()).log(System.Logger.Level.WARNING, file + " has no " + stateName
+                    + " for rank " + rank + " (it was written by fewer ranks): this rank's draws continue from its own seed");
+        return contents;
+    }
+
+    private static String rankName(String stateName, int rank) {
+        return rank == 0 ? stateName : stateName + ".rank" + rank;
+    }
+
     /** A U8 tensor holding {@code bytes} (a generator state). */
-    static Tensor bytes(byte[] bytes) {
+    private static Tensor bytes(byte[] bytes) {
         Tensor t = Tensor.zeros(DType.U8, bytes.length);
         MemorySegment.copy(bytes, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, bytes.length);
         return t;
     }
 
     /** Writes {@code tensors} (closing them, written or not) and the metadata as a checkpoint of {@code format}. */
-    static void write(Path file, String format, MaeConfig config, long updates, Map<String, String> progress,
+    private static void write(Path file, String format, MaeConfig config, long updates, Map<String, String> progress,
                       Map<String, Tensor> tensors) throws IOException {
         try {
             List<SafeTensors.Source> sources = new ArrayList<>();
@@ -56,7 +113,7 @@ final class TrainingCheckpoint {
      * Reads a checkpoint of {@code format} ({@code kind} names it in errors, e.g. "training") whose tensors are exactly {@code expected} (besides those {@code extra}
      * accepts), handing each to {@code restore} (the tensor is valid during the call only).
      */
-    static Contents read(Path file, String format, String kind, Set<String> expected, Predicate<String> extra,
+    private static Contents read(Path file, String format, String kind, Set<String> expected, Predicate<String> extra,
                          BiConsumer<String, Tensor> restore) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
             Map<String, String> meta = st.metadata();

@@ -36,10 +36,7 @@ class FinetuneCommandTest {
     @Test
     void fineTunesPretrainedWeightsAndReportsTestAccuracy() throws IOException {
         PretrainCommandTest.writeImages(dir, 32);
-        Path weights = dir.resolve("mae.safetensors");
-        try (Model m = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1)) {
-            m.save(weights);
-        }
+        Path weights = pretrainedWeights();
         Path out = dir.resolve("ft");
         StringWriter err = new StringWriter();
         assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--data", dir.toString(), "--out", out.toString(),
@@ -115,10 +112,7 @@ class FinetuneCommandTest {
     @Test
     void fineTunesDataParallelOverTwoWorkerProcesses() throws IOException {
         PretrainCommandTest.writeImages(dir, 32);
-        Path weights = dir.resolve("mae.safetensors");
-        try (Model m = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1)) {
-            m.save(weights);
-        }
+        Path weights = pretrainedWeights();
         Path out = dir.resolve("ft2");
         int port = FreePort.find();
         StringWriter err = new StringWriter();
@@ -137,10 +131,7 @@ class FinetuneCommandTest {
     @Test
     void anInterruptedFineTuneResumedGivesTheSameLossesAndAccuracies() throws IOException {
         PretrainCommandTest.writeImages(dir, 32);
-        Path weights = dir.resolve("mae.safetensors");
-        try (Model m = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1)) {
-            m.save(weights);
-        }
+        Path weights = pretrainedWeights();
         Path straight = dir.resolve("straight"), broken = dir.resolve("broken");
         // 2 epochs of 4 updates; Mixup/CutMix and erasing on, so every random stream must continue where it stopped
         String[] common = {"finetune", "--weights", weights.toString(), "--data", dir.toString(), "--batch", "8",
@@ -163,6 +154,15 @@ class FinetuneCommandTest {
         err = new StringWriter();
         assertEquals(2, run(err, concat(common, "--out", broken.toString(), "--resume", "--layer-decay", "0.5")));
         assertTrue(err.toString().contains("the checkpoint was written with layer_decay = 0.75"), err.toString());
+    }
+
+    /** A freshly initialised MAE of the default config, saved as a pretrained one would be. */
+    private Path pretrainedWeights() throws IOException {
+        Path weights = dir.resolve("mae.safetensors");
+        try (Model m = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1)) {
+            m.save(weights);
+        }
+        return weights;
     }
 
     private static String[] concat(String[] a, String... b) {

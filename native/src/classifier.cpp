@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "errors.h"
+#include "tensors.h"
 
 namespace mae {
 
@@ -59,11 +60,7 @@ torch::ScalarType VitClassifier::dtype() const {
 }
 
 void VitClassifier::set_rng_state(const torch::Tensor& state) {
-    auto current = gen_.get_state();
-    require(state.scalar_type() == torch::kUInt8 && state.dim() == 1 && state.numel() == current.numel(),
-            "classifier generator state must be U8 [" + std::to_string(current.numel()) +
-                "], as mae_classifier_rng_state_get returns");
-    gen_.set_state(state.contiguous());
+    restore_generator_state(gen_, state, "classifier generator state", "mae_classifier_rng_state_get");
 }
 
 std::vector<DropPath> VitClassifier::draw_drop_path(int64_t n) {

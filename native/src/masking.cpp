@@ -1,6 +1,7 @@
 #include "masking.h"
 
 #include "errors.h"
+#include "tensors.h"
 
 #include <cmath>
 #include <vector>
@@ -116,10 +117,7 @@ torch::Tensor RandomMasker::state() {
 
 void RandomMasker::set_state(const torch::Tensor& state) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto current = generator_.get_state();
-    require(state.scalar_type() == torch::kUInt8 && state.dim() == 1 && state.numel() == current.numel(),
-            "masker state must be U8 [" + std::to_string(current.numel()) + "], as mae_masker_state_get returns");
-    generator_.set_state(state.contiguous());
+    restore_generator_state(generator_, state, "masker state", "mae_masker_state_get");
 }
 
 FixedNoiseMasker::FixedNoiseMasker(torch::Tensor noise, double mask_ratio)

@@ -51,4 +51,12 @@ void describe(const torch::Tensor& t, mae_tensor_view* out) {
     for (int64_t i = 0; i < MAE_MAX_DIMS; ++i) out->shape[i] = i < t.dim() ? t.size(i) : 0;
 }
 
+void restore_generator_state(at::Generator& gen, const torch::Tensor& state, const std::string& what,
+                             const std::string& getter) {
+    auto current = gen.get_state();
+    require(state.scalar_type() == torch::kUInt8 && state.dim() == 1 && state.numel() == current.numel(),
+            what + " must be U8 [" + std::to_string(current.numel()) + "], as " + getter + " returns");
+    gen.set_state(state.contiguous());
+}
+
 }  // namespace mae

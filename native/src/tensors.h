@@ -22,4 +22,9 @@ std::string shape_string(c10::IntArrayRef shape);
 // Fills `out` with dtype and shape of `t`; data = NULL.
 void describe(const torch::Tensor& t, mae_tensor_view* out);
 
+// Sets `gen` to `state`, which must be a U8 tensor like the one gen.get_state() gives; `what` names the state and
+// `getter` the C function that hands it out, in the error message.
+void restore_generator_state(at::Generator& gen, const torch::Tensor& state, const std::string& what,
+                             const std::string& getter);
+
 }  // namespace mae

@@ -50,7 +50,8 @@ public final class Augment {
     }
 
     private static Tensor withBoxes(Tensor images, double[] boxes, int columns, BoxesCall call) {
-        if (images == null || boxes == null) throw new IllegalArgumentException("images and boxes must not be null");
+        if (images == null) throw new IllegalArgumentException("images must not be null");
+        if (boxes == null) throw new IllegalArgumentException("boxes must not be null");
         long[] shape = images.shape();
         if (shape.length != 4) throw new IllegalArgumentException("images must be [N, C, H, W], got " + Arrays.toString(shape));
         long n = shape[0];

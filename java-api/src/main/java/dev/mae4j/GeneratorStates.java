@@ -28,10 +28,16 @@ final class GeneratorStates {
         }
     }
 
+    /** A U8 tensor holding a copy of {@code state}. */
+    static Tensor tensorOf(byte[] state) {
+        Tensor t = Tensor.zeros(DType.U8, state.length);
+        MemorySegment.copy(state, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, state.length);
+        return t;
+    }
+
     static void set(byte[] state, Setter setter) {
         if (state == null || state.length == 0) throw new IllegalArgumentException("state must not be empty");
-        try (Arena arena = Arena.ofConfined(); Tensor t = Tensor.zeros(DType.U8, state.length)) {
-            MemorySegment.copy(state, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, state.length);
+        try (Arena arena = Arena.ofConfined(); Tensor t = tensorOf(state)) {
             MemorySegment view = mae_tensor_view.allocate(arena);
             t.writeView(view);  // t is ours alone: no other thread can close it meanwhile
             Status.check(setter.set(view));

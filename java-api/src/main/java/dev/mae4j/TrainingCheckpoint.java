@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,7 +45,7 @@ final class TrainingCheckpoint {
         try {
             for (ParameterInfo p : t.parameters()) tensors.put(MODEL_PREFIX + p.name(), t.parameter().apply(p.name()));
             for (String name : t.optimizerStateNames()) tensors.put(OPTIMIZER_PREFIX + name, t.optimizerState().apply(name));
-            for (int r = 0; r < states.length; r++) tensors.put(rankName(stateName, r), bytes(states[r]));
+            for (int r = 0; r < states.length; r++) tensors.put(rankName(stateName, r), GeneratorStates.tensorOf(states[r]));
         } catch (RuntimeException e) {
             tensors.values().forEach(Tensor::close);
             throw e;
@@ -83,13 +82,6 @@ final class TrainingCheckpoint {
 
     private static String rankName(String stateName, int rank) {
         return rank == 0 ? stateName : stateName + ".rank" + rank;
-    }
-
-    /** A U8 tensor holding {@code bytes} (a generator state). */
-    private static Tensor bytes(byte[] bytes) {
-        Tensor t = Tensor.zeros(DType.U8, bytes.length);
-        MemorySegment.copy(bytes, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, bytes.length);
-        return t;
     }
 
     /** Writes {@code tensors} (closing them, written or not) and the metadata as a checkpoint of {@code format}. */

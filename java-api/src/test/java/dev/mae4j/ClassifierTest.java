@@ -9,6 +9,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -177,5 +178,20 @@ class ClassifierTest {
     private static void assertMessage(org.junit.jupiter.api.function.Executable call, String fragment) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().contains(fragment), "'" + e.getMessage() + "' should mention '" + fragment + "'");
+    }
+
+    @Test
+    void aRestoredDropPathStateRepeatsTheDrawsAndAForeignOneIsRefused() {
+        try (Classifier c = Classifier.create(F64, CLASSES, 0.5, Device.cpu(), 3);
+             Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 47), N, 2, 8, 8);
+             Tensor y = Tensor.fromLongs(new long[] {0, 1, 2}, N)) {
+            byte[] state = c.dropPathState();
+            double first = c.lossBackward(images, y, 0.0);  // training mode: stochastic depth drawn
+            assertNotEquals(first, c.lossBackward(images, y, 0.0), "the next draws differ");
+            c.restoreDropPathState(state);
+            assertEquals(first, c.lossBackward(images, y, 0.0), 0.0, "the same stochastic depth after the restore");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> c.restoreDropPathState(new byte[3]));
+            assertTrue(e.getMessage().contains("as mae_classifier_rng_state_get returns"), e.getMessage());
+        }
     }
 }

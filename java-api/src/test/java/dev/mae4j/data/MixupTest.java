@@ -48,7 +48,7 @@ class MixupTest {
     void theSettingsChooseTheKindOfMix() {
         Random random = new Random(9);
         for (int i = 0; i < 50; i++) {
-            assertEquals(new Mixup.Mix(1, null).lam(), new Mixup(0.8, 1.0, 0, 0.5).draw(28, 28, random).lam(), "probability 0");
+            assertEquals(1.0, new Mixup(0.8, 1.0, 0, 0.5).draw(28, 28, random).lam(), "probability 0");
             assertNull(Mixup.withAlphas(0.8, 0).draw(28, 28, random).box(), "Mixup only");
             assertTrue(Mixup.withAlphas(0, 1.0).draw(28, 28, random).isCutMix(), "CutMix only");
             assertTrue(new Mixup(0.8, 1.0, 1, 1).draw(28, 28, random).isCutMix(), "switch probability 1");

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Trains a model with AdamW exactly as torch.optim.AdamW, with the reference's parameter groups (no weight
@@ -213,8 +214,17 @@ public final class Trainer extends NativeResource {
      */
     public long fit(ImageDataset data, Masker masker, Fit fit, Fit.Listener listener)
             throws IOException, InterruptedException {
-        if (data == null || masker == null || fit == null || listener == null)
-            throw new IllegalArgumentException("data, masker, fit and listener must not be null");
+        return fit(data, masker, fit, listener, Map::of);
+    }
+
+    /**
+     * As {@link #fit(ImageDataset, Masker, Fit, Fit.Listener)}, and each checkpoint's progress also holds what
+     * {@code checkpointProgress} gives when it is written (e.g. the run's elapsed time) besides {@code fit.progress()} (the supplier's keys win).
+     */
+    public long fit(ImageDataset data, Masker masker, Fit fit, Fit.Listener listener,
+                    Supplier<Map<String, String>> checkpointProgress) throws IOException, InterruptedException {
+        if (data == null || masker == null || fit == null || listener == null || checkpointProgress == null)
+            throw new IllegalArgumentException("data, masker, fit, listener and checkpointProgress must not be null");
         if (pending != 0) throw new IllegalStateException(pending + " micro-batches are accumulated: apply them first");
         long first = stepCount() * accumulationSteps, end = fit.updates() * accumulationSteps, taken = 0;
         long start = System.nanoTime(), images = 0;
@@ -230,7 +240,7 @@ public final class Trainer extends NativeResource {
                 taken++;
                 long update = updates;
                 if (fit.checkpoint() != null && (update % fit.checkpointEvery() == 0 || update == fit.updates()))
-                    saveCheckpoint(fit.checkpoint(), masker, fit.progress());
+                    saveCheckpoint(fit.checkpoint(), masker, progressAt(fit, checkpointProgress));
                 double secs = (System.nanoTime() - start) / 1e9;
                 boolean go = listener.onUpdate(new Fit.Update(update, (double) (b.index() + 1) / loader.batchesPerEpoch(),
                         lossSum / accumulationSteps, schedule.lr(update - 1), images * ranks / secs, loader.waitSeconds() / secs));
@@ -241,6 +251,12 @@ public final class Trainer extends NativeResource {
             }
         }
         return taken;
+    }
+
+    private static Map<String, String> progressAt(Fit fit, Supplier<Map<String, String>> checkpointProgress) {
+        Map<String, String> progress = new LinkedHashMap<>(fit.progress());
+        progress.putAll(checkpointProgress.get());
+        return progress;
     }
 
     /**

@@ -2,9 +2,12 @@ package dev.mae4j;
 
 import dev.mae4j.data.ImageDataset;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -58,5 +61,24 @@ class FitTest {
             fit(t, m, 5).forEach(u -> twice.add(u.loss()));
         }
         assertEquals(once, twice);
+    }
+
+    @Test
+    void eachCheckpointCarriesTheFitsProgressAndWhatTheSupplierGivesThen(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("c.safetensors");
+        long[] calls = {0};
+        try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 0);
+             Trainer t = Trainer.builder(model).build();
+             Masker m = Masker.random(0.75, 1)) {
+            Fit fit = new Fit(2, 4, 5, null, file, 2, Map.of("seed", "5"));
+            t.fit(TWELVE, m, fit, u -> true, () -> Map.of("calls", Long.toString(++calls[0]), "seed", "overridden"));
+        }
+        assertEquals(2, calls[0], "asked at updates 2 and 4 only");
+        try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 0);
+             Trainer t = Trainer.builder(model).build();
+             Masker m = Masker.random(0.75, 1)) {
+            assertEquals(Map.of("seed", "overridden", "calls", "2"), t.loadCheckpoint(file, m));
+            assertEquals(4, t.stepCount());
+        }
     }
 }

@@ -138,7 +138,7 @@ final class FinetuneCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         validate();
         if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
-        long started = System.nanoTime();
+        RunClock clock = new RunClock();
         Device dev = dist.device(device);
         DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
@@ -194,6 +194,7 @@ final class FinetuneCommand implements Callable<Integer> {
                             throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
                                     + " = " + progress.get(e.getKey()) + "; resume with the same value, not " + e.getValue());
                     perEpochTop1.addAll(JSON.readValue(progress.get(EVALUATIONS), EVALUATION_ROWS));
+                    clock.resumeFrom(progress);
                     System.out.printf("resuming from %s at update %d%n", checkpoint, tuner.stepCount());
                 }
                 long start = tuner.stepCount(), taken = 0;
@@ -235,7 +236,7 @@ final class FinetuneCommand implements Callable<Integer> {
                         if (update % checkpointEvery == 0 || update == steps) {
                             Map<String, String> progress = new LinkedHashMap<>(runKey);
                             progress.put(EVALUATIONS, JSON.writeValueAsString(perEpochTop1));
-                            tuner.saveCheckpoint(checkpoint, progress);
+                            tuner.saveCheckpoint(checkpoint, clock.stamp(progress));
                         }
                         if (++taken == interruptAfter && update < steps) {
                             System.out.println("interrupted after " + taken + " updates");
@@ -280,7 +281,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("mixup_switch_prob", mixupSwitchProb);
                 report.put("seed", seed);
                 report.put("config", config);
-                report.put("duration_s", (System.nanoTime() - started) / 1e9);
+                report.put("duration_s", clock.seconds());
                 JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), report);
                 System.out.printf("test top-1 %.2f%% (%s)%nwrote %s, %s, %s, %s%n", 100 * finalTop1,
                         scratch ? "from scratch" : "fine-tuned", out.resolve("report.json"), out.resolve("classifier.safetensors"),

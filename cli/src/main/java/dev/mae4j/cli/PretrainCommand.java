@@ -160,7 +160,7 @@ final class PretrainCommand implements Callable<Integer> {
         DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
         boolean main = role.main();  // rank 0 writes the weights, metrics, figures and report
-        long started = System.nanoTime();
+        RunClock clock = new RunClock();
         boolean folder = images != null || shard != null;
         if (images != null && shard != null) throw new ParameterException(spec.commandLine(), "give --images or --shard, not both");
         if (folder && eval) {
@@ -229,6 +229,7 @@ final class PretrainCommand implements Callable<Integer> {
                     if (!e.getValue().equals(progress.get(e.getKey())))
                         throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
                                 + " = " + progress.get(e.getKey()) + "; resume with the same value, not " + e.getValue());
+                clock.resumeFrom(progress);
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
             System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
@@ -261,7 +262,7 @@ final class PretrainCommand implements Callable<Integer> {
                         window[0] = window[1] = 0;
                     }
                     return ++taken[0] < interruptAfter;
-                });
+                }, () -> clock.stamp(Map.of()));
             }
             if (taken[0] == interruptAfter && trainer.stepCount() < steps) {
                 System.out.println("interrupted after " + taken[0] + " updates");
@@ -285,7 +286,7 @@ final class PretrainCommand implements Callable<Integer> {
                 report.put("peak_lr", peakLr);
                 report.put("mask_ratio", maskRatio);
                 report.put("config", model.config());
-                report.put("duration_s", (System.nanoTime() - started) / 1e9);
+                report.put("duration_s", clock.seconds());
                 new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
                         .writeValue(out.resolve("report.json").toFile(), report);
                 System.out.printf("linear probe top-1 %.2f%% (untrained encoder: %.2f%%), kNN top-1 %.2f%%%n",

@@ -140,8 +140,14 @@ class FinetuneCommandTest {
         assertEquals(3, run(new StringWriter(), concat(common, "--out", broken.toString(), "--checkpoint-every", "3",
                 "--interrupt-after", "5")));
         assertEquals(5, Files.readAllLines(broken.resolve("metrics.jsonl")).size(), "updates 1..5 logged, 3 checkpointed");
+        // the run so far "took" a million seconds: the resumed report counts on from there
+        Path checkpoint = broken.resolve("checkpoint.safetensors");
+        assertTrue(Double.parseDouble(SafetensorsHeader.metadata(checkpoint, "progress.elapsed_s")) > 0);
+        SafetensorsHeader.setMetadata(checkpoint, "progress.elapsed_s", "1000000");
         StringWriter err = new StringWriter();
+        long resumed = System.nanoTime();
         assertEquals(0, run(err, concat(common, "--out", broken.toString(), "--resume")), err.toString());
+        double resumedSeconds = (System.nanoTime() - resumed) / 1e9;
         List<String> a = Files.readAllLines(straight.resolve("metrics.jsonl")), b = Files.readAllLines(broken.resolve("metrics.jsonl"));
         assertEquals(8, b.size());
         for (int i = 0; i < 8; i++) {
@@ -151,6 +157,8 @@ class FinetuneCommandTest {
         }
         JsonNode ra = JSON.readTree(straight.resolve("report.json").toFile()), rb = JSON.readTree(broken.resolve("report.json").toFile());
         assertEquals(ra.get("test_top1_per_epoch"), rb.get("test_top1_per_epoch"), "both epochs' evaluations, one from before the stop");
+        double duration = rb.get("duration_s").asDouble();
+        assertTrue(duration >= 1e6 && duration <= 1e6 + resumedSeconds, "duration_s " + duration);
         err = new StringWriter();
         assertEquals(2, run(err, concat(common, "--out", broken.toString(), "--resume", "--layer-decay", "0.5")));
         assertTrue(err.toString().contains("the checkpoint was written with layer_decay = 0.75"), err.toString());

@@ -185,7 +185,12 @@ class PretrainCommandTest {
         assertEquals(0, run(new StringWriter(), args(straight, "--steps", "7", "--no-eval")));
         assertEquals(3, run(new StringWriter(), args(broken, "--steps", "7", "--checkpoint-every", "2", "--interrupt-after", "5")));
         assertEquals(5, metrics(broken).size(), "updates 1..5 were logged, the checkpoint holds update 4");
+        Path checkpoint = broken.resolve("checkpoint.safetensors");
+        SafetensorsHeader.setMetadata(checkpoint, "progress.elapsed_s", "1000000");  // the time so far counts on
+        long resumed = System.nanoTime();
         assertEquals(0, run(new StringWriter(), args(broken, "--steps", "7", "--resume", "--no-eval")));
+        double elapsed = Double.parseDouble(SafetensorsHeader.metadata(checkpoint, "progress.elapsed_s"));
+        assertTrue(elapsed > 1e6 && elapsed <= 1e6 + (System.nanoTime() - resumed) / 1e9, "elapsed_s " + elapsed);
         List<JsonNode> a = metrics(straight), b = metrics(broken);
         assertEquals(7, b.size());
         for (int i = 0; i < 7; i++) {

@@ -18,6 +18,11 @@ public final class MaeCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new MaeCommand()).execute(args));
+        System.exit(commandLine(new MaeCommand()).execute(args));
+    }
+
+    /** A command line for {@code command} that reports the user's errors in one line ({@link UserErrors}). */
+    static CommandLine commandLine(Object command) {
+        return new CommandLine(command).setExecutionExceptionHandler(new UserErrors());
     }
 }

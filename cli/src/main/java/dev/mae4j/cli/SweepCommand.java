@@ -53,7 +53,7 @@ final class SweepCommand implements Callable<Integer> {
             List<String> args = new ArrayList<>(List.of("--mask-ratio", Double.toString(r), "--out", dir.toString()));
             args.addAll(pretrainOptions);
             System.out.printf("== mask ratio %.2f: mae pretrain %s%n", r, String.join(" ", args));
-            int code = new CommandLine(new PretrainCommand()).execute(args.toArray(String[]::new));
+            int code = MaeCommand.commandLine(new PretrainCommand()).execute(args.toArray(String[]::new));
             if (code != 0) return code;
             JsonNode report = json.readTree(dir.resolve("report.json").toFile());
             List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"), StandardCharsets.UTF_8);

@@ -8,15 +8,14 @@ import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static dev.mae4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,12 +25,6 @@ class FinetuneCommandTest {
 
     @TempDir
     Path dir;
-
-    private int run(StringWriter err, String... args) {
-        CommandLine cli = new CommandLine(new MaeCommand());
-        cli.setErr(new PrintWriter(err));
-        return cli.execute(args);
-    }
 
     @Test
     void fineTunesPretrainedWeightsAndReportsTestAccuracy() throws IOException {

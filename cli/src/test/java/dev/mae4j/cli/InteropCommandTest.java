@@ -9,9 +9,7 @@ import dev.mae4j.Tensor;
 import dev.mae4j.data.ImageFolder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -20,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.mae4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,12 +27,6 @@ class InteropCommandTest {
 
     @TempDir
     Path dir;
-
-    private int run(StringWriter err, String... args) {
-        CommandLine cli = new CommandLine(new MaeCommand());
-        cli.setErr(new PrintWriter(err));
-        return cli.execute(args);
-    }
 
     @Test
     void convertsHuggingFaceFoldersToReferenceSafetensorsAndBack() throws Exception {

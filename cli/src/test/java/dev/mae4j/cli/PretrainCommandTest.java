@@ -7,11 +7,9 @@ import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -20,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.GZIPOutputStream;
 
+import static dev.mae4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,12 +46,6 @@ class PretrainCommandTest {
         try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
             out.write(content);
         }
-    }
-
-    private int run(StringWriter err, String... args) {
-        CommandLine cli = new CommandLine(new MaeCommand());
-        cli.setErr(new PrintWriter(err));
-        return cli.execute(args);
     }
 
     private String[] args(Path out, String... extra) {

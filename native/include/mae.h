@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 13
+#define MAE_ABI_VERSION 14
 
 #define MAE_MAX_DIMS 8
 
@@ -159,6 +159,26 @@ int32_t mae_augment_erase(const mae_tensor_view* images, const mae_tensor_view* 
 int32_t mae_augment_mixup(const mae_tensor_view* images, double lam, mae_tensor** out);
 int32_t mae_augment_cutmix(const mae_tensor_view* images, int32_t top, int32_t left, int32_t height, int32_t width,
                            mae_tensor** out);
+
+/* RandAugment's image operations (timm's rand_augment_transform) with PIL's arithmetic, each image by its own plan:
+   images [N, C, H, W] F32 normalised ((pixel / 255 − mean[c]) / std[c], mean and std [C] F64; C 1 or 3) are
+   rounded to 8-bit pixels, changed by the K steps of their row of plan [N, K · 7] F64 in order — each step a code
+   below and six arguments — and normalised again; pixels an affine step brings in from outside take
+   round(255 · mean). out [N, C, H, W] F32. dev.mae4j.data.RandAugment draws the plans. */
+#define MAE_RA_NONE 0
+#define MAE_RA_AUTOCONTRAST 1 /* ImageOps.autocontrast, per band */
+#define MAE_RA_EQUALIZE 2     /* ImageOps.equalize, per band */
+#define MAE_RA_INVERT 3       /* ImageOps.invert */
+#define MAE_RA_POSTERIZE 4    /* a0 = bits kept */
+#define MAE_RA_SOLARIZE 5     /* a0 = threshold */
+#define MAE_RA_SOLARIZE_ADD 6 /* a0 = addend, a1 = threshold */
+#define MAE_RA_COLOR 7        /* a0 = ImageEnhance factor */
+#define MAE_RA_CONTRAST 8     /* a0 = ImageEnhance factor */
+#define MAE_RA_BRIGHTNESS 9   /* a0 = ImageEnhance factor */
+#define MAE_RA_SHARPNESS 10   /* a0 = ImageEnhance factor */
+#define MAE_RA_AFFINE 11      /* a0..a5: Image.transform(AFFINE) coefficients, bicubic */
+int32_t mae_augment_rand(const mae_tensor_view* images, const mae_tensor_view* plan, const mae_tensor_view* mean,
+                         const mae_tensor_view* std, mae_tensor** out);
 
 /* A batch from a pool of U8 images (e.g. a memory-mapped shard, read in place): images [M, C, H, W] U8,
    indices [N] I64 into it; out [N, C, H, W] F32 = (pixel / 255 − mean[c]) / std[c], mean and std [C] F64. */

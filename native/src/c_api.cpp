@@ -9,6 +9,7 @@
 #include <string>
 
 #include "augment.h"
+#include "rand_augment.h"
 #include "classifier.h"
 #include "distributed.h"
 #include "errors.h"
@@ -299,6 +300,16 @@ int32_t mae_augment_cutmix(const mae_tensor_view* images, int32_t top, int32_t l
         require_ptr(out, "out");
         c10::InferenceMode inference;  // no autograd bookkeeping at all
         *out = export_tensor(mae::cutmix(mae::wrap_view(images, "images"), top, left, height, width));
+    });
+}
+
+int32_t mae_augment_rand(const mae_tensor_view* images, const mae_tensor_view* plan, const mae_tensor_view* mean,
+                         const mae_tensor_view* std, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
+        *out = export_tensor(mae::rand_augment(mae::wrap_view(images, "images"), mae::wrap_view(plan, "plan"),
+                                               mae::wrap_view(mean, "mean"), mae::wrap_view(std, "std")));
     });
 }
 

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)13L;
+    private static final int MAE_ABI_VERSION = (int)14L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 13
+     * #define MAE_ABI_VERSION 14
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -274,6 +274,114 @@ public class Mae {
      */
     public static int MAE_BACKEND_NCCL() {
         return MAE_BACKEND_NCCL;
+    }
+    private static final int MAE_RA_NONE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_NONE 0
+     * }
+     */
+    public static int MAE_RA_NONE() {
+        return MAE_RA_NONE;
+    }
+    private static final int MAE_RA_AUTOCONTRAST = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_AUTOCONTRAST 1
+     * }
+     */
+    public static int MAE_RA_AUTOCONTRAST() {
+        return MAE_RA_AUTOCONTRAST;
+    }
+    private static final int MAE_RA_EQUALIZE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_EQUALIZE 2
+     * }
+     */
+    public static int MAE_RA_EQUALIZE() {
+        return MAE_RA_EQUALIZE;
+    }
+    private static final int MAE_RA_INVERT = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_INVERT 3
+     * }
+     */
+    public static int MAE_RA_INVERT() {
+        return MAE_RA_INVERT;
+    }
+    private static final int MAE_RA_POSTERIZE = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_POSTERIZE 4
+     * }
+     */
+    public static int MAE_RA_POSTERIZE() {
+        return MAE_RA_POSTERIZE;
+    }
+    private static final int MAE_RA_SOLARIZE = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_SOLARIZE 5
+     * }
+     */
+    public static int MAE_RA_SOLARIZE() {
+        return MAE_RA_SOLARIZE;
+    }
+    private static final int MAE_RA_SOLARIZE_ADD = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_SOLARIZE_ADD 6
+     * }
+     */
+    public static int MAE_RA_SOLARIZE_ADD() {
+        return MAE_RA_SOLARIZE_ADD;
+    }
+    private static final int MAE_RA_COLOR = (int)7L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_COLOR 7
+     * }
+     */
+    public static int MAE_RA_COLOR() {
+        return MAE_RA_COLOR;
+    }
+    private static final int MAE_RA_CONTRAST = (int)8L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_CONTRAST 8
+     * }
+     */
+    public static int MAE_RA_CONTRAST() {
+        return MAE_RA_CONTRAST;
+    }
+    private static final int MAE_RA_BRIGHTNESS = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_BRIGHTNESS 9
+     * }
+     */
+    public static int MAE_RA_BRIGHTNESS() {
+        return MAE_RA_BRIGHTNESS;
+    }
+    private static final int MAE_RA_SHARPNESS = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_SHARPNESS 10
+     * }
+     */
+    public static int MAE_RA_SHARPNESS() {
+        return MAE_RA_SHARPNESS;
+    }
+    private static final int MAE_RA_AFFINE = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_RA_AFFINE 11
+     * }
+     */
+    public static int MAE_RA_AFFINE() {
+        return MAE_RA_AFFINE;
     }
 
     private static class mae_abi_version {
@@ -977,6 +1085,68 @@ public class Mae {
                 traceDowncall("mae_augment_cutmix", images, top, left, height, width, out);
             }
             return (int)mh$.invokeExact(images, top, left, height, width, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_augment_rand {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_augment_rand");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_rand(const mae_tensor_view *images, const mae_tensor_view *plan, const mae_tensor_view *mean, const mae_tensor_view *std, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_augment_rand$descriptor() {
+        return mae_augment_rand.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_rand(const mae_tensor_view *images, const mae_tensor_view *plan, const mae_tensor_view *mean, const mae_tensor_view *std, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_augment_rand$handle() {
+        return mae_augment_rand.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_augment_rand(const mae_tensor_view *images, const mae_tensor_view *plan, const mae_tensor_view *mean, const mae_tensor_view *std, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_augment_rand$address() {
+        return mae_augment_rand.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_augment_rand(const mae_tensor_view *images, const mae_tensor_view *plan, const mae_tensor_view *mean, const mae_tensor_view *std, mae_tensor **out)
+     * }
+     */
+    public static int mae_augment_rand(MemorySegment images, MemorySegment plan, MemorySegment mean, MemorySegment std, MemorySegment out) {
+        var mh$ = mae_augment_rand.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_augment_rand", images, plan, mean, std, out);
+            }
+            return (int)mh$.invokeExact(images, plan, mean, std, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -5,6 +5,7 @@ import dev.mae4j.FineTuner;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.Mixup;
+import dev.mae4j.data.RandAugment;
 import dev.mae4j.data.RandomErasing;
 import dev.mae4j.data.RandomResizedCrop;
 
@@ -12,20 +13,28 @@ import java.util.Random;
 
 /**
  * The reference fine-tuning's augmentation of each training batch, seeded by the batch's index (and the rank's
- * salt): crops, flips and random erasing on the loader's thread; Mixup/CutMix on the training thread, where the
+ * salt): crops, flips, RandAugment and random erasing on the loader's thread; Mixup/CutMix on the training thread, where the
  * lam that mixes the images also mixes the targets.
  */
-record FinetuneAugmentation(boolean augment, RandomResizedCrop crops, RandomErasing erasing, Mixup mixup, int size,
-                            long seed, long salt) {
-    /** Crops and flips, then erasing (drawn after the crops, so probability 0 leaves the crops as they were). */
+record FinetuneAugmentation(boolean augment, RandomResizedCrop crops, RandAugment randAugment, double[][] normalisation,
+                            RandomErasing erasing, Mixup mixup, int size, long seed, long salt) {
+    /**
+     * Crops and flips, RandAugment (when not null; on the pixels the [0] mean and [1] std of {@code normalisation}
+     * give back), then erasing, in timm's order; each drawn after the one before, so turning a later one off leaves
+     * the earlier ones as they were.
+     */
     BatchLoader.Transform transform(int batch) {
         if (!augment) return (t, i) -> t;
         return (t, i) -> {
             Random random = new Random(seed * 7_919L + i + salt);
-            Tensor cropped = Augment.resizedCrops(t, crops.sample(batch, size, size, random), size);
-            if (erasing.probability() == 0) return cropped;
-            try (cropped) {
-                return Augment.erase(cropped, erasing.sample(batch, size, size, random), random.nextLong());
+            Tensor augmented = Augment.resizedCrops(t, crops.sample(batch, size, size, random), size);
+            if (randAugment != null)
+                try (Tensor cropped = augmented) {
+                    augmented = Augment.randAugment(cropped, randAugment.draw(batch, random), normalisation[0], normalisation[1]);
+                }
+            if (erasing.probability() == 0) return augmented;
+            try (Tensor unerased = augmented) {
+                return Augment.erase(unerased, erasing.sample(batch, size, size, random), random.nextLong());
             }
         };
     }

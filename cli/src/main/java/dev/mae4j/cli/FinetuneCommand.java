@@ -13,6 +13,7 @@ import dev.mae4j.Tensor;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.LabelledDataset;
 import dev.mae4j.data.Mixup;
+import dev.mae4j.data.RandAugment;
 import dev.mae4j.data.RandomErasing;
 import dev.mae4j.data.RandomResizedCrop;
 import picocli.CommandLine.Command;
@@ -86,6 +87,11 @@ final class FinetuneCommand implements Callable<Integer> {
             + "horizontal flip); 1 keeps whole images.")
     double cropMinScale = 0.6;
 
+    @Option(names = "--aa", description = "RandAugment as timm's configuration string rand-m<magnitude>-n<layers>-"
+            + "mstd<spread>-inc<0|1> (after the crops, before erasing; PIL's arithmetic, bicubic, the data mean as fill), "
+            + "the reference's by default; none turns it off.")
+    String autoAugment = "rand-m9-mstd0.5-inc1";
+
     @Option(names = "--reprob", description = "Probability of random erasing (timm's, 'pixel' mode: one box of 2%%–1/3 of "
             + "the image filled with normal noise after normalisation), as the reference's fine-tuning; 0 turns it off.")
     double reprob = 0.25;
@@ -104,7 +110,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--mixup-switch-prob", description = "Probability of CutMix rather than Mixup when both are on.")
     double mixupSwitchProb = 0.5;
 
-    @Option(names = "--augment", negatable = true, description = "Random resized crops, flips and random erasing of the "
+    @Option(names = "--augment", negatable = true, description = "Random resized crops, flips, RandAugment and random erasing of the "
             + "training images.")
     boolean augment = true;
 
@@ -164,9 +170,9 @@ final class FinetuneCommand implements Callable<Integer> {
             Files.createDirectories(out);
             System.out.printf("mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
                             + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
-                            + "random erasing %.2f, mixup %.2f, cutmix %.2f, %d step thread%s%n",
+                            + "RandAugment %s, random erasing %.2f, mixup %.2f, cutmix %.2f, %d step thread%s%n",
                     scratch ? "from scratch" : "from " + weights, train.size(), test.size(), train.classCount(), data.source(),
-                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing, augment ? reprob : 0, mixupAlpha, cutmixAlpha, stepThreads,
+                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing, augment ? autoAugment : "none", augment ? reprob : 0, mixupAlpha, cutmixAlpha, stepThreads,
                     stepThreads == 1 ? "" : "s");
             if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
 
@@ -180,7 +186,8 @@ final class FinetuneCommand implements Callable<Integer> {
                          .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group)
                          .stepThreads(stepThreads).build()) {
                 FinetuneAugmentation augmentation = new FinetuneAugmentation(augment,
-                        new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5), RandomErasing.withProbability(reprob),
+                        new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5), randAugment(),
+                        data.normalisation(config.inChans()), RandomErasing.withProbability(reprob),
                         new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb), config.imgSize(), seed,
                         role.augmentationSalt());
                 Path checkpoint = out.resolve("checkpoint.safetensors");
@@ -189,6 +196,7 @@ final class FinetuneCommand implements Callable<Integer> {
                     System.out.printf("no checkpoint at %s: starting from the first update%n", checkpoint);
                 if (resume && Files.exists(checkpoint)) {
                     Map<String, String> progress = tuner.loadCheckpoint(checkpoint);
+                    progress.putIfAbsent("auto_augment", "none");  // checkpoints from before RandAugment
                     for (var e : runKey.entrySet())
                         if (!e.getValue().equals(progress.get(e.getKey())))
                             throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
@@ -273,7 +281,9 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("drop_path", dropPath);
                 report.put("label_smoothing", labelSmoothing);
                 report.put("augment", !augment ? "none" : "RandomResizedCrop(" + cropMinScale + "-1) + flip"
+                        + (randAugment() != null ? " + RandAugment(" + autoAugment + ")" : "")
                         + (reprob > 0 ? " + RandomErasing(" + reprob + ", pixel)" : ""));
+                report.put("auto_augment", augment ? autoAugment : "none");
                 report.put("reprob", augment ? reprob : 0);
                 report.put("mixup", mixupAlpha);
                 report.put("cutmix", cutmixAlpha);
@@ -312,8 +322,14 @@ final class FinetuneCommand implements Callable<Integer> {
         key.put("label_smoothing", Double.toString(labelSmoothing));
         key.put("drop_path", Double.toString(dropPath));
         key.put("augment", augment + ", crop " + cropMinScale + ", reprob " + reprob);
+        key.put("auto_augment", autoAugment);
         key.put("mixup", mixupAlpha + ", cutmix " + cutmixAlpha + ", prob " + mixupProb + ", switch " + mixupSwitchProb);
         return key;
+    }
+
+    /** --aa's RandAugment, or null for none. */
+    private RandAugment randAugment() {
+        return autoAugment.equals("none") ? null : RandAugment.parse(autoAugment);
     }
 
     /** Top-1 accuracy on every image of {@code test}, in batches; with a group each rank scores every ranks-th image. */
@@ -353,6 +369,11 @@ final class FinetuneCommand implements Callable<Integer> {
         if (checkpointEvery <= 0)
             throw new ParameterException(spec.commandLine(), "--checkpoint-every must be positive, got " + checkpointEvery);
         if (!(reprob >= 0 && reprob <= 1)) throw new ParameterException(spec.commandLine(), "--reprob must be in [0, 1], got " + reprob);
+        try {
+            randAugment();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--aa: " + e.getMessage());
+        }
         if (!(mixupAlpha >= 0 && Double.isFinite(mixupAlpha)))
             throw new ParameterException(spec.commandLine(), "--mixup must be a finite alpha >= 0, got " + mixupAlpha);
         if (!(cutmixAlpha >= 0 && Double.isFinite(cutmixAlpha)))

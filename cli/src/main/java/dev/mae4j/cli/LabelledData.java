@@ -76,6 +76,18 @@ final class LabelledData {
 
     record Splits(LabelledDataset train, LabelledDataset test) {}
 
+    /** The per-channel mean and standard deviation {@link #open} normalises with: [0] mean, [1] std. */
+    double[][] normalisation(int channels) {
+        boolean idx = shard == null && images == null;
+        float[] m = idx ? new float[] {MEAN} : mean(channels), s = idx ? new float[] {STD} : std(channels);
+        double[][] ms = new double[2][m.length];
+        for (int c = 0; c < m.length; c++) {
+            ms[0][c] = m[c];
+            ms[1][c] = s[c];
+        }
+        return ms;
+    }
+
     private static ImageFolder folder(Path dir, int size, int channels) throws IOException {
         ImageFolder f = new ImageFolder(dir, size, channels, mean(channels), std(channels));
         System.out.printf("%s: %d images in %d classes, %d unreadable files skipped%n", dir, f.size(), f.classCount(), f.skipped());

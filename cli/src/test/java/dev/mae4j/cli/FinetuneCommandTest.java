@@ -39,7 +39,9 @@ class FinetuneCommandTest {
             assertTrue(report.has(field), "report lacks " + field);
         assertEquals(weights.toAbsolutePath().toString(), report.get("init").asText());
         assertEquals(0.25, report.get("reprob").asDouble(), "the reference's random erasing by default");
-        assertTrue(report.get("augment").asText().endsWith("+ RandomErasing(0.25, pixel)"), report.get("augment").asText());
+        assertTrue(report.get("augment").asText().endsWith("+ RandAugment(rand-m9-mstd0.5-inc1) + RandomErasing(0.25, pixel)"),
+                report.get("augment").asText());
+        assertEquals("rand-m9-mstd0.5-inc1", report.get("auto_augment").asText(), "the reference's RandAugment by default");
         assertEquals(2, report.get("test_top1_per_epoch").size(), "one test evaluation per epoch");
         assertEquals(16, report.get("test_images").asInt());
         assertEquals(8, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "2 epochs of 32 images in batches of 8");
@@ -52,11 +54,13 @@ class FinetuneCommandTest {
 
         Path scratch = dir.resolve("scratch");
         assertEquals(0, run(new StringWriter(), "finetune", "--weights", weights.toString(), "--from-scratch", "--data", dir.toString(),
-                "--out", scratch.toString(), "--batch", "8", "--epochs", "0.5", "--reprob", "0", "--mixup", "0.8", "--cutmix", "1.0"));
+                "--out", scratch.toString(), "--batch", "8", "--epochs", "0.5", "--reprob", "0", "--aa", "none", "--mixup", "0.8", "--cutmix", "1.0"));
         JsonNode scratchReport = JSON.readTree(scratch.resolve("report.json").toFile());
         assertEquals("scratch", scratchReport.get("init").asText());
         assertEquals(0, scratchReport.get("reprob").asDouble());
         assertFalse(scratchReport.get("augment").asText().contains("Erasing"), scratchReport.get("augment").asText());
+        assertFalse(scratchReport.get("augment").asText().contains("RandAugment"), scratchReport.get("augment").asText());
+        assertEquals("none", scratchReport.get("auto_augment").asText());
         assertEquals(0.8, scratchReport.get("mixup").asDouble());
         assertEquals(1.0, scratchReport.get("cutmix").asDouble());
         assertEquals(0, report.get("mixup").asDouble(), "no Mixup by default, as main_finetune.py");
@@ -189,5 +193,8 @@ class FinetuneCommandTest {
         err = new StringWriter();
         assertEquals(2, run(err, "finetune", "--cutmix", "-1"));
         assertTrue(err.toString().contains("--cutmix must be a finite alpha >= 0"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, "finetune", "--aa", "rand-m9-q2"));
+        assertTrue(err.toString().contains("--aa: unknown RandAugment section 'q2'"), err.toString());
     }
 }

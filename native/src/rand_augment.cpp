@@ -234,52 +234,53 @@ void apply(const Image& im, const double* step, const uint8_t* fill) {
 
 }  // namespace
 
-torch::Tensor rand_augment_pixels(const torch::Tensor& pixels, const torch::Tensor& plan, const torch::Tensor& fill) {
-    require(pixels.dim() == 4 && pixels.scalar_type() == torch::kUInt8,
-            "pixels must be U8 [N, C, H, W], got " + shape_string(pixels.sizes()));
-    const int64_t n = pixels.size(0), c = pixels.size(1), h = pixels.size(2), w = pixels.size(3);
-    require(c == 1 || c == 3, "RandAugment needs grey (1) or RGB (3) images, got " + std::to_string(c) + " channels");
-    require(plan.dim() == 2 && plan.size(0) == n && plan.size(1) % RA_COLUMNS == 0 && plan.scalar_type() == torch::kFloat64,
-            "plan must be F64 [N, K · " + std::to_string(RA_COLUMNS) + "] with N = " + std::to_string(n) + ", got " +
-                shape_string(plan.sizes()));
-    require(fill.dim() == 1 && fill.size(0) == c && fill.scalar_type() == torch::kUInt8, "fill must be U8 [C]");
-    auto steps = plan.contiguous();
-    require(torch::isfinite(steps).all().item<bool>(), "the plan must be finite");
-    const int64_t k = steps.size(1) / RA_COLUMNS;
-    if (n == 0 || k == 0) return pixels.clone();
-    auto codes = steps.view({n, -1, RA_COLUMNS}).select(2, 0);
-    require(((codes >= MAE_RA_NONE) & (codes <= MAE_RA_AFFINE) & (codes == codes.floor())).all().item<bool>(),
-            "plan codes must be whole numbers in [0, " + std::to_string(MAE_RA_AFFINE) + "]");
-    auto out = pixels.to(torch::kCPU).contiguous().clone();
-    auto f = fill.to(torch::kCPU).contiguous();
-    auto host_steps = steps.to(torch::kCPU);
-    const double* rows = host_steps.data_ptr<double>();
-    uint8_t* data = out.data_ptr<uint8_t>();
-    const uint8_t* fill_colour = f.data_ptr<uint8_t>();
-    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; i++) {
-            Image im{data + i * c * h * w, c, h, w};
-            for (int64_t s = 0; s < k; s++) apply(im, rows + (i * k + s) * RA_COLUMNS, fill_colour);
-        }
-    });
-    return out.to(pixels.device());
-}
-
 torch::Tensor rand_augment(const torch::Tensor& images, const torch::Tensor& plan, const torch::Tensor& mean,
                            const torch::Tensor& std) {
     require(images.dim() == 4 && images.scalar_type() == torch::kFloat32,
             "images must be F32 [N, C, H, W], got " + shape_string(images.sizes()));
-    const int64_t c = images.size(1);
+    const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
+    require(c == 1 || c == 3, "RandAugment needs grey (1) or RGB (3) images, got " + std::to_string(c) + " channels");
+    require(plan.dim() == 2 && plan.size(0) == n && plan.size(1) % RA_COLUMNS == 0 && plan.scalar_type() == torch::kFloat64,
+            "plan must be F64 [N, K · " + std::to_string(RA_COLUMNS) + "] with N = " + std::to_string(n) + ", got " +
+                shape_string(plan.sizes()));
     require(mean.dim() == 1 && mean.size(0) == c && std.dim() == 1 && std.size(0) == c,
             "mean and std need " + std::to_string(c) + " values each");
-    auto m = mean.to(torch::kFloat64).to(images.device()), s = std.to(torch::kFloat64).to(images.device());
-    require((s > 0).all().item<bool>(), "std must be positive");
-    auto shape = std::vector<int64_t>{1, c, 1, 1};
-    // torch rounds half to even, as Python's round() in timm's img_mean
-    auto pixels = (images.to(torch::kFloat64) * s.view(shape) + m.view(shape)).mul_(255).round_().clamp_(0, 255).to(torch::kUInt8);
-    auto fill = m.mul(255).round().clamp(0, 255).to(torch::kUInt8);
-    auto out = rand_augment_pixels(pixels, plan, fill).to(torch::kFloat32).div_(255.0);
-    return out.sub_(m.to(torch::kFloat32).view(shape)).div_(s.to(torch::kFloat32).view(shape));
+    auto steps = plan.to(torch::kCPU).contiguous();
+    require(torch::isfinite(steps).all().item<bool>(), "the plan must be finite");
+    const int64_t k = steps.size(1) / RA_COLUMNS;
+    if (k > 0 && n > 0) {
+        auto codes = steps.view({n, k, RA_COLUMNS}).select(2, 0);
+        require(((codes >= MAE_RA_NONE) & (codes <= MAE_RA_AFFINE) & (codes == codes.floor())).all().item<bool>(),
+                "plan codes must be whole numbers in [0, " + std::to_string(MAE_RA_AFFINE) + "]");
+    }
+    auto m64 = mean.to(torch::kCPU, torch::kFloat64).contiguous(), s64 = std.to(torch::kCPU, torch::kFloat64).contiguous();
+    require((s64 > 0).all().item<bool>() && torch::isfinite(m64).all().item<bool>(), "std must be positive, mean finite");
+    std::vector<double> m(m64.data_ptr<double>(), m64.data_ptr<double>() + c), s(s64.data_ptr<double>(), s64.data_ptr<double>() + c);
+    std::vector<uint8_t> fill(c);
+    for (int64_t b = 0; b < c; b++) fill[b] = static_cast<uint8_t>(std::clamp(std::nearbyint(255 * m[b]), 0.0, 255.0));
+
+    auto in = images.to(torch::kCPU).contiguous();
+    auto out = torch::empty_like(in);
+    const float* src = in.data_ptr<float>();
+    float* dst = out.data_ptr<float>();
+    const double* rows = steps.data_ptr<double>();
+    const int64_t plane = h * w, size = c * plane;
+    // one image at a time, from floats to pixels and back in one pass: rounding half to even, as Python's round() in
+    // timm's img_mean, and normalising as mae_gather_normalize does
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+        std::vector<uint8_t> pixels(size);
+        for (int64_t i = begin; i < end; i++) {
+            const float* x = src + i * size;
+            for (int64_t j = 0; j < size; j++)
+                pixels[j] = static_cast<uint8_t>(std::clamp(std::nearbyint((x[j] * s[j / plane] + m[j / plane]) * 255), 0.0, 255.0));
+            Image im{pixels.data(), c, h, w};
+            for (int64_t t = 0; t < k; t++) apply(im, rows + (i * k + t) * RA_COLUMNS, fill.data());
+            float* y = dst + i * size;
+            for (int64_t j = 0; j < size; j++)
+                y[j] = (static_cast<float>(pixels[j]) / 255.0f - static_cast<float>(m[j / plane])) / static_cast<float>(s[j / plane]);
+        }
+    });
+    return out.to(images.device());
 }
 
 }  // namespace mae

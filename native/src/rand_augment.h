@@ -10,13 +10,9 @@ namespace mae {
 // A plan step: an MAE_RA_* code of mae.h and six arguments.
 constexpr int64_t RA_COLUMNS = 7;
 
-// pixels [N, C, H, W] U8 (C 1 or 3), plan [N, K · 7] F64 (K steps per image, applied in order), fill [C] U8 (the
-// colour of pixels an affine step brings in from outside) -> [N, C, H, W] U8.
-torch::Tensor rand_augment_pixels(const torch::Tensor& pixels, const torch::Tensor& plan, const torch::Tensor& fill);
-
-// The same on normalised images [N, C, H, W] F32 ((pixel / 255 − mean) / std, mean and std [C]): rounded to U8
-// pixels as the PIL images of timm's pipeline are, augmented, normalised again; fill = round(255 · mean) as timm's
-// img_mean.
+// images [N, C, H, W] F32 normalised ((pixel / 255 − mean) / std, mean and std [C]; C 1 or 3), plan [N, K · 7] F64
+// (K steps per image, applied in order) -> [N, C, H, W] F32: each image rounded to U8 pixels as the PIL images of
+// timm's pipeline are, augmented, normalised again. Affine steps bring in round(255 · mean) (timm's img_mean).
 torch::Tensor rand_augment(const torch::Tensor& images, const torch::Tensor& plan, const torch::Tensor& mean,
                            const torch::Tensor& std);
 

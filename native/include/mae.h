@@ -162,9 +162,9 @@ int32_t mae_augment_cutmix(const mae_tensor_view* images, int32_t top, int32_t l
 
 /* RandAugment's image operations (timm's rand_augment_transform) with PIL's arithmetic, each image by its own plan:
    images [N, C, H, W] F32 normalised ((pixel / 255 − mean[c]) / std[c], mean and std [C] F64; C 1 or 3) are
-   rounded to 8-bit pixels, changed by the K steps of their row of plan [N, K · 7] F64 in order — each step a code
-   below and six arguments — and normalised again; pixels an affine step brings in from outside take
-   round(255 · mean). out [N, C, H, W] F32. dev.mae4j.data.RandAugment draws the plans. */
+   rounded to 8-bit pixels, changed by the K steps of their row of plan [N, K · 7] F64 (values below 1e6 in
+   magnitude) in order — each step a code below and six arguments — and normalised again; pixels an affine step
+   brings in from outside take round(255 · mean). out [N, C, H, W] F32. dev.mae4j.data.RandAugment draws the plans. */
 #define MAE_RA_NONE 0
 #define MAE_RA_AUTOCONTRAST 1 /* ImageOps.autocontrast, per band */
 #define MAE_RA_EQUALIZE 2     /* ImageOps.equalize, per band */

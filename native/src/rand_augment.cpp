@@ -175,7 +175,7 @@ double cubic(double v1, double v2, double v3, double v4, double d) {
 
 // Geometry.c's bicubic_filter8 at input point (xin, yin) of one band; false outside the image.
 bool bicubic(const uint8_t* band, int64_t h, int64_t w, double xin, double yin, uint8_t* out) {
-    if (xin < 0.0 || xin >= w || yin < 0.0 || yin >= h) return false;
+    if (!(xin >= 0.0 && xin < w && yin >= 0.0 && yin < h)) return false;  // PIL's bounds test, NaN outside too
     xin -= 0.5;
     yin -= 0.5;
     auto x = static_cast<int64_t>(std::floor(xin)), y = static_cast<int64_t>(std::floor(yin));
@@ -246,7 +246,8 @@ torch::Tensor rand_augment(const torch::Tensor& images, const torch::Tensor& pla
     require(mean.dim() == 1 && mean.size(0) == c && std.dim() == 1 && std.size(0) == c,
             "mean and std need " + std::to_string(c) + " values each");
     auto steps = plan.to(torch::kCPU).contiguous();
-    require(torch::isfinite(steps).all().item<bool>(), "the plan must be finite");
+    // bounded arguments keep every cast and blend below defined (a factor of 1e6 already saturates every pixel)
+    require((steps.abs() < 1e6).all().item<bool>(), "the plan's values must be finite and below 1e6 in magnitude");
     const int64_t k = steps.size(1) / RA_COLUMNS;
     if (k > 0 && n > 0) {
         auto codes = steps.view({n, k, RA_COLUMNS}).select(2, 0);
@@ -260,6 +261,7 @@ torch::Tensor rand_augment(const torch::Tensor& images, const torch::Tensor& pla
     for (int64_t b = 0; b < c; b++) fill[b] = static_cast<uint8_t>(std::clamp(std::nearbyint(255 * m[b]), 0.0, 255.0));
 
     auto in = images.to(torch::kCPU).contiguous();
+    require(torch::isfinite(in).all().item<bool>(), "images must be finite");
     auto out = torch::empty_like(in);
     const float* src = in.data_ptr<float>();
     float* dst = out.data_ptr<float>();

@@ -74,10 +74,18 @@ class RandAugmentPilTest {
 
     @Test
     void badBatchesAreRefusedByName() {
-        try (Tensor two = Tensor.fromFloats(new float[2 * 16], 1, 2, 4, 4)) {
+        float[] withNan = new float[16];
+        withNan[5] = Float.NaN;
+        try (Tensor two = Tensor.fromFloats(new float[2 * 16], 1, 2, 4, 4); Tensor one = Tensor.fromFloats(new float[16], 1, 1, 4, 4);
+             Tensor nan = Tensor.fromFloats(withNan, 1, 1, 4, 4)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Augment.randAugment(two, List.of(List.of()),
                     new double[] {0, 0}, new double[] {1, 1}));
             assertTrue(e.getMessage().contains("grey (1) or RGB (3)"), e.getMessage());
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> Augment.randAugment(one, List.of(List.of(
+                    new RandAugment.Step(RandAugment.Op.CONTRAST, 1e300))), new double[] {0}, new double[] {1}))
+                    .getMessage().contains("below 1e6"));
+            assertTrue(assertThrows(IllegalArgumentException.class, () -> Augment.randAugment(nan, List.of(List.of()),
+                    new double[] {0}, new double[] {1})).getMessage().contains("images must be finite"));
             assertThrows(IllegalArgumentException.class, () -> Augment.randAugment(two, List.of(), new double[] {0, 0},
                     new double[] {1, 1}), "one list of steps per image");
             assertThrows(IllegalArgumentException.class, () -> Augment.randAugment(two, List.of(List.of()), new double[] {0},

@@ -45,6 +45,7 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
     public record Step(Op op, double arg) {}
 
     private static final double LEVEL_DENOM = 10;  // timm's _LEVEL_DENOM: magnitude 10 is the full range
+    private static final Op[] OPS = Op.values();  // values() copies the array on every call
 
     public RandAugment {
         if (layers < 0) throw new IllegalArgumentException("layers must not be negative, got " + layers);
@@ -106,10 +107,9 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
     }
 
     private List<Step> draw(Random random) {
-        Op[] ops = Op.values();
         List<Step> steps = new ArrayList<>(layers);
         for (int l = 0; l < layers; l++) {
-            Op op = ops[random.nextInt(ops.length)];
+            Op op = OPS[random.nextInt(OPS.length)];
             if (random.nextDouble() > 0.5) continue;  // timm's AugmentOp: applied with probability 0.5
             double m = magnitude;
             if (magnitudeStd == Double.POSITIVE_INFINITY) m = random.nextDouble() * magnitude;

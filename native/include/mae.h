@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 14
+#define MAE_ABI_VERSION 15
 
 #define MAE_MAX_DIMS 8
 
@@ -179,6 +179,14 @@ int32_t mae_augment_cutmix(const mae_tensor_view* images, int32_t top, int32_t l
 #define MAE_RA_AFFINE 11      /* a0..a5: Image.transform(AFFINE) coefficients, bicubic */
 int32_t mae_augment_rand(const mae_tensor_view* images, const mae_tensor_view* plan, const mae_tensor_view* mean,
                          const mae_tensor_view* std, mae_tensor** out);
+
+/* torchvision's F.resized_crop of a PIL image, bicubic — image.crop(box).resize((width, height), BICUBIC) with
+   Pillow 9's fixed-point arithmetic — on one image as decoded: image [H, W, C] U8 interleaved (any channel order,
+   kept), crop [4] F64: top, left, height, width in whole source pixels (the whole image for a plain resize).
+   out [C, height, width] U8 planar, its columns mirrored when flip is 1: RandomResizedCrop + RandomHorizontalFlip,
+   or the evaluation transform's Resize. */
+int32_t mae_resized_crop(const mae_tensor_view* image, const mae_tensor_view* crop, int32_t height, int32_t width,
+                         int32_t flip, mae_tensor** out);
 
 /* A batch from a pool of U8 images (e.g. a memory-mapped shard, read in place): images [M, C, H, W] U8,
    indices [N] I64 into it; out [N, C, H, W] F32 = (pixel / 255 − mean[c]) / std[c], mean and std [C] F64. */

@@ -10,6 +10,7 @@
 
 #include "augment.h"
 #include "rand_augment.h"
+#include "resize.h"
 #include "classifier.h"
 #include "distributed.h"
 #include "errors.h"
@@ -310,6 +311,17 @@ int32_t mae_augment_rand(const mae_tensor_view* images, const mae_tensor_view* p
         c10::InferenceMode inference;  // no autograd bookkeeping at all
         *out = export_tensor(mae::rand_augment(mae::wrap_view(images, "images"), mae::wrap_view(plan, "plan"),
                                                mae::wrap_view(mean, "mean"), mae::wrap_view(std, "std")));
+    });
+}
+
+int32_t mae_resized_crop(const mae_tensor_view* image, const mae_tensor_view* crop, int32_t height, int32_t width,
+                         int32_t flip, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        mae::require(flip == 0 || flip == 1, "flip must be 0 or 1, got " + std::to_string(flip));
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
+        *out = export_tensor(mae::resized_crop(mae::wrap_view(image, "image"), mae::wrap_view(crop, "crop"), height,
+                                               width, flip == 1));
     });
 }
 

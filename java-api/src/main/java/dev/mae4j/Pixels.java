@@ -39,4 +39,28 @@ public final class Pixels {
             pool.release();
         }
     }
+
+    /**
+     * torchvision's {@code F.resized_crop} of a PIL image with bicubic interpolation, in Pillow 9's arithmetic:
+     * {@code crop} = {top, left, height, width} (whole pixels; the whole image for a plain resize) of {@code image}
+     * (U8 [H, W, C], interleaved as decoders give it; the channel order is kept) resized to height × width, its
+     * columns mirrored when {@code flip}. Returns U8 [C, height, width], planar.
+     */
+    public static Tensor resizedCrop(Tensor image, int[] crop, int height, int width, boolean flip) {
+        if (image == null || crop == null) throw new IllegalArgumentException("image and crop must not be null");
+        if (crop.length != 4) throw new IllegalArgumentException("crop needs top, left, height and width, got " + crop.length + " values");
+        NativeLibrary.ensureLoaded();
+        image.acquire();
+        try (Arena arena = Arena.ofConfined();
+             Tensor box = Tensor.fromDoubles(new double[] {crop[0], crop[1], crop[2], crop[3]}, 4)) {
+            MemorySegment iv = mae_tensor_view.allocate(arena), bv = mae_tensor_view.allocate(arena);
+            image.writeView(iv);
+            box.writeView(bv);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_resized_crop(iv, bv, height, width, flip ? 1 : 0, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        } finally {
+            image.release();
+        }
+    }
 }

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)14L;
+    private static final int MAE_ABI_VERSION = (int)15L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 14
+     * #define MAE_ABI_VERSION 15
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -1147,6 +1147,69 @@ public class Mae {
                 traceDowncall("mae_augment_rand", images, plan, mean, std, out);
             }
             return (int)mh$.invokeExact(images, plan, mean, std, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_resized_crop {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_resized_crop");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_resized_crop(const mae_tensor_view *image, const mae_tensor_view *crop, int32_t height, int32_t width, int32_t flip, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_resized_crop$descriptor() {
+        return mae_resized_crop.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_resized_crop(const mae_tensor_view *image, const mae_tensor_view *crop, int32_t height, int32_t width, int32_t flip, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_resized_crop$handle() {
+        return mae_resized_crop.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_resized_crop(const mae_tensor_view *image, const mae_tensor_view *crop, int32_t height, int32_t width, int32_t flip, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_resized_crop$address() {
+        return mae_resized_crop.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_resized_crop(const mae_tensor_view *image, const mae_tensor_view *crop, int32_t height, int32_t width, int32_t flip, mae_tensor **out)
+     * }
+     */
+    public static int mae_resized_crop(MemorySegment image, MemorySegment crop, int height, int width, int flip, MemorySegment out) {
+        var mh$ = mae_resized_crop.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_resized_crop", image, crop, height, width, flip, out);
+            }
+            return (int)mh$.invokeExact(image, crop, height, width, flip, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -4,6 +4,7 @@ import dev.mae4j.Augment;
 import dev.mae4j.FineTuner;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.BatchLoader;
+import dev.mae4j.data.ImageDataset;
 import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandAugment;
 import dev.mae4j.data.RandomErasing;
@@ -25,18 +26,35 @@ record FinetuneAugmentation(boolean augment, RandomResizedCrop crops, RandAugmen
      */
     BatchLoader.Transform transform(int batch) {
         if (!augment) return (t, i) -> t;
-        return (t, i) -> {
-            Random random = new Random(seed * 7_919L + i + salt);
-            Tensor augmented = Augment.resizedCrops(t, crops.sample(batch, size, size, random), size);
-            if (randAugment != null)
-                try (Tensor cropped = augmented) {
-                    augmented = Augment.randAugment(cropped, randAugment.draw(batch, random), normalisation[0], normalisation[1]);
-                }
-            if (erasing.probability() == 0) return augmented;
-            try (Tensor unerased = augmented) {
-                return Augment.erase(unerased, erasing.sample(batch, size, size, random), random.nextLong());
+        return new BatchLoader.Transform() {
+            @Override
+            public Tensor apply(Tensor stored, long i) {
+                Random random = random(i);
+                return afterCrops(crops.apply(stored, size, random), batch, random);
+            }
+
+            @Override  // image folders are cropped from the files at full resolution
+            public Tensor load(ImageDataset data, int[] indices, long i) {
+                Random random = random(i);
+                return afterCrops(crops.apply(data, indices, size, random), batch, random);
             }
         };
+    }
+
+    private Random random(long batchIndex) {
+        return new Random(seed * 7_919L + batchIndex + salt);
+    }
+
+    private Tensor afterCrops(Tensor cropped, int batch, Random random) {
+        Tensor augmented = cropped;
+        if (randAugment != null)
+            try (Tensor before = augmented) {
+                augmented = Augment.randAugment(before, randAugment.draw(batch, random), normalisation[0], normalisation[1]);
+            }
+        if (erasing.probability() == 0) return augmented;
+        try (Tensor unerased = augmented) {
+            return Augment.erase(unerased, erasing.sample(batch, size, size, random), random.nextLong());
+        }
     }
 
     /** One update from batch {@code index}: mixed images and soft targets when Mixup/CutMix is on, else the labels. */

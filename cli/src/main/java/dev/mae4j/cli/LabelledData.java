@@ -32,7 +32,7 @@ final class LabelledData {
     @Option(names = "--test-shard", description = "A labelled test shard written by mae pack.")
     Path testShard;
 
-    @Option(names = "--img-size", description = "Side that --images are resized to (the model's img_size).")
+    @Option(names = "--img-size", description = "Side that --images are read at (the model's img_size): training crops from each file, test images resized and centre-cropped.")
     Integer imgSize;
 
     /** Null when the options fit together, else what to fix. */

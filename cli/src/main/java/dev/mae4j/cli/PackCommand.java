@@ -24,7 +24,7 @@ final class PackCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "The shard file to write.")
     Path out;
 
-    @Option(names = "--img-size", description = "Images are resized to this side.")
+    @Option(names = "--img-size", description = "Side of the stored images: each file through the evaluation transform (shorter side to side / 0.875, centre crop).")
     int imgSize = 224;
 
     @Option(names = "--in-chans", description = "1 (grey) or 3 (RGB).")

@@ -1,6 +1,5 @@
 package dev.mae4j.cli;
 
-import dev.mae4j.Augment;
 import dev.mae4j.Device;
 import dev.mae4j.Fit;
 import dev.mae4j.LrSchedule;
@@ -8,6 +7,7 @@ import dev.mae4j.MaeConfig;
 import dev.mae4j.Masker;
 import dev.mae4j.Model;
 import dev.mae4j.ProcessGroup;
+import dev.mae4j.Tensor;
 import dev.mae4j.Trainer;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.IdxImages;
@@ -51,7 +51,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--shard", description = "Pretrain on a shard written by mae pack (memory-mapped, read in place).")
     Path shard;
 
-    @Option(names = "--img-size", description = "Image side (28 for Fashion-MNIST); --images are resized to it.")
+    @Option(names = "--img-size", description = "Image side (28 for Fashion-MNIST); --images are cropped from each file and resized to it.")
     int imgSize = 28;
 
     @Option(names = "--patch-size", description = "Patch side.")
@@ -244,8 +244,17 @@ final class PretrainCommand implements Callable<Integer> {
             // each batch's boxes come from its own seed, so a resumed run augments exactly as the first would have;
             // ranks draw different boxes for their batch i (rank 0 as a single process does)
             long rankSalt = role.augmentationSalt();
-            BatchLoader.Transform transform = !augment ? null : (t, i) -> Augment.resizedCrops(t,
-                    crops.sample(batch, size, size, new Random(seed * 7_919L + i + rankSalt)), size);
+            BatchLoader.Transform transform = !augment ? null : new BatchLoader.Transform() {
+                @Override
+                public Tensor apply(Tensor stored, long i) {
+                    return crops.apply(stored, size, new Random(seed * 7_919L + i + rankSalt));
+                }
+
+                @Override  // image folders are cropped from the files at full resolution
+                public Tensor load(ImageDataset data, int[] indices, long i) {
+                    return crops.apply(data, indices, size, new Random(seed * 7_919L + i + rankSalt));
+                }
+            };
             Fit fit = new Fit(batch, steps, seed, transform, checkpoint, checkpointEvery, runKey);
             long[] taken = {0};
             double[] window = {0, 0};  // loss sum, updates

@@ -23,7 +23,7 @@ final class ReconstructCommand implements Callable<Integer> {
     @Option(names = "--weights", required = true, description = "A checkpoint (safetensors with its config in the metadata).")
     Path weights;
 
-    @Option(names = "--image", required = true, description = "A JPEG or PNG image; resized to the model's size.")
+    @Option(names = "--image", required = true, description = "A JPEG or PNG image; resized and centre-cropped to the model's size (the evaluation transform).")
     Path image;
 
     @Option(names = "--out", required = true, description = "The PNG to write.")

@@ -24,6 +24,25 @@ public final class BatchLoader implements AutoCloseable {
     @FunctionalInterface
     public interface Transform {
         Tensor apply(Tensor batch, long batchIndex);
+
+        /**
+         * Batch {@code batchIndex} — images {@code indices} of {@code data} — transformed; what the loader calls. This
+         * reads the images as the dataset stores them and applies {@link #apply}; a transform whose first step needs
+         * the files themselves (crops at full resolution: {@link RandomResizedCrop#apply(ImageDataset, int[], int,
+         * java.util.Random)}) overrides it, doing for stored batches what {@link #apply} does.
+         */
+        default Tensor load(ImageDataset data, int[] indices, long batchIndex) {
+            Tensor t = data.batch(indices);
+            Tensor out;
+            try {
+                out = apply(t, batchIndex);
+            } catch (RuntimeException e) {
+                t.close();
+                throw e;
+            }
+            if (out != t) t.close();
+            return out;
+        }
     }
 
     private static final Object END = new Object();
@@ -128,10 +147,7 @@ public final class BatchLoader implements AutoCloseable {
                 }
                 int start = (int) (b % perEpoch) * batchSize;
                 System.arraycopy(order, start, chosen, 0, batchSize);
-                Tensor t = data.batch(chosen);
-                Tensor out = transform.apply(t, b);
-                if (out != t) t.close();
-                queue.put(new Batch(b, epoch, out));
+                queue.put(new Batch(b, epoch, transform.load(data, chosen, b)));
             }
             queue.put(END);
         } catch (InterruptedException e) {

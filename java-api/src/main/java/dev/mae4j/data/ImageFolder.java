@@ -1,12 +1,19 @@
 package dev.mae4j.data;
 
+import dev.mae4j.DType;
+import dev.mae4j.Pixels;
+import dev.mae4j.Tensor;
+
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
-import java.awt.RenderingHints;
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.Raster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,15 +21,20 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeMap;
+import java.util.function.IntFunction;
 import java.util.logging.Logger;
+import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
 /**
  * A folder of JPEG and PNG images: each sub-folder is a class (sorted by name, as torchvision's
- * ImageFolder), images directly in the folder are unlabeled (label -1). Every image is resized to
- * size × size (bilinear) and normalised per channel. Files that are not readable images are skipped when the
- * folder is scanned, with a warning, and counted; one that fails to decode later ends the run with an
- * error that names it.
+ * ImageFolder), images directly in the folder are unlabeled (label -1). Images are read as the reference's
+ * evaluation transform reads them — the shorter side resized to size / 0.875 (size / 1 above 224), bicubic, then
+ * the centre size × size — or, for training, cropped at their full resolution ({@link #resizedCrops}); then
+ * normalised per channel. Resizing is PIL's bicubic ({@link Pixels#resizedCrop}); colour files read as grey take
+ * PIL's luma. Files that are not readable images are skipped when the folder is scanned, with a warning, and
+ * counted; one that fails to decode later ends the run with an error that names it.
  */
 public final class ImageFolder implements LabelledDataset {
     private static final Logger LOG = Logger.getLogger(ImageFolder.class.getName());
@@ -30,6 +42,7 @@ public final class ImageFolder implements LabelledDataset {
 
     private final List<Path> files = new ArrayList<>();
     private final List<Integer> labels = new ArrayList<>();
+    private final List<int[]> extents = new ArrayList<>();  // height, width as scanned
     private final List<String> classes;
     private final int size, channels;
     private final float[] mean, std;
@@ -86,7 +99,9 @@ public final class ImageFolder implements LabelledDataset {
             ImageReader reader = readers.next();
             try {
                 reader.setInput(in);
-                if (reader.getWidth(0) <= 0 || reader.getHeight(0) <= 0) throw new IOException("empty image");
+                int w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w <= 0 || h <= 0) throw new IOException("empty image");
+                extents.add(new int[] {h, w});
             } finally {
                 reader.dispose();
             }
@@ -117,17 +132,69 @@ public final class ImageFolder implements LabelledDataset {
 
     public Path file(int index) { return files.get(index); }
 
+    /** The height of image {@code index}'s file, in pixels, as its header said when the folder was scanned. */
+    public int fileHeight(int index) { return extents.get(index)[0]; }
+
+    /** The width of image {@code index}'s file, in pixels, as its header said when the folder was scanned. */
+    public int fileWidth(int index) { return extents.get(index)[1]; }
+
     @Override
     public void copyNormalised(int index, float[] dst, int offset) {
-        decode(files.get(index), size, channels, mean, std, dst, offset);
+        try (Tensor one = batch(new int[] {index})) {
+            MemorySegment.copy(one.segment(), ValueLayout.JAVA_FLOAT, 0, dst, offset, imageFloats());
+        }
+    }
+
+    /** Images {@code indices} through the evaluation transform, decoded in parallel: F32 [N, C, size, size]. */
+    @Override
+    public Tensor batch(int[] indices) {
+        return normalised(indices.length, i -> evaluationPixels(files.get(indices[i]), size, channels));
     }
 
     /**
-     * Decodes one JPEG or PNG file, resizes it to size × size (bilinear) and writes its normalised channel
-     * planes at {@code dst[offset...]}; throws UncheckedIOException naming the file when it cannot.
+     * RandomResizedCrop and flip at each file's full resolution, as torchvision's on the reference's PIL images:
+     * image {@code indices[i]} cropped to row i of {@code boxes} (top, left, height, width in the file's own pixels —
+     * {@link RandomResizedCrop#sample(int[], int[], java.util.Random)} of {@link #fileHeight} and {@link #fileWidth} —
+     * and flip 0 or 1), resized to size × size with PIL's bicubic and normalised. F32 [N, C, size, size].
+     */
+    public Tensor resizedCrops(int[] indices, double[] boxes) {
+        if (boxes.length != 5 * indices.length)
+            throw new IllegalArgumentException("boxes need 5 values per image (" + 5 * indices.length + "), got " + boxes.length);
+        return normalised(indices.length, i -> {
+            int[] crop = new int[4];
+            for (int k = 0; k < 4; k++) {
+                crop[k] = (int) boxes[5 * i + k];
+                if (crop[k] != boxes[5 * i + k]) throw new IllegalArgumentException("crop boxes must hold whole pixels");
+            }
+            try (Tensor image = read(files.get(indices[i]), channels);
+                 Tensor out = Pixels.resizedCrop(image, crop, size, size, boxes[5 * i + 4] != 0)) {
+                return out.segment().toArray(ValueLayout.JAVA_BYTE);
+            }
+        });
+    }
+
+    // Each image's planes [C, size, size] (decoded on the common pool's threads), then normalised natively.
+    private Tensor normalised(int n, IntFunction<byte[]> planes) {
+        long plane = (long) channels * size * size;
+        try (Tensor pixels = Tensor.zeros(DType.U8, n, channels, size, size)) {
+            IntStream.range(0, n).parallel().forEach(i ->
+                    MemorySegment.copy(planes.apply(i), 0, pixels.segment(), ValueLayout.JAVA_BYTE, i * plane, (int) plane));
+            return Pixels.gatherNormalized(pixels, LongStream.range(0, n).toArray(), toDoubles(mean), toDoubles(std));
+        }
+    }
+
+    private static double[] toDoubles(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) d[i] = v[i];
+        return d;
+    }
+
+    /**
+     * Decodes one JPEG or PNG file through the evaluation transform ({@link #evaluationPixels}) and writes its
+     * normalised channel planes at {@code dst[offset...]}; throws UncheckedIOException naming the file when it cannot.
      */
     public static void decode(Path p, int size, int channels, float[] mean, float[] std, float[] dst, int offset) {
-        byte[] px = decodePixels(p, size, channels);
+        byte[] px = evaluationPixels(p, size, channels);
         int plane = size * size;
         for (int c = 0; c < channels; c++) {
             float m = mean[c], s = std[c];
@@ -135,8 +202,43 @@ public final class ImageFolder implements LabelledDataset {
         }
     }
 
-    /** The 8-bit channel planes [C, H, W] of one image resized to size × size. */
+    /** The 8-bit channel planes [C, size, size] of one file through the evaluation transform ({@link #evaluationPixels}). */
     public static byte[] decodePixels(Path p, int size, int channels) {
+        return evaluationPixels(p, size, channels);
+    }
+
+    /**
+     * The reference's evaluation transform (main_finetune.py, main_linprobe.py) on one file: Resize(size / crop_pct)
+     * — the shorter side to int(size / 0.875) for sizes up to 224, to size above, the longer in proportion, bicubic —
+     * then CenterCrop(size), as torchvision computes them. 8-bit channel planes [C, size, size].
+     */
+    public static byte[] evaluationPixels(Path p, int size, int channels) {
+        try (Tensor image = read(p, channels)) {
+            int h = (int) image.shape()[0], w = (int) image.shape()[1];
+            double cropPct = size <= 224 ? 224.0 / 256 : 1.0;
+            int shorter = (int) (size / cropPct);
+            // torchvision's _compute_resized_output_size: int(requested * long / short)
+            int rh = h <= w ? shorter : (int) ((double) ((long) shorter * h) / w);
+            int rw = w <= h ? shorter : (int) ((double) ((long) shorter * w) / h);
+            try (Tensor resized = Pixels.resizedCrop(image, new int[] {0, 0, h, w}, rh, rw, false)) {
+                // F.center_crop: int(round((extent - size) / 2.0)), Python's round halves to even as rint does
+                int top = (int) Math.rint((rh - size) / 2.0), left = (int) Math.rint((rw - size) / 2.0);
+                byte[] planes = new byte[channels * size * size];
+                MemorySegment r = resized.segment();
+                for (int c = 0; c < channels; c++)
+                    for (int y = 0; y < size; y++)
+                        MemorySegment.copy(r, ValueLayout.JAVA_BYTE, ((long) c * rh + top + y) * rw + left,
+                                planes, (c * size + y) * size, size);
+                return planes;
+            }
+        }
+    }
+
+    /**
+     * One file decoded as PIL's convert("RGB") or convert("L") would give it: U8 [H, W, C] interleaved, C 3 (R, G, B;
+     * alpha dropped) or 1 (grey files as stored, colour ones as PIL's luma (299 R + 587 G + 114 B) / 1000).
+     */
+    static Tensor read(Path p, int channels) {
         BufferedImage img;
         try {
             img = ImageIO.read(p.toFile());
@@ -144,16 +246,33 @@ public final class ImageFolder implements LabelledDataset {
             throw new UncheckedIOException(new IOException("cannot decode " + p + ": " + e.getMessage(), e));
         }
         if (img == null) throw new UncheckedIOException(new IOException("cannot decode " + p));
-        BufferedImage resized = new BufferedImage(size, size, channels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_3BYTE_BGR);
-        var g = resized.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-        g.drawImage(img, 0, 0, size, size, null);
-        g.dispose();
-        int[] px = resized.getRaster().getPixels(0, 0, size, size, (int[]) null);  // interleaved channels, RGB order
-        int plane = size * size;
-        byte[] planes = new byte[channels * plane];
-        for (int c = 0; c < channels; c++)
-            for (int i = 0; i < plane; i++) planes[c * plane + i] = (byte) px[i * channels + c];
-        return planes;
+        int w = img.getWidth(), h = img.getHeight(), n = w * h;
+        byte[] px = new byte[n * channels];
+        Raster raster = img.getRaster();
+        if (raster.getNumBands() == 1 && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
+            // grey files: their own samples (getRGB would pass them through a linear-grey-to-sRGB curve), 16-bit ones
+            // scaled to 8
+            int[] grey = raster.getPixels(0, 0, w, h, (int[]) null);
+            int shift = raster.getSampleModel().getSampleSize(0) - 8;
+            for (int i = 0; i < n; i++) {
+                byte g = (byte) (shift > 0 ? grey[i] >>> shift : grey[i]);
+                for (int c = 0; c < channels; c++) px[i * channels + c] = g;
+            }
+        } else {
+            int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
+            for (int i = 0; i < n; i++) {
+                int r = (argb[i] >> 16) & 0xff, g = (argb[i] >> 8) & 0xff, b = argb[i] & 0xff;
+                if (channels == 3) {
+                    px[3 * i] = (byte) r;
+                    px[3 * i + 1] = (byte) g;
+                    px[3 * i + 2] = (byte) b;
+                } else {
+                    px[i] = (byte) ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);  // PIL's L = R·299/1000 + …
+                }
+            }
+        }
+        Tensor t = Tensor.zeros(DType.U8, h, w, channels);
+        MemorySegment.copy(px, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, px.length);
+        return t;
     }
 }

@@ -1,5 +1,9 @@
 package dev.mae4j.data;
 
+import dev.mae4j.Augment;
+import dev.mae4j.Tensor;
+
+import java.util.Arrays;
 import java.util.Random;
 
 /**
@@ -24,9 +28,20 @@ public record RandomResizedCrop(double minScale, double maxScale, double minRati
 
     /** Fills {@code boxes[5·i ...]} with top, left, height, width, flip for each of n images of h × w. */
     public double[] sample(int n, int h, int w, Random random) {
+        int[] heights = new int[n], widths = new int[n];
+        Arrays.fill(heights, h);
+        Arrays.fill(widths, w);
+        return sample(heights, widths, random);
+    }
+
+    /** Fills {@code boxes[5·i ...]} with top, left, height, width, flip for image i of heights[i] × widths[i]. */
+    public double[] sample(int[] heights, int[] widths, Random random) {
+        if (heights.length != widths.length)
+            throw new IllegalArgumentException("need as many heights as widths, got " + heights.length + " and " + widths.length);
+        int n = heights.length;
         double[] boxes = new double[5 * n];
         for (int i = 0; i < n; i++) {
-            int[] box = box(h, w, random);
+            int[] box = box(heights[i], widths[i], random);
             boxes[5 * i] = box[0];
             boxes[5 * i + 1] = box[1];
             boxes[5 * i + 2] = box[2];
@@ -34,6 +49,36 @@ public record RandomResizedCrop(double minScale, double maxScale, double minRati
             boxes[5 * i + 4] = random.nextDouble() < flipProbability ? 1 : 0;
         }
         return boxes;
+    }
+
+    /**
+     * Images {@code indices} of {@code data}, each cropped to a box drawn here, resized to size × size and flipped
+     * with probability {@link #flipProbability}, normalised as {@code data} normalises: an {@link ImageFolder}'s files
+     * are cropped at their full resolution with PIL's bicubic resampling (torchvision on the reference's PIL images),
+     * other datasets' stored images with bilinear sampling in one native call. F32 [N, C, size, size].
+     */
+    public Tensor apply(ImageDataset data, int[] indices, int size, Random random) {
+        if (data instanceof ImageFolder folder) {
+            int[] heights = new int[indices.length], widths = new int[indices.length];
+            for (int i = 0; i < indices.length; i++) {
+                heights[i] = folder.fileHeight(indices[i]);
+                widths[i] = folder.fileWidth(indices[i]);
+            }
+            if (size != folder.height())
+                throw new IllegalArgumentException("the folder's images are read at " + folder.height() + " × " + folder.width()
+                        + ", not " + size + " × " + size);
+            return folder.resizedCrops(indices, sample(heights, widths, random));
+        }
+        try (Tensor stored = data.batch(indices)) {
+            return apply(stored, size, random);
+        }
+    }
+
+    /** A stored batch [N, C, H, W] (F32), each image cropped to a box drawn here, resized to size × size (bilinear) and flipped. */
+    public Tensor apply(Tensor batch, int size, Random random) {
+        long[] shape = batch.shape();
+        if (shape.length != 4) throw new IllegalArgumentException("batch must be [N, C, H, W], got " + Arrays.toString(shape));
+        return Augment.resizedCrops(batch, sample((int) shape[0], (int) shape[2], (int) shape[3], random), size);
     }
 
     /** top, left, height, width, as torchvision's RandomResizedCrop.get_params. */

@@ -1,5 +1,6 @@
 package dev.mae4j.data;
 
+import dev.mae4j.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -76,6 +78,51 @@ class ImageFolderTest {
         Files.writeString(dir.resolve("a.png"), "text");
         IOException e = assertThrows(IOException.class, () -> new ImageFolder(dir, 4, 1, new float[1], new float[] {1}));
         assertTrue(e.getMessage().contains("no readable") && e.getMessage().contains("1 skipped"), e.getMessage());
+    }
+
+    @Test
+    void trainingCropsAreTakenFromTheFileAtFullResolution() throws IOException {
+        // 40 × 24 pixels, each telling where it is: R = 6x, G = 10y, B = 77
+        BufferedImage img = new BufferedImage(40, 24, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 24; y++)
+            for (int x = 0; x < 40; x++) img.setRGB(x, y, new Color(6 * x, 10 * y, 77).getRGB());
+        Files.createDirectories(dir.resolve("a"));
+        ImageIO.write(img, "png", dir.resolve("a/ramp.png").toFile());
+        ImageFolder f = new ImageFolder(dir, 8, 3, new float[] {0, 0, 0}, new float[] {1, 1, 1});
+        assertEquals(24, f.fileHeight(0));
+        assertEquals(40, f.fileWidth(0));
+        // an 8 × 8 box at (top 4, left 30) of the file, at its own size: exactly those pixels; then mirrored
+        try (Tensor crops = f.resizedCrops(new int[] {0, 0}, new double[] {4, 30, 8, 8, 0, 4, 30, 8, 8, 1})) {
+            float[] px = crops.toFloatArray();
+            for (int y = 0; y < 8; y++)
+                for (int x = 0; x < 8; x++) {
+                    assertEquals(6 * (30 + x) / 255f, px[y * 8 + x], 1e-6f, "R at " + x + ", " + y);
+                    assertEquals(10 * (4 + y) / 255f, px[64 + y * 8 + x], 1e-6f, "G at " + x + ", " + y);
+                    assertEquals(77 / 255f, px[128 + y * 8 + x], 1e-6f);
+                    assertEquals(6 * (30 + 7 - x) / 255f, px[192 + y * 8 + x], 1e-6f, "flipped R at " + x + ", " + y);
+                }
+        }
+        // RandomResizedCrop draws its boxes in the file's 40 × 24 pixels, not in the 8 × 8 the folder is read at
+        RandomResizedCrop whole = new RandomResizedCrop(1, 1, 40.0 / 24, 40.0 / 24, 0);
+        try (Tensor crop = whole.apply(f, new int[] {0}, 8, new Random(1)); Tensor eval = f.batch(new int[] {0})) {
+            float[] px = crop.toFloatArray();
+            assertTrue(px[7] > 0.8f && px[0] < 0.1f, "the whole file's width squeezed into 8 columns: " + px[0] + " .. " + px[7]);
+            // evaluation: resized to 15 × 9, columns 4..11 kept: R ≈ 6 · 11.5 and 6 · 30.2 (of 255)
+            float[] centre = eval.toFloatArray();
+            assertTrue(centre[0] > 0.2f && centre[0] < 0.34f && centre[7] > 0.65f && centre[7] < 0.77f,
+                    "the evaluation transform keeps the centre only: " + centre[0] + " .. " + centre[7]);
+        }
+        assertThrows(IllegalArgumentException.class, () -> whole.apply(f, new int[] {0}, 16, new Random(1)));
+    }
+
+    @Test
+    void colourFilesReadAsGreyTakePilsLuma() throws IOException {
+        solid(dir.resolve("x/orange.png"), new Color(200, 100, 50), 6, 6, "png");
+        ImageFolder grey = new ImageFolder(dir, 4, 1, new float[] {0}, new float[] {1});
+        float[] px = new float[16];
+        grey.copyNormalised(0, px, 0);
+        // PIL's convert("L"): 0.299 · 200 + 0.587 · 100 + 0.114 · 50 = 124.2 -> 124
+        assertArrayEquals(filled(16, 124 / 255f), px, 1e-6f);
     }
 
     private static float[] filled(int n, float v) {

@@ -37,4 +37,17 @@ class RandomResizedCropTest {
         RandomResizedCrop rrc = RandomResizedCrop.mae();
         assertArrayEquals(rrc.sample(10, 28, 28, new Random(5)), rrc.sample(10, 28, 28, new Random(5)));
     }
+
+    @Test
+    void eachImageGetsBoxesOfItsOwnExtent() {
+        RandomResizedCrop rrc = RandomResizedCrop.mae();
+        int[] heights = {24, 300, 24, 7}, widths = {40, 50, 40, 700};
+        double[] boxes = rrc.sample(heights, widths, new Random(3));
+        for (int i = 0; i < heights.length; i++) {
+            double top = boxes[5 * i], left = boxes[5 * i + 1], h = boxes[5 * i + 2], w = boxes[5 * i + 3];
+            assertTrue(top >= 0 && left >= 0 && top + h <= heights[i] && left + w <= widths[i], "box " + i);
+        }
+        // images of one size draw exactly what the single-size form draws
+        assertArrayEquals(rrc.sample(3, 24, 40, new Random(9)), rrc.sample(new int[] {24, 24, 24}, new int[] {40, 40, 40}, new Random(9)));
+    }
 }

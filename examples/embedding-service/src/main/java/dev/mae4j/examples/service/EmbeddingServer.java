@@ -21,7 +21,8 @@ import java.util.concurrent.RejectedExecutionException;
 
 /**
  * POST /embed with a PNG or JPEG body returns {"embedding": [...], "dim": D} — the encoder's features of the
- * image resized to the model's input size. Requests run on virtual threads and meet in a {@link MicroBatcher}.
+ * image resized and centre-cropped to the model's input size (the reference's evaluation transform). Requests run
+ * on virtual threads and meet in a {@link MicroBatcher}.
  * GET /health answers "ok".
  *
  * <pre>java -cp ... dev.mae4j.examples.service.EmbeddingServer WEIGHTS [PORT] [MAX_BATCH] [MAX_WAIT_MICROS]</pre>

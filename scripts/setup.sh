@@ -2,7 +2,7 @@
 # JDK >= 22 and builds what is stale. Idempotent: a second run finds everything in place and does nothing.
 
 MAE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MAE_PACKAGES=(libtorch-dev libgloo-dev libopenblas0-pthread cmake g++ make maven dataset-fashion-mnist)
+MAE_PACKAGES=(libtorch-dev libgloo-dev libopenblas0-pthread libjpeg-dev cmake g++ make maven dataset-fashion-mnist)
 MAE_MIN_JDK=22
 
 mae_log() { echo "[mae4j] $*" >&2; }

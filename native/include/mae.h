@@ -188,6 +188,14 @@ int32_t mae_augment_rand(const mae_tensor_view* images, const mae_tensor_view* p
 int32_t mae_resized_crop(const mae_tensor_view* image, const mae_tensor_view* crop, int32_t height, int32_t width,
                          int32_t flip, mae_tensor** out);
 
+/* JPEG decoding as PIL 9 decodes (libjpeg's defaults: accurate integer IDCT, fancy upsampling), for libraries built
+   with libjpeg: mae_jpeg_available says whether this one was (out 1) or not (0; mae_decode_jpeg then returns
+   MAE_ERR_UNSUPPORTED). file [bytes] U8: a whole JPEG file. out [H, W, C] U8 interleaved: C 3 (R, G, B) for colour
+   files, 1 for grey ones; other colour spaces (CMYK) MAE_ERR_UNSUPPORTED, a corrupt or truncated file
+   MAE_ERR_INVALID_ARGUMENT with libjpeg's complaint. */
+int32_t mae_jpeg_available(int32_t* out);
+int32_t mae_decode_jpeg(const mae_tensor_view* file, mae_tensor** out);
+
 /* A batch from a pool of U8 images (e.g. a memory-mapped shard, read in place): images [M, C, H, W] U8,
    indices [N] I64 into it; out [N, C, H, W] F32 = (pixel / 255 − mean[c]) / std[c], mean and std [C] F64. */
 int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_view* indices, const mae_tensor_view* mean,

@@ -15,6 +15,7 @@
 #include "distributed.h"
 #include "errors.h"
 #include "finetune.h"
+#include "jpeg.h"
 #include "mae.h"
 #include "masking.h"
 #include "model.h"
@@ -322,6 +323,20 @@ int32_t mae_resized_crop(const mae_tensor_view* image, const mae_tensor_view* cr
         c10::InferenceMode inference;  // no autograd bookkeeping at all
         *out = export_tensor(mae::resized_crop(mae::wrap_view(image, "image"), mae::wrap_view(crop, "crop"), height,
                                                width, flip == 1));
+    });
+}
+
+int32_t mae_jpeg_available(int32_t* out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        *out = mae::jpeg_available() ? 1 : 0;
+    });
+}
+
+int32_t mae_decode_jpeg(const mae_tensor_view* file, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        *out = export_tensor(mae::decode_jpeg(mae::wrap_view(file, "file")));
     });
 }
 

@@ -76,36 +76,55 @@ struct Pixels {
     const uint8_t* borrowed;
     int64_t h, w, c;
     const uint8_t* data() const { return borrowed ? borrowed : owned.data(); }
-    uint8_t at(int64_t y, int64_t x, int64_t k) const { return data()[(y * w + x) * c + k]; }
 };
 
-// ImagingResampleHorizontal_8bpc: rows [offset, offset + rows) of in, each resampled along x.
+// ImagingResampleHorizontal_8bpc: rows [offset, offset + rows) of in, each resampled along x. C > 0 fixes the
+// channel count at compile time (1 and 3: grey and RGB), 0 reads it from in.
+template <int C>
 Pixels horizontal(const Pixels& in, int64_t offset, int64_t rows, const Taps& t) {
-    int64_t out_w = static_cast<int64_t>(t.first.size());
-    Pixels out{std::vector<uint8_t>(rows * out_w * in.c), nullptr, rows, out_w, in.c};
-    for (int64_t yy = 0; yy < rows; yy++)
-        for (int64_t xx = 0; xx < out_w; xx++)
-            for (int64_t k = 0; k < in.c; k++) {
-                int32_t ss = 1 << (PRECISION_BITS - 1);
-                for (int x = 0; x < t.count[xx]; x++)
-                    ss += in.at(yy + offset, t.first[xx] + x, k) * t.weights[xx * t.ksize + x];
-                out.owned[(yy * out_w + xx) * in.c + k] = clip8(ss);
-            }
+    const int64_t out_w = static_cast<int64_t>(t.first.size()), c = C > 0 ? C : in.c;
+    Pixels out{std::vector<uint8_t>(rows * out_w * c), nullptr, rows, out_w, c};
+    std::vector<int32_t> ss(c);
+    for (int64_t yy = 0; yy < rows; yy++) {
+        const uint8_t* row = in.data() + (yy + offset) * in.w * c;
+        uint8_t* o = out.owned.data() + yy * out_w * c;
+        for (int64_t xx = 0; xx < out_w; xx++) {
+            const int32_t* k = &t.weights[xx * t.ksize];
+            const uint8_t* p = row + t.first[xx] * c;
+            for (int64_t ch = 0; ch < c; ch++) ss[ch] = 1 << (PRECISION_BITS - 1);
+            for (int x = 0; x < t.count[xx]; x++, p += c)
+                for (int64_t ch = 0; ch < c; ch++) ss[ch] += p[ch] * k[x];
+            for (int64_t ch = 0; ch < c; ch++) o[xx * c + ch] = clip8(ss[ch]);
+        }
+    }
     return out;
 }
 
-// ImagingResampleVertical_8bpc, first source rows shifted by `shift` (the rows the horizontal pass skipped).
+Pixels horizontal(const Pixels& in, int64_t offset, int64_t rows, const Taps& t) {
+    switch (in.c) {
+        case 1: return horizontal<1>(in, offset, rows, t);
+        case 3: return horizontal<3>(in, offset, rows, t);
+        default: return horizontal<0>(in, offset, rows, t);
+    }
+}
+
+// ImagingResampleVertical_8bpc, first source rows shifted by `shift` (the rows the horizontal pass skipped): each
+// output row sums whole source rows (integer sums: the order does not change them).
 Pixels vertical(const Pixels& in, int64_t shift, const Taps& t) {
-    int64_t out_h = static_cast<int64_t>(t.first.size());
-    Pixels out{std::vector<uint8_t>(out_h * in.w * in.c), nullptr, out_h, in.w, in.c};
-    for (int64_t yy = 0; yy < out_h; yy++)
-        for (int64_t xx = 0; xx < in.w; xx++)
-            for (int64_t k = 0; k < in.c; k++) {
-                int32_t ss = 1 << (PRECISION_BITS - 1);
-                for (int y = 0; y < t.count[yy]; y++)
-                    ss += in.at(t.first[yy] - shift + y, xx, k) * t.weights[yy * t.ksize + y];
-                out.owned[(yy * in.w + xx) * in.c + k] = clip8(ss);
-            }
+    const int64_t out_h = static_cast<int64_t>(t.first.size()), n = in.w * in.c;
+    Pixels out{std::vector<uint8_t>(out_h * n), nullptr, out_h, in.w, in.c};
+    std::vector<int32_t> ss(n);
+    for (int64_t yy = 0; yy < out_h; yy++) {
+        std::fill(ss.begin(), ss.end(), 1 << (PRECISION_BITS - 1));
+        const int32_t* k = &t.weights[yy * t.ksize];
+        for (int y = 0; y < t.count[yy]; y++) {
+            const uint8_t* row = in.data() + (t.first[yy] - shift + y) * n;
+            const int32_t w = k[y];
+            for (int64_t j = 0; j < n; j++) ss[j] += row[j] * w;
+        }
+        uint8_t* o = out.owned.data() + yy * n;
+        for (int64_t j = 0; j < n; j++) o[j] = clip8(ss[j]);
+    }
     return out;
 }
 
@@ -144,10 +163,12 @@ torch::Tensor resized_crop(const torch::Tensor& image, const torch::Tensor& crop
     // Interleaved [height, width, C] -> planar [C, height, width], mirrored along x when flipped.
     auto out = torch::empty({c, height, width}, torch::kUInt8);
     uint8_t* o = out.data_ptr<uint8_t>();
-    for (int64_t k = 0; k < c; k++)
-        for (int64_t y = 0; y < height; y++)
-            for (int64_t x = 0; x < width; x++)
-                o[(k * height + y) * width + x] = result.at(y, flip ? width - 1 - x : x, k);
+    const uint8_t* r = result.data();
+    for (int64_t y = 0; y < height; y++)
+        for (int64_t x = 0; x < width; x++) {
+            const uint8_t* px = r + (y * width + (flip ? width - 1 - x : x)) * c;
+            for (int64_t k = 0; k < c; k++) o[(k * height + y) * width + x] = px[k];
+        }
     return out;
 }
 

@@ -2,7 +2,10 @@
 python3-pil: /usr/bin/python3 make_pil_resize_fixtures.py ../resources/pil/resized-crop.json): small grey and RGB
 images, each cropped and resized by torchvision's F.resized_crop with bicubic interpolation, as RandomResizedCrop
 does to the reference's PIL images — shrinking, enlarging, both at once, unchanged, the whole image — and put
-through the reference's evaluation transform, Resize(int(size / 0.875), bicubic) + CenterCrop(size)."""
+through the reference's evaluation transform, Resize(int(size / 0.875), bicubic) + CenterCrop(size); and small JPEG
+files (colour with 4:2:0 and 4:4:4 chroma, progressive, grey) with the pixels PIL decodes from them."""
+import base64
+import io
 import json
 import random
 import sys
@@ -43,6 +46,19 @@ def crops(img, rng):
         yield (top, left, ch, cw, rng.randint(1, w + 4), rng.randint(1, h + 4))
 
 
+def jpegs(rng):
+    """(file bytes, PIL's decoded image) for JPEGs of odd sizes, so that chroma upsampling meets the edges."""
+    for mode, w, h, options in (("RGB", 23, 17, {}), ("RGB", 23, 17, {"subsampling": 0}),
+                                ("RGB", 30, 11, {"progressive": True}), ("L", 19, 13, {})):
+        small = Image.new(mode, (5, 4))
+        small.putdata([tuple(rng.randrange(256) for _ in range(3)) if mode == "RGB" else rng.randrange(256)
+                       for _ in range(20)])
+        buf = io.BytesIO()
+        small.resize((w, h), Image.BICUBIC).save(buf, "JPEG", quality=85, **options)
+        data = buf.getvalue()
+        yield data, Image.open(io.BytesIO(data)).convert(mode)
+
+
 def main(out):
     rng = random.Random(2021)
     inputs, cases, evaluations = [], [], []
@@ -56,9 +72,11 @@ def main(out):
             evaluation = transforms.Compose([transforms.Resize(int(size / (224 / 256)), interpolation=InterpolationMode.BICUBIC),
                                              transforms.CenterCrop(size)])
             evaluations.append({"image": i, "size": size, "output": planar(evaluation(img))})
+    decoded = [{"jpeg": base64.b64encode(data).decode(), "mode": img.mode, "width": img.size[0], "height": img.size[1],
+                "pixels": planar(img)} for data, img in jpegs(rng)]
     with open(out, "w") as f:
         json.dump({"pil": PIL.__version__, "torchvision": torchvision.__version__, "images": inputs, "cases": cases,
-                   "evaluations": evaluations}, f, separators=(",", ":"))
+                   "evaluations": evaluations, "jpegs": decoded}, f, separators=(",", ":"))
     print(f"wrote {len(cases)} crops and {len(evaluations)} evaluation transforms (PIL {PIL.__version__}, torchvision "
           f"{torchvision.__version__}) to {out}")
 

@@ -63,4 +63,39 @@ public final class Pixels {
             image.release();
         }
     }
+
+    private static volatile Boolean jpegAvailable;
+
+    /** Whether this libmae decodes JPEGs itself ({@link #decodeJpeg}): built with libjpeg. */
+    public static boolean jpegAvailable() {
+        Boolean available = jpegAvailable;
+        if (available == null) {
+            NativeLibrary.ensureLoaded();
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
+                Status.check(Mae.mae_jpeg_available(out));
+                jpegAvailable = available = out.get(ValueLayout.JAVA_INT, 0) == 1;
+            }
+        }
+        return available;
+    }
+
+    /**
+     * A whole JPEG file decoded as PIL 9 decodes it (libjpeg's accurate integer IDCT and fancy upsampling): U8
+     * [H, W, C] interleaved, C 3 (R, G, B) for colour files, 1 for grey ones. Throws IllegalArgumentException with
+     * libjpeg's complaint for a corrupt or truncated file, UnsupportedOperationException for CMYK files or a libmae
+     * built without libjpeg ({@link #jpegAvailable}).
+     */
+    public static Tensor decodeJpeg(byte[] file) {
+        if (file == null || file.length == 0) throw new IllegalArgumentException("file must hold a JPEG's bytes");
+        NativeLibrary.ensureLoaded();
+        try (Arena arena = Arena.ofConfined(); Tensor bytes = Tensor.zeros(DType.U8, file.length)) {
+            MemorySegment.copy(file, 0, bytes.segment(), ValueLayout.JAVA_BYTE, 0, file.length);
+            MemorySegment view = mae_tensor_view.allocate(arena);
+            bytes.writeView(view);
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(Mae.mae_decode_jpeg(view, out));
+            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+        }
+    }
 }

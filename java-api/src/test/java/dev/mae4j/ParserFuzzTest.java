@@ -113,4 +113,15 @@ class ParserFuzzTest {
             Files.deleteIfExists(f);
         }
     }
+
+    // libmae's libjpeg decoder (where it has one): anything after a JPEG's start-of-image marker
+    @FuzzTest(maxDuration = "10s")
+    void jpegDecoding(byte[] data) throws IOException {
+        byte[] jpeg = new byte[data.length + 3];
+        jpeg[0] = (byte) 0xff;
+        jpeg[1] = (byte) 0xd8;
+        jpeg[2] = (byte) 0xff;
+        System.arraycopy(data, 0, jpeg, 3, data.length);
+        imageDecoding(jpeg);
+    }
 }

@@ -1215,6 +1215,123 @@ public class Mae {
         }
     }
 
+    private static class mae_jpeg_available {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_jpeg_available");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_jpeg_available(int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_jpeg_available$descriptor() {
+        return mae_jpeg_available.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_jpeg_available(int32_t *out)
+     * }
+     */
+    public static MethodHandle mae_jpeg_available$handle() {
+        return mae_jpeg_available.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_jpeg_available(int32_t *out)
+     * }
+     */
+    public static MemorySegment mae_jpeg_available$address() {
+        return mae_jpeg_available.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_jpeg_available(int32_t *out)
+     * }
+     */
+    public static int mae_jpeg_available(MemorySegment out) {
+        var mh$ = mae_jpeg_available.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_jpeg_available", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_decode_jpeg {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_decode_jpeg");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_decode_jpeg(const mae_tensor_view *file, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_decode_jpeg$descriptor() {
+        return mae_decode_jpeg.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_decode_jpeg(const mae_tensor_view *file, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_decode_jpeg$handle() {
+        return mae_decode_jpeg.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_decode_jpeg(const mae_tensor_view *file, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_decode_jpeg$address() {
+        return mae_decode_jpeg.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_decode_jpeg(const mae_tensor_view *file, mae_tensor **out)
+     * }
+     */
+    public static int mae_decode_jpeg(MemorySegment file, MemorySegment out) {
+        var mh$ = mae_decode_jpeg.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_decode_jpeg", file, out);
+            }
+            return (int)mh$.invokeExact(file, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class mae_gather_normalize {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,

@@ -9,7 +9,10 @@ import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferByte;
+import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -17,6 +20,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -166,9 +170,9 @@ public final class ImageFolder implements LabelledDataset {
                 crop[k] = (int) boxes[5 * i + k];
                 if (crop[k] != boxes[5 * i + k]) throw new IllegalArgumentException("crop boxes must hold whole pixels");
             }
-            try (Tensor image = read(files.get(indices[i]), channels);
-                 Tensor out = Pixels.resizedCrop(image, crop, size, size, boxes[5 * i + 4] != 0)) {
-                return out.segment().toArray(ValueLayout.JAVA_BYTE);
+            try (Decoded image = read(files.get(indices[i]), channels);
+                 Tensor out = Pixels.resizedCrop(image.image(), crop, size, size, boxes[5 * i + 4] != 0)) {
+                return image.planes(out);
             }
         });
     }
@@ -213,21 +217,21 @@ public final class ImageFolder implements LabelledDataset {
      * then CenterCrop(size), as torchvision computes them. 8-bit channel planes [C, size, size].
      */
     public static byte[] evaluationPixels(Path p, int size, int channels) {
-        try (Tensor image = read(p, channels)) {
-            int h = (int) image.shape()[0], w = (int) image.shape()[1];
+        try (Decoded image = read(p, channels)) {
+            int h = image.height(), w = image.width();
             double cropPct = size <= 224 ? 224.0 / 256 : 1.0;
             int shorter = (int) (size / cropPct);
             // torchvision's _compute_resized_output_size: int(requested * long / short)
             int rh = h <= w ? shorter : (int) ((double) ((long) shorter * h) / w);
             int rw = w <= h ? shorter : (int) ((double) ((long) shorter * w) / h);
-            try (Tensor resized = Pixels.resizedCrop(image, new int[] {0, 0, h, w}, rh, rw, false)) {
+            try (Tensor resized = Pixels.resizedCrop(image.image(), new int[] {0, 0, h, w}, rh, rw, false)) {
                 // F.center_crop: int(round((extent - size) / 2.0)), Python's round halves to even as rint does
                 int top = (int) Math.rint((rh - size) / 2.0), left = (int) Math.rint((rw - size) / 2.0);
                 byte[] planes = new byte[channels * size * size];
                 MemorySegment r = resized.segment();
                 for (int c = 0; c < channels; c++)
                     for (int y = 0; y < size; y++)
-                        MemorySegment.copy(r, ValueLayout.JAVA_BYTE, ((long) c * rh + top + y) * rw + left,
+                        MemorySegment.copy(r, ValueLayout.JAVA_BYTE, ((long) image.plane(c) * rh + top + y) * rw + left,
                                 planes, (c * size + y) * size, size);
                 return planes;
             }
@@ -235,18 +239,37 @@ public final class ImageFolder implements LabelledDataset {
     }
 
     /**
-     * One file decoded as PIL's convert("RGB") or convert("L") would give it: U8 [H, W, C] interleaved, C 3 (R, G, B;
-     * alpha dropped) or 1 (grey files as stored, colour ones as PIL's luma (299 R + 587 G + 114 B) / 1000).
+     * One file decoded as PIL's convert("RGB") or convert("L") would give it: U8 [H, W, C] interleaved, C 3 (alpha
+     * dropped) or 1 (grey files as stored, colour ones as PIL's luma (299 R + 587 G + 114 B) / 1000). JPEGs are
+     * decoded by libmae as PIL decodes them where it has libjpeg ({@link Pixels#jpegAvailable}); other files, and
+     * JPEGs elsewhere, by ImageIO — colour JPEGs then keep its B, G, R bytes, which {@link Decoded#planes} puts in order.
      */
-    static Tensor read(Path p, int channels) {
+    static Decoded read(Path p, int channels) {
+        byte[] file;
+        try {
+            file = Files.readAllBytes(p);
+        } catch (IOException | RuntimeException e) {
+            throw new UncheckedIOException(new IOException("cannot read " + p + ": " + e.getMessage(), e));
+        }
+        if (file.length > 2 && (file[0] & 0xff) == 0xff && (file[1] & 0xff) == 0xd8 && Pixels.jpegAvailable()) {
+            try {
+                return new Decoded(withChannels(Pixels.decodeJpeg(file), channels), false);
+            } catch (IllegalArgumentException e) {
+                throw new UncheckedIOException(new IOException("cannot decode " + p + ": " + e.getMessage(), e));
+            } catch (UnsupportedOperationException e) {
+                // CMYK and the like: ImageIO's turn
+            }
+        }
         BufferedImage img;
         try {
-            img = ImageIO.read(p.toFile());
+            img = ImageIO.read(new ByteArrayInputStream(file));
         } catch (IOException | RuntimeException e) {
             throw new UncheckedIOException(new IOException("cannot decode " + p + ": " + e.getMessage(), e));
         }
         if (img == null) throw new UncheckedIOException(new IOException("cannot decode " + p));
         int w = img.getWidth(), h = img.getHeight(), n = w * h;
+        byte[] bgr = packedBgr(img);
+        if (bgr != null && channels == 3) return new Decoded(u8(bgr, h, w, 3), true);
         byte[] px = new byte[n * channels];
         Raster raster = img.getRaster();
         if (raster.getNumBands() == 1 && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
@@ -258,6 +281,8 @@ public final class ImageFolder implements LabelledDataset {
                 byte g = (byte) (shift > 0 ? grey[i] >>> shift : grey[i]);
                 for (int c = 0; c < channels; c++) px[i * channels + c] = g;
             }
+        } else if (bgr != null) {  // colour read as grey
+            for (int i = 0; i < n; i++) px[i] = luma(bgr[3 * i + 2] & 0xff, bgr[3 * i + 1] & 0xff, bgr[3 * i] & 0xff);
         } else {
             int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
             for (int i = 0; i < n; i++) {
@@ -267,12 +292,72 @@ public final class ImageFolder implements LabelledDataset {
                     px[3 * i + 1] = (byte) g;
                     px[3 * i + 2] = (byte) b;
                 } else {
-                    px[i] = (byte) ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);  // PIL's L = R·299/1000 + …
+                    px[i] = luma(r, g, b);
                 }
             }
         }
-        Tensor t = Tensor.zeros(DType.U8, h, w, channels);
+        return new Decoded(u8(px, h, w, channels), false);
+    }
+
+    // A natively decoded image [H, W, 1 or 3] with the channels asked for: grey repeated, or colour as PIL's luma.
+    private static Tensor withChannels(Tensor image, int channels) {
+        int h = (int) image.shape()[0], w = (int) image.shape()[1], c = (int) image.shape()[2], n = h * w;
+        if (c == channels) return image;
+        try (image) {
+            byte[] in = image.segment().toArray(ValueLayout.JAVA_BYTE), px = new byte[n * channels];
+            for (int i = 0; i < n; i++) {
+                if (channels == 1) px[i] = luma(in[3 * i] & 0xff, in[3 * i + 1] & 0xff, in[3 * i + 2] & 0xff);
+                else for (int k = 0; k < channels; k++) px[i * channels + k] = in[i];
+            }
+            return u8(px, h, w, channels);
+        }
+    }
+
+    // PIL's convert("L"): L = R · 299/1000 + G · 587/1000 + B · 114/1000 in 16-bit fixed point.
+    private static byte luma(int r, int g, int b) {
+        return (byte) ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16);
+    }
+
+    private static Tensor u8(byte[] px, int h, int w, int c) {
+        Tensor t = Tensor.zeros(DType.U8, h, w, c);
         MemorySegment.copy(px, 0, t.segment(), ValueLayout.JAVA_BYTE, 0, px.length);
         return t;
+    }
+
+    // The raster's bytes when they are exactly [H, W, 3] in B, G, R order (TYPE_3BYTE_BGR, what ImageIO gives for
+    // colour JPEGs), else null.
+    private static byte[] packedBgr(BufferedImage img) {
+        if (img.getType() != BufferedImage.TYPE_3BYTE_BGR) return null;
+        Raster r = img.getRaster();
+        if (!(r.getSampleModel() instanceof PixelInterleavedSampleModel sm) || !(r.getDataBuffer() instanceof DataBufferByte db))
+            return null;
+        int w = img.getWidth(), h = img.getHeight();
+        boolean packed = sm.getPixelStride() == 3 && sm.getScanlineStride() == 3 * w && r.getSampleModelTranslateX() == 0
+                && r.getSampleModelTranslateY() == 0 && db.getNumBanks() == 1 && db.getOffset() == 0
+                && Arrays.equals(sm.getBandOffsets(), new int[] {2, 1, 0}) && db.getData().length == 3 * w * h;
+        return packed ? db.getData() : null;
+    }
+
+    /** One decoded file: U8 [H, W, C] interleaved, its three channels in the order B, G, R when {@code bgr}. */
+    record Decoded(Tensor image, boolean bgr) implements AutoCloseable {
+        int height() { return (int) image.shape()[0]; }
+
+        int width() { return (int) image.shape()[1]; }
+
+        /** The plane of a planar [C, ...] result of this image that holds channel {@code k} (R, G, B or grey). */
+        int plane(int k) { return bgr ? 2 - k : k; }
+
+        /** A planar U8 [C, H', W'] result of this image as bytes, its planes in the order R, G, B. */
+        byte[] planes(Tensor planar) {
+            MemorySegment s = planar.segment();
+            if (!bgr) return s.toArray(ValueLayout.JAVA_BYTE);
+            int plane = (int) (s.byteSize() / 3);
+            byte[] out = new byte[3 * plane];
+            for (int k = 0; k < 3; k++) MemorySegment.copy(s, ValueLayout.JAVA_BYTE, (long) plane(k) * plane, out, k * plane, plane);
+            return out;
+        }
+
+        @Override
+        public void close() { image.close(); }
     }
 }

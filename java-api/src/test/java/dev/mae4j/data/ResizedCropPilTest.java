@@ -15,7 +15,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Base64;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -111,6 +114,48 @@ class ResizedCropPilTest {
                 assertArrayEquals(planar(ev.get("output")), ImageFolder.evaluationPixels(file, size, c), "image " + i + " at " + size);
             }
         }
+    }
+
+    @Test
+    void jpegsDecodeToPilsPixels() throws IOException {
+        int i = 0;
+        for (JsonNode jpeg : fixture.get("jpegs")) {
+            byte[] file = Base64.getDecoder().decode(jpeg.get("jpeg").asText());
+            int c = channels(jpeg), h = jpeg.get("height").asInt(), w = jpeg.get("width").asInt();
+            byte[] expected = planar(jpeg.get("pixels"));
+            Path p = dir.resolve("decoded" + i++ + ".jpg");
+            Files.write(p, file);
+            try (ImageFolder.Decoded d = ImageFolder.read(p, c); Tensor planes = toPlanar(d.image())) {
+                byte[] got = d.planes(planes);
+                // libmae's libjpeg where it has one, else ImageIO's: both decode as PIL does (islow IDCT, fancy upsampling)
+                assertArrayEquals(expected, got, p + " (" + jpeg.get("mode").asText() + ")");
+                assertArrayEquals(new long[] {h, w, c}, d.image().shape());
+            }
+        }
+        assertEquals(4, i);
+        if (Pixels.jpegAvailable()) {
+            byte[] whole = Base64.getDecoder().decode(fixture.get("jpegs").get(0).get("jpeg").asText());
+            IllegalArgumentException cut = assertThrows(IllegalArgumentException.class,
+                    () -> Pixels.decodeJpeg(Arrays.copyOf(whole, whole.length - 10)));  // cut in the scan
+            assertTrue(cut.getMessage().contains("truncated"), cut.getMessage());
+            IllegalArgumentException noise = assertThrows(IllegalArgumentException.class,
+                    () -> Pixels.decodeJpeg(new byte[] {(byte) 0xff, (byte) 0xd8, 1, 2, 3, 4, 5}));
+            assertTrue(noise.getMessage().startsWith("not a readable JPEG"), noise.getMessage());
+            // a few bytes claiming 60000 × 60000 pixels (the frame header's height and width patched)
+            byte[] bomb = whole.clone();
+            int sof = 2;
+            while (!((bomb[sof] & 0xff) == 0xff && (bomb[sof + 1] & 0xff) == 0xc0)) sof++;
+            bomb[sof + 5] = bomb[sof + 7] = (byte) 0xea;
+            bomb[sof + 6] = bomb[sof + 8] = (byte) 0x60;
+            IllegalArgumentException big = assertThrows(IllegalArgumentException.class, () -> Pixels.decodeJpeg(bomb));
+            assertTrue(big.getMessage().contains("60000 × 60000 image is over PIL's decompression-bomb limit"), big.getMessage());
+        }
+    }
+
+    // U8 [H, W, C] interleaved -> [C, H, W] planar, by a plain resize to the same size (PIL copies: no resampling).
+    private static Tensor toPlanar(Tensor image) {
+        long[] s = image.shape();
+        return Pixels.resizedCrop(image, new int[] {0, 0, (int) s[0], (int) s[1]}, (int) s[0], (int) s[1], false);
     }
 
     @Test

@@ -3,7 +3,8 @@
 # at one configuration and setting (so both sides see the same ambient load; every other pair runs C++ first, so
 # neither side always gets the fresher machine), raw lines to benchmarks/results/.
 #   benchmarks/pairs.sh [CONFIG] [PAIRS]   (default: tiny224 6)
-#   env: THREADS (intra-op, default 1), STEP_THREADS (default nproc), STEPS (default 20), WARMUP (default 5)
+#   env: THREADS (intra-op, default 1), STEP_THREADS (default nproc), STEPS (default 20), WARMUP (default 5),
+#        IN_JVM=1: triples instead, the third the C++ loop inside a JVM process (DriverInJvm), order rotating
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
@@ -18,8 +19,13 @@ out="$root/benchmarks/results/pairs-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 java_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/cli/target/mae-cli.jar" bench "${setting[@]}" \
                | tail -1 | tee -a "$out"; }
 cpp_run() { "$driver" "${setting[@]}" | tee -a "$out"; }
+in_jvm_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$root/benchmarks/target/mae-benchmarks.jar" \
+                 dev.mae4j.benchmarks.DriverInJvm "$(dirname "$driver")/libmae_train_step_driver_in_jvm.so" "${setting[@]}" \
+                 | tee -a "$out"; }
 for i in $(seq "$pairs"); do
-  if (( i % 2 )); then java_run; cpp_run; else cpp_run; java_run; fi
+  if [ "${IN_JVM:-0}" = 1 ]; then
+    case $(( i % 3 )) in 1) java_run; cpp_run; in_jvm_run;; 2) cpp_run; in_jvm_run; java_run;; 0) in_jvm_run; java_run; cpp_run;; esac
+  elif (( i % 2 )); then java_run; cpp_run; else cpp_run; java_run; fi
 done
 /usr/bin/python3 "$root/benchmarks/python/pair_overhead.py" "$out"
 echo "wrote $out"

@@ -1,8 +1,11 @@
 // Times libmae's training step (forward, backward, AdamW) called straight through the C ABI: the floor that
 // the Java-driven step (mae bench) is compared against. Same protocol as mae bench and bench_step.py:
-// warm-up steps, then each measured step timed alone; prints one JSON line.
+// warm-up steps, then each measured step timed alone; prints one JSON line. Built twice: as the program, and as a
+// library whose mae_train_step_driver_run the JVM calls once (DriverInJvm: the same loop inside a JVM process, to
+// tell the JVM's presence from the Java code's cost).
 //
-//   mae_train_step_driver --config fashion|tiny224|vitb16 [--batch N] [--steps N] [--warmup N] [--threads N] [--step-threads N]
+//   mae_train_step_driver --config fashion|tiny224|vitb16 [--batch N] [--steps N] [--warmup N] [--threads N]
+//                         [--step-threads N] [--name NAME (the "driver" field; default c++)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -42,8 +45,8 @@ bool config_named(const std::string& name, mae_config* c, int* batch) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    std::string config = "fashion";
+extern "C" __attribute__((visibility("default"))) int mae_train_step_driver_run(int argc, char** argv) {
+    std::string config = "fashion", name = "c++";
     int batch = -1, steps = 10, warmup = 3, threads = 1, step_threads = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
         else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
         else if (k == "--threads") threads = std::atoi(argv[i + 1]);
         else if (k == "--step-threads") step_threads = std::atoi(argv[i + 1]);
+        else if (k == "--name") name = argv[i + 1];
         else {
             std::fprintf(stderr, "unknown option %s\n", k.c_str());
             return 2;
@@ -103,13 +107,18 @@ int main(int argc, char** argv) {
     // the thread settings outside libtorch's own, for benchmarks/thread_policy.sh
     const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
     const char* wait = std::getenv("OMP_WAIT_POLICY");
-    std::printf("{\"driver\": \"c++\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
+    std::printf("{\"driver\": \"%s\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
                 "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
                 "\"openblas_threads\": \"%s\", \"omp_wait_policy\": \"%s\"}\n",
-                config.c_str(), batch, threads, step_threads, steps, q(0.5), q(0.25), q(0.75), 1000.0 * batch / q(0.5), loss,
+                name.c_str(), config.c_str(), batch, threads, step_threads, steps, q(0.5), q(0.25), q(0.75), 1000.0 * batch / q(0.5), loss,
                 blas ? blas : "default", wait ? wait : "default");
     mae_trainer_free(trainer);
     mae_masker_free(masker);
     mae_model_free(model);
+    std::fflush(stdout);
     return 0;
 }
+
+#ifndef MAE_DRIVER_LIBRARY
+int main(int argc, char** argv) { return mae_train_step_driver_run(argc, argv); }
+#endif

@@ -1,6 +1,7 @@
 """Java's overhead over the C++ driver from pairs.sh's raw lines: one ratio per interleaved pair, their median and
 quartiles, a bootstrap 95% interval of the median (what the pairs can resolve), and the JIT work the Java runs saw
-while measuring (so an outlier can be told from the JVM's own work).
+while measuring (so an outlier can be told from the JVM's own work). Triples (pairs.sh with IN_JVM=1) add the C++
+loop run inside a JVM process, reported the same way against the C++ driver and against Java.
     python3 pair_overhead.py RESULTS.jsonl...
 """
 import json
@@ -23,29 +24,40 @@ def median_interval(values, resamples=10000, seed=1):
     return quantile(medians, 0.025), quantile(medians, 0.975)
 
 
-def pairs(rows):
-    """Consecutive java/c++ lines (either order) of the same config and setting, as (java, c++) pairs."""
+def groups(rows):
+    """Consecutive lines of the same run group (java and c++, maybe c++ in jvm; any order) as dicts by driver."""
+    size = len({r["driver"] for r in rows})
+    if size not in (2, 3) or len(rows) % size:
+        raise SystemExit("pair_overhead: expected whole pairs (java, c++) or triples (+ c++ in jvm), got %d lines of %d drivers"
+                         % (len(rows), size))
     out = []
-    for a, b in zip(rows[0::2], rows[1::2]):
-        by_driver = {a["driver"]: a, b["driver"]: b}
-        if set(by_driver) != {"java", "c++"}:
-            raise SystemExit("pair_overhead: lines must alternate between java and c++ pairs, got %s, %s" % (a["driver"], b["driver"]))
-        out.append((by_driver["java"], by_driver["c++"]))
+    for k in range(0, len(rows), size):
+        by_driver = {r["driver"]: r for r in rows[k:k + size]}
+        if len(by_driver) != size or not {"java", "c++"} <= set(by_driver):
+            raise SystemExit("pair_overhead: group %d holds %s" % (k // size, [r["driver"] for r in rows[k:k + size]]))
+        out.append(by_driver)
     return out
+
+
+def report(name, over):
+    s = sorted(over)
+    lo, hi = median_interval(over)
+    print("%s per group (in run order): %s" % (name, ", ".join("%+.1f%%" % r for r in over)))
+    print("  median %+.1f%% (quartiles %+.1f%% to %+.1f%%); bootstrap 95%% interval of the median %+.1f%% to %+.1f%%"
+          % (quantile(s, 0.5), quantile(s, 0.25), quantile(s, 0.75), lo, hi))
 
 
 def main(paths):
     rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
-    ps = pairs(rows)
-    over = [100 * (j["median_ms"] / c["median_ms"] - 1) for j, c in ps]
-    s = sorted(over)
-    print("Java over C++ per pair (in run order): " + ", ".join("%+.1f%%" % r for r in over))
-    print("pairs %d; median %+.1f%% (quartiles %+.1f%% to %+.1f%%); Java median step %.1f ms, C++ %.1f ms (medians of the runs)"
-          % (len(s), quantile(s, 0.5), quantile(s, 0.25), quantile(s, 0.75),
-             quantile(sorted(j["median_ms"] for j, _ in ps), 0.5), quantile(sorted(c["median_ms"] for _, c in ps), 0.5)))
-    lo, hi = median_interval(over)
-    print("bootstrap 95%% interval of the median: %+.1f%% to %+.1f%%" % (lo, hi))
-    jit = [j.get("jit_ms_measured") for j, _ in ps if j.get("jit_ms_measured") is not None]
+    gs = groups(rows)
+    ratio = lambda a, b: [100 * (g[a]["median_ms"] / g[b]["median_ms"] - 1) for g in gs]
+    print("groups %d; median step (medians of the runs): %s" % (len(gs), ", ".join(
+        "%s %.1f ms" % (d, quantile(sorted(g[d]["median_ms"] for g in gs), 0.5)) for d in gs[0])))
+    report("Java over C++", ratio("java", "c++"))
+    if "c++ in jvm" in gs[0]:
+        report("C++ in a JVM process over C++", ratio("c++ in jvm", "c++"))
+        report("Java over C++ in a JVM process", ratio("java", "c++ in jvm"))
+    jit = [g["java"].get("jit_ms_measured") for g in gs if g["java"].get("jit_ms_measured") is not None]
     if jit:
         print("JIT compilation while Java measured: %s ms per run" % ", ".join(str(x) for x in jit))
 

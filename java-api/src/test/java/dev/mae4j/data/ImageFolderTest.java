@@ -125,6 +125,22 @@ class ImageFolderTest {
         assertArrayEquals(filled(16, 124 / 255f), px, 1e-6f);
     }
 
+    @Test
+    void transparencyIsDroppedAsPilsConvertRgbDoes() throws IOException {
+        // nearly transparent orange: convert("RGB") keeps the colour and drops alpha (no blending onto black)
+        BufferedImage img = new BufferedImage(5, 5, BufferedImage.TYPE_INT_ARGB);
+        for (int y = 0; y < 5; y++)
+            for (int x = 0; x < 5; x++) img.setRGB(x, y, new Color(200, 100, 50, 10).getRGB());
+        Files.createDirectories(dir.resolve("x"));
+        ImageIO.write(img, "png", dir.resolve("x/faint.png").toFile());
+        ImageFolder f = new ImageFolder(dir, 4, 3, new float[] {0, 0, 0}, new float[] {1, 1, 1});
+        float[] px = new float[48];
+        f.copyNormalised(0, px, 0);
+        assertArrayEquals(filled(16, 200 / 255f), Arrays.copyOfRange(px, 0, 16), 1e-6f);
+        assertArrayEquals(filled(16, 100 / 255f), Arrays.copyOfRange(px, 16, 32), 1e-6f);
+        assertArrayEquals(filled(16, 50 / 255f), Arrays.copyOfRange(px, 32, 48), 1e-6f);
+    }
+
     private static float[] filled(int n, float v) {
         float[] a = new float[n];
         Arrays.fill(a, v);

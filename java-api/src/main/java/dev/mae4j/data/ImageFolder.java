@@ -170,9 +170,12 @@ public final class ImageFolder implements LabelledDataset {
                 crop[k] = (int) boxes[5 * i + k];
                 if (crop[k] != boxes[5 * i + k]) throw new IllegalArgumentException("crop boxes must hold whole pixels");
             }
-            try (Decoded image = read(files.get(indices[i]), channels);
+            Path file = files.get(indices[i]);
+            try (Decoded image = read(file, channels);
                  Tensor out = Pixels.resizedCrop(image.image(), crop, size, size, boxes[5 * i + 4] != 0)) {
                 return image.planes(out);
+            } catch (IllegalArgumentException e) {  // e.g. a file replaced by a smaller one since the scan
+                throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
             }
         });
     }

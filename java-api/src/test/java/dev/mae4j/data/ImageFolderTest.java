@@ -113,6 +113,10 @@ class ImageFolderTest {
                     "the evaluation transform keeps the centre only: " + centre[0] + " .. " + centre[7]);
         }
         assertThrows(IllegalArgumentException.class, () -> whole.apply(f, new int[] {0}, 16, new Random(1)));
+        // a box outside the file (as when it shrank after the scan) names the file
+        IllegalArgumentException outside = assertThrows(IllegalArgumentException.class,
+                () -> f.resizedCrops(new int[] {0}, new double[] {20, 0, 8, 8, 0}));
+        assertTrue(outside.getMessage().contains("ramp.png") && outside.getMessage().contains("24 × 40 image"), outside.getMessage());
     }
 
     @Test

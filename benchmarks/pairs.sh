@@ -4,7 +4,9 @@
 # neither side always gets the fresher machine), raw lines to benchmarks/results/.
 #   benchmarks/pairs.sh [CONFIG] [PAIRS]   (default: tiny224 6)
 #   env: THREADS (intra-op, default 1), STEP_THREADS (default nproc), STEPS (default 20), WARMUP (default 5),
-#        IN_JVM=1: triples instead, the third the C++ loop inside a JVM process (DriverInJvm), order rotating
+#        IN_JVM=1: triples instead, the third the C++ loop inside a JVM process (DriverInJvm), order rotating;
+#        ALTERNATE=1: PAIRS runs of `mae bench --alternate-native`, each Java step beside a C++ driver step in one
+#        process (STEPS step pairs a run; the Java code's cost without the drift between processes)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
@@ -22,8 +24,11 @@ cpp_run() { "$driver" "${setting[@]}" | tee -a "$out"; }
 in_jvm_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$root/benchmarks/target/mae-benchmarks.jar" \
                  dev.mae4j.benchmarks.DriverInJvm "$(dirname "$driver")/libmae_train_step_driver_in_jvm.so" "${setting[@]}" \
                  | tee -a "$out"; }
+alternate_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/cli/target/mae-cli.jar" bench "${setting[@]}" \
+                    --alternate-native "$(dirname "$driver")/libmae_train_step_driver_in_jvm.so" | tail -1 | tee -a "$out"; }
 for i in $(seq "$pairs"); do
-  if [ "${IN_JVM:-0}" = 1 ]; then
+  if [ "${ALTERNATE:-0}" = 1 ]; then alternate_run
+  elif [ "${IN_JVM:-0}" = 1 ]; then
     case $(( i % 3 )) in 1) java_run; cpp_run; in_jvm_run;; 2) cpp_run; in_jvm_run; java_run;; 0) in_jvm_run; java_run; cpp_run;; esac
   elif (( i % 2 )); then java_run; cpp_run; else cpp_run; java_run; fi
 done

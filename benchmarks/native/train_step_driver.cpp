@@ -2,7 +2,8 @@
 // the Java-driven step (mae bench) is compared against. Same protocol as mae bench and bench_step.py:
 // warm-up steps, then each measured step timed alone; prints one JSON line. Built twice: as the program, and as a
 // library whose mae_train_step_driver_run the JVM calls once (DriverInJvm: the same loop inside a JVM process, to
-// tell the JVM's presence from the Java code's cost).
+// tell the JVM's presence from the Java code's cost), which also exports the step alone for `mae bench
+// --alternate-native` (one driver step after each Java step in one process: the Java code's cost without the drift).
 //
 //   mae_train_step_driver --config fashion|tiny224|vitb16 [--batch N] [--steps N] [--warmup N] [--threads N]
 //                         [--step-threads N] [--name NAME (the "driver" field; default c++)]
@@ -43,65 +44,87 @@ bool config_named(const std::string& name, mae_config* c, int* batch) {
     return true;
 }
 
-}  // namespace
-
-extern "C" __attribute__((visibility("default"))) int mae_train_step_driver_run(int argc, char** argv) {
+// The driver's options, model, masker, trainer and images: one training step's worth of state.
+struct Driver {
     std::string config = "fashion", name = "c++";
     int batch = -1, steps = 10, warmup = 3, threads = 1, step_threads = 1;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string k = argv[i];
-        if (k == "--config") config = argv[i + 1];
-        else if (k == "--batch") batch = std::atoi(argv[i + 1]);
-        else if (k == "--steps") steps = std::atoi(argv[i + 1]);
-        else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
-        else if (k == "--threads") threads = std::atoi(argv[i + 1]);
-        else if (k == "--step-threads") step_threads = std::atoi(argv[i + 1]);
-        else if (k == "--name") name = argv[i + 1];
-        else {
-            std::fprintf(stderr, "unknown option %s\n", k.c_str());
-            return 2;
-        }
-    }
-    mae_config cfg;
-    int default_batch;
-    if (!config_named(config, &cfg, &default_batch)) {
-        std::fprintf(stderr, "unknown config %s (fashion, tiny224, vitb16)\n", config.c_str());
-        return 2;
-    }
-    if (batch <= 0) batch = default_batch;
-    check(mae_set_num_threads(threads), "mae_set_num_threads");
-
-    mae_device cpu{MAE_DEVICE_CPU, 0};
     mae_model* model = nullptr;
-    check(mae_model_create(&cfg, &cpu, 0, &model), "mae_model_create");
     mae_masker* masker = nullptr;
-    check(mae_masker_random(0.75, 0, &masker), "mae_masker_random");
-    mae_adamw_config adamw{1.5e-4, 0.9, 0.95, 1e-8, 0.05};
     mae_trainer* trainer = nullptr;
-    check(mae_trainer_create(model, &adamw, &trainer), "mae_trainer_create");
-    check(mae_trainer_set_step_threads(trainer, step_threads), "mae_trainer_set_step_threads");
-
-    std::vector<float> pixels(static_cast<size_t>(batch) * cfg.in_chans * cfg.img_size * cfg.img_size);
-    std::mt19937 gen(0);
-    std::normal_distribution<float> normal;
-    for (auto& p : pixels) p = normal(gen);
+    std::vector<float> pixels;
     mae_tensor_view images{};
-    images.data = pixels.data();
-    images.dtype = MAE_DTYPE_F32;
-    images.ndim = 4;
-    images.shape[0] = batch;
-    images.shape[1] = cfg.in_chans;
-    images.shape[2] = cfg.img_size;
-    images.shape[3] = cfg.img_size;
-
     double loss = 0;
-    for (int i = 0; i < warmup; ++i) check(mae_trainer_step(trainer, &images, masker, &loss), "mae_trainer_step");
-    std::vector<double> ms;
-    for (int i = 0; i < steps; ++i) {
+
+    ~Driver() {
+        mae_trainer_free(trainer);
+        mae_masker_free(masker);
+        mae_model_free(model);
+    }
+
+    // Parses the options (argv[0] is the program name) and builds the step; false, having said why, on bad options.
+    bool open(int argc, char** argv) {
+        for (int i = 1; i + 1 < argc; i += 2) {
+            std::string k = argv[i];
+            if (k == "--config") config = argv[i + 1];
+            else if (k == "--batch") batch = std::atoi(argv[i + 1]);
+            else if (k == "--steps") steps = std::atoi(argv[i + 1]);
+            else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
+            else if (k == "--threads") threads = std::atoi(argv[i + 1]);
+            else if (k == "--step-threads") step_threads = std::atoi(argv[i + 1]);
+            else if (k == "--name") name = argv[i + 1];
+            else {
+                std::fprintf(stderr, "unknown option %s\n", k.c_str());
+                return false;
+            }
+        }
+        mae_config cfg;
+        int default_batch;
+        if (!config_named(config, &cfg, &default_batch)) {
+            std::fprintf(stderr, "unknown config %s (fashion, tiny224, vitb16)\n", config.c_str());
+            return false;
+        }
+        if (batch <= 0) batch = default_batch;
+        check(mae_set_num_threads(threads), "mae_set_num_threads");
+
+        mae_device cpu{MAE_DEVICE_CPU, 0};
+        check(mae_model_create(&cfg, &cpu, 0, &model), "mae_model_create");
+        check(mae_masker_random(0.75, 0, &masker), "mae_masker_random");
+        mae_adamw_config adamw{1.5e-4, 0.9, 0.95, 1e-8, 0.05};
+        check(mae_trainer_create(model, &adamw, &trainer), "mae_trainer_create");
+        check(mae_trainer_set_step_threads(trainer, step_threads), "mae_trainer_set_step_threads");
+
+        pixels.resize(static_cast<size_t>(batch) * cfg.in_chans * cfg.img_size * cfg.img_size);
+        std::mt19937 gen(0);
+        std::normal_distribution<float> normal;
+        for (auto& p : pixels) p = normal(gen);
+        images.data = pixels.data();
+        images.dtype = MAE_DTYPE_F32;
+        images.ndim = 4;
+        images.shape[0] = batch;
+        images.shape[1] = cfg.in_chans;
+        images.shape[2] = cfg.img_size;
+        images.shape[3] = cfg.img_size;
+        return true;
+    }
+
+    // One training step, timed alone, in milliseconds.
+    double step() {
         auto t0 = std::chrono::steady_clock::now();
         check(mae_trainer_step(trainer, &images, masker, &loss), "mae_trainer_step");
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
+};
+
+}  // namespace
+
+#define MAE_DRIVER_EXPORT extern "C" __attribute__((visibility("default")))
+
+MAE_DRIVER_EXPORT int mae_train_step_driver_run(int argc, char** argv) {
+    Driver d;
+    if (!d.open(argc, argv)) return 2;
+    for (int i = 0; i < d.warmup; ++i) d.step();
+    std::vector<double> ms;
+    for (int i = 0; i < d.steps; ++i) ms.push_back(d.step());
     std::sort(ms.begin(), ms.end());
     auto q = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * (ms.size() - 1) + 0.5))]; };
     // the thread settings outside libtorch's own, for benchmarks/thread_policy.sh
@@ -110,14 +133,24 @@ extern "C" __attribute__((visibility("default"))) int mae_train_step_driver_run(
     std::printf("{\"driver\": \"%s\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
                 "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
                 "\"openblas_threads\": \"%s\", \"omp_wait_policy\": \"%s\"}\n",
-                name.c_str(), config.c_str(), batch, threads, step_threads, steps, q(0.5), q(0.25), q(0.75), 1000.0 * batch / q(0.5), loss,
-                blas ? blas : "default", wait ? wait : "default");
-    mae_trainer_free(trainer);
-    mae_masker_free(masker);
-    mae_model_free(model);
+                d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, q(0.5), q(0.25), q(0.75),
+                1000.0 * d.batch / q(0.5), d.loss, blas ? blas : "default", wait ? wait : "default");
     std::fflush(stdout);
     return 0;
 }
+
+// Step by step, for `mae bench --alternate-native`: the driver's step on its own model, alternating with the
+// Java-driven step in the same process, so both see the same machine from one step to the next.
+MAE_DRIVER_EXPORT void* mae_train_step_driver_open(int argc, char** argv) {
+    auto* d = new Driver();
+    if (d->open(argc, argv)) return d;
+    delete d;
+    return nullptr;
+}
+
+MAE_DRIVER_EXPORT double mae_train_step_driver_step(void* driver) { return static_cast<Driver*>(driver)->step(); }
+
+MAE_DRIVER_EXPORT void mae_train_step_driver_close(void* driver) { delete static_cast<Driver*>(driver); }
 
 #ifndef MAE_DRIVER_LIBRARY
 int main(int argc, char** argv) { return mae_train_step_driver_run(argc, argv); }

@@ -1,7 +1,9 @@
 """Java's overhead over the C++ driver from pairs.sh's raw lines: one ratio per interleaved pair, their median and
 quartiles, a bootstrap 95% interval of the median (what the pairs can resolve), and the JIT work the Java runs saw
 while measuring (so an outlier can be told from the JVM's own work). Triples (pairs.sh with IN_JVM=1) add the C++
-loop run inside a JVM process, reported the same way against the C++ driver and against Java.
+loop run inside a JVM process, reported the same way against the C++ driver and against Java. Lines of
+`mae bench --alternate-native` (pairs.sh with ALTERNATE=1) hold both sides step by step in one process: their
+per-step ratios are reported the same way, pooled over the lines.
     python3 pair_overhead.py RESULTS.jsonl...
 """
 import json
@@ -39,16 +41,29 @@ def groups(rows):
     return out
 
 
-def report(name, over):
+def report(name, over, unit="group"):
     s = sorted(over)
     lo, hi = median_interval(over)
-    print("%s per group (in run order): %s" % (name, ", ".join("%+.1f%%" % r for r in over)))
+    if len(over) <= 100:
+        print("%s per %s (in run order): %s" % (name, unit, ", ".join("%+.1f%%" % r for r in over)))
     print("  median %+.1f%% (quartiles %+.1f%% to %+.1f%%); bootstrap 95%% interval of the median %+.1f%% to %+.1f%%"
           % (quantile(s, 0.5), quantile(s, 0.25), quantile(s, 0.75), lo, hi))
 
 
+def alternation(rows):
+    """Java's step over the C++ driver's step beside it, step by step, pooled over the runs."""
+    over = [100 * (j / c - 1) for r in rows for j, c in zip(r["java_ms_in_order"], r["cpp_ms_in_order"])]
+    print("runs %d, %d step pairs; median step (medians of the runs): java %.1f ms, c++ %.1f ms" % (
+        len(rows), len(over), quantile(sorted(r["median_ms"] for r in rows), 0.5),
+        quantile(sorted(r["cpp_median_ms"] for r in rows), 0.5)))
+    report("Java step over the C++ step beside it", over, "step pair")
+    print("JIT compilation while measuring: %s ms per run" % ", ".join(str(r.get("jit_ms_measured")) for r in rows))
+
+
 def main(paths):
     rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
+    if rows and all("cpp_ms_in_order" in r for r in rows):
+        return alternation(rows)
     gs = groups(rows)
     ratio = lambda a, b: [100 * (g[a]["median_ms"] / g[b]["median_ms"] - 1) for g in gs]
     print("groups %d; median step (medians of the runs): %s" % (len(gs), ", ".join(

@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -32,7 +33,8 @@ import java.util.concurrent.Callable;
  * each measured step timed alone; one JSON line, which also says how many extra warm-up steps the JIT needed to
  * go quiet and how much it compiled while the steps were timed. --export-check writes what the Python reference must reproduce.
  * With --nproc-per-node N it times the data-parallel step of N worker processes (each --batch images, gradients
- * all-reduced over loopback); rank 0 prints the line, images/s counting all ranks' images.
+ * all-reduced over loopback); rank 0 prints the line, images/s counting all ranks' images. With --alternate-native
+ * each Java step alternates with a step of the C++ driver in this process (benchmarks/pairs.sh ALTERNATE=1).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = "Time the training step at a benchmark configuration (fashion, tiny224, vitb16) and print images/s as JSON.")
@@ -63,6 +65,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--export-check", description = "Also write DIR/weights.safetensors and DIR/check.safetensors "
             + "(images, noise, loss, prediction) for benchmarks/python/bench_step.py's equality check.")
     Path exportCheck;
+
+    @Option(names = "--alternate-native", paramLabel = "LIBRARY", description = "Also run the C++ driver's step "
+            + "(benchmarks/native's libmae_train_step_driver_in_jvm.so) on its own model in this process, one step "
+            + "beside each Java step, and report both and the median of the per-step ratios (CPU, one process).")
+    Path alternateNative;
 
     @Mixin
     DistributedOptions dist = new DistributedOptions();
@@ -97,6 +104,9 @@ final class BenchCommand implements Callable<Integer> {
         if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
         String threadsProblem = stepThreadsOption.problem();
         if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
+        if (alternateNative != null && (dist.launches() || !device.equals("cpu")))
+            throw new ParameterException(spec.commandLine(), "--alternate-native runs the C++ driver on the CPU in this "
+                    + "process: leave out --device and --nproc-per-node");
         if (dist.launches())
             return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), Files.createTempDirectory("mae-bench-"));
         Device dev = dist.device(device);
@@ -114,21 +124,32 @@ final class BenchCommand implements Callable<Integer> {
             double[] ms = new double[steps];
             double loss = 0;
             JvmActivity jvm = new JvmActivity();
+            double[] cppMs = alternateNative == null ? null : new double[steps];
             try (Trainer trainer = Trainer.builder(model).learningRate(1.5e-4).betas(0.9, 0.95).weightDecay(0.05)
                          .processGroup(group).stepThreads(stepThreads).build();
                  Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
-                 Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize())) {
-                for (int i = 0; i < warmup; i++) trainer.step(images, masker);
+                 Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize());
+                 NativeDriverStep cpp = alternateNative == null ? null : new NativeDriverStep(alternateNative,
+                         List.of("--config", config, "--batch", "" + n, "--threads", "" + threads, "--step-threads", "" + stepThreads))) {
+                Runnable warmStep = () -> {
+                    trainer.step(images, masker);
+                    if (cpp != null) cpp.step();
+                };
+                for (int i = 0; i < warmup; i++) warmStep.run();
                 // Ranks must take the same steps (each one all-reduces), and each JIT goes quiet on its own time.
-                if (group == null) jvm.settle(() -> trainer.step(images, masker));
+                if (group == null) jvm.settle(warmStep);
                 jvm.start();
                 for (int i = 0; i < steps; i++) {
+                    // with the driver beside it, each side goes first every other step
+                    if (cpp != null && i % 2 == 1) cppMs[i] = cpp.step();
                     long t0 = System.nanoTime();
                     loss = trainer.step(images, masker);
                     ms[i] = (System.nanoTime() - t0) / 1e6;
+                    if (cpp != null && i % 2 == 0) cppMs[i] = cpp.step();
                 }
                 jvm.stop();
             }
+            double[] javaInOrder = ms.clone();
             Arrays.sort(ms);
             if (group != null && !group.isMain()) return 0;
             Map<String, Object> out = new LinkedHashMap<>();
@@ -148,6 +169,16 @@ final class BenchCommand implements Callable<Integer> {
             out.put("jvm_settle_steps", jvm.settleSteps());
             out.put("jit_ms_measured", jvm.jitMs());
             out.put("gc_count_measured", jvm.gcCount());
+            if (cppMs != null) {
+                double[] over = new double[steps];
+                for (int i = 0; i < steps; i++) over[i] = 100 * (javaInOrder[i] / cppMs[i] - 1);
+                out.put("java_ms_in_order", javaInOrder);
+                out.put("cpp_ms_in_order", cppMs.clone());
+                Arrays.sort(cppMs);
+                Arrays.sort(over);
+                out.put("cpp_median_ms", q(cppMs, 0.5));
+                out.put("java_over_cpp_pct_median", q(over, 0.5));
+            }
             System.out.println(new ObjectMapper().writeValueAsString(out));
         }
         return 0;

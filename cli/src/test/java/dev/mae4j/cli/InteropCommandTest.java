@@ -117,6 +117,42 @@ class InteropCommandTest {
     }
 
     @Test
+    void benchAlternatesEachJavaStepWithTheCppDriversStep() throws Exception {
+        // built beside libmae by the native module (benchmarks/native)
+        Path lib = Path.of("../native/target/cmake/benchmarks/native/libmae_train_step_driver_in_jvm.so").toAbsolutePath();
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(lib), "no driver library at " + lib);
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream old = System.out;
+        try {
+            System.setOut(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+            assertEquals(0, run(new StringWriter(), "bench", "--config", "fashion", "--batch", "2", "--steps", "3", "--warmup", "0",
+                    "--step-threads", "1", "--alternate-native", lib.toString()));
+        } finally {
+            System.setOut(old);
+        }
+        com.fasterxml.jackson.databind.JsonNode line = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
+        com.fasterxml.jackson.databind.JsonNode javaMs = line.get("java_ms_in_order"), cppMs = line.get("cpp_ms_in_order");
+        assertEquals(3, javaMs.size(), line.toString());
+        assertEquals(3, cppMs.size(), line.toString());
+        double[] over = new double[3];
+        for (int i = 0; i < 3; i++) {
+            assertTrue(javaMs.get(i).asDouble() > 0 && cppMs.get(i).asDouble() > 0, line.toString());
+            over[i] = 100 * (javaMs.get(i).asDouble() / cppMs.get(i).asDouble() - 1);
+        }
+        java.util.Arrays.sort(over);
+        assertEquals(over[1], line.get("java_over_cpp_pct_median").asDouble(), 1e-9, line.toString());
+
+        StringWriter err = new StringWriter();
+        assertEquals(2, run(err, "bench", "--device", "cuda", "--alternate-native", lib.toString()));
+        assertTrue(err.toString().contains("--alternate-native runs the C++ driver on the CPU"), err.toString());
+        err = new StringWriter();
+        assertEquals(1, run(err, "bench", "--config", "fashion", "--batch", "2", "--steps", "1", "--warmup", "0",
+                "--alternate-native", dir.resolve("missing.so").toString()));
+        assertTrue(err.toString().contains("no library at"), err.toString());
+    }
+
+    @Test
     void dataParallelBenchRanksTakeTheSameSteps() throws Exception {
         int port = FreePort.find();
         // every step all-reduces: a rank that warmed up longer than the other would wait for it until the timeout

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "adamw_loop.h"
 #include "errors.h"
 #include "torch_version.h"
 
@@ -15,6 +16,36 @@ bool decays(const Param& p) {
 }
 
 ParamGroup pretrain_group(const Param& p) { return {decays(p), 1.0}; }
+
+namespace {
+
+// Whether adamw_loop can take these tensors: CPU, float or double, one dtype, contiguous.
+bool fusable(const torch::Tensor& param, const torch::Tensor& grad, const torch::Tensor& exp_avg,
+             const torch::Tensor& exp_avg_sq) {
+    const auto dtype = param.scalar_type();
+    if (dtype != torch::kFloat && dtype != torch::kDouble) return false;
+    for (const auto* t : {&param, &grad, &exp_avg, &exp_avg_sq}) {
+        if (!t->device().is_cpu() || t->scalar_type() != dtype || !t->is_contiguous() || t->numel() != param.numel())
+            return false;
+    }
+    return true;
+}
+
+// One pass of adamw_loop, split as ATen's element-wise ops split a tensor over the intra-op threads.
+void update_in_one_pass(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& exp_avg, torch::Tensor& exp_avg_sq,
+                        const AdamWScalars& s) {
+    at::parallel_for(0, param.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+        if (param.scalar_type() == torch::kFloat) {
+            adamw_loop(param.data_ptr<float>() + begin, grad.data_ptr<float>() + begin, exp_avg.data_ptr<float>() + begin,
+                       exp_avg_sq.data_ptr<float>() + begin, end - begin, s);
+        } else {
+            adamw_loop(param.data_ptr<double>() + begin, grad.data_ptr<double>() + begin, exp_avg.data_ptr<double>() + begin,
+                       exp_avg_sq.data_ptr<double>() + begin, end - begin, s);
+        }
+    });
+}
+
+}  // namespace
 
 void validate_adamw_config(const mae_adamw_config& c) {
     require(std::isfinite(c.lr) && c.lr >= 0, "learning rate must be finite and >= 0, got " + std::to_string(c.lr));
@@ -70,6 +101,12 @@ void AdamW::step(StepThreads* threads) {
         if (!grad.defined()) return;
         const double lr = cfg_.lr * s.lr_scale;  // util/lr_sched.py: lr * param_group["lr_scale"]
         const double step_size = lr / bias_correction1;
+        if (fusable(s.param, grad, s.exp_avg, s.exp_avg_sq)) {
+            const double decay = s.decay ? 1.0 - lr * cfg_.weight_decay : 1.0;
+            update_in_one_pass(s.param, grad, s.exp_avg, s.exp_avg_sq, {decay, b1, b2, bias_correction2_sqrt, cfg_.eps, step_size});
+            return;
+        }
+        // Elsewhere (CUDA, half precision) the same update as tensor ops.
         if (s.decay) s.param.mul_(1.0 - lr * cfg_.weight_decay);
 #if TORCH_VERSION_MAJOR >= 2
         s.exp_avg.lerp_(grad, 1.0 - b1);

@@ -101,13 +101,13 @@ void AdamW::step(StepThreads* threads) {
         if (!grad.defined()) return;
         const double lr = cfg_.lr * s.lr_scale;  // util/lr_sched.py: lr * param_group["lr_scale"]
         const double step_size = lr / bias_correction1;
+        const double decay = s.decay ? 1.0 - lr * cfg_.weight_decay : 1.0;
         if (fusable(s.param, grad, s.exp_avg, s.exp_avg_sq)) {
-            const double decay = s.decay ? 1.0 - lr * cfg_.weight_decay : 1.0;
             update_in_one_pass(s.param, grad, s.exp_avg, s.exp_avg_sq, {decay, b1, b2, bias_correction2_sqrt, cfg_.eps, step_size});
             return;
         }
         // Elsewhere (CUDA, half precision) the same update as tensor ops.
-        if (s.decay) s.param.mul_(1.0 - lr * cfg_.weight_decay);
+        if (s.decay) s.param.mul_(decay);
 #if TORCH_VERSION_MAJOR >= 2
         s.exp_avg.lerp_(grad, 1.0 - b1);
 #else

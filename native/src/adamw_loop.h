@@ -17,8 +17,8 @@ struct AdamWScalars {
 
 // torch.optim.AdamW's single-tensor update over n elements, in the order of its tensor ops:
 //   p *= decay; m = m*b1 + (1-b1)*g; v = v*b2 + (1-b2)*g*g; p += (-step_size*m) / (sqrt(v)/bc2_sqrt + eps)
-// Those nine tensor ops read or write each element about 28 times and allocate two temporaries; this reads
-// p, g, m, v once and writes p, m, v once.
+// Those nine tensor ops read or write each element over twenty times and allocate two temporaries; this
+// reads p, g, m, v once and writes p, m, v once.
 void adamw_loop(float* p, const float* g, float* m, float* v, int64_t n, const AdamWScalars& s);
 void adamw_loop(double* p, const double* g, double* m, double* v, int64_t n, const AdamWScalars& s);
 

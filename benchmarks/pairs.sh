@@ -6,7 +6,9 @@
 #   env: THREADS (intra-op, default 1), STEP_THREADS (default nproc), STEPS (default 20), WARMUP (default 5),
 #        IN_JVM=1: triples instead, the third the C++ loop inside a JVM process (DriverInJvm), order rotating;
 #        ALTERNATE=1: PAIRS runs of `mae bench --alternate-native`, each Java step beside a C++ driver step in one
-#        process (STEPS step pairs a run; the Java code's cost without the drift between processes)
+#        process (STEPS step pairs a run; the Java code's cost without the drift between processes);
+#        TWIN=1: PAIRS runs of the C++ driver with --twin 1, its step beside a twin of itself in one process: the
+#        A/A control of ALTERNATE=1 (how far two identical steps drift apart)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
@@ -26,8 +28,10 @@ in_jvm_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$ro
                  | tee -a "$out"; }
 alternate_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/cli/target/mae-cli.jar" bench "${setting[@]}" \
                     --alternate-native "$(dirname "$driver")/libmae_train_step_driver_in_jvm.so" | tail -1 | tee -a "$out"; }
+twin_run() { "$driver" "${setting[@]}" --twin 1 | tee -a "$out"; }
 for i in $(seq "$pairs"); do
   if [ "${ALTERNATE:-0}" = 1 ]; then alternate_run
+  elif [ "${TWIN:-0}" = 1 ]; then twin_run
   elif [ "${IN_JVM:-0}" = 1 ]; then
     case $(( i % 3 )) in 1) java_run; cpp_run; in_jvm_run;; 2) cpp_run; in_jvm_run; java_run;; 0) in_jvm_run; java_run; cpp_run;; esac
   elif (( i % 2 )); then java_run; cpp_run; else cpp_run; java_run; fi

@@ -5,8 +5,12 @@
 // tell the JVM's presence from the Java code's cost), which also exports the step alone for `mae bench
 // --alternate-native` (one driver step after each Java step in one process: the Java code's cost without the drift).
 //
+// With --twin 1 it builds the same step twice, on two models of their own, and alternates them step by step (each
+// first every other step): the A/A control of --alternate-native, i.e. how far two identical steps in one process
+// drift apart with nothing but their memory different.
+//
 //   mae_train_step_driver --config fashion|tiny224|vitb16 [--batch N] [--steps N] [--warmup N] [--threads N]
-//                         [--step-threads N] [--name NAME (the "driver" field; default c++)]
+//                         [--step-threads N] [--name NAME (the "driver" field; default c++)] [--twin 1]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -47,7 +51,7 @@ bool config_named(const std::string& name, mae_config* c, int* batch) {
 // The driver's options, model, masker, trainer and images: one training step's worth of state.
 struct Driver {
     std::string config = "fashion", name = "c++";
-    int batch = -1, steps = 10, warmup = 3, threads = 1, step_threads = 1;
+    int batch = -1, steps = 10, warmup = 3, threads = 1, step_threads = 1, twin = 0;
     mae_model* model = nullptr;
     mae_masker* masker = nullptr;
     mae_trainer* trainer = nullptr;
@@ -72,6 +76,7 @@ struct Driver {
             else if (k == "--threads") threads = std::atoi(argv[i + 1]);
             else if (k == "--step-threads") step_threads = std::atoi(argv[i + 1]);
             else if (k == "--name") name = argv[i + 1];
+            else if (k == "--twin") twin = std::atoi(argv[i + 1]);
             else {
                 std::fprintf(stderr, "unknown option %s\n", k.c_str());
                 return false;
@@ -115,26 +120,63 @@ struct Driver {
     }
 };
 
+// The 25th, 50th and 75th percentiles of step times.
+struct Quartiles {
+    double p25, p50, p75;
+    explicit Quartiles(std::vector<double> ms) {
+        std::sort(ms.begin(), ms.end());
+        auto q = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * (ms.size() - 1) + 0.5))]; };
+        p25 = q(0.25), p50 = q(0.5), p75 = q(0.75);
+    }
+};
+
+std::string in_order(const std::vector<double>& ms) {
+    std::string s = "[";
+    char buf[32];
+    for (size_t i = 0; i < ms.size(); ++i) {
+        std::snprintf(buf, sizeof buf, i ? ",%.3f" : "%.3f", ms[i]);
+        s += buf;
+    }
+    return s + "]";
+}
+
 }  // namespace
 
 #define MAE_DRIVER_EXPORT extern "C" __attribute__((visibility("default")))
 
 MAE_DRIVER_EXPORT int mae_train_step_driver_run(int argc, char** argv) {
-    Driver d;
-    if (!d.open(argc, argv)) return 2;
-    for (int i = 0; i < d.warmup; ++i) d.step();
-    std::vector<double> ms;
-    for (int i = 0; i < d.steps; ++i) ms.push_back(d.step());
-    std::sort(ms.begin(), ms.end());
-    auto q = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * (ms.size() - 1) + 0.5))]; };
+    Driver d, twin;
+    if (!d.open(argc, argv) || (d.twin && !twin.open(argc, argv))) return 2;
+    for (int i = 0; i < d.warmup; ++i) {
+        d.step();
+        if (d.twin) twin.step();
+    }
+    std::vector<double> ms, twin_ms;
+    for (int i = 0; i < d.steps; ++i) {
+        if (!d.twin) {
+            ms.push_back(d.step());
+        } else if (i % 2 == 0) {
+            ms.push_back(d.step());
+            twin_ms.push_back(twin.step());
+        } else {
+            twin_ms.push_back(twin.step());
+            ms.push_back(d.step());
+        }
+    }
+    Quartiles q(ms);
     // the thread settings outside libtorch's own, for benchmarks/thread_policy.sh
     const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
     const char* wait = std::getenv("OMP_WAIT_POLICY");
     std::printf("{\"driver\": \"%s\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
                 "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
-                "\"openblas_threads\": \"%s\", \"omp_wait_policy\": \"%s\"}\n",
-                d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, q(0.5), q(0.25), q(0.75),
-                1000.0 * d.batch / q(0.5), d.loss, blas ? blas : "default", wait ? wait : "default");
+                "\"openblas_threads\": \"%s\", \"omp_wait_policy\": \"%s\"",
+                d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, q.p50, q.p25, q.p75,
+                1000.0 * d.batch / q.p50, d.loss, blas ? blas : "default", wait ? wait : "default");
+    if (d.twin) {
+        std::printf(", \"ms_in_order\": %s, \"twin_median_ms\": %.3f, \"twin_ms_in_order\": %s", in_order(ms).c_str(),
+                    Quartiles(twin_ms).p50, in_order(twin_ms).c_str());
+    }
+    std::printf("}\n");
     std::fflush(stdout);
     return 0;
 }

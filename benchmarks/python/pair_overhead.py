@@ -3,7 +3,8 @@ quartiles, a bootstrap 95% interval of the median (what the pairs can resolve), 
 while measuring (so an outlier can be told from the JVM's own work). Triples (pairs.sh with IN_JVM=1) add the C++
 loop run inside a JVM process, reported the same way against the C++ driver and against Java. Lines of
 `mae bench --alternate-native` (pairs.sh with ALTERNATE=1) hold both sides step by step in one process: their
-per-step ratios are reported the same way, pooled over the lines.
+per-step ratios are reported the same way, pooled over the lines; so are the driver's own A/A lines (pairs.sh with
+TWIN=1: the driver's step beside a twin of itself), the control that shows how far two identical steps drift apart.
     python3 pair_overhead.py RESULTS.jsonl...
 """
 import json
@@ -50,19 +51,42 @@ def report(name, over, unit="group"):
           % (quantile(s, 0.5), quantile(s, 0.25), quantile(s, 0.75), lo, hi))
 
 
+def run_clustered_interval(runs, resamples=10000, seed=1):
+    """Bootstrap 95% interval of the pooled median that resamples the runs first, then the step pairs within each:
+    wider than median_interval when whole runs lean one way (two models' memory placed differently, say)."""
+    rng = random.Random(seed)
+    medians = []
+    for _ in range(resamples):
+        pooled = [rng.choice(run) for run in (rng.choice(runs) for _ in runs) for _ in run]
+        medians.append(quantile(sorted(pooled), 0.5))
+    medians.sort()
+    return quantile(medians, 0.025), quantile(medians, 0.975)
+
+
 def alternation(rows):
-    """Java's step over the C++ driver's step beside it, step by step, pooled over the runs."""
-    over = [100 * (j / c - 1) for r in rows for j, c in zip(r["java_ms_in_order"], r["cpp_ms_in_order"])]
-    print("runs %d, %d step pairs; median step (medians of the runs): java %.1f ms, c++ %.1f ms" % (
-        len(rows), len(over), quantile(sorted(r["median_ms"] for r in rows), 0.5),
-        quantile(sorted(r["cpp_median_ms"] for r in rows), 0.5)))
-    report("Java step over the C++ step beside it", over, "step pair")
-    print("JIT compilation while measuring: %s ms per run" % ", ".join(str(r.get("jit_ms_measured")) for r in rows))
+    """One side's step over the other's beside it, step by step, pooled over the runs: the Java step over the C++
+    driver's (mae bench --alternate-native), or the driver's twin over the driver (the A/A control, --twin 1)."""
+    twin = "twin_ms_in_order" in rows[0]
+    a, b = ("twin", "c++") if twin else ("java", "c++")
+    a_ms, b_ms = ("twin_ms_in_order", "ms_in_order") if twin else ("java_ms_in_order", "cpp_ms_in_order")
+    a_med, b_med = ("twin_median_ms", "median_ms") if twin else ("median_ms", "cpp_median_ms")
+    runs = [[100 * (x / y - 1) for x, y in zip(r[a_ms], r[b_ms])] for r in rows]
+    over = [x for run in runs for x in run]
+    print("runs %d, %d step pairs; median step (medians of the runs): %s %.1f ms, %s %.1f ms" % (
+        len(rows), len(over), a, quantile(sorted(r[a_med] for r in rows), 0.5),
+        b, quantile(sorted(r[b_med] for r in rows), 0.5)))
+    report("%s step over the %s step beside it" % (a, b), over, "step pair")
+    print("  per run (median of its step pairs): %s" % ", ".join(
+        "%+.1f%%" % quantile(sorted(run), 0.5) for run in runs))
+    if len(runs) > 1:
+        print("  95%% interval of the median with the runs resampled too: %+.1f%% to %+.1f%%" % run_clustered_interval(runs))
+    if not twin:
+        print("JIT compilation while measuring: %s ms per run" % ", ".join(str(r.get("jit_ms_measured")) for r in rows))
 
 
 def main(paths):
     rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
-    if rows and all("cpp_ms_in_order" in r for r in rows):
+    if rows and (all("cpp_ms_in_order" in r for r in rows) or all("twin_ms_in_order" in r for r in rows)):
         return alternation(rows)
     gs = groups(rows)
     ratio = lambda a, b: [100 * (g[a]["median_ms"] / g[b]["median_ms"] - 1) for g in gs]

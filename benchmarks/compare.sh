@@ -31,7 +31,7 @@ python_malloc=(env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=107374
 out="$root/benchmarks/results/compare-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 mkdir -p "$(dirname "$out")" "$root/benchmarks/results/check"
 for c in "${configs[@]}"; do
-  case $c in fashion) steps=10; warmup=3;; tiny224) steps=10; warmup=3;; vitb16) steps=3; warmup=1;; *) echo "unknown config $c" >&2; exit 2;; esac
+  case $c in fashion) steps=10; warmup=3;; tiny224) steps=10; warmup=3;; vitb16) steps=6; warmup=1;; *) echo "unknown config $c" >&2; exit 2;; esac
   check="$root/benchmarks/results/check/$c"
   for t in ${THREADS:-1 2}; do
     # The same libtorch threads for all three; OpenBLAS keeps its own default on every side.

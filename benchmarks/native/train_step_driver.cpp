@@ -173,8 +173,8 @@ MAE_DRIVER_EXPORT int mae_train_step_driver_run(int argc, char** argv) {
                 d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, q.p50, q.p25, q.p75,
                 1000.0 * d.batch / q.p50, d.loss, blas ? blas : "default", wait ? wait : "default");
     if (d.twin) {
-        std::printf(", \"ms_in_order\": %s, \"twin_median_ms\": %.3f, \"twin_ms_in_order\": %s", in_order(ms).c_str(),
-                    Quartiles(twin_ms).p50, in_order(twin_ms).c_str());
+        std::printf(", \"ms_in_order\": %s, \"twin_median_ms\": %.3f, \"twin_ms_in_order\": %s, \"twin_last_loss\": %.6f",
+                    in_order(ms).c_str(), Quartiles(twin_ms).p50, in_order(twin_ms).c_str(), twin.loss);
     }
     std::printf("}\n");
     std::fflush(stdout);

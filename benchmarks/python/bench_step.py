@@ -2,11 +2,14 @@
 the C++ driver, after checking that it computes what libmae computes on the same weights and noise.
 
   /usr/bin/python3 bench_step.py --config fashion --check DIR [--batch N] [--steps N] [--warmup N] [--threads N]
-                                  [--ddp RANKS]
+                                  [--ddp RANKS] [--turns PREFIX]
 
 --ddp RANKS times Python's own way to use several cores: DistributedDataParallel over Gloo on loopback, RANKS
 processes with batch/RANKS images each (the same global batch) and the cores split between them as torchrun
 would (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS = cores / RANKS).
+
+--turns PREFIX takes each step in turn with another process (benchmarks/python/lockstep.py), as mae bench --turns:
+ask on the pipe PREFIX.from ("warm" or "step"), wait for "go" on PREFIX.to, "end" when done.
 
 DIR comes from `mae bench --export-check DIR`: weights.safetensors (libmae's initial weights) and
 check.safetensors (images, noise, libmae's loss and prediction)."""
@@ -44,6 +47,7 @@ def main():
     ap.add_argument("--driver-name", default="python", help="the label of this run's line (e.g. python+malloc)")
     ap.add_argument("--ddp", type=int, default=1, help="data-parallel processes (DistributedDataParallel, Gloo)")
     ap.add_argument("--ddp-port", type=int, default=29517)
+    ap.add_argument("--turns", help="take steps in turns with another process (pipes PREFIX.from, PREFIX.to)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = dict(CONFIGS[a.config])
@@ -69,15 +73,41 @@ def main():
         ms, last = queue.get()
         threads = int(share)
     else:
-        ms, last = time_steps(a, model, images_of(cfg, batch, 0, 1))
+        turns = Turns(a.turns) if a.turns else None
+        ms, last = time_steps(a, model, images_of(cfg, batch, 0, 1), turns)
+        if turns:
+            turns.close()
         threads = a.threads
+    in_order = list(ms)
     ms.sort()
     q = lambda p: ms[min(len(ms) - 1, int(p * (len(ms) - 1) + 0.5))]
     print(json.dumps({"driver": a.driver_name, "config": a.config, "batch": batch, "threads": threads,
                       "ranks": a.ddp, "steps": a.steps,
                       "median_ms": round(q(0.5), 3), "p25_ms": round(q(0.25), 3), "p75_ms": round(q(0.75), 3),
                       "images_per_s": round(1000 * batch / q(0.5), 2), "last_loss": last, "torch": torch.__version__,
-                      "check_loss_err": loss_err, "check_pred_max_err": pred_err}))
+                      "check_loss_err": loss_err, "check_pred_max_err": pred_err,
+                      **({"ms_in_order": [round(x, 3) for x in in_order]} if a.turns else {})}))
+
+
+class Turns:
+    """This side of lockstep.py's pipes: ask for a turn, wait for go."""
+
+    def __init__(self, prefix):
+        self.requests = open(prefix + ".from", "w")
+        self.go = open(prefix + ".to")
+
+    def await_turn(self, measured):
+        self.requests.write("step\n" if measured else "warm\n")
+        self.requests.flush()
+        line = self.go.readline().strip()
+        if line != "go":
+            raise SystemExit("--turns: expected go from the coordinator, got %r" % line)
+
+    def close(self):
+        self.requests.write("end\n")
+        self.requests.flush()
+        self.requests.close()
+        self.go.close()
 
 
 def build(a, cfg):
@@ -95,7 +125,7 @@ def images_of(cfg, batch, rank, ranks):
     return images[rank * per:(rank + 1) * per]
 
 
-def time_steps(a, model, images):
+def time_steps(a, model, images, turns=None):
     """Warm-up, then each measured step (forward, backward, AdamW) timed alone: (times in ms, last loss)."""
     params = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
     opt = torch.optim.AdamW(param_groups(params, 0.05), lr=1.5e-4, betas=(0.9, 0.95))
@@ -108,10 +138,14 @@ def time_steps(a, model, images):
         return loss.item()  # the same per-step host read the Java and C++ steps make
 
     for _ in range(a.warmup):
+        if turns:
+            turns.await_turn(False)
         step()
     ms = []
     last = None
     for _ in range(a.steps):
+        if turns:
+            turns.await_turn(True)
         t0 = time.perf_counter()
         last = step()
         ms.append((time.perf_counter() - t0) * 1000)

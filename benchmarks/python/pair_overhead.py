@@ -4,7 +4,8 @@ while measuring (so an outlier can be told from the JVM's own work). Triples (pa
 loop run inside a JVM process, reported the same way against the C++ driver and against Java. Lines of
 `mae bench --alternate-native` (pairs.sh with ALTERNATE=1) hold both sides step by step in one process: their
 per-step ratios are reported the same way, pooled over the lines; so are the driver's own A/A lines (pairs.sh with
-TWIN=1: the driver's step beside a twin of itself), the control that shows how far two identical steps drift apart.
+TWIN=1: the driver's step beside a twin of itself), the control that shows how far two identical steps drift apart,
+and lockstep.py's lines (two processes stepping in turns: Java against the Python reference).
     python3 pair_overhead.py RESULTS.jsonl...
 """
 import json
@@ -67,26 +68,36 @@ def alternation(rows):
     """One side's step over the other's beside it, step by step, pooled over the runs: the Java step over the C++
     driver's (mae bench --alternate-native), or the driver's twin over the driver (the A/A control, --twin 1)."""
     twin = "twin_ms_in_order" in rows[0]
-    a, b = ("twin", "c++") if twin else ("java", "c++")
-    a_ms, b_ms = ("twin_ms_in_order", "ms_in_order") if twin else ("java_ms_in_order", "cpp_ms_in_order")
-    a_med, b_med = ("twin_median_ms", "median_ms") if twin else ("median_ms", "cpp_median_ms")
+    if "a_ms_in_order" in rows[0]:  # lockstep.py: two processes in turns, either side named first
+        a, b = rows[0]["a"], rows[0]["b"]
+        rows = [r if r["a"] == a else dict(r, a_ms_in_order=r["b_ms_in_order"], b_ms_in_order=r["a_ms_in_order"],
+                                           a_median_ms=r["b_median_ms"], b_median_ms=r["a_median_ms"]) for r in rows]
+        a_ms, b_ms, a_med, b_med = "a_ms_in_order", "b_ms_in_order", "a_median_ms", "b_median_ms"
+    elif twin:
+        a, b = "twin", "c++"
+        a_ms, b_ms, a_med, b_med = "twin_ms_in_order", "ms_in_order", "twin_median_ms", "median_ms"
+    else:
+        a, b = "java", "c++"
+        a_ms, b_ms, a_med, b_med = "java_ms_in_order", "cpp_ms_in_order", "median_ms", "cpp_median_ms"
     runs = [[100 * (x / y - 1) for x, y in zip(r[a_ms], r[b_ms])] for r in rows]
     over = [x for run in runs for x in run]
     print("runs %d, %d step pairs; median step (medians of the runs): %s %.1f ms, %s %.1f ms" % (
         len(rows), len(over), a, quantile(sorted(r[a_med] for r in rows), 0.5),
         b, quantile(sorted(r[b_med] for r in rows), 0.5)))
     report("%s step over the %s step beside it" % (a, b), over, "step pair")
+    if "a_ms_in_order" in rows[0]:
+        print("  i.e. %s's speed-up over %s: %.2f× (median)" % (a, b, 1 / (1 + quantile(sorted(over), 0.5) / 100)))
     print("  per run (median of its step pairs): %s" % ", ".join(
         "%+.1f%%" % quantile(sorted(run), 0.5) for run in runs))
     if len(runs) > 1:
         print("  95%% interval of the median with the runs resampled too: %+.1f%% to %+.1f%%" % run_clustered_interval(runs))
-    if not twin:
+    if a == "java" and b == "c++":
         print("JIT compilation while measuring: %s ms per run" % ", ".join(str(r.get("jit_ms_measured")) for r in rows))
 
 
 def main(paths):
     rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
-    if rows and (all("cpp_ms_in_order" in r for r in rows) or all("twin_ms_in_order" in r for r in rows)):
+    if rows and any(all(k in r for r in rows) for k in ("cpp_ms_in_order", "twin_ms_in_order", "a_ms_in_order")):
         return alternation(rows)
     gs = groups(rows)
     ratio = lambda a, b: [100 * (g[a]["median_ms"] / g[b]["median_ms"] - 1) for g in gs]

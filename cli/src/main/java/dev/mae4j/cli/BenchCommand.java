@@ -34,7 +34,8 @@ import java.util.concurrent.Callable;
  * go quiet and how much it compiled while the steps were timed. --export-check writes what the Python reference must reproduce.
  * With --nproc-per-node N it times the data-parallel step of N worker processes (each --batch images, gradients
  * all-reduced over loopback); rank 0 prints the line, images/s counting all ranks' images. With --alternate-native
- * each Java step alternates with a step of the C++ driver in this process (benchmarks/pairs.sh ALTERNATE=1).
+ * each Java step alternates with a step of the C++ driver in this process (benchmarks/pairs.sh ALTERNATE=1); with
+ * --turns it takes its steps in turns with the Python reference's process (benchmarks/python/lockstep.py).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = "Time the training step at a benchmark configuration (fashion, tiny224, vitb16) and print images/s as JSON.")
@@ -71,6 +72,10 @@ final class BenchCommand implements Callable<Integer> {
             + "beside each Java step, and report both and the median of the per-step ratios (CPU, one process).")
     Path alternateNative;
 
+    @Option(names = "--turns", paramLabel = "PREFIX", description = "Take each step in turn with another process: ask "
+            + "on the pipe PREFIX.from, wait for go on PREFIX.to (benchmarks/python/lockstep.py; CPU, one process).")
+    Path turnsPrefix;
+
     @Mixin
     DistributedOptions dist = new DistributedOptions();
 
@@ -104,6 +109,8 @@ final class BenchCommand implements Callable<Integer> {
         if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
         String threadsProblem = stepThreadsOption.problem();
         if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
+        if (turnsPrefix != null && (dist.launches() || !device.equals("cpu")))
+            throw new ParameterException(spec.commandLine(), "--turns takes steps in turns on the CPU in one process");
         if (alternateNative != null && (dist.launches() || !device.equals("cpu")))
             throw new ParameterException(spec.commandLine(), "--alternate-native runs the C++ driver on the CPU in this "
                     + "process: leave out --device and --nproc-per-node");
@@ -130,8 +137,10 @@ final class BenchCommand implements Callable<Integer> {
                  Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
                  Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize());
                  NativeDriverStep cpp = alternateNative == null ? null : new NativeDriverStep(alternateNative,
-                         List.of("--config", config, "--batch", "" + n, "--threads", "" + threads, "--step-threads", "" + stepThreads))) {
+                         List.of("--config", config, "--batch", "" + n, "--threads", "" + threads, "--step-threads", "" + stepThreads));
+                 StepTurns turns = turnsPrefix == null ? null : new StepTurns(turnsPrefix)) {
                 Runnable warmStep = () -> {
+                    if (turns != null) turns.await(false);
                     trainer.step(images, masker);
                     if (cpp != null) cpp.step();
                 };
@@ -142,6 +151,7 @@ final class BenchCommand implements Callable<Integer> {
                 for (int i = 0; i < steps; i++) {
                     // with the driver beside it, each side goes first every other step
                     if (cpp != null && i % 2 == 1) cppMs[i] = cpp.step();
+                    if (turns != null) turns.await(true);
                     long t0 = System.nanoTime();
                     loss = trainer.step(images, masker);
                     ms[i] = (System.nanoTime() - t0) / 1e6;
@@ -169,6 +179,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("jvm_settle_steps", jvm.settleSteps());
             out.put("jit_ms_measured", jvm.jitMs());
             out.put("gc_count_measured", jvm.gcCount());
+            if (cppMs == null && turnsPrefix != null) out.put("java_ms_in_order", javaInOrder);
             if (cppMs != null) {
                 double[] over = new double[steps];
                 for (int i = 0; i < steps; i++) over[i] = 100 * (javaInOrder[i] / cppMs[i] - 1);

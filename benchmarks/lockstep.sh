@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Java (mae bench) against the Python reference step by step: RUNS runs of benchmarks/python/lockstep.py, both
+# processes alive at once and stepping in turns, so the drift of this machine between separate runs drops out of
+# their ratio; which side is named first alternates between runs. Raw lines to benchmarks/results/, then the
+# per-step ratios pooled (benchmarks/python/pair_overhead.py).
+#   benchmarks/lockstep.sh [CONFIG] [RUNS]   (default: vitb16 3; run ./run-tests or mvn install first)
+#   env: STEPS (measured step pairs a run, default 16), WARMUP (default 2), THREADS (Java's intra-op, default 1),
+#        STEP_THREADS (Java's, default nproc), PY_THREADS (Python's intra-op, default 1: its best single process here)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/setup.sh"
+mae_find_jdk
+config=${1:-vitb16}
+runs=${2:-3}
+steps=${STEPS:-16}
+warmup=${WARMUP:-2}
+python=/usr/bin/python3
+"$python" -c 'import torch' 2>/dev/null || { echo "lockstep.sh: the Python reference needs Debian's python3-torch" >&2; exit 1; }
+[ -f "$root/cli/target/mae-cli.jar" ] || { echo "lockstep.sh: build first (./run-tests or mvn install)" >&2; exit 1; }
+mae="$JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -jar $root/cli/target/mae-cli.jar"
+check="$root/benchmarks/results/check/$config"
+# the weights and outputs the Python reference checks itself against before it times anything
+$mae bench --config "$config" --steps 1 --warmup 0 --step-threads 1 --export-check "$check" > /dev/null
+java_side="java=$mae bench --config $config --threads ${THREADS:-1} --step-threads ${STEP_THREADS:-$(nproc)} --steps $steps --warmup $warmup --turns {turns}"
+# Python with the glibc settings libmae applies to itself (native/src/heap_tuning.cpp): its faster single process
+python_side="python+malloc=env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 $python $root/benchmarks/python/bench_step.py --config $config --check $check --threads ${PY_THREADS:-1} --steps $steps --warmup $warmup --driver-name python+malloc --turns {turns}"
+out="$root/benchmarks/results/lockstep-$config-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+mkdir -p "$(dirname "$out")"
+for i in $(seq "$runs"); do
+  if (( i % 2 )); then first=$java_side; second=$python_side; else first=$python_side; second=$java_side; fi
+  "$python" "$root/benchmarks/python/lockstep.py" --side "$first" --side "$second" | tee -a "$out" | cut -c1-200
+done
+"$python" "$root/benchmarks/python/pair_overhead.py" "$out"
+echo "wrote $out"

@@ -3,8 +3,10 @@
 #include <cmath>
 #include <mutex>
 #include <numeric>
+#include <optional>
 
 #include "errors.h"
+#include "finite_loop.h"
 #include "tensors.h"
 
 namespace mae {
@@ -31,12 +33,29 @@ void clear_gradients(std::vector<Param>& params) {
 
 void clear_gradients(MaeModel& model) { clear_gradients(model.params()); }
 
+namespace {
+
+// One read of a contiguous CPU float or double tensor; null when the tensor needs libtorch's ops instead.
+std::optional<bool> finite_in_one_pass(const torch::Tensor& t) {
+    if (!t.device().is_cpu() || !t.is_contiguous()) return std::nullopt;
+    if (t.scalar_type() == torch::kFloat) return all_finite_loop(t.data_ptr<float>(), t.numel());
+    if (t.scalar_type() == torch::kDouble) return all_finite_loop(t.data_ptr<double>(), t.numel());
+    return std::nullopt;
+}
+
+}  // namespace
+
 bool all_finite(const torch::Tensor& loss, const std::vector<Param>& params) {
     torch::NoGradGuard no_grad;
     auto ok = torch::isfinite(loss).all();
     for (const auto& p : params) {
         const auto& g = p.value.grad();
-        if (g.defined()) ok = ok.logical_and(torch::isfinite(g).all());
+        if (!g.defined()) continue;
+        if (auto one_pass = finite_in_one_pass(g)) {
+            if (!*one_pass) return false;
+        } else {
+            ok = ok.logical_and(torch::isfinite(g).all());
+        }
     }
     return ok.item<bool>();
 }

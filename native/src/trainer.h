@@ -23,7 +23,8 @@ torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images)
 void clear_gradients(std::vector<Param>& params);
 void clear_gradients(MaeModel& model);
 
-// Whether the loss and every gradient are finite (one host synchronisation for all of them).
+// Whether the loss and every gradient are finite: contiguous CPU float/double gradients scanned in one read each
+// (finite_loop.h), any others with libtorch's ops and one host synchronisation for all of them.
 bool all_finite(const torch::Tensor& loss, const std::vector<Param>& params);
 
 // The trainable parameters' tensors, in order.

@@ -121,6 +121,11 @@ public final class Trainer extends NativeResource {
         }
     }
 
+    /** The native handle; call between acquire and release. */
+    MemorySegment handle() {
+        return handle;
+    }
+
     private interface NativeStep {
         void run(MemorySegment imagesView, MemorySegment lossOut);
     }

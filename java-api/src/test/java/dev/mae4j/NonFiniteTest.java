@@ -1,6 +1,14 @@
 package dev.mae4j;
 
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_tensor_view;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -45,6 +53,39 @@ class NonFiniteTest {
             double loss = t.step(good, masker);
             assertTrue(Double.isFinite(loss), "training goes on after one bad batch");
             assertTrue(!java.util.Arrays.equals(before.get("norm.weight"), weights(m).get("norm.weight")), "finite steps update");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64"})
+    void aFiniteLossWithNonFiniteGradientsSkipsTheUpdateToo(DType precision) {
+        // Gradients overflow while the loss stays finite: a loss scale near the type's largest value, through the
+        // C ABI (the Java API scales only by 1/accumulation steps), so the gradient scan alone must catch it.
+        MaeConfig c = CONFIG.toBuilder().precision(precision).build();
+        double scale = precision == DType.F32 ? 3e38 : 1.7e308;
+        try (Model m = Model.create(c, Device.cpu(), 1);
+             Trainer t = Trainer.builder(m).learningRate(1e-2).build();
+             Masker masker = Masker.random(0.75, 1);
+             Tensor good = TestData.images(TestData.gaussian(2 * 128, 71), precision, c, 2);
+             Arena arena = Arena.ofConfined()) {
+            Map<String, float[]> before = weights(m);
+            MemorySegment view = mae_tensor_view.allocate(arena), out = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            good.writeView(view);
+            assertEquals(0, Mae.mae_trainer_accumulate(t.handle(), view, masker.handle(), scale, Mae.MAE_ACCUMULATE_LAST(), out));
+            assertTrue(Double.isFinite(out.get(ValueLayout.JAVA_DOUBLE, 0)), "the loss itself is finite");
+            boolean overflowed = false;
+            for (ParameterInfo p : m.parameters())
+                if (p.trainable())
+                    try (Tensor g = m.gradient(p.name())) {
+                        for (double x : g.toDoubleArray()) overflowed |= !Double.isFinite(x);
+                    }
+            assertTrue(overflowed, "some gradient overflowed");
+            assertEquals(0, Mae.mae_trainer_apply(t.handle()));
+            MemorySegment skipped = arena.allocate(ValueLayout.JAVA_LONG);
+            assertEquals(0, Mae.mae_trainer_skipped_count(t.handle(), skipped));
+            assertEquals(1, skipped.get(ValueLayout.JAVA_LONG, 0), "the update was skipped");
+            Map<String, float[]> after = weights(m);
+            for (String name : before.keySet()) assertArrayEquals(before.get(name), after.get(name), name + " untouched");
         }
     }
 

@@ -46,7 +46,12 @@ public final class Model extends NativeResource {
             MemorySegment dev = mae_device.allocate(arena);
             device.writeTo(dev);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_model_create(cfg, dev, seed, out));
+            NativeCalls.enter();  // initialising ViT-B/16 takes seconds: the JVM's exit waits for it
+            try {
+                Status.check(Mae.mae_model_create(cfg, dev, seed, out));
+            } finally {
+                NativeCalls.exit();
+            }
             MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
             try {
                 return new Model(handle, config, device);

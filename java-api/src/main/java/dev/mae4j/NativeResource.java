@@ -37,16 +37,27 @@ abstract class NativeResource implements AutoCloseable {
         this.cleanable = CLEANER.register(this, free);
     }
 
-    /** Marks a call in flight; throws IllegalStateException once closed. */
+    /** Marks a call in flight; throws IllegalStateException once closed, or once the JVM is shutting down. */
     final void acquire() {
         for (;;) {
             long s = state;
             if ((s & 1) != 0) throw new IllegalStateException(describe() + " is closed");
-            if (STATE.compareAndSet(this, s, s + 2)) return;
+            if (STATE.compareAndSet(this, s, s + 2)) break;
+        }
+        try {
+            NativeCalls.enter();  // the JVM's exit waits for this call (NativeCalls)
+        } catch (IllegalStateException shuttingDown) {
+            releaseThis();
+            throw shuttingDown;
         }
     }
 
     final void release() {
+        NativeCalls.exit();
+        releaseThis();
+    }
+
+    private void releaseThis() {
         long now = (long) STATE.getAndAdd(this, -2L) - 2;
         if (now == 1) cleanable.clean();  // closed while in use, and this was the last call
     }

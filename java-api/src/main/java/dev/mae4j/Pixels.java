@@ -96,7 +96,12 @@ public final class Pixels {
             MemorySegment view = mae_tensor_view.allocate(arena);
             bytes.writeView(view);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_decode_jpeg(view, out));
+            NativeCalls.enter();  // loader threads decode all through training: the JVM's exit waits for them
+            try {
+                Status.check(Mae.mae_decode_jpeg(view, out));
+            } finally {
+                NativeCalls.exit();
+            }
             return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
         }
     }

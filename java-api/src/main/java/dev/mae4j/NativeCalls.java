@@ -8,7 +8,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Ctrl-C, System.exit) runs the native libraries' static destructors (oneDNN's, libtorch's); a training step still
  * inside them would crash the process with a fatal-error report. So on shutdown no new call starts (it throws
  * IllegalStateException) and the hook waits for those in flight, at most {@code mae.shutdownWaitSeconds} (default
- * 60: a ViT-B/16 step on two CPU cores takes 4 s).
+ * 60: a ViT-B/16 step on two CPU cores takes 4 s). A shutdown hook of the application cannot call mae4j either:
+ * checkpoints are for saving as training goes, not on the way out.
  */
 final class NativeCalls {
     private static final AtomicLong IN_FLIGHT = new AtomicLong();

@@ -12,7 +12,6 @@ import json
 import os
 import select
 import subprocess
-import sys
 import tempfile
 import time
 

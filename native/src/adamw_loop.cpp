@@ -1,5 +1,7 @@
 #include "adamw_loop.h"
 
+#include "loop_clones.h"
+
 #include <cmath>
 
 namespace mae {
@@ -27,13 +29,7 @@ inline void update(T* __restrict p, const T* __restrict g, T* __restrict m, T* _
 
 }  // namespace
 
-// An AVX2 and a baseline build of each loop, picked at load time; FMA in neither, so every machine rounds alike.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MAE_LOOP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MAE_LOOP_CLONES
-#endif
-
+// FMA in neither clone, so every machine rounds alike.
 MAE_LOOP_CLONES void adamw_loop(float* p, const float* g, float* m, float* v, int64_t n, const AdamWScalars& s) {
     update(p, g, m, v, n, s);
 }

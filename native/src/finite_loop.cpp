@@ -1,5 +1,7 @@
 #include "finite_loop.h"
 
+#include "loop_clones.h"
+
 #include <cstring>
 
 namespace mae {
@@ -25,12 +27,6 @@ inline bool no_all_ones_exponent(const void* data, int64_t n, Bits exponent) {
 }
 
 }  // namespace
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MAE_LOOP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MAE_LOOP_CLONES
-#endif
 
 MAE_LOOP_CLONES bool all_finite_loop(const float* x, int64_t n) {
     return no_all_ones_exponent<uint32_t>(x, n, 0x7f800000u);

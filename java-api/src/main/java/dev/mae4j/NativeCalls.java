@@ -40,10 +40,6 @@ final class NativeCalls {
         IN_FLIGHT.decrementAndGet();
     }
 
-    static long inFlight() {
-        return IN_FLIGHT.get();
-    }
-
     private static void drain() {
         shuttingDown = true;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("mae.shutdownWaitSeconds", 60));

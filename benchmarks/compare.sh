@@ -16,15 +16,15 @@ source "$root/scripts/setup.sh"
 mae_find_jdk
 if [ "${1:-}" = "--table" ]; then
   shift
-  /usr/bin/python3 "$root/benchmarks/python/comparison_table.py" "$root/benchmarks/README.md" "$@"
+  "$MAE_VENV/bin/python" "$root/benchmarks/python/comparison_table.py" "$root/benchmarks/README.md" "$@"
   exit 0
 fi
 configs=("${@:-fashion tiny224 vitb16}")
 read -r -a configs <<< "${configs[*]}"
 driver="$root/native/target/cmake/benchmarks/native/mae_train_step_driver"
-python=/usr/bin/python3
+python="$MAE_VENV/bin/python"
 [ -x "$driver" ] || { echo "compare.sh: build first (./run-tests or mvn install): $driver is missing" >&2; exit 1; }
-"$python" -c 'import torch' 2>/dev/null || { echo "compare.sh: the Python reference needs Debian's python3-torch" >&2; exit 1; }
+"$python" -c 'import torch' 2>/dev/null || { echo "compare.sh: the Python reference needs the venv ./run-tests makes (.venv, torch 2.13)" >&2; exit 1; }
 mae() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/cli/target/mae-cli.jar" "$@"; }
 cores=${CORES:-$(nproc)}
 python_malloc=(env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 "$python")

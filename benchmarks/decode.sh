@@ -9,7 +9,7 @@ source "$root/scripts/setup.sh"
 mae_find_jdk
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-/usr/bin/python3 "$root/benchmarks/python/make_jpegs.py" "$dir" "${1:-256}"
+"$MAE_VENV/bin/python" "$root/benchmarks/python/make_jpegs.py" "$dir" "${1:-256}"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/benchmarks/target/mae-benchmarks.jar" \
     ImageFolderBenchmark -p images="$dir"
-/usr/bin/python3 "$root/benchmarks/python/bench_decode.py" "$dir" "$(nproc)"
+"$MAE_VENV/bin/python" "$root/benchmarks/python/bench_decode.py" "$dir" "$(nproc)"

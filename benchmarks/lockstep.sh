@@ -14,8 +14,8 @@ config=${1:-vitb16}
 runs=${2:-3}
 steps=${STEPS:-16}
 warmup=${WARMUP:-2}
-python=/usr/bin/python3
-"$python" -c 'import torch' 2>/dev/null || { echo "lockstep.sh: the Python reference needs Debian's python3-torch" >&2; exit 1; }
+python="$MAE_VENV/bin/python"
+"$python" -c 'import torch' 2>/dev/null || { echo "lockstep.sh: the Python reference needs the venv ./run-tests makes (.venv, torch 2.13)" >&2; exit 1; }
 [ -f "$root/cli/target/mae-cli.jar" ] || { echo "lockstep.sh: build first (./run-tests or mvn install)" >&2; exit 1; }
 mae="$JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -jar $root/cli/target/mae-cli.jar"
 check="$root/benchmarks/results/check/$config"

@@ -1,9 +1,17 @@
-# Shared set-up for ./mae and ./run-tests (sourced, not run): installs missing Debian packages, finds a
-# JDK >= 22 and builds what is stale. Idempotent: a second run finds everything in place and does nothing.
+# Shared set-up for ./mae and ./run-tests (sourced, not run): installs missing Debian packages, makes the project's
+# Python venv with the one LibTorch mae4j builds on, finds a JDK >= 22 and builds what is stale. Idempotent: a
+# second run finds everything in place and does nothing.
 
 MAE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MAE_PACKAGES=(libtorch-dev libgloo-dev libopenblas0-pthread libjpeg-dev cmake g++ make maven dataset-fashion-mnist)
+# Gloo's headers only (the wheel compiles Gloo in but ships none); libjpeg for PIL-exact JPEG decoding.
+MAE_PACKAGES=(libgloo-dev libjpeg-dev cmake g++ make maven dataset-fashion-mnist python3-venv)
 MAE_MIN_JDK=22
+# The one LibTorch: PyTorch's CPU wheel, pinned here and nowhere else. Its headers, CMake files and libraries are
+# what libmae builds on and what the mae4j-native jar bundles; the Python tests and benchmarks use the same torch.
+MAE_TORCH_REQUIREMENT="torch==2.13.0+cpu"
+MAE_VENV="$MAE_ROOT/.venv"
+# Where pip finds that wheel when its configured indexes do not hold it (PyTorch's own index for CPU wheels).
+MAE_TORCH_PIP_OPTION="--extra-index-url https://download.pytorch.org/whl/cpu"
 
 mae_log() { echo "[mae4j] $*" >&2; }
 
@@ -19,6 +27,25 @@ mae_ensure_packages() {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
         || { mae_log "could not install ${missing[*]}; install them and retry"; return 1; }
+}
+
+# Makes $MAE_VENV with $MAE_TORCH_REQUIREMENT (and the Python peers the tests and benchmarks call), and the
+# link .venv/libtorch -> its torch package, the prefix CMake builds against. Extra pip options: $MAE_PIP_OPTIONS.
+mae_ensure_venv() {
+    local want=${MAE_TORCH_REQUIREMENT#torch==} have=""
+    [ -x "$MAE_VENV/bin/python" ] && have=$("$MAE_VENV/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null)
+    if [ "$have" != "$want" ]; then
+        mae_log "installing $MAE_TORCH_REQUIREMENT into $MAE_VENV"
+        [ -x "$MAE_VENV/bin/python" ] || python3 -m venv "$MAE_VENV" \
+            || { mae_log "python3 -m venv failed (Debian: apt-get install python3-venv)"; return 1; }
+        # shellcheck disable=SC2086
+        "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check $MAE_PIP_OPTIONS "$MAE_TORCH_REQUIREMENT" numpy \
+            || { mae_log "pip could not install $MAE_TORCH_REQUIREMENT; where your pip indexes lack it, run again with"
+                 mae_log "  MAE_PIP_OPTIONS='$MAE_TORCH_PIP_OPTION'"; return 1; }
+    fi
+    local torch_dir
+    torch_dir=$("$MAE_VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null) || return 1
+    [ "$(readlink "$MAE_VENV/libtorch" 2>/dev/null)" = "$torch_dir" ] || ln -sfn "$torch_dir" "$MAE_VENV/libtorch"
 }
 
 # Prints the feature version of the JDK at $1 (e.g. 25), or nothing when it is not a JDK.
@@ -55,7 +82,7 @@ mae_mvn() {
 # Builds the CLI when any source is newer than its jar.
 mae_build_if_stale() {
     local jar="$MAE_ROOT/cli/target/mae-cli.jar"
-    if [ -f "$jar" ] && [ -z "$(cd "$MAE_ROOT" && find pom.xml CMakeLists.txt native bindings java-api cli \
+    if [ -f "$jar" ] && [ -z "$(cd "$MAE_ROOT" && find pom.xml CMakeLists.txt cmake native bindings java-api cli \
             -newer "$jar" -type f -not -path '*/target/*' -print -quit)" ]; then
         return 0
     fi

@@ -4,7 +4,6 @@
 
 #include "adamw_loop.h"
 #include "errors.h"
-#include "torch_version.h"
 
 namespace mae {
 
@@ -108,11 +107,7 @@ void AdamW::step(StepThreads* threads) {
         }
         // Elsewhere (CUDA, half precision) the same update as tensor ops.
         if (s.decay) s.param.mul_(decay);
-#if TORCH_VERSION_MAJOR >= 2
         s.exp_avg.lerp_(grad, 1.0 - b1);
-#else
-        s.exp_avg.mul_(b1).add_(grad, 1.0 - b1);
-#endif
         s.exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
         auto denom = (s.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(cfg_.eps);
         s.param.addcdiv_(s.exp_avg, denom, -step_size);

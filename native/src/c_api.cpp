@@ -1,6 +1,7 @@
 // The C ABI: the only extern "C" code. Every entry point validates its arguments before libtorch sees
 // them and turns every exception into a status code plus a thread-local message.
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <atomic>
 #include <memory>
@@ -21,7 +22,6 @@
 #include "model.h"
 #include "pos_embed.h"
 #include "tensors.h"
-#include "torch_version.h"
 #include "trainer.h"
 
 struct mae_model {
@@ -70,10 +70,8 @@ int32_t guarded(Body&& body) {
         return fail(MAE_ERR_UNSUPPORTED, e.what());
     } catch (const mae::PeerFailure& e) {
         return fail(MAE_ERR_PEER_FAILURE, e.what());
-#if TORCH_VERSION_MAJOR >= 2
     } catch (const c10::OutOfMemoryError& e) {
         return fail(MAE_ERR_OUT_OF_MEMORY, e.what_without_backtrace());
-#endif
     } catch (const c10::Error& e) {
         const std::string msg = e.what_without_backtrace();
         const bool oom = msg.find("out of memory") != std::string::npos;

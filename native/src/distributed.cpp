@@ -1,12 +1,12 @@
 #include "distributed.h"
 
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <algorithm>
 #include <cmath>
 
 #include "errors.h"
-#include "torch_version.h"
 
 #ifdef MAE_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>

@@ -1,9 +1,6 @@
 #include "vit.h"
 
-#include <cmath>
-
 #include "errors.h"
-#include "torch_version.h"
 
 namespace mae {
 
@@ -13,13 +10,7 @@ torch::Tensor attention(const Block& b, const torch::Tensor& x) {
     const int64_t n = x.size(0), t = x.size(1), dim = x.size(2), heads = b.num_heads;
     auto qkv = torch::linear(x, b.qkv_w, b.qkv_b).reshape({n, t, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
     auto q = qkv[0], k = qkv[1], v = qkv[2];  // [N, heads, T, head_dim]
-#if TORCH_VERSION_MAJOR >= 2
     auto out = at::scaled_dot_product_attention(q, k, v);  // fused kernels; scale 1/sqrt(head_dim)
-#else
-    const double scale = 1.0 / std::sqrt(static_cast<double>(dim / heads));
-    auto attn = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * scale, -1);
-    auto out = torch::matmul(attn, v);
-#endif
     return torch::linear(out.transpose(1, 2).reshape({n, t, dim}), b.proj_w, b.proj_b);
 }
 

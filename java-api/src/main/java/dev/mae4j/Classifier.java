@@ -153,8 +153,7 @@ public final class Classifier extends NativeResource {
     // A downcall from images to a tensor the library returns.
     private Tensor evaluate(Tensor images, ImagesCall call) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
-        acquire();
-        images.acquire();
+        acquireAll(this, images);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment view = mae_tensor_view.allocate(arena);
             images.writeView(view);
@@ -162,8 +161,7 @@ public final class Classifier extends NativeResource {
             Status.check(call.call(view, out));
             return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
         } finally {
-            images.release();
-            release();
+            releaseAll(this, images);
         }
     }
 
@@ -192,9 +190,7 @@ public final class Classifier extends NativeResource {
 
     private double loss(Tensor images, Tensor labels, double labelSmoothing, int flags) {
         if (images == null || labels == null) throw new IllegalArgumentException("images and labels must not be null");
-        acquire();
-        images.acquire();
-        labels.acquire();
+        acquireAll(this, images, labels);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment iv = mae_tensor_view.allocate(arena), lv = mae_tensor_view.allocate(arena);
             images.writeView(iv);
@@ -203,9 +199,7 @@ public final class Classifier extends NativeResource {
             Status.check(Mae.mae_classifier_loss(handle, iv, lv, labelSmoothing, flags, out));
             return out.get(ValueLayout.JAVA_DOUBLE, 0);
         } finally {
-            labels.release();
-            images.release();
-            release();
+            releaseAll(this, images, labels);
         }
     }
 

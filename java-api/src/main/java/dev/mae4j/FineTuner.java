@@ -71,9 +71,7 @@ public final class FineTuner extends NativeResource {
     }
 
     private double update(Tensor images, Tensor labels, boolean soft) {
-        acquire();
-        images.acquire();
-        labels.acquire();
+        acquireAll(this, images, labels);
         try (Arena arena = Arena.ofConfined()) {
             double lr = schedule.lr(updates);
             if (lr != currentLr) {
@@ -94,9 +92,7 @@ public final class FineTuner extends NativeResource {
             if (consecutiveNonFinite >= maxNonFinite) throw new NonFiniteLossException(consecutiveNonFinite, skipped);
             return loss.get(ValueLayout.JAVA_DOUBLE, 0);
         } finally {
-            labels.release();
-            images.release();
-            release();
+            releaseAll(this, images, labels);
         }
     }
 
@@ -233,8 +229,7 @@ public final class FineTuner extends NativeResource {
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             Trainer.checkStepThreads(stepThreads);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
-            if (group != null) group.acquire();
-            classifier.acquire();
+            NativeResource.acquireAll(group, classifier);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment cfg = Trainer.adamwConfig(arena, lr, beta1, beta2, eps, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
@@ -244,8 +239,7 @@ public final class FineTuner extends NativeResource {
                 if (group != null) group.attach(handle, bucketBytes, Mae::mae_finetuner_set_process_group, Mae::mae_finetuner_free);
                 return new FineTuner(handle, classifier, group, lrs, maxNonFinite);
             } finally {
-                classifier.release();
-                if (group != null) group.release();
+                NativeResource.releaseAll(group, classifier);
             }
         }
     }

@@ -163,9 +163,7 @@ public final class Model extends NativeResource {
     private ForwardResult forward(Tensor images, Masker masker, int flags) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         if (masker == null) throw new IllegalArgumentException("masker must not be null");
-        acquire();
-        images.acquire();
-        masker.acquire();
+        acquireAll(this, images, masker);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment view = mae_tensor_view.allocate(arena);
             images.writeView(view);
@@ -175,9 +173,7 @@ public final class Model extends NativeResource {
                     Tensor.adopt(mae_forward_result.pred(out)), Tensor.adopt(mae_forward_result.mask(out)),
                     Tensor.adopt(mae_forward_result.ids_restore(out)), Tensor.adopt(mae_forward_result.latent(out)));
         } finally {
-            masker.release();
-            images.release();
-            release();
+            releaseAll(this, images, masker);
         }
     }
 
@@ -201,8 +197,7 @@ public final class Model extends NativeResource {
 
     private Tensor encode(Tensor images, EncodeCall call) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
-        acquire();
-        images.acquire();
+        acquireAll(this, images);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment view = mae_tensor_view.allocate(arena);
             images.writeView(view);
@@ -210,8 +205,7 @@ public final class Model extends NativeResource {
             Status.check(call.call(view, out));
             return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
         } finally {
-            images.release();
-            release();
+            releaseAll(this, images);
         }
     }
 

@@ -40,6 +40,11 @@ final class NativeCalls {
         IN_FLIGHT.decrementAndGet();
     }
 
+    /** Calls counted in and not yet out. */
+    static long inFlight() {
+        return IN_FLIGHT.get();
+    }
+
     private static void drain() {
         shuttingDown = true;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("mae.shutdownWaitSeconds", 60));

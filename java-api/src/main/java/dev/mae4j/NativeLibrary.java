@@ -3,22 +3,21 @@ package dev.mae4j;
 import dev.mae4j.bindings.Mae;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * Loads libmae once per class loader: from the path in the system property {@code mae.library.path}
- * when set, else from the copy bundled in the mae4j-native jar. Refuses a library of another ABI version.
+ * when set, else from the folder bundled in the mae4j-native jar (libmae with the LibTorch it was built against,
+ * extracted once per content by {@link NativeBundle}). Refuses a library of another ABI version.
  */
 final class NativeLibrary {
     static final String PATH_PROPERTY = "mae.library.path";
     static final String THREADS_PROPERTY = "mae.threads";
     // Not a package name ("native" is a keyword), so any module may read it, named or not.
-    private static final String RESOURCE = "dev/mae4j/native/linux-x86_64/libmae.so";
+    static final String RESOURCE_DIR = "dev/mae4j/native/linux-x86_64/";
 
     private NativeLibrary() {}
 
@@ -45,7 +44,8 @@ final class NativeLibrary {
             System.load(lib.toAbsolutePath().toString());
         } catch (UnsatisfiedLinkError e) {
             throw new MaeException("cannot load libmae from " + lib + ": " + e.getMessage()
-                    + " (is libtorch installed? on Debian: apt-get install libtorch-dev libopenblas0-pthread)", e);
+                    + (override != null ? " (a libmae built outside the jar needs its LibTorch where its run path says)"
+                                        : ""), e);
         }
         checkAbi(Mae.mae_abi_version(), lib);
         configureThreads();
@@ -77,20 +77,19 @@ final class NativeLibrary {
     }
 
     private static Path extractBundled() {
-        try (InputStream in = NativeLibrary.class.getClassLoader().getResourceAsStream(RESOURCE)) {
-            if (in == null) {
-                throw new MaeException("libmae is not bundled on the class path (resource " + RESOURCE
-                        + "); add mae4j-native or set -D" + PATH_PROPERTY + "=/path/to/libmae.so");
-            }
-            Path dir = Files.createTempDirectory("mae4j-");
-            Path lib = dir.resolve("libmae.so");
-            Files.copy(in, lib, StandardCopyOption.REPLACE_EXISTING);
-            lib.toFile().deleteOnExit();
-            dir.toFile().deleteOnExit();
-            return lib;
+        Path root = NativeBundle.defaultRoot();
+        Path dir;
+        try {
+            dir = NativeBundle.extract(NativeLibrary.class.getClassLoader(), RESOURCE_DIR, root);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot extract libmae to a temporary directory", e);
+            throw new UncheckedIOException("cannot extract mae4j's native libraries into " + root
+                    + " (choose a writable folder with -D" + NativeBundle.CACHE_PROPERTY + "=DIR)", e);
         }
+        if (dir == null) {
+            throw new MaeException("libmae is not bundled on the class path (resource " + RESOURCE_DIR
+                    + NativeBundle.INDEX + "); add mae4j-native or set -D" + PATH_PROPERTY + "=/path/to/libmae.so");
+        }
+        return dir.resolve("libmae.so");
     }
 
     /** A C string as a Java string; null for NULL. */

@@ -52,6 +52,26 @@ abstract class NativeResource implements AutoCloseable {
         }
     }
 
+    /**
+     * Acquires each non-null resource in order. When one is closed, those already acquired are released before the
+     * exception propagates, so a failed call leaves no call counted in flight (which would keep a resource from
+     * ever being freed and the JVM's exit waiting).
+     */
+    static void acquireAll(NativeResource... resources) {
+        int i = 0;
+        try {
+            for (; i < resources.length; i++) if (resources[i] != null) resources[i].acquire();
+        } catch (RuntimeException e) {
+            while (--i >= 0) if (resources[i] != null) resources[i].release();
+            throw e;
+        }
+    }
+
+    /** Releases what {@link #acquireAll} acquired, in reverse order. */
+    static void releaseAll(NativeResource... resources) {
+        for (int i = resources.length - 1; i >= 0; i--) if (resources[i] != null) resources[i].release();
+    }
+
     final void release() {
         NativeCalls.exit();
         releaseThis();
@@ -106,15 +126,13 @@ abstract class NativeResource implements AutoCloseable {
     final void setNamed(String name, Tensor value, NamedSetter setter) {
         if (name == null) throw new IllegalArgumentException("name must not be null");
         if (value == null) throw new IllegalArgumentException("value must not be null");
-        acquire();
-        value.acquire();
+        acquireAll(this, value);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment view = mae_tensor_view.allocate(arena);
             value.writeView(view);
             Status.check(setter.call(arena.allocateFrom(name), view));
         } finally {
-            value.release();
-            release();
+            releaseAll(this, value);
         }
     }
 

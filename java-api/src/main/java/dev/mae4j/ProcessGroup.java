@@ -182,8 +182,7 @@ public final class ProcessGroup extends NativeResource {
         }
         try (Tensor mine = Tensor.zeros(DType.U8, longest)) {
             MemorySegment.copy(bytes, 0, mine.segment(), ValueLayout.JAVA_BYTE, 0, bytes.length);
-            acquire();
-            mine.acquire();
+            acquireAll(this, mine);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment view = mae_tensor_view.allocate(arena);
                 mine.writeView(view);
@@ -194,8 +193,7 @@ public final class ProcessGroup extends NativeResource {
                         all[r] = gathered.segment().asSlice(r * longest, lengths[r]).toArray(ValueLayout.JAVA_BYTE);
                 }
             } finally {
-                mine.release();
-                release();
+                releaseAll(this, mine);
             }
         }
         return all;
@@ -206,15 +204,13 @@ public final class ProcessGroup extends NativeResource {
     }
 
     private void collective(Tensor t, ViewCall call) {
-        acquire();
-        t.acquire();
+        acquireAll(this, t);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment view = mae_tensor_view.allocate(arena);
             t.writeView(view);
             Status.check(call.call(view));
         } finally {
-            t.release();
-            release();
+            releaseAll(this, t);
         }
     }
 

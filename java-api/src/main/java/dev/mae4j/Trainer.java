@@ -133,9 +133,7 @@ public final class Trainer extends NativeResource {
     private double withImages(Tensor images, Masker masker, NativeStep body) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         if (masker == null) throw new IllegalArgumentException("masker must not be null");
-        acquire();
-        images.acquire();
-        masker.acquire();
+        acquireAll(this, images, masker);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment view = mae_tensor_view.allocate(arena);
             images.writeView(view);
@@ -143,9 +141,7 @@ public final class Trainer extends NativeResource {
             body.run(view, loss);
             return loss.get(ValueLayout.JAVA_DOUBLE, 0);
         } finally {
-            masker.release();
-            images.release();
-            release();
+            releaseAll(this, images, masker);
         }
     }
 
@@ -386,8 +382,7 @@ public final class Trainer extends NativeResource {
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             checkStepThreads(stepThreads);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
-            if (group != null) group.acquire();
-            model.acquire();
+            NativeResource.acquireAll(group, model);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment cfg = adamwConfig(arena, lr, beta1, beta2, eps, weightDecay);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
@@ -397,8 +392,7 @@ public final class Trainer extends NativeResource {
                 if (group != null) group.attach(handle, bucketBytes, Mae::mae_trainer_set_process_group, Mae::mae_trainer_free);
                 return new Trainer(handle, model, group, lrs, accumulationSteps, maxNonFinite);
             } finally {
-                model.release();
-                if (group != null) group.release();
+                NativeResource.releaseAll(group, model);
             }
         }
     }

@@ -4,8 +4,9 @@
 # their ratio; which side is named first alternates between runs. Raw lines to benchmarks/results/, then the
 # per-step ratios pooled (benchmarks/python/pair_overhead.py).
 #   benchmarks/lockstep.sh [CONFIG] [RUNS]   (default: vitb16 3; run ./run-tests or mvn install first)
-#   env: STEPS (measured step pairs a run, default 16), WARMUP (default 2), THREADS (Java's intra-op, default 1),
-#        STEP_THREADS (Java's, default nproc), PY_THREADS (Python's intra-op, default 1: its best single process here)
+#   env: STEPS (measured step pairs a run, default 16), WARMUP (default 2), THREADS and STEP_THREADS (Java's; default:
+#        the API's defaults), PY_THREADS (Python's intra-op, default nproc, PyTorch's own default), COMPILE=1 (Python
+#        under torch.compile; its compilation happens in the warm-up steps)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
@@ -21,9 +22,10 @@ mae="$JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -jar $root/cli/targe
 check="$root/benchmarks/results/check/$config"
 # the weights and outputs the Python reference checks itself against before it times anything
 $mae bench --config "$config" --steps 1 --warmup 0 --step-threads 1 --export-check "$check" > /dev/null
-java_side="java=$mae bench --config $config --threads ${THREADS:-1} --step-threads ${STEP_THREADS:-$(nproc)} --steps $steps --warmup $warmup --turns {turns}"
+java_threads="${THREADS:+--threads $THREADS} ${STEP_THREADS:+--step-threads $STEP_THREADS}"
+java_side="java=$mae bench --config $config $java_threads --steps $steps --warmup $warmup --turns {turns}"
 # Python with the glibc settings libmae applies to itself (native/src/heap_tuning.cpp): its faster single process
-python_side="python+malloc=env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 $python $root/benchmarks/python/bench_step.py --config $config --check $check --threads ${PY_THREADS:-1} --steps $steps --warmup $warmup --driver-name python+malloc --turns {turns}"
+python_side="python+malloc=env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 $python $root/benchmarks/python/bench_step.py --config $config --check $check --threads ${PY_THREADS:-$(nproc)} --steps $steps --warmup $((warmup + ${COMPILE:-0} * 2)) --driver-name python+malloc ${COMPILE:+$( [ "$COMPILE" = 1 ] && echo --compile)} --turns {turns}"
 out="$root/benchmarks/results/lockstep-$config-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 mkdir -p "$(dirname "$out")"
 for i in $(seq "$runs"); do

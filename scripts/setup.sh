@@ -33,7 +33,7 @@ mae_ensure_packages() {
 # link .venv/libtorch -> its torch package, the prefix CMake builds against. Extra pip options: $MAE_PIP_OPTIONS.
 mae_ensure_venv() {
     local want=${MAE_TORCH_REQUIREMENT#torch==} have=""
-    [ -x "$MAE_VENV/bin/python" ] && have=$("$MAE_VENV/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null)
+    [ -x "$MAE_VENV/bin/python" ] && have=$("$MAE_VENV/bin/python" -c 'import numpy, torch; print(torch.__version__)' 2>/dev/null)
     if [ "$have" != "$want" ]; then
         mae_log "installing $MAE_TORCH_REQUIREMENT into $MAE_VENV"
         [ -x "$MAE_VENV/bin/python" ] || python3 -m venv "$MAE_VENV" \

@@ -1,8 +1,8 @@
 """Times the Python reference's MAE training step (forward, backward, AdamW) with the protocol of mae bench and
 the C++ driver, after checking that it computes what libmae computes on the same weights and noise.
 
-  /usr/bin/python3 bench_step.py --config fashion --check DIR [--batch N] [--steps N] [--warmup N] [--threads N]
-                                  [--ddp RANKS] [--turns PREFIX]
+  .venv/bin/python bench_step.py --config fashion --check DIR [--batch N] [--steps N] [--warmup N] [--threads N]
+                                 [--ddp RANKS] [--turns PREFIX] [--compile]
 
 --ddp RANKS times Python's own way to use several cores: DistributedDataParallel over Gloo on loopback, RANKS
 processes with batch/RANKS images each (the same global batch) and the cores split between them as torchrun
@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--ddp", type=int, default=1, help="data-parallel processes (DistributedDataParallel, Gloo)")
     ap.add_argument("--ddp-port", type=int, default=29517)
     ap.add_argument("--turns", help="take steps in turns with another process (pipes PREFIX.from, PREFIX.to)")
+    ap.add_argument("--compile", action="store_true",
+                    help="torch.compile the model (inductor); the warm-up steps include the compilation")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = dict(CONFIGS[a.config])
@@ -81,7 +83,7 @@ def main():
     in_order = list(ms)
     ms.sort()
     q = lambda p: ms[min(len(ms) - 1, int(p * (len(ms) - 1) + 0.5))]
-    print(json.dumps({"driver": a.driver_name, "config": a.config, "batch": batch, "threads": threads,
+    print(json.dumps({"driver": a.driver_name + ("+compile" if a.compile else ""), "config": a.config, "batch": batch, "threads": threads,
                       "ranks": a.ddp, "steps": a.steps,
                       "median_ms": round(q(0.5), 3), "p25_ms": round(q(0.25), 3), "p75_ms": round(q(0.75), 3),
                       "images_per_s": round(1000 * batch / q(0.5), 2), "last_loss": last, "torch": torch.__version__,
@@ -129,6 +131,8 @@ def time_steps(a, model, images, turns=None):
     """Warm-up, then each measured step (forward, backward, AdamW) timed alone: (times in ms, last loss)."""
     params = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
     opt = torch.optim.AdamW(param_groups(params, 0.05), lr=1.5e-4, betas=(0.9, 0.95))
+    if a.compile:
+        model = torch.compile(model)
 
     def step():
         opt.zero_grad(set_to_none=True)

@@ -1,10 +1,9 @@
 """Turns compare.sh's JSON lines into the markdown table between the comparison markers of benchmarks/README.md:
-per configuration, each side at its best setting, Java's overhead over the C++ driver at that same setting and its
-speed-up over the Python reference (single process, and DDP over the cores)."""
+per configuration, Java at the API's defaults, the C++ driver at the same setting, PyTorch eager and torch.compile
+each at its best setting, and Java's speed-up over the better of the two."""
 import json
 import os
 import platform
-import subprocess
 import sys
 
 START, END = "<!-- comparison:start -->", "<!-- comparison:end -->"
@@ -31,40 +30,51 @@ def setting(r):
     return "%d thr" % r["threads"]
 
 
+def cell(r):
+    if r is None:
+        return "—"
+    return "%.1f ms (%.1f–%.1f), %s, %.1f img/s" % (r["median_ms"], r["p25_ms"], r["p75_ms"], setting(r),
+                                                    r["images_per_s"])
+
+
+def fastest(rows):
+    return min(rows, key=lambda r: r["median_ms"], default=None)
+
+
 def main(readme, files):
     rows = [json.loads(l) for f in files for l in open(f) if l.strip().startswith("{")]
-    jsonl = " ".join(os.path.basename(f) for f in files)
-    best = {}
     for r in rows:
         if "error" in r:
             raise SystemExit("the Python reference failed its check: %s" % r)
-        key = (r["config"], r["driver"])
-        if key not in best or r["median_ms"] < best[key]["median_ms"]:
-            best[key] = r
     torch = next((r.get("torch") for r in rows if r.get("torch")), "?")
+    jsonl = " ".join(os.path.basename(f) for f in files)
     lines = [START, "",
-             "Machine: %s; libtorch %s (Python and libmae link the same one). Command: `benchmarks/compare.sh`; "
-             "raw lines: `benchmarks/results/` %s. Each side at its best setting: 1 or 2 intra-op threads, and for "
-             "libmae also one step thread per core, for Python one DDP process per core (its own column); median step "
-             "time (25th–75th percentile) of the whole batch." % (machine(), torch, jsonl), "",
-             "| config | batch | C++ driver | Java (`mae bench`) | Python reference | Python, libmae's malloc settings "
-             "| Python DDP, one process per core | Java overhead vs C++ (same setting) "
-             "| Java speed-up vs the faster single-process Python | Java vs Python DDP |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "Machine: %s; PyTorch %s (the wheel libmae is built on; Python and libmae load the same LibTorch). "
+             "Command: `benchmarks/compare.sh`; raw lines: `benchmarks/results/` %s. Java runs at the API's defaults "
+             "(`mae bench` without thread options); the C++ driver at Java's setting; PyTorch eager and "
+             "`torch.compile` each at its best of 1..cores intra-op threads, as it comes or with libmae's malloc "
+             "settings. Median step time (25th–75th percentile) of the whole batch: forward, backward, AdamW."
+             % (machine(), torch, jsonl), "",
+             "| config | batch | Java (`mae bench`, defaults) | C++ driver, same setting | PyTorch eager, best "
+             "| PyTorch `torch.compile`, best | Python DDP, one process per core | Java vs C++ "
+             "| Java speed-up vs the better of eager and compiled |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for cfg in ["fashion", "tiny224", "vitb16"]:
-        if (cfg, "java") not in best:
+        of = lambda *drivers: [r for r in rows if r["config"] == cfg and r["driver"] in drivers]
+        j = fastest(of("java"))
+        if j is None:
             continue
-        j = best[(cfg, "java")]
-        c, p0, pm, pd = (best.get((cfg, d)) for d in ("c++", "python", "python+malloc", "python-ddp"))
-        p = min((r for r in (p0, pm) if r is not None), key=lambda r: r["median_ms"], default=None)
-        cell = lambda r: "—" if r is None else "%.1f ms (%.1f–%.1f), %s, %.1f img/s" % (
-            r["median_ms"], r["p25_ms"], r["p75_ms"], setting(r), r["images_per_s"])
-        same = [r for r in rows if r["config"] == cfg and r["driver"] == "c++" and setting(r) == setting(j)]
-        twin = min(same, key=lambda r: r["median_ms"], default=None)
-        over = "—" if twin is None else "%+.1f%%" % (100 * (j["median_ms"] / twin["median_ms"] - 1))
-        ratio = lambda r: "—" if r is None else "%.2f×" % (r["median_ms"] / j["median_ms"])
-        lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            cfg, j["batch"], cell(c), cell(j), cell(p0), cell(pm), cell(pd), over, ratio(p), ratio(pd)))
+        c = fastest([r for r in of("c++") if setting(r) == setting(j)])
+        eager = fastest(of("python", "python+malloc"))
+        compiled = fastest(of("python+compile", "python+malloc+compile"))
+        ddp = fastest(of("python-ddp"))
+        peer = fastest([r for r in (eager, compiled) if r is not None])
+        over = "—" if c is None else "%+.1f%%" % (100 * (j["median_ms"] / c["median_ms"] - 1))
+        ratio = "—" if peer is None else "**%.2f×**" % (peer["median_ms"] / j["median_ms"])
+        label = lambda r: "" if r is None or r["driver"] in ("python", "python+compile") else " (malloc settings)"
+        lines.append("| %s | %d | %s | %s | %s%s | %s%s | %s | %s | %s |" % (
+            cfg, j["batch"], cell(j), cell(c), cell(eager), label(eager), cell(compiled), label(compiled),
+            cell(ddp), over, ratio))
     lines += ["", END]
     text = open(readme).read()
     if START in text and END in text:

@@ -8,6 +8,58 @@
 
 namespace mae {
 
+namespace {
+
+// The thread-local intra-op settings of OpenMP (LibTorch's loops, oneDNN) and MKL (the matmuls), looked up at run
+// time so that a LibTorch without MKL still works; null where absent.
+struct ThreadSetters {
+    void (*omp_set)(int) = nullptr;
+    int (*omp_get)() = nullptr;
+    int (*mkl_set_local)(int) = nullptr;
+};
+
+ThreadSetters find_setters() {
+    // libmae is loaded RTLD_LOCAL by a JVM: look in the libraries it loaded, by name.
+    ThreadSetters s;
+    for (void* h : {RTLD_DEFAULT, dlopen("libgomp.so.1", RTLD_LAZY | RTLD_NOLOAD),
+                    dlopen("libtorch_cpu.so", RTLD_LAZY | RTLD_NOLOAD)}) {
+        if (!s.omp_set) s.omp_set = reinterpret_cast<void (*)(int)>(dlsym(h, "omp_set_num_threads"));
+        if (!s.omp_get) s.omp_get = reinterpret_cast<int (*)()>(dlsym(h, "omp_get_max_threads"));
+        // mkl.h maps mkl_set_num_threads_local to this by-value entry; the lowercase symbol is Fortran's (int*).
+        if (!s.mkl_set_local) s.mkl_set_local = reinterpret_cast<int (*)(int)>(dlsym(h, "MKL_Set_Num_Threads_Local"));
+    }
+    return s;
+}
+
+// The calling thread's intra-op threads set to n while alive, the other threads untouched: each shard gets its
+// share of the process's intra-op threads (LibTorch's own setter is process-wide for MKL).
+class ShardIntraOpThreads {
+public:
+    explicit ShardIntraOpThreads(int n) {
+        // LibTorch sets each thread's OpenMP count to the process's at the thread's first parallel op, which would
+        // undo ours mid-shard (and only on a fresh thread: a resumed run then rounded differently). Its own
+        // get_num_threads() runs that set-up now; the inline at::internal helper would flag only libmae's copy.
+        (void)at::get_num_threads();
+        if (setters_.omp_set && setters_.omp_get) {
+            saved_omp_ = setters_.omp_get();
+            setters_.omp_set(n);
+        }
+        if (setters_.mkl_set_local) saved_mkl_ = setters_.mkl_set_local(n);
+    }
+    ~ShardIntraOpThreads() {
+        if (saved_omp_ > 0) setters_.omp_set(saved_omp_);
+        if (setters_.mkl_set_local) setters_.mkl_set_local(saved_mkl_);  // 0: back to the global setting
+    }
+    ShardIntraOpThreads(const ShardIntraOpThreads&) = delete;
+    ShardIntraOpThreads& operator=(const ShardIntraOpThreads&) = delete;
+
+private:
+    static inline const ThreadSetters setters_ = find_setters();
+    int saved_omp_ = 0, saved_mkl_ = 0;
+};
+
+}  // namespace
+
 StepThreads::StepThreads(int threads) {
     require(threads >= 1 && threads <= 1024, "step threads must be in [1, 1024], got " + std::to_string(threads));
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
@@ -28,6 +80,9 @@ void StepThreads::run(int count, const std::function<void(int)>& task) {
         std::lock_guard<std::mutex> lock(mutex_);
         task_ = &task;
         count_ = count;
+        // Every thread of the step takes its share of the caller's intra-op threads (1 by default): with the
+        // process's whole count on each, the shards would oversubscribe the cores and round by their timing.
+        per_thread_ = std::max(1, at::get_num_threads() / count);
         running_ = count - 1;
         error_ = nullptr;
         ++generation_;
@@ -35,6 +90,7 @@ void StepThreads::run(int count, const std::function<void(int)>& task) {
     start_.notify_all();
     std::exception_ptr mine;
     try {
+        ShardIntraOpThreads intra_op(per_thread_);
         task(0);
     } catch (...) {
         mine = std::current_exception();
@@ -68,6 +124,7 @@ void StepThreads::work(int index) {
     uint64_t seen = 0;
     for (;;) {
         const std::function<void(int)>* task;
+        int per_thread;
         {
             std::unique_lock<std::mutex> lock(mutex_);
             start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -75,9 +132,11 @@ void StepThreads::work(int index) {
             seen = generation_;
             if (index >= count_) continue;
             task = task_;
+            per_thread = per_thread_;
         }
         std::exception_ptr error;
         try {
+            ShardIntraOpThreads intra_op(per_thread);
             (*task)(index);
         } catch (...) {
             error = std::current_exception();
@@ -97,49 +156,6 @@ std::vector<int64_t> shard_sizes(int64_t n, int shards) {
     return sizes;
 }
 
-namespace {
-
-// OpenBLAS's thread-count setters, from whichever loaded library provides them; null where BLAS is not OpenBLAS
-// (then LibTorch's intra-op setting governs it, e.g. MKL's).
-struct OpenBlasThreads {
-    void (*set)(int) = nullptr;
-    int (*get)() = nullptr;
-};
-
-OpenBlasThreads find_openblas() {
-    // libmae may be loaded RTLD_LOCAL (a JVM does), so look in the BLAS libraries by name too; a library not
-    // loaded gives nullptr, which is RTLD_DEFAULT again.
-    for (void* h : {RTLD_DEFAULT, dlopen("libblas.so.3", RTLD_LAZY | RTLD_NOLOAD),
-                    dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD), dlopen("libopenblasp.so.0", RTLD_LAZY | RTLD_NOLOAD)}) {
-        auto set = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"));
-        auto get = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_num_threads"));
-        if (set && get) return {set, get};
-    }
-    return {};
-}
-
-// OpenBLAS at one thread while alive. Process-wide: nested or concurrent guards restore the outermost value.
-class SingleThreadedBlas {
-public:
-    SingleThreadedBlas() {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (blas_.set != nullptr && depth_++ == 0) {
-            saved_ = blas_.get();
-            if (saved_ != 1) blas_.set(1);
-        }
-    }
-    ~SingleThreadedBlas() {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (blas_.set != nullptr && --depth_ == 0 && saved_ != 1) blas_.set(saved_);
-    }
-
-private:
-    static inline const OpenBlasThreads blas_ = find_openblas();
-    static inline std::mutex mutex_;
-    static inline int depth_ = 0, saved_ = 0;
-};
-
-}  // namespace
 
 std::vector<double> backward_in_shards(StepThreads& threads, int64_t n, const std::vector<torch::Tensor>& inputs,
                                        double loss_scale, const std::function<torch::Tensor(int, int64_t, int64_t)>& shard_loss) {
@@ -150,8 +166,7 @@ std::vector<double> backward_in_shards(StepThreads& threads, int64_t n, const st
     std::vector<std::vector<torch::Tensor>> grads(k);
     std::vector<double> losses(k);
     {
-        SingleThreadedBlas blas;
-        threads.run(k, [&](int i) {
+        threads.run(k, [&](int i) {  // each shard with its share of the intra-op threads (StepThreads::run)
             auto loss = shard_loss(i, starts[i], sizes[i]);
             losses[i] = loss.item<double>();
             grads[i] = torch::autograd::grad({loss_scale == 1.0 ? loss : loss * loss_scale}, inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,

@@ -1,6 +1,6 @@
 // Data parallelism inside one process: a batch split into shards whose forward and backward passes run at once,
-// one thread each. On a CPU this uses every core for the whole step, where BLAS threads alone parallelise only
-// the matmuls (2 single-threaded shards beat one step with 2 BLAS threads by 1.3-1.4x on 2 cores).
+// one thread each. On a CPU this uses every core for the whole step, where intra-op threads alone parallelise
+// op by op (for narrow models such as ViT-Ti the shards win; see benchmarks/README.md).
 #pragma once
 
 #include <torch/torch.h>
@@ -23,7 +23,8 @@ public:
     StepThreads& operator=(const StepThreads&) = delete;
 
     int size() const { return static_cast<int>(workers_.size()) + 1; }
-    // task(i) for i < count (<= size()), the caller running task(0); rethrows the first exception after all ended.
+    // task(i) for i < count (<= size()), the caller running task(0), each thread with intra-op threads (OpenMP's
+    // and MKL's, thread-locally) at its share of the caller's; rethrows the first exception after all ended.
     void run(int count, const std::function<void(int)>& task);
     // item(j) for every j < costs.size(), spread over the threads so that each gets about the same total cost.
     void run_items(const std::vector<int64_t>& costs, const std::function<void(size_t)>& item);
@@ -36,6 +37,7 @@ private:
     std::condition_variable start_, done_;
     const std::function<void(int)>* task_ = nullptr;
     int count_ = 0;
+    int per_thread_ = 1;  // intra-op threads of each thread during run()
     uint64_t generation_ = 0;
     int running_ = 0;
     bool stopping_ = false;
@@ -48,8 +50,8 @@ std::vector<int64_t> shard_sizes(int64_t n, int shards);
 // Runs shard_loss(i, first_row, rows) and its backward pass on thread i for every shard, then adds the
 // shards' gradients, summed in shard order (so the result does not depend on timing), to each input's .grad.
 // shard_loss returns the shard's loss already weighted (rows / n for a batch mean); the backward pass is of
-// loss·loss_scale. BLAS runs single-threaded meanwhile: the shards are the parallelism. Returns each shard's
-// weighted loss.
+// loss·loss_scale. Each shard runs with its share of the intra-op threads (OpenMP and MKL, thread-locally): the
+// shards are the parallelism. Returns each shard's weighted loss.
 std::vector<double> backward_in_shards(StepThreads& threads, int64_t n, const std::vector<torch::Tensor>& inputs,
                                        double loss_scale,
                                        const std::function<torch::Tensor(int, int64_t, int64_t)>& shard_loss);

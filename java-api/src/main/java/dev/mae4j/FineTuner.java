@@ -20,6 +20,7 @@ import java.util.Map;
  * gradients and losses averaged over the ranks. Use one thread at a time.
  */
 public final class FineTuner extends NativeResource {
+    private int stepThreads = 1;
     private final MemorySegment handle;
     private final Classifier classifier;
     private final ProcessGroup group;  // null when training alone
@@ -94,6 +95,11 @@ public final class FineTuner extends NativeResource {
         } finally {
             releaseAll(this, images, labels);
         }
+    }
+
+    /** The shards each CPU step splits its batch into (Builder.stepThreads, else Trainer.defaultStepThreads). */
+    public int stepThreads() {
+        return stepThreads;
     }
 
     /** The learning rate of the next update (before layer decay, i.e. the head's). */
@@ -191,7 +197,7 @@ public final class FineTuner extends NativeResource {
         private int maxNonFinite = 5;
         private ProcessGroup group;
         private long bucketBytes = 25L << 20;
-        private int stepThreads = 1;
+        private int stepThreads = Trainer.AUTO_STEP_THREADS;
 
         private Builder(Classifier classifier) {
             this.classifier = classifier;
@@ -214,10 +220,10 @@ public final class FineTuner extends NativeResource {
         public Builder bucketBytes(long v) { bucketBytes = v; return this; }
         /**
          * Data parallelism inside this process, on a CPU: each batch is cut into this many shards whose forward and
-         * backward passes run at once, one thread each (BLAS single-threaded meanwhile), and their gradients are
-         * summed in shard order. Results are reproducible for a given count and equal to one unsplit step's up to
-         * rounding; masks (stochastic depth) are drawn for the whole batch first. 1 by default (off); give it the cores this
-         * process may use, with one intra-op thread ({@link Library#setThreads}). Ignored on CUDA.
+         * backward passes run at once, one thread each (with its share of {@link Library#threads}), and their
+         * gradients are summed in shard order. Results are reproducible for a given count and equal to one unsplit
+         * step's up to rounding; masks (stochastic depth) are drawn for the whole batch first. Default:
+         * {@link Trainer#defaultStepThreads}. Ignored on CUDA.
          */
         public Builder stepThreads(int v) { stepThreads = v; return this; }
 
@@ -227,7 +233,8 @@ public final class FineTuner extends NativeResource {
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
-            Trainer.checkStepThreads(stepThreads);
+            int shards = stepThreads == Trainer.AUTO_STEP_THREADS ? Trainer.defaultStepThreads(classifier.config(), classifier.device()) : stepThreads;
+            Trainer.checkStepThreads(shards);
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             NativeResource.acquireAll(group, classifier);
             try (Arena arena = Arena.ofConfined()) {
@@ -235,9 +242,11 @@ public final class FineTuner extends NativeResource {
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
-                Status.check(Mae.mae_finetuner_set_step_threads(handle, stepThreads), () -> Mae.mae_finetuner_free(handle));
+                Status.check(Mae.mae_finetuner_set_step_threads(handle, shards), () -> Mae.mae_finetuner_free(handle));
                 if (group != null) group.attach(handle, bucketBytes, Mae::mae_finetuner_set_process_group, Mae::mae_finetuner_free);
-                return new FineTuner(handle, classifier, group, lrs, maxNonFinite);
+                FineTuner tuner = new FineTuner(handle, classifier, group, lrs, maxNonFinite);
+                tuner.stepThreads = shards;
+                return tuner;
             } finally {
                 NativeResource.releaseAll(group, classifier);
             }

@@ -61,19 +61,23 @@ final class NativeLibrary {
         }
     }
 
-    // On few cores one intra-op thread, with OpenBLAS threading the matmuls, was fastest (see
-    // benchmarks/README.md); -Dmae.threads=N overrides it.
     private static void configureThreads() {
-        String threads = System.getProperty(THREADS_PROPERTY);
-        int n = 1;
-        if (threads != null) {
-            try {
-                n = Integer.parseInt(threads.trim());
-            } catch (NumberFormatException e) {
-                throw new MaeException("-D" + THREADS_PROPERTY + " must be a positive integer, got '" + threads + "'");
-            }
+        Status.check(Mae.mae_set_num_threads(startThreads(System.getProperty(THREADS_PROPERTY), System.getenv())));
+    }
+
+    /**
+     * The intra-op threads at load: as PyTorch, every core this process may use (OMP_NUM_THREADS when a launcher
+     * set it); -Dmae.threads=N overrides it. Step threads take their share of these per shard.
+     */
+    static int startThreads(String property, java.util.Map<String, String> environment) {
+        if (property == null) return Library.cores(environment);
+        try {
+            int n = Integer.parseInt(property.trim());
+            if (n >= 1) return n;
+        } catch (NumberFormatException e) {
+            // below
         }
-        Status.check(Mae.mae_set_num_threads(n));
+        throw new MaeException("-D" + THREADS_PROPERTY + " must be a positive integer, got '" + property + "'");
     }
 
     private static Path extractBundled() {

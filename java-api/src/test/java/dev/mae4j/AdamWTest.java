@@ -27,7 +27,8 @@ class AdamWTest {
         double[] pixels = TestData.gaussian(2 * 128, 31);
         double[] noise = TestData.uniform(2 * 16, 32);
         try (Model model = Model.create(CONFIG.toBuilder().precision(precision).build(), Device.cpu(), 3);
-             Trainer trainer = Trainer.builder(model).learningRate(LR).betas(B1, B2).eps(EPS).weightDecay(WD).build();
+             Trainer trainer = Trainer.builder(model).learningRate(LR).betas(B1, B2).eps(EPS).weightDecay(WD)
+                     .stepThreads(1).build();  // the unsplit step: its gradient is forwardBackward's, bit for bit
              Tensor images = Tensor.fromDoubles(pixels, 2, 2, 8, 8);
              Tensor noiseT = Tensor.fromDoubles(noise, 2, 16);
              Masker masker = Masker.fromNoise(noiseT, 0.75)) {

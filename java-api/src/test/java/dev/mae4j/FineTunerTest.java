@@ -48,7 +48,7 @@ class FineTunerTest {
                     grads.put(p.name(), g.toDoubleArray());
                 }
             }
-            try (FineTuner t = FineTuner.builder(c).learningRate(lr).weightDecay(wd).layerDecay(decay).eps(eps)
+            try (FineTuner t = FineTuner.builder(c).stepThreads(1).learningRate(lr).weightDecay(wd).layerDecay(decay).eps(eps)
                     .labelSmoothing(0.1).build()) {
                 t.step(images, y);
                 assertEquals(1, t.stepCount());

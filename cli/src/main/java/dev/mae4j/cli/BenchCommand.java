@@ -57,8 +57,8 @@ final class BenchCommand implements Callable<Integer> {
             + JvmActivity.MAX_SETTLE_STEPS + ", until one passes without JIT compilation).")
     int warmup = 3;
 
-    @Option(names = "--threads", description = "libtorch intra-op threads.")
-    int threads = 1;
+    @Option(names = "--threads", description = "libtorch intra-op threads (default: the library's, every core).")
+    Integer threads;
 
     @Option(names = "--device", description = "cpu, cuda or cuda:N.")
     String device = "cpu";
@@ -104,7 +104,7 @@ final class BenchCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        if (steps < 1 || warmup < 0 || threads < 1)
+        if (steps < 1 || warmup < 0 || (threads != null && threads < 1))
             throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
         if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
         String threadsProblem = stepThreadsOption.problem();
@@ -120,8 +120,9 @@ final class BenchCommand implements Callable<Integer> {
         DistributedOptions.Role role = dist.role(dev);
         int ranks = role.ranks();
         int n = batch != null ? batch : defaultBatch(config);
-        Library.setThreads(threads);
-        int stepThreads = stepThreadsOption.resolve(dev);
+        if (threads != null) Library.setThreads(threads);
+        int threads = Library.threads();
+        int stepThreads = stepThreadsOption.resolve(c, dev);
         try (ProcessGroup group = role.join();
              Model model = Model.create(c, dev, 0)) {
             if (exportCheck != null) exportCheck(model, c);

@@ -149,10 +149,10 @@ final class FinetuneCommand implements Callable<Integer> {
         DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
         boolean main = role.main();  // rank 0 writes the metrics, classifier and report
-        int stepThreads = threads.resolve(dev);
         try (ProcessGroup group = role.join();
              Model encoder = weights != null ? Model.load(weights, dev) : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
             MaeConfig config = encoder.config();
+            int stepThreads = threads.resolve(config, dev);
             LabelledData.Splits splits = data.open(config.inChans(), config.imgSize());
             LabelledDataset train = splits.train(), test = splits.test();
             if (train.height() != config.imgSize() || train.channels() != config.inChans())

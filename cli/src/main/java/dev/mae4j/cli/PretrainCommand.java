@@ -214,7 +214,7 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("warmup_steps", Long.toString(warmup));
         runKey.put("weight_decay", Double.toString(weightDecay));
 
-        int stepThreads = threads.resolve(dev);
+        int stepThreads = threads.resolve(config, dev);
         try (ProcessGroup group = role.join();
              Model model = Model.create(config, dev, seed);
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)

@@ -1,23 +1,20 @@
 package dev.mae4j.cli;
 
 import dev.mae4j.Device;
-import dev.mae4j.Library;
+import dev.mae4j.MaeConfig;
+import dev.mae4j.Trainer;
 import picocli.CommandLine.Option;
-
-import java.util.Map;
 
 /**
  * How many threads each CPU training step splits its batch over (Trainer/FineTuner.Builder.stepThreads): by
- * default the cores this process may use, so that one process uses the whole machine for the whole step.
+ * default the library's choice for the model (Trainer.defaultStepThreads: one shard per intra-op thread for narrow
+ * models, none for wide ones), so that one process uses the whole machine for the whole step.
  */
 final class StepThreadsOption {
     @Option(names = "--step-threads", paramLabel = "N|auto", description = "Threads each CPU step splits its batch "
-            + "over (data parallelism inside the process; results equal one thread's up to rounding). auto: "
-            + "OMP_NUM_THREADS when set (the launcher sets it per worker), else this machine's cores.")
+            + "over (data parallelism inside the process; results equal one thread's up to rounding). auto: one "
+            + "per intra-op thread (OMP_NUM_THREADS when set, else the cores) for models narrower than 512, else 1.")
     String stepThreads = "auto";
-
-    /** The environment auto reads; tests replace it. */
-    Map<String, String> environment = System.getenv();
 
     /** What is wrong with the option, or null. */
     String problem() {
@@ -30,26 +27,9 @@ final class StepThreadsOption {
         }
     }
 
-    /**
-     * The thread count for a step on {@code device}: 1 on CUDA, where one stream does the work; auto leaves room
-     * for libtorch's intra-op threads (each shard runs with them).
-     */
-    int resolve(Device device) {
+    /** The thread count for a step of this model on {@code device}: auto is Trainer.defaultStepThreads's choice. */
+    int resolve(MaeConfig config, Device device) {
         if (device.type() == Device.Type.CUDA) return 1;
-        if (!stepThreads.equals("auto")) return Integer.parseInt(stepThreads);
-        return Math.max(1, cores() / Math.max(1, Library.threads()));
-    }
-
-    private int cores() {
-        String omp = environment.get("OMP_NUM_THREADS");
-        if (omp != null) {
-            try {
-                int n = Integer.parseInt(omp.trim());
-                if (n >= 1) return Math.min(n, 1024);
-            } catch (NumberFormatException ignored) {
-                // not a count (e.g. a list of nesting levels): fall back to the cores
-            }
-        }
-        return Math.min(Runtime.getRuntime().availableProcessors(), 1024);
+        return stepThreads.equals("auto") ? Trainer.defaultStepThreads(config, device) : Integer.parseInt(stepThreads);
     }
 }

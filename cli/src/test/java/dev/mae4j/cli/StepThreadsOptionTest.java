@@ -2,51 +2,45 @@ package dev.mae4j.cli;
 
 import dev.mae4j.Device;
 import dev.mae4j.Library;
+import dev.mae4j.MaeConfig;
 import org.junit.jupiter.api.Test;
-
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** --step-threads: a count, or auto = the cores this process may use (a launched worker's share), 1 on CUDA. */
+/** --step-threads: a count, or auto = one shard per intra-op thread for narrow models, none for wide ones or CUDA. */
 class StepThreadsOptionTest {
-    private static StepThreadsOption with(String value, Map<String, String> env) {
+    private static final MaeConfig NARROW = MaeConfig.fashionMnist(), WIDE = MaeConfig.vitBase16();
+
+    private static StepThreadsOption with(String value) {
         StepThreadsOption o = new StepThreadsOption();
         o.stepThreads = value;
-        o.environment = env;
         return o;
     }
 
     @Test
-    void autoTakesTheWorkersShareOrTheMachinesCores() {
-        Library.setThreads(1);
-        assertEquals(3, with("auto", Map.of("OMP_NUM_THREADS", "3")).resolve(Device.cpu()));
-        assertEquals(Runtime.getRuntime().availableProcessors(), with("auto", Map.of()).resolve(Device.cpu()));
-        assertEquals(Runtime.getRuntime().availableProcessors(),
-                with("auto", Map.of("OMP_NUM_THREADS", "4,2")).resolve(Device.cpu()), "a nesting list is not a count");
-        assertEquals(5, with("5", Map.of("OMP_NUM_THREADS", "3")).resolve(Device.cpu()), "a count is taken as given");
-        assertEquals(1, with("auto", Map.of("OMP_NUM_THREADS", "8")).resolve(Device.cuda(0)), "no split on a GPU");
-    }
-
-    @Test
-    void autoLeavesRoomForIntraOpThreads() {
+    void autoSplitsNarrowModelsOverTheIntraOpThreads() {
+        int saved = Library.threads();
         try {
-            Library.setThreads(2);
-            assertEquals(2, with("auto", Map.of("OMP_NUM_THREADS", "4")).resolve(Device.cpu()));
-            assertEquals(1, with("auto", Map.of("OMP_NUM_THREADS", "1")).resolve(Device.cpu()));
-        } finally {
+            Library.setThreads(3);
+            assertEquals(3, with("auto").resolve(NARROW, Device.cpu()));
+            assertEquals(1, with("auto").resolve(WIDE, Device.cpu()), "a ViT-B's ops use the threads themselves");
+            assertEquals(1, with("auto").resolve(NARROW, Device.cuda(0)), "no split on a GPU");
+            assertEquals(5, with("5").resolve(WIDE, Device.cpu()), "a count is taken as given");
             Library.setThreads(1);
+            assertEquals(1, with("auto").resolve(NARROW, Device.cpu()));
+        } finally {
+            Library.setThreads(saved);
         }
     }
 
     @Test
     void badValuesSayWhatIsExpected() {
-        assertNull(with("auto", Map.of()).problem());
-        assertNull(with("2", Map.of()).problem());
+        assertNull(with("auto").problem());
+        assertNull(with("2").problem());
         for (String bad : new String[] {"0", "-3", "2000", "many", ""}) {
-            String problem = with(bad, Map.of()).problem();
+            String problem = with(bad).problem();
             assertTrue(problem != null && problem.startsWith("--step-threads must be"), bad + ": " + problem);
         }
     }

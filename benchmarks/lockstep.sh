@@ -25,7 +25,8 @@ $mae bench --config "$config" --steps 1 --warmup 0 --step-threads 1 --export-che
 java_threads="${THREADS:+--threads $THREADS} ${STEP_THREADS:+--step-threads $STEP_THREADS}"
 java_side="java=$mae bench --config $config $java_threads --steps $steps --warmup $warmup --turns {turns}"
 # Python with the glibc settings libmae applies to itself (native/src/heap_tuning.cpp): its faster single process
-python_side="python+malloc=env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 $python $root/benchmarks/python/bench_step.py --config $config --check $check --threads ${PY_THREADS:-$(nproc)} --steps $steps --warmup $((warmup + ${COMPILE:-0} * 2)) --driver-name python+malloc ${COMPILE:+$( [ "$COMPILE" = 1 ] && echo --compile)} --turns {turns}"
+python_name=python+malloc$([ "${COMPILE:-0}" = 1 ] && echo +compile)
+python_side="$python_name=env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 $python $root/benchmarks/python/bench_step.py --config $config --check $check --threads ${PY_THREADS:-$(nproc)} --steps $steps --warmup $((warmup + ${COMPILE:-0} * 2)) --driver-name python+malloc ${COMPILE:+$( [ "$COMPILE" = 1 ] && echo --compile)} --turns {turns}"
 out="$root/benchmarks/results/lockstep-$config-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 mkdir -p "$(dirname "$out")"
 for i in $(seq "$runs"); do

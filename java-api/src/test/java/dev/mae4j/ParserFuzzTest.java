@@ -3,6 +3,7 @@ package dev.mae4j;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageFolder;
+import dev.mae4j.data.ImageHeader;
 import dev.mae4j.data.Shard;
 import dev.mae4j.io.TorchCheckpoint;
 
@@ -21,6 +22,18 @@ class ParserFuzzTest {
         Path f = Files.createTempFile("mae4j-fuzz", suffix);
         Files.write(f, data);
         return f;
+    }
+
+    /** The header read before any decoding: dimensions or IOException (ImageTooLargeException for bombs). */
+    @FuzzTest(maxDuration = "10s")
+    void imageHeader(byte[] data) {
+        try {
+            ImageHeader.Dimensions d = ImageHeader.check(data, "fuzz input");
+            if (d.width() <= 0 || d.height() <= 0 || d.pixels() > ImageHeader.maxPixels())
+                throw new AssertionError("accepted " + d);
+        } catch (IOException expected) {
+            // not an image, corrupt, or over the pixel budget
+        }
     }
 
     @FuzzTest(maxDuration = "10s")

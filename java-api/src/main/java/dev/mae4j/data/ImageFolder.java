@@ -105,6 +105,8 @@ public final class ImageFolder implements LabelledDataset {
                 reader.setInput(in);
                 int w = reader.getWidth(0), h = reader.getHeight(0);
                 if (w <= 0 || h <= 0) throw new IOException("empty image");
+                if ((long) w * h > ImageHeader.maxPixels())  // skipped with the others, named in the warning
+                    throw new ImageTooLargeException(p.toString(), w, h, ImageHeader.maxPixels());
                 extents.add(new int[] {h, w});
             } finally {
                 reader.dispose();
@@ -253,6 +255,14 @@ public final class ImageFolder implements LabelledDataset {
             file = Files.readAllBytes(p);
         } catch (IOException | RuntimeException e) {
             throw new UncheckedIOException(new IOException("cannot read " + p + ": " + e.getMessage(), e));
+        }
+        // The declared size against the pixel budget before any decoder allocates for it.
+        try {
+            ImageHeader.check(file, p.toString());
+        } catch (ImageTooLargeException e) {
+            throw new UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(new IOException("cannot decode " + p + ": " + e.getMessage(), e));
         }
         if (file.length > 2 && (file[0] & 0xff) == 0xff && (file[1] & 0xff) == 0xd8 && Pixels.jpegAvailable()) {
             try {

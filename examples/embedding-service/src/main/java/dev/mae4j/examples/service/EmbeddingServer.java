@@ -6,9 +6,11 @@ import com.sun.net.httpserver.HttpServer;
 import dev.mae4j.Device;
 import dev.mae4j.Encoder;
 import dev.mae4j.data.ImageFolder;
+import dev.mae4j.data.ImageTooLargeException;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
@@ -30,6 +34,18 @@ import java.util.concurrent.RejectedExecutionException;
 public final class EmbeddingServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_BODY = 20 << 20;
+    // Request bodies held at once, in bytes: past it new requests wait briefly, then get 503.
+    private static final long BODY_BYTES_IN_FLIGHT = 256L << 20;
+    // A client that trickles its body cannot hold a connection longer than this (the JDK server's own limit).
+    static final String READ_TIMEOUT_PROPERTY = "sun.net.httpserver.maxReqTime";
+
+    static {
+        if (System.getProperty(READ_TIMEOUT_PROPERTY) == null) System.setProperty(READ_TIMEOUT_PROPERTY, "30");
+    }
+
+    private final Semaphore bodyBytes = new Semaphore((int) Math.min(Integer.MAX_VALUE, BODY_BYTES_IN_FLIGHT));
+    // Decoding allocates the most (up to the pixel budget's worth): one decode per core at a time.
+    private final Semaphore decodes = new Semaphore(Runtime.getRuntime().availableProcessors());
 
     private final Encoder encoder;
     private final MicroBatcher batcher;
@@ -72,21 +88,28 @@ public final class EmbeddingServer implements AutoCloseable {
                 error(ex, 405, "POST an image");
                 return;
             }
-            byte[] body = ex.getRequestBody().readNBytes(MAX_BODY + 1);
-            if (body.length > MAX_BODY) {
+            long declared = ex.getRequestHeaders().getFirst("Content-Length") == null ? MAX_BODY
+                    : parseLength(ex.getRequestHeaders().getFirst("Content-Length"));
+            if (declared < 0 || declared > MAX_BODY) {
                 error(ex, 413, "images up to " + MAX_BODY + " bytes");
                 return;
             }
-            Path tmp = Files.createTempFile("mae4j-request", ".img");
+            int permits = (int) Math.max(1, declared);
+            if (!acquire(bodyBytes, permits, 2)) {
+                error(ex, 503, "too many request bytes in flight; retry later");
+                return;
+            }
             float[] x;
             try {
-                Files.write(tmp, body);
-                x = preprocess(tmp);
-            } catch (RuntimeException e) {
-                error(ex, 400, "not a readable PNG or JPEG image: " + e.getMessage());
-                return;
+                byte[] body = ex.getRequestBody().readNBytes(MAX_BODY + 1);
+                if (body.length > MAX_BODY) {
+                    error(ex, 413, "images up to " + MAX_BODY + " bytes");
+                    return;
+                }
+                x = decodeLimited(ex, body);
+                if (x == null) return;
             } finally {
-                Files.deleteIfExists(tmp);
+                bodyBytes.release(permits);
             }
             float[] v;
             try {
@@ -104,6 +127,47 @@ public final class EmbeddingServer implements AutoCloseable {
             out.put("dim", v.length);
             out.put("embedding", v);
             respond(ex, 200, "application/json", JSON.writeValueAsBytes(out));
+        }
+    }
+
+    // The request's pixels, or null once an error was sent: 413 for a bomb (its header over the pixel budget, refused
+    // before any decoding), 400 for a body that is no readable image, 503 when every decode slot stays busy.
+    private float[] decodeLimited(HttpExchange ex, byte[] body) throws IOException {
+        if (!acquire(decodes, 1, 5)) {
+            error(ex, 503, "every decoder is busy; retry later");
+            return null;
+        }
+        Path tmp = Files.createTempFile("mae4j-request", ".img");
+        try {
+            Files.write(tmp, body);
+            return preprocess(tmp);
+        } catch (UncheckedIOException e) {
+            boolean bomb = e.getCause() instanceof ImageTooLargeException;
+            error(ex, bomb ? 413 : 400, bomb ? e.getCause().getMessage() : "not a readable PNG or JPEG image: " + e.getMessage());
+            return null;
+        } catch (RuntimeException e) {
+            error(ex, 400, "not a readable PNG or JPEG image: " + e.getMessage());
+            return null;
+        } finally {
+            decodes.release();
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static boolean acquire(Semaphore s, int permits, long seconds) {
+        try {
+            return s.tryAcquire(permits, seconds, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static long parseLength(String header) {
+        try {
+            return Long.parseLong(header.trim());
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 

@@ -25,11 +25,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The example service on loopback: vectors equal the encoder's, concurrent requests share batches, bad input is a 400. */
 class EmbeddingServerTest {
+    private static final int READ_TIMEOUT_S = 2;
+
+    static {
+        // before the JDK's HTTP server reads its settings (the first server of this JVM)
+        System.setProperty(EmbeddingServer.READ_TIMEOUT_PROPERTY, String.valueOf(READ_TIMEOUT_S));
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final MaeConfig CONFIG = MaeConfig.fashionMnistSmall();
 
     @TempDir
     Path dir;
+
+    // Crafted decompression bombs: a PNG and a JPEG whose headers declare 20000×20000 pixels (a few bytes of data).
+    private static byte[] bomb(String name) throws java.io.IOException {
+        try (var in = EmbeddingServerTest.class.getResourceAsStream("/bombs/" + name)) {
+            return in.readAllBytes();
+        }
+    }
 
     @Test
     void servesTheEncodersVectorsAndBatchesConcurrentRequests() throws Exception {
@@ -88,6 +102,101 @@ class EmbeddingServerTest {
             }).count();
             assertTrue(rejected > 0, "a queue of 1 cannot hold 200 requests");
             assertTrue(b.submit(new float[3]).isCompletedExceptionally(), "a wrong-sized image fails at once");
+        }
+    }
+
+    /** A decompression bomb (a 1 KB PNG declaring 20000×20000 pixels) is a 413 at once; a truncated image a 400. */
+    @Test
+    void bombsAndTruncatedImagesAreRefusedWithoutDecoding() throws Exception {
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder encoder = Encoder.of(m);
+             EmbeddingServer server = new EmbeddingServer(encoder, 0, 4, 1000)) {
+            HttpClient http = HttpClient.newHttpClient();
+            URI uri = URI.create("http://127.0.0.1:" + server.port() + "/embed");
+            for (byte[] bomb : new byte[][] {bomb("20000x20000.png"), bomb("20000x20000.jpg")}) {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(bomb)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(413, r.statusCode(), r.body());
+                assertTrue(r.body().contains("20000×20000 = 400000000 pixels, over the budget"), r.body());
+            }
+            Path f = dir.resolve("ok.png");
+            javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
+            byte[] whole = java.nio.file.Files.readAllBytes(f);
+            HttpResponse<String> cut = http.send(HttpRequest.newBuilder(uri)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(java.util.Arrays.copyOf(whole, whole.length / 2))).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, cut.statusCode(), cut.body());
+            HttpResponse<String> ok = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(whole)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, ok.statusCode(), "the server still serves honest requests: " + ok.body());
+        }
+    }
+
+    /** A client that trickles its body is cut off after the read timeout instead of holding its connection. */
+    @Test
+    void aTricklingClientIsCutOff() throws Exception {
+        assertEquals(String.valueOf(READ_TIMEOUT_S), System.getProperty(EmbeddingServer.READ_TIMEOUT_PROPERTY));
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder encoder = Encoder.of(m);
+             EmbeddingServer server = new EmbeddingServer(encoder, 0, 4, 1000);
+             java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+            var out = s.getOutputStream();
+            out.write(("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            long start = System.nanoTime();
+            boolean cut = false;
+            // one byte every 200 ms, for at most 20 s: far past the timeout, bounded either way
+            for (int i = 0; i < 100 && !cut; i++) {
+                try {
+                    out.write('x');
+                    out.flush();
+                    Thread.sleep(200);
+                } catch (java.io.IOException closed) {
+                    cut = true;
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertTrue(cut, "the server still held the trickling connection after " + seconds + " s");
+            assertTrue(seconds >= READ_TIMEOUT_S, "cut after " + seconds + " s, before the timeout");
+        }
+    }
+
+    /**
+     * Bombs mixed with honest requests from 8 clients at once (bounded: 64 requests, loopback): every bomb is a 413,
+     * every honest request is served, and the honest requests' p99 latency is printed.
+     */
+    @Test
+    void underAMixOfBombsHonestRequestsAreServed() throws Exception {
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder encoder = Encoder.of(m);
+             EmbeddingServer server = new EmbeddingServer(encoder, 0, 8, 2000)) {
+            HttpClient http = HttpClient.newHttpClient();
+            URI uri = URI.create("http://127.0.0.1:" + server.port() + "/embed");
+            Path f = dir.resolve("honest.png");
+            javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
+            byte[] honest = java.nio.file.Files.readAllBytes(f);
+            byte[][] bombs = {bomb("20000x20000.png"), bomb("20000x20000.jpg")};
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+            try {
+                List<java.util.concurrent.Future<long[]>> results = new ArrayList<>();  // {is bomb, status, nanos}
+                for (int i = 0; i < 64; i++) {
+                    boolean isBomb = i % 2 == 0;
+                    byte[] body = isBomb ? bombs[i / 2 % 2] : honest;
+                    results.add(pool.submit(() -> {
+                        long t0 = System.nanoTime();
+                        int status = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+                                HttpResponse.BodyHandlers.discarding()).statusCode();
+                        return new long[] {isBomb ? 1 : 0, status, System.nanoTime() - t0};
+                    }));
+                }
+                List<Double> honestMs = new ArrayList<>();
+                for (var r : results) {
+                    long[] v = r.get();
+                    assertEquals(v[0] == 1 ? 413 : 200, (int) v[1], v[0] == 1 ? "a bomb" : "an honest request");
+                    if (v[0] == 0) honestMs.add(v[2] / 1e6);
+                }
+                honestMs.sort(null);
+                System.out.printf("bombs and honest requests: 32 + 32, honest p50 %.1f ms, p99 %.1f ms%n",
+                        honestMs.get(honestMs.size() / 2), honestMs.get((int) Math.ceil(0.99 * honestMs.size()) - 1));
+            } finally {
+                pool.shutdownNow();
+            }
         }
     }
 }

@@ -10,6 +10,8 @@ MAE_MIN_JDK=22
 # what libmae builds on and what the mae4j-native jar bundles; the Python tests and benchmarks use the same torch.
 MAE_TORCH_REQUIREMENT="torch==2.13.0+cpu"
 MAE_VENV="$MAE_ROOT/.venv"
+# The real transformers the interop tests check against (TransformersInteropTest; skipped with the reason without it).
+MAE_TRANSFORMERS_REQUIREMENT="transformers==5.18.0"
 # Where pip finds that wheel when its configured indexes do not hold it (PyTorch's own index for CPU wheels).
 MAE_TORCH_PIP_OPTION="--extra-index-url https://download.pytorch.org/whl/cpu"
 
@@ -42,6 +44,13 @@ mae_ensure_venv() {
         "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check $MAE_PIP_OPTIONS "$MAE_TORCH_REQUIREMENT" numpy \
             || { mae_log "pip could not install $MAE_TORCH_REQUIREMENT; where your pip indexes lack it, run again with"
                  mae_log "  MAE_PIP_OPTIONS='$MAE_TORCH_PIP_OPTION'"; return 1; }
+    fi
+    if ! "$MAE_VENV/bin/python" -c 'import transformers, safetensors' 2>/dev/null; then
+        mae_log "installing $MAE_TRANSFORMERS_REQUIREMENT into $MAE_VENV (for the interop tests)"
+        # shellcheck disable=SC2086
+        "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check $MAE_PIP_OPTIONS \
+            "$MAE_TRANSFORMERS_REQUIREMENT" safetensors "$MAE_TORCH_REQUIREMENT" \
+            || mae_log "pip could not install $MAE_TRANSFORMERS_REQUIREMENT: TransformersInteropTest will be skipped"
     fi
     local torch_dir
     torch_dir=$("$MAE_VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null) || return 1

@@ -176,6 +176,8 @@ final class Checkpoints {
             String name = HF_TOP.get(k);
             if (name == null) name = blockName(k, "encoder.layer.", "blocks.", qkv, e.getValue());
             if (name == null) name = blockName(k, "decoder.decoder_layers.", "decoder_blocks.", qkv, e.getValue());
+            // transformers 5.x names the decoder's blocks as its encoder's: decoder.decoder_encoder.layer.N
+            if (name == null) name = blockName(k, "decoder.decoder_encoder.layer.", "decoder_blocks.", qkv, e.getValue());
             if (name == null) throw new CheckpointException(file, "'" + e.getKey() + "' is not a ViTMAE weight this library knows");
             if (!name.equals(QKV_PART)) out.put(name, e.getValue());
         }

@@ -45,12 +45,36 @@ class EmbeddingServerTest {
         }
     }
 
+    /** A fresh encoder served on loopback, with a client and the /embed address. */
+    private record Served(Model model, Encoder encoder, EmbeddingServer server, HttpClient http, URI uri)
+            implements AutoCloseable {
+        static Served start(int maxBatch, long waitMicros) throws Exception {
+            Model m = Model.create(CONFIG, Device.cpu(), 1);
+            Encoder e = Encoder.of(m);
+            EmbeddingServer s = new EmbeddingServer(e, 0, maxBatch, waitMicros);
+            return new Served(m, e, s, HttpClient.newHttpClient(), URI.create("http://127.0.0.1:" + s.port() + "/embed"));
+        }
+
+        HttpResponse<String> post(byte[] body) throws Exception {
+            return http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        }
+
+        @Override
+        public void close() {
+            server.close();
+            encoder.close();
+            model.close();
+        }
+    }
+
     @Test
     void servesTheEncodersVectorsAndBatchesConcurrentRequests() throws Exception {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder encoder = Encoder.of(m);
-             EmbeddingServer server = new EmbeddingServer(encoder, 0, 16, 20_000)) {
-            HttpClient http = HttpClient.newHttpClient();
-            URI uri = URI.create("http://127.0.0.1:" + server.port() + "/embed");
+        try (Served fixture = Served.start(16, 20_000)) {
+            EmbeddingServer server = fixture.server();
+            Encoder encoder = fixture.encoder();
+            HttpClient http = fixture.http();
+            URI uri = fixture.uri();
             List<Path> files = new ArrayList<>();
             List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
             for (int i = 0; i < 12; i++) {
@@ -108,25 +132,18 @@ class EmbeddingServerTest {
     /** A decompression bomb (a 1 KB PNG declaring 20000×20000 pixels) is a 413 at once; a truncated image a 400. */
     @Test
     void bombsAndTruncatedImagesAreRefusedWithoutDecoding() throws Exception {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder encoder = Encoder.of(m);
-             EmbeddingServer server = new EmbeddingServer(encoder, 0, 4, 1000)) {
-            HttpClient http = HttpClient.newHttpClient();
-            URI uri = URI.create("http://127.0.0.1:" + server.port() + "/embed");
+        try (Served served = Served.start(4, 1000)) {
             for (byte[] bomb : new byte[][] {bomb("20000x20000.png"), bomb("20000x20000.jpg")}) {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(bomb)).build(),
-                        HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> r = served.post(bomb);
                 assertEquals(413, r.statusCode(), r.body());
                 assertTrue(r.body().contains("20000×20000 = 400000000 pixels, over the budget"), r.body());
             }
             Path f = dir.resolve("ok.png");
             javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
             byte[] whole = java.nio.file.Files.readAllBytes(f);
-            HttpResponse<String> cut = http.send(HttpRequest.newBuilder(uri)
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(java.util.Arrays.copyOf(whole, whole.length / 2))).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> cut = served.post(java.util.Arrays.copyOf(whole, whole.length / 2));
             assertEquals(400, cut.statusCode(), cut.body());
-            HttpResponse<String> ok = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(whole)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> ok = served.post(whole);
             assertEquals(200, ok.statusCode(), "the server still serves honest requests: " + ok.body());
         }
     }
@@ -135,9 +152,8 @@ class EmbeddingServerTest {
     @Test
     void aTricklingClientIsCutOff() throws Exception {
         assertEquals(String.valueOf(READ_TIMEOUT_S), System.getProperty(EmbeddingServer.READ_TIMEOUT_PROPERTY));
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder encoder = Encoder.of(m);
-             EmbeddingServer server = new EmbeddingServer(encoder, 0, 4, 1000);
-             java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+        try (Served served = Served.start(4, 1000);
+             java.net.Socket s = new java.net.Socket("127.0.0.1", served.server().port())) {
             var out = s.getOutputStream();
             out.write(("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             long start = System.nanoTime();
@@ -164,10 +180,9 @@ class EmbeddingServerTest {
      */
     @Test
     void underAMixOfBombsHonestRequestsAreServed() throws Exception {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder encoder = Encoder.of(m);
-             EmbeddingServer server = new EmbeddingServer(encoder, 0, 8, 2000)) {
-            HttpClient http = HttpClient.newHttpClient();
-            URI uri = URI.create("http://127.0.0.1:" + server.port() + "/embed");
+        try (Served served = Served.start(8, 2000)) {
+            HttpClient http = served.http();
+            URI uri = served.uri();
             Path f = dir.resolve("honest.png");
             javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
             byte[] honest = java.nio.file.Files.readAllBytes(f);

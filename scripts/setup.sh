@@ -41,14 +41,14 @@ mae_ensure_venv() {
         [ -x "$MAE_VENV/bin/python" ] || python3 -m venv "$MAE_VENV" \
             || { mae_log "python3 -m venv failed (Debian: apt-get install python3-venv)"; return 1; }
         # shellcheck disable=SC2086
-        "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check $MAE_PIP_OPTIONS "$MAE_TORCH_REQUIREMENT" numpy \
+        "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check ${MAE_PIP_OPTIONS:-} "$MAE_TORCH_REQUIREMENT" numpy \
             || { mae_log "pip could not install $MAE_TORCH_REQUIREMENT; where your pip indexes lack it, run again with"
                  mae_log "  MAE_PIP_OPTIONS='$MAE_TORCH_PIP_OPTION'"; return 1; }
     fi
     if ! "$MAE_VENV/bin/python" -c 'import transformers, safetensors' 2>/dev/null; then
         mae_log "installing $MAE_TRANSFORMERS_REQUIREMENT into $MAE_VENV (for the interop tests)"
         # shellcheck disable=SC2086
-        "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check $MAE_PIP_OPTIONS \
+        "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check ${MAE_PIP_OPTIONS:-} \
             "$MAE_TRANSFORMERS_REQUIREMENT" safetensors "$MAE_TORCH_REQUIREMENT" \
             || mae_log "pip could not install $MAE_TRANSFORMERS_REQUIREMENT: TransformersInteropTest will be skipped"
     fi

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Files written by real PyTorch (src/test/python/make_torch_fixtures.py, Debian's torch 1.13) read back:
+ * Files written by real PyTorch (src/test/python/make_torch_fixtures.py; written by Debian's torch 1.13, as old checkpoints are) read back:
  * training checkpoints, encoder-only and Hugging Face folders, storage layouts, and a hostile pickle.
  */
 class TorchCheckpointTest {

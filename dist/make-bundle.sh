@@ -27,7 +27,7 @@ fi
 cp "$console" "$out/tests/junit-console.jar"
 # libmae's sources, built on the target against its own LibTorch.
 mkdir -p "$out/src/benchmarks"
-cp "$root/CMakeLists.txt" "$out/src/"
+cp "$root/CMakeLists.txt" "$out/src/" && cp -r "$root/cmake" "$out/src/cmake"
 cp -r "$root/native" "$out/src/native" && rm -rf "$out/src/native/target" "$out/src/native/pom.xml"
 cp -r "$root/benchmarks/native" "$root/benchmarks/python" "$out/src/benchmarks/"
 cp "$root/dist/run.sh" "$out/run.sh"

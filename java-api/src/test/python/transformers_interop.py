@@ -40,8 +40,11 @@ def write(out):
     ordered = torch.arange(16, dtype=torch.float32).repeat(2, 1)  # mask ratio 0 and sorted noise: every patch in order
     with torch.no_grad():
         hidden = encoder(pixel_values=pixels, noise=ordered).last_hidden_state
+    # interpolate_pos_encoding=True on 48 × 48 images: the pretraining model's table resized to a 6 × 6 grid
+    with torch.no_grad():
+        pos_48 = pre.vit.embeddings.interpolate_pos_encoding(torch.zeros(1, 1 + 36, 48), 48, 48)
     save_file(packed({"pixel_values": pixels, "noise": noise, "loss": o.loss.reshape(1), "logits": o.logits,
-                      "mask": o.mask, "last_hidden_state": hidden}), out + "/expected.safetensors")
+                      "mask": o.mask, "last_hidden_state": hidden, "pos_48": pos_48}), out + "/expected.safetensors")
     print(json.dumps({"transformers": transformers.__version__, "torch": torch.__version__}))
 
 

@@ -86,6 +86,10 @@ class TransformersInteropTest {
             assertEquals(read(expected, "loss")[0], r.loss(), TOL, "loss");
             TestData.assertClose(read(expected, "logits"), r.pred().toDoubleArray(), TOL, "logits");
             assertArrayEquals(read(expected, "mask"), r.mask().toDoubleArray(), 0.0, "mask");
+            // interpolate_pos_encoding=True at 48 × 48 is PositionTables.resize of the stored table to a 6 × 6 grid
+            try (Tensor table = m.parameter("pos_embed"); Tensor resized = PositionTables.resize(table, 6)) {
+                TestData.assertClose(read(expected, "pos_48"), resized.toDoubleArray(), 1e-6, "pos_embed at 48 × 48");
+            }
         }
         // ViTMAEModel (encoder only) at mask ratio 0 with sorted noise: every patch, in order
         try (Encoder e = Encoder.load(dir.resolve("model"), Device.cpu());

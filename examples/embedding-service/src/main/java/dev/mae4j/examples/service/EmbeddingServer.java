@@ -36,6 +36,8 @@ public final class EmbeddingServer implements AutoCloseable {
     private static final int MAX_BODY = 20 << 20;
     // Request bodies held at once, in bytes: past it new requests wait briefly, then get 503.
     private static final long BODY_BYTES_IN_FLIGHT = 256L << 20;
+    // Decoded images waiting for the encoder, in bytes.
+    private static final long QUEUED_BYTES = 256L << 20;
     // A client that trickles its body cannot hold a connection longer than this (the JDK server's own limit).
     static final String READ_TIMEOUT_PROPERTY = "sun.net.httpserver.maxReqTime";
 
@@ -55,7 +57,7 @@ public final class EmbeddingServer implements AutoCloseable {
     /** Serves {@code encoder} on 127.0.0.1:{@code port} (0 picks a free port). */
     public EmbeddingServer(Encoder encoder, int port, int maxBatch, long maxWaitMicros) throws IOException {
         this.encoder = encoder;
-        this.batcher = new MicroBatcher(encoder, Encoder.Output.CLS, maxBatch, maxWaitMicros, 4096);
+        this.batcher = new MicroBatcher(encoder, Encoder.Output.CLS, maxBatch, maxWaitMicros, queueCapacity(encoder));
         int c = encoder.config().inChans();
         this.mean = c == 3 ? new float[] {0.485f, 0.456f, 0.406f} : new float[] {0.5f};
         this.std = c == 3 ? new float[] {0.229f, 0.224f, 0.225f} : new float[] {0.5f};
@@ -64,6 +66,14 @@ public final class EmbeddingServer implements AutoCloseable {
         server.createContext("/embed", this::embed);
         server.createContext("/health", ex -> respond(ex, 200, "text/plain", "ok".getBytes(StandardCharsets.UTF_8)));
         server.start();
+    }
+
+    // The batcher's queue bounded by bytes: at most QUEUED_BYTES of decoded images wait (4096 at most), whatever
+    // their size (a 224 × 224 RGB image is 588 KiB of floats: 456 of them).
+    static int queueCapacity(Encoder encoder) {
+        var c = encoder.config();
+        long bytesPerImage = 4L * c.inChans() * c.imgSize() * c.imgSize();
+        return (int) Math.max(1, Math.min(4096, QUEUED_BYTES / bytesPerImage));
     }
 
     public int port() {

@@ -214,4 +214,16 @@ class EmbeddingServerTest {
             }
         }
     }
+
+    @Test
+    void theQueueIsBoundedByBytes() throws Exception {
+        try (Model small = Model.create(CONFIG, Device.cpu(), 1); Encoder e = Encoder.of(small)) {
+            assertEquals(4096, EmbeddingServer.queueCapacity(e), "28 × 28 grey images: the count bound");
+        }
+        try (Model big = Model.create(MaeConfig.builder().imgSize(224).patchSize(16).inChans(3).embedDim(8).depth(1)
+                .numHeads(1).decoderEmbedDim(8).decoderDepth(1).decoderNumHeads(1).build(), Device.cpu(), 1);
+             Encoder e = Encoder.of(big)) {
+            assertEquals((256 << 20) / (4 * 3 * 224 * 224), EmbeddingServer.queueCapacity(e), "224 × 224 RGB: 256 MiB of them");
+        }
+    }
 }

@@ -164,14 +164,13 @@ MAE_DRIVER_EXPORT int mae_train_step_driver_run(int argc, char** argv) {
         }
     }
     Quartiles q(ms);
-    // the thread settings outside libtorch's own, for benchmarks/thread_policy.sh
-    const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
+    // OpenMP's wait policy, the one thread setting outside libtorch's own
     const char* wait = std::getenv("OMP_WAIT_POLICY");
     std::printf("{\"driver\": \"%s\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
                 "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
-                "\"openblas_threads\": \"%s\", \"omp_wait_policy\": \"%s\"",
+                "\"omp_wait_policy\": \"%s\"",
                 d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, q.p50, q.p25, q.p75,
-                1000.0 * d.batch / q.p50, d.loss, blas ? blas : "default", wait ? wait : "default");
+                1000.0 * d.batch / q.p50, d.loss, wait ? wait : "default");
     if (d.twin) {
         std::printf(", \"ms_in_order\": %s, \"twin_median_ms\": %.3f, \"twin_ms_in_order\": %s, \"twin_last_loss\": %.6f",
                     in_order(ms).c_str(), Quartiles(twin_ms).p50, in_order(twin_ms).c_str(), twin.loss);

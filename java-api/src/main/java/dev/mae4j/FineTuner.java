@@ -233,8 +233,7 @@ public final class FineTuner extends NativeResource {
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
-            int shards = stepThreads == Trainer.AUTO_STEP_THREADS ? Trainer.defaultStepThreads(classifier.config(), classifier.device()) : stepThreads;
-            Trainer.checkStepThreads(shards);
+            int shards = Trainer.resolveStepThreads(stepThreads, classifier.config(), classifier.device());
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             NativeResource.acquireAll(group, classifier);
             try (Arena arena = Arena.ofConfined()) {

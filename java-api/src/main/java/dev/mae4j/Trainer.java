@@ -342,6 +342,13 @@ public final class Trainer extends NativeResource {
     // The builders' "not set": defaultStepThreads decides at build time.
     static final int AUTO_STEP_THREADS = Integer.MIN_VALUE;
 
+    /** A builder's stepThreads, checked, with AUTO_STEP_THREADS resolved for this model and device. */
+    static int resolveStepThreads(int requested, MaeConfig config, Device device) {
+        int shards = requested == AUTO_STEP_THREADS ? defaultStepThreads(config, device) : requested;
+        checkStepThreads(shards);
+        return shards;
+    }
+
     static void checkStepThreads(int n) {
         if (n < 1 || n > 1024) throw new IllegalArgumentException("stepThreads must be in [1, 1024], got " + n);
     }
@@ -400,8 +407,7 @@ public final class Trainer extends NativeResource {
             if (accumulationSteps < 1)
                 throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
             if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
-            int shards = stepThreads == AUTO_STEP_THREADS ? defaultStepThreads(model.config(), model.device()) : stepThreads;
-            checkStepThreads(shards);
+            int shards = resolveStepThreads(stepThreads, model.config(), model.device());
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             NativeResource.acquireAll(group, model);
             try (Arena arena = Arena.ofConfined()) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,11 +41,19 @@ class TransformersInteropTest {
 
     private record Result(int exit, String output) {}
 
+    // Output to a file, so that a hung interpreter is stopped by the time limit instead of blocking a read.
     private static Result run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(5, TimeUnit.MINUTES)) p.destroyForcibly();
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        Path log = Files.createTempFile("mae4j-transformers", ".log");
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(5, TimeUnit.MINUTES)) {
+                p.destroyForcibly().waitFor();
+                return new Result(-1, "timed out after 5 minutes:\n" + Files.readString(log));
+            }
+            return new Result(p.exitValue(), Files.readString(log));
+        } finally {
+            Files.deleteIfExists(log);
+        }
     }
 
     private static void script(String mode, Path dir) throws Exception {

@@ -121,7 +121,7 @@ final class BenchCommand implements Callable<Integer> {
         int ranks = role.ranks();
         int n = batch != null ? batch : defaultBatch(config);
         if (threads != null) Library.setThreads(threads);
-        int threads = Library.threads();
+        int intraOp = Library.threads();
         int stepThreads = stepThreadsOption.resolve(c, dev);
         try (ProcessGroup group = role.join();
              Model model = Model.create(c, dev, 0)) {
@@ -138,7 +138,7 @@ final class BenchCommand implements Callable<Integer> {
                  Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
                  Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize());
                  NativeDriverStep cpp = alternateNative == null ? null : new NativeDriverStep(alternateNative,
-                         List.of("--config", config, "--batch", "" + n, "--threads", "" + threads, "--step-threads", "" + stepThreads));
+                         List.of("--config", config, "--batch", "" + n, "--threads", "" + intraOp, "--step-threads", "" + stepThreads));
                  StepTurns turns = turnsPrefix == null ? null : new StepTurns(turnsPrefix)) {
                 Runnable warmStep = () -> {
                     if (turns != null) turns.await(false);
@@ -167,7 +167,7 @@ final class BenchCommand implements Callable<Integer> {
             out.put("driver", "java");
             out.put("config", config);
             out.put("batch", n);
-            out.put("threads", threads);
+            out.put("threads", intraOp);
             out.put("step_threads", stepThreads);
             out.put("ranks", ranks);
             out.put("device", device);

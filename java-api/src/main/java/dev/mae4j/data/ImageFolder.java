@@ -105,8 +105,7 @@ public final class ImageFolder implements LabelledDataset {
                 reader.setInput(in);
                 int w = reader.getWidth(0), h = reader.getHeight(0);
                 if (w <= 0 || h <= 0) throw new IOException("empty image");
-                if ((long) w * h > ImageHeader.maxPixels())  // skipped with the others, named in the warning
-                    throw new ImageTooLargeException(p.toString(), w, h, ImageHeader.maxPixels());
+                ImageHeader.checkBudget(w, h, p.toString());  // a bomb is skipped with the others, named in the warning
                 extents.add(new int[] {h, w});
             } finally {
                 reader.dispose();

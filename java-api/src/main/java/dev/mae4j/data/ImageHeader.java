@@ -103,8 +103,13 @@ public final class ImageHeader {
     /** The header's dimensions, refused with ImageTooLargeException (naming {@code what}) over the budget. */
     public static Dimensions check(byte[] file, String what) throws IOException {
         Dimensions d = read(file);
-        long budget = maxPixels;
-        if (d.pixels() > budget) throw new ImageTooLargeException(what, d.width(), d.height(), budget);
+        checkBudget(d.width(), d.height(), what);
         return d;
+    }
+
+    /** Throws ImageTooLargeException (naming {@code what}) when width × height is over the budget. */
+    public static void checkBudget(int width, int height, String what) throws ImageTooLargeException {
+        long budget = maxPixels;
+        if ((long) width * height > budget) throw new ImageTooLargeException(what, width, height, budget);
     }
 }

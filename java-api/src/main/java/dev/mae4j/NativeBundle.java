@@ -64,10 +64,23 @@ final class NativeBundle {
         }
         List<Entry> entries = parse(index);
         Path dir = root.resolve(HexFormat.of().formatHex(sha256(index), 0, 12));
-        if (complete(dir, index, entries)) return dir;
-        Files.createDirectories(root);
-        removeStale(root);
-        if (Files.exists(dir)) moveAsideAndDelete(dir);
+        // Another JVM may rename its complete folder into place, or replace a damaged one, at any moment between
+        // these steps: a folder is moved aside only when it is still incomplete, and a lost race is tried again.
+        for (int attempt = 1; ; attempt++) {
+            if (complete(dir, index, entries)) return dir;
+            Files.createDirectories(root);
+            removeStale(root);
+            if (Files.exists(dir) && !complete(dir, index, entries)) moveAsideAndDelete(dir);
+            extractInto(loader, resourceDir, root, dir, index, entries);
+            if (complete(dir, index, entries)) return dir;
+            if (attempt == 3)
+                throw new IOException("the native library folder " + dir + " is incomplete after extraction");
+        }
+    }
+
+    // The files into a temporary folder beside dir, then renamed to dir unless another JVM's folder is there.
+    private static void extractInto(ClassLoader loader, String resourceDir, Path root, Path dir, byte[] index,
+                                    List<Entry> entries) throws IOException {
         Path blobs = Files.createDirectories(root.resolve("blobs"));
         Path tmp = Files.createTempDirectory(root, dir.getFileName() + ".tmp-");
         try {
@@ -90,10 +103,6 @@ final class NativeBundle {
         } finally {
             deleteTree(tmp);
         }
-        if (!complete(dir, index, entries)) {
-            throw new IOException("the native library folder " + dir + " is incomplete after extraction");
-        }
-        return dir;
     }
 
     static List<Entry> parse(byte[] index) {
@@ -111,13 +120,17 @@ final class NativeBundle {
 
     /** Whether dir holds this index and every file at its size (hashes were checked when the blobs were made). */
     static boolean complete(Path dir, byte[] index, List<Entry> entries) throws IOException {
-        Path saved = dir.resolve(INDEX);
-        if (!Files.isRegularFile(saved) || !java.util.Arrays.equals(Files.readAllBytes(saved), index)) return false;
-        for (Entry e : entries) {
-            Path f = dir.resolve(e.name());
-            if (!Files.isRegularFile(f) || Files.size(f) != e.size()) return false;
+        try {
+            Path saved = dir.resolve(INDEX);
+            if (!Files.isRegularFile(saved) || !java.util.Arrays.equals(Files.readAllBytes(saved), index)) return false;
+            for (Entry e : entries) {
+                Path f = dir.resolve(e.name());
+                if (!Files.isRegularFile(f) || Files.size(f) != e.size()) return false;
+            }
+            return true;
+        } catch (java.nio.file.NoSuchFileException movedAsideMeanwhile) {
+            return false;
         }
-        return true;
     }
 
     // blobs/<sha256>, written from the jar under a temporary name and renamed once its hash is right.

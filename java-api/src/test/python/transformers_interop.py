@@ -1,11 +1,13 @@
 """The real transformers library on both sides of TransformersInteropTest (run by the test with the project's venv).
 
   python transformers_interop.py write DIR   ViTMAEForPreTraining and ViTMAEModel folders as transformers saves
-                                             them (non-default layer_norm_eps, norm_pix_loss, mask_ratio), and
+                                             them (non-default layer_norm_eps, norm_pix_loss, mask_ratio; the first
+                                             with a preprocessor_config.json of PROCESSOR), and
                                              DIR/expected.safetensors: the inputs, noise and transformers' outputs
   python transformers_interop.py read DIR    loads DIR/ours (written by mae4j) with from_pretrained and AutoModel,
                                              fails on missing or unexpected keys, and writes DIR/ours-outputs.safetensors
-                                             for DIR/ours-inputs.safetensors
+                                             for DIR/ours-inputs.safetensors, with "processed": its image_u8 rescaled and
+                                             normalised as DIR/ours/preprocessor_config.json says, by transformers
 """
 import json
 import sys
@@ -13,12 +15,17 @@ import sys
 import torch
 import transformers
 from safetensors.torch import load_file, save_file
+from transformers import image_transforms
+from transformers.image_processing_base import ImageProcessingMixin
 from transformers import AutoModel, AutoModelForPreTraining, ViTMAEConfig, ViTMAEForPreTraining, ViTMAEModel
 
 CONFIG = dict(image_size=32, patch_size=8, num_channels=3, hidden_size=48, num_hidden_layers=2, num_attention_heads=3,
               intermediate_size=192, decoder_hidden_size=32, decoder_num_hidden_layers=2,
               decoder_num_attention_heads=4, decoder_intermediate_size=128, layer_norm_eps=1e-5,
               norm_pix_loss=True, mask_ratio=0.6, hidden_act="gelu", qkv_bias=True)
+# Non-default statistics, so that a reader that falls back to a default cannot pass.
+PROCESSOR = dict(image_mean=[0.25, 0.5, 0.75], image_std=[0.125, 0.25, 0.5], size={"height": 32, "width": 32},
+                 do_normalize=True, do_rescale=True, rescale_factor=1 / 255)
 
 
 def packed(tensors):
@@ -30,6 +37,8 @@ def write(out):
     config = ViTMAEConfig(**CONFIG)
     pre = ViTMAEForPreTraining(config).eval()
     pre.save_pretrained(out + "/pretraining")
+    # the image processor's file as transformers writes it (ViTImageProcessor itself needs PIL and torchvision)
+    ImageProcessingMixin(**PROCESSOR).save_pretrained(out + "/pretraining")
     g = torch.Generator().manual_seed(11)
     pixels = torch.randn(2, 3, 32, 32, generator=g)
     noise = torch.rand(2, 16, generator=g)
@@ -60,7 +69,15 @@ def read(out):
     inputs = load_file(out + "/ours-inputs.safetensors")
     with torch.no_grad():
         o = model.eval()(pixel_values=inputs["pixel_values"], noise=inputs["noise"])
-    save_file(packed({"loss": o.loss.reshape(1), "logits": o.logits, "mask": o.mask}), out + "/ours-outputs.safetensors")
+    # what transformers' image processors do with the processor file mae4j wrote: rescale, then normalise
+    proc, _ = ImageProcessingMixin.get_image_processor_dict(out + "/ours")
+    image = inputs["image_u8"].numpy()  # [H, W, C] on 0..255
+    processed = image_transforms.normalize(image_transforms.rescale(image, proc["rescale_factor"]), proc["image_mean"],
+                                           proc["image_std"], data_format="channels_first", input_data_format="channels_last")
+    if proc["size"] != {"height": 32, "width": 32}:
+        raise SystemExit("preprocessor_config.json size is %s" % proc["size"])
+    save_file(packed({"loss": o.loss.reshape(1), "logits": o.logits, "mask": o.mask,
+                      "processed": torch.from_numpy(processed)}), out + "/ours-outputs.safetensors")
     print(json.dumps({"transformers": transformers.__version__}))
 
 

@@ -26,6 +26,7 @@ public final class Classifier extends NativeResource {
     private final int numClasses;
     private final double dropPathRate;
     private final List<ParameterInfo> parameters;
+    private volatile Preprocessing preprocessing;
 
     private Classifier(MemorySegment handle, MaeConfig config, Device device, int numClasses, double dropPathRate) {
         super(() -> Mae.mae_classifier_free(handle));
@@ -34,6 +35,7 @@ public final class Classifier extends NativeResource {
         this.device = device;
         this.numClasses = numClasses;
         this.dropPathRate = dropPathRate;
+        this.preprocessing = Preprocessing.defaultFor(config.inChans());
         this.parameters = ParameterFiles.describe(out -> Mae.mae_classifier_param_count(handle, out),
                 (i, name, view, trainable) -> Mae.mae_classifier_param_info(handle, i, name, view, trainable));
     }
@@ -54,7 +56,9 @@ public final class Classifier extends NativeResource {
             Status.check(Mae.mae_classifier_create(encoder.handle(), numClasses, dropPathRate, seed, out));
             MemorySegment h = out.get(ValueLayout.ADDRESS, 0);
             try {
-                return new Classifier(h, encoder.config(), encoder.device(), numClasses, dropPathRate);
+                Classifier c = new Classifier(h, encoder.config(), encoder.device(), numClasses, dropPathRate);
+                c.preprocessing = encoder.preprocessing();
+                return c;
             } catch (RuntimeException e) {
                 Mae.mae_classifier_free(h);
                 throw e;
@@ -111,6 +115,7 @@ public final class Classifier extends NativeResource {
 
     private static Classifier load(Path path, Checkpoints.Loaded weights, MaeConfig config, int classes, double dropPath,
                                    Device device) throws IOException {
+        Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
         Classifier c;
         try {
             c = create(config, classes, dropPath, device, 0);
@@ -119,6 +124,7 @@ public final class Classifier extends NativeResource {
         }
         try {
             ParameterFiles.load(path, weights.tensors, c.parameters, c::setParameter, name -> false);
+            c.preprocessing = p;
             return c;
         } catch (IOException | RuntimeException e) {
             c.close();
@@ -133,7 +139,22 @@ public final class Classifier extends NativeResource {
         metadata.putAll(config.toMetadata());
         metadata.put(NUM_CLASSES, Integer.toString(numClasses));
         metadata.put(DROP_PATH_RATE, Double.toString(dropPathRate));
+        metadata.putAll(preprocessing.toMetadata());
         ParameterFiles.save(path, metadata, parameters, this::parameter);
+    }
+
+    /** How input pixels are normalised: read with the weights, taken from the encoder, or set; see {@link Model#preprocessing}. */
+    public Preprocessing preprocessing() {
+        return preprocessing;
+    }
+
+    /** Records the normalisation this classifier is trained with, for {@link #save} to write. */
+    public void setPreprocessing(Preprocessing preprocessing) {
+        if (preprocessing == null) throw new IllegalArgumentException("preprocessing must not be null");
+        if (preprocessing.channels() != config.inChans())
+            throw new IllegalArgumentException("preprocessing has " + preprocessing.channels() + " channels, the classifier "
+                    + config.inChans());
+        this.preprocessing = preprocessing;
     }
 
     /** Class scores [N, numClasses] of images [N, C, H, W]: evaluation mode, no gradients. Thread-safe. */

@@ -81,9 +81,11 @@ public final class Encoder implements AutoCloseable {
         if (weights.tensors.containsKey("fc_norm.weight")) {
             Tensor head = weights.tensors.get("head.bias");
             if (head == null) throw new CheckpointException(path, "has fc_norm but no head.bias");
+            Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
             Classifier c = Classifier.create(config, (int) head.shape()[0], 0.0, device, 0);
             try {
                 ParameterFiles.load(path, weights.tensors, c.parameters(), c::setParameter, name -> false);
+                c.setPreprocessing(p);
                 return new Encoder(null, c, true, maxBatch);
             } catch (IOException | RuntimeException e) {
                 c.close();
@@ -110,6 +112,14 @@ public final class Encoder implements AutoCloseable {
             return vit.features(images);
         }
         return output == Output.TOKENS ? mae.encode(images) : mae.encodePooled(images, output == Output.CLS);
+    }
+
+    /**
+     * How images must be normalised before {@link #embed}: what the weights recorded, else
+     * {@link Preprocessing#defaultFor} the channel count ({@link Preprocessing#recorded()} false).
+     */
+    public Preprocessing preprocessing() {
+        return mae != null ? mae.preprocessing() : vit.preprocessing();
     }
 
     /** The feature width D. */

@@ -153,7 +153,7 @@ public final class FineTuner extends NativeResource {
         byte[] mine = classifier.dropPathState();
         byte[][] states = group == null ? new byte[][] {mine} : group.allGather(mine);
         if (group != null && !group.isMain()) return;
-        TrainingCheckpoint.save(file, FORMAT, classifier.config(), stepCount(), progress, checkpointed(), DROP_PATH_STATE, states);
+        TrainingCheckpoint.save(file, FORMAT, classifier.config(), classifier.preprocessing(), stepCount(), progress, checkpointed(), DROP_PATH_STATE, states);
     }
 
     /**
@@ -165,6 +165,7 @@ public final class FineTuner extends NativeResource {
         TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "fine-tuning", checkpointed(),
                 DROP_PATH_STATE, group == null ? 0 : group.rank(), classifier::restoreDropPathState);
         setStepCount(contents.updates());
+        if (contents.preprocessing() != null) classifier.setPreprocessing(contents.preprocessing());
         return contents.progress();
     }
 

@@ -25,12 +25,14 @@ public final class Model extends NativeResource {
     private final MaeConfig config;
     private final Device device;
     private final List<ParameterInfo> parameters;
+    private volatile Preprocessing preprocessing;
 
     private Model(MemorySegment handle, MaeConfig config, Device device) {
         super(() -> Mae.mae_model_free(handle));
         this.handle = handle;
         this.config = config;
         this.device = device;
+        this.preprocessing = Preprocessing.defaultFor(config.inChans());
         this.parameters = ParameterFiles.describe(out -> Mae.mae_model_param_count(handle, out),
                 (i, name, view, trainable) -> Mae.mae_model_param_info(handle, i, name, view, trainable));
     }
@@ -104,9 +106,11 @@ public final class Model extends NativeResource {
 
     static Model load(Path path, Checkpoints.Loaded weights, MaeConfig config, Device device,
                       java.util.function.Predicate<String> optional) throws IOException {
+        Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
         Model model = create(config, device, 0);
         try {
             ParameterFiles.load(path, weights.tensors, model.parameters, model::setParameter, optional);
+            model.preprocessing = p;
             return model;
         } catch (IOException | RuntimeException e) {
             model.close();
@@ -119,12 +123,31 @@ public final class Model extends NativeResource {
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
         metadata.putAll(config.toMetadata());
+        metadata.putAll(preprocessing.toMetadata());
         ParameterFiles.save(path, metadata, parameters, this::parameter);
     }
 
     /**
+     * How this model's input pixels are normalised: what its weights file recorded, what
+     * {@link #setPreprocessing} set, or (new models, files that record none) {@link Preprocessing#defaultFor}
+     * its channel count. {@link #save} and {@link #saveHuggingFace} write it.
+     */
+    public Preprocessing preprocessing() {
+        return preprocessing;
+    }
+
+    /** Records the normalisation this model is trained with, for {@link #save} to write. */
+    public void setPreprocessing(Preprocessing preprocessing) {
+        if (preprocessing == null) throw new IllegalArgumentException("preprocessing must not be null");
+        if (preprocessing.channels() != config.inChans())
+            throw new IllegalArgumentException("preprocessing has " + preprocessing.channels() + " channels, the model "
+                    + config.inChans());
+        this.preprocessing = preprocessing;
+    }
+
+    /**
      * Writes a Hugging Face model directory: model.safetensors named as ViTMAEForPreTraining (qkv split into
-     * query, key and value) and config.json, so transformers' ViTMAEForPreTraining.from_pretrained(dir) loads it.
+     * query, key and value), config.json and preprocessor_config.json (the normalisation), so transformers' ViTMAEForPreTraining.from_pretrained(dir) loads it.
      */
     public void saveHuggingFace(Path dir, double maskRatio) throws IOException {
         if (dir == null) throw new IllegalArgumentException("dir must not be null");
@@ -145,6 +168,7 @@ public final class Model extends NativeResource {
             java.nio.file.Files.createDirectories(dir);
             SafeTensors.write(dir.resolve("model.safetensors"), Map.of("format", "pt"), sources);
             HuggingFaceConfig.write(dir.resolve("config.json"), config, maskRatio);
+            preprocessing.writeHuggingFace(dir.resolve(Preprocessing.HF_FILE), config.imgSize());
         } finally {
             values.forEach(Tensor::close);
         }

@@ -280,7 +280,7 @@ public final class Trainer extends NativeResource {
             throw new IllegalStateException(pending + " micro-batches are accumulated: checkpoint after the update");
         byte[][] states = group == null ? new byte[][] {masker.state()} : group.allGather(masker.state());
         if (group != null && !group.isMain()) return;
-        TrainingCheckpoint.save(file, FORMAT, model.config(), stepCount(), progress, checkpointed(), MASKER_STATE, states);
+        TrainingCheckpoint.save(file, FORMAT, model.config(), model.preprocessing(), stepCount(), progress, checkpointed(), MASKER_STATE, states);
     }
 
     /**
@@ -292,6 +292,7 @@ public final class Trainer extends NativeResource {
         TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "training", checkpointed(), MASKER_STATE,
                 group == null ? 0 : group.rank(), masker::restoreState);
         setStepCount(contents.updates());
+        if (contents.preprocessing() != null) model.setPreprocessing(contents.preprocessing());
         return contents.progress();
     }
 

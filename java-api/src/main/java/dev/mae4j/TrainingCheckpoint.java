@@ -27,8 +27,8 @@ final class TrainingCheckpoint {
 
     private TrainingCheckpoint() {}
 
-    /** What a checkpoint restores besides the tensors: the update count and the caller's progress. */
-    record Contents(long updates, Map<String, String> progress) {}
+    /** What a checkpoint restores besides the tensors: the update count, the caller's progress, the normalisation (null if none). */
+    record Contents(long updates, Map<String, String> progress, Preprocessing preprocessing) {}
 
     /** The weights and optimiser state of a trainer, by name: what a checkpoint reads and writes. */
     record Trainable(List<ParameterInfo> parameters, Function<String, Tensor> parameter, BiConsumer<String, Tensor> setParameter,
@@ -39,8 +39,8 @@ final class TrainingCheckpoint {
      * Writes {@code t}'s weights and optimiser state, every rank's generator state ({@code states[r]}, rank 0 under
      * {@code stateName} itself, so files of one and of many ranks load in either) and the metadata.
      */
-    static void save(Path file, String format, MaeConfig config, long updates, Map<String, String> progress, Trainable t,
-                     String stateName, byte[][] states) throws IOException {
+    static void save(Path file, String format, MaeConfig config, Preprocessing preprocessing, long updates,
+                     Map<String, String> progress, Trainable t, String stateName, byte[][] states) throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try {
             for (ParameterInfo p : t.parameters()) tensors.put(MODEL_PREFIX + p.name(), t.parameter().apply(p.name()));
@@ -50,7 +50,9 @@ final class TrainingCheckpoint {
             tensors.values().forEach(Tensor::close);
             throw e;
         }
-        write(file, format, config, updates, progress, tensors);
+        Map<String, String> model = new LinkedHashMap<>(config.toMetadata());
+        model.putAll(preprocessing.toMetadata());
+        write(file, format, model, updates, progress, tensors);
     }
 
     /**
@@ -85,14 +87,14 @@ final class TrainingCheckpoint {
     }
 
     /** Writes {@code tensors} (closing them, written or not) and the metadata as a checkpoint of {@code format}. */
-    private static void write(Path file, String format, MaeConfig config, long updates, Map<String, String> progress,
+    private static void write(Path file, String format, Map<String, String> model, long updates, Map<String, String> progress,
                       Map<String, Tensor> tensors) throws IOException {
         try {
             List<SafeTensors.Source> sources = new ArrayList<>();
             tensors.forEach((name, t) -> sources.add(new SafeTensors.Source(name, t.dtype(), t.shape(), t.segment())));
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", format);
-            metadata.putAll(config.toMetadata());
+            metadata.putAll(model);
             metadata.put(UPDATES_KEY, Long.toString(updates));
             progress.forEach((k, v) -> metadata.put(PROGRESS_PREFIX + k, v));
             SafeTensors.write(file, metadata, sources);
@@ -135,7 +137,8 @@ final class TrainingCheckpoint {
             meta.forEach((k, v) -> {
                 if (k.startsWith(PROGRESS_PREFIX)) progress.put(k.substring(PROGRESS_PREFIX.length()), v);
             });
-            return new Contents(updates, progress);
+            Preprocessing preprocessing = Preprocessing.recordedIn(file, meta);
+            return new Contents(updates, progress, preprocessing);
         }
     }
 }

@@ -38,6 +38,11 @@ public final class Weights {
             if (w.metadata.containsKey("embed_dim")) metadata.putAll(w.metadata);
             else if (hf != null) metadata.putAll(HuggingFaceConfig.read(hf, w.precision()).toMetadata());
             metadata.put("format", "pt");
+            if (!metadata.containsKey(Preprocessing.MEAN_KEY) && metadata.containsKey("in_chans")) {
+                // a Hugging Face folder keeps it in preprocessor_config.json: carry it into the one file
+                Preprocessing p = Preprocessing.of(in, w.metadata, Integer.parseInt(metadata.get("in_chans")));
+                if (p.recorded()) metadata.putAll(p.toMetadata());
+            }
             List<SafeTensors.Source> sources = new ArrayList<>();
             for (var e : w.tensors.entrySet()) {
                 Tensor t = e.getValue();

@@ -2,6 +2,7 @@ package dev.mae4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -89,6 +90,9 @@ class TransformersInteropTest {
              Masker masker = Masker.fromNoise(noise, 0.6);
              ForwardResult r = m.forward(pixels, masker)) {
             assertEquals(1e-5, m.config().layerNormEps(), 0.0, "layer_norm_eps from config.json");
+            // transformers_interop.py's PROCESSOR, from preprocessor_config.json
+            assertEquals(Preprocessing.of(new float[] {0.25f, 0.5f, 0.75f}, new float[] {0.125f, 0.25f, 0.5f}), m.preprocessing());
+            assertTrue(m.preprocessing().recorded());
             assertTrue(m.config().normPixLoss(), "norm_pix_loss from config.json");
             assertEquals(read(expected, "loss")[0], r.loss(), TOL, "loss");
             TestData.assertClose(read(expected, "logits"), r.pred().toDoubleArray(), TOL, "logits");
@@ -103,6 +107,10 @@ class TransformersInteropTest {
              Tensor pixels = tensor(expected, "pixel_values", 2, 3, 32, 32);
              Tensor tokens = e.embed(pixels, Encoder.Output.TOKENS)) {
             TestData.assertClose(read(expected, "last_hidden_state"), tokens.toDoubleArray(), TOL, "last_hidden_state");
+            // no preprocessor_config.json there: ImageNet's statistics, flagged as a default
+            assertEquals(Preprocessing.of(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}),
+                    e.preprocessing());
+            assertFalse(e.preprocessing().recorded());
         }
     }
 
@@ -115,13 +123,27 @@ class TransformersInteropTest {
         float[] pf = new float[px.length], nf = new float[nz.length];
         for (int i = 0; i < px.length; i++) pf[i] = (float) px[i];
         for (int i = 0; i < nz.length; i++) nf[i] = (float) nz[i];
+        // an image's 8-bit pixels after mae4j's evaluation resize and crop, which transformers then normalises from
+        // mae4j's preprocessor_config.json
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 32; y++)
+            for (int x = 0; x < 40; x++) img.setRGB(x, y, ((x * 6) & 255) << 16 | ((y * 8) & 255) << 8 | ((x * y) & 255));
+        Path png = dir.resolve("image.png");
+        javax.imageio.ImageIO.write(img, "png", png.toFile());
+        byte[] planes = dev.mae4j.data.ImageFolder.decodePixels(png, 32, 3);  // [C, H, W]
+        float[] u8 = new float[32 * 32 * 3];  // [H, W, C], as images reach transformers' processors
+        for (int ch = 0; ch < 3; ch++)
+            for (int i = 0; i < 32 * 32; i++) u8[i * 3 + ch] = planes[ch * 32 * 32 + i] & 0xff;
         try (Model m = Model.create(c, Device.cpu(), 3);
+             Tensor image = Tensor.fromFloats(u8, 32, 32, 3);
              Tensor pixels = Tensor.fromFloats(pf, 2, 3, 32, 32);
              Tensor noise = Tensor.fromFloats(nf, 2, 16);
              Masker masker = Masker.fromNoise(noise, 0.6);
              ForwardResult r = m.forward(pixels, masker)) {
+            m.setPreprocessing(Preprocessing.of(new float[] {0.3f, 0.4f, 0.5f}, new float[] {0.2f, 0.25f, 0.3f}));
             m.saveHuggingFace(dir.resolve("ours"), 0.6);
             SafeTensors.write(dir.resolve("ours-inputs.safetensors"), Map.of(), List.of(
+                    new SafeTensors.Source("image_u8", DType.F32, new long[] {32, 32, 3}, image.segment()),
                     new SafeTensors.Source("pixel_values", DType.F32, new long[] {2, 3, 32, 32}, pixels.segment()),
                     new SafeTensors.Source("noise", DType.F32, new long[] {2, 16}, noise.segment())));
             script("read", dir);
@@ -129,6 +151,15 @@ class TransformersInteropTest {
             assertEquals(r.loss(), read(out, "loss")[0], TOL, "loss");
             TestData.assertClose(r.pred().toDoubleArray(), read(out, "logits"), TOL, "logits");
             assertArrayEquals(r.mask().toDoubleArray(), read(out, "mask"), 0.0, "mask");
+            // what mae4j's consumers feed the encoder is what transformers' processor makes of the same file
+            float[] ours = new float[3 * 32 * 32];
+            dev.mae4j.data.ImageFolder.decode(png, 32, 3, m.preprocessing().mean(), m.preprocessing().std(), ours, 0);
+            double[] ourD = new double[ours.length];
+            for (int i = 0; i < ours.length; i++) ourD[i] = ours[i];
+            TestData.assertClose(read(out, "processed"), ourD, 1e-5, "normalised pixels");
+            try (Model back = Model.load(dir.resolve("ours"), Device.cpu())) {
+                assertEquals(m.preprocessing(), back.preprocessing(), "preprocessor_config.json read back");
+            }
         }
     }
 }

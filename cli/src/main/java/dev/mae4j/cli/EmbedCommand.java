@@ -3,6 +3,7 @@ package dev.mae4j.cli;
 import dev.mae4j.Device;
 import dev.mae4j.Encoder;
 import dev.mae4j.MaeConfig;
+import dev.mae4j.Preprocessing;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.ImageFolder;
 import picocli.CommandLine.Command;
@@ -52,6 +53,9 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--device", description = "cpu, cuda or cuda:N.")
     String device = "cpu";
 
+    @picocli.CommandLine.Mixin
+    PreprocessingOptions preprocessing = new PreprocessingOptions();
+
     @Override
     public Integer call() throws Exception {
         Encoder.Output kind;
@@ -73,8 +77,8 @@ final class EmbedCommand implements Callable<Integer> {
             MaeConfig wanted = imgSize == null ? base : base.toBuilder().imgSize(imgSize).build();
             boolean reuse = probe != null && wanted.equals(probe.config()) && batch <= probe.maxBatch();
             try (Encoder encoder = reuse ? probe : Encoder.load(weights, wanted, dev, batch)) {
-                ImageFolder folder = new ImageFolder(images, wanted.imgSize(), wanted.inChans(),
-                        LabelledData.mean(wanted.inChans()), LabelledData.std(wanted.inChans()));
+                Preprocessing p = preprocessing.resolve(encoder.preprocessing(), weights, spec.commandLine().getErr());
+                ImageFolder folder = new ImageFolder(images, wanted.imgSize(), wanted.inChans(), p.mean(), p.std());
                 List<Tensor> rows = new ArrayList<>();
                 long[] rowShape = null;
                 try {

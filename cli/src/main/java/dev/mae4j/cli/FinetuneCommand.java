@@ -11,6 +11,7 @@ import dev.mae4j.Model;
 import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.BatchLoader;
+import dev.mae4j.Preprocessing;
 import dev.mae4j.data.LabelledDataset;
 import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandAugment;
@@ -153,7 +154,9 @@ final class FinetuneCommand implements Callable<Integer> {
              Model encoder = weights != null ? Model.load(weights, dev) : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
             MaeConfig config = encoder.config();
             int stepThreads = threads.resolve(config, dev);
-            LabelledData.Splits splits = data.open(config.inChans(), config.imgSize());
+            // the weights' normalisation when fine-tuning them, the data's own for a fresh encoder
+            Preprocessing norm = weights != null ? data.forWeights(encoder.preprocessing(), weights, spec.commandLine().getErr()) : data.forFreshModel(config.inChans());
+            LabelledData.Splits splits = data.open(config.inChans(), config.imgSize(), norm);
             LabelledDataset train = splits.train(), test = splits.test();
             if (train.height() != config.imgSize() || train.channels() != config.inChans())
                 throw new ParameterException(spec.commandLine(), "images are " + train.channels() + "×" + train.height()
@@ -181,13 +184,14 @@ final class FinetuneCommand implements Callable<Integer> {
             // --from-scratch with --weights: the same architecture, fresh; without --weights the encoder already is
             try (Model fresh = fromScratch && weights != null ? Model.create(config, dev, seed) : null;
                  // every rank its own stochastic depth; the weights are rank 0's once the tuner is built
-                 Classifier classifier = Classifier.fromEncoder(fresh != null ? fresh : encoder, train.classCount(), dropPath, seed + rank);
+                 Classifier classifier = withPreprocessing(Classifier.fromEncoder(fresh != null ? fresh : encoder,
+                         train.classCount(), dropPath, seed + rank), norm);
                  FineTuner tuner = FineTuner.builder(classifier).schedule(schedule).weightDecay(weightDecay)
                          .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group)
                          .stepThreads(stepThreads).build()) {
                 FinetuneAugmentation augmentation = new FinetuneAugmentation(augment,
                         new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5), randAugment(),
-                        data.normalisation(config.inChans()), RandomErasing.withProbability(reprob),
+                        new double[][] {doubles(norm.mean()), doubles(norm.std())}, RandomErasing.withProbability(reprob),
                         new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb), config.imgSize(), seed,
                         role.augmentationSalt());
                 Path checkpoint = out.resolve("checkpoint.safetensors");
@@ -333,6 +337,17 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     /** Top-1 accuracy on every image of {@code test}, in batches; with a group each rank scores every ranks-th image. */
+    private static Classifier withPreprocessing(Classifier c, Preprocessing p) {
+        c.setPreprocessing(p);  // what the classifier is trained on; classifier.safetensors records it
+        return c;
+    }
+
+    private static double[] doubles(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) d[i] = v[i];
+        return d;
+    }
+
     static double top1(Classifier classifier, LabelledDataset test, ProcessGroup group) {
         int rank = group == null ? 0 : group.rank(), ranks = group == null ? 1 : group.worldSize();
         long right = 0, chunk = 500;

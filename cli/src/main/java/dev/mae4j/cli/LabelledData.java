@@ -1,5 +1,6 @@
 package dev.mae4j.cli;
 
+import dev.mae4j.Preprocessing;
 import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageFolder;
 import dev.mae4j.data.LabelledDataset;
@@ -14,8 +15,8 @@ import java.nio.file.Path;
  * two image folders (class = sub-folder) or two shards written by mae pack.
  */
 final class LabelledData {
-    // Fashion-MNIST's training-set pixel mean and standard deviation on [0, 1].
-    static final float MEAN = 0.2860f, STD = 0.3530f;
+    @picocli.CommandLine.Mixin
+    PreprocessingOptions preprocessing = new PreprocessingOptions();
 
     @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files (train and t10k splits).")
     Path data = IdxImages.DEBIAN_FASHION_MNIST;
@@ -53,19 +54,21 @@ final class LabelledData {
         return shard != null ? shard : images != null ? images : data;
     }
 
-    /** The training and test splits, each checked to be fully labelled, with the same classes. */
-    Splits open(int channels, int modelImgSize) throws IOException {
+    /** The training and test splits normalised with {@code p}, each checked to be fully labelled, with the same classes. */
+    Splits open(int channels, int modelImgSize, Preprocessing p) throws IOException {
+        if (p.channels() != channels)
+            throw new IllegalArgumentException("the normalisation has " + p.channels() + " channels, the model " + channels);
         LabelledDataset train, test;
         if (shard != null) {
-            train = Shard.open(shard, mean(channels), std(channels));
-            test = Shard.open(testShard, mean(channels), std(channels));
+            train = Shard.open(shard, p.mean(), p.std());
+            test = Shard.open(testShard, p.mean(), p.std());
         } else if (images != null) {
             int size = imgSize != null ? imgSize : modelImgSize;
-            train = folder(images, size, channels);
-            test = folder(testImages, size, channels);
+            train = folder(images, size, channels, p);
+            test = folder(testImages, size, channels, p);
         } else {
-            train = IdxImages.readSplit(data, "train").asDataset(MEAN, STD);
-            test = IdxImages.readSplit(data, "t10k").asDataset(MEAN, STD);
+            train = IdxImages.readSplit(data, "train").asDataset(p.mean()[0], p.std()[0]);
+            test = IdxImages.readSplit(data, "t10k").asDataset(p.mean()[0], p.std()[0]);
         }
         if (!train.fullyLabelled() || !test.fullyLabelled())
             throw new IOException("every training and test image needs a label (a class sub-folder, or a shard packed from one)");
@@ -74,32 +77,23 @@ final class LabelledData {
         return new Splits(train, test);
     }
 
+    /** For weights read from {@code source}: --image-mean/--image-std when given, else what they record (with a notice for a default). */
+    Preprocessing forWeights(Preprocessing recorded, Path source, java.io.PrintWriter err) {
+        return preprocessing.resolve(recorded, source, err);
+    }
+
+    /** For a fresh model: --image-mean/--image-std when given, else Fashion-MNIST's on its IDX files, else the default. */
+    Preprocessing forFreshModel(int channels) {
+        Preprocessing given = preprocessing.given();
+        if (given != null) return given;
+        return shard == null && images == null ? Preprocessing.fashionMnist() : Preprocessing.defaultFor(channels);
+    }
+
     record Splits(LabelledDataset train, LabelledDataset test) {}
 
-    /** The per-channel mean and standard deviation {@link #open} normalises with: [0] mean, [1] std. */
-    double[][] normalisation(int channels) {
-        boolean idx = shard == null && images == null;
-        float[] m = idx ? new float[] {MEAN} : mean(channels), s = idx ? new float[] {STD} : std(channels);
-        double[][] ms = new double[2][m.length];
-        for (int c = 0; c < m.length; c++) {
-            ms[0][c] = m[c];
-            ms[1][c] = s[c];
-        }
-        return ms;
-    }
-
-    private static ImageFolder folder(Path dir, int size, int channels) throws IOException {
-        ImageFolder f = new ImageFolder(dir, size, channels, mean(channels), std(channels));
+    private static ImageFolder folder(Path dir, int size, int channels, Preprocessing p) throws IOException {
+        ImageFolder f = new ImageFolder(dir, size, channels, p.mean(), p.std());
         System.out.printf("%s: %d images in %d classes, %d unreadable files skipped%n", dir, f.size(), f.classCount(), f.skipped());
         return f;
-    }
-
-    // RGB: ImageNet's statistics, as the reference; grey: 0.5 and 0.5.
-    static float[] mean(int channels) {
-        return channels == 3 ? new float[] {0.485f, 0.456f, 0.406f} : new float[] {0.5f};
-    }
-
-    static float[] std(int channels) {
-        return channels == 3 ? new float[] {0.229f, 0.224f, 0.225f} : new float[] {0.5f};
     }
 }

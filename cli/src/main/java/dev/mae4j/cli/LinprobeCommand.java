@@ -41,7 +41,8 @@ final class LinprobeCommand implements Callable<Integer> {
         if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
         if (data.problem() != null) throw new ParameterException(spec.commandLine(), data.problem());
         try (Model model = Model.load(weights, Device.cpu())) {
-            LabelledData.Splits splits = data.open(model.config().inChans(), model.config().imgSize());
+            LabelledData.Splits splits = data.open(model.config().inChans(), model.config().imgSize(),
+                    data.forWeights(model.preprocessing(), weights, spec.commandLine().getErr()));
             Map<String, Object> report = ProbeEvaluation.run(model, splits.train(), splits.test(), data.sortedByClass(), probe, seed);
             ObjectMapper json = new ObjectMapper();
             System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(report));

@@ -4,6 +4,7 @@ import dev.mae4j.Device;
 import dev.mae4j.Fit;
 import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
+import dev.mae4j.Preprocessing;
 import dev.mae4j.Masker;
 import dev.mae4j.Model;
 import dev.mae4j.ProcessGroup;
@@ -36,7 +37,6 @@ import java.util.concurrent.Callable;
 @Command(name = "pretrain", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = "Pretrain an MAE on Fashion-MNIST with the paper's recipe.")
 final class PretrainCommand implements Callable<Integer> {
-    static final float MEAN = LabelledData.MEAN, STD = LabelledData.STD;
 
     @Spec
     CommandSpec spec;
@@ -148,6 +148,9 @@ final class PretrainCommand implements Callable<Integer> {
     @Mixin
     StepThreadsOption threads = new StepThreadsOption();
 
+    @Mixin
+    PreprocessingOptions normalisation = new PreprocessingOptions();
+
     // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
     @Option(names = "--interrupt-after", hidden = true)
     long interruptAfter = Long.MAX_VALUE;
@@ -169,7 +172,14 @@ final class PretrainCommand implements Callable<Integer> {
         }
         Path source = shard != null ? shard : images != null ? images : data;
         IdxImages train = folder ? null : IdxImages.readSplit(data, "train");
-        ImageDataset dataset = shard != null ? openShard() : images != null ? imageFolder() : train.asDataset(MEAN, STD);
+        // what the weights will record: the options, else Fashion-MNIST's statistics on its files, else the default
+        Preprocessing given = normalisation.given();
+        Preprocessing norm = given != null ? given : folder ? Preprocessing.defaultFor(inChans) : Preprocessing.fashionMnist();
+        if (norm.channels() != (folder ? inChans : 1))
+            throw new ParameterException(spec.commandLine(), "--image-mean/--image-std give " + norm.channels()
+                    + " values for " + (folder ? inChans : 1) + " channels");
+        float mean0 = norm.mean()[0], std0 = norm.std()[0];
+        ImageDataset dataset = shard != null ? openShard(norm) : images != null ? imageFolder(norm) : train.asDataset(mean0, std0);
         int perRank = (dataset.size() + ranks - 1) / ranks;  // each rank's shard of an epoch
         if (batch > perRank)
             throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + perRank + " images"
@@ -220,10 +230,14 @@ final class PretrainCommand implements Callable<Integer> {
              Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
                      .accumulationSteps(accumIter).processGroup(group).stepThreads(stepThreads).build();
              Masker masker = Masker.of(maskType, maskRatio, seed + rank)) {
+            model.setPreprocessing(norm);
             if (resume && !Files.exists(checkpoint))
                 System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
             if (resume && Files.exists(checkpoint)) {
                 Map<String, String> progress = trainer.loadCheckpoint(checkpoint, masker);
+                if (!model.preprocessing().equals(norm))
+                    throw new ParameterException(spec.commandLine(), "the checkpoint was trained with " + model.preprocessing()
+                            + ", this run normalises with " + norm + ": resume with the same data and --image-mean/--image-std");
                 progress.putIfAbsent("world_size", "1");  // checkpoints from before data parallelism
                 for (var e : runKey.entrySet())
                     if (!e.getValue().equals(progress.get(e.getKey())))
@@ -284,10 +298,10 @@ final class PretrainCommand implements Callable<Integer> {
             if (eval) {
                 LossPlot.writePretraining(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
                 int[] shown = {0, 1, 2, 3, 4, 5, 6, 7};
-                ReconstructionFigure.write(out.resolve("reconstructions.png"), model, test.asDataset(MEAN, STD),
-                        java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, new float[] {MEAN}, new float[] {STD});
+                ReconstructionFigure.write(out.resolve("reconstructions.png"), model, test.asDataset(mean0, std0),
+                        java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, norm.mean(), norm.std());
                 Map<String, Object> report = new LinkedHashMap<>(
-                        ProbeEvaluation.run(model, train.asDataset(MEAN, STD), test.asDataset(MEAN, STD), false, probe, seed));
+                        ProbeEvaluation.run(model, train.asDataset(mean0, std0), test.asDataset(mean0, std0), false, probe, seed));
                 report.put("updates", trainer.stepCount());
                 report.put("skipped_updates", trainer.skippedUpdates());
                 report.put("effective_batch", effectiveBatch);
@@ -308,18 +322,17 @@ final class PretrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ImageDataset openShard() throws java.io.IOException {
+    private ImageDataset openShard(Preprocessing norm) throws java.io.IOException {
         if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
         // mapped for the life of the process: the loader thread reads it until the run ends
-        var s = dev.mae4j.data.Shard.open(shard, LabelledData.mean(inChans), LabelledData.std(inChans));
+        var s = dev.mae4j.data.Shard.open(shard, norm.mean(), norm.std());
         System.out.printf("%s: %d images of %d×%d×%d%n", shard, s.size(), s.channels(), s.height(), s.width());
         return s;
     }
 
-    private ImageDataset imageFolder() throws java.io.IOException {
+    private ImageDataset imageFolder(Preprocessing norm) throws java.io.IOException {
         if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
-        float[] mean = LabelledData.mean(inChans), std = LabelledData.std(inChans);
-        var folder = new dev.mae4j.data.ImageFolder(images, imgSize, inChans, mean, std);
+        var folder = new dev.mae4j.data.ImageFolder(images, imgSize, inChans, norm.mean(), norm.std());
         System.out.printf("%s: %d images in %d classes, %d unreadable files skipped%n", images, folder.size(),
                 folder.classes().size(), folder.skipped());
         return folder;

@@ -2,6 +2,7 @@ package dev.mae4j.cli;
 
 import dev.mae4j.Device;
 import dev.mae4j.Model;
+import dev.mae4j.Preprocessing;
 import dev.mae4j.data.ImageDataset;
 import dev.mae4j.data.ImageFolder;
 import picocli.CommandLine.Command;
@@ -35,6 +36,9 @@ final class ReconstructCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Seed of the mask.")
     long seed = 0;
 
+    @picocli.CommandLine.Mixin
+    PreprocessingOptions preprocessing = new PreprocessingOptions();
+
     @Override
     public Integer call() throws Exception {
         if (!(maskRatio >= 0 && maskRatio < 1))
@@ -44,9 +48,8 @@ final class ReconstructCommand implements Callable<Integer> {
             if (c.inChans() != 1 && c.inChans() != 3)
                 throw new ParameterException(spec.commandLine(), "only grey (1) and RGB (3) models can be drawn, this one has "
                         + c.inChans() + " channels");
-            // grey models here are Fashion-MNIST's; RGB ones use ImageNet's statistics, as mae pretrain --images
-            float[] mean = c.inChans() == 1 ? new float[] {PretrainCommand.MEAN} : new float[] {0.485f, 0.456f, 0.406f};
-            float[] std = c.inChans() == 1 ? new float[] {PretrainCommand.STD} : new float[] {0.229f, 0.224f, 0.225f};
+            Preprocessing p = preprocessing.resolve(model.preprocessing(), weights, spec.commandLine().getErr());
+            float[] mean = p.mean(), std = p.std();
             ImageDataset one = new ImageDataset() {
                 public int size() { return 1; }
                 public int channels() { return c.inChans(); }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static dev.mae4j.cli.Cli.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,6 +31,9 @@ class FinetuneCommandTest {
     void fineTunesPretrainedWeightsAndReportsTestAccuracy() throws IOException {
         PretrainCommandTest.writeImages(dir, 32);
         Path weights = pretrainedWeights();
+        // a normalisation no default has: fine-tuning must use the one the weights record, and pass it on
+        SafetensorsHeader.setMetadata(weights, "image_mean", "[0.25]");
+        SafetensorsHeader.setMetadata(weights, "image_std", "[0.5]");
         Path out = dir.resolve("ft");
         StringWriter err = new StringWriter();
         assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--data", dir.toString(), "--out", out.toString(),
@@ -49,6 +53,8 @@ class FinetuneCommandTest {
         assertTrue(top1 >= 0 && top1 <= 1, "accuracy " + top1);
         try (Classifier c = Classifier.load(out.resolve("classifier.safetensors"), Device.cpu())) {
             assertEquals(10, c.numClasses());
+            assertArrayEquals(new float[] {0.25f}, c.preprocessing().mean(), "the weights' normalisation, recorded");
+            assertArrayEquals(new float[] {0.5f}, c.preprocessing().std());
         }
         assertTrue(Files.size(out.resolve("loss.png")) > 0);
 

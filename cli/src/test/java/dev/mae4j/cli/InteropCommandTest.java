@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static dev.mae4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class InteropCommandTest {
@@ -60,7 +61,10 @@ class InteropCommandTest {
             javax.imageio.ImageIO.write(img, "png", f.toFile());
         }
         Path weights = dir.resolve("mae.safetensors"), out = dir.resolve("features.npy");
+        // the weights record their own normalisation: embed must use it, not a per-channel-count default
+        float[] mean = {0.1f, 0.2f, 0.3f}, std = {0.4f, 0.5f, 0.6f};
         try (Model m = Model.create(RGB8, Device.cpu(), 6)) {
+            m.setPreprocessing(dev.mae4j.Preprocessing.of(mean, std));
             m.save(weights);
         }
         StringWriter err = new StringWriter();
@@ -73,18 +77,52 @@ class InteropCommandTest {
         assertEquals(0, (10 + headerLen) % 64, "numpy aligns the data to 64 bytes");
         assertEquals(10 + headerLen + 5 * 8 * 4, npy.length);
         // the rows are the encoder's features of the listed images, in order
-        ImageFolder folder = new ImageFolder(images, 8, 3, LabelledData.mean(3), LabelledData.std(3));
-        try (Encoder e = Encoder.load(weights, Device.cpu()); Tensor x = folder.batch(new int[] {0, 1, 2, 3, 4});
-             Tensor f = e.embed(x, Encoder.Output.MEAN)) {
-            float[] expected = f.toFloatArray(), actual = new float[40];
-            ByteBuffer.wrap(npy, 10 + headerLen, 160).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(actual);
-            assertArrayEquals(expected, actual, 1e-5f, "the same features, up to the batch size's rounding");
+        assertArrayEquals(features(images, weights, mean, std), rows(npy, headerLen, 40), 1e-5f,
+                "the encoder's features of the images normalised as the weights record, up to the batch size's rounding");
+        assertFalse(err.toString().contains("notice"), err.toString());
+
+        // weights that record nothing: ImageNet's statistics for RGB, and a one-line notice naming the file
+        Path bare = dir.resolve("bare.safetensors");
+        try (Model m = Model.create(RGB8, Device.cpu(), 6)) {
+            m.save(bare);
         }
+        SafetensorsHeader.removeMetadata(bare, "image_mean", "image_std");
+        err = new StringWriter();
+        assertEquals(0, run(err, "embed", "--weights", bare.toString(), "--images", images.toString(), "--out", out.toString(),
+                "--output", "mean"), err.toString());
+        assertTrue(err.toString().contains("notice: " + bare + " records no preprocessing: using the default for 3 channels"),
+                err.toString());
+        npy = Files.readAllBytes(out);
+        assertArrayEquals(features(images, bare, new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}),
+                rows(npy, headerLen, 40), 1e-5f);
+
+        // an explicit option wins over what the file records
+        err = new StringWriter();
+        assertEquals(0, run(err, "embed", "--weights", weights.toString(), "--images", images.toString(), "--out", out.toString(),
+                "--output", "mean", "--image-mean", "0.5,0.5,0.5", "--image-std", "0.25,0.25,0.25"), err.toString());
+        npy = Files.readAllBytes(out);
+        assertArrayEquals(features(images, weights, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}),
+                rows(npy, headerLen, 40), 1e-5f);
         assertEquals(5, Files.readAllLines(dir.resolve("features.txt")).size());
         err = new StringWriter();
         assertEquals(2, run(err, "embed", "--weights", weights.toString(), "--images", images.toString(), "--out", out.toString(),
                 "--output", "pooled"));
         assertTrue(err.toString().contains("--output must be cls, mean or tokens"), err.toString());
+    }
+
+    /** The encoder's mean-pooled features of every image in {@code images}, normalised with {@code mean} and {@code std}. */
+    private static float[] features(Path images, Path weights, float[] mean, float[] std) throws Exception {
+        ImageFolder folder = new ImageFolder(images, 8, 3, mean, std);
+        try (Encoder e = Encoder.load(weights, Device.cpu()); Tensor x = folder.batch(new int[] {0, 1, 2, 3, 4});
+             Tensor f = e.embed(x, Encoder.Output.MEAN)) {
+            return f.toFloatArray();
+        }
+    }
+
+    private static float[] rows(byte[] npy, int headerLen, int count) {
+        float[] actual = new float[count];
+        ByteBuffer.wrap(npy, 10 + headerLen, 4 * count).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(actual);
+        return actual;
     }
 
     @Test

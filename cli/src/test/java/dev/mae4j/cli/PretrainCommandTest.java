@@ -19,7 +19,9 @@ import java.util.List;
 import java.util.zip.GZIPOutputStream;
 
 import static dev.mae4j.cli.Cli.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PretrainCommandTest {
@@ -68,6 +70,10 @@ class PretrainCommandTest {
         assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--accum-iter", "2")));
         try (Model m = Model.load(out.resolve("last.safetensors"), Device.cpu())) {
             assertEquals(MaeConfig.fashionMnistSmall(), m.config());
+            // Fashion-MNIST's training-set statistics, which pretraining normalised with, travel with the weights
+            assertArrayEquals(new float[] {0.2860f}, m.preprocessing().mean());
+            assertArrayEquals(new float[] {0.3530f}, m.preprocessing().std());
+            assertTrue(m.preprocessing().recorded());
         }
         List<JsonNode> rows = metrics(out);
         assertEquals(3, rows.size());
@@ -94,9 +100,19 @@ class PretrainCommandTest {
         Path out = dir.resolve("grid");
         assertEquals(0, run(new StringWriter(), args(out, "--steps", "3", "--mask-type", "grid", "--no-eval")));
         Path report = dir.resolve("probe.json");
-        assertEquals(0, run(new StringWriter(), "linprobe", "--weights", out.resolve("last.safetensors").toString(),
+        StringWriter probeErr = new StringWriter();
+        assertEquals(0, run(probeErr, "linprobe", "--weights", out.resolve("last.safetensors").toString(),
                 "--data", dir.toString(), "--probe-train", "20", "--probe-test", "10", "--probe-epochs", "2", "--knn-k", "3",
                 "--out", report.toString()));
+        assertFalse(probeErr.toString().contains("notice"), "the weights record their normalisation: " + probeErr);
+        Path bare = dir.resolve("bare.safetensors");
+        Files.copy(out.resolve("last.safetensors"), bare);
+        SafetensorsHeader.removeMetadata(bare, "image_mean", "image_std");
+        probeErr = new StringWriter();
+        assertEquals(0, run(probeErr, "linprobe", "--weights", bare.toString(), "--data", dir.toString(), "--probe-train", "20",
+                "--probe-test", "10", "--probe-epochs", "1", "--knn-k", "3"));
+        assertTrue(probeErr.toString().contains("notice: " + bare + " records no preprocessing: using the default for 1 channel "
+                + "(mean [0.5], std [0.5])"), probeErr.toString());
         JsonNode r = JSON.readTree(report.toFile());
         for (String field : List.of("linear_probe_top1", "knn_top1", "linear_probe_top1_mean_pool", "linear_probe_top1_random_init"))
             assertTrue(r.has(field), "report lacks " + field);
@@ -129,11 +145,13 @@ class PretrainCommandTest {
         Path out = dir.resolve("folder-run");
         StringWriter err = new StringWriter();
         assertEquals(0, run(err, "pretrain", "--images", folder.toString(), "--img-size", "16", "--patch-size", "4",
-                "--in-chans", "3", "--batch", "2", "--steps", "3", "--warmup-steps", "1", "--log-every", "1", "--out", out.toString()),
-                err.toString());
+                "--in-chans", "3", "--batch", "2", "--steps", "3", "--warmup-steps", "1", "--log-every", "1", "--out", out.toString(),
+                "--image-mean", "0.4,0.5,0.6", "--image-std", "0.2,0.3,0.4"), err.toString());
         try (Model m = Model.load(out.resolve("last.safetensors"), Device.cpu())) {
             assertEquals(3, m.config().inChans());
             assertEquals(16, m.config().imgSize());
+            assertArrayEquals(new float[] {0.4f, 0.5f, 0.6f}, m.preprocessing().mean(), "the given normalisation is recorded");
+            assertArrayEquals(new float[] {0.2f, 0.3f, 0.4f}, m.preprocessing().std());
         }
         assertEquals(3, metrics(out).size());
 
@@ -145,6 +163,11 @@ class PretrainCommandTest {
                 "--in-chans", "3", "--batch", "2", "--steps", "3", "--warmup-steps", "1", "--log-every", "1",
                 "--out", fromShard.toString()));
         assertEquals(3, metrics(fromShard).size());
+        try (Model m = Model.load(fromShard.resolve("last.safetensors"), Device.cpu())) {
+            assertArrayEquals(new float[] {0.485f, 0.456f, 0.406f}, m.preprocessing().mean(), "RGB's default, recorded");
+            assertArrayEquals(new float[] {0.229f, 0.224f, 0.225f}, m.preprocessing().std());
+            assertTrue(m.preprocessing().recorded());
+        }
 
         Path figure = dir.resolve("figure.png");
         assertEquals(0, run(new StringWriter(), "reconstruct", "--weights", out.resolve("last.safetensors").toString(),

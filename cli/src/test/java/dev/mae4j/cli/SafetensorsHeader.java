@@ -22,9 +22,18 @@ final class SafetensorsHeader {
 
     /** Rewrites {@code file} with metadata {@code key} set to {@code value}; the tensors' bytes stay as they are. */
     static void setMetadata(Path file, String key, String value) throws IOException {
+        editMetadata(file, m -> m.put(key, value));
+    }
+
+    /** Rewrites {@code file} without metadata {@code keys}, as files written before they existed. */
+    static void removeMetadata(Path file, String... keys) throws IOException {
+        editMetadata(file, m -> m.remove(java.util.List.of(keys)));
+    }
+
+    private static void editMetadata(Path file, java.util.function.Consumer<ObjectNode> edit) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
         ObjectNode header = header(bytes);
-        ((ObjectNode) header.get("__metadata__")).put(key, value);
+        edit.accept((ObjectNode) header.get("__metadata__"));
         byte[] compact = JSON.writeValueAsBytes(header);
         byte[] json = java.util.Arrays.copyOf(compact, (compact.length + 7) / 8 * 8);  // the data stays 8-byte aligned
         java.util.Arrays.fill(json, compact.length, json.length, (byte) ' ');

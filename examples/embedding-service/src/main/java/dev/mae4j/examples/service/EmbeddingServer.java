@@ -58,9 +58,9 @@ public final class EmbeddingServer implements AutoCloseable {
     public EmbeddingServer(Encoder encoder, int port, int maxBatch, long maxWaitMicros) throws IOException {
         this.encoder = encoder;
         this.batcher = new MicroBatcher(encoder, Encoder.Output.CLS, maxBatch, maxWaitMicros, queueCapacity(encoder));
-        int c = encoder.config().inChans();
-        this.mean = c == 3 ? new float[] {0.485f, 0.456f, 0.406f} : new float[] {0.5f};
-        this.std = c == 3 ? new float[] {0.229f, 0.224f, 0.225f} : new float[] {0.5f};
+        // normalised as the weights were trained: what they record (or the default for their channel count)
+        this.mean = encoder.preprocessing().mean();
+        this.std = encoder.preprocessing().std();
         this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 256);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/embed", this::embed);
@@ -206,6 +206,7 @@ public final class EmbeddingServer implements AutoCloseable {
             System.exit(2);
         }
         Encoder encoder = Encoder.load(Path.of(args[0]), Device.cpu());
+        if (!encoder.preprocessing().recorded()) System.err.println("notice: " + encoder.preprocessing().notice(args[0]));
         int port = args.length > 1 ? Integer.parseInt(args[1]) : 8080;
         int maxBatch = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         long waitMicros = args.length > 3 ? Long.parseLong(args[3]) : 2000;

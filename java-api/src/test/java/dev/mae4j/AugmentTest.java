@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Batched crops, resizes and flips against values worked out by hand. */
@@ -61,11 +60,11 @@ class AugmentTest {
     @Test
     void badBoxesAreRefused() {
         try (Tensor img = grid()) {
-            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 9, 8, 0}, 4));
-            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 0, 8, 0}, 4));
-            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 0.5}, 4));
-            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8}, 4));
-            assertThrows(IllegalArgumentException.class, () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 0}, 0));
+            TestData.assertRefused(IllegalArgumentException.class, "boxes must lie inside the 8 × 8 images", () -> Augment.resizedCrops(img, new double[] {0, 0, 9, 8, 0}, 4));
+            TestData.assertRefused(IllegalArgumentException.class, "box heights and widths must be positive", () -> Augment.resizedCrops(img, new double[] {0, 0, 0, 8, 0}, 4));
+            TestData.assertRefused(IllegalArgumentException.class, "flip must be 0 or 1", () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 0.5}, 4));
+            TestData.assertRefused(IllegalArgumentException.class, "boxes must hold 5 values per image", () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8}, 4));
+            TestData.assertRefused(IllegalArgumentException.class, "size must be positive, got 0", () -> Augment.resizedCrops(img, new double[] {0, 0, 8, 8, 0}, 0));
         }
     }
 
@@ -106,13 +105,13 @@ class AugmentTest {
     @Test
     void badErasingBoxesAreRefused() {
         try (Tensor img = grid()) {
-            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {2, 0, 7, 3}, 0));  // below
-            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {0, 0, 2.5, 3}, 0));
-            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {-1, 0, 2, 3}, 0));
-            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {0, 0, 2}, 0));
-            assertThrows(IllegalArgumentException.class, () -> Augment.erase(img, new double[] {0, 0, Double.NaN, 2}, 0));
+            TestData.assertRefused(IllegalArgumentException.class, "boxes must lie inside the 8 × 8 images", () -> Augment.erase(img, new double[] {2, 0, 7, 3}, 0));  // below
+            TestData.assertRefused(IllegalArgumentException.class, "boxes must hold whole pixel counts", () -> Augment.erase(img, new double[] {0, 0, 2.5, 3}, 0));
+            TestData.assertRefused(IllegalArgumentException.class, "boxes must not be negative", () -> Augment.erase(img, new double[] {-1, 0, 2, 3}, 0));
+            TestData.assertRefused(IllegalArgumentException.class, "boxes must hold 4 values per image", () -> Augment.erase(img, new double[] {0, 0, 2}, 0));
+            TestData.assertRefused(IllegalArgumentException.class, "boxes must hold whole pixel counts", () -> Augment.erase(img, new double[] {0, 0, Double.NaN, 2}, 0));
             try (Tensor flat = Tensor.fromFloats(new float[4], 4)) {
-                assertThrows(IllegalArgumentException.class, () -> Augment.erase(flat, new double[] {0, 0, 1, 1}, 0));
+                TestData.assertRefused(IllegalArgumentException.class, "images must be [N, C, H, W]", () -> Augment.erase(flat, new double[] {0, 0, 1, 1}, 0));
             }
         }
     }
@@ -142,7 +141,7 @@ class AugmentTest {
                     assertEquals(2f, o[16 + y * 4 + x], "image 1 is its own mirror");
                     assertEquals(inside ? 1f : 3f, o[32 + y * 4 + x], "image 2 at " + y + ", " + x);
                 }
-            assertThrows(IllegalArgumentException.class, () -> Augment.mix(img, new Mixup.Mix(0.5, new int[] {2, 2, 3, 1})));
+            TestData.assertRefused(IllegalArgumentException.class, "the box (top 2, left 2, 3 × 1) must lie inside the 4 × 4 images", () -> Augment.mix(img, new Mixup.Mix(0.5, new int[] {2, 2, 3, 1})));
         }
     }
 

@@ -206,10 +206,10 @@ class FineTunerTest {
     @Test
     void badSettingsAreRefused() {
         try (Classifier c = Classifier.create(F64, 3, 0.0, Device.cpu(), 1)) {
-            assertThrows(IllegalArgumentException.class, () -> FineTuner.builder(c).layerDecay(0).build());
-            assertThrows(IllegalArgumentException.class, () -> FineTuner.builder(c).layerDecay(1.5).build());
-            assertThrows(IllegalArgumentException.class, () -> FineTuner.builder(c).labelSmoothing(1).build());
-            assertThrows(IllegalArgumentException.class, () -> FineTuner.builder(c).betas(0.9, 1.0).build());
+            TestData.assertRefused(IllegalArgumentException.class, "layerDecay must be in (0, 1], got 0.0", () -> FineTuner.builder(c).layerDecay(0).build());
+            TestData.assertRefused(IllegalArgumentException.class, "layerDecay must be in (0, 1], got 1.5", () -> FineTuner.builder(c).layerDecay(1.5).build());
+            TestData.assertRefused(IllegalArgumentException.class, "labelSmoothing must be in [0, 1), got 1.0", () -> FineTuner.builder(c).labelSmoothing(1).build());
+            TestData.assertRefused(IllegalArgumentException.class, "beta2 must be in [0, 1)", () -> FineTuner.builder(c).betas(0.9, 1.0).build());
             try (FineTuner t = FineTuner.builder(c).build()) {
                 assertEquals(2 * c.parameters().size(), t.optimizerStateNames().size(), "every classifier parameter is trained");
             }

@@ -56,6 +56,18 @@ final class TestData {
         };
     }
 
+    /**
+     * Asserts that {@code call} throws {@code type} with a message containing {@code names}: the message that tells
+     * the user what is wrong, not just any failure of that type.
+     */
+    static <T extends Throwable> T assertRefused(Class<T> type, String names, org.junit.jupiter.api.function.Executable call) {
+        T e = org.junit.jupiter.api.Assertions.assertThrows(type, call);
+        if (System.getProperty("mae.printRefusals") != null) System.out.println("REFUSAL|" + e.getMessage());
+        assertTrue(e.getMessage() != null && e.getMessage().contains(names),
+                "expected a message naming '" + names + "', got: " + e.getMessage());
+        return e;
+    }
+
     static void assertClose(double[] expected, double[] actual, double tol, String what) {
         assertTrue(expected.length == actual.length, what + ": length " + actual.length + " != " + expected.length);
         double scale = 1, err = 0;

@@ -47,7 +47,8 @@ class InteropCommandTest {
                 }
         }
         StringWriter err = new StringWriter();
-        assertTrue(run(err, "convert", dir.resolve("missing.pth").toString(), ref.toString()) != 0);
+        assertEquals(1, run(err, "convert", dir.resolve("missing.pth").toString(), ref.toString()));
+        assertTrue(err.toString().contains("mae convert: no such file: " + dir.resolve("missing.pth")), err.toString());
     }
 
     @Test

@@ -176,8 +176,8 @@ class PretrainCommandTest {
         assertEquals(4 * 16 * 4 + 3 * 2, fig.getWidth());
         assertEquals(16 * 4, fig.getHeight());
         err = new StringWriter();
-        assertTrue(run(err, "reconstruct", "--weights", out.resolve("last.safetensors").toString(),
-                "--image", folder.resolve("odd/corrupt.png").toString(), "--out", figure.toString()) != 0);
+        assertEquals(1, run(err, "reconstruct", "--weights", out.resolve("last.safetensors").toString(),
+                "--image", folder.resolve("odd/corrupt.png").toString(), "--out", figure.toString()));
         assertTrue(err.toString().contains("corrupt.png"), err.toString());
     }
 
@@ -252,7 +252,7 @@ class PretrainCommandTest {
         assertEquals(2, run(err, "pretrain", "--mask-ratio", "1.5"));
         assertTrue(err.toString().contains("--mask-ratio must be in [0, 1)"), err.toString());
         err = new StringWriter();
-        assertTrue(run(err, "pretrain", "--data", dir.resolve("nothing").toString(), "--out", dir.resolve("o").toString()) != 0);
+        assertEquals(1, run(err, "pretrain", "--data", dir.resolve("nothing").toString(), "--out", dir.resolve("o").toString()));
         assertTrue(err.toString().contains("apt-get install dataset-fashion-mnist"), err.toString());
     }
 }

@@ -116,24 +116,33 @@ class EncoderTest {
         }
         Encoder e = Encoder.load(file, CONFIG, Device.cpu());
         ExecutorService pool = Executors.newFixedThreadPool(4);
+        java.util.concurrent.CountDownLatch everyThreadEmbedded = new java.util.concurrent.CountDownLatch(4);
+        java.util.concurrent.atomic.AtomicLong closedAt = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
+        java.util.concurrent.atomic.AtomicInteger finishedAfterClose = new java.util.concurrent.atomic.AtomicInteger();
         try (Tensor x = images(8, 64)) {
-            List<Future<String>> results = new ArrayList<>();
+            List<Future<Integer>> results = new ArrayList<>();
             for (int t = 0; t < 4; t++)
                 results.add(pool.submit(() -> {
                     int ok = 0;
                     while (true) {
                         try (Tensor f = e.embed(x, Encoder.Output.TOKENS)) {
                             assertEquals(8 * 17 * 8, f.toFloatArray().length);
-                            ok++;
+                            if (System.nanoTime() > closedAt.get()) finishedAfterClose.incrementAndGet();
+                            if (ok++ == 0) everyThreadEmbedded.countDown();
                         } catch (IllegalStateException closed) {
-                            return ok + " calls, then: " + closed.getMessage();
+                            assertTrue(closed.getMessage().contains("is closed"), closed.getMessage());
+                            return ok;
                         }
                     }
                 }));
-            Thread.sleep(200);
+            // every thread has embedded, and a call is inside the library when close() starts
+            assertTrue(everyThreadEmbedded.await(2, java.util.concurrent.TimeUnit.MINUTES));
+            while (NativeCalls.inFlight() == 0) Thread.onSpinWait();
+            closedAt.set(System.nanoTime());
             e.close();
-            for (Future<String> f : results) assertTrue(f.get().contains("is closed"), f.get());
+            for (Future<Integer> f : results) assertTrue(f.get() >= 1, "every thread embedded before the close");
             assertTrue(e.isClosed());
+            assertTrue(finishedAfterClose.get() >= 1, "the call in flight at close() finished with its result");
         } finally {
             pool.shutdownNow();
         }

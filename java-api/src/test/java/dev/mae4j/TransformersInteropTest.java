@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,8 +34,7 @@ class TransformersInteropTest {
         if (!Files.isExecutable(venv)) reason = venv + " is missing (./run-tests makes it)";
         else if (run(List.of(venv.toString(), "-c", "import transformers, safetensors")).exit != 0)
             reason = "the venv lacks transformers or safetensors (./run-tests installs them)";
-        if (reason != null) System.out.println("TransformersInteropTest skipped: " + reason);
-        Assumptions.assumeTrue(reason == null, reason);
+        TestData.assumeBuilt(reason == null, reason);
         python = venv;
     }
 

@@ -159,7 +159,7 @@ class InteropCommandTest {
     void cppDriversTwinRunsTheSameStepBesideIt() throws Exception {
         // the A/A control of --alternate-native (benchmarks/pairs.sh TWIN=1): two models of their own, the same step
         Path driver = Path.of("../native/target/cmake/benchmarks/native/mae_train_step_driver").toAbsolutePath();
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(driver), "no driver at " + driver);
+        Cli.assumeBuilt(Files.isExecutable(driver), "no C++ driver at " + driver + " (the native module builds it)");
         Process p = new ProcessBuilder(driver.toString(), "--config", "fashion", "--batch", "2", "--steps", "3",
                 "--warmup", "1", "--twin", "1").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -176,7 +176,7 @@ class InteropCommandTest {
     void benchAlternatesEachJavaStepWithTheCppDriversStep() throws Exception {
         // built beside libmae by the native module (benchmarks/native)
         Path lib = Path.of("../native/target/cmake/benchmarks/native/libmae_train_step_driver_in_jvm.so").toAbsolutePath();
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(lib), "no driver library at " + lib);
+        Cli.assumeBuilt(Files.isRegularFile(lib), "no driver library at " + lib + " (the native module builds it)");
         java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
         java.io.PrintStream old = System.out;
         try {

@@ -67,11 +67,13 @@ AdamW::AdamW(std::vector<Param>& params, const mae_adamw_config& cfg, const Grou
     for (const auto& s : slots_) slot_sizes_.push_back(s.param.numel());
     for (const auto& s : slots_) state_names_.push_back("exp_avg." + s.name);
     for (const auto& s : slots_) state_names_.push_back("exp_avg_sq." + s.name);
+    state_names_.push_back("step");
 }
 
 void AdamW::set_step_count(int64_t step) {
     require(step >= 0, "step count must be >= 0, got " + std::to_string(step));
     step_ = step;
+    applied_.fill_(static_cast<double>(step));
 }
 
 torch::Tensor& AdamW::state(const std::string& name) {
@@ -79,6 +81,7 @@ torch::Tensor& AdamW::state(const std::string& name) {
         if (name == "exp_avg." + s.name) return s.exp_avg;
         if (name == "exp_avg_sq." + s.name) return s.exp_avg_sq;
     }
+    if (name == "step") return applied_;
     throw InvalidArgument("no optimiser state named '" + name + "'");
 }
 
@@ -89,9 +92,11 @@ void AdamW::set_lr(double lr) {
 
 void AdamW::step(StepThreads* threads) {
     ++step_;
+    const double t = applied_.item<double>() + 1;  // this update's number among those applied
+    applied_.fill_(t);
     const double b1 = cfg_.beta1, b2 = cfg_.beta2;
-    const double bias_correction1 = 1.0 - std::pow(b1, static_cast<double>(step_));
-    const double bias_correction2 = 1.0 - std::pow(b2, static_cast<double>(step_));
+    const double bias_correction1 = 1.0 - std::pow(b1, t);
+    const double bias_correction2 = 1.0 - std::pow(b2, t);
     const double bias_correction2_sqrt = std::sqrt(bias_correction2);
     auto update = [&](size_t i) {
         torch::NoGradGuard no_grad;

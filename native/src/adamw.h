@@ -33,14 +33,17 @@ public:
     // One update from the parameters' current .grad; parameters without a gradient are skipped. With `threads`,
     // the parameters are updated on those threads (each tensor's update is independent of the others').
     void step(StepThreads* threads = nullptr);
-    // Counts an update that was skipped (a non-finite gradient): no tensor changes, but the count advances so
-    // that schedules and data positions keyed to it stay in step.
+    // Counts an update that was skipped (a non-finite gradient): no tensor changes and the bias correction's
+    // count ("step") stays, as torch's GradScaler skips optimizer.step(); the step count advances so that
+    // schedules and data positions keyed to it stay in step.
     void skip() { ++step_; }
     void set_lr(double lr);
     int64_t step_count() const { return step_; }
+    // Sets the step count and, as if no update had been skipped, the updates applied ("step").
     void set_step_count(int64_t step);
 
-    // "exp_avg.<param>" and "exp_avg_sq.<param>" per trained parameter, in parameter order.
+    // "exp_avg.<param>" and "exp_avg_sq.<param>" per trained parameter, in parameter order, then "step": the
+    // updates applied, which the bias correction counts (torch's state["step"]), as F64 [1].
     const std::vector<std::string>& state_names() const { return state_names_; }
     torch::Tensor& state(const std::string& name);  // throws InvalidArgument for an unknown name
 
@@ -56,6 +59,7 @@ private:
     std::vector<std::string> state_names_;
     mae_adamw_config cfg_;
     int64_t step_ = 0;
+    torch::Tensor applied_ = torch::zeros({1}, torch::kFloat64);
 };
 
 void validate_adamw_config(const mae_adamw_config& cfg);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <cmath>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -183,6 +184,11 @@ void overwrite_state(Train& t, const char* name, const mae_tensor_view* value) {
                                                         mae::shape_string(state.sizes()) + ", got " +
                                                         mae::shape_string(src.sizes()));
     mae::require(src.is_floating_point(), std::string("optimiser state '") + name + "' needs F32 or F64 values");
+    if (std::string(name) == "step") {
+        const double v = src.to(torch::kFloat64).item<double>();
+        mae::require(v >= 0 && v == std::floor(v) && v < 9007199254740992.0,
+                     "optimiser state 'step' counts updates: a whole number >= 0, got " + std::to_string(v));
+    }
     torch::NoGradGuard no_grad;
     state.copy_(src);
 }

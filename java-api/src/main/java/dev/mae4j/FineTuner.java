@@ -107,7 +107,7 @@ public final class FineTuner extends NativeResource {
         return schedule.lr(updates);
     }
 
-    /** Updates taken so far. */
+    /** Updates taken so far, skipped (non-finite) ones included: the position schedules follow. */
     public long stepCount() {
         return updates;
     }
@@ -123,7 +123,10 @@ public final class FineTuner extends NativeResource {
         }
     }
 
-    /** The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per parameter. */
+    /**
+     * The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per parameter, then "step" (F64 [1]): the
+     * updates AdamW has applied, as torch's state["step"]; unlike {@link #stepCount()} it leaves out skipped ones.
+     */
     public List<String> optimizerStateNames() {
         acquire();
         try {
@@ -164,7 +167,11 @@ public final class FineTuner extends NativeResource {
         if (file == null) throw new IllegalArgumentException("file must not be null");
         TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "fine-tuning", checkpointed(),
                 DROP_PATH_STATE, group == null ? 0 : group.rank(), classifier::restoreDropPathState);
-        setStepCount(contents.updates());
+        setStepCount(contents.updates());  // also sets AdamW's applied updates to it: the file's count, if kept, wins
+        if (contents.appliedUpdates() != null)
+            try (Tensor applied = Tensor.fromDoubles(new double[] {contents.appliedUpdates()}, 1)) {
+                setOptimizerState("step", applied);
+            }
         if (contents.preprocessing() != null) classifier.setPreprocessing(contents.preprocessing());
         return contents.progress();
     }

@@ -163,7 +163,7 @@ public final class Trainer extends NativeResource {
         return stepThreads;
     }
 
-    /** Updates taken so far. */
+    /** Updates taken so far, skipped (non-finite) ones included: the position schedules and data follow. */
     public long stepCount() {
         acquire();
         try (Arena arena = Arena.ofConfined()) {
@@ -191,7 +191,11 @@ public final class Trainer extends NativeResource {
         return pending;
     }
 
-    /** The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per trained parameter. */
+    /**
+     * The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per trained parameter, then "step" (F64
+     * [1]): the updates AdamW has applied, which its bias correction counts, as torch's state["step"]; unlike
+     * {@link #stepCount()} it does not count skipped (non-finite) updates.
+     */
     public List<String> optimizerStateNames() {
         acquire();
         try {
@@ -291,7 +295,11 @@ public final class Trainer extends NativeResource {
         if (file == null || masker == null) throw new IllegalArgumentException("file and masker must not be null");
         TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "training", checkpointed(), MASKER_STATE,
                 group == null ? 0 : group.rank(), masker::restoreState);
-        setStepCount(contents.updates());
+        setStepCount(contents.updates());  // also sets AdamW's applied updates to it: the file's count, if kept, wins
+        if (contents.appliedUpdates() != null)
+            try (Tensor applied = Tensor.fromDoubles(new double[] {contents.appliedUpdates()}, 1)) {
+                setOptimizerState("step", applied);
+            }
         if (contents.preprocessing() != null) model.setPreprocessing(contents.preprocessing());
         return contents.progress();
     }

@@ -27,8 +27,14 @@ final class TrainingCheckpoint {
 
     private TrainingCheckpoint() {}
 
-    /** What a checkpoint restores besides the tensors: the update count, the caller's progress, the normalisation (null if none). */
-    record Contents(long updates, Map<String, String> progress, Preprocessing preprocessing) {}
+    /**
+     * What a checkpoint restores besides the tensors: the update count, the caller's progress, the normalisation (null
+     * if none), and AdamW's count of applied updates (null in files from before it was kept: then as many as updates).
+     */
+    record Contents(long updates, Map<String, String> progress, Preprocessing preprocessing, Long appliedUpdates) {}
+
+    // AdamW's applied-update count: restored after the update count, which resets it (see Trainer.loadCheckpoint)
+    private static final String APPLIED = OPTIMIZER_PREFIX + "step";
 
     /** The weights and optimiser state of a trainer, by name: what a checkpoint reads and writes. */
     record Trainable(List<ParameterInfo> parameters, Function<String, Tensor> parameter, BiConsumer<String, Tensor> setParameter,
@@ -64,11 +70,18 @@ final class TrainingCheckpoint {
         Set<String> expected = new HashSet<>();
         for (ParameterInfo p : t.parameters()) expected.add(MODEL_PREFIX + p.name());
         for (String name : t.optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
+        expected.remove(APPLIED);  // optional: files from before it was kept lack it
         expected.add(stateName);
         String mine = rankName(stateName, rank);
         boolean[] found = {false};
-        Contents contents = read(file, format, kind, expected, name -> name.startsWith(stateName + ".rank"), (name, v) -> {
-            if (name.startsWith(stateName)) {
+        Long[] applied = {null};
+        Contents contents = read(file, format, kind, expected,
+                name -> name.startsWith(stateName + ".rank") || name.equals(APPLIED), (name, v) -> {
+            if (name.equals(APPLIED)) {
+                double d = v.toDoubleArray()[0];
+                if (!(d >= 0 && d == Math.floor(d))) throw new IllegalArgumentException("optimizer.step is not a count: " + d);
+                applied[0] = (long) d;
+            } else if (name.startsWith(stateName)) {
                 if (name.equals(mine)) {
                     restoreState.accept(v.segment().toArray(ValueLayout.JAVA_BYTE));
                     found[0] = true;
@@ -79,7 +92,7 @@ final class TrainingCheckpoint {
         if (!found[0])
             System.getLogger(TrainingCheckpoint.class.getName()).log(System.Logger.Level.WARNING, file + " has no " + stateName
                     + " for rank " + rank + " (it was written by fewer ranks): this rank's draws continue from its own seed");
-        return contents;
+        return new Contents(contents.updates(), contents.progress(), contents.preprocessing(), applied[0]);
     }
 
     private static String rankName(String stateName, int rank) {
@@ -138,7 +151,7 @@ final class TrainingCheckpoint {
                 if (k.startsWith(PROGRESS_PREFIX)) progress.put(k.substring(PROGRESS_PREFIX.length()), v);
             });
             Preprocessing preprocessing = Preprocessing.recordedIn(file, meta);
-            return new Contents(updates, progress, preprocessing);
+            return new Contents(updates, progress, preprocessing, null);
         }
     }
 }

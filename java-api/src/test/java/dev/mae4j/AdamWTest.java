@@ -14,16 +14,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class AdamWTest {
     private static final MaeConfig CONFIG = MaeConfig.tiny().toBuilder().precision(DType.F64).build();
     private static final double LR = 1e-2, B1 = 0.9, B2 = 0.95, EPS = 1e-8, WD = 0.05;
+    private static final int STEPS = 5;
 
     /** The reference's groups, by name: no decay for biases and 1-D tensors (cls and mask tokens decay). */
     private static boolean decays(ParameterInfo p) {
         return p.shape().length > 1 && !p.name().endsWith(".bias");
     }
 
-    // F64 to rounding; F32 to float's (the reference keeps its moments in double)
+    // F64 to rounding; F32 to float's (the reference keeps its moments in double). Several steps, so that the
+    // moments' decay (the betas) and the bias correction's count show in the weights and in the state.
     @ParameterizedTest
     @CsvSource({"F64, 1e-12", "F32, 1e-6"})
-    void twoStepsEqualPlainJavaAdamW(DType precision, double tolerance) {
+    void severalStepsEqualPlainJavaAdamW(DType precision, double tolerance) {
         double[] pixels = TestData.gaussian(2 * 128, 31);
         double[] noise = TestData.uniform(2 * 16, 32);
         try (Model model = Model.create(CONFIG.toBuilder().precision(precision).build(), Device.cpu(), 3);
@@ -33,7 +35,7 @@ class AdamWTest {
              Tensor noiseT = Tensor.fromDoubles(noise, 2, 16);
              Masker masker = Masker.fromNoise(noiseT, 0.75)) {
             Map<String, double[]> p = values(model, false), m = new HashMap<>(), v = new HashMap<>();
-            for (int t = 1; t <= 2; t++) {
+            for (int t = 1; t <= STEPS; t++) {
                 double expectedLoss;
                 try (ForwardResult r = model.forwardBackward(images, masker)) {
                     expectedLoss = r.loss();
@@ -49,8 +51,20 @@ class AdamWTest {
                 Map<String, double[]> actual = values(model, false);
                 for (ParameterInfo info : model.parameters())
                     TestData.assertClose(p.get(info.name()), actual.get(info.name()), tolerance, "step " + t + " " + info.name());
+                for (String name : m.keySet()) {
+                    try (Tensor ma = trainer.optimizerState("exp_avg." + name); Tensor va = trainer.optimizerState("exp_avg_sq." + name)) {
+                        // relative to the entry's largest value: the moments are small numbers
+                        TestData.assertClose(m.get(name), ma.toDoubleArray(), tolerance * largest(m.get(name)),
+                                "exp_avg after step " + t + " " + name);
+                        TestData.assertClose(v.get(name), va.toDoubleArray(), tolerance * largest(v.get(name)),
+                                "exp_avg_sq after step " + t + " " + name);
+                    }
+                }
+                try (Tensor applied = trainer.optimizerState("step")) {
+                    assertArrayEquals(new double[] {t}, applied.toDoubleArray());
+                }
             }
-            assertEquals(2, trainer.stepCount());
+            assertEquals(STEPS, trainer.stepCount());
         }
     }
 
@@ -87,6 +101,61 @@ class AdamWTest {
                 new boolean[] {decays(info("cls_token", 1, 1, 8)), decays(info("blocks.0.attn.qkv.weight", 24, 8)),
                         decays(info("blocks.0.attn.qkv.bias", 24)), decays(info("norm.weight", 8)),
                         decays(info("decoder_pred.bias", 8))});
+    }
+
+    /**
+     * The recipes' betas reach the optimiser by default: Trainer's (0.9, 0.95) as main_pretrain.py, FineTuner's
+     * (0.9, 0.999) as main_finetune.py. Read from the state alone: with β1 the gradient of step t is
+     * (m_t − β1·m_{t−1}) / (1 − β1), and then v_t must be β2·v_{t−1} + (1 − β2)·g_t², for every element and step.
+     */
+    @Test
+    void theBuildersDefaultBetasAreTheRecipes() {
+        try (Model model = Model.create(CONFIG, Device.cpu(), 3); Trainer trainer = Trainer.builder(model).build();
+             Masker masker = Masker.random(0.75, 5)) {
+            assertBetas(0.9, 0.95, "blocks.0.mlp.fc1.weight", trainer::optimizerState, s -> {
+                try (Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * 128, 40 + s), 2, 2, 8, 8)) {
+                    trainer.step(images, masker);
+                }
+            });
+        }
+        try (Classifier c = Classifier.create(CONFIG, 3, 0.0, Device.cpu(), 3); FineTuner tuner = FineTuner.builder(c).build();
+             Tensor labels = Tensor.fromLongs(new long[] {0, 2}, 2)) {
+            assertBetas(0.9, 0.999, "head.weight", tuner::optimizerState, s -> {
+                try (Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * 128, 50 + s), 2, 2, 8, 8)) {
+                    tuner.step(images, labels);
+                }
+            });
+        }
+    }
+
+    private static void assertBetas(double b1, double b2, String param, java.util.function.Function<String, Tensor> state,
+                                    java.util.function.IntConsumer step) {
+        double[] m0 = null, v0 = null;
+        for (int s = 0; s < 4; s++) {
+            step.accept(s);
+            double[] m, v;
+            try (Tensor mt = state.apply("exp_avg." + param); Tensor vt = state.apply("exp_avg_sq." + param)) {
+                m = mt.toDoubleArray();
+                v = vt.toDoubleArray();
+            }
+            if (m0 != null) {
+                double[] predicted = new double[v.length];
+                for (int i = 0; i < v.length; i++) {
+                    double g = (m[i] - b1 * m0[i]) / (1 - b1);
+                    predicted[i] = b2 * v0[i] + (1 - b2) * g * g;
+                }
+                TestData.assertClose(predicted, v, 1e-9 * java.util.Arrays.stream(v).max().orElse(1), "exp_avg_sq of "
+                        + param + " after step " + (s + 1) + " with betas (" + b1 + ", " + b2 + ")");
+            }
+            m0 = m;
+            v0 = v;
+        }
+    }
+
+    private static double largest(double[] x) {
+        double l = Double.MIN_NORMAL;
+        for (double e : x) l = Math.max(l, Math.abs(e));
+        return l;
     }
 
     private static ParameterInfo info(String name, long... shape) {

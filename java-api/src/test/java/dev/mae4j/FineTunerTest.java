@@ -211,7 +211,8 @@ class FineTunerTest {
             TestData.assertRefused(IllegalArgumentException.class, "labelSmoothing must be in [0, 1), got 1.0", () -> FineTuner.builder(c).labelSmoothing(1).build());
             TestData.assertRefused(IllegalArgumentException.class, "beta2 must be in [0, 1)", () -> FineTuner.builder(c).betas(0.9, 1.0).build());
             try (FineTuner t = FineTuner.builder(c).build()) {
-                assertEquals(2 * c.parameters().size(), t.optimizerStateNames().size(), "every classifier parameter is trained");
+                assertEquals(2 * c.parameters().size() + 1, t.optimizerStateNames().size(),
+                        "two moments for every classifier parameter (every one is trained), then AdamW's step");
             }
         }
     }

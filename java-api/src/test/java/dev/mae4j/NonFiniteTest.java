@@ -44,16 +44,56 @@ class NonFiniteTest {
              Masker masker = Masker.random(0.75, 1);
              Tensor good = images(false); Tensor bad = images(true)) {
             t.step(good, masker);
-            Map<String, float[]> before = weights(m);
+            Map<String, float[]> before = weights(m), stateBefore = state(t);
             assertTrue(Double.isNaN(t.step(bad, masker)), "the step reports its NaN loss");
-            Map<String, float[]> after = weights(m);
+            Map<String, float[]> after = weights(m), stateAfter = state(t);
             for (String name : before.keySet()) assertArrayEquals(before.get(name), after.get(name), name + " untouched");
+            for (String name : stateBefore.keySet())
+                assertArrayEquals(stateBefore.get(name), stateAfter.get(name), "AdamW's " + name + " untouched");
+            assertArrayEquals(new float[] {1}, stateAfter.get("step"), "AdamW counts the one update it applied");
             assertEquals(1, t.skippedUpdates());
             assertEquals(2, t.stepCount(), "the update count advances, so schedules and data positions stay in step");
             double loss = t.step(good, masker);
             assertTrue(Double.isFinite(loss), "training goes on after one bad batch");
-            assertTrue(!java.util.Arrays.equals(before.get("norm.weight"), weights(m).get("norm.weight")), "finite steps update");
+            Map<String, float[]> next = weights(m);
+            assertTrue(!java.util.Arrays.equals(before.get("norm.weight"), next.get("norm.weight")), "finite steps update");
+            for (var e : next.entrySet())
+                for (float x : e.getValue()) assertTrue(Float.isFinite(x), e.getKey() + " stays finite");
         }
+    }
+
+    /**
+     * A skipped update is as if the bad batch had never come: good, bad, good trains to exactly the weights of good,
+     * good (AdamW's bias correction counts applied updates, as torch's optimizer.step() skipped by GradScaler).
+     */
+    @Test
+    void aSkippedUpdateLeavesNoTraceInLaterOnes() {
+        Map<String, float[]> withSkip, without;
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Trainer t = Trainer.builder(m).learningRate(1e-2).build();
+             Tensor good = images(false); Tensor bad = images(true);
+             Tensor noise = Tensor.fromDoubles(TestData.uniform(2 * 16, 5), 2, 16); Masker masker = Masker.fromNoise(noise, 0.75)) {
+            t.step(good, masker);
+            t.step(bad, masker);
+            t.step(good, masker);
+            withSkip = weights(m);
+        }
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Trainer t = Trainer.builder(m).learningRate(1e-2).build();
+             Tensor good = images(false);
+             Tensor noise = Tensor.fromDoubles(TestData.uniform(2 * 16, 5), 2, 16); Masker masker = Masker.fromNoise(noise, 0.75)) {
+            t.step(good, masker);
+            t.step(good, masker);
+            without = weights(m);
+        }
+        for (String name : without.keySet()) assertArrayEquals(without.get(name), withSkip.get(name), name);
+    }
+
+    private static Map<String, float[]> state(Trainer t) {
+        Map<String, float[]> s = new HashMap<>();
+        for (String name : t.optimizerStateNames())
+            try (Tensor x = t.optimizerState(name)) {
+                s.put(name, x.toFloatArray());
+            }
+        return s;
     }
 
     @ParameterizedTest
@@ -130,9 +170,16 @@ class NonFiniteTest {
             try (Tensor w = c.parameter("head.weight")) {
                 before = w.toFloatArray();
             }
+            float[] avgBefore;
+            try (Tensor s = t.optimizerState("exp_avg_sq.head.weight")) {
+                avgBefore = s.toFloatArray();
+            }
             assertTrue(Double.isNaN(t.step(bad, y)));
-            try (Tensor w = c.parameter("head.weight")) {
+            try (Tensor w = c.parameter("head.weight"); Tensor s = t.optimizerState("exp_avg_sq.head.weight");
+                 Tensor applied = t.optimizerState("step")) {
                 assertArrayEquals(before, w.toFloatArray());
+                assertArrayEquals(avgBefore, s.toFloatArray(), "AdamW's moments untouched");
+                assertArrayEquals(new double[] {0}, applied.toDoubleArray(), "no update applied");
             }
             assertEquals(1, t.skippedUpdates());
             assertThrows(NonFiniteLossException.class, () -> t.step(bad, y));

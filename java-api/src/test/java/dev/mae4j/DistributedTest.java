@@ -240,6 +240,86 @@ class DistributedTest {
         }
     }
 
+    /**
+     * Each rank trains on its own shard: over one epoch the ranks read disjoint halves of the data that together are
+     * all of it (were every rank handed rank 0's shard, the ranks would stay identical and training would go on,
+     * on duplicated data).
+     */
+    @Test
+    void fitHandsEachRankItsOwnShard() throws Exception {
+        ImageDataset data = TestData.dataset(CONFIG, 16, 5);
+        LrSchedule schedule = LrSchedule.warmupCosine(1e-2, 1e-4, 1, 2);
+        int port = freePort();
+        // two updates of 4 images on each of 2 ranks: one epoch of 16
+        List<java.util.Set<Integer>> seen = onRanks(2, rank -> {
+            java.util.Set<Integer> read = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            List<Integer> all = java.util.Collections.synchronizedList(new ArrayList<>());
+            ImageDataset recording = new ImageDataset() {
+                public int size() { return data.size(); }
+                public int channels() { return data.channels(); }
+                public int height() { return data.height(); }
+                public int width() { return data.width(); }
+                public void copyNormalised(int index, float[] dst, int offset) {
+                    all.add(index);
+                    read.add(index);
+                    data.copyNormalised(index, dst, offset);
+                }
+            };
+            try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
+                 Model model = Model.create(CONFIG, Device.cpu(), 3);
+                 Trainer t = Trainer.builder(model).schedule(schedule).processGroup(g).build();
+                 Masker m = Masker.random(0.75, 40 + rank)) {
+                t.fit(recording, m, new Fit(4, 2, 8, null, null, 1, null), u -> true);
+            } catch (IOException | InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+            assertEquals(8, all.size(), "rank " + rank + " read its 8 images once each: " + all);
+            return read;
+        });
+        assertEquals(8, seen.get(0).size());
+        assertEquals(8, seen.get(1).size());
+        java.util.Set<Integer> both = new java.util.HashSet<>(seen.get(0));
+        both.retainAll(seen.get(1));
+        assertEquals(java.util.Set.of(), both, "no image is read by both ranks");
+        java.util.Set<Integer> union = new java.util.TreeSet<>(seen.get(0));
+        union.addAll(seen.get(1));
+        assertEquals(16, union.size(), "together the ranks read the whole epoch");
+    }
+
+    /** README: "a NaN on any rank skips the update on all". Rank 1 alone gets a poisoned batch. */
+    @Test
+    void aNonFiniteLossOnOneRankSkipsTheUpdateOnEvery() throws Exception {
+        int port = freePort();
+        List<Object[]> results = onRanks(2, rank -> {
+            double[] clean = TestData.gaussian(2 * IMG, 10 + rank), poisoned = clean.clone();
+            if (rank == 1) poisoned[7] = Double.NaN;
+            try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
+                 Model model = Model.create(CONFIG, Device.cpu(), 3);
+                 Trainer t = Trainer.builder(model).learningRate(1e-2).processGroup(g).build();
+                 Tensor good = Tensor.fromDoubles(clean, 2, 2, 8, 8); Tensor bad = Tensor.fromDoubles(poisoned, 2, 2, 8, 8);
+                 Masker masker = Masker.random(0.75, rank)) {
+                t.step(good, masker);
+                Map<String, double[]> before = parameters(model);
+                double loss = t.step(bad, masker);  // rank 0's own batch is clean
+                Map<String, double[]> after = parameters(model);
+                t.step(good, masker);
+                return new Object[] {loss, t.skippedUpdates(), before, after, parameters(model)};
+            }
+        });
+        for (int r = 0; r < 2; r++) {
+            Object[] x = results.get(r);
+            // each rank reports its own loss when the window is skipped: rank 1's NaN, rank 0's finite one
+            assertEquals(r == 1, Double.isNaN((double) x[0]), "rank " + r + "'s loss " + x[0]);
+            assertEquals(1L, x[1], "rank " + r + " skipped the update");
+            @SuppressWarnings("unchecked")
+            Map<String, double[]> before = (Map<String, double[]>) x[2], after = (Map<String, double[]>) x[3];
+            for (String name : before.keySet()) assertArrayEquals(before.get(name), after.get(name), "rank " + r + " " + name);
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, double[]> a = (Map<String, double[]>) results.get(0)[4], b = (Map<String, double[]>) results.get(1)[4];
+        for (String name : a.keySet()) assertArrayEquals(a.get(name), b.get(name), name + ": the ranks stay identical");
+    }
+
     // Fits `updates` updates of batch 4 per rank, saving a checkpoint at `save` and starting from `resume` if given.
     private static Map<String, double[]> fitRank(int rank, int port, ImageDataset data, LrSchedule schedule, Path save,
                                                  long updates, Path resume) {

@@ -21,12 +21,17 @@ record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, i
     }
 
     int run(List<String> args, Path logs) throws IOException, InterruptedException {
+        return run(MaeCommand.class.getName(), args, logs);
+    }
+
+    /** As {@link #run(List, Path)} with workers running {@code mainClass} (tests start stand-in workers). */
+    int run(String mainClass, List<String> args, Path logs) throws IOException, InterruptedException {
         java.nio.file.Files.createDirectories(logs);
         List<Process> workers = new ArrayList<>();
         Thread stopAll = new Thread(() -> workers.forEach(Process::destroy));
         Runtime.getRuntime().addShutdownHook(stopAll);  // Ctrl-C on the launcher ends the workers too
         try {
-            for (int local = 0; local < nprocPerNode; local++) workers.add(start(local, args, logs));
+            for (int local = 0; local < nprocPerNode; local++) workers.add(start(local, mainClass, args, logs));
             System.out.printf("started %d workers (ranks %d-%d of %d); ranks other than %d log to %s%n", nprocPerNode,
                     nodeRank * nprocPerNode, (nodeRank + 1) * nprocPerNode - 1, worldSize(), nodeRank * nprocPerNode, logs);
             return await(workers);
@@ -40,7 +45,7 @@ record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, i
         }
     }
 
-    private Process start(int local, List<String> args, Path logs) throws IOException {
+    private Process start(int local, String mainClass, List<String> args, Path logs) throws IOException {
         int rank = nodeRank * nprocPerNode + local;
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
@@ -48,7 +53,7 @@ record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, i
         cmd.addAll(jvmArgs);
         // `java -jar mae-cli.jar` grants native access through the jar's manifest, which a -cp start does not read
         if (jvmArgs.stream().noneMatch(a -> a.startsWith("--enable-native-access"))) cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MaeCommand.class.getName()));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         Map<String, String> env = pb.environment();

@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * workload runs in a child JVM with a small Java heap (32 MiB, serial GC), so what grows can only be native memory.
  * The RSS cannot show a small leak: a churning heap hands the leaked bytes freed chunks for a long time. So the
  * criterion is what malloc's callers hold (glibc's mallinfo2: every arena, mmapped chunks included), its slope over the
- * cycles (the median over ten intervals of 150 cycles, which one-off steps do not move): under
+ * cycles (the median over ten intervals of 300 cycles, which one-off steps do not move): under
  * {@link #LIMIT_KIB_PER_CYCLE}. That it catches a steady leak of 0.1 KiB per cycle is itself tested: the same run with
  * such a leak injected must fail it. The soak version runs longer: -Dmae.soak.cycles=100000 (docs/RELIABILITY.md).
  */
@@ -226,7 +226,7 @@ public class LeakTest {
     @ParameterizedTest
     @ValueSource(strings = {"models", "training", "embedding", "checkpoints"})
     void cyclesKeepTheResidentSetFlat(String workload) throws Exception {
-        long[][] samples = soak(workload, Integer.getInteger("mae.soak.cycles", 1500), 0);
+        long[][] samples = soak(workload, Integer.getInteger("mae.soak.cycles", 3000), 0);
         System.out.println("leak check " + describe(workload, samples));
         assertTrue(slope(samples) < LIMIT_KIB_PER_CYCLE, "RSS grows steadily: " + describe(workload, samples));
         long growth = samples[samples.length - 1][1] - samples[0][1];
@@ -236,7 +236,7 @@ public class LeakTest {
     /** The criterion's power: the cheapest workload with a leak of 0.1 KiB per cycle injected must fail it. */
     @Test
     void aLeakOfATenthOfAKibPerCycleIsCaught() throws Exception {
-        long[][] samples = soak("models", 1500, 100);
+        long[][] samples = soak("models", 3000, 100);
         System.out.println("leak check with 100 B/cycle injected " + describe("models", samples));
         assertTrue(slope(samples) >= LIMIT_KIB_PER_CYCLE, "an injected leak of 0.1 KiB/cycle went unseen: "
                 + describe("models", samples));

@@ -41,7 +41,6 @@ public final class TestData {
         return dtype == DType.F64 ? Tensor.fromDoubles(values, shape) : Tensor.fromFloats(toFloats(values), shape);
     }
 
-    /** max |actual − expected| ≤ tol · max(1, max |expected|). */
     /** {@code n} seeded Gaussian images of the configuration's size. */
     static dev.mae4j.data.ImageDataset dataset(MaeConfig c, int n, long seed) {
         float[] pixels = toFloats(gaussian(n * c.inChans() * c.imgSize() * c.imgSize(), seed));
@@ -79,6 +78,7 @@ public final class TestData {
         return e;
     }
 
+    /** max |actual − expected| ≤ tol · max(1, max |expected|). */
     static void assertClose(double[] expected, double[] actual, double tol, String what) {
         assertTrue(expected.length == actual.length, what + ": length " + actual.length + " != " + expected.length);
         double scale = 1, err = 0;

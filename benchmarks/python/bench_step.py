@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--ddp", type=int, default=1, help="data-parallel processes (DistributedDataParallel, Gloo)")
     ap.add_argument("--ddp-port", type=int, default=29517)
     ap.add_argument("--turns", help="take steps in turns with another process (pipes PREFIX.from, PREFIX.to)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="the forward pass under torch.autocast(dtype=torch.bfloat16), as main_pretrain.py's amp (mae bench --precision bf16)")
     ap.add_argument("--compile", action="store_true",
                     help="torch.compile the model (inductor); the warm-up steps include the compilation")
     a = ap.parse_args()
@@ -83,7 +85,7 @@ def main():
     in_order = list(ms)
     ms.sort()
     q = lambda p: ms[min(len(ms) - 1, int(p * (len(ms) - 1) + 0.5))]
-    print(json.dumps({"driver": a.driver_name + ("+compile" if a.compile else ""), "config": a.config, "batch": batch, "threads": threads,
+    print(json.dumps({"driver": a.driver_name + ("+compile" if a.compile else "") + ("+bf16" if a.bf16 else ""), "config": a.config, "batch": batch, "threads": threads,
                       "ranks": a.ddp, "steps": a.steps,
                       "median_ms": round(q(0.5), 3), "p25_ms": round(q(0.25), 3), "p75_ms": round(q(0.75), 3),
                       "images_per_s": round(1000 * batch / q(0.5), 2), "last_loss": last, "torch": torch.__version__,
@@ -136,7 +138,8 @@ def time_steps(a, model, images, turns=None):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss, _, _ = model(images, 0.75)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss, _, _ = model(images, 0.75)
         loss.backward()
         opt.step()
         return loss.item()  # the same per-step host read the Java and C++ steps make

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 15
+#define MAE_ABI_VERSION 16
 
 #define MAE_MAX_DIMS 8
 
@@ -37,6 +37,10 @@ extern "C" {
 #define MAE_DTYPE_F64 1
 #define MAE_DTYPE_I64 2
 #define MAE_DTYPE_U8 3
+/* mae_config.dtype only, never a tensor's: bfloat16 mixed precision. Parameters, gradients and AdamW stay F32; the
+   forward pass runs under autocast to bfloat16 as torch.autocast does (matrix products and attention in bfloat16,
+   what it keeps in float32 in float32); the tensors handed back are F32. */
+#define MAE_DTYPE_BF16 4
 
 /* Device types. */
 #define MAE_DEVICE_CPU 0
@@ -80,7 +84,8 @@ typedef struct mae_config {
     int32_t decoder_num_heads;
     double mlp_ratio;
     int32_t norm_pix_loss; /* 0 or 1 */
-    int32_t dtype;         /* MAE_DTYPE_F32 or MAE_DTYPE_F64: parameters and activations */
+    int32_t dtype;         /* MAE_DTYPE_F32 or MAE_DTYPE_F64: parameters and activations; MAE_DTYPE_BF16: F32
+                              parameters, bfloat16 autocast */
     double layer_norm_eps; /* of every LayerNorm: 1e-6 in the reference (timm), 1e-12 in Hugging Face's ViTMAE */
 } mae_config;
 

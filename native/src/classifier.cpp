@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autocast.h"
 #include "errors.h"
 #include "tensors.h"
 
@@ -70,13 +71,14 @@ std::vector<DropPath> VitClassifier::draw_drop_path(int64_t n) {
 }
 
 torch::Tensor VitClassifier::features(const torch::Tensor& imgs, const std::vector<DropPath>* drops) {
+    AutocastScope autocast(mixed_precision(), device_.type());  // bf16: as main_finetune.py's autocast
     // [N, C, H, W] -> [N, L, D]
     auto x = torch::conv2d(imgs, patch_w_, patch_b_, cfg_.patch_size).flatten(2).transpose(1, 2);
     auto cls = cls_token_.expand({x.size(0), -1, -1});
     x = torch::cat({cls, x}, 1) + pos_embed_;  // [N, 1 + L, D]
     for (size_t i = 0; i < blocks_.size(); ++i) x = block_forward(blocks_[i], x, drops ? &(*drops)[i] : nullptr);
     // global pool without cls token, then fc_norm
-    return layer_norm(x.narrow(1, 1, x.size(1) - 1).mean(1), fc_norm_w_, fc_norm_b_, cfg_.layer_norm_eps);
+    return layer_norm(x.narrow(1, 1, x.size(1) - 1).mean(1), fc_norm_w_, fc_norm_b_, cfg_.layer_norm_eps).to(dtype());
 }
 
 torch::Tensor VitClassifier::forward_features(const torch::Tensor& imgs, bool train) {
@@ -86,11 +88,13 @@ torch::Tensor VitClassifier::forward_features(const torch::Tensor& imgs, bool tr
 }
 
 torch::Tensor VitClassifier::forward(const torch::Tensor& imgs, bool train) {
-    return torch::linear(forward_features(imgs, train), head_w_, head_b_);
+    AutocastScope autocast(mixed_precision(), device_.type());
+    return torch::linear(forward_features(imgs, train), head_w_, head_b_).to(dtype());  // the loss in float32
 }
 
 torch::Tensor VitClassifier::forward(const torch::Tensor& imgs, const std::vector<DropPath>* drops) {
-    return torch::linear(features(imgs, drops), head_w_, head_b_);
+    AutocastScope autocast(mixed_precision(), device_.type());
+    return torch::linear(features(imgs, drops), head_w_, head_b_).to(dtype());
 }
 
 torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing) {

@@ -27,7 +27,8 @@ public:
     int64_t num_classes() const { return num_classes_; }
     double drop_path_rate() const { return drop_path_rate_; }
     const torch::Device& device() const { return device_; }
-    torch::ScalarType dtype() const;
+    torch::ScalarType dtype() const;  // of the parameters (F32 for MAE_DTYPE_BF16) and of the tensors handed back
+    bool mixed_precision() const { return cfg_.dtype == MAE_DTYPE_BF16; }
     std::vector<Param>& params() { return params_; }
     const std::vector<Param>& params() const { return params_; }
     const Param& param(const std::string& name) const { return find_param(params_, name); }

@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "autocast.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -52,8 +54,8 @@ void validate_config(const mae_config& c) {
             "norm_pix_loss must be 0 or 1, got " + std::to_string(c.norm_pix_loss));
     require(std::isfinite(c.layer_norm_eps) && c.layer_norm_eps > 0,
             "layer_norm_eps must be finite and > 0, got " + std::to_string(c.layer_norm_eps));
-    require(c.dtype == MAE_DTYPE_F32 || c.dtype == MAE_DTYPE_F64,
-            "dtype must be MAE_DTYPE_F32 or MAE_DTYPE_F64, got " + std::to_string(c.dtype));
+    require(c.dtype == MAE_DTYPE_F32 || c.dtype == MAE_DTYPE_F64 || c.dtype == MAE_DTYPE_BF16,
+            "dtype must be MAE_DTYPE_F32, MAE_DTYPE_F64 or MAE_DTYPE_BF16, got " + std::to_string(c.dtype));
 }
 
 MaeModel::MaeModel(const mae_config& cfg, torch::Device device, uint64_t seed) : cfg_(cfg), device_(device) {
@@ -192,7 +194,8 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaeModel::forward_encode
 }
 
 torch::Tensor MaeModel::encode(const torch::Tensor& imgs) const {
-    return encode_tokens(embed_patches(imgs));
+    AutocastScope autocast(mixed_precision(), device_.type());
+    return encode_tokens(embed_patches(imgs)).to(dtype());
 }
 
 torch::Tensor MaeModel::forward_decoder(const torch::Tensor& latent, const torch::Tensor& ids_restore) const {
@@ -223,10 +226,12 @@ torch::Tensor MaeModel::forward_loss(const torch::Tensor& imgs, const torch::Ten
 }
 
 ForwardOutput MaeModel::forward(const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const {
+    // bf16: the whole forward, loss included, under autocast, as main_pretrain.py's `with autocast(): model(...)`
+    AutocastScope autocast(mixed_precision(), device_.type());
     auto [latent, mask, ids_restore] = forward_encoder(imgs, noise, mask_ratio);
     auto pred = forward_decoder(latent, ids_restore);
     auto loss = forward_loss(imgs, pred, mask);
-    return {loss, pred, mask, ids_restore, latent};
+    return {loss.to(dtype()), pred.to(dtype()), mask, ids_restore, latent.to(dtype())};
 }
 
 }  // namespace mae

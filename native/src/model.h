@@ -30,7 +30,8 @@ public:
 
     const mae_config& config() const { return cfg_; }
     const torch::Device& device() const { return device_; }
-    torch::ScalarType dtype() const;
+    torch::ScalarType dtype() const;  // of the parameters (F32 for MAE_DTYPE_BF16) and of the tensors handed back
+    bool mixed_precision() const { return cfg_.dtype == MAE_DTYPE_BF16; }
     int64_t num_patches() const;
     std::vector<Param>& params() { return params_; }
     const std::vector<Param>& params() const { return params_; }

@@ -9,7 +9,8 @@ import java.util.Map;
 /**
  * The architecture of an MAE, named as the reference MaskedAutoencoderViT's arguments.
  *
- * @param precision F32 (the default) or F64, for parameters and activations
+ * @param precision F32 (the default) or F64, for parameters and activations; or BF16, mixed precision: F32
+ *                  parameters and AdamW, the forward pass autocast to bfloat16 as torch.autocast does
  * @param layerNormEps eps of every LayerNorm: 1e-6 as the reference (timm), 1e-12 in Hugging Face's ViTMAE
  */
 public record MaeConfig(
@@ -53,8 +54,8 @@ public record MaeConfig(
         if (!(mlpRatio > 0) || Double.isInfinite(mlpRatio) || (long) (embedDim * mlpRatio) < 1
                 || (long) (decoderEmbedDim * mlpRatio) < 1)
             throw new IllegalArgumentException("mlpRatio must be positive and give an MLP width of at least 1, got " + mlpRatio);
-        if (precision != DType.F32 && precision != DType.F64)
-            throw new IllegalArgumentException("precision must be F32 or F64, got " + precision);
+        if (precision != DType.F32 && precision != DType.F64 && precision != DType.BF16)
+            throw new IllegalArgumentException("precision must be F32, F64 or BF16, got " + precision);
         if (!(layerNormEps > 0) || Double.isInfinite(layerNormEps))
             throw new IllegalArgumentException("layerNormEps must be finite and > 0, got " + layerNormEps);
     }

@@ -46,12 +46,16 @@ public final class Tensor extends NativeResource {
         return t;
     }
 
+    private static final String BF16_IS_A_PRECISION = "BF16 is a model precision (mixed, float32 parameters), not a "
+            + "tensor type: give F32 tensors";
+
     /** New zero-filled off-heap memory. */
     public static Tensor zeros(DType dtype, long... shape) {
         return allocate(dtype, shape, -1);
     }
 
     private static Tensor allocate(DType dtype, long[] shape, long expectedElements) {
+        if (dtype == DType.BF16) throw new IllegalArgumentException(BF16_IS_A_PRECISION);
         long n = elementCount(shape);
         if (expectedElements >= 0 && n != expectedElements)
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n
@@ -70,6 +74,7 @@ public final class Tensor extends NativeResource {
     public static Tensor wrap(MemorySegment segment, DType dtype, long... shape) {
         if (segment == null) throw new IllegalArgumentException("segment must not be null");
         if (dtype == null) throw new IllegalArgumentException("dtype must not be null");
+        if (dtype == DType.BF16) throw new IllegalArgumentException(BF16_IS_A_PRECISION);
         if (!segment.isNative())
             throw new IllegalArgumentException("segment must be off-heap (native) memory; copy heap arrays with fromFloats");
         long n = elementCount(shape);
@@ -189,6 +194,7 @@ public final class Tensor extends NativeResource {
                 for (int i = 0; i < b.length; i++) d[i] = b[i] & 0xff;
                 yield d;
             }
+            case BF16 -> throw new IllegalStateException(BF16_IS_A_PRECISION);
         };
     }
 

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,41 +22,16 @@ import org.junit.jupiter.api.io.TempDir;
  * missing or unexpected keys and give the same outputs. Without the venv the tests are skipped with the reason.
  */
 class TransformersInteropTest {
-    private static final Path SCRIPT = Path.of("src/test/python/transformers_interop.py");
     private static final double TOL = 2e-5;
     private static Path python;
 
     @BeforeAll
     static void findPython() throws Exception {
-        Path venv = Path.of("..", ".venv", "bin", "python").toAbsolutePath().normalize();
-        String reason = null;
-        if (!Files.isExecutable(venv)) reason = venv + " is missing (./run-tests makes it)";
-        else if (run(List.of(venv.toString(), "-c", "import transformers, safetensors")).exit != 0)
-            reason = "the venv lacks transformers or safetensors (./run-tests installs them)";
-        TestData.assumeBuilt(reason == null, reason);
-        python = venv;
-    }
-
-    private record Result(int exit, String output) {}
-
-    // Output to a file, so that a hung interpreter is stopped by the time limit instead of blocking a read.
-    private static Result run(List<String> command) throws IOException, InterruptedException {
-        Path log = Files.createTempFile("mae4j-transformers", ".log");
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            if (!p.waitFor(5, TimeUnit.MINUTES)) {
-                p.destroyForcibly().waitFor();
-                return new Result(-1, "timed out after 5 minutes:\n" + Files.readString(log));
-            }
-            return new Result(p.exitValue(), Files.readString(log));
-        } finally {
-            Files.deleteIfExists(log);
-        }
+        python = Venv.python("transformers, safetensors");
     }
 
     private static void script(String mode, Path dir) throws Exception {
-        Result r = run(List.of(python.toString(), SCRIPT.toAbsolutePath().toString(), mode, dir.toString()));
-        assertEquals(0, r.exit, "transformers_interop.py " + mode + ":\n" + r.output);
+        Venv.script(python, "transformers_interop.py", mode, dir.toString());
     }
 
     private static double[] read(Path file, String name) throws IOException {

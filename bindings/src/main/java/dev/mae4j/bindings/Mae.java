@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)15L;
+    private static final int MAE_ABI_VERSION = (int)16L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 15
+     * #define MAE_ABI_VERSION 16
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -184,6 +184,15 @@ public class Mae {
      */
     public static int MAE_DTYPE_U8() {
         return MAE_DTYPE_U8;
+    }
+    private static final int MAE_DTYPE_BF16 = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_DTYPE_BF16 4
+     * }
+     */
+    public static int MAE_DTYPE_BF16() {
+        return MAE_DTYPE_BF16;
     }
     private static final int MAE_DEVICE_CPU = (int)0L;
     /**

@@ -82,6 +82,9 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     StepThreadsOption stepThreadsOption = new StepThreadsOption();
 
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
+
     static MaeConfig named(String name) {
         return switch (name) {
             case "fashion" -> MaeConfig.fashionMnist();
@@ -100,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         MaeConfig c;
         try {
-            c = named(config);
+            c = precision.apply(named(config));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -166,6 +169,7 @@ final class BenchCommand implements Callable<Integer> {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("driver", "java");
             out.put("config", config);
+            out.put("precision", c.precision().toString());
             out.put("batch", n);
             out.put("threads", intraOp);
             out.put("step_threads", stepThreads);

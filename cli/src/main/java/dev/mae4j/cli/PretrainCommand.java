@@ -151,6 +151,9 @@ final class PretrainCommand implements Callable<Integer> {
     @Mixin
     PreprocessingOptions normalisation = new PreprocessingOptions();
 
+    @Mixin
+    PrecisionOption precision = new PrecisionOption();
+
     // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
     @Option(names = "--interrupt-after", hidden = true)
     long interruptAfter = Long.MAX_VALUE;
@@ -191,7 +194,8 @@ final class PretrainCommand implements Callable<Integer> {
         try {
             config = MaeConfig.fashionMnist().toBuilder().imgSize(imgSize).patchSize(patchSize).inChans(inChans)
                     .embedDim(embedDim).depth(depth).numHeads(numHeads).decoderEmbedDim(decoderEmbedDim)
-                    .decoderDepth(decoderDepth).decoderNumHeads(decoderNumHeads).normPixLoss(normPixLoss).build();
+                    .decoderDepth(decoderDepth).decoderNumHeads(decoderNumHeads).normPixLoss(normPixLoss)
+                    .precision(precision.dtype()).build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "bad architecture: " + e.getMessage());
         }
@@ -339,6 +343,11 @@ final class PretrainCommand implements Callable<Integer> {
     }
 
     private void validate() {
+        try {
+            precision.dtype();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
         if (stepsOption != null && epochs != null)
             throw new ParameterException(spec.commandLine(), "give --steps or --epochs, not both");
         if (stepsOption != null && stepsOption <= 0)

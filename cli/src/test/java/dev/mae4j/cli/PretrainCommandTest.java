@@ -117,6 +117,13 @@ class PretrainCommandTest {
         for (String field : List.of("linear_probe_top1", "knn_top1", "linear_probe_top1_mean_pool", "linear_probe_top1_random_init"))
             assertTrue(r.has(field), "report lacks " + field);
         assertEquals(20, r.get("probe_train_images").asInt());
+        Path mixed = dir.resolve("bf16");
+        StringWriter mixedErr = new StringWriter();
+        assertEquals(0, run(mixedErr, args(mixed, "--steps", "3", "--precision", "bf16", "--no-eval")), mixedErr.toString());
+        assertEquals(3, metrics(mixed).size());
+        try (Model m = Model.load(mixed.resolve("last.safetensors"), Device.cpu())) {
+            assertEquals(dev.mae4j.DType.F32, m.config().precision(), "bf16 training keeps float32 weights");
+        }
         Path byEpochs = dir.resolve("epochs");
         assertEquals(0, run(new StringWriter(), args(byEpochs, "--epochs", "0.5", "--no-eval")));
         assertEquals(4, metrics(byEpochs).size(), "half of 32 images in batches of 4 is 4 updates");
@@ -248,6 +255,9 @@ class PretrainCommandTest {
         StringWriter err = new StringWriter();
         assertEquals(2, run(err, "pretrain", "--batch", "0"));
         assertTrue(err.toString().contains("--batch must be positive"), err.toString());
+        err = new StringWriter();
+        assertEquals(2, run(err, "pretrain", "--precision", "f16"));
+        assertTrue(err.toString().contains("--precision must be f32, f64 or bf16, got f16"), err.toString());
         err = new StringWriter();
         assertEquals(2, run(err, "pretrain", "--mask-ratio", "1.5"));
         assertTrue(err.toString().contains("--mask-ratio must be in [0, 1)"), err.toString());

@@ -15,6 +15,14 @@ MAE_TRANSFORMERS_REQUIREMENT="transformers==5.18.0"
 # Where pip finds that wheel when its configured indexes do not hold it (PyTorch's own index for CPU wheels).
 MAE_TORCH_PIP_OPTION="--extra-index-url https://download.pytorch.org/whl/cpu"
 
+# The CUDA build check (scripts/cuda-build.sh): PyTorch's CUDA 13 wheel and the nvidia wheels whose headers and
+# libraries compiling and linking against it needs, all --no-deps (no GPU is needed to build). The venv lives
+# outside the clone, so that runs on one machine share it.
+MAE_CUDA_REQUIREMENTS=(torch==2.14.1 nvidia-cuda-nvrtc==13.0.88 nvidia-nccl-cu13==2.30.7 nvidia-cublas==13.1.1.3
+                       nvidia-cusparse==12.6.3.3 nvidia-cusolver==12.0.4.66)
+MAE_CUDA_VENV="${MAE_CUDA_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mae4j/venv-cu13-torch2.14.1}"
+MAE_CUDA_TORCH_PIP_OPTION="--extra-index-url https://download.pytorch.org/whl/cu130"
+
 mae_log() { echo "[mae4j] $*" >&2; }
 
 # Installs the Debian packages that are not installed yet (as root, or through sudo).
@@ -55,6 +63,23 @@ mae_ensure_venv() {
     local torch_dir
     torch_dir=$("$MAE_VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null) || return 1
     [ "$(readlink "$MAE_VENV/libtorch" 2>/dev/null)" = "$torch_dir" ] || ln -sfn "$torch_dir" "$MAE_VENV/libtorch"
+}
+
+# Makes $MAE_CUDA_VENV hold $MAE_CUDA_REQUIREMENTS (checked by a stamp of the list, written once pip succeeded).
+mae_ensure_cuda_venv() {
+    local stamp="$MAE_CUDA_VENV/mae4j-requirements.txt"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "${MAE_CUDA_REQUIREMENTS[*]}" ]; then
+        mae_log "installing ${MAE_CUDA_REQUIREMENTS[*]} into $MAE_CUDA_VENV (--no-deps)"
+        mkdir -p "$(dirname "$MAE_CUDA_VENV")"
+        [ -x "$MAE_CUDA_VENV/bin/python" ] || python3 -m venv "$MAE_CUDA_VENV" \
+            || { mae_log "python3 -m venv failed (Debian: apt-get install python3-venv)"; return 1; }
+        # shellcheck disable=SC2086
+        "$MAE_CUDA_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps ${MAE_PIP_OPTIONS:-} \
+            "${MAE_CUDA_REQUIREMENTS[@]}" \
+            || { mae_log "pip could not install the CUDA wheels; where your pip indexes lack them, run again with"
+                 mae_log "  MAE_PIP_OPTIONS='$MAE_CUDA_TORCH_PIP_OPTION'"; return 1; }
+        echo "${MAE_CUDA_REQUIREMENTS[*]}" > "$stamp"
+    fi
 }
 
 # Prints the feature version of the JDK at $1 (e.g. 25), or nothing when it is not a JDK.

@@ -2,6 +2,7 @@ package dev.mae4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Device;
+import dev.mae4j.Flops;
 import dev.mae4j.ForwardResult;
 import dev.mae4j.Library;
 import dev.mae4j.MaeConfig;
@@ -180,6 +181,10 @@ final class BenchCommand implements Callable<Integer> {
             out.put("p25_ms", q(ms, 0.25));
             out.put("p75_ms", q(ms, 0.75));
             out.put("images_per_s", 1000.0 * n * ranks / q(ms, 0.5));
+            // the model's FLOPs (Flops: as PyTorch's FlopCounterMode counts them) at the median step: MFU's numerator
+            double flops = Flops.trainingStepPerImage(c, 0.75);
+            out.put("train_flops_per_image", flops);
+            out.put("achieved_tflops", flops * n * ranks / (q(ms, 0.5) / 1000.0) / 1e12);
             out.put("last_loss", loss);
             out.put("jvm_settle_steps", jvm.settleSteps());
             out.put("jit_ms_measured", jvm.jitMs());

@@ -142,6 +142,9 @@ class InteropCommandTest {
                 .readTree(captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
         assertEquals("java", line.get("driver").asText());
         assertTrue(line.get("images_per_s").asDouble() > 0);
+        assertEquals(dev.mae4j.Flops.trainingStepPerImage(MaeConfig.fashionMnist(), 0.75), line.get("train_flops_per_image").asDouble());
+        assertEquals(line.get("train_flops_per_image").asDouble() * line.get("images_per_s").asDouble() / 1e12,
+                line.get("achieved_tflops").asDouble(), 1e-9, "achieved TFLOP/s = FLOPs per image × images/s");
         assertTrue(line.get("p25_ms").asDouble() <= line.get("median_ms").asDouble());
         int settle = line.get("jvm_settle_steps").asInt();
         assertTrue(settle >= 1 && settle <= JvmActivity.MAX_SETTLE_STEPS, "settle steps " + settle);

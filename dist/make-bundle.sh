@@ -16,7 +16,8 @@ done
 "$JAVA_HOME/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.unsupported,java.xml,java.desktop,jdk.httpserver,java.net.http,jdk.zipfs \
     --strip-debug --no-header-files --no-man-pages --compress zip-9 --output "$out/runtime"
 cp "$root/cli/target/mae-cli.jar" "$out/lib/"
-cp "$root"/cli/target/lib/*.jar "$out/lib/"
+# not mae4j-native (libmae and the CPU LibTorch, 100 MB): run.sh builds libmae against the machine's own LibTorch
+find "$root/cli/target/lib" -name '*.jar' ! -name 'mae4j-native-*' -exec cp {} "$out/lib/" \;
 # The GPU tests: the API's test classes and a JUnit console launcher.
 (cd "$root/java-api/target/test-classes" && "$JAVA_HOME/bin/jar" cf "$out/tests/mae4j-api-tests.jar" .)
 console=$(find "$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone" -name '*.jar' 2>/dev/null | sort | tail -1 || true)

@@ -11,7 +11,7 @@ mkdir -p "$here/out"
 if [ ! -f "$here/build/native/libmae.so" ]; then
   # nccl.h of the nvidia-nccl wheel beside PyTorch, for NCCL process groups (CMake tests that it compiles)
   nccl=${NCCL_INCLUDE_DIR:-$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' 2>/dev/null || true)}
-  cmake -S "$here/src" -B "$here/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+  cmake -S "$here/src" -B "$here/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release -DMAE_BUNDLE=OFF \
       ${nccl:+-DNCCL_INCLUDE_DIR="$nccl"} > "$here/out/cmake.log"
   cmake --build "$here/build" -j "$(nproc)" >> "$here/out/cmake.log"
 fi
@@ -39,5 +39,31 @@ case $mode in
           --nproc-per-node "$n" --master-port $((29600 + n)) | tee -a "$here/out/bench.jsonl"
     done
     ;;
-  *) echo "usage: run.sh test|bench" >&2; exit 2 ;;
+  gpu)
+    # The one prepared GPU run (issue 22; at most 8 minutes): the tests, then per configuration the bf16 training step
+    # driven from Java, by the C++ driver, and by PyTorch eager and torch.compile on the same weights, merged with
+    # TFLOP/s and MFU into out/gpu.json. Rehearse it on a CPU: MAE_DEVICE=cpu MAE_GPU_CONFIGS=fashion ./run.sh gpu
+    dev=${MAE_DEVICE:-cuda}; configs=${MAE_GPU_CONFIGS:-vitb16 vitl16}
+    steps=${MAE_GPU_STEPS:-20}; warmup=${MAE_GPU_WARMUP:-5}
+    "$0" test || echo "run.sh gpu: some tests failed (out/tests.txt); measuring anyway" >&2
+    mae="$java -cp $(ls "$here"/lib/*.jar | tr '\n' ':') dev.mae4j.cli.MaeCommand"
+    rm -f "$here/out/gpu.jsonl"
+    for c in $configs; do
+      batch=${MAE_GPU_BATCH:-$([ "$c" = fashion ] && echo 256 || echo 64)}
+      # float32 weights and reference outputs on the CPU, which bench_step.py checks PyTorch's model against
+      $mae bench --config "$c" --device cpu --batch 2 --steps 1 --warmup 0 --export-check "$here/out/check-$c" > /dev/null
+      run() { timeout "${MAE_GPU_STEP_TIMEOUT:-240}" "$@" 2>> "$here/out/gpu.log" | grep '^{' | tee -a "$here/out/gpu.jsonl" \
+                || echo "run.sh gpu: $1 failed or timed out (out/gpu.log)" >&2; }
+      run $mae bench --config "$c" --device "$dev" --precision bf16 --batch "$batch" --steps "$steps" --warmup "$warmup"
+      run "$here/build/benchmarks/native/mae_train_step_driver" --config "$c" --device "$dev" --precision bf16 \
+          --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$(nproc)"
+      for mode in "" --compile; do
+        run python3 "$here/src/benchmarks/python/bench_step.py" --config "$c" --check "$here/out/check-$c" --device "$dev" \
+            --bf16 $mode --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$(nproc)"
+      done
+    done
+    python3 "$here/src/benchmarks/python/gpu_report.py" "$here/out/gpu.jsonl" > "$here/out/gpu.json"
+    cat "$here/out/gpu.json"
+    ;;
+  *) echo "usage: run.sh test|bench|gpu" >&2; exit 2 ;;
 esac

@@ -9,8 +9,9 @@
 // first every other step): the A/A control of --alternate-native, i.e. how far two identical steps in one process
 // drift apart with nothing but their memory different.
 //
-//   mae_train_step_driver --config fashion|tiny224|vitb16 [--batch N] [--steps N] [--warmup N] [--threads N]
+//   mae_train_step_driver --config fashion|tiny224|vitb16|vitl16 [--batch N] [--steps N] [--warmup N] [--threads N]
 //                         [--step-threads N] [--name NAME (the "driver" field; default c++)] [--twin 1]
+//                         [--device cpu|cuda] [--precision f32|bf16]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -31,7 +32,7 @@ void check(int32_t status, const char* what) {
     }
 }
 
-// The three configurations of benchmarks/README.md (norm_pix_loss on, mlp_ratio 4, F32).
+// The configurations of benchmarks/README.md (norm_pix_loss on, mlp_ratio 4, F32; --precision changes the last).
 bool config_named(const std::string& name, mae_config* c, int* batch) {
     if (name == "fashion") {
         *c = {28, 4, 1, 192, 6, 3, 128, 2, 4, 4.0, 1, MAE_DTYPE_F32, 1e-6};
@@ -42,6 +43,9 @@ bool config_named(const std::string& name, mae_config* c, int* batch) {
     } else if (name == "vitb16") {
         *c = {224, 16, 3, 768, 12, 12, 512, 8, 16, 4.0, 1, MAE_DTYPE_F32, 1e-6};
         *batch = 8;
+    } else if (name == "vitl16") {
+        *c = {224, 16, 3, 1024, 24, 16, 512, 8, 16, 4.0, 1, MAE_DTYPE_F32, 1e-6};
+        *batch = 8;
     } else {
         return false;
     }
@@ -50,7 +54,7 @@ bool config_named(const std::string& name, mae_config* c, int* batch) {
 
 // The driver's options, model, masker, trainer and images: one training step's worth of state.
 struct Driver {
-    std::string config = "fashion", name = "c++";
+    std::string config = "fashion", name = "c++", device = "cpu", precision = "f32";
     int batch = -1, steps = 10, warmup = 3, threads = 1, step_threads = 1, twin = 0;
     mae_model* model = nullptr;
     mae_masker* masker = nullptr;
@@ -77,6 +81,8 @@ struct Driver {
             else if (k == "--step-threads") step_threads = std::atoi(argv[i + 1]);
             else if (k == "--name") name = argv[i + 1];
             else if (k == "--twin") twin = std::atoi(argv[i + 1]);
+            else if (k == "--device") device = argv[i + 1];
+            else if (k == "--precision") precision = argv[i + 1];
             else {
                 std::fprintf(stderr, "unknown option %s\n", k.c_str());
                 return false;
@@ -85,14 +91,23 @@ struct Driver {
         mae_config cfg;
         int default_batch;
         if (!config_named(config, &cfg, &default_batch)) {
-            std::fprintf(stderr, "unknown config %s (fashion, tiny224, vitb16)\n", config.c_str());
+            std::fprintf(stderr, "unknown config %s (fashion, tiny224, vitb16, vitl16)\n", config.c_str());
             return false;
         }
+        if (precision != "f32" && precision != "bf16") {
+            std::fprintf(stderr, "unknown precision %s (f32, bf16)\n", precision.c_str());
+            return false;
+        }
+        if (device != "cpu" && device != "cuda") {
+            std::fprintf(stderr, "unknown device %s (cpu, cuda)\n", device.c_str());
+            return false;
+        }
+        if (precision == "bf16") cfg.dtype = MAE_DTYPE_BF16;
         if (batch <= 0) batch = default_batch;
         check(mae_set_num_threads(threads), "mae_set_num_threads");
 
-        mae_device cpu{MAE_DEVICE_CPU, 0};
-        check(mae_model_create(&cfg, &cpu, 0, &model), "mae_model_create");
+        mae_device dev{device == "cuda" ? MAE_DEVICE_CUDA : MAE_DEVICE_CPU, 0};
+        check(mae_model_create(&cfg, &dev, 0, &model), "mae_model_create");
         check(mae_masker_random(0.75, 0, &masker), "mae_masker_random");
         mae_adamw_config adamw{1.5e-4, 0.9, 0.95, 1e-8, 0.05};
         check(mae_trainer_create(model, &adamw, &trainer), "mae_trainer_create");
@@ -167,10 +182,11 @@ MAE_DRIVER_EXPORT int mae_train_step_driver_run(int argc, char** argv) {
     // OpenMP's wait policy, the one thread setting outside libtorch's own
     const char* wait = std::getenv("OMP_WAIT_POLICY");
     std::printf("{\"driver\": \"%s\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
+                "\"device\": \"%s\", \"precision\": \"%s\", "
                 "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
                 "\"omp_wait_policy\": \"%s\"",
-                d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, q.p50, q.p25, q.p75,
-                1000.0 * d.batch / q.p50, d.loss, wait ? wait : "default");
+                d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, d.device.c_str(),
+                d.precision.c_str(), q.p50, q.p25, q.p75, 1000.0 * d.batch / q.p50, d.loss, wait ? wait : "default");
     if (d.twin) {
         std::printf(", \"ms_in_order\": %s, \"twin_median_ms\": %.3f, \"twin_ms_in_order\": %s, \"twin_last_loss\": %.6f",
                     in_order(ms).c_str(), Quartiles(twin_ms).p50, in_order(twin_ms).c_str(), twin.loss);

@@ -33,6 +33,8 @@ CONFIGS = {  # as benchmarks/native/train_step_driver.cpp and mae bench
                     decoder_depth=4, decoder_num_heads=4, batch=8),
     "vitb16": dict(img_size=224, patch_size=16, in_chans=3, embed_dim=768, depth=12, num_heads=12, decoder_embed_dim=512,
                    decoder_depth=8, decoder_num_heads=16, batch=8),
+    "vitl16": dict(img_size=224, patch_size=16, in_chans=3, embed_dim=1024, depth=24, num_heads=16, decoder_embed_dim=512,
+                   decoder_depth=8, decoder_num_heads=16, batch=8),
 }
 
 
@@ -48,6 +50,7 @@ def main():
     ap.add_argument("--ddp", type=int, default=1, help="data-parallel processes (DistributedDataParallel, Gloo)")
     ap.add_argument("--ddp-port", type=int, default=29517)
     ap.add_argument("--turns", help="take steps in turns with another process (pipes PREFIX.from, PREFIX.to)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda: where the timed steps run (the check runs on the CPU)")
     ap.add_argument("--bf16", action="store_true",
                     help="the forward pass under torch.autocast(dtype=torch.bfloat16), as main_pretrain.py's amp (mae bench --precision bf16)")
     ap.add_argument("--compile", action="store_true",
@@ -78,14 +81,15 @@ def main():
         threads = int(share)
     else:
         turns = Turns(a.turns) if a.turns else None
-        ms, last = time_steps(a, model, images_of(cfg, batch, 0, 1), turns)
+        model = model.to(a.device)
+        ms, last = time_steps(a, model, images_of(cfg, batch, 0, 1).to(a.device), turns)
         if turns:
             turns.close()
         threads = a.threads
     in_order = list(ms)
     ms.sort()
     q = lambda p: ms[min(len(ms) - 1, int(p * (len(ms) - 1) + 0.5))]
-    print(json.dumps({"driver": a.driver_name + ("+compile" if a.compile else "") + ("+bf16" if a.bf16 else ""), "config": a.config, "batch": batch, "threads": threads,
+    print(json.dumps({"driver": a.driver_name + ("+compile" if a.compile else "") + ("+bf16" if a.bf16 else ""), "config": a.config, "batch": batch, "threads": threads, "device": a.device,
                       "ranks": a.ddp, "steps": a.steps,
                       "median_ms": round(q(0.5), 3), "p25_ms": round(q(0.25), 3), "p75_ms": round(q(0.75), 3),
                       "images_per_s": round(1000 * batch / q(0.5), 2), "last_loss": last, "torch": torch.__version__,
@@ -138,7 +142,7 @@ def time_steps(a, model, images, turns=None):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+        with torch.autocast(torch.device(a.device).type, dtype=torch.bfloat16, enabled=a.bf16):
             loss, _, _ = model(images, 0.75)
         loss.backward()
         opt.step()

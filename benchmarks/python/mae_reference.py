@@ -91,7 +91,7 @@ class MaskedAutoencoderViT(nn.Module):
         ids_restore = torch.argsort(ids_shuffle, dim=1)
         ids_keep = ids_shuffle[:, :len_keep]
         x_masked = torch.gather(x, 1, ids_keep.unsqueeze(-1).repeat(1, 1, d))
-        mask = torch.ones(n, l)
+        mask = torch.ones(n, l, device=x.device)
         mask[:, :len_keep] = 0
         mask = torch.gather(mask, 1, ids_restore)
         return x_masked, mask, ids_restore

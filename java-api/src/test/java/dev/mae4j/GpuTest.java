@@ -35,6 +35,42 @@ class GpuTest {
         assertArrayEquals(alone, grouped, 1e-5);
     }
 
+    /**
+     * bfloat16 on CUDA against float32 on the CPU, the same weights, images and mask: the loss to bfloat16's
+     * rounding, the gradients in the same direction (cosine >= 0.99).
+     */
+    @Test
+    void cudaBf16AgreesWithTheCpusFloat32() {
+        assumeTrue(Device.cudaDeviceCount() > 0, "no CUDA device: libmae's LibTorch sees none");
+        MaeConfig f32 = MaeConfig.builder().imgSize(32).patchSize(4).inChans(3).embedDim(64).depth(2).numHeads(4)
+                .decoderEmbedDim(32).decoderDepth(1).decoderNumHeads(4).normPixLoss(true).build();
+        double[] px = TestData.gaussian(4 * 3 * 32 * 32, 21), nz = TestData.uniform(4 * 64, 22);
+        double[] cpu = new double[1], gpu = new double[1];
+        double[] gCpu, gGpu;
+        try (Model a = Model.create(f32, Device.cpu(), 3);
+             Model b = Model.create(f32.toBuilder().precision(DType.BF16).build(), Device.cuda(0), 3)) {
+            gCpu = gradients(a, px, nz, cpu);
+            gGpu = gradients(b, px, nz, gpu);
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(cpu[0], gpu[0], 1e-2 * cpu[0], "loss");
+        double cosine = MixedPrecisionTest.cosine(gCpu, gGpu);
+        org.junit.jupiter.api.Assertions.assertTrue(cosine >= 0.99, "gradient cosine " + cosine);
+    }
+
+    private static double[] gradients(Model m, double[] px, double[] nz, double[] loss) {
+        try (Tensor x = Tensor.fromFloats(TestData.toFloats(px), 4, 3, 32, 32); Tensor noise = Tensor.fromDoubles(nz, 4, 64);
+             Masker masker = Masker.fromNoise(noise, 0.75); ForwardResult r = m.forwardBackward(x, masker)) {
+            loss[0] = r.loss();
+            java.util.List<Double> all = new java.util.ArrayList<>();
+            for (ParameterInfo p : m.parameters())
+                if (p.trainable())
+                    try (Tensor g = m.gradient(p.name())) {
+                        for (double v : g.toDoubleArray()) all.add(v);
+                    }
+            return all.stream().mapToDouble(Double::doubleValue).toArray();
+        }
+    }
+
     private static void run(Device device, MaeConfig c, double[] losses) {
         try (Model model = Model.create(c, device, 0);
              Trainer trainer = Trainer.builder(model).learningRate(1e-3).build();

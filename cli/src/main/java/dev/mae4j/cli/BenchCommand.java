@@ -45,7 +45,7 @@ final class BenchCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--config", description = "fashion (28 px, 192×6, decoder 128×2, batch 256), tiny224 (192×12, decoder "
-            + "128×4, batch 8) or vitb16 (ViT-B/16, decoder 512×8, batch 8).")
+            + "128×4, batch 8), vitb16 (ViT-B/16, decoder 512×8, batch 8) or vitl16 (ViT-L/16, decoder 512×8, batch 8).")
     String config = "fashion";
 
     @Option(names = "--batch", description = "Images per step (default: the configuration's).")
@@ -92,7 +92,8 @@ final class BenchCommand implements Callable<Integer> {
             case "tiny224" -> MaeConfig.builder().embedDim(192).depth(12).numHeads(3).decoderEmbedDim(128).decoderDepth(4)
                     .decoderNumHeads(4).normPixLoss(true).build();
             case "vitb16" -> MaeConfig.vitBase16().toBuilder().normPixLoss(true).build();
-            default -> throw new IllegalArgumentException("--config must be fashion, tiny224 or vitb16, got " + name);
+            case "vitl16" -> MaeConfig.vitLarge16().toBuilder().normPixLoss(true).build();
+            default -> throw new IllegalArgumentException("--config must be fashion, tiny224, vitb16 or vitl16, got " + name);
         };
     }
 

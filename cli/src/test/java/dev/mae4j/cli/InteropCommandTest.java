@@ -155,7 +155,7 @@ class InteropCommandTest {
         assertTrue(Files.size(check.resolve("check.safetensors")) > 0);
         StringWriter err = new StringWriter();
         assertEquals(2, run(err, "bench", "--config", "huge"));
-        assertTrue(err.toString().contains("--config must be fashion, tiny224 or vitb16"), err.toString());
+        assertTrue(err.toString().contains("--config must be fashion, tiny224, vitb16 or vitl16"), err.toString());
     }
 
     @Test

@@ -9,18 +9,18 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A loopback port free now, for a test's rendezvous store (ProcessGroup.Options). Taken below the kernel's ephemeral
+ * A loopback port free now, for a test's rendezvous store (ProcessGroup.Options, the CLI's --master-port). Taken below the kernel's ephemeral
  * range, so that no other socket's port-0 bind (the usual source of check-then-bind races on a busy machine) can take
  * it before the store binds it; never the same twice in one JVM.
  */
-final class FreePort {
+public final class FreePort {
     private static final int SPAN = 8000;
     private static final AtomicInteger NEXT = new AtomicInteger(ThreadLocalRandom.current().nextInt(SPAN));
 
     private FreePort() {
     }
 
-    static int find() throws IOException {
+    public static int find() throws IOException {
         int low = ephemeralLow();
         if (low - SPAN < 1024) {
             try (ServerSocket socket = new ServerSocket(0)) {

@@ -1,5 +1,7 @@
 package dev.mae4j.cli;
 
+import dev.mae4j.FreePort;
+
 import dev.mae4j.Device;
 import dev.mae4j.Encoder;
 import dev.mae4j.MaeConfig;
@@ -162,7 +164,7 @@ class InteropCommandTest {
     void cppDriversTwinRunsTheSameStepBesideIt() throws Exception {
         // the A/A control of --alternate-native (benchmarks/pairs.sh TWIN=1): two models of their own, the same step
         Path driver = Path.of("../native/target/cmake/benchmarks/native/mae_train_step_driver").toAbsolutePath();
-        Cli.assumeBuilt(Files.isExecutable(driver), "no C++ driver at " + driver + " (the native module builds it)");
+        dev.mae4j.TestData.assumeBuilt(Files.isExecutable(driver), "no C++ driver at " + driver + " (the native module builds it)");
         Process p = new ProcessBuilder(driver.toString(), "--config", "fashion", "--batch", "2", "--steps", "3",
                 "--warmup", "1", "--twin", "1").redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -179,7 +181,7 @@ class InteropCommandTest {
     void benchAlternatesEachJavaStepWithTheCppDriversStep() throws Exception {
         // built beside libmae by the native module (benchmarks/native)
         Path lib = Path.of("../native/target/cmake/benchmarks/native/libmae_train_step_driver_in_jvm.so").toAbsolutePath();
-        Cli.assumeBuilt(Files.isRegularFile(lib), "no driver library at " + lib + " (the native module builds it)");
+        dev.mae4j.TestData.assumeBuilt(Files.isRegularFile(lib), "no driver library at " + lib + " (the native module builds it)");
         java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
         java.io.PrintStream old = System.out;
         try {

@@ -1,5 +1,7 @@
 package dev.mae4j.cli;
 
+import dev.mae4j.FreePort;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,7 @@
 package dev.mae4j.cli;
 
+import dev.mae4j.FreePort;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Device;

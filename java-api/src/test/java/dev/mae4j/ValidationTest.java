@@ -37,7 +37,7 @@ class ValidationTest {
                 () -> MaeConfig.tiny().toBuilder().depth(0).build());
         assertFails(IllegalArgumentException.class, "mlpRatio",
                 () -> MaeConfig.tiny().toBuilder().mlpRatio(Double.NaN).build());
-        assertFails(IllegalArgumentException.class, "precision must be F32 or F64",
+        assertFails(IllegalArgumentException.class, "precision must be F32, F64 or BF16, got I64",
                 () -> MaeConfig.tiny().toBuilder().precision(DType.I64).build());
     }
 

@@ -167,11 +167,6 @@ public final class FineTuner extends NativeResource {
         if (file == null) throw new IllegalArgumentException("file must not be null");
         TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "fine-tuning", checkpointed(),
                 DROP_PATH_STATE, group == null ? 0 : group.rank(), classifier::restoreDropPathState);
-        setStepCount(contents.updates());  // also sets AdamW's applied updates to it: the file's count, if kept, wins
-        if (contents.appliedUpdates() != null)
-            try (Tensor applied = Tensor.fromDoubles(new double[] {contents.appliedUpdates()}, 1)) {
-                setOptimizerState("step", applied);
-            }
         if (contents.preprocessing() != null) classifier.setPreprocessing(contents.preprocessing());
         return contents.progress();
     }
@@ -179,7 +174,7 @@ public final class FineTuner extends NativeResource {
     /** The classifier's weights and this tuner's optimiser state, as checkpoints see them. */
     private TrainingCheckpoint.Trainable checkpointed() {
         return new TrainingCheckpoint.Trainable(classifier.parameters(), classifier::parameter, classifier::setParameter, optimizerStateNames(),
-                this::optimizerState, this::setOptimizerState);
+                this::optimizerState, this::setOptimizerState, this::setStepCount);
     }
 
     private static final String FORMAT = "mae4j-finetuning", DROP_PATH_STATE = "drop_path.state";

@@ -295,11 +295,6 @@ public final class Trainer extends NativeResource {
         if (file == null || masker == null) throw new IllegalArgumentException("file and masker must not be null");
         TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "training", checkpointed(), MASKER_STATE,
                 group == null ? 0 : group.rank(), masker::restoreState);
-        setStepCount(contents.updates());  // also sets AdamW's applied updates to it: the file's count, if kept, wins
-        if (contents.appliedUpdates() != null)
-            try (Tensor applied = Tensor.fromDoubles(new double[] {contents.appliedUpdates()}, 1)) {
-                setOptimizerState("step", applied);
-            }
         if (contents.preprocessing() != null) model.setPreprocessing(contents.preprocessing());
         return contents.progress();
     }
@@ -318,7 +313,7 @@ public final class Trainer extends NativeResource {
     /** The model's weights and this trainer's optimiser state, as checkpoints see them. */
     private TrainingCheckpoint.Trainable checkpointed() {
         return new TrainingCheckpoint.Trainable(model.parameters(), model::parameter, model::setParameter, optimizerStateNames(),
-                this::optimizerState, this::setOptimizerState);
+                this::optimizerState, this::setOptimizerState, this::setStepCount);
     }
 
     private static final String FORMAT = "mae4j-training", MASKER_STATE = "masker.state";

@@ -27,19 +27,17 @@ final class TrainingCheckpoint {
 
     private TrainingCheckpoint() {}
 
-    /**
-     * What a checkpoint restores besides the tensors: the update count, the caller's progress, the normalisation (null
-     * if none), and AdamW's count of applied updates (null in files from before it was kept: then as many as updates).
-     */
-    record Contents(long updates, Map<String, String> progress, Preprocessing preprocessing, Long appliedUpdates) {}
+    /** What a checkpoint restores besides the tensors: the caller's progress and the normalisation (null if none). */
+    record Contents(Map<String, String> progress, Preprocessing preprocessing) {}
 
-    // AdamW's applied-update count: restored after the update count, which resets it (see Trainer.loadCheckpoint)
+    // AdamW's applied-update count: set after the update count, which resets it to the update count (as in files from
+    // before it was kept, which lack it)
     private static final String APPLIED = OPTIMIZER_PREFIX + "step";
 
     /** The weights and optimiser state of a trainer, by name: what a checkpoint reads and writes. */
     record Trainable(List<ParameterInfo> parameters, Function<String, Tensor> parameter, BiConsumer<String, Tensor> setParameter,
                      List<String> optimizerStateNames, Function<String, Tensor> optimizerState,
-                     BiConsumer<String, Tensor> setOptimizerState) {}
+                     BiConsumer<String, Tensor> setOptimizerState, java.util.function.LongConsumer setStepCount) {}
 
     /**
      * Writes {@code t}'s weights and optimiser state, every rank's generator state ({@code states[r]}, rank 0 under
@@ -62,7 +60,7 @@ final class TrainingCheckpoint {
     }
 
     /**
-     * Restores a checkpoint of {@link #save} into {@code t}, and {@code rank}'s generator state into
+     * Restores a checkpoint of {@link #save} into {@code t} (its update count too), and {@code rank}'s generator state into
      * {@code restoreState}; warns when the file has none for this rank (it was written by fewer ranks).
      */
     static Contents load(Path file, String format, String kind, Trainable t, String stateName, int rank,
@@ -74,13 +72,13 @@ final class TrainingCheckpoint {
         expected.add(stateName);
         String mine = rankName(stateName, rank);
         boolean[] found = {false};
-        Long[] applied = {null};
-        Contents contents = read(file, format, kind, expected,
+        double[] applied = {Double.NaN};
+        Read contents = read(file, format, kind, expected,
                 name -> name.startsWith(stateName + ".rank") || name.equals(APPLIED), (name, v) -> {
             if (name.equals(APPLIED)) {
                 double d = v.toDoubleArray()[0];
                 if (!(d >= 0 && d == Math.floor(d))) throw new IllegalArgumentException("optimizer.step is not a count: " + d);
-                applied[0] = (long) d;
+                applied[0] = d;
             } else if (name.startsWith(stateName)) {
                 if (name.equals(mine)) {
                     restoreState.accept(v.segment().toArray(ValueLayout.JAVA_BYTE));
@@ -92,7 +90,12 @@ final class TrainingCheckpoint {
         if (!found[0])
             System.getLogger(TrainingCheckpoint.class.getName()).log(System.Logger.Level.WARNING, file + " has no " + stateName
                     + " for rank " + rank + " (it was written by fewer ranks): this rank's draws continue from its own seed");
-        return new Contents(contents.updates(), contents.progress(), contents.preprocessing(), applied[0]);
+        t.setStepCount().accept(contents.updates());
+        if (!Double.isNaN(applied[0]))
+            try (Tensor count = Tensor.fromDoubles(new double[] {applied[0]}, 1)) {
+                t.setOptimizerState().accept("step", count);
+            }
+        return new Contents(contents.progress(), contents.preprocessing());
     }
 
     private static String rankName(String stateName, int rank) {
@@ -116,11 +119,14 @@ final class TrainingCheckpoint {
         }
     }
 
+    // What read() finds besides the tensors.
+    private record Read(long updates, Map<String, String> progress, Preprocessing preprocessing) {}
+
     /**
      * Reads a checkpoint of {@code format} ({@code kind} names it in errors, e.g. "training") whose tensors are exactly {@code expected} (besides those {@code extra}
      * accepts), handing each to {@code restore} (the tensor is valid during the call only).
      */
-    private static Contents read(Path file, String format, String kind, Set<String> expected, Predicate<String> extra,
+    private static Read read(Path file, String format, String kind, Set<String> expected, Predicate<String> extra,
                          BiConsumer<String, Tensor> restore) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
             Map<String, String> meta = st.metadata();
@@ -151,7 +157,7 @@ final class TrainingCheckpoint {
                 if (k.startsWith(PROGRESS_PREFIX)) progress.put(k.substring(PROGRESS_PREFIX.length()), v);
             });
             Preprocessing preprocessing = Preprocessing.recordedIn(file, meta);
-            return new Contents(updates, progress, preprocessing, null);
+            return new Read(updates, progress, preprocessing);
         }
     }
 }

@@ -16,8 +16,13 @@ final class HuggingFaceConfig {
 
     /** config.json in the weights' directory (or the directory itself), or null when there is none. */
     static Path beside(Path weights) {
+        return beside(weights, "config.json");
+    }
+
+    /** File {@code name} of a Hugging Face folder: in the weights' directory (or the directory itself), or null. */
+    static Path beside(Path weights, String name) {
         Path dir = Files.isDirectory(weights) ? weights : weights.toAbsolutePath().getParent();
-        Path f = dir == null ? null : dir.resolve("config.json");
+        Path f = dir == null ? null : dir.resolve(name);
         return f != null && Files.isRegularFile(f) ? f : null;
     }
 

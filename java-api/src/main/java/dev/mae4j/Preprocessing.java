@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -53,15 +52,11 @@ public final class Preprocessing {
      */
     public static Preprocessing defaultFor(int channels) {
         if (channels < 1) throw new IllegalArgumentException("channels must be >= 1, got " + channels);
-        float[] m = new float[channels], s = new float[channels];
-        if (channels == 3) {
-            m = new float[] {0.485f, 0.456f, 0.406f};
-            s = new float[] {0.229f, 0.224f, 0.225f};
-        } else {
-            Arrays.fill(m, 0.5f);
-            Arrays.fill(s, 0.5f);
-        }
-        return new Preprocessing(m, s, false);
+        if (channels == 3)
+            return new Preprocessing(new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}, false);
+        float[] half = new float[channels];
+        Arrays.fill(half, 0.5f);
+        return new Preprocessing(half, half.clone(), false);
     }
 
     /** Fashion-MNIST's training-set statistics (mean 0.2860, std 0.3530): what mae pretrain uses on its default data. */
@@ -125,7 +120,7 @@ public final class Preprocessing {
         if (metadata.containsKey(MEAN_KEY) || metadata.containsKey(STD_KEY)) {
             p = recordedIn(path, metadata);
         } else {
-            Path hf = besideWeights(path);
+            Path hf = HuggingFaceConfig.beside(path, HF_FILE);
             if (hf == null) return defaultFor(channels);
             JsonNode c;
             try {
@@ -161,12 +156,6 @@ public final class Preprocessing {
         c.set(STD_KEY, array(std));
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(c);
         dev.mae4j.data.AtomicFile.write(file, out -> out.write(java.nio.ByteBuffer.wrap(bytes)));
-    }
-
-    private static Path besideWeights(Path weights) {
-        Path dir = Files.isDirectory(weights) ? weights : weights.toAbsolutePath().getParent();
-        Path f = dir == null ? null : dir.resolve(HF_FILE);
-        return f != null && Files.isRegularFile(f) ? f : null;
     }
 
     private static ArrayNode array(float[] v) {

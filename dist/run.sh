@@ -48,12 +48,13 @@ case $mode in
     "$0" test || echo "run.sh gpu: some tests failed (out/tests.txt); measuring anyway" >&2
     mae="$java -cp $(ls "$here"/lib/*.jar | tr '\n' ':') dev.mae4j.cli.MaeCommand"
     rm -f "$here/out/gpu.jsonl"
+    # one measurement: its JSON line into out/gpu.jsonl, its chatter into out/gpu.log; a failure is reported, not fatal
+    run() { timeout "${MAE_GPU_STEP_TIMEOUT:-240}" "$@" 2>> "$here/out/gpu.log" | grep '^{' | tee -a "$here/out/gpu.jsonl" \
+              || echo "run.sh gpu: $1 failed or timed out (out/gpu.log)" >&2; }
     for c in $configs; do
       batch=${MAE_GPU_BATCH:-$([ "$c" = fashion ] && echo 256 || echo 64)}
       # float32 weights and reference outputs on the CPU, which bench_step.py checks PyTorch's model against
       $mae bench --config "$c" --device cpu --batch 2 --steps 1 --warmup 0 --export-check "$here/out/check-$c" > /dev/null
-      run() { timeout "${MAE_GPU_STEP_TIMEOUT:-240}" "$@" 2>> "$here/out/gpu.log" | grep '^{' | tee -a "$here/out/gpu.jsonl" \
-                || echo "run.sh gpu: $1 failed or timed out (out/gpu.log)" >&2; }
       run $mae bench --config "$c" --device "$dev" --precision bf16 --batch "$batch" --steps "$steps" --warmup "$warmup"
       run "$here/build/benchmarks/native/mae_train_step_driver" --config "$c" --device "$dev" --precision bf16 \
           --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$(nproc)"

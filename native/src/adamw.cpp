@@ -1,8 +1,8 @@
 #include "adamw.h"
 
 #include <cmath>
+#include <map>
 
-#include "adamw_loop.h"
 #include "errors.h"
 
 namespace mae {
@@ -18,30 +18,22 @@ ParamGroup pretrain_group(const Param& p) { return {decays(p), 1.0}; }
 
 namespace {
 
-// Whether adamw_loop can take these tensors: CPU, float or double, one dtype, contiguous.
-bool fusable(const torch::Tensor& param, const torch::Tensor& grad, const torch::Tensor& exp_avg,
-             const torch::Tensor& exp_avg_sq) {
-    const auto dtype = param.scalar_type();
-    if (dtype != torch::kFloat && dtype != torch::kDouble) return false;
-    for (const auto* t : {&param, &grad, &exp_avg, &exp_avg_sq}) {
-        if (!t->device().is_cpu() || t->scalar_type() != dtype || !t->is_contiguous() || t->numel() != param.numel())
-            return false;
-    }
-    return true;
+// Whether ATen's fused kernel takes this parameter: a floating dtype, dense and contiguous, on the CPU or CUDA.
+bool fusable(const torch::Tensor& param) {
+    return at::isFloatingType(param.scalar_type()) && param.layout() == torch::kStrided && param.is_contiguous() &&
+           (param.device().is_cpu() || param.device().is_cuda());
 }
 
-// One pass of adamw_loop, split as ATen's element-wise ops split a tensor over the intra-op threads.
-void update_in_one_pass(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& exp_avg, torch::Tensor& exp_avg_sq,
-                        const AdamWScalars& s) {
-    at::parallel_for(0, param.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
-        if (param.scalar_type() == torch::kFloat) {
-            adamw_loop(param.data_ptr<float>() + begin, grad.data_ptr<float>() + begin, exp_avg.data_ptr<float>() + begin,
-                       exp_avg_sq.data_ptr<float>() + begin, end - begin, s);
-        } else {
-            adamw_loop(param.data_ptr<double>() + begin, grad.data_ptr<double>() + begin, exp_avg.data_ptr<double>() + begin,
-                       exp_avg_sq.data_ptr<double>() + begin, end - begin, s);
-        }
-    });
+// torch.optim.AdamW's single-tensor update as tensor ops, for a parameter the fused kernel does not take.
+void update_with_tensor_ops(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& exp_avg,
+                            torch::Tensor& exp_avg_sq, double lr, double weight_decay, double b1, double b2, double eps,
+                            double t) {
+    const double bias_correction1 = 1.0 - std::pow(b1, t), bias_correction2_sqrt = std::sqrt(1.0 - std::pow(b2, t));
+    param.mul_(1.0 - lr * weight_decay);
+    exp_avg.lerp_(grad, 1.0 - b1);
+    exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
+    auto denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps);
+    param.addcdiv_(exp_avg, denom, -lr / bias_correction1);
 }
 
 }  // namespace
@@ -92,35 +84,77 @@ void AdamW::set_lr(double lr) {
 
 void AdamW::step(StepThreads* threads) {
     ++step_;
-    const double t = applied_.item<double>() + 1;  // this update's number among those applied
+    const double t = applied_.item<double>() + 1;  // this update's number among those applied (a CPU tensor)
     applied_.fill_(t);
-    const double b1 = cfg_.beta1, b2 = cfg_.beta2;
-    const double bias_correction1 = 1.0 - std::pow(b1, t);
-    const double bias_correction2 = 1.0 - std::pow(b2, t);
-    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-    auto update = [&](size_t i) {
-        torch::NoGradGuard no_grad;
-        auto& s = slots_[i];
-        const auto& grad = s.param.grad();
-        if (!grad.defined()) return;
-        const double lr = cfg_.lr * s.lr_scale;  // util/lr_sched.py: lr * param_group["lr_scale"]
-        const double step_size = lr / bias_correction1;
-        const double decay = s.decay ? 1.0 - lr * cfg_.weight_decay : 1.0;
-        if (fusable(s.param, grad, s.exp_avg, s.exp_avg_sq)) {
-            update_in_one_pass(s.param, grad, s.exp_avg, s.exp_avg_sq, {decay, b1, b2, bias_correction2_sqrt, cfg_.eps, step_size});
-            return;
-        }
-        // Elsewhere (CUDA, half precision) the same update as tensor ops.
-        if (s.decay) s.param.mul_(decay);
-        s.exp_avg.lerp_(grad, 1.0 - b1);
-        s.exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
-        auto denom = (s.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(cfg_.eps);
-        s.param.addcdiv_(s.exp_avg, denom, -step_size);
+    update(t, std::nullopt, nullptr == threads || threads->size() <= 1 ? nullptr : threads);
+}
+
+void AdamW::step_unless(const torch::Tensor& found_inf, StepThreads* threads) {
+    ++step_;
+    update(applied_.item<double>() + 1, found_inf, nullptr == threads || threads->size() <= 1 ? nullptr : threads);
+}
+
+void AdamW::settle(bool skipped) {
+    if (!skipped) applied_.add_(1);
+}
+
+bool AdamW::fused_everywhere() const {
+    for (const auto& s : slots_)
+        if (!fusable(s.param)) return false;
+    return true;
+}
+
+void AdamW::update(double t, const std::optional<torch::Tensor>& found_inf, StepThreads* threads) {
+    torch::NoGradGuard no_grad;
+    const auto weight_decay = [&](const Slot& s) { return s.decay ? cfg_.weight_decay : 0.0; };
+    // The kernel reads the update's number from a tensor on the parameters' device; filling it queues no wait.
+    if (!slots_.empty() && (!fused_step_.defined() || fused_step_.device() != slots_[0].param.device()))
+        fused_step_ = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(slots_[0].param.device()));
+    if (fused_step_.defined()) fused_step_.fill_(t);
+    auto grad_of = [](const Slot& s) {
+        const auto& g = s.param.grad();
+        return g.is_contiguous() ? g : g.contiguous();
     };
-    if (threads != nullptr && threads->size() > 1) {
-        threads->run_items(slot_sizes_, update);
-    } else {
-        for (size_t i = 0; i < slots_.size(); ++i) update(i);
+    if (threads != nullptr) {
+        // Each tensor on its own (every update is independent of the others'), shared out over the threads.
+        threads->run_items(slot_sizes_, [&](size_t i) {
+            torch::NoGradGuard no_grad_here;
+            auto& s = slots_[i];
+            if (!s.param.grad().defined()) return;
+            const double lr = cfg_.lr * s.lr_scale;  // util/lr_sched.py: lr * param_group["lr_scale"]
+            if (!fusable(s.param)) {
+                update_with_tensor_ops(s.param, s.param.grad(), s.exp_avg, s.exp_avg_sq, lr, weight_decay(s),
+                                       cfg_.beta1, cfg_.beta2, cfg_.eps, t);
+                return;
+            }
+            at::_fused_adamw_({s.param}, {grad_of(s)}, {s.exp_avg}, {s.exp_avg_sq}, {}, {fused_step_}, lr, cfg_.beta1,
+                              cfg_.beta2, weight_decay(s), cfg_.eps, false, false, std::nullopt, found_inf);
+        });
+        return;
+    }
+    // One fused call per parameter group (learning rate and decay), as torch.optim.AdamW(fused=True) makes them.
+    std::map<std::pair<double, double>, std::vector<size_t>> groups;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+        auto& s = slots_[i];
+        if (!s.param.grad().defined()) continue;
+        if (fusable(s.param)) {
+            groups[{s.lr_scale, weight_decay(s)}].push_back(i);
+        } else {
+            update_with_tensor_ops(s.param, s.param.grad(), s.exp_avg, s.exp_avg_sq, cfg_.lr * s.lr_scale,
+                                   weight_decay(s), cfg_.beta1, cfg_.beta2, cfg_.eps, t);
+        }
+    }
+    for (const auto& [key, members] : groups) {
+        std::vector<torch::Tensor> params, grads, exp_avgs, exp_avg_sqs, steps;
+        for (size_t i : members) {
+            params.push_back(slots_[i].param);
+            grads.push_back(grad_of(slots_[i]));
+            exp_avgs.push_back(slots_[i].exp_avg);
+            exp_avg_sqs.push_back(slots_[i].exp_avg_sq);
+            steps.push_back(fused_step_);
+        }
+        at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, cfg_.lr * key.first, cfg_.beta1,
+                          cfg_.beta2, key.second, cfg_.eps, false, false, std::nullopt, found_inf);
     }
 }
 

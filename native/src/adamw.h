@@ -1,10 +1,12 @@
 // AdamW exactly as torch.optim.AdamW (decoupled weight decay, bias-corrected moments), with the
-// reference's parameter groups: no decay on 1-D parameters and biases, decay on everything else.
+// reference's parameter groups: no decay on 1-D parameters and biases, decay on everything else. The update is
+// ATen's fused kernel (torch.optim.AdamW(fused=True)) on the CPU and CUDA: benchmarks/README.md has the A/B.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "mae.h"
@@ -33,6 +35,14 @@ public:
     // One update from the parameters' current .grad; parameters without a gradient are skipped. With `threads`,
     // the parameters are updated on those threads (each tensor's update is independent of the others').
     void step(StepThreads* threads = nullptr);
+    // The same update, unless found_inf (F32 [1] on the parameters' device) is non-zero: the device decides, so
+    // the host need not wait. The step count advances; the caller then reads found_inf and calls settle().
+    void step_unless(const torch::Tensor& found_inf, StepThreads* threads = nullptr);
+    // Whether the update step_unless() enqueued was skipped: counts it among the updates applied, or not.
+    void settle(bool skipped);
+    // Whether every trained parameter takes ATen's fused kernel (a floating dtype, contiguous, CPU or CUDA):
+    // step_unless() needs it, having no host-side fallback that can wait for found_inf.
+    bool fused_everywhere() const;
     // Counts an update that was skipped (a non-finite gradient): no tensor changes and the bias correction's
     // count ("step") stays, as torch's GradScaler skips optimizer.step(); the step count advances so that
     // schedules and data positions keyed to it stay in step.
@@ -48,6 +58,9 @@ public:
     torch::Tensor& state(const std::string& name);  // throws InvalidArgument for an unknown name
 
 private:
+    // The update numbered t among those applied, skipped on the device where found_inf is given and non-zero.
+    void update(double t, const std::optional<torch::Tensor>& found_inf, StepThreads* threads);
+
     struct Slot {
         std::string name;
         torch::Tensor param, exp_avg, exp_avg_sq;
@@ -60,6 +73,7 @@ private:
     mae_adamw_config cfg_;
     int64_t step_ = 0;
     torch::Tensor applied_ = torch::zeros({1}, torch::kFloat64);
+    torch::Tensor fused_step_;  // F32 [] on the parameters' device: the update's number, as the fused kernel reads it
 };
 
 void validate_adamw_config(const mae_adamw_config& cfg);

@@ -1,5 +1,5 @@
-// Plain loops compiled with their own flags (adamw_loop.cpp, finite_loop.cpp): an AVX2 and a baseline build of
-// each, picked at load time.
+// Plain loops compiled with their own flags (finite_loop.cpp; benchmarks/native/adamw_one_pass.cpp): an AVX2
+// and a baseline build of each, picked at load time.
 #pragma once
 
 #if defined(__x86_64__) && defined(__GNUC__)

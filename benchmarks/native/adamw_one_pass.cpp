@@ -1,4 +1,4 @@
-#include "adamw_loop.h"
+#include "adamw_one_pass.h"
 
 #include "loop_clones.h"
 

@@ -1,5 +1,6 @@
 // AdamW's per-element update as one pass over memory (plain arrays: no libtorch here, so this file can be
-// compiled with its own optimisation flags).
+// compiled with its own optimisation flags). libmae's CPU update until ATen's fused kernel beat it
+// (benchmarks/README.md); kept here so that mae_adamw_kernels can rerun that A/B.
 #pragma once
 
 #include <cstdint>

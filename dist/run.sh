@@ -63,6 +63,8 @@ case $mode in
             --bf16 $mode --batch "$batch" --steps "$steps" --warmup "$warmup" --threads "$(nproc)"
       done
     done
+    # the AdamW update alone, ATen's fused kernel (libmae's) against the tensor ops, on the first configuration
+    run "$here/build/benchmarks/native/mae_adamw_kernels" --config "${configs%% *}" --device "$dev" --rounds 20
     python3 "$here/src/benchmarks/python/gpu_report.py" "$here/out/gpu.jsonl" > "$here/out/gpu.json"
     cat "$here/out/gpu.json"
     ;;

@@ -17,6 +17,34 @@ class GpuTest {
         assertArrayEquals(cpuLoss, gpuLoss, 1e-4);
     }
 
+    /**
+     * A non-finite batch on CUDA: the device finds it and skips the fused update itself (the step waits for the
+     * device once, at its end); the losses before and after match the CPU's, which skips on the same batch.
+     */
+    @Test
+    void cudaSkipsANonFiniteStepOnTheDevice() {
+        assumeTrue(Device.cudaDeviceCount() > 0, "no CUDA device: libmae's LibTorch sees none");
+        double[] cpu = stepsWithAPoisonedBatch(Device.cpu()), gpu = stepsWithAPoisonedBatch(Device.cuda(0));
+        org.junit.jupiter.api.Assertions.assertTrue(Double.isNaN(gpu[1]), "the poisoned step reports NaN");
+        org.junit.jupiter.api.Assertions.assertEquals(1, gpu[3], "one update skipped");
+        assertArrayEquals(new double[] {cpu[0], cpu[2], cpu[3]}, new double[] {gpu[0], gpu[2], gpu[3]}, 1e-4);
+    }
+
+    /** Losses of good, poisoned, good steps, then the skipped count. */
+    private static double[] stepsWithAPoisonedBatch(Device device) {
+        double[] bad = TestData.gaussian(4 * 128, 6);
+        bad[7] = Double.NaN;
+        try (Model model = Model.create(MaeConfig.tiny(), device, 0);
+             Trainer trainer = Trainer.builder(model).learningRate(1e-3).stepThreads(1).build();
+             Tensor good = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
+             Tensor poisoned = Tensor.fromFloats(TestData.toFloats(bad), 4, 2, 8, 8);
+             Tensor noise = Tensor.fromDoubles(TestData.uniform(4 * 16, 9), 4, 16);
+             Masker masker = Masker.fromNoise(noise, 0.75)) {
+            return new double[] {trainer.step(good, masker), trainer.step(poisoned, masker), trainer.step(good, masker),
+                    trainer.skippedUpdates()};
+        }
+    }
+
     @Test
     void ncclWithOneRankTrainsAsAlone() throws Exception {
         assumeTrue(Device.cudaDeviceCount() > 0, "no CUDA device: libmae's LibTorch sees none");
@@ -71,12 +99,16 @@ class GpuTest {
         }
     }
 
+    // Three batches in turn: CUDA copies each through its own pinned buffer, two of them used in turn.
     private static void run(Device device, MaeConfig c, double[] losses) {
         try (Model model = Model.create(c, device, 0);
              Trainer trainer = Trainer.builder(model).learningRate(1e-3).build();
-             Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
+             Tensor a = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
+             Tensor b = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 6)), 4, 2, 8, 8);
+             Tensor d = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 7)), 4, 2, 8, 8);
              Masker masker = Masker.random(0.75, 1)) {
-            for (int i = 0; i < losses.length; i++) losses[i] = trainer.step(images, masker);
+            Tensor[] batches = {a, b, d};
+            for (int i = 0; i < losses.length; i++) losses[i] = trainer.step(batches[i % 3], masker);
         }
     }
 }

@@ -4,7 +4,8 @@ import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,7 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A NaN or infinite loss skips the update, leaves the weights as they were, is counted, and too many in a row stop training. */
+/**
+ * A NaN or infinite loss skips the update, leaves the weights as they were, is counted, and too many in a row stop
+ * training. Step threads 1 and 2 take libmae's two paths: the whole step queued and read back once (the CUDA path,
+ * the device skipping the fused update), and the batch split over threads, the device deciding the update alike.
+ */
 class NonFiniteTest {
     private static final MaeConfig CONFIG = MaeConfig.tiny();
 
@@ -37,10 +42,11 @@ class NonFiniteTest {
         return w;
     }
 
-    @Test
-    void aNonFiniteStepLeavesTheWeightsAndIsCounted() {
+    @ParameterizedTest(name = "step threads {0}")
+    @ValueSource(ints = {1, 2})
+    void aNonFiniteStepLeavesTheWeightsAndIsCounted(int stepThreads) {
         try (Model m = Model.create(CONFIG, Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).learningRate(1e-2).build();
+             Trainer t = Trainer.builder(m).learningRate(1e-2).stepThreads(stepThreads).build();
              Masker masker = Masker.random(0.75, 1);
              Tensor good = images(false); Tensor bad = images(true)) {
             t.step(good, masker);
@@ -66,10 +72,12 @@ class NonFiniteTest {
      * A skipped update is as if the bad batch had never come: good, bad, good trains to exactly the weights of good,
      * good (AdamW's bias correction counts applied updates, as torch's optimizer.step() skipped by GradScaler).
      */
-    @Test
-    void aSkippedUpdateLeavesNoTraceInLaterOnes() {
+    @ParameterizedTest(name = "step threads {0}")
+    @ValueSource(ints = {1, 2})
+    void aSkippedUpdateLeavesNoTraceInLaterOnes(int stepThreads) {
         Map<String, float[]> withSkip, without;
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Trainer t = Trainer.builder(m).learningRate(1e-2).build();
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+             Trainer t = Trainer.builder(m).learningRate(1e-2).stepThreads(stepThreads).build();
              Tensor good = images(false); Tensor bad = images(true);
              Tensor noise = Tensor.fromDoubles(TestData.uniform(2 * 16, 5), 2, 16); Masker masker = Masker.fromNoise(noise, 0.75)) {
             t.step(good, masker);
@@ -77,7 +85,8 @@ class NonFiniteTest {
             t.step(good, masker);
             withSkip = weights(m);
         }
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Trainer t = Trainer.builder(m).learningRate(1e-2).build();
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+             Trainer t = Trainer.builder(m).learningRate(1e-2).stepThreads(stepThreads).build();
              Tensor good = images(false);
              Tensor noise = Tensor.fromDoubles(TestData.uniform(2 * 16, 5), 2, 16); Masker masker = Masker.fromNoise(noise, 0.75)) {
             t.step(good, masker);
@@ -96,15 +105,15 @@ class NonFiniteTest {
         return s;
     }
 
-    @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F32", "F64"})
-    void aFiniteLossWithNonFiniteGradientsSkipsTheUpdateToo(DType precision) {
+    @ParameterizedTest(name = "{0}, step threads {1}")
+    @CsvSource({"F32, 1", "F32, 2", "F64, 1", "F64, 2"})
+    void aFiniteLossWithNonFiniteGradientsSkipsTheUpdateToo(DType precision, int stepThreads) {
         // Gradients overflow while the loss stays finite: a loss scale near the type's largest value, through the
         // C ABI (the Java API scales only by 1/accumulation steps), so the gradient scan alone must catch it.
         MaeConfig c = CONFIG.toBuilder().precision(precision).build();
         double scale = precision == DType.F32 ? 3e38 : 1.7e308;
         try (Model m = Model.create(c, Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).learningRate(1e-2).build();
+             Trainer t = Trainer.builder(m).learningRate(1e-2).stepThreads(stepThreads).build();
              Masker masker = Masker.random(0.75, 1);
              Tensor good = TestData.images(TestData.gaussian(2 * 128, 71), precision, c, 2);
              Arena arena = Arena.ofConfined()) {

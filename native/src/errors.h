@@ -1,4 +1,5 @@
-// Exceptions the core throws for bad input and wrong call order; c_api.cpp maps them to status codes.
+// Exceptions the core throws for bad input and wrong call order; the C ABI maps them to status codes
+// (c_api_internal.h: guarded).
 #pragma once
 
 #include <stdexcept>

@@ -1,0 +1,338 @@
+// The C ABI, model section: MAE models (forward, encoding, parameters) and classifiers for fine-tuning.
+#include <mutex>
+#include <shared_mutex>
+
+#include "c_api_internal.h"
+#include "tensors.h"
+
+namespace {
+
+using namespace mae::abi;
+
+// Parameter access shared by models and classifiers (both have params(), param(name) and lock()).
+template <class Net>
+void describe_param(const Net& net, int64_t index, const char** name_out, mae_tensor_view* shape_out,
+                    int32_t* trainable_out) {
+    const auto& params = net.params();
+    mae::require(index >= 0 && index < static_cast<int64_t>(params.size()),
+                 "index must be in [0, " + std::to_string(params.size()) + "), got " + std::to_string(index));
+    const auto& p = params[static_cast<size_t>(index)];
+    if (name_out) *name_out = p.name.c_str();
+    if (shape_out) mae::describe(p.value, shape_out);
+    if (trainable_out) *trainable_out = p.trainable ? 1 : 0;
+}
+
+template <class Net>
+mae_tensor* copy_param(const Net& net, const char* name) {
+    require_ptr(name, "name");
+    std::shared_lock<std::shared_mutex> lock(net.lock());
+    return export_tensor(net.param(name).value.clone());
+}
+
+template <class Net>
+void overwrite_param(Net& net, const char* name, const mae_tensor_view* value) {
+    require_ptr(name, "name");
+    auto src = mae::wrap_view(value, "value");
+    std::unique_lock<std::shared_mutex> lock(net.lock());
+    const auto& p = net.param(name);
+    mae::require(src.sizes().equals(p.value.sizes()), std::string("parameter '") + name + "' has shape " +
+                                                          mae::shape_string(p.value.sizes()) + ", got " +
+                                                          mae::shape_string(src.sizes()));
+    mae::require(src.is_floating_point(), std::string("parameter '") + name + "' needs F32 or F64 values");
+    torch::NoGradGuard no_grad;
+    p.value.copy_(src);
+}
+
+template <class Net>
+mae_tensor* copy_grad(const Net& net, const char* name) {
+    require_ptr(name, "name");
+    std::shared_lock<std::shared_mutex> lock(net.lock());
+    const auto& p = net.param(name);
+    if (!p.trainable) throw mae::InvalidArgument(std::string("parameter '") + name + "' is not trained");
+    const auto& g = p.value.grad();
+    if (!g.defined())
+        throw mae::InvalidState(std::string("no gradient for '") + name +
+                                "': run a forward pass with MAE_FORWARD_BACKWARD first");
+    return export_tensor(g.clone());
+}
+
+// The encoder's features [N, 1 + L, D] of caller images, shaped by `pool` (e.g. into [N, D]).
+template <class Pool>
+int32_t encode_with(mae_model* m, const mae_tensor_view* images, mae_tensor** out, Pool&& pool) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        auto raw = mae::wrap_view(images, "images");
+        auto& model = *m->impl;
+        std::shared_lock<std::shared_mutex> lock(model.lock());
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
+        auto imgs = mae::prepare_images(model, raw);
+        m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
+        *out = export_tensor(pool(model.encode(imgs)));
+    });
+}
+
+}  // namespace
+
+using namespace mae::abi;
+
+extern "C" {
+
+int32_t mae_model_create(const mae_config* config, const mae_device* device, uint64_t seed, mae_model** out) {
+    return guarded([&] {
+        require_ptr(config, "config");
+        require_ptr(out, "out");
+        mae::validate_config(*config);
+        auto dev = device_of(device);
+        auto model = std::make_unique<mae_model>();
+        model->impl = std::make_shared<mae::MaeModel>(*config, dev, seed);
+        *out = model.release();
+    });
+}
+
+int32_t mae_model_free(mae_model* m) {
+    return guarded([&] { delete m; });
+}
+
+int32_t mae_model_config(const mae_model* m, mae_config* out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        *out = m->impl->config();
+    });
+}
+
+int32_t mae_model_param_count(const mae_model* m, int64_t* out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(m->impl->params().size());
+    });
+}
+
+int32_t mae_model_param_info(const mae_model* m, int64_t index, const char** name_out, mae_tensor_view* shape_out,
+                             int32_t* trainable_out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        describe_param(*m->impl, index, name_out, shape_out, trainable_out);
+    });
+}
+
+int32_t mae_model_param_get(const mae_model* m, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        *out = copy_param(*m->impl, name);
+    });
+}
+
+int32_t mae_model_param_set(mae_model* m, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        overwrite_param(*m->impl, name, value);
+    });
+}
+
+int32_t mae_model_grad_get(const mae_model* m, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        *out = copy_grad(*m->impl, name);
+    });
+}
+
+int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_masker* masker, int32_t flags,
+                          mae_forward_result* out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(masker, "masker");
+        require_ptr(out, "out");
+        mae::require(flags == MAE_FORWARD_DEFAULT || flags == MAE_FORWARD_BACKWARD,
+                     "flags must be MAE_FORWARD_DEFAULT or MAE_FORWARD_BACKWARD, got " + std::to_string(flags));
+        auto& model = *m->impl;
+        auto raw = mae::wrap_view(images, "images");
+        mae::ForwardOutput result;
+        if (flags == MAE_FORWARD_BACKWARD) {
+            std::unique_lock<std::shared_mutex> lock(model.lock());
+            auto imgs = mae::prepare_images(model, raw);
+            m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
+            mae::clear_gradients(model);
+            result = mae::forward_backward(model, imgs, *masker->impl);
+        } else {
+            std::shared_lock<std::shared_mutex> lock(model.lock());
+            c10::InferenceMode inference;  // no autograd bookkeeping at all
+            auto imgs = mae::prepare_images(model, raw);
+            m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
+            auto noise = masker->impl->noise(imgs.size(0), model.num_patches(), model.device());
+            result = model.forward(imgs, noise, masker->impl->mask_ratio());
+        }
+        auto pred = std::unique_ptr<mae_tensor>(export_tensor(result.pred));
+        auto mask = std::unique_ptr<mae_tensor>(export_tensor(result.mask));
+        auto ids = std::unique_ptr<mae_tensor>(export_tensor(result.ids_restore));
+        auto latent = std::unique_ptr<mae_tensor>(export_tensor(result.latent));
+        out->loss = result.loss.item<double>();
+        out->pred = pred.release();
+        out->mask = mask.release();
+        out->ids_restore = ids.release();
+        out->latent = latent.release();
+    });
+}
+
+int32_t mae_model_encode(mae_model* m, const mae_tensor_view* images, mae_tensor** out) {
+    return encode_with(m, images, out, [](const torch::Tensor& tokens) { return tokens; });
+}
+
+int32_t mae_model_encode_pooled(mae_model* m, const mae_tensor_view* images, int32_t pool, mae_tensor** out) {
+    if (pool != MAE_POOL_CLS && pool != MAE_POOL_MEAN)
+        return fail(MAE_ERR_INVALID_ARGUMENT, "pool must be MAE_POOL_CLS or MAE_POOL_MEAN, got " + std::to_string(pool));
+    return encode_with(m, images, out, [pool](const torch::Tensor& tokens) {
+        return pool == MAE_POOL_CLS ? tokens.select(1, 0) : tokens.slice(1, 1).mean(1);  // [N, 1 + L, D] -> [N, D]
+    });
+}
+
+int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(out, "out");
+        *out = m->last_input_address.load();
+    });
+}
+
+int32_t mae_classifier_create(const mae_model* encoder, int32_t num_classes, double drop_path_rate, uint64_t seed,
+                              mae_classifier** out) {
+    return guarded([&] {
+        require_ptr(encoder, "encoder");
+        require_ptr(out, "out");
+        std::shared_lock<std::shared_mutex> lock(encoder->impl->lock());
+        auto impl = std::make_shared<mae::VitClassifier>(*encoder->impl, num_classes, drop_path_rate, seed);
+        *out = new mae_classifier{std::move(impl)};
+    });
+}
+
+int32_t mae_classifier_free(mae_classifier* c) {
+    return guarded([&] { delete c; });
+}
+
+int32_t mae_classifier_num_classes(const mae_classifier* c, int32_t* out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        *out = static_cast<int32_t>(c->impl->num_classes());
+    });
+}
+
+int32_t mae_classifier_rng_state_get(mae_classifier* c, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
+        *out = export_tensor(c->impl->rng_state());
+    });
+}
+
+int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* state) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        auto s = mae::wrap_view(state, "state");
+        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
+        c->impl->set_rng_state(s);
+    });
+}
+
+int32_t mae_classifier_param_count(const mae_classifier* c, int64_t* out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(c->impl->params().size());
+    });
+}
+
+int32_t mae_classifier_param_info(const mae_classifier* c, int64_t index, const char** name_out,
+                                  mae_tensor_view* shape_out, int32_t* trainable_out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        describe_param(*c->impl, index, name_out, shape_out, trainable_out);
+    });
+}
+
+int32_t mae_classifier_param_get(const mae_classifier* c, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        *out = copy_param(*c->impl, name);
+    });
+}
+
+int32_t mae_classifier_param_set(mae_classifier* c, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        overwrite_param(*c->impl, name, value);
+    });
+}
+
+int32_t mae_classifier_grad_get(const mae_classifier* c, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        *out = copy_grad(*c->impl, name);
+    });
+}
+
+int32_t mae_classifier_logits(mae_classifier* c, const mae_tensor_view* images, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        auto raw = mae::wrap_view(images, "images");
+        auto& model = *c->impl;
+        std::shared_lock<std::shared_mutex> lock(model.lock());
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
+        auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
+        *out = export_tensor(model.forward(imgs, /*train=*/false));
+    });
+}
+
+int32_t mae_classifier_features(mae_classifier* c, const mae_tensor_view* images, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(out, "out");
+        auto raw = mae::wrap_view(images, "images");
+        auto& model = *c->impl;
+        std::shared_lock<std::shared_mutex> lock(model.lock());
+        c10::InferenceMode inference;  // no autograd bookkeeping at all
+        auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
+        *out = export_tensor(model.forward_features(imgs, /*train=*/false));
+    });
+}
+
+int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, const mae_tensor_view* labels,
+                            double label_smoothing, int32_t flags, double* loss_out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(loss_out, "loss_out");
+        mae::require(flags == MAE_FORWARD_DEFAULT || flags == MAE_FORWARD_BACKWARD,
+                     "flags must be MAE_FORWARD_DEFAULT or MAE_FORWARD_BACKWARD, got " + std::to_string(flags));
+        auto raw = mae::wrap_view(images, "images");
+        auto y = mae::wrap_view(labels, "labels");
+        auto& model = *c->impl;
+        auto loss_of = [&] {
+            auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
+            mae::check_labels(y, imgs.size(0), model.num_classes());
+            auto logits = model.forward(imgs, /*train=*/flags == MAE_FORWARD_BACKWARD);
+            return mae::smoothed_cross_entropy(logits, y.to(model.device()), label_smoothing);
+        };
+        if (flags == MAE_FORWARD_BACKWARD) {
+            std::unique_lock<std::shared_mutex> lock(model.lock());
+            mae::clear_gradients(model.params());
+            auto loss = loss_of();
+            loss.backward();
+            *loss_out = loss.item<double>();
+        } else {
+            // Evaluation never draws from the stochastic-depth generator, so readers may share the lock.
+            std::shared_lock<std::shared_mutex> lock(model.lock());
+            c10::InferenceMode inference;  // no autograd bookkeeping at all
+            *loss_out = loss_of().item<double>();
+        }
+    });
+}
+
+}  // extern "C"

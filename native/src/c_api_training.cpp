@@ -1,0 +1,276 @@
+// The C ABI, training section: trainers (pretraining) and fine-tuners: steps, accumulation, optimiser state.
+#include <cmath>
+#include <mutex>
+#include <shared_mutex>
+
+#include "c_api_internal.h"
+#include "tensors.h"
+
+namespace {
+
+using namespace mae::abi;
+
+// Optimiser state access shared by trainers and fine-tuners (both have optimizer() and model()).
+template <class Train>
+void describe_state(Train& t, int64_t index, const char** name_out, mae_tensor_view* shape_out) {
+    const auto& names = t.optimizer().state_names();
+    mae::require(index >= 0 && index < static_cast<int64_t>(names.size()),
+                 "index must be in [0, " + std::to_string(names.size()) + "), got " + std::to_string(index));
+    const auto& name = names[static_cast<size_t>(index)];
+    if (name_out) *name_out = name.c_str();
+    if (shape_out) mae::describe(t.optimizer().state(name), shape_out);
+}
+
+template <class Train>
+mae_tensor* copy_state(Train& t, const char* name) {
+    require_ptr(name, "name");
+    std::shared_lock<std::shared_mutex> lock(t.model().lock());
+    return export_tensor(t.optimizer().state(name).clone());
+}
+
+template <class Train>
+void overwrite_state(Train& t, const char* name, const mae_tensor_view* value) {
+    require_ptr(name, "name");
+    auto src = mae::wrap_view(value, "value");
+    std::unique_lock<std::shared_mutex> lock(t.model().lock());
+    auto& state = t.optimizer().state(name);
+    mae::require(src.sizes().equals(state.sizes()), std::string("optimiser state '") + name + "' has shape " +
+                                                        mae::shape_string(state.sizes()) + ", got " +
+                                                        mae::shape_string(src.sizes()));
+    mae::require(src.is_floating_point(), std::string("optimiser state '") + name + "' needs F32 or F64 values");
+    if (std::string(name) == "step") {
+        const double v = src.to(torch::kFloat64).item<double>();
+        mae::require(v >= 0 && v == std::floor(v) && v < 9007199254740992.0,
+                     "optimiser state 'step' counts updates: a whole number >= 0, got " + std::to_string(v));
+    }
+    torch::NoGradGuard no_grad;
+    state.copy_(src);
+}
+
+}  // namespace
+
+using namespace mae::abi;
+
+extern "C" {
+
+int32_t mae_trainer_create(mae_model* m, const mae_adamw_config* config, mae_trainer** out) {
+    return guarded([&] {
+        require_ptr(m, "model");
+        require_ptr(config, "config");
+        require_ptr(out, "out");
+        std::unique_lock<std::shared_mutex> lock(m->impl->lock());
+        *out = new mae_trainer{std::make_unique<mae::Trainer>(m->impl, *config)};
+    });
+}
+
+int32_t mae_trainer_free(mae_trainer* t) {
+    return guarded([&] { delete t; });
+}
+
+int32_t mae_trainer_set_lr(mae_trainer* t, double lr) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
+        t->impl->set_lr(lr);
+    });
+}
+
+int32_t mae_trainer_step(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double* loss_out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(masker, "masker");
+        require_ptr(loss_out, "loss_out");
+        auto raw = mae::wrap_view(images, "images");
+        *loss_out = t->impl->step(raw, *masker->impl);
+    });
+}
+
+int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(out, "out");
+        *out = t->impl->step_count();
+    });
+}
+
+int32_t mae_trainer_skipped_count(const mae_trainer* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(out, "out");
+        *out = t->impl->skipped_updates();
+    });
+}
+
+int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
+        t->impl->set_step_count(step);
+    });
+}
+
+int32_t mae_trainer_accumulate(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double loss_scale,
+                               int32_t flags, double* loss_out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(masker, "masker");
+        require_ptr(loss_out, "loss_out");
+        mae::require(flags == MAE_ACCUMULATE_DEFAULT || flags == MAE_ACCUMULATE_LAST,
+                     "flags must be MAE_ACCUMULATE_DEFAULT or MAE_ACCUMULATE_LAST, got " + std::to_string(flags));
+        auto raw = mae::wrap_view(images, "images");
+        *loss_out = t->impl->accumulate(raw, *masker->impl, loss_scale, flags == MAE_ACCUMULATE_LAST);
+    });
+}
+
+int32_t mae_trainer_apply(mae_trainer* t) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        t->impl->apply();
+    });
+}
+
+int32_t mae_trainer_state_count(const mae_trainer* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(t->impl->optimizer().state_names().size());
+    });
+}
+
+int32_t mae_trainer_state_info(const mae_trainer* t, int64_t index, const char** name_out, mae_tensor_view* shape_out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        describe_state(*t->impl, index, name_out, shape_out);
+    });
+}
+
+int32_t mae_trainer_state_get(const mae_trainer* t, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        require_ptr(out, "out");
+        *out = copy_state(*t->impl, name);
+    });
+}
+
+int32_t mae_trainer_state_set(mae_trainer* t, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        overwrite_state(*t->impl, name, value);
+    });
+}
+
+int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, double layer_decay,
+                             double label_smoothing, mae_finetuner** out) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        require_ptr(config, "config");
+        require_ptr(out, "out");
+        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
+        *out = new mae_finetuner{std::make_unique<mae::FineTuner>(c->impl, *config, layer_decay, label_smoothing)};
+    });
+}
+
+int32_t mae_finetuner_free(mae_finetuner* t) {
+    return guarded([&] { delete t; });
+}
+
+int32_t mae_finetuner_set_lr(mae_finetuner* t, double lr) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
+        t->impl->set_lr(lr);
+    });
+}
+
+int32_t mae_finetuner_step(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* labels,
+                           double* loss_out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(loss_out, "loss_out");
+        auto raw = mae::wrap_view(images, "images");
+        *loss_out = t->impl->step(raw, mae::wrap_view(labels, "labels"));
+    });
+}
+
+int32_t mae_finetuner_step_soft(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* targets,
+                                double* loss_out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(loss_out, "loss_out");
+        *loss_out = t->impl->step_soft(mae::wrap_view(images, "images"), mae::wrap_view(targets, "targets"));
+    });
+}
+
+int32_t mae_finetuner_step_count(const mae_finetuner* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(out, "out");
+        *out = t->impl->step_count();
+    });
+}
+
+int32_t mae_finetuner_skipped_count(const mae_finetuner* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(out, "out");
+        *out = t->impl->skipped_updates();
+    });
+}
+
+int32_t mae_finetuner_set_step_count(mae_finetuner* t, int64_t step) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
+        t->impl->set_step_count(step);
+    });
+}
+
+int32_t mae_finetuner_state_count(const mae_finetuner* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(t->impl->optimizer().state_names().size());
+    });
+}
+
+int32_t mae_finetuner_state_info(const mae_finetuner* t, int64_t index, const char** name_out,
+                                 mae_tensor_view* shape_out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        describe_state(*t->impl, index, name_out, shape_out);
+    });
+}
+
+int32_t mae_finetuner_state_get(const mae_finetuner* t, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        require_ptr(out, "out");
+        *out = copy_state(*t->impl, name);
+    });
+}
+
+int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(t, "finetuner");
+        overwrite_state(*t->impl, name, value);
+    });
+}
+
+
+// --- process groups ---
+
+int32_t mae_trainer_set_step_threads(mae_trainer* t, int32_t threads) {
+    return guarded([&] {
+        require_ptr(t, "trainer");
+        t->impl->set_step_threads(threads);
+    });
+}
+
+int32_t mae_finetuner_set_step_threads(mae_finetuner* t, int32_t threads) {
+    return guarded([&] {
+        require_ptr(t, "fine-tuner");
+        t->impl->set_step_threads(threads);
+    });
+}
+
+}  // extern "C"

@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import org.junit.jupiter.api.Tag;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.ImageDataset;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * with the whole batch, stay identical, resume exactly, and a rank that dies or never comes ends the others'
  * training with PeerFailureException within the timeout.
  */
+@Tag("process")
 class DistributedTest {
     static final MaeConfig CONFIG = MaeConfig.tiny().toBuilder().precision(DType.F64).normPixLoss(true).build();
     private static final int IMG = 2 * 8 * 8;

@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Flops against PyTorch's FlopCounterMode on a plain-PyTorch MAE (src/test/python/flop_count.py), exactly. */
+@Tag("python")
 class FlopsTest {
     private static Path python;
 

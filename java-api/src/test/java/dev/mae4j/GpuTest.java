@@ -1,11 +1,13 @@
 package dev.mae4j;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** CUDA agreement with the CPU; skipped with a reason where no CUDA device exists. */
+@Tag("gpu")
 class GpuTest {
     @Test
     void cudaForwardAndStepAgreeWithTheCpu() {

@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -30,6 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link #LIMIT_KIB_PER_CYCLE}. That it catches a steady leak of 0.1 KiB per cycle is itself tested: the same run with
  * such a leak injected must fail it. The soak version runs longer: -Dmae.soak.cycles=100000 (docs/RELIABILITY.md).
  */
+@Tag("process")
+@Tag("slow")
 public class LeakTest {
     static final double LIMIT_KIB_PER_CYCLE = 0.05;
     private static final int SAMPLES = 11, WARM_UP = 600;

@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * inputs and mask (src/test/python/bf16_reference.py), at bfloat16's tolerances; against float32 for the direction of
  * the gradients; and by a short Fashion-MNIST pretraining whose loss curve tracks float32's.
  */
+@Tag("python")
 class MixedPrecisionTest {
     // Wide enough that bfloat16's rounding shows, small enough for a test: 32 px RGB, patch 4 (64 patches).
     private static final MaeConfig F32 = MaeConfig.builder().imgSize(32).patchSize(4).inChans(3).embedDim(64).depth(2)

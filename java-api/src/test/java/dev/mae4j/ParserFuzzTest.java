@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import org.junit.jupiter.api.Tag;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageFolder;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
  * anything else, never a crash. Without JAZZER_FUZZ these run the committed corpus under
  * src/test/resources/dev/mae4j/ParserFuzzTestInputs/ as regression tests.
  */
+@Tag("slow")
 class ParserFuzzTest {
     private static Path file(byte[] data, String suffix) throws IOException {
         Path f = Files.createTempFile("mae4j-fuzz", suffix);

@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tries or more. The child signals itself while a step is inside the library and reports that it was (a try whose
  * step ended first, in a window of milliseconds, does not count); three tries, each in a JVM of its own.
  */
+@Tag("process")
 class ShutdownTest {
     @TempDir
     Path dir;

@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * last_hidden_state on the same noise, and the folders mae4j writes load with from_pretrained and AutoModel without
  * missing or unexpected keys and give the same outputs. Without the venv the tests are skipped with the reason.
  */
+@Tag("python")
 class TransformersInteropTest {
     private static final double TOL = 2e-5;
     private static Path python;

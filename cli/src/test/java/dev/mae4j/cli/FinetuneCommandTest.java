@@ -8,6 +8,7 @@ import dev.mae4j.Classifier;
 import dev.mae4j.Device;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@Tag("slow")
 class FinetuneCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 

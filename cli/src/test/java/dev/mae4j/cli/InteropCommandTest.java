@@ -9,6 +9,7 @@ import dev.mae4j.Model;
 import dev.mae4j.ParameterInfo;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.ImageFolder;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -160,6 +161,7 @@ class InteropCommandTest {
         assertTrue(err.toString().contains("--config must be fashion, tiny224, vitb16 or vitl16"), err.toString());
     }
 
+    @Tag("process")
     @Test
     void cppDriversTwinRunsTheSameStepBesideIt() throws Exception {
         // the A/A control of --alternate-native (benchmarks/pairs.sh TWIN=1): two models of their own, the same step
@@ -213,6 +215,7 @@ class InteropCommandTest {
         assertTrue(err.toString().contains("no library at"), err.toString());
     }
 
+    @Tag("process")
     @Test
     // opening a pipe blocks until its other end opens: a bench that failed before its pipes must not hang the suite
     @org.junit.jupiter.api.Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES,

@@ -1,5 +1,6 @@
 package dev.mae4j.cli;
 
+import org.junit.jupiter.api.Tag;
 import dev.mae4j.FreePort;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The launcher's promise: when one worker fails, it stops the others and returns that worker's status. */
+@Tag("process")
 class LauncherTest {
     /** A stand-in worker: records its pid; rank 1 fails with status 7 once rank 0 is up, rank 0 would run for ten minutes. */
     public static final class Worker {

@@ -1,5 +1,4 @@
 // The C ABI, training section: trainers (pretraining) and fine-tuners: steps, accumulation, optimiser state.
-#include <cmath>
 #include <mutex>
 #include <shared_mutex>
 
@@ -10,41 +9,12 @@ namespace {
 
 using namespace mae::abi;
 
-// Optimiser state access shared by trainers and fine-tuners (both have optimizer() and model()).
+// The optimiser state's name and shape (shapes never change, so no lock).
 template <class Train>
 void describe_state(Train& t, int64_t index, const char** name_out, mae_tensor_view* shape_out) {
-    const auto& names = t.optimizer().state_names();
-    mae::require(index >= 0 && index < static_cast<int64_t>(names.size()),
-                 "index must be in [0, " + std::to_string(names.size()) + "), got " + std::to_string(index));
-    const auto& name = names[static_cast<size_t>(index)];
+    const auto& name = t.state_name(index);
     if (name_out) *name_out = name.c_str();
     if (shape_out) mae::describe(t.optimizer().state(name), shape_out);
-}
-
-template <class Train>
-mae_tensor* copy_state(Train& t, const char* name) {
-    require_ptr(name, "name");
-    std::shared_lock<std::shared_mutex> lock(t.model().lock());
-    return export_tensor(t.optimizer().state(name).clone());
-}
-
-template <class Train>
-void overwrite_state(Train& t, const char* name, const mae_tensor_view* value) {
-    require_ptr(name, "name");
-    auto src = mae::wrap_view(value, "value");
-    std::unique_lock<std::shared_mutex> lock(t.model().lock());
-    auto& state = t.optimizer().state(name);
-    mae::require(src.sizes().equals(state.sizes()), std::string("optimiser state '") + name + "' has shape " +
-                                                        mae::shape_string(state.sizes()) + ", got " +
-                                                        mae::shape_string(src.sizes()));
-    mae::require(src.is_floating_point(), std::string("optimiser state '") + name + "' needs F32 or F64 values");
-    if (std::string(name) == "step") {
-        const double v = src.to(torch::kFloat64).item<double>();
-        mae::require(v >= 0 && v == std::floor(v) && v < 9007199254740992.0,
-                     "optimiser state 'step' counts updates: a whole number >= 0, got " + std::to_string(v));
-    }
-    torch::NoGradGuard no_grad;
-    state.copy_(src);
 }
 
 }  // namespace
@@ -70,7 +40,6 @@ int32_t mae_trainer_free(mae_trainer* t) {
 int32_t mae_trainer_set_lr(mae_trainer* t, double lr) {
     return guarded([&] {
         require_ptr(t, "trainer");
-        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
         t->impl->set_lr(lr);
     });
 }
@@ -104,7 +73,6 @@ int32_t mae_trainer_skipped_count(const mae_trainer* t, int64_t* out) {
 int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step) {
     return guarded([&] {
         require_ptr(t, "trainer");
-        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
         t->impl->set_step_count(step);
     });
 }
@@ -133,7 +101,7 @@ int32_t mae_trainer_state_count(const mae_trainer* t, int64_t* out) {
     return guarded([&] {
         require_ptr(t, "trainer");
         require_ptr(out, "out");
-        *out = static_cast<int64_t>(t->impl->optimizer().state_names().size());
+        *out = static_cast<int64_t>(t->impl->state_names().size());
     });
 }
 
@@ -148,14 +116,16 @@ int32_t mae_trainer_state_get(const mae_trainer* t, const char* name, mae_tensor
     return guarded([&] {
         require_ptr(t, "trainer");
         require_ptr(out, "out");
-        *out = copy_state(*t->impl, name);
+        require_ptr(name, "name");
+        *out = export_tensor(t->impl->state_copy(name));
     });
 }
 
 int32_t mae_trainer_state_set(mae_trainer* t, const char* name, const mae_tensor_view* value) {
     return guarded([&] {
         require_ptr(t, "trainer");
-        overwrite_state(*t->impl, name, value);
+        require_ptr(name, "name");
+        t->impl->state_set(name, mae::wrap_view(value, "value"));
     });
 }
 
@@ -177,7 +147,6 @@ int32_t mae_finetuner_free(mae_finetuner* t) {
 int32_t mae_finetuner_set_lr(mae_finetuner* t, double lr) {
     return guarded([&] {
         require_ptr(t, "finetuner");
-        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
         t->impl->set_lr(lr);
     });
 }
@@ -220,7 +189,6 @@ int32_t mae_finetuner_skipped_count(const mae_finetuner* t, int64_t* out) {
 int32_t mae_finetuner_set_step_count(mae_finetuner* t, int64_t step) {
     return guarded([&] {
         require_ptr(t, "finetuner");
-        std::unique_lock<std::shared_mutex> lock(t->impl->model().lock());
         t->impl->set_step_count(step);
     });
 }
@@ -229,7 +197,7 @@ int32_t mae_finetuner_state_count(const mae_finetuner* t, int64_t* out) {
     return guarded([&] {
         require_ptr(t, "finetuner");
         require_ptr(out, "out");
-        *out = static_cast<int64_t>(t->impl->optimizer().state_names().size());
+        *out = static_cast<int64_t>(t->impl->state_names().size());
     });
 }
 
@@ -245,14 +213,16 @@ int32_t mae_finetuner_state_get(const mae_finetuner* t, const char* name, mae_te
     return guarded([&] {
         require_ptr(t, "finetuner");
         require_ptr(out, "out");
-        *out = copy_state(*t->impl, name);
+        require_ptr(name, "name");
+        *out = export_tensor(t->impl->state_copy(name));
     });
 }
 
 int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_tensor_view* value) {
     return guarded([&] {
         require_ptr(t, "finetuner");
-        overwrite_state(*t->impl, name, value);
+        require_ptr(name, "name");
+        t->impl->state_set(name, mae::wrap_view(value, "value"));
     });
 }
 

@@ -6,7 +6,6 @@
 
 #include "errors.h"
 #include "tensors.h"
-#include "trainer.h"
 
 namespace mae {
 
@@ -50,9 +49,8 @@ void check_targets(const torch::Tensor& targets, int64_t n, int64_t num_classes)
 
 FineTuner::FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
                      double label_smoothing)
-    : model_(std::move(model)),
-      label_smoothing_(label_smoothing),
-      optimizer_(model_->params(), cfg, layer_decay_groups(model_->config().depth, layer_decay)) {
+    : Training<VitClassifier>(model, cfg, layer_decay_groups(model->config().depth, layer_decay)),
+      label_smoothing_(label_smoothing) {
     require(std::isfinite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
             "label_smoothing must be in [0, 1), got " + std::to_string(label_smoothing));
 }
@@ -63,7 +61,7 @@ double FineTuner::step(const torch::Tensor& images, const torch::Tensor& labels)
     auto imgs = prepare_images(m.config(), m.device(), m.dtype(), images);
     check_labels(labels, imgs.size(0), m.num_classes());
     auto y = labels.to(m.device());
-    return update(imgs, [&](const torch::Tensor& logits, int64_t first, int64_t rows) {
+    return update_from(imgs, [&](const torch::Tensor& logits, int64_t first, int64_t rows) {
         return smoothed_cross_entropy(logits, y.narrow(0, first, rows), label_smoothing_);
     });
 }
@@ -74,22 +72,16 @@ double FineTuner::step_soft(const torch::Tensor& images, const torch::Tensor& ta
     auto imgs = prepare_images(m.config(), m.device(), m.dtype(), images);
     check_targets(targets, imgs.size(0), m.num_classes());
     auto t = targets.to(m.device(), m.dtype());
-    return update(imgs, [&](const torch::Tensor& logits, int64_t first, int64_t rows) {
+    return update_from(imgs, [&](const torch::Tensor& logits, int64_t first, int64_t rows) {
         return soft_target_cross_entropy(logits, t.narrow(0, first, rows));
     });
 }
 
-double FineTuner::update(const torch::Tensor& imgs, const RowsLoss& loss_of) {
-    auto& m = *model_;
-    clear_gradients(m.params());
+double FineTuner::update_from(const torch::Tensor& imgs, const RowsLoss& loss_of) {
+    clear_gradients(model_->params());
     double value = forward_backward(imgs, loss_of);
     if (sync_) value = sync_->finish(value);  // a rank's NaN reaches every rank's mean: all of them skip together
-    if (std::isfinite(value) && all_finite(torch::zeros({}), m.params())) optimizer_.step(threads_.get());
-    else {
-        optimizer_.skip();
-        ++skipped_;
-    }
-    clear_gradients(m.params());
+    update(std::isfinite(value));
     return value;
 }
 
@@ -110,17 +102,6 @@ double FineTuner::forward_backward(const torch::Tensor& imgs, const RowsLoss& lo
         return loss_of(logits, first, rows) * (static_cast<double>(rows) / n);
     });
     return std::accumulate(losses.begin(), losses.end(), 0.0);
-}
-
-void FineTuner::set_step_threads(int threads) {
-    std::unique_lock<std::shared_mutex> lock(model_->lock());
-    require(threads >= 1, "step threads must be >= 1, got " + std::to_string(threads));
-    threads_ = threads == 1 || !model_->device().is_cpu() ? nullptr : std::make_unique<StepThreads>(threads);  // CUDA: no split
-}
-
-void FineTuner::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {
-    std::unique_lock<std::shared_mutex> lock(model_->lock());
-    sync_ = GradientSync::join(std::move(group), model_->params(), bucket_bytes);
 }
 
 }  // namespace mae

@@ -9,8 +9,7 @@
 
 #include "adamw.h"
 #include "classifier.h"
-#include "distributed.h"
-#include "step_threads.h"
+#include "training.h"
 
 namespace mae {
 
@@ -28,7 +27,7 @@ void check_labels(const torch::Tensor& labels, int64_t n, int64_t num_classes);
 // Checks soft targets [N, num_classes] F32/F64 for n images: finite, non-negative, each row summing to 1.
 void check_targets(const torch::Tensor& targets, int64_t n, int64_t num_classes);
 
-class FineTuner {
+class FineTuner : public Training<VitClassifier> {
 public:
     FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
               double label_smoothing);
@@ -37,34 +36,16 @@ public:
     // The same with soft targets [N, K] (e.g. Mixup/CutMix's mixed, smoothed one-hot rows) and timm's
     // SoftTargetCrossEntropy; the tuner's own label smoothing is not applied on top.
     double step_soft(const torch::Tensor& images, const torch::Tensor& targets);
-    void set_lr(double lr) { optimizer_.set_lr(lr); }
-    int64_t step_count() const { return optimizer_.step_count(); }
-    void set_step_count(int64_t step) { optimizer_.set_step_count(step); }
-    AdamW& optimizer() { return optimizer_; }
-    VitClassifier& model() { return *model_; }
-    // Steps whose loss or gradients were not finite: their update was skipped.
-    int64_t skipped_updates() const { return skipped_; }
-    // Data parallelism, as Trainer::set_process_group: rank 0's weights everywhere now, then gradients and losses
-    // averaged over the ranks at every step.
-    void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes);
-    // Splits each batch over this many threads (1: no split; ignored on CUDA), stochastic depth drawn for the whole
-    // batch first.
-    void set_step_threads(int threads);
 
 private:
     // The loss of logits for the batch rows [first, first + rows).
     using RowsLoss = std::function<torch::Tensor(const torch::Tensor& logits, int64_t first, int64_t rows)>;
     // Gradients of one batch's loss, then AdamW's update, or a skip when the loss or a gradient is not finite.
-    double update(const torch::Tensor& imgs, const RowsLoss& loss_of);
+    double update_from(const torch::Tensor& imgs, const RowsLoss& loss_of);
     // Forward and backward, split over threads_ when set; returns the batch's loss.
     double forward_backward(const torch::Tensor& imgs, const RowsLoss& loss_of);
 
-    std::shared_ptr<VitClassifier> model_;
     double label_smoothing_;
-    AdamW optimizer_;
-    int64_t skipped_ = 0;
-    std::unique_ptr<GradientSync> sync_;
-    std::unique_ptr<StepThreads> threads_;
 };
 
 }  // namespace mae

@@ -3,10 +3,8 @@
 #include <cmath>
 #include <mutex>
 #include <numeric>
-#include <optional>
 
 #include "errors.h"
-#include "finite_loop.h"
 #include "tensors.h"
 
 namespace mae {
@@ -19,72 +17,7 @@ torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images,
     return staging->to_device(images, model.device(), model.dtype());
 }
 
-torch::Tensor prepare_images(const mae_config& c, const torch::Device& device, torch::ScalarType dtype,
-                             const torch::Tensor& images) {
-    const std::vector<int64_t> expected{images.dim() > 0 ? images.size(0) : 0, c.in_chans, c.img_size, c.img_size};
-    require(images.dim() == 4 && images.sizes().slice(1).equals(c10::IntArrayRef(expected).slice(1)),
-            "images must be [N, " + std::to_string(c.in_chans) + ", " + std::to_string(c.img_size) + ", " +
-                std::to_string(c.img_size) + "], got " + shape_string(images.sizes()));
-    require(images.scalar_type() == torch::kFloat32 || images.scalar_type() == torch::kFloat64,
-            std::string("images must be F32 or F64, got ") + c10::toString(images.scalar_type()));
-    return images.to(device, dtype);
-}
-
-void clear_gradients(std::vector<Param>& params) {
-    for (auto& p : params)
-        if (p.trainable) p.value.mutable_grad() = torch::Tensor();  // set_to_none
-}
-
 void clear_gradients(MaeModel& model) { clear_gradients(model.params()); }
-
-namespace {
-
-// One read of a contiguous CPU float or double tensor; null when the tensor needs libtorch's ops instead.
-std::optional<bool> finite_in_one_pass(const torch::Tensor& t) {
-    if (!t.device().is_cpu() || !t.is_contiguous()) return std::nullopt;
-    if (t.scalar_type() == torch::kFloat) return all_finite_loop(t.data_ptr<float>(), t.numel());
-    if (t.scalar_type() == torch::kDouble) return all_finite_loop(t.data_ptr<double>(), t.numel());
-    return std::nullopt;
-}
-
-}  // namespace
-
-torch::Tensor non_finite_flag(const torch::Tensor& loss, const std::vector<Param>& params) {
-    // On the CPU there is no device to wait for: one read per gradient on the host (finite_loop.h). CPU
-    // _foreach_norm(inf) is slow: 21 ms for tiny224's 6.4 M gradients on one thread (PyTorch 2.13).
-    if (loss.device().is_cpu()) return torch::full({1}, all_finite(loss, params) ? 0.0F : 1.0F);
-    torch::NoGradGuard no_grad;
-    auto finite = torch::isfinite(loss).all();
-    std::vector<torch::Tensor> grads;
-    for (const auto& p : params)
-        if (p.trainable && p.value.grad().defined()) grads.push_back(p.value.grad());
-    // A NaN or Inf anywhere makes some gradient's largest magnitude non-finite: one multi-tensor read, no wait.
-    if (!grads.empty())
-        finite = finite.logical_and(torch::isfinite(torch::stack(at::_foreach_norm(grads, INFINITY))).all());
-    return finite.logical_not().to(torch::kFloat).reshape({1});
-}
-
-bool all_finite(const torch::Tensor& loss, const std::vector<Param>& params) {
-    torch::NoGradGuard no_grad;
-    auto ok = torch::isfinite(loss).all();
-    for (const auto& p : params) {
-        const auto& g = p.value.grad();
-        if (!g.defined()) continue;
-        if (auto one_pass = finite_in_one_pass(g)) {
-            if (!*one_pass) return false;
-        } else {
-            ok = ok.logical_and(torch::isfinite(g).all());
-        }
-    }
-    return ok.item<bool>();
-}
-
-std::vector<torch::Tensor> trainable(const std::vector<Param>& params) {
-    std::vector<torch::Tensor> values;
-    for (const auto& p : params)
-        if (p.trainable) values.push_back(p.value);
-    return values;
-}
 
 ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale) {
     auto noise = masker.noise(imgs.size(0), model.num_patches(), model.device());
@@ -108,7 +41,11 @@ double forward_backward_in_shards(MaeModel& model, const torch::Tensor& imgs, Ma
 }
 
 Trainer::Trainer(std::shared_ptr<MaeModel> model, const mae_adamw_config& cfg)
-    : model_(std::move(model)), optimizer_(model_->params(), cfg) {}
+    : Training<MaeModel>(std::move(model), cfg, pretrain_group) {}
+
+void Trainer::require_idle() const {
+    if (pending_ != 0) throw InvalidState("micro-batches are accumulated: apply them first");
+}
 
 double Trainer::step(const torch::Tensor& images, Masker& masker) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
@@ -116,7 +53,7 @@ double Trainer::step(const torch::Tensor& images, Masker& masker) {
         throw InvalidState("an accumulation of " + std::to_string(pending_) + " micro-batches is pending: apply it first");
     if (!threads_ && skips_on_device()) return step_with_one_read(images, masker);
     const double loss = micro_batch(images, masker, 1.0, true);
-    update();
+    update_window();
     return loss;
 }
 
@@ -131,14 +68,6 @@ double Trainer::step_with_one_read(const torch::Tensor& images, Masker& masker) 
                           .to(torch::kCPU);
     settle(read[1].item<double>() != 0);
     return read[0].item<double>();
-}
-
-void Trainer::settle(bool skipped) {
-    optimizer_.settle(skipped);
-    if (skipped) ++skipped_;
-    clear_gradients(*model_);
-    pending_ = 0;
-    synced_ = false;
 }
 
 double Trainer::accumulate(const torch::Tensor& images, Masker& masker, double loss_scale, bool last) {
@@ -177,40 +106,13 @@ void Trainer::apply() {
     if (pending_ == 0) throw InvalidState("nothing accumulated since the last update");
     if (sync_ && !synced_ && !std::isfinite(sync_->finish(window_finite_ ? 0.0 : std::nan(""))))
         window_finite_ = false;  // accumulated without a last micro-batch: all-reduce now, after the fact
-    update();
+    update_window();
 }
 
-void Trainer::update() {
-    if (skips_on_device()) {
-        const auto window = torch::full({}, window_finite_ ? 0.0 : NAN, torch::TensorOptions().device(model_->device()));
-        const auto found_inf = non_finite_flag(window, model_->params());
-        optimizer_.step_unless(found_inf, threads_.get());
-        settle(found_inf.item<float>() != 0);
-        return;
-    }
-    // A NaN or Inf would poison the weights and AdamW's moments for good: skip the update instead, and count it.
-    if (window_finite_ && all_finite(torch::zeros({}), model_->params())) optimizer_.step(threads_.get());
-    else {
-        optimizer_.skip();
-        ++skipped_;
-    }
-    clear_gradients(*model_);
+void Trainer::update_window() {
+    update(window_finite_);
     pending_ = 0;
     synced_ = false;
-}
-
-void Trainer::set_step_threads(int threads) {
-    std::unique_lock<std::shared_mutex> lock(model_->lock());
-    require(threads >= 1, "step threads must be >= 1, got " + std::to_string(threads));
-    if (pending_ != 0) throw InvalidState("micro-batches are accumulated: apply them first");
-    // On CUDA one stream does the work: nothing to split.
-    threads_ = threads == 1 || !model_->device().is_cpu() ? nullptr : std::make_unique<StepThreads>(threads);
-}
-
-void Trainer::set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) {
-    std::unique_lock<std::shared_mutex> lock(model_->lock());
-    if (pending_ != 0) throw InvalidState("micro-batches are accumulated: apply them first");
-    sync_ = GradientSync::join(std::move(group), model_->params(), bucket_bytes);
 }
 
 }  // namespace mae

@@ -1,0 +1,84 @@
+// What pretraining (Trainer) and fine-tuning (FineTuner) share: checks of caller images, the model's lock, AdamW,
+// the skip of non-finite updates, step threads, data parallelism, and the optimiser state checkpoints hold.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "adamw.h"
+#include "distributed.h"
+#include "mae.h"
+#include "model.h"
+#include "step_threads.h"
+
+namespace mae {
+
+// Brings caller images to the model's dtype and device (a no-op, hence zero-copy, when they match)
+// after checking their shape against the configuration.
+torch::Tensor prepare_images(const mae_config& config, const torch::Device& device, torch::ScalarType dtype,
+                             const torch::Tensor& images);
+
+// Sets every trained parameter's gradient to none.
+void clear_gradients(std::vector<Param>& params);
+
+// Whether the loss and every gradient are finite: contiguous CPU float/double gradients scanned in one read each
+// (finite_loop.h), any others with libtorch's ops and one host synchronisation for all of them.
+bool all_finite(const torch::Tensor& loss, const std::vector<Param>& params);
+
+// 1 (F32 [1] on the loss's device) where the loss or some trained gradient is not finite, else 0: on CUDA
+// computed on the device, for AdamW::step_unless, without waiting for it; on the CPU by all_finite.
+torch::Tensor non_finite_flag(const torch::Tensor& loss, const std::vector<Param>& params);
+
+// The trainable parameters' tensors, in order.
+std::vector<torch::Tensor> trainable(const std::vector<Param>& params);
+
+// The optimisation of one network (MaeModel or VitClassifier: params(), lock(), device()); its subclasses add the
+// loss. Methods that read or change state take the network's lock themselves.
+template <class Net>
+class Training {
+public:
+    virtual ~Training() = default;
+    void set_lr(double lr);
+    int64_t step_count() const { return optimizer_.step_count(); }
+    void set_step_count(int64_t step);
+    // Updates skipped because a loss or gradient was not finite: weights and optimiser state stayed as they were.
+    int64_t skipped_updates() const { return skipped_; }
+    // Splits each batch over this many threads (1: no split; ignored on CUDA); see step_threads.h.
+    void set_step_threads(int threads);
+    // Data parallelism: rank 0's parameters are copied to every rank now, and each update uses the gradients
+    // averaged over the group's ranks; losses returned are averaged over the ranks too.
+    void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes);
+    // The optimiser state for checkpoints (AdamW::state_names): its names, a copy of one, and its overwrite
+    // (shape and F32/F64 checked; "step" a whole number >= 0).
+    const std::vector<std::string>& state_names() const { return optimizer_.state_names(); }
+    const std::string& state_name(int64_t index) const;
+    torch::Tensor state_copy(const std::string& name);
+    void state_set(const std::string& name, const torch::Tensor& value);
+    AdamW& optimizer() { return optimizer_; }
+    Net& model() { return *model_; }
+
+protected:
+    Training(std::shared_ptr<Net> model, const mae_adamw_config& cfg, const GroupRule& group);
+    // Throws InvalidState when the threads or the group may not change now (an accumulation pending).
+    virtual void require_idle() const {}
+    // The update from the gradients the parameters hold, or its skip (counted) when `finite` is false or some
+    // gradient is not finite; then clears the gradients. Undistributed, the device decides and skips the fused
+    // update itself; the host then reads its flag.
+    void update(bool finite);
+    // Counts an update that AdamW::step_unless queued as applied or skipped, and clears the gradients.
+    void settle(bool skipped);
+    // Whether the device decides on skipping (undistributed, every parameter in the fused kernel).
+    bool skips_on_device() const { return !sync_ && optimizer_.fused_everywhere(); }
+
+    std::shared_ptr<Net> model_;
+    AdamW optimizer_;
+    std::unique_ptr<GradientSync> sync_;    // set when data-parallel
+    std::unique_ptr<StepThreads> threads_;  // set when CPU batches are split over threads
+    int64_t skipped_ = 0;
+};
+
+}  // namespace mae

@@ -107,7 +107,8 @@ void fused(std::vector<Slot>& slots, torch::Tensor& step) {
 void fused_each(std::vector<Slot>& slots, torch::Tensor& step) {
     step.add_(1);
     for (auto& s : slots)
-        at::_fused_adamw_({s.p}, {s.g}, {s.m}, {s.v}, {}, {step}, kLr, kB1, kB2, s.decay ? kWd : 0.0, kEps, false, false);
+        at::_fused_adamw_({s.p}, {s.g}, {s.m}, {s.v}, {}, {step}, kLr, kB1, kB2, s.decay ? kWd : 0.0, kEps, false,
+                          false);
 }
 
 std::vector<Slot> make_slots(const std::vector<Shape>& shapes, const torch::Device& device) {
@@ -132,16 +133,21 @@ int main(int argc, char** argv) {
     int rounds = 15, threads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
-        if (k == "--config") config = argv[i + 1];
-        else if (k == "--device") device_name = argv[i + 1];
-        else if (k == "--rounds") rounds = std::atoi(argv[i + 1]);
-        else if (k == "--threads") threads = std::atoi(argv[i + 1]);
+        if (k == "--config")
+            config = argv[i + 1];
+        else if (k == "--device")
+            device_name = argv[i + 1];
+        else if (k == "--rounds")
+            rounds = std::atoi(argv[i + 1]);
+        else if (k == "--threads")
+            threads = std::atoi(argv[i + 1]);
     }
     if (threads > 0) torch::set_num_threads(threads);
     const torch::Device device(device_name);
     const auto shapes = trained_shapes(config_named(config));
-    const std::vector<std::string> kernels = device.is_cpu() ? std::vector<std::string>{"fused", "fused-each", "one-pass", "tensor"}
-                                                             : std::vector<std::string>{"fused", "tensor"};
+    const std::vector<std::string> kernels = device.is_cpu()
+                                                 ? std::vector<std::string>{"fused", "fused-each", "one-pass", "tensor"}
+                                                 : std::vector<std::string>{"fused", "tensor"};
     std::map<std::string, std::vector<Slot>> slots;
     std::map<std::string, std::vector<double>> ms;
     for (const auto& k : kernels) {
@@ -149,7 +155,8 @@ int main(int argc, char** argv) {
         slots[k] = make_slots(shapes, device);
     }
     std::map<std::string, torch::Tensor> steps;
-    for (const auto& k : kernels) steps[k] = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device));
+    for (const auto& k : kernels)
+        steps[k] = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device));
     torch::NoGradGuard no_grad;
     int64_t numel = 0;
     for (const auto& s : slots[kernels[0]]) numel += s.p.numel();
@@ -158,12 +165,17 @@ int main(int argc, char** argv) {
             const auto& k = kernels[(j + r) % kernels.size()];
             if (device.is_cuda()) torch::cuda::synchronize();
             const auto start = std::chrono::steady_clock::now();
-            if (k == "one-pass") one_pass(slots[k], r + 1);
-            else if (k == "fused") fused(slots[k], steps[k]);
-            else if (k == "fused-each") fused_each(slots[k], steps[k]);
-            else tensor_ops(slots[k], r + 1);
+            if (k == "one-pass")
+                one_pass(slots[k], r + 1);
+            else if (k == "fused")
+                fused(slots[k], steps[k]);
+            else if (k == "fused-each")
+                fused_each(slots[k], steps[k]);
+            else
+                tensor_ops(slots[k], r + 1);
             if (device.is_cuda()) torch::cuda::synchronize();
-            const double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+            const double elapsed =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
             if (r >= 2) ms[k].push_back(elapsed);
         }
     }
@@ -173,11 +185,12 @@ int main(int argc, char** argv) {
         double diff = 0;
         for (size_t i = 0; i < ref.size(); ++i)
             diff = std::max(diff, (slots[k][i].p - ref[i].p).abs().max().item<double>());
-        std::printf("{\"bench\": \"adamw-kernels\", \"config\": \"%s\", \"device\": \"%s\", \"kernel\": \"%s\", "
-                    "\"params\": %lld, \"threads\": %d, \"rounds\": %d, \"median_ms\": %.3f, "
-                    "\"max_abs_diff_vs_%s\": %.3g}\n",
-                    config.c_str(), device_name.c_str(), k.c_str(), static_cast<long long>(numel),
-                    torch::get_num_threads(), rounds, median(ms[k]), kernels[0].c_str(), diff);
+        std::printf(
+            "{\"bench\": \"adamw-kernels\", \"config\": \"%s\", \"device\": \"%s\", \"kernel\": \"%s\", "
+            "\"params\": %lld, \"threads\": %d, \"rounds\": %d, \"median_ms\": %.3f, "
+            "\"max_abs_diff_vs_%s\": %.3g}\n",
+            config.c_str(), device_name.c_str(), k.c_str(), static_cast<long long>(numel), torch::get_num_threads(),
+            rounds, median(ms[k]), kernels[0].c_str(), diff);
     }
     return 0;
 }

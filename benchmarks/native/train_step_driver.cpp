@@ -73,16 +73,26 @@ struct Driver {
     bool open(int argc, char** argv) {
         for (int i = 1; i + 1 < argc; i += 2) {
             std::string k = argv[i];
-            if (k == "--config") config = argv[i + 1];
-            else if (k == "--batch") batch = std::atoi(argv[i + 1]);
-            else if (k == "--steps") steps = std::atoi(argv[i + 1]);
-            else if (k == "--warmup") warmup = std::atoi(argv[i + 1]);
-            else if (k == "--threads") threads = std::atoi(argv[i + 1]);
-            else if (k == "--step-threads") step_threads = std::atoi(argv[i + 1]);
-            else if (k == "--name") name = argv[i + 1];
-            else if (k == "--twin") twin = std::atoi(argv[i + 1]);
-            else if (k == "--device") device = argv[i + 1];
-            else if (k == "--precision") precision = argv[i + 1];
+            if (k == "--config")
+                config = argv[i + 1];
+            else if (k == "--batch")
+                batch = std::atoi(argv[i + 1]);
+            else if (k == "--steps")
+                steps = std::atoi(argv[i + 1]);
+            else if (k == "--warmup")
+                warmup = std::atoi(argv[i + 1]);
+            else if (k == "--threads")
+                threads = std::atoi(argv[i + 1]);
+            else if (k == "--step-threads")
+                step_threads = std::atoi(argv[i + 1]);
+            else if (k == "--name")
+                name = argv[i + 1];
+            else if (k == "--twin")
+                twin = std::atoi(argv[i + 1]);
+            else if (k == "--device")
+                device = argv[i + 1];
+            else if (k == "--precision")
+                precision = argv[i + 1];
             else {
                 std::fprintf(stderr, "unknown option %s\n", k.c_str());
                 return false;
@@ -181,15 +191,17 @@ MAE_DRIVER_EXPORT int mae_train_step_driver_run(int argc, char** argv) {
     Quartiles q(ms);
     // OpenMP's wait policy, the one thread setting outside libtorch's own
     const char* wait = std::getenv("OMP_WAIT_POLICY");
-    std::printf("{\"driver\": \"%s\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
-                "\"device\": \"%s\", \"precision\": \"%s\", "
-                "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
-                "\"omp_wait_policy\": \"%s\"",
-                d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, d.device.c_str(),
-                d.precision.c_str(), q.p50, q.p25, q.p75, 1000.0 * d.batch / q.p50, d.loss, wait ? wait : "default");
+    std::printf(
+        "{\"driver\": \"%s\", \"config\": \"%s\", \"batch\": %d, \"threads\": %d, \"step_threads\": %d, \"steps\": %d, "
+        "\"device\": \"%s\", \"precision\": \"%s\", "
+        "\"median_ms\": %.3f, \"p25_ms\": %.3f, \"p75_ms\": %.3f, \"images_per_s\": %.2f, \"last_loss\": %.6f, "
+        "\"omp_wait_policy\": \"%s\"",
+        d.name.c_str(), d.config.c_str(), d.batch, d.threads, d.step_threads, d.steps, d.device.c_str(),
+        d.precision.c_str(), q.p50, q.p25, q.p75, 1000.0 * d.batch / q.p50, d.loss, wait ? wait : "default");
     if (d.twin) {
-        std::printf(", \"ms_in_order\": %s, \"twin_median_ms\": %.3f, \"twin_ms_in_order\": %s, \"twin_last_loss\": %.6f",
-                    in_order(ms).c_str(), Quartiles(twin_ms).p50, in_order(twin_ms).c_str(), twin.loss);
+        std::printf(
+            ", \"ms_in_order\": %s, \"twin_median_ms\": %.3f, \"twin_ms_in_order\": %s, \"twin_last_loss\": %.6f",
+            in_order(ms).c_str(), Quartiles(twin_ms).p50, in_order(twin_ms).c_str(), twin.loss);
     }
     std::printf("}\n");
     std::fflush(stdout);

@@ -9,8 +9,8 @@ namespace mae {
 
 bool decays(const Param& p) {
     const std::string suffix = ".bias";
-    const bool is_bias = p.name.size() >= suffix.size() &&
-                         p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    const bool is_bias =
+        p.name.size() >= suffix.size() && p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0;
     return p.value.dim() > 1 && !is_bias;
 }
 
@@ -54,7 +54,8 @@ AdamW::AdamW(std::vector<Param>& params, const mae_adamw_config& cfg, const Grou
         const auto g = group(p);
         require(std::isfinite(g.lr_scale) && g.lr_scale >= 0,
                 "lr_scale of '" + p.name + "' must be finite and >= 0, got " + std::to_string(g.lr_scale));
-        slots_.push_back({p.name, p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), g.decay, g.lr_scale});
+        slots_.push_back(
+            {p.name, p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), g.decay, g.lr_scale});
     }
     for (const auto& s : slots_) slot_sizes_.push_back(s.param.numel());
     for (const auto& s : slots_) state_names_.push_back("exp_avg." + s.name);
@@ -153,8 +154,8 @@ void AdamW::update(double t, const std::optional<torch::Tensor>& found_inf, Step
             exp_avg_sqs.push_back(slots_[i].exp_avg_sq);
             steps.push_back(fused_step_);
         }
-        at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, cfg_.lr * key.first, cfg_.beta1,
-                          cfg_.beta2, key.second, cfg_.eps, false, false, std::nullopt, found_inf);
+        at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, {}, steps, cfg_.lr * key.first, cfg_.beta1, cfg_.beta2,
+                          key.second, cfg_.eps, false, false, std::nullopt, found_inf);
     }
 }
 

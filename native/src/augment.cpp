@@ -31,7 +31,7 @@ torch::Tensor resized_crops(const torch::Tensor& images, const torch::Tensor& bo
     auto sy = bh / h, ty = (2 * top + bh) / h - 1;
     auto zero = torch::zeros_like(sx);
     auto theta = torch::stack({torch::stack({sx, zero, tx}, 1), torch::stack({zero, sy, ty}, 1)}, 1);  // [N, 2, 3]
-    auto grid = torch::affine_grid_generator(theta, {n, c, size, size}, /*align_corners=*/false);  // [N, S, S, 2]
+    auto grid = torch::affine_grid_generator(theta, {n, c, size, size}, /*align_corners=*/false);      // [N, S, S, 2]
     // Clamp samples to the box's outer pixel centres: the crop is resized as an image of its own, whose
     // border repeats, as crop-then-resize does.
     auto centre = [](const torch::Tensor& p, int64_t extent) { return (2 * p + 1) / extent - 1; };
@@ -55,7 +55,8 @@ torch::Tensor erase_boxes(const torch::Tensor& images, const torch::Tensor& boxe
     require((top + bh <= h).all().item<bool>() && (left + bw <= w).all().item<bool>(),
             "boxes must lie inside the " + std::to_string(h) + " × " + std::to_string(w) + " images");
     auto per_image = [n](const torch::Tensor& v) { return v.view({n, 1, 1, 1}); };
-    auto rows = torch::arange(h, b.options()).view({1, 1, h, 1}), cols = torch::arange(w, b.options()).view({1, 1, 1, w});
+    auto rows = torch::arange(h, b.options()).view({1, 1, h, 1}),
+         cols = torch::arange(w, b.options()).view({1, 1, 1, w});
     auto inside = (rows >= per_image(top)) & (rows < per_image(top + bh)) & (cols >= per_image(left)) &
                   (cols < per_image(left + bw));  // [N, 1, H, W]
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);

@@ -22,7 +22,8 @@ int32_t mae_augment_crops(const mae_tensor_view* images, const mae_tensor_view* 
     });
 }
 
-int32_t mae_augment_erase(const mae_tensor_view* images, const mae_tensor_view* boxes, uint64_t seed, mae_tensor** out) {
+int32_t mae_augment_erase(const mae_tensor_view* images, const mae_tensor_view* boxes, uint64_t seed,
+                          mae_tensor** out) {
     return guarded([&] {
         require_ptr(out, "out");
         auto b = mae::wrap_view(boxes, "boxes");
@@ -65,8 +66,8 @@ int32_t mae_resized_crop(const mae_tensor_view* image, const mae_tensor_view* cr
         require_ptr(out, "out");
         mae::require(flip == 0 || flip == 1, "flip must be 0 or 1, got " + std::to_string(flip));
         c10::InferenceMode inference;  // no autograd bookkeeping at all
-        *out = export_tensor(mae::resized_crop(mae::wrap_view(image, "image"), mae::wrap_view(crop, "crop"), height,
-                                               width, flip == 1));
+        *out = export_tensor(
+            mae::resized_crop(mae::wrap_view(image, "image"), mae::wrap_view(crop, "crop"), height, width, flip == 1));
     });
 }
 
@@ -97,8 +98,8 @@ int32_t mae_gather_normalize(const mae_tensor_view* images, const mae_tensor_vie
 int32_t mae_sincos_pos_embed(int32_t embed_dim, int32_t grid, mae_tensor** out) {
     return guarded([&] {
         require_ptr(out, "out");
-        mae::require(embed_dim > 0 && embed_dim % 4 == 0, "embed_dim must be a positive multiple of 4, got " +
-                                                               std::to_string(embed_dim));
+        mae::require(embed_dim > 0 && embed_dim % 4 == 0,
+                     "embed_dim must be a positive multiple of 4, got " + std::to_string(embed_dim));
         mae::require(grid >= 1, "grid must be >= 1, got " + std::to_string(grid));
         *out = export_tensor(mae::sincos_pos_embed_2d(embed_dim, grid).unsqueeze(0));
     });

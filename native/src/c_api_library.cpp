@@ -18,19 +18,17 @@ int32_t fail(int32_t status, const std::string& message) {
 torch::Device device_of(const mae_device* d) {
     require_ptr(d, "device");
     if (d->type == MAE_DEVICE_CPU) return torch::Device(torch::kCPU);
-    mae::require(d->type == MAE_DEVICE_CUDA, "device.type must be MAE_DEVICE_CPU or MAE_DEVICE_CUDA, got " +
-                                                 std::to_string(d->type));
+    mae::require(d->type == MAE_DEVICE_CUDA,
+                 "device.type must be MAE_DEVICE_CPU or MAE_DEVICE_CUDA, got " + std::to_string(d->type));
     if (!torch::cuda::is_available())
         throw mae::InvalidArgument("a CUDA device was asked for but this libtorch sees none");
     const auto count = static_cast<int32_t>(torch::cuda::device_count());
-    mae::require(d->index >= 0 && d->index < count, "device.index must be in [0, " + std::to_string(count) +
-                                                        "), got " + std::to_string(d->index));
+    mae::require(d->index >= 0 && d->index < count,
+                 "device.index must be in [0, " + std::to_string(count) + "), got " + std::to_string(d->index));
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(d->index));
 }
 
-mae_tensor* export_tensor(const torch::Tensor& t) {
-    return new mae_tensor{t.detach().to(torch::kCPU).contiguous()};
-}
+mae_tensor* export_tensor(const torch::Tensor& t) { return new mae_tensor{t.detach().to(torch::kCPU).contiguous()}; }
 
 }  // namespace mae::abi
 

@@ -184,7 +184,8 @@ int32_t mae_model_encode(mae_model* m, const mae_tensor_view* images, mae_tensor
 
 int32_t mae_model_encode_pooled(mae_model* m, const mae_tensor_view* images, int32_t pool, mae_tensor** out) {
     if (pool != MAE_POOL_CLS && pool != MAE_POOL_MEAN)
-        return fail(MAE_ERR_INVALID_ARGUMENT, "pool must be MAE_POOL_CLS or MAE_POOL_MEAN, got " + std::to_string(pool));
+        return fail(MAE_ERR_INVALID_ARGUMENT,
+                    "pool must be MAE_POOL_CLS or MAE_POOL_MEAN, got " + std::to_string(pool));
     return encode_with(m, images, out, [pool](const torch::Tensor& tokens) {
         return pool == MAE_POOL_CLS ? tokens.select(1, 0) : tokens.slice(1, 1).mean(1);  // [N, 1 + L, D] -> [N, D]
     });

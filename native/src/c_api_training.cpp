@@ -226,7 +226,6 @@ int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_te
     });
 }
 
-
 // --- process groups ---
 
 int32_t mae_trainer_set_step_threads(mae_trainer* t, int32_t threads) {

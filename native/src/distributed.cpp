@@ -57,9 +57,7 @@ std::string message_of(const std::exception& e) {
     return e.what();
 }
 
-bool is_loopback(const std::string& addr) {
-    return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
-}
+bool is_loopback(const std::string& addr) { return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1"; }
 
 std::string describe(const ProcessGroupOptions& o) {
     return "rank " + std::to_string(o.rank) + " of " + std::to_string(o.world_size);
@@ -67,10 +65,10 @@ std::string describe(const ProcessGroupOptions& o) {
 
 void validate(const ProcessGroupOptions& o) {
     require(o.world_size >= 1, "world_size must be >= 1, got " + std::to_string(o.world_size));
-    require(o.rank >= 0 && o.rank < o.world_size, "rank must be in [0, " + std::to_string(o.world_size) + "), got " +
-                                                       std::to_string(o.rank));
-    require(o.master_port > 0 && o.master_port < 65536, "master_port must be in [1, 65535], got " +
-                                                             std::to_string(o.master_port));
+    require(o.rank >= 0 && o.rank < o.world_size,
+            "rank must be in [0, " + std::to_string(o.world_size) + "), got " + std::to_string(o.rank));
+    require(o.master_port > 0 && o.master_port < 65536,
+            "master_port must be in [1, 65535], got " + std::to_string(o.master_port));
     require(!o.master_addr.empty(), "master_addr must not be empty");
     require(o.timeout.count() > 0, "timeout must be positive, got " + std::to_string(o.timeout.count()) + " ms");
     require(o.backend == MAE_BACKEND_GLOO || o.backend == MAE_BACKEND_NCCL,
@@ -79,7 +77,8 @@ void validate(const ProcessGroupOptions& o) {
     if (o.backend == MAE_BACKEND_NCCL) require(o.device.is_cuda(), "the NCCL backend needs a CUDA device");
 }
 
-std::unique_ptr<Collectives> make_collectives(const ProcessGroupOptions& o, const c10::intrusive_ptr<c10d::Store>& store) {
+std::unique_ptr<Collectives> make_collectives(const ProcessGroupOptions& o,
+                                              const c10::intrusive_ptr<c10d::Store>& store) {
     if (o.backend == MAE_BACKEND_GLOO) {
 #ifdef MAE_WITH_GLOO
         auto options = c10d::ProcessGroupGloo::Options::create(o.timeout);
@@ -179,7 +178,10 @@ constexpr int64_t kFirstBucketBytes = 1 << 20;  // DDP's: a small first bucket s
 }
 
 GradientSync::GradientSync(std::shared_ptr<ProcessGroup> group, std::vector<Param>& params, int64_t bucket_bytes)
-    : group_(std::move(group)), params_(params), bucket_of_(params.size()), slot_of_(params.size()),
+    : group_(std::move(group)),
+      params_(params),
+      bucket_of_(params.size()),
+      slot_of_(params.size()),
       filled_(params.size(), false) {
     require(bucket_bytes > 0, "bucket_bytes must be positive, got " + std::to_string(bucket_bytes));
     int64_t bytes = 0, numel = 0;
@@ -209,7 +211,8 @@ GradientSync::GradientSync(std::shared_ptr<ProcessGroup> group, std::vector<Para
     close();
     for (size_t i = 0; i < params_.size(); ++i) {
         if (!params_[i].trainable) continue;
-        const unsigned handle = params_[i].value.register_hook([this, i](const torch::Tensor& grad) { on_gradient(i, grad); });
+        const unsigned handle =
+            params_[i].value.register_hook([this, i](const torch::Tensor& grad) { on_gradient(i, grad); });
         hooks_.push_back({i, handle});
     }
 }
@@ -218,8 +221,8 @@ std::unique_ptr<GradientSync> GradientSync::join(std::shared_ptr<ProcessGroup> g
                                                  int64_t bucket_bytes) {
     require(!params.empty(), "nothing to train");
     const auto& device = params.front().value.device();
-    require(group->device() == device, "the process group runs on " + group->device().str() +
-                                           " but the parameters are on " + device.str());
+    require(group->device() == device,
+            "the process group runs on " + group->device().str() + " but the parameters are on " + device.str());
     auto sync = std::make_unique<GradientSync>(std::move(group), params, bucket_bytes);
     sync->broadcast_parameters();
     return sync;
@@ -247,7 +250,8 @@ void GradientSync::broadcast_parameters() {
         if (!digests[r].equal(digests[0]))
             throw InvalidArgument("rank " + std::to_string(r) + "'s model differs from rank 0's (" +
                                   std::to_string(digests[r][1].item<int64_t>()) + " parameters vs " +
-                                  std::to_string(digests[0][1].item<int64_t>()) + ", or other shapes): every rank must "
+                                  std::to_string(digests[0][1].item<int64_t>()) +
+                                  ", or other shapes): every rank must "
                                   "build the same configuration");
     std::vector<torch::Tensor> flat;
     for (const auto& p : params_) flat.push_back(p.value.reshape(-1));
@@ -312,8 +316,10 @@ double GradientSync::finish(double local_loss) {
         for (size_t k = 0; k < b.members.size(); ++k) {
             auto& value = params_[b.members[k]].value;
             auto mean = b.flat.narrow(0, b.offsets[k], value.numel()).view(value.sizes());
-            if (value.grad().defined()) value.mutable_grad().copy_(mean);
-            else value.mutable_grad() = mean.clone();
+            if (value.grad().defined())
+                value.mutable_grad().copy_(mean);
+            else
+                value.mutable_grad() = mean.clone();
             filled_[b.members[k]] = false;
         }
         b.ready = 0;

@@ -1,8 +1,8 @@
 #include "finetune.h"
 
 #include <cmath>
-#include <numeric>
 #include <mutex>
+#include <numeric>
 
 #include "errors.h"
 #include "tensors.h"
@@ -30,8 +30,8 @@ void check_labels(const torch::Tensor& labels, int64_t n, int64_t num_classes) {
     require(labels.dim() == 1 && labels.size(0) == n,
             "labels must be [" + std::to_string(n) + "], got " + shape_string(labels.sizes()));
     const auto lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
-    require(lo >= 0 && hi < num_classes, "labels must be in [0, " + std::to_string(num_classes) + "), got values from " +
-                                             std::to_string(lo) + " to " + std::to_string(hi));
+    require(lo >= 0 && hi < num_classes, "labels must be in [0, " + std::to_string(num_classes) +
+                                             "), got values from " + std::to_string(lo) + " to " + std::to_string(hi));
 }
 
 void check_targets(const torch::Tensor& targets, int64_t n, int64_t num_classes) {

@@ -10,8 +10,8 @@ torch::Tensor HostStaging::to_device(const torch::Tensor& images, const torch::D
     next_ = (next_ + 1) % buffers_.size();
     // The copy two batches ago read this pinned buffer; it was queued long since, so this wait is rarely one.
     if (b.copied) b.copied->synchronize();
-    const bool fits = b.pinned.defined() && b.pinned.sizes().equals(images.sizes()) &&
-                      b.pinned.scalar_type() == images.scalar_type();
+    const bool fits =
+        b.pinned.defined() && b.pinned.sizes().equals(images.sizes()) && b.pinned.scalar_type() == images.scalar_type();
     if (!fits) {
         b.pinned = torch::empty(images.sizes(), images.options().pinned_memory(true));
         b.on_device = torch::empty(images.sizes(), images.options().device(device));

@@ -106,15 +106,16 @@ Outcome decode_into(const unsigned char* data, unsigned long size, Decoder* d) {
 bool jpeg_available() { return true; }
 
 torch::Tensor decode_jpeg(const torch::Tensor& file) {
-    require(file.dim() == 1 && file.scalar_type() == torch::kUInt8, "file must be U8 [bytes], got " +
-                                                                        shape_string(file.sizes()));
+    require(file.dim() == 1 && file.scalar_type() == torch::kUInt8,
+            "file must be U8 [bytes], got " + shape_string(file.sizes()));
     auto bytes = file.contiguous();
     Decoder d;
     Outcome outcome = decode_into(bytes.data_ptr<uint8_t>(), static_cast<unsigned long>(bytes.numel()), &d);
     if (outcome == OTHER_COLOUR_SPACE) throw Unsupported("only grey, YCbCr and RGB JPEGs are decoded natively");
     require(outcome == DECODED, std::string("not a readable JPEG: ") + d.message);
     unsigned char* pixels = d.pixels;
-    return torch::from_blob(pixels, {d.height, d.width, d.channels}, [](void* p) { std::free(p); }, torch::kUInt8);
+    return torch::from_blob(
+        pixels, {d.height, d.width, d.channels}, [](void* p) { std::free(p); }, torch::kUInt8);
 }
 
 #else

@@ -17,17 +17,12 @@ torch::Tensor argsort_rows(const torch::Tensor& t) {
 }  // namespace
 
 Masker::Masker(double mask_ratio) : mask_ratio_(mask_ratio) {
-    require(mask_ratio >= 0.0 && mask_ratio < 1.0,
-            "mask_ratio must be in [0, 1), got " + std::to_string(mask_ratio));
+    require(mask_ratio >= 0.0 && mask_ratio < 1.0, "mask_ratio must be in [0, 1), got " + std::to_string(mask_ratio));
 }
 
-torch::Tensor Masker::state() {
-    throw InvalidState("a masker from fixed noise has no generator state");
-}
+torch::Tensor Masker::state() { throw InvalidState("a masker from fixed noise has no generator state"); }
 
-void Masker::set_state(const torch::Tensor&) {
-    throw InvalidState("a masker from fixed noise has no generator state");
-}
+void Masker::set_state(const torch::Tensor&) { throw InvalidState("a masker from fixed noise has no generator state"); }
 
 RandomMasker::RandomMasker(double mask_ratio, uint64_t seed)
     : Masker(mask_ratio), generator_(at::make_generator<at::CPUGeneratorImpl>(seed)) {}
@@ -77,7 +72,10 @@ torch::Tensor BlockMasker::noise(int64_t n, int64_t l, const torch::Device& devi
             for (int64_t y = top; y < top + h; ++y)
                 for (int64_t x = left; x < left + w; ++x) {
                     auto& cell = removed[static_cast<size_t>(y * g + x)];
-                    if (!cell && count < target) { cell = 1; ++count; }
+                    if (!cell && count < target) {
+                        cell = 1;
+                        ++count;
+                    }
                 }
         }
         // Removed patches sort last; the rest stay random, so argsort tops up or trims to the exact count.
@@ -140,7 +138,7 @@ Masking random_masking(const torch::Tensor& x, const torch::Tensor& noise, doubl
     const int64_t n = x.size(0), l = x.size(1), d = x.size(2);
     const int64_t keep = len_keep(l, mask_ratio);
 
-    auto ids_shuffle = argsort_rows(noise);       // ascending: small is keep, large is remove
+    auto ids_shuffle = argsort_rows(noise);  // ascending: small is keep, large is remove
     auto ids_restore = argsort_rows(ids_shuffle);
 
     auto ids_keep = ids_shuffle.narrow(1, 0, keep);

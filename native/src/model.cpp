@@ -33,21 +33,20 @@ void validate_config(const mae_config& c) {
     require_positive(c.decoder_depth, "decoder_depth");
     require_positive(c.decoder_num_heads, "decoder_num_heads");
     require(c.img_size % c.patch_size == 0, "img_size (" + std::to_string(c.img_size) +
-                                                ") must be divisible by patch_size (" +
-                                                std::to_string(c.patch_size) + ")");
+                                                ") must be divisible by patch_size (" + std::to_string(c.patch_size) +
+                                                ")");
     require(c.embed_dim % c.num_heads == 0, "embed_dim (" + std::to_string(c.embed_dim) +
-                                                ") must be divisible by num_heads (" +
-                                                std::to_string(c.num_heads) + ")");
+                                                ") must be divisible by num_heads (" + std::to_string(c.num_heads) +
+                                                ")");
     require(c.decoder_embed_dim % c.decoder_num_heads == 0,
-            "decoder_embed_dim (" + std::to_string(c.decoder_embed_dim) +
-                ") must be divisible by decoder_num_heads (" + std::to_string(c.decoder_num_heads) + ")");
-    require(c.embed_dim % 4 == 0, "embed_dim must be a multiple of 4 (sine-cosine position embedding), got " +
-                                      std::to_string(c.embed_dim));
+            "decoder_embed_dim (" + std::to_string(c.decoder_embed_dim) + ") must be divisible by decoder_num_heads (" +
+                std::to_string(c.decoder_num_heads) + ")");
+    require(c.embed_dim % 4 == 0,
+            "embed_dim must be a multiple of 4 (sine-cosine position embedding), got " + std::to_string(c.embed_dim));
     require(c.decoder_embed_dim % 4 == 0,
             "decoder_embed_dim must be a multiple of 4 (sine-cosine position embedding), got " +
                 std::to_string(c.decoder_embed_dim));
-    require(std::isfinite(c.mlp_ratio) && c.mlp_ratio > 0 &&
-                static_cast<int64_t>(c.embed_dim * c.mlp_ratio) >= 1 &&
+    require(std::isfinite(c.mlp_ratio) && c.mlp_ratio > 0 && static_cast<int64_t>(c.embed_dim * c.mlp_ratio) >= 1 &&
                 static_cast<int64_t>(c.decoder_embed_dim * c.mlp_ratio) >= 1,
             "mlp_ratio must be positive and give a hidden width of at least 1, got " + std::to_string(c.mlp_ratio));
     require(c.norm_pix_loss == 0 || c.norm_pix_loss == 1,
@@ -71,7 +70,8 @@ MaeModel::MaeModel(const mae_config& cfg, torch::Device device, uint64_t seed) :
     add("decoder_pos_embed", torch::empty({1, l + 1, dd}, opts), /*trainable=*/false);
     add("patch_embed.proj.weight", torch::empty({d, c, p, p}, opts));
     add("patch_embed.proj.bias", torch::empty({d}, opts));
-    for (int32_t i = 0; i < cfg.depth; ++i) add_block_params(params_, "blocks." + std::to_string(i) + ".", d, cfg.mlp_ratio, opts);
+    for (int32_t i = 0; i < cfg.depth; ++i)
+        add_block_params(params_, "blocks." + std::to_string(i) + ".", d, cfg.mlp_ratio, opts);
     add("norm.weight", torch::empty({d}, opts));
     add("norm.bias", torch::empty({d}, opts));
     add("decoder_embed.weight", torch::empty({dd, d}, opts));
@@ -104,12 +104,11 @@ MaeModel::MaeModel(const mae_config& cfg, torch::Device device, uint64_t seed) :
     for (int32_t i = 0; i < cfg.depth; ++i)
         blocks_.push_back(bind_block(params_, "blocks." + std::to_string(i) + ".", cfg.num_heads, cfg.layer_norm_eps));
     for (int32_t i = 0; i < cfg.decoder_depth; ++i)
-        decoder_blocks_.push_back(bind_block(params_, "decoder_blocks." + std::to_string(i) + ".", cfg.decoder_num_heads, cfg.layer_norm_eps));
+        decoder_blocks_.push_back(bind_block(params_, "decoder_blocks." + std::to_string(i) + ".",
+                                             cfg.decoder_num_heads, cfg.layer_norm_eps));
 }
 
-torch::ScalarType MaeModel::dtype() const {
-    return cfg_.dtype == MAE_DTYPE_F64 ? torch::kFloat64 : torch::kFloat32;
-}
+torch::ScalarType MaeModel::dtype() const { return cfg_.dtype == MAE_DTYPE_F64 ? torch::kFloat64 : torch::kFloat32; }
 
 int64_t MaeModel::num_patches() const {
     const int64_t grid = cfg_.img_size / cfg_.patch_size;
@@ -185,8 +184,9 @@ torch::Tensor MaeModel::encode_tokens(const torch::Tensor& x) const {
     return layer_norm(h, norm_w_, norm_b_, cfg_.layer_norm_eps);
 }
 
-std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaeModel::forward_encoder(
-    const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> MaeModel::forward_encoder(const torch::Tensor& imgs,
+                                                                                  const torch::Tensor& noise,
+                                                                                  double mask_ratio) const {
     auto x = embed_patches(imgs);
     // masking: length -> length * (1 - mask_ratio)
     auto m = random_masking(x, noise, mask_ratio);

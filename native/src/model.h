@@ -50,13 +50,13 @@ private:
     void add(const std::string& name, torch::Tensor value, bool trainable = true);
     void initialize_weights(uint64_t seed);
 
-    torch::Tensor embed_patches(const torch::Tensor& imgs) const;    // [N, L, D], position added
-    torch::Tensor encode_tokens(const torch::Tensor& x) const;       // [CLS] + x through the blocks and norm
-    std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward_encoder(
-        const torch::Tensor& imgs, const torch::Tensor& noise, double mask_ratio) const;
+    torch::Tensor embed_patches(const torch::Tensor& imgs) const;  // [N, L, D], position added
+    torch::Tensor encode_tokens(const torch::Tensor& x) const;     // [CLS] + x through the blocks and norm
+    std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> forward_encoder(const torch::Tensor& imgs,
+                                                                            const torch::Tensor& noise,
+                                                                            double mask_ratio) const;
     torch::Tensor forward_decoder(const torch::Tensor& latent, const torch::Tensor& ids_restore) const;
-    torch::Tensor forward_loss(const torch::Tensor& imgs, const torch::Tensor& pred,
-                               const torch::Tensor& mask) const;
+    torch::Tensor forward_loss(const torch::Tensor& imgs, const torch::Tensor& pred, const torch::Tensor& mask) const;
 
     mae_config cfg_;
     torch::Device device_;

@@ -21,13 +21,13 @@ torch::Tensor sincos_1d(int64_t dim, const torch::Tensor& pos) {
 }  // namespace
 
 torch::Tensor sincos_pos_embed_2d(int64_t embed_dim, int64_t grid_size) {
-    require(embed_dim % 4 == 0, "embed_dim must be a multiple of 4 for 2-D sine-cosine embeddings, got " +
-                                    std::to_string(embed_dim));
+    require(embed_dim % 4 == 0,
+            "embed_dim must be a multiple of 4 for 2-D sine-cosine embeddings, got " + std::to_string(embed_dim));
     auto opts = torch::TensorOptions().dtype(torch::kFloat64);
     auto coords = torch::arange(grid_size, opts);
     // Token t = i·grid + j: column j = t mod grid, row i = t div grid.
-    auto col = coords.repeat({grid_size});                     // j for every token
-    auto row = coords.repeat_interleave(grid_size);            // i for every token
+    auto col = coords.repeat({grid_size});           // j for every token
+    auto row = coords.repeat_interleave(grid_size);  // i for every token
     auto emb = torch::cat({sincos_1d(embed_dim / 2, col), sincos_1d(embed_dim / 2, row)}, 1);
     return torch::cat({torch::zeros({1, embed_dim}, opts), emb}, 0);
 }

@@ -120,7 +120,8 @@ std::vector<uint8_t> luma(const Image& im) {
     if (im.c == 1) return std::vector<uint8_t>(im.p, im.p + im.plane());
     std::vector<uint8_t> l(im.plane());
     const uint8_t *r = im.band(0), *g = im.band(1), *b = im.band(2);
-    for (int64_t i = 0; i < im.plane(); i++) l[i] = static_cast<uint8_t>((r[i] * 19595 + g[i] * 38470 + b[i] * 7471 + 0x8000) >> 16);
+    for (int64_t i = 0; i < im.plane(); i++)
+        l[i] = static_cast<uint8_t>((r[i] * 19595 + g[i] * 38470 + b[i] * 7471 + 0x8000) >> 16);
     return l;
 }
 
@@ -217,18 +218,30 @@ void apply(const Image& im, const double* step, const uint8_t* fill) {
     const double* a = step + 1;
     auto factor = static_cast<float>(a[0]);  // ImagingBlend takes a float
     switch (static_cast<int>(step[0])) {
-        case MAE_RA_NONE: return;
-        case MAE_RA_AUTOCONTRAST: return autocontrast(im);
-        case MAE_RA_EQUALIZE: return equalize(im);
-        case MAE_RA_INVERT: return apply_lut(im, lut_of(invert, 0, 0));
-        case MAE_RA_POSTERIZE: return a[0] >= 8 ? void() : apply_lut(im, lut_of(posterize, a[0], 0));
-        case MAE_RA_SOLARIZE: return apply_lut(im, lut_of(solarize, a[0], 0));
-        case MAE_RA_SOLARIZE_ADD: return apply_lut(im, lut_of(solarize_add, a[0], a[1]));
-        case MAE_RA_COLOR: return color(im, factor);
-        case MAE_RA_CONTRAST: return contrast(im, factor);
-        case MAE_RA_BRIGHTNESS: return brightness(im, factor);
-        case MAE_RA_SHARPNESS: return sharpness(im, factor);
-        case MAE_RA_AFFINE: return affine(im, a, fill);
+        case MAE_RA_NONE:
+            return;
+        case MAE_RA_AUTOCONTRAST:
+            return autocontrast(im);
+        case MAE_RA_EQUALIZE:
+            return equalize(im);
+        case MAE_RA_INVERT:
+            return apply_lut(im, lut_of(invert, 0, 0));
+        case MAE_RA_POSTERIZE:
+            return a[0] >= 8 ? void() : apply_lut(im, lut_of(posterize, a[0], 0));
+        case MAE_RA_SOLARIZE:
+            return apply_lut(im, lut_of(solarize, a[0], 0));
+        case MAE_RA_SOLARIZE_ADD:
+            return apply_lut(im, lut_of(solarize_add, a[0], a[1]));
+        case MAE_RA_COLOR:
+            return color(im, factor);
+        case MAE_RA_CONTRAST:
+            return contrast(im, factor);
+        case MAE_RA_BRIGHTNESS:
+            return brightness(im, factor);
+        case MAE_RA_SHARPNESS:
+            return sharpness(im, factor);
+        case MAE_RA_AFFINE:
+            return affine(im, a, fill);
     }
 }
 
@@ -240,9 +253,10 @@ torch::Tensor rand_augment(const torch::Tensor& images, const torch::Tensor& pla
             "images must be F32 [N, C, H, W], got " + shape_string(images.sizes()));
     const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
     require(c == 1 || c == 3, "RandAugment needs grey (1) or RGB (3) images, got " + std::to_string(c) + " channels");
-    require(plan.dim() == 2 && plan.size(0) == n && plan.size(1) % RA_COLUMNS == 0 && plan.scalar_type() == torch::kFloat64,
-            "plan must be F64 [N, K · " + std::to_string(RA_COLUMNS) + "] with N = " + std::to_string(n) + ", got " +
-                shape_string(plan.sizes()));
+    require(
+        plan.dim() == 2 && plan.size(0) == n && plan.size(1) % RA_COLUMNS == 0 && plan.scalar_type() == torch::kFloat64,
+        "plan must be F64 [N, K · " + std::to_string(RA_COLUMNS) + "] with N = " + std::to_string(n) + ", got " +
+            shape_string(plan.sizes()));
     require(mean.dim() == 1 && mean.size(0) == c && std.dim() == 1 && std.size(0) == c,
             "mean and std need " + std::to_string(c) + " values each");
     auto steps = plan.to(torch::kCPU).contiguous();
@@ -254,9 +268,12 @@ torch::Tensor rand_augment(const torch::Tensor& images, const torch::Tensor& pla
         require(((codes >= MAE_RA_NONE) & (codes <= MAE_RA_AFFINE) & (codes == codes.floor())).all().item<bool>(),
                 "plan codes must be whole numbers in [0, " + std::to_string(MAE_RA_AFFINE) + "]");
     }
-    auto m64 = mean.to(torch::kCPU, torch::kFloat64).contiguous(), s64 = std.to(torch::kCPU, torch::kFloat64).contiguous();
-    require((s64 > 0).all().item<bool>() && torch::isfinite(m64).all().item<bool>(), "std must be positive, mean finite");
-    std::vector<double> m(m64.data_ptr<double>(), m64.data_ptr<double>() + c), s(s64.data_ptr<double>(), s64.data_ptr<double>() + c);
+    auto m64 = mean.to(torch::kCPU, torch::kFloat64).contiguous(),
+         s64 = std.to(torch::kCPU, torch::kFloat64).contiguous();
+    require((s64 > 0).all().item<bool>() && torch::isfinite(m64).all().item<bool>(),
+            "std must be positive, mean finite");
+    std::vector<double> m(m64.data_ptr<double>(), m64.data_ptr<double>() + c),
+        s(s64.data_ptr<double>(), s64.data_ptr<double>() + c);
     std::vector<uint8_t> fill(c);
     for (int64_t b = 0; b < c; b++) fill[b] = static_cast<uint8_t>(std::clamp(std::nearbyint(255 * m[b]), 0.0, 255.0));
 
@@ -274,12 +291,14 @@ torch::Tensor rand_augment(const torch::Tensor& images, const torch::Tensor& pla
         for (int64_t i = begin; i < end; i++) {
             const float* x = src + i * size;
             for (int64_t j = 0; j < size; j++)
-                pixels[j] = static_cast<uint8_t>(std::clamp(std::nearbyint((x[j] * s[j / plane] + m[j / plane]) * 255), 0.0, 255.0));
+                pixels[j] = static_cast<uint8_t>(
+                    std::clamp(std::nearbyint((x[j] * s[j / plane] + m[j / plane]) * 255), 0.0, 255.0));
             Image im{pixels.data(), c, h, w};
             for (int64_t t = 0; t < k; t++) apply(im, rows + (i * k + t) * RA_COLUMNS, fill.data());
             float* y = dst + i * size;
             for (int64_t j = 0; j < size; j++)
-                y[j] = (static_cast<float>(pixels[j]) / 255.0f - static_cast<float>(m[j / plane])) / static_cast<float>(s[j / plane]);
+                y[j] = (static_cast<float>(pixels[j]) / 255.0f - static_cast<float>(m[j / plane])) /
+                       static_cast<float>(s[j / plane]);
         }
     });
     return out.to(images.device());

@@ -102,9 +102,12 @@ Pixels horizontal(const Pixels& in, int64_t offset, int64_t rows, const Taps& t)
 
 Pixels horizontal(const Pixels& in, int64_t offset, int64_t rows, const Taps& t) {
     switch (in.c) {
-        case 1: return horizontal<1>(in, offset, rows, t);
-        case 3: return horizontal<3>(in, offset, rows, t);
-        default: return horizontal<0>(in, offset, rows, t);
+        case 1:
+            return horizontal<1>(in, offset, rows, t);
+        case 3:
+            return horizontal<3>(in, offset, rows, t);
+        default:
+            return horizontal<0>(in, offset, rows, t);
     }
 }
 
@@ -134,8 +137,8 @@ torch::Tensor resized_crop(const torch::Tensor& image, const torch::Tensor& crop
                            bool flip) {
     require(image.dim() == 3 && image.scalar_type() == torch::kUInt8,
             "image must be U8 [H, W, C], got " + shape_string(image.sizes()));
-    require(crop.dim() == 1 && crop.size(0) == 4, "crop must be [4] (top, left, height, width), got " +
-                                                      shape_string(crop.sizes()));
+    require(crop.dim() == 1 && crop.size(0) == 4,
+            "crop must be [4] (top, left, height, width), got " + shape_string(crop.sizes()));
     require(height > 0 && width > 0 && height <= 65536 && width <= 65536,
             "the output size must be in [1, 65536], got " + std::to_string(height) + " × " + std::to_string(width));
     const int64_t h = image.size(0), w = image.size(1), c = image.size(2);
@@ -144,8 +147,8 @@ torch::Tensor resized_crop(const torch::Tensor& image, const torch::Tensor& crop
     const double* bp = b.data_ptr<double>();
     for (int i = 0; i < 4; i++)
         require(std::isfinite(bp[i]) && bp[i] == std::floor(bp[i]), "crop must hold whole pixel counts");
-    const auto top = static_cast<int64_t>(bp[0]), left = static_cast<int64_t>(bp[1]),
-               ch = static_cast<int64_t>(bp[2]), cw = static_cast<int64_t>(bp[3]);
+    const auto top = static_cast<int64_t>(bp[0]), left = static_cast<int64_t>(bp[1]), ch = static_cast<int64_t>(bp[2]),
+               cw = static_cast<int64_t>(bp[3]);
     require(top >= 0 && left >= 0 && ch > 0 && cw > 0 && top + ch <= h && left + cw <= w,
             "the crop (top " + std::to_string(top) + ", left " + std::to_string(left) + ", " + std::to_string(ch) +
                 " × " + std::to_string(cw) + ") must be a non-empty region of the " + std::to_string(h) + " × " +

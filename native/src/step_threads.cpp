@@ -156,9 +156,9 @@ std::vector<int64_t> shard_sizes(int64_t n, int shards) {
     return sizes;
 }
 
-
 std::vector<double> backward_in_shards(StepThreads& threads, int64_t n, const std::vector<torch::Tensor>& inputs,
-                                       double loss_scale, const std::function<torch::Tensor(int, int64_t, int64_t)>& shard_loss) {
+                                       double loss_scale,
+                                       const std::function<torch::Tensor(int, int64_t, int64_t)>& shard_loss) {
     const auto sizes = shard_sizes(n, threads.size());
     const int k = static_cast<int>(sizes.size());
     std::vector<int64_t> starts(k, 0);
@@ -169,7 +169,8 @@ std::vector<double> backward_in_shards(StepThreads& threads, int64_t n, const st
         threads.run(k, [&](int i) {  // each shard with its share of the intra-op threads (StepThreads::run)
             auto loss = shard_loss(i, starts[i], sizes[i]);
             losses[i] = loss.item<double>();
-            grads[i] = torch::autograd::grad({loss_scale == 1.0 ? loss : loss * loss_scale}, inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,
+            grads[i] = torch::autograd::grad({loss_scale == 1.0 ? loss : loss * loss_scale}, inputs, {},
+                                             /*retain_graph=*/false, /*create_graph=*/false,
                                              /*allow_unused=*/true);
         });
     }
@@ -182,7 +183,8 @@ std::vector<double> backward_in_shards(StepThreads& threads, int64_t n, const st
         for (int i = 0; i < k; ++i) {
             const auto& g = grads[i][j];
             if (!g.defined()) continue;
-            if (!sum.defined()) sum = g;
+            if (!sum.defined())
+                sum = g;
             else if (!fresh) {
                 sum = sum + g;
                 fresh = true;
@@ -193,8 +195,10 @@ std::vector<double> backward_in_shards(StepThreads& threads, int64_t n, const st
         if (!sum.defined()) return;
         sum = sum.contiguous();
         auto& slot = const_cast<torch::Tensor&>(inputs[j]).mutable_grad();
-        if (slot.defined()) slot.add_(sum);
-        else slot = sum;
+        if (slot.defined())
+            slot.add_(sum);
+        else
+            slot = sum;
     });
     return losses;
 }

@@ -6,21 +6,31 @@ namespace mae {
 
 torch::ScalarType scalar_type_of(int32_t dtype) {
     switch (dtype) {
-        case MAE_DTYPE_F32: return torch::kFloat32;
-        case MAE_DTYPE_F64: return torch::kFloat64;
-        case MAE_DTYPE_I64: return torch::kInt64;
-        case MAE_DTYPE_U8: return torch::kUInt8;
-        default: throw InvalidArgument("unknown dtype code " + std::to_string(dtype));
+        case MAE_DTYPE_F32:
+            return torch::kFloat32;
+        case MAE_DTYPE_F64:
+            return torch::kFloat64;
+        case MAE_DTYPE_I64:
+            return torch::kInt64;
+        case MAE_DTYPE_U8:
+            return torch::kUInt8;
+        default:
+            throw InvalidArgument("unknown dtype code " + std::to_string(dtype));
     }
 }
 
 int32_t dtype_code_of(torch::ScalarType type) {
     switch (type) {
-        case torch::kFloat32: return MAE_DTYPE_F32;
-        case torch::kFloat64: return MAE_DTYPE_F64;
-        case torch::kInt64: return MAE_DTYPE_I64;
-        case torch::kUInt8: return MAE_DTYPE_U8;
-        default: throw InvalidArgument(std::string("no ABI dtype for ") + c10::toString(type));
+        case torch::kFloat32:
+            return MAE_DTYPE_F32;
+        case torch::kFloat64:
+            return MAE_DTYPE_F64;
+        case torch::kInt64:
+            return MAE_DTYPE_I64;
+        case torch::kUInt8:
+            return MAE_DTYPE_U8;
+        default:
+            throw InvalidArgument(std::string("no ABI dtype for ") + c10::toString(type));
     }
 }
 
@@ -31,8 +41,8 @@ torch::Tensor wrap_view(const mae_tensor_view* view, const std::string& what) {
             what + ".ndim must be in [1, " + std::to_string(MAE_MAX_DIMS) + "], got " + std::to_string(view->ndim));
     std::vector<int64_t> shape(view->shape, view->shape + view->ndim);
     for (int32_t i = 0; i < view->ndim; ++i)
-        require(shape[i] > 0, what + ".shape[" + std::to_string(i) + "] must be positive, got " +
-                                  std::to_string(shape[i]));
+        require(shape[i] > 0,
+                what + ".shape[" + std::to_string(i) + "] must be positive, got " + std::to_string(shape[i]));
     auto type = scalar_type_of(view->dtype);
     return torch::from_blob(view->data, shape, torch::TensorOptions().dtype(type));
 }

@@ -31,12 +31,11 @@ double forward_backward_in_shards(MaeModel& model, const torch::Tensor& imgs, Ma
     const int64_t n = imgs.size(0);
     auto noise = masker.noise(n, model.num_patches(), model.device());
     // Every image removes the same number of patches, so the batch loss is the shards' losses weighted by rows.
-    auto losses = backward_in_shards(threads, n, trainable(model.params()), loss_scale,
-                                     [&](int, int64_t first, int64_t rows) {
-                                         auto out = model.forward(imgs.narrow(0, first, rows),
-                                                                  noise.narrow(0, first, rows), masker.mask_ratio());
-                                         return out.loss * (static_cast<double>(rows) / n);
-                                     });
+    auto losses =
+        backward_in_shards(threads, n, trainable(model.params()), loss_scale, [&](int, int64_t first, int64_t rows) {
+            auto out = model.forward(imgs.narrow(0, first, rows), noise.narrow(0, first, rows), masker.mask_ratio());
+            return out.loss * (static_cast<double>(rows) / n);
+        });
     return std::accumulate(losses.begin(), losses.end(), 0.0);
 }
 
@@ -50,7 +49,8 @@ void Trainer::require_idle() const {
 double Trainer::step(const torch::Tensor& images, Masker& masker) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
     if (pending_ != 0)
-        throw InvalidState("an accumulation of " + std::to_string(pending_) + " micro-batches is pending: apply it first");
+        throw InvalidState("an accumulation of " + std::to_string(pending_) +
+                           " micro-batches is pending: apply it first");
     if (!threads_ && skips_on_device()) return step_with_one_read(images, masker);
     const double loss = micro_batch(images, masker, 1.0, true);
     update_window();
@@ -64,15 +64,15 @@ double Trainer::step_with_one_read(const torch::Tensor& images, Masker& masker) 
     const auto found_inf = non_finite_flag(loss, model_->params());
     optimizer_.step_unless(found_inf);
     // The step's one wait for the device.
-    const auto read = torch::stack({loss.to(torch::kDouble).reshape({}), found_inf.to(torch::kDouble).reshape({})})
-                          .to(torch::kCPU);
+    const auto read =
+        torch::stack({loss.to(torch::kDouble).reshape({}), found_inf.to(torch::kDouble).reshape({})}).to(torch::kCPU);
     settle(read[1].item<double>() != 0);
     return read[0].item<double>();
 }
 
 double Trainer::accumulate(const torch::Tensor& images, Masker& masker, double loss_scale, bool last) {
-    require(std::isfinite(loss_scale) && loss_scale > 0, "loss_scale must be finite and > 0, got " +
-                                                             std::to_string(loss_scale));
+    require(std::isfinite(loss_scale) && loss_scale > 0,
+            "loss_scale must be finite and > 0, got " + std::to_string(loss_scale));
     std::unique_lock<std::shared_mutex> lock(model_->lock());
     if (synced_) throw InvalidState("the window's last micro-batch was already accumulated: apply it first");
     return micro_batch(images, masker, loss_scale, last);

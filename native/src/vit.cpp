@@ -9,7 +9,7 @@ namespace {
 torch::Tensor attention(const Block& b, const torch::Tensor& x) {
     const int64_t n = x.size(0), t = x.size(1), dim = x.size(2), heads = b.num_heads;
     auto qkv = torch::linear(x, b.qkv_w, b.qkv_b).reshape({n, t, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
-    auto q = qkv[0], k = qkv[1], v = qkv[2];  // [N, heads, T, head_dim]
+    auto q = qkv[0], k = qkv[1], v = qkv[2];               // [N, heads, T, head_dim]
     auto out = at::scaled_dot_product_attention(q, k, v);  // fused kernels; scale 1/sqrt(head_dim)
     return torch::linear(out.transpose(1, 2).reshape({n, t, dim}), b.proj_w, b.proj_b);
 }
@@ -57,9 +57,20 @@ void add_block_params(std::vector<Param>& params, const std::string& prefix, int
 
 Block bind_block(const std::vector<Param>& params, const std::string& prefix, int64_t num_heads, double eps) {
     auto g = [&](const char* suffix) { return find_param(params, prefix + suffix).value; };
-    return Block{g("norm1.weight"), g("norm1.bias"), g("attn.qkv.weight"), g("attn.qkv.bias"),
-                 g("attn.proj.weight"), g("attn.proj.bias"), g("norm2.weight"), g("norm2.bias"),
-                 g("mlp.fc1.weight"), g("mlp.fc1.bias"), g("mlp.fc2.weight"), g("mlp.fc2.bias"), num_heads, eps};
+    return Block{g("norm1.weight"),
+                 g("norm1.bias"),
+                 g("attn.qkv.weight"),
+                 g("attn.qkv.bias"),
+                 g("attn.proj.weight"),
+                 g("attn.proj.bias"),
+                 g("norm2.weight"),
+                 g("norm2.bias"),
+                 g("mlp.fc1.weight"),
+                 g("mlp.fc1.bias"),
+                 g("mlp.fc2.weight"),
+                 g("mlp.fc2.bias"),
+                 num_heads,
+                 eps};
 }
 
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, double eps) {

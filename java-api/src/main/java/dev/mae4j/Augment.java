@@ -4,7 +4,6 @@ import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
 import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandAugment;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -42,8 +41,13 @@ public final class Augment {
     public static Tensor mix(Tensor images, Mixup.Mix mix) {
         if (mix == null) throw new IllegalArgumentException("mix must not be null");
         int[] b = mix.box();
-        return withBoxes(images, new double[0], 0, (iv, bv, out) -> b == null ? Mae.mae_augment_mixup(iv, mix.lam(), out)
-                : Mae.mae_augment_cutmix(iv, b[0], b[1], b[2], b[3], out));
+        return withBoxes(
+                images,
+                new double[0],
+                0,
+                (iv, bv, out) -> b == null
+                        ? Mae.mae_augment_mixup(iv, mix.lam(), out)
+                        : Mae.mae_augment_cutmix(iv, b[0], b[1], b[2], b[3], out));
     }
 
     /**
@@ -55,24 +59,29 @@ public final class Augment {
      */
     public static Tensor randAugment(Tensor images, List<List<RandAugment.Step>> steps, double[] mean, double[] std) {
         if (images == null || steps == null || mean == null || std == null)
-            throw new IllegalArgumentException((images == null ? "images" : steps == null ? "steps" : mean == null ? "mean" : "std")
-                    + " must not be null");
+            throw new IllegalArgumentException(
+                    (images == null ? "images" : steps == null ? "steps" : mean == null ? "mean" : "std")
+                            + " must not be null");
         long[] shape = images.shape();
-        if (shape.length != 4) throw new IllegalArgumentException("images must be [N, C, H, W], got " + Arrays.toString(shape));
+        if (shape.length != 4)
+            throw new IllegalArgumentException("images must be [N, C, H, W], got " + Arrays.toString(shape));
         if (steps.size() != shape[0])
-            throw new IllegalArgumentException("steps must hold one list per image (" + shape[0] + "), got " + steps.size());
+            throw new IllegalArgumentException(
+                    "steps must hold one list per image (" + shape[0] + "), got " + steps.size());
         if (mean.length != shape[1] || std.length != shape[1])
-            throw new IllegalArgumentException("mean and std need one value per channel (" + shape[1] + "), got " + mean.length
-                    + " and " + std.length);
+            throw new IllegalArgumentException("mean and std need one value per channel (" + shape[1] + "), got "
+                    + mean.length + " and " + std.length);
         int k = Math.max(1, steps.stream().mapToInt(List::size).max().orElse(0)), columns = 7;
-        double[] plan = new double[steps.size() * k * columns];  // unused steps stay MAE_RA_NONE (0)
+        double[] plan = new double[steps.size() * k * columns]; // unused steps stay MAE_RA_NONE (0)
         for (int i = 0; i < steps.size(); i++)
             for (int j = 0; j < steps.get(i).size(); j++)
                 planStep(steps.get(i).get(j), (int) shape[3], (int) shape[2], plan, (i * k + j) * columns);
         NativeLibrary.ensureLoaded();
         images.acquire();
-        try (Arena arena = Arena.ofConfined(); Tensor p = Tensor.fromDoubles(plan, shape[0], (long) k * columns);
-             Tensor m = Tensor.fromDoubles(mean, mean.length); Tensor s = Tensor.fromDoubles(std, std.length)) {
+        try (Arena arena = Arena.ofConfined();
+                Tensor p = Tensor.fromDoubles(plan, shape[0], (long) k * columns);
+                Tensor m = Tensor.fromDoubles(mean, mean.length);
+                Tensor s = Tensor.fromDoubles(std, std.length)) {
             MemorySegment[] views = new MemorySegment[4];
             Tensor[] tensors = {images, p, m, s};
             for (int i = 0; i < 4; i++) tensors[i].writeView(views[i] = mae_tensor_view.allocate(arena));
@@ -103,10 +112,10 @@ public final class Augment {
             case CONTRAST -> Mae.MAE_RA_CONTRAST();
             case BRIGHTNESS -> Mae.MAE_RA_BRIGHTNESS();
             case SHARPNESS -> Mae.MAE_RA_SHARPNESS();
-            default -> throw new IllegalStateException("no native form for " + step.op());  // geometric ones are affine
+            default -> throw new IllegalStateException("no native form for " + step.op()); // geometric ones are affine
         };
         plan[at + 1] = step.arg();
-        if (step.op() == RandAugment.Op.SOLARIZE_ADD) plan[at + 2] = 128;  // timm's solarize_add threshold
+        if (step.op() == RandAugment.Op.SOLARIZE_ADD) plan[at + 2] = 128; // timm's solarize_add threshold
     }
 
     /** One native call on the views of images [N, C, H, W] and of boxes [N, columns] (a null view when columns is 0). */
@@ -118,14 +127,16 @@ public final class Augment {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         if (boxes == null) throw new IllegalArgumentException("boxes must not be null");
         long[] shape = images.shape();
-        if (shape.length != 4) throw new IllegalArgumentException("images must be [N, C, H, W], got " + Arrays.toString(shape));
+        if (shape.length != 4)
+            throw new IllegalArgumentException("images must be [N, C, H, W], got " + Arrays.toString(shape));
         long n = shape[0];
         if (boxes.length != n * columns)
-            throw new IllegalArgumentException("boxes must hold " + columns + " values per image (" + n * columns + "), got "
-                    + boxes.length);
+            throw new IllegalArgumentException(
+                    "boxes must hold " + columns + " values per image (" + n * columns + "), got " + boxes.length);
         NativeLibrary.ensureLoaded();
         images.acquire();
-        try (Arena arena = Arena.ofConfined(); Tensor b = columns == 0 ? null : Tensor.fromDoubles(boxes, n, columns)) {
+        try (Arena arena = Arena.ofConfined();
+                Tensor b = columns == 0 ? null : Tensor.fromDoubles(boxes, n, columns)) {
             MemorySegment imagesView = mae_tensor_view.allocate(arena), boxesView = MemorySegment.NULL;
             images.writeView(imagesView);
             if (b != null) b.writeView(boxesView = mae_tensor_view.allocate(arena));

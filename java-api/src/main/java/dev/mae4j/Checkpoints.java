@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.io.TorchCheckpoint;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
@@ -27,10 +26,11 @@ final class Checkpoints {
     static final class Loaded implements AutoCloseable {
         final Map<String, Tensor> tensors;
         final Map<String, String> metadata;
-        final String naming;  // "reference" or "huggingface"
+        final String naming; // "reference" or "huggingface"
         private final List<AutoCloseable> owned;
 
-        private Loaded(Map<String, Tensor> tensors, Map<String, String> metadata, String naming, List<AutoCloseable> owned) {
+        private Loaded(
+                Map<String, Tensor> tensors, Map<String, String> metadata, String naming, List<AutoCloseable> owned) {
             this.tensors = tensors;
             this.metadata = metadata;
             this.naming = naming;
@@ -77,8 +77,11 @@ final class Checkpoints {
                     raw.put(e.name(), t);
                 }
             }
-            boolean hf = raw.keySet().stream().anyMatch(k -> k.startsWith("vit.") || k.startsWith("embeddings.")
-                    || k.startsWith("module.vit.") || k.startsWith("module.embeddings."));
+            boolean hf = raw.keySet().stream()
+                    .anyMatch(k -> k.startsWith("vit.")
+                            || k.startsWith("embeddings.")
+                            || k.startsWith("module.vit.")
+                            || k.startsWith("module.embeddings."));
             Map<String, Tensor> named = hf ? fromHuggingFace(file, raw, owned) : stripModulePrefix(raw);
             return new Loaded(named, metadata, hf ? "huggingface" : "reference", owned);
         } catch (IOException | RuntimeException e) {
@@ -106,7 +109,8 @@ final class Checkpoints {
         }
     }
 
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     // F32, F64 and I64 are used in place; F16 and BF16 (common for Hugging Face weights) become F32 copies.
     private static Tensor asTensor(Path file, SafeTensors.Entry e) throws CheckpointException {
@@ -114,8 +118,9 @@ final class Checkpoints {
         switch (e.dtype()) {
             case "F32", "F64", "I64": {
                 DType dtype = DType.ofSafetensorsName(e.dtype());
-                if (e.data().byteSize() > 0 && e.data().address() % dtype.byteSize() == 0) return Tensor.wrap(e.data(), dtype, shape);
-                Tensor t = Tensor.zeros(dtype, shape);  // empty, or not aligned (the format does not promise it): a copy
+                if (e.data().byteSize() > 0 && e.data().address() % dtype.byteSize() == 0)
+                    return Tensor.wrap(e.data(), dtype, shape);
+                Tensor t = Tensor.zeros(dtype, shape); // empty, or not aligned (the format does not promise it): a copy
                 MemorySegment.copy(e.data(), 0, t.segment(), 0, e.data().byteSize());
                 return t;
             }
@@ -126,12 +131,16 @@ final class Checkpoints {
                 boolean half = e.dtype().equals("F16");
                 for (long i = 0; i < n; i++) {
                     short bits = src.get(SHORT, 2 * i);
-                    dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, half ? Float.float16ToFloat(bits) : Float.intBitsToFloat((bits & 0xffff) << 16));
+                    dst.setAtIndex(
+                            ValueLayout.JAVA_FLOAT,
+                            i,
+                            half ? Float.float16ToFloat(bits) : Float.intBitsToFloat((bits & 0xffff) << 16));
                 }
                 return t;
             }
             default:
-                throw new CheckpointException(file, "tensor '" + e.name() + "' is " + e.dtype() + "; F32, F64, F16, BF16 or I64 is needed");
+                throw new CheckpointException(
+                        file, "tensor '" + e.name() + "' is " + e.dtype() + "; F32, F64, F16, BF16 or I64 is needed");
         }
     }
 
@@ -168,7 +177,7 @@ final class Checkpoints {
     private static Map<String, Tensor> fromHuggingFace(Path file, Map<String, Tensor> raw, List<AutoCloseable> owned)
             throws CheckpointException {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        Map<String, Tensor[]> qkv = new LinkedHashMap<>();  // "blocks.3.attn.qkv.weight" -> {q, k, v}
+        Map<String, Tensor[]> qkv = new LinkedHashMap<>(); // "blocks.3.attn.qkv.weight" -> {q, k, v}
         for (var e : raw.entrySet()) {
             String k = e.getKey();
             if (k.startsWith("module.")) k = k.substring("module.".length());
@@ -177,16 +186,20 @@ final class Checkpoints {
             if (name == null) name = blockName(k, "encoder.layer.", "blocks.", qkv, e.getValue());
             if (name == null) name = blockName(k, "decoder.decoder_layers.", "decoder_blocks.", qkv, e.getValue());
             // transformers 5.x names the decoder's blocks as its encoder's: decoder.decoder_encoder.layer.N
-            if (name == null) name = blockName(k, "decoder.decoder_encoder.layer.", "decoder_blocks.", qkv, e.getValue());
-            if (name == null) throw new CheckpointException(file, "'" + e.getKey() + "' is not a ViTMAE weight this library knows");
+            if (name == null)
+                name = blockName(k, "decoder.decoder_encoder.layer.", "decoder_blocks.", qkv, e.getValue());
+            if (name == null)
+                throw new CheckpointException(file, "'" + e.getKey() + "' is not a ViTMAE weight this library knows");
             if (!name.equals(QKV_PART)) out.put(name, e.getValue());
         }
         for (var e : qkv.entrySet()) {
             Tensor[] parts = e.getValue();
             for (int i = 0; i < 3; i++)
                 if (parts[i] == null)
-                    throw new CheckpointException(file, "the " + List.of("query", "key", "value").get(i) + " part of "
-                            + e.getKey() + " is missing");
+                    throw new CheckpointException(
+                            file,
+                            "the " + List.of("query", "key", "value").get(i) + " part of " + e.getKey()
+                                    + " is missing");
             Tensor fused = concatRows(parts);
             owned.add(fused);
             out.put(e.getKey(), fused);
@@ -205,14 +218,18 @@ final class Checkpoints {
         if (dot < 0) return null;
         String index = rest.substring(0, dot), tail = rest.substring(dot + 1);
         for (int i = 0; i < 3; i++) {
-            String part = "attention.attention." + List.of("query", "key", "value").get(i) + ".";
+            String part =
+                    "attention.attention." + List.of("query", "key", "value").get(i) + ".";
             if (tail.startsWith(part)) {
-                qkv.computeIfAbsent(prefix + index + ".attn.qkv." + tail.substring(part.length()), x -> new Tensor[3])[i] = value;
+                qkv.computeIfAbsent(prefix + index + ".attn.qkv." + tail.substring(part.length()), x -> new Tensor[3])[
+                        i] = value;
                 return QKV_PART;
             }
         }
         for (var m : HF_BLOCK.entrySet())
-            if (tail.startsWith(m.getKey())) return prefix + index + "." + m.getValue() + tail.substring(m.getKey().length());
+            if (tail.startsWith(m.getKey()))
+                return prefix + index + "." + m.getValue()
+                        + tail.substring(m.getKey().length());
         return null;
     }
 
@@ -233,12 +250,21 @@ final class Checkpoints {
             String prefix = decoder ? "decoder.decoder_layers." + index + "." : "vit.encoder.layer." + index + ".";
             if (tail.startsWith("attn.qkv.")) {
                 String kind = tail.substring("attn.qkv.".length());
-                out.put(n, List.of(prefix + "attention.attention.query." + kind, prefix + "attention.attention.key." + kind,
-                        prefix + "attention.attention.value." + kind));
+                out.put(
+                        n,
+                        List.of(
+                                prefix + "attention.attention.query." + kind,
+                                prefix + "attention.attention.key." + kind,
+                                prefix + "attention.attention.value." + kind));
                 continue;
             }
             for (var m : HF_BLOCK.entrySet())
-                if (tail.startsWith(m.getValue())) out.put(n, List.of(prefix + m.getKey() + tail.substring(m.getValue().length())));
+                if (tail.startsWith(m.getValue()))
+                    out.put(
+                            n,
+                            List.of(prefix
+                                    + m.getKey()
+                                    + tail.substring(m.getValue().length())));
         }
         return out;
     }
@@ -252,7 +278,8 @@ final class Checkpoints {
         Tensor out = Tensor.zeros(parts[0].dtype(), shape);
         long at = 0;
         for (Tensor p : parts) {
-            if (p.dtype() != parts[0].dtype()) throw new IllegalArgumentException("query, key and value differ in dtype");
+            if (p.dtype() != parts[0].dtype())
+                throw new IllegalArgumentException("query, key and value differ in dtype");
             MemorySegment.copy(p.segment(), 0, out.segment(), at, p.segment().byteSize());
             at += p.segment().byteSize();
         }

@@ -2,7 +2,6 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,7 +35,8 @@ public final class Classifier extends NativeResource {
         this.numClasses = numClasses;
         this.dropPathRate = dropPathRate;
         this.preprocessing = Preprocessing.defaultFor(config.inChans());
-        this.parameters = ParameterFiles.describe(out -> Mae.mae_classifier_param_count(handle, out),
+        this.parameters = ParameterFiles.describe(
+                out -> Mae.mae_classifier_param_count(handle, out),
                 (i, name, view, trainable) -> Mae.mae_classifier_param_info(handle, i, name, view, trainable));
     }
 
@@ -81,9 +81,11 @@ public final class Classifier extends NativeResource {
         try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
             Map<String, String> meta = weights.metadata;
             if (!meta.containsKey(NUM_CLASSES))
-                throw new CheckpointException(path, "metadata has no " + NUM_CLASSES
-                        + ": not a classifier written by mae4j (MAE pretraining weights load with Model.load; "
-                        + "fine-tuned models_vit weights with Classifier.load(path, config, device))");
+                throw new CheckpointException(
+                        path,
+                        "metadata has no " + NUM_CLASSES
+                                + ": not a classifier written by mae4j (MAE pretraining weights load with Model.load; "
+                                + "fine-tuned models_vit weights with Classifier.load(path, config, device))");
             MaeConfig config;
             int classes;
             double dropPath;
@@ -108,13 +110,15 @@ public final class Classifier extends NativeResource {
         try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
             Tensor head = weights.tensors.get("head.bias");
             if (head == null || !weights.tensors.containsKey("fc_norm.weight"))
-                throw new CheckpointException(path, "has no head.bias and fc_norm.weight: not a globally pooled models_vit classifier");
+                throw new CheckpointException(
+                        path, "has no head.bias and fc_norm.weight: not a globally pooled models_vit classifier");
             return load(path, weights, config, (int) head.shape()[0], 0.0, device);
         }
     }
 
-    private static Classifier load(Path path, Checkpoints.Loaded weights, MaeConfig config, int classes, double dropPath,
-                                   Device device) throws IOException {
+    private static Classifier load(
+            Path path, Checkpoints.Loaded weights, MaeConfig config, int classes, double dropPath, Device device)
+            throws IOException {
         Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
         Classifier c;
         try {
@@ -152,8 +156,8 @@ public final class Classifier extends NativeResource {
     public void setPreprocessing(Preprocessing preprocessing) {
         if (preprocessing == null) throw new IllegalArgumentException("preprocessing must not be null");
         if (preprocessing.channels() != config.inChans())
-            throw new IllegalArgumentException("preprocessing has " + preprocessing.channels() + " channels, the classifier "
-                    + config.inChans());
+            throw new IllegalArgumentException(
+                    "preprocessing has " + preprocessing.channels() + " channels, the classifier " + config.inChans());
         this.preprocessing = preprocessing;
     }
 

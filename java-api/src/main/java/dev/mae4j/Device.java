@@ -1,19 +1,22 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /** Where a model's parameters and computation live. */
 public record Device(Type type, int index) {
-    public enum Type { CPU, CUDA }
+    public enum Type {
+        CPU,
+        CUDA
+    }
 
     public Device {
         if (type == null) throw new IllegalArgumentException("device type must not be null");
         if (index < 0) throw new IllegalArgumentException("device index must be >= 0, got " + index);
-        if (type == Type.CPU && index != 0) throw new IllegalArgumentException("the CPU device has index 0, got " + index);
+        if (type == Type.CPU && index != 0)
+            throw new IllegalArgumentException("the CPU device has index 0, got " + index);
     }
 
     public static Device cpu() {

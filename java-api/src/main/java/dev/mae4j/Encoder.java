@@ -62,7 +62,8 @@ public final class Encoder implements AutoCloseable {
 
     /** As {@link #load(Path, MaeConfig, Device)}, refusing calls of more than {@code maxBatch} images. */
     public static Encoder load(Path path, MaeConfig config, Device device, int maxBatch) throws IOException {
-        if (path == null || config == null || device == null) throw new IllegalArgumentException("path, config and device must not be null");
+        if (path == null || config == null || device == null)
+            throw new IllegalArgumentException("path, config and device must not be null");
         try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
             return load(path, weights, config, device, maxBatch);
         }
@@ -93,8 +94,8 @@ public final class Encoder implements AutoCloseable {
             }
         }
         // MAE weights: the decoder (and its mask token) may be absent, as in the official encoder-only files.
-        Model m = Model.load(path, weights, config, device,
-                name -> name.startsWith("decoder") || name.equals("mask_token"));
+        Model m = Model.load(
+                path, weights, config, device, name -> name.startsWith("decoder") || name.equals("mask_token"));
         return new Encoder(m, null, true, maxBatch);
     }
 
@@ -105,10 +106,13 @@ public final class Encoder implements AutoCloseable {
     public Tensor embed(Tensor images, Output output) {
         if (images == null || output == null) throw new IllegalArgumentException("images and output must not be null");
         long n = images.shape().length == 0 ? 0 : images.shape()[0];
-        if (n > maxBatch) throw new IllegalArgumentException("a batch of " + n + " images exceeds this encoder's limit of " + maxBatch);
+        if (n > maxBatch)
+            throw new IllegalArgumentException(
+                    "a batch of " + n + " images exceeds this encoder's limit of " + maxBatch);
         if (vit != null) {
             if (output != Output.MEAN)
-                throw new IllegalArgumentException("a fine-tuned classifier's encoder pools globally: only Output.MEAN is served");
+                throw new IllegalArgumentException(
+                        "a fine-tuned classifier's encoder pools globally: only Output.MEAN is served");
             return vit.features(images);
         }
         return output == Output.TOKENS ? mae.encode(images) : mae.encodePooled(images, output == Output.CLS);

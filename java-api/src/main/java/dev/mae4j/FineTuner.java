@@ -2,11 +2,10 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
-
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +22,7 @@ public final class FineTuner extends NativeResource {
     private int stepThreads = 1;
     private final MemorySegment handle;
     private final Classifier classifier;
-    private final ProcessGroup group;  // null when training alone
+    private final ProcessGroup group; // null when training alone
     private final LrSchedule schedule;
     private long updates;
     private double currentLr = Double.NaN;
@@ -31,7 +30,8 @@ public final class FineTuner extends NativeResource {
     private long skipped;
     private int consecutiveNonFinite;
 
-    private FineTuner(MemorySegment handle, Classifier classifier, ProcessGroup group, LrSchedule schedule, int maxNonFinite) {
+    private FineTuner(
+            MemorySegment handle, Classifier classifier, ProcessGroup group, LrSchedule schedule, int maxNonFinite) {
         super(() -> Mae.mae_finetuner_free(handle));
         this.handle = handle;
         this.classifier = classifier;
@@ -67,7 +67,8 @@ public final class FineTuner extends NativeResource {
      * rate; the builder's label smoothing is not added (the targets carry their own). Returns the loss.
      */
     public double stepSoftTargets(Tensor images, Tensor targets) {
-        if (images == null || targets == null) throw new IllegalArgumentException("images and targets must not be null");
+        if (images == null || targets == null)
+            throw new IllegalArgumentException("images and targets must not be null");
         return update(images, targets, true);
     }
 
@@ -83,7 +84,10 @@ public final class FineTuner extends NativeResource {
             images.writeView(iv);
             labels.writeView(lv);
             MemorySegment loss = arena.allocate(ValueLayout.JAVA_DOUBLE);
-            Status.check(soft ? Mae.mae_finetuner_step_soft(handle, iv, lv, loss) : Mae.mae_finetuner_step(handle, iv, lv, loss));
+            Status.check(
+                    soft
+                            ? Mae.mae_finetuner_step_soft(handle, iv, lv, loss)
+                            : Mae.mae_finetuner_step(handle, iv, lv, loss));
             updates++;
             MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
             Status.check(Mae.mae_finetuner_skipped_count(handle, count));
@@ -130,7 +134,8 @@ public final class FineTuner extends NativeResource {
     public List<String> optimizerStateNames() {
         acquire();
         try {
-            return ParameterFiles.names(out -> Mae.mae_finetuner_state_count(handle, out),
+            return ParameterFiles.names(
+                    out -> Mae.mae_finetuner_state_count(handle, out),
                     (i, name) -> Mae.mae_finetuner_state_info(handle, i, name, MemorySegment.NULL));
         } finally {
             release();
@@ -156,7 +161,16 @@ public final class FineTuner extends NativeResource {
         byte[] mine = classifier.dropPathState();
         byte[][] states = group == null ? new byte[][] {mine} : group.allGather(mine);
         if (group != null && !group.isMain()) return;
-        TrainingCheckpoint.save(file, FORMAT, classifier.config(), classifier.preprocessing(), stepCount(), progress, checkpointed(), DROP_PATH_STATE, states);
+        TrainingCheckpoint.save(
+                file,
+                FORMAT,
+                classifier.config(),
+                classifier.preprocessing(),
+                stepCount(),
+                progress,
+                checkpointed(),
+                DROP_PATH_STATE,
+                states);
     }
 
     /**
@@ -165,16 +179,28 @@ public final class FineTuner extends NativeResource {
      */
     public Map<String, String> loadCheckpoint(Path file) throws IOException {
         if (file == null) throw new IllegalArgumentException("file must not be null");
-        TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "fine-tuning", checkpointed(),
-                DROP_PATH_STATE, group == null ? 0 : group.rank(), classifier::restoreDropPathState);
+        TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(
+                file,
+                FORMAT,
+                "fine-tuning",
+                checkpointed(),
+                DROP_PATH_STATE,
+                group == null ? 0 : group.rank(),
+                classifier::restoreDropPathState);
         if (contents.preprocessing() != null) classifier.setPreprocessing(contents.preprocessing());
         return contents.progress();
     }
 
     /** The classifier's weights and this tuner's optimiser state, as checkpoints see them. */
     private TrainingCheckpoint.Trainable checkpointed() {
-        return new TrainingCheckpoint.Trainable(classifier.parameters(), classifier::parameter, classifier::setParameter, optimizerStateNames(),
-                this::optimizerState, this::setOptimizerState, this::setStepCount);
+        return new TrainingCheckpoint.Trainable(
+                classifier.parameters(),
+                classifier::parameter,
+                classifier::setParameter,
+                optimizerStateNames(),
+                this::optimizerState,
+                this::setOptimizerState,
+                this::setStepCount);
     }
 
     private static final String FORMAT = "mae4j-finetuning", DROP_PATH_STATE = "drop_path.state";
@@ -206,21 +232,56 @@ public final class FineTuner extends NativeResource {
             this.classifier = classifier;
         }
 
-        public Builder learningRate(double v) { lr = v; return this; }
-        public Builder weightDecay(double v) { weightDecay = v; return this; }
-        public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
-        public Builder eps(double v) { eps = v; return this; }
+        public Builder learningRate(double v) {
+            lr = v;
+            return this;
+        }
+
+        public Builder weightDecay(double v) {
+            weightDecay = v;
+            return this;
+        }
+
+        public Builder betas(double b1, double b2) {
+            beta1 = b1;
+            beta2 = b2;
+            return this;
+        }
+
+        public Builder eps(double v) {
+            eps = v;
+            return this;
+        }
         /** The ratio of a block's learning rate to the next higher one's; 1 turns layer decay off. */
-        public Builder layerDecay(double v) { layerDecay = v; return this; }
-        public Builder labelSmoothing(double v) { labelSmoothing = v; return this; }
+        public Builder layerDecay(double v) {
+            layerDecay = v;
+            return this;
+        }
+
+        public Builder labelSmoothing(double v) {
+            labelSmoothing = v;
+            return this;
+        }
         /** A learning rate per update, in place of the constant {@link #learningRate}. */
-        public Builder schedule(LrSchedule v) { schedule = v; return this; }
+        public Builder schedule(LrSchedule v) {
+            schedule = v;
+            return this;
+        }
         /** Updates in a row with a non-finite loss or gradient (each skipped) after which a step throws; 5 by default. */
-        public Builder maxConsecutiveNonFinite(int v) { maxNonFinite = v; return this; }
+        public Builder maxConsecutiveNonFinite(int v) {
+            maxNonFinite = v;
+            return this;
+        }
         /** Trains data-parallel over {@code g}: building is a collective that copies rank 0's weights to all ranks. */
-        public Builder processGroup(ProcessGroup g) { group = g; return this; }
+        public Builder processGroup(ProcessGroup g) {
+            group = g;
+            return this;
+        }
         /** Size of the gradient buckets all-reduced together; 25 MiB by default. */
-        public Builder bucketBytes(long v) { bucketBytes = v; return this; }
+        public Builder bucketBytes(long v) {
+            bucketBytes = v;
+            return this;
+        }
         /**
          * Data parallelism inside this process, on a CPU: each batch is cut into this many shards whose forward and
          * backward passes run at once, one thread each (with its share of {@link Library#threads}), and their
@@ -228,14 +289,20 @@ public final class FineTuner extends NativeResource {
          * step's up to rounding; masks (stochastic depth) are drawn for the whole batch first. Default:
          * {@link Trainer#defaultStepThreads}. Ignored on CUDA.
          */
-        public Builder stepThreads(int v) { stepThreads = v; return this; }
+        public Builder stepThreads(int v) {
+            stepThreads = v;
+            return this;
+        }
 
         public FineTuner build() {
-            if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
-            if (!(layerDecay > 0 && layerDecay <= 1)) throw new IllegalArgumentException("layerDecay must be in (0, 1], got " + layerDecay);
+            if (!(lr >= 0) || Double.isInfinite(lr))
+                throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
+            if (!(layerDecay > 0 && layerDecay <= 1))
+                throw new IllegalArgumentException("layerDecay must be in (0, 1], got " + layerDecay);
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
-            if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
+            if (maxNonFinite < 1)
+                throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             int shards = Trainer.resolveStepThreads(stepThreads, classifier.config(), classifier.device());
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             NativeResource.acquireAll(group, classifier);
@@ -245,7 +312,8 @@ public final class FineTuner extends NativeResource {
                 Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
                 Status.check(Mae.mae_finetuner_set_step_threads(handle, shards), () -> Mae.mae_finetuner_free(handle));
-                if (group != null) group.attach(handle, bucketBytes, Mae::mae_finetuner_set_process_group, Mae::mae_finetuner_free);
+                if (group != null)
+                    group.attach(handle, bucketBytes, Mae::mae_finetuner_set_process_group, Mae::mae_finetuner_free);
                 FineTuner tuner = new FineTuner(handle, classifier, group, lrs, maxNonFinite);
                 tuner.stepThreads = shards;
                 return tuner;

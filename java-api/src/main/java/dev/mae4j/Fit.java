@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.data.BatchLoader;
-
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -11,12 +10,19 @@ import java.util.Map;
  * trainer has taken {@code updates} updates; a checkpoint every {@code checkpointEvery} updates and at the end
  * when {@code checkpoint} is set, carrying {@code progress} (what a resumed run must share with this one).
  */
-public record Fit(int batchSize, long updates, long seed, BatchLoader.Transform transform, Path checkpoint,
-                  long checkpointEvery, Map<String, String> progress) {
+public record Fit(
+        int batchSize,
+        long updates,
+        long seed,
+        BatchLoader.Transform transform,
+        Path checkpoint,
+        long checkpointEvery,
+        Map<String, String> progress) {
     public Fit {
         if (batchSize <= 0) throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
         if (updates <= 0) throw new IllegalArgumentException("updates must be positive, got " + updates);
-        if (checkpointEvery <= 0) throw new IllegalArgumentException("checkpointEvery must be positive, got " + checkpointEvery);
+        if (checkpointEvery <= 0)
+            throw new IllegalArgumentException("checkpointEvery must be positive, got " + checkpointEvery);
         if (transform == null) transform = (batch, index) -> batch;
         progress = progress == null ? Map.of() : Map.copyOf(progress);
     }
@@ -27,8 +33,8 @@ public record Fit(int batchSize, long updates, long seed, BatchLoader.Transform 
     }
 
     /** What {@link Trainer#fit} reports after each update. */
-    public record Update(long update, double epoch, double loss, double lr, double imagesPerSecond,
-                         double dataWaitFraction) {}
+    public record Update(
+            long update, double epoch, double loss, double lr, double imagesPerSecond, double dataWaitFraction) {}
 
     /** Receives every update; returning false stops the fit after it (and after its checkpoint). */
     @FunctionalInterface

@@ -6,8 +6,7 @@ package dev.mae4j;
  * what MFU figures divide by. FlopsTest checks both against FlopCounterMode on a plain-PyTorch MAE.
  */
 public final class Flops {
-    private Flops() {
-    }
+    private Flops() {}
 
     /** One image's forward pass: the encoder over the kept patches (and [CLS]), the decoder over all of them. */
     public static double forwardPerImage(MaeConfig c, double maskRatio) {
@@ -28,14 +27,16 @@ public final class Flops {
 
     private static Parts parts(MaeConfig c, double maskRatio) {
         if (c == null) throw new IllegalArgumentException("config must not be null");
-        if (!(maskRatio >= 0 && maskRatio < 1)) throw new IllegalArgumentException("maskRatio must be in [0, 1), got " + maskRatio);
+        if (!(maskRatio >= 0 && maskRatio < 1))
+            throw new IllegalArgumentException("maskRatio must be in [0, 1), got " + maskRatio);
         long patches = c.numPatches(), patchValues = (long) c.patchSize() * c.patchSize() * c.inChans();
-        long kept = (long) (patches * (1 - maskRatio));  // random_masking's len_keep = int(L * (1 - mask_ratio))
+        long kept = (long) (patches * (1 - maskRatio)); // random_masking's len_keep = int(L * (1 - mask_ratio))
         double patchEmbed = 2.0 * patches * patchValues * c.embedDim();
         double encoder = c.depth() * block(1 + kept, c.embedDim(), (int) (c.embedDim() * c.mlpRatio()));
         double decoderEmbed = 2.0 * (1 + kept) * c.embedDim() * c.decoderEmbedDim();
-        double decoder = c.decoderDepth() * block(1 + patches, c.decoderEmbedDim(), (int) (c.decoderEmbedDim() * c.mlpRatio()));
-        double pred = 2.0 * (1 + patches) * c.decoderEmbedDim() * patchValues;  // [CLS]'s row too, dropped after
+        double decoder =
+                c.decoderDepth() * block(1 + patches, c.decoderEmbedDim(), (int) (c.decoderEmbedDim() * c.mlpRatio()));
+        double pred = 2.0 * (1 + patches) * c.decoderEmbedDim() * patchValues; // [CLS]'s row too, dropped after
         return new Parts(patchEmbed, encoder + decoderEmbed + decoder + pred);
     }
 

@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -37,9 +36,10 @@ final class GeneratorStates {
 
     static void set(byte[] state, Setter setter) {
         if (state == null || state.length == 0) throw new IllegalArgumentException("state must not be empty");
-        try (Arena arena = Arena.ofConfined(); Tensor t = tensorOf(state)) {
+        try (Arena arena = Arena.ofConfined();
+                Tensor t = tensorOf(state)) {
             MemorySegment view = mae_tensor_view.allocate(arena);
-            t.writeView(view);  // t is ours alone: no other thread can close it meanwhile
+            t.writeView(view); // t is ours alone: no other thread can close it meanwhile
             Status.check(setter.set(view));
         }
     }

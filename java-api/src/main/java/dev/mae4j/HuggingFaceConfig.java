@@ -3,7 +3,6 @@ package dev.mae4j;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +20,8 @@ final class HuggingFaceConfig {
 
     /** File {@code name} of a Hugging Face folder: in the weights' directory (or the directory itself), or null. */
     static Path beside(Path weights, String name) {
-        Path dir = Files.isDirectory(weights) ? weights : weights.toAbsolutePath().getParent();
+        Path dir =
+                Files.isDirectory(weights) ? weights : weights.toAbsolutePath().getParent();
         Path f = dir == null ? null : dir.resolve(name);
         return f != null && Files.isRegularFile(f) ? f : null;
     }
@@ -35,24 +35,38 @@ final class HuggingFaceConfig {
         }
         if (c == null || !c.isObject()) throw new CheckpointException(configJson, "is not a JSON object");
         String type = c.path("model_type").asText("vit_mae");
-        if (!type.equals("vit_mae")) throw new CheckpointException(configJson, "model_type is " + type + ", not vit_mae");
+        if (!type.equals("vit_mae"))
+            throw new CheckpointException(configJson, "model_type is " + type + ", not vit_mae");
         if (!c.path("hidden_act").asText("gelu").equals("gelu"))
-            throw new CheckpointException(configJson, "hidden_act " + c.path("hidden_act").asText() + " is not supported (gelu is)");
-        if (!c.path("qkv_bias").asBoolean(true)) throw new CheckpointException(configJson, "qkv_bias false is not supported");
-        int hidden = num(c, "hidden_size", 768, configJson), decoderHidden = num(c, "decoder_hidden_size", 512, configJson);
+            throw new CheckpointException(
+                    configJson, "hidden_act " + c.path("hidden_act").asText() + " is not supported (gelu is)");
+        if (!c.path("qkv_bias").asBoolean(true))
+            throw new CheckpointException(configJson, "qkv_bias false is not supported");
+        int hidden = num(c, "hidden_size", 768, configJson),
+                decoderHidden = num(c, "decoder_hidden_size", 512, configJson);
         double mlp = (double) num(c, "intermediate_size", 3072, configJson) / hidden;
         double decoderMlp = (double) num(c, "decoder_intermediate_size", 2048, configJson) / decoderHidden;
         if (mlp != decoderMlp)
-            throw new CheckpointException(configJson, "encoder and decoder MLP ratios differ (" + mlp + ", " + decoderMlp
-                    + "); this library uses one mlp_ratio");
+            throw new CheckpointException(
+                    configJson,
+                    "encoder and decoder MLP ratios differ (" + mlp + ", " + decoderMlp
+                            + "); this library uses one mlp_ratio");
         try {
-            return MaeConfig.builder().imgSize(num(c, "image_size", 224, configJson)).patchSize(num(c, "patch_size", 16, configJson))
-                    .inChans(num(c, "num_channels", 3, configJson)).embedDim(hidden).depth(num(c, "num_hidden_layers", 12, configJson))
-                    .numHeads(num(c, "num_attention_heads", 12, configJson)).decoderEmbedDim(decoderHidden)
+            return MaeConfig.builder()
+                    .imgSize(num(c, "image_size", 224, configJson))
+                    .patchSize(num(c, "patch_size", 16, configJson))
+                    .inChans(num(c, "num_channels", 3, configJson))
+                    .embedDim(hidden)
+                    .depth(num(c, "num_hidden_layers", 12, configJson))
+                    .numHeads(num(c, "num_attention_heads", 12, configJson))
+                    .decoderEmbedDim(decoderHidden)
                     .decoderDepth(num(c, "decoder_num_hidden_layers", 8, configJson))
-                    .decoderNumHeads(num(c, "decoder_num_attention_heads", 16, configJson)).mlpRatio(mlp)
-                    .normPixLoss(c.path("norm_pix_loss").asBoolean(false)).layerNormEps(c.path("layer_norm_eps").asDouble(1e-12))
-                    .precision(precision).build();
+                    .decoderNumHeads(num(c, "decoder_num_attention_heads", 16, configJson))
+                    .mlpRatio(mlp)
+                    .normPixLoss(c.path("norm_pix_loss").asBoolean(false))
+                    .layerNormEps(c.path("layer_norm_eps").asDouble(1e-12))
+                    .precision(precision)
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(configJson, e.getMessage());
         }

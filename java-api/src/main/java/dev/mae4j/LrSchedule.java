@@ -17,7 +17,8 @@ public interface LrSchedule {
         if (!(peak >= 0) || !(min >= 0) || min > peak)
             throw new IllegalArgumentException("need 0 <= min <= peak, got min " + min + ", peak " + peak);
         if (warmupUpdates < 0 || totalUpdates <= warmupUpdates)
-            throw new IllegalArgumentException("need 0 <= warmupUpdates < totalUpdates, got " + warmupUpdates + " and " + totalUpdates);
+            throw new IllegalArgumentException(
+                    "need 0 <= warmupUpdates < totalUpdates, got " + warmupUpdates + " and " + totalUpdates);
         return update -> {
             if (update < warmupUpdates) return peak * update / warmupUpdates;
             double progress = Math.min(1.0, (double) (update - warmupUpdates) / (totalUpdates - warmupUpdates));

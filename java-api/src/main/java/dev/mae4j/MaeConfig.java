@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.mae_config;
-
 import java.lang.foreign.MemorySegment;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -40,20 +39,27 @@ public record MaeConfig(
         positive("decoderDepth", decoderDepth);
         positive("decoderNumHeads", decoderNumHeads);
         if (imgSize % patchSize != 0)
-            throw new IllegalArgumentException("imgSize (" + imgSize + ") must be divisible by patchSize (" + patchSize + ")");
+            throw new IllegalArgumentException(
+                    "imgSize (" + imgSize + ") must be divisible by patchSize (" + patchSize + ")");
         if (embedDim % numHeads != 0)
-            throw new IllegalArgumentException("embedDim (" + embedDim + ") must be divisible by numHeads (" + numHeads + ")");
+            throw new IllegalArgumentException(
+                    "embedDim (" + embedDim + ") must be divisible by numHeads (" + numHeads + ")");
         if (decoderEmbedDim % decoderNumHeads != 0)
             throw new IllegalArgumentException("decoderEmbedDim (" + decoderEmbedDim
                     + ") must be divisible by decoderNumHeads (" + decoderNumHeads + ")");
         if (embedDim % 4 != 0)
-            throw new IllegalArgumentException("embedDim must be a multiple of 4 (2-D sine-cosine position embedding), got " + embedDim);
+            throw new IllegalArgumentException(
+                    "embedDim must be a multiple of 4 (2-D sine-cosine position embedding), got " + embedDim);
         if (decoderEmbedDim % 4 != 0)
-            throw new IllegalArgumentException("decoderEmbedDim must be a multiple of 4 (2-D sine-cosine position embedding), got "
-                    + decoderEmbedDim);
-        if (!(mlpRatio > 0) || Double.isInfinite(mlpRatio) || (long) (embedDim * mlpRatio) < 1
+            throw new IllegalArgumentException(
+                    "decoderEmbedDim must be a multiple of 4 (2-D sine-cosine position embedding), got "
+                            + decoderEmbedDim);
+        if (!(mlpRatio > 0)
+                || Double.isInfinite(mlpRatio)
+                || (long) (embedDim * mlpRatio) < 1
                 || (long) (decoderEmbedDim * mlpRatio) < 1)
-            throw new IllegalArgumentException("mlpRatio must be positive and give an MLP width of at least 1, got " + mlpRatio);
+            throw new IllegalArgumentException(
+                    "mlpRatio must be positive and give an MLP width of at least 1, got " + mlpRatio);
         if (precision != DType.F32 && precision != DType.F64 && precision != DType.BF16)
             throw new IllegalArgumentException("precision must be F32, F64 or BF16, got " + precision);
         if (!(layerNormEps > 0) || Double.isInfinite(layerNormEps))
@@ -61,10 +67,33 @@ public record MaeConfig(
     }
 
     /** The configuration with the reference's LayerNorm eps, 1e-6 (the record's first form). */
-    public MaeConfig(int imgSize, int patchSize, int inChans, int embedDim, int depth, int numHeads, int decoderEmbedDim,
-                     int decoderDepth, int decoderNumHeads, double mlpRatio, boolean normPixLoss, DType precision) {
-        this(imgSize, patchSize, inChans, embedDim, depth, numHeads, decoderEmbedDim, decoderDepth, decoderNumHeads,
-                mlpRatio, normPixLoss, precision, DEFAULT_LAYER_NORM_EPS);
+    public MaeConfig(
+            int imgSize,
+            int patchSize,
+            int inChans,
+            int embedDim,
+            int depth,
+            int numHeads,
+            int decoderEmbedDim,
+            int decoderDepth,
+            int decoderNumHeads,
+            double mlpRatio,
+            boolean normPixLoss,
+            DType precision) {
+        this(
+                imgSize,
+                patchSize,
+                inChans,
+                embedDim,
+                depth,
+                numHeads,
+                decoderEmbedDim,
+                decoderDepth,
+                decoderNumHeads,
+                mlpRatio,
+                normPixLoss,
+                precision,
+                DEFAULT_LAYER_NORM_EPS);
     }
 
     /** timm's LayerNorm eps, which the reference uses. */
@@ -95,9 +124,20 @@ public record MaeConfig(
 
     /** A builder starting from this configuration. */
     public Builder toBuilder() {
-        return new Builder().imgSize(imgSize).patchSize(patchSize).inChans(inChans).embedDim(embedDim).depth(depth)
-                .numHeads(numHeads).decoderEmbedDim(decoderEmbedDim).decoderDepth(decoderDepth)
-                .decoderNumHeads(decoderNumHeads).mlpRatio(mlpRatio).normPixLoss(normPixLoss).precision(precision).layerNormEps(layerNormEps);
+        return new Builder()
+                .imgSize(imgSize)
+                .patchSize(patchSize)
+                .inChans(inChans)
+                .embedDim(embedDim)
+                .depth(depth)
+                .numHeads(numHeads)
+                .decoderEmbedDim(decoderEmbedDim)
+                .decoderDepth(decoderDepth)
+                .decoderNumHeads(decoderNumHeads)
+                .mlpRatio(mlpRatio)
+                .normPixLoss(normPixLoss)
+                .precision(precision)
+                .layerNormEps(layerNormEps);
     }
 
     /** MAE ViT-B/16 with the paper's decoder (512 wide, 8 blocks, 16 heads), 224 px RGB. */
@@ -117,8 +157,18 @@ public record MaeConfig(
 
     /** The Fashion-MNIST default: 28 px grey images, patch 4 (49 patches), a 192-wide 6-block encoder. */
     public static MaeConfig fashionMnist() {
-        return builder().imgSize(28).patchSize(4).inChans(1).embedDim(192).depth(6).numHeads(3)
-                .decoderEmbedDim(128).decoderDepth(2).decoderNumHeads(4).normPixLoss(true).build();
+        return builder()
+                .imgSize(28)
+                .patchSize(4)
+                .inChans(1)
+                .embedDim(192)
+                .depth(6)
+                .numHeads(3)
+                .decoderEmbedDim(128)
+                .decoderDepth(2)
+                .decoderNumHeads(4)
+                .normPixLoss(true)
+                .build();
     }
 
     /**
@@ -126,14 +176,30 @@ public record MaeConfig(
      * that pretraining and the probes fit in minutes on two CPU cores.
      */
     public static MaeConfig fashionMnistSmall() {
-        return fashionMnist().toBuilder().embedDim(128).depth(4).numHeads(4)
-                .decoderEmbedDim(64).decoderDepth(2).decoderNumHeads(4).build();
+        return fashionMnist().toBuilder()
+                .embedDim(128)
+                .depth(4)
+                .numHeads(4)
+                .decoderEmbedDim(64)
+                .decoderDepth(2)
+                .decoderNumHeads(4)
+                .build();
     }
 
     /** A tiny model for tests: 8 px, 2 channels, patch 2 (16 patches), widths 8 and 12. */
     public static MaeConfig tiny() {
-        return builder().imgSize(8).patchSize(2).inChans(2).embedDim(8).depth(2).numHeads(2)
-                .decoderEmbedDim(12).decoderDepth(1).decoderNumHeads(3).mlpRatio(2.0).build();
+        return builder()
+                .imgSize(8)
+                .patchSize(2)
+                .inChans(2)
+                .embedDim(8)
+                .depth(2)
+                .numHeads(2)
+                .decoderEmbedDim(12)
+                .decoderDepth(1)
+                .decoderNumHeads(3)
+                .mlpRatio(2.0)
+                .build();
     }
 
     void writeTo(MemorySegment s) {
@@ -172,12 +238,21 @@ public record MaeConfig(
 
     /** Reads {@link #toMetadata()}'s keys back; throws IllegalArgumentException naming a missing or bad key. */
     static MaeConfig fromMetadata(Map<String, String> m, DType precision) {
-        return builder().imgSize(intKey(m, "img_size")).patchSize(intKey(m, "patch_size")).inChans(intKey(m, "in_chans"))
-                .embedDim(intKey(m, "embed_dim")).depth(intKey(m, "depth")).numHeads(intKey(m, "num_heads"))
-                .decoderEmbedDim(intKey(m, "decoder_embed_dim")).decoderDepth(intKey(m, "decoder_depth"))
-                .decoderNumHeads(intKey(m, "decoder_num_heads")).mlpRatio(doubleKey(m, "mlp_ratio"))
-                .normPixLoss(Boolean.parseBoolean(key(m, "norm_pix_loss"))).precision(precision)
-                .layerNormEps(m.containsKey("layer_norm_eps") ? doubleKey(m, "layer_norm_eps") : DEFAULT_LAYER_NORM_EPS).build();
+        return builder()
+                .imgSize(intKey(m, "img_size"))
+                .patchSize(intKey(m, "patch_size"))
+                .inChans(intKey(m, "in_chans"))
+                .embedDim(intKey(m, "embed_dim"))
+                .depth(intKey(m, "depth"))
+                .numHeads(intKey(m, "num_heads"))
+                .decoderEmbedDim(intKey(m, "decoder_embed_dim"))
+                .decoderDepth(intKey(m, "decoder_depth"))
+                .decoderNumHeads(intKey(m, "decoder_num_heads"))
+                .mlpRatio(doubleKey(m, "mlp_ratio"))
+                .normPixLoss(Boolean.parseBoolean(key(m, "norm_pix_loss")))
+                .precision(precision)
+                .layerNormEps(m.containsKey("layer_norm_eps") ? doubleKey(m, "layer_norm_eps") : DEFAULT_LAYER_NORM_EPS)
+                .build();
     }
 
     private static String key(Map<String, String> m, String k) {
@@ -213,24 +288,87 @@ public record MaeConfig(
 
         private Builder() {}
 
-        public Builder imgSize(int v) { imgSize = v; return this; }
-        public Builder patchSize(int v) { patchSize = v; return this; }
-        public Builder inChans(int v) { inChans = v; return this; }
-        public Builder embedDim(int v) { embedDim = v; return this; }
-        public Builder depth(int v) { depth = v; return this; }
-        public Builder numHeads(int v) { numHeads = v; return this; }
-        public Builder decoderEmbedDim(int v) { decoderEmbedDim = v; return this; }
-        public Builder decoderDepth(int v) { decoderDepth = v; return this; }
-        public Builder decoderNumHeads(int v) { decoderNumHeads = v; return this; }
-        public Builder mlpRatio(double v) { mlpRatio = v; return this; }
-        public Builder normPixLoss(boolean v) { normPixLoss = v; return this; }
-        public Builder precision(DType v) { precision = v; return this; }
-        public Builder layerNormEps(double v) { layerNormEps = v; return this; }
+        public Builder imgSize(int v) {
+            imgSize = v;
+            return this;
+        }
+
+        public Builder patchSize(int v) {
+            patchSize = v;
+            return this;
+        }
+
+        public Builder inChans(int v) {
+            inChans = v;
+            return this;
+        }
+
+        public Builder embedDim(int v) {
+            embedDim = v;
+            return this;
+        }
+
+        public Builder depth(int v) {
+            depth = v;
+            return this;
+        }
+
+        public Builder numHeads(int v) {
+            numHeads = v;
+            return this;
+        }
+
+        public Builder decoderEmbedDim(int v) {
+            decoderEmbedDim = v;
+            return this;
+        }
+
+        public Builder decoderDepth(int v) {
+            decoderDepth = v;
+            return this;
+        }
+
+        public Builder decoderNumHeads(int v) {
+            decoderNumHeads = v;
+            return this;
+        }
+
+        public Builder mlpRatio(double v) {
+            mlpRatio = v;
+            return this;
+        }
+
+        public Builder normPixLoss(boolean v) {
+            normPixLoss = v;
+            return this;
+        }
+
+        public Builder precision(DType v) {
+            precision = v;
+            return this;
+        }
+
+        public Builder layerNormEps(double v) {
+            layerNormEps = v;
+            return this;
+        }
 
         /** Throws IllegalArgumentException naming the field when the values are inconsistent. */
         public MaeConfig build() {
-            return new MaeConfig(imgSize, patchSize, inChans, embedDim, depth, numHeads, decoderEmbedDim,
-                    decoderDepth, decoderNumHeads, mlpRatio, normPixLoss, precision, layerNormEps);
+            return new MaeConfig(
+                    imgSize,
+                    patchSize,
+                    inChans,
+                    embedDim,
+                    depth,
+                    numHeads,
+                    decoderEmbedDim,
+                    decoderDepth,
+                    decoderNumHeads,
+                    mlpRatio,
+                    normPixLoss,
+                    precision,
+                    layerNormEps);
         }
     }
 }

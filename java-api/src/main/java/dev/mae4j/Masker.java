@@ -2,7 +2,6 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -51,7 +50,8 @@ public final class Masker extends NativeResource {
             case "random" -> random(maskRatio, seed);
             case "block" -> blockwise(maskRatio, seed);
             case "grid" -> grid(maskRatio, seed);
-            default -> throw new IllegalArgumentException("mask type must be random, block or grid, got '" + type + "'");
+            default ->
+                throw new IllegalArgumentException("mask type must be random, block or grid, got '" + type + "'");
         };
     }
 

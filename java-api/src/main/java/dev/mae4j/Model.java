@@ -5,7 +5,6 @@ import dev.mae4j.bindings.mae_config;
 import dev.mae4j.bindings.mae_device;
 import dev.mae4j.bindings.mae_forward_result;
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -33,7 +32,8 @@ public final class Model extends NativeResource {
         this.config = config;
         this.device = device;
         this.preprocessing = Preprocessing.defaultFor(config.inChans());
-        this.parameters = ParameterFiles.describe(out -> Mae.mae_model_param_count(handle, out),
+        this.parameters = ParameterFiles.describe(
+                out -> Mae.mae_model_param_count(handle, out),
                 (i, name, view, trainable) -> Mae.mae_model_param_info(handle, i, name, view, trainable));
     }
 
@@ -48,7 +48,7 @@ public final class Model extends NativeResource {
             MemorySegment dev = mae_device.allocate(arena);
             device.writeTo(dev);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            NativeCalls.enter();  // initialising ViT-B/16 takes seconds: the JVM's exit waits for it
+            NativeCalls.enter(); // initialising ViT-B/16 takes seconds: the JVM's exit waits for it
             try {
                 Status.check(Mae.mae_model_create(cfg, dev, seed, out));
             } finally {
@@ -101,11 +101,17 @@ public final class Model extends NativeResource {
         }
         Path hf = HuggingFaceConfig.beside(path);
         if (hf != null) return HuggingFaceConfig.read(hf, weights.precision());
-        throw new CheckpointException(path, "records no architecture: pass a MaeConfig, or keep Hugging Face's config.json beside it");
+        throw new CheckpointException(
+                path, "records no architecture: pass a MaeConfig, or keep Hugging Face's config.json beside it");
     }
 
-    static Model load(Path path, Checkpoints.Loaded weights, MaeConfig config, Device device,
-                      java.util.function.Predicate<String> optional) throws IOException {
+    static Model load(
+            Path path,
+            Checkpoints.Loaded weights,
+            MaeConfig config,
+            Device device,
+            java.util.function.Predicate<String> optional)
+            throws IOException {
         Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
         Model model = create(config, device, 0);
         try {
@@ -140,8 +146,8 @@ public final class Model extends NativeResource {
     public void setPreprocessing(Preprocessing preprocessing) {
         if (preprocessing == null) throw new IllegalArgumentException("preprocessing must not be null");
         if (preprocessing.channels() != config.inChans())
-            throw new IllegalArgumentException("preprocessing has " + preprocessing.channels() + " channels, the model "
-                    + config.inChans());
+            throw new IllegalArgumentException(
+                    "preprocessing has " + preprocessing.channels() + " channels, the model " + config.inChans());
         this.preprocessing = preprocessing;
     }
 
@@ -163,7 +169,8 @@ public final class Model extends NativeResource {
                 long rows = shape[0] / hf.size(), bytes = t.segment().byteSize() / hf.size();
                 shape[0] = rows;
                 for (int i = 0; i < hf.size(); i++)
-                    sources.add(new SafeTensors.Source(hf.get(i), t.dtype(), shape.clone(), t.segment().asSlice(i * bytes, bytes)));
+                    sources.add(new SafeTensors.Source(
+                            hf.get(i), t.dtype(), shape.clone(), t.segment().asSlice(i * bytes, bytes)));
             }
             java.nio.file.Files.createDirectories(dir);
             SafeTensors.write(dir.resolve("model.safetensors"), Map.of("format", "pt"), sources);
@@ -193,9 +200,12 @@ public final class Model extends NativeResource {
             images.writeView(view);
             MemorySegment out = mae_forward_result.allocate(arena);
             Status.check(Mae.mae_model_forward(handle, view, masker.handle(), flags, out));
-            return new ForwardResult(mae_forward_result.loss(out),
-                    Tensor.adopt(mae_forward_result.pred(out)), Tensor.adopt(mae_forward_result.mask(out)),
-                    Tensor.adopt(mae_forward_result.ids_restore(out)), Tensor.adopt(mae_forward_result.latent(out)));
+            return new ForwardResult(
+                    mae_forward_result.loss(out),
+                    Tensor.adopt(mae_forward_result.pred(out)),
+                    Tensor.adopt(mae_forward_result.mask(out)),
+                    Tensor.adopt(mae_forward_result.ids_restore(out)),
+                    Tensor.adopt(mae_forward_result.latent(out)));
         } finally {
             releaseAll(this, images, masker);
         }

@@ -79,8 +79,9 @@ final class NativeBundle {
     }
 
     // The files into a temporary folder beside dir, then renamed to dir unless another JVM's folder is there.
-    private static void extractInto(ClassLoader loader, String resourceDir, Path root, Path dir, byte[] index,
-                                    List<Entry> entries) throws IOException {
+    private static void extractInto(
+            ClassLoader loader, String resourceDir, Path root, Path dir, byte[] index, List<Entry> entries)
+            throws IOException {
         Path blobs = Files.createDirectories(root.resolve("blobs"));
         Path tmp = Files.createTempDirectory(root, dir.getFileName() + ".tmp-");
         try {
@@ -143,14 +144,14 @@ final class NativeBundle {
             try (InputStream raw = loader.getResourceAsStream(resourceDir + e.name())) {
                 if (raw == null) throw new IOException("the native bundle lists " + e.name() + " but the jar lacks it");
                 try (InputStream in = new DigestInputStream(raw, digest);
-                     OutputStream out = Files.newOutputStream(tmp)) {
+                        OutputStream out = Files.newOutputStream(tmp)) {
                     in.transferTo(out);
                 }
             }
             String got = HexFormat.of().formatHex(digest.digest());
             if (!got.equals(e.sha256()) || Files.size(tmp) != e.size()) {
-                throw new IOException("the jar's " + e.name() + " does not match its " + INDEX + " entry (sha256 "
-                        + got + ", " + Files.size(tmp) + " bytes; expected " + e.sha256() + ", " + e.size() + ")");
+                throw new IOException("the jar's " + e.name() + " does not match its " + INDEX + " entry (sha256 " + got
+                        + ", " + Files.size(tmp) + " bytes; expected " + e.sha256() + ", " + e.size() + ")");
             }
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r-xr-xr-x"));
             try {
@@ -165,8 +166,8 @@ final class NativeBundle {
     }
 
     private static void moveAsideAndDelete(Path dir) throws IOException {
-        Path aside = dir.resolveSibling(dir.getFileName() + ".stale-" + ProcessHandle.current().pid() + "-"
-                + System.nanoTime());
+        Path aside = dir.resolveSibling(
+                dir.getFileName() + ".stale-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         try {
             Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
         } catch (java.nio.file.NoSuchFileException alreadyGone) {

@@ -23,8 +23,7 @@ final class NativeCalls {
         }
     }
 
-    private NativeCalls() {
-    }
+    private NativeCalls() {}
 
     /** Counts a call in; throws IllegalStateException once the JVM is shutting down. */
     static void enter() {

@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -43,9 +42,12 @@ final class NativeLibrary {
         try {
             System.load(lib.toAbsolutePath().toString());
         } catch (UnsatisfiedLinkError e) {
-            throw new MaeException("cannot load libmae from " + lib + ": " + e.getMessage()
-                    + (override != null ? " (a libmae built outside the jar needs its LibTorch where its run path says)"
-                                        : ""), e);
+            throw new MaeException(
+                    "cannot load libmae from " + lib + ": " + e.getMessage()
+                            + (override != null
+                                    ? " (a libmae built outside the jar needs its LibTorch where its run path says)"
+                                    : ""),
+                    e);
         }
         checkAbi(Mae.mae_abi_version(), lib);
         configureThreads();
@@ -86,8 +88,10 @@ final class NativeLibrary {
         try {
             dir = NativeBundle.extract(NativeLibrary.class.getClassLoader(), RESOURCE_DIR, root);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot extract mae4j's native libraries into " + root
-                    + " (choose a writable folder with -D" + NativeBundle.CACHE_PROPERTY + "=DIR)", e);
+            throw new UncheckedIOException(
+                    "cannot extract mae4j's native libraries into " + root + " (choose a writable folder with -D"
+                            + NativeBundle.CACHE_PROPERTY + "=DIR)",
+                    e);
         }
         if (dir == null) {
             throw new MaeException("libmae is not bundled on the class path (resource " + RESOURCE_DIR
@@ -98,6 +102,8 @@ final class NativeLibrary {
 
     /** A C string as a Java string; null for NULL. */
     static String string(MemorySegment cString) {
-        return cString.equals(MemorySegment.NULL) ? null : cString.reinterpret(Long.MAX_VALUE).getString(0);
+        return cString.equals(MemorySegment.NULL)
+                ? null
+                : cString.reinterpret(Long.MAX_VALUE).getString(0);
     }
 }

@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -30,6 +29,7 @@ abstract class NativeResource implements AutoCloseable {
     // Bit 0: closed. Bits 1..: calls in flight.
     @SuppressWarnings("unused")
     private volatile long state;
+
     private final Cleaner.Cleanable cleanable;
 
     /** {@code free} releases the native state; it must not refer to this object, or it is never collected. */
@@ -39,13 +39,13 @@ abstract class NativeResource implements AutoCloseable {
 
     /** Marks a call in flight; throws IllegalStateException once closed, or once the JVM is shutting down. */
     final void acquire() {
-        for (;;) {
+        for (; ; ) {
             long s = state;
             if ((s & 1) != 0) throw new IllegalStateException(describe() + " is closed");
             if (STATE.compareAndSet(this, s, s + 2)) break;
         }
         try {
-            NativeCalls.enter();  // the JVM's exit waits for this call (NativeCalls)
+            NativeCalls.enter(); // the JVM's exit waits for this call (NativeCalls)
         } catch (IllegalStateException shuttingDown) {
             releaseThis();
             throw shuttingDown;
@@ -79,7 +79,7 @@ abstract class NativeResource implements AutoCloseable {
 
     private void releaseThis() {
         long now = (long) STATE.getAndAdd(this, -2L) - 2;
-        if (now == 1) cleanable.clean();  // closed while in use, and this was the last call
+        if (now == 1) cleanable.clean(); // closed while in use, and this was the last call
     }
 
     public final boolean isClosed() {
@@ -89,7 +89,7 @@ abstract class NativeResource implements AutoCloseable {
     /** Frees the native state; harmless when already closed. */
     @Override
     public final void close() {
-        for (;;) {
+        for (; ; ) {
             long s = state;
             if ((s & 1) != 0) return;
             if (STATE.compareAndSet(this, s, s | 1)) {

@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,7 +25,8 @@ final class ParameterFiles {
     }
 
     /** Writes every parameter in {@code parameters}' order with {@code metadata}, atomically. */
-    static void save(Path path, Map<String, String> metadata, List<ParameterInfo> parameters, Getter getter) throws IOException {
+    static void save(Path path, Map<String, String> metadata, List<ParameterInfo> parameters, Getter getter)
+            throws IOException {
         if (path == null) throw new IllegalArgumentException("path must not be null");
         List<Tensor> values = new ArrayList<>();
         try {
@@ -48,8 +48,13 @@ final class ParameterFiles {
      * position table of another grid is regenerated when fixed (the model keeps its own) and resized
      * bicubically when learned. Anything that does not fit is a CheckpointException naming it.
      */
-    static void load(Path path, Map<String, Tensor> tensors, List<ParameterInfo> parameters, Setter setter,
-                     java.util.function.Predicate<String> optional) throws CheckpointException {
+    static void load(
+            Path path,
+            Map<String, Tensor> tensors,
+            List<ParameterInfo> parameters,
+            Setter setter,
+            java.util.function.Predicate<String> optional)
+            throws CheckpointException {
         Map<String, ParameterInfo> byName = new java.util.LinkedHashMap<>();
         for (ParameterInfo p : parameters) byName.put(p.name(), p);
         Set<String> missing = new TreeSet<>(byName.keySet());
@@ -58,18 +63,24 @@ final class ParameterFiles {
         Set<String> unexpected = new TreeSet<>(tensors.keySet());
         unexpected.removeAll(byName.keySet());
         if (!missing.isEmpty() || !unexpected.isEmpty())
-            throw new CheckpointException(path, "keys do not match the model: missing " + missing + ", unexpected " + unexpected);
+            throw new CheckpointException(
+                    path, "keys do not match the model: missing " + missing + ", unexpected " + unexpected);
         for (var e : tensors.entrySet()) {
             ParameterInfo p = byName.get(e.getKey());
             Tensor t = e.getValue();
             if (t.dtype() != DType.F32 && t.dtype() != DType.F64)
-                throw new CheckpointException(path, "tensor '" + e.getKey() + "' is " + t.dtype() + "; F32 or F64 is needed");
+                throw new CheckpointException(
+                        path, "tensor '" + e.getKey() + "' is " + t.dtype() + "; F32 or F64 is needed");
             long nonFinite = firstNonFinite(t);
             if (nonFinite >= 0)
-                throw new CheckpointException(path, "tensor '" + e.getKey() + "' holds a NaN or infinite value (element " + nonFinite + ")");
+                throw new CheckpointException(
+                        path, "tensor '" + e.getKey() + "' holds a NaN or infinite value (element " + nonFinite + ")");
             boolean table = p.name().equals("pos_embed") || p.name().equals("decoder_pos_embed");
-            if (table && !java.util.Arrays.equals(t.shape(), p.shape()) && t.shape().length == 3 && t.shape()[2] == p.shape()[2]) {
-                if (!p.trainable()) continue;  // the fixed sine-cosine table: the model made its own for its grid
+            if (table
+                    && !java.util.Arrays.equals(t.shape(), p.shape())
+                    && t.shape().length == 3
+                    && t.shape()[2] == p.shape()[2]) {
+                if (!p.trainable()) continue; // the fixed sine-cosine table: the model made its own for its grid
                 int grid = (int) Math.round(Math.sqrt(p.shape()[1] - 1));
                 try (Tensor resized = PositionTables.resize(t, grid)) {
                     setter.set(p.name(), resized);
@@ -91,9 +102,11 @@ final class ParameterFiles {
         java.lang.foreign.MemorySegment s = t.segment();
         long n = t.elementCount();
         if (t.dtype() == DType.F64) {
-            for (long i = 0; i < n; i++) if (!Double.isFinite(s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i))) return i;
+            for (long i = 0; i < n; i++)
+                if (!Double.isFinite(s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED, i))) return i;
         } else {
-            for (long i = 0; i < n; i++) if (!Float.isFinite(s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i))) return i;
+            for (long i = 0; i < n; i++)
+                if (!Float.isFinite(s.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i))) return i;
         }
         return -1;
     }
@@ -136,11 +149,13 @@ final class ParameterFiles {
             List<ParameterInfo> infos = new ArrayList<>();
             for (long i = 0; i < n.get(ValueLayout.JAVA_LONG, 0); i++) {
                 Status.check(info.call(i, name, view, trainable));
-                infos.add(new ParameterInfo(NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)),
-                        DType.ofCode(mae_tensor_view.dtype(view)), Tensor.shapeOf(view), trainable.get(ValueLayout.JAVA_INT, 0) != 0));
+                infos.add(new ParameterInfo(
+                        NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)),
+                        DType.ofCode(mae_tensor_view.dtype(view)),
+                        Tensor.shapeOf(view),
+                        trainable.get(ValueLayout.JAVA_INT, 0) != 0));
             }
             return List.copyOf(infos);
         }
     }
-
 }

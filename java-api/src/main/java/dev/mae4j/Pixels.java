@@ -2,7 +2,6 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -22,9 +21,9 @@ public final class Pixels {
         NativeLibrary.ensureLoaded();
         pool.acquire();
         try (Arena arena = Arena.ofConfined();
-             Tensor idx = Tensor.zeros(DType.I64, indices.length);
-             Tensor m = Tensor.fromDoubles(mean, mean.length);
-             Tensor s = Tensor.fromDoubles(std, std.length)) {
+                Tensor idx = Tensor.zeros(DType.I64, indices.length);
+                Tensor m = Tensor.fromDoubles(mean, mean.length);
+                Tensor s = Tensor.fromDoubles(std, std.length)) {
             MemorySegment.copy(indices, 0, idx.segment(), ValueLayout.JAVA_LONG, 0, indices.length);
             MemorySegment[] views = new MemorySegment[4];
             Tensor[] tensors = {pool, idx, m, s};
@@ -48,13 +47,18 @@ public final class Pixels {
      */
     public static Tensor resizedCrop(Tensor image, int[] crop, int height, int width, boolean flip) {
         if (image == null || crop == null) throw new IllegalArgumentException("image and crop must not be null");
-        if (crop.length != 4) throw new IllegalArgumentException("crop needs top, left, height and width, got " + crop.length + " values");
+        if (crop.length != 4)
+            throw new IllegalArgumentException(
+                    "crop needs top, left, height and width, got " + crop.length + " values");
         NativeLibrary.ensureLoaded();
         image.acquire();
         // The box and the views live in one confined arena: a shared one's close costs a handshake with every
         // thread (30-45 µs here), paid per image.
         try (Arena arena = Arena.ofConfined();
-             Tensor box = Tensor.wrap(arena.allocateFrom(ValueLayout.JAVA_DOUBLE, crop[0], crop[1], crop[2], crop[3]), DType.F64, 4)) {
+                Tensor box = Tensor.wrap(
+                        arena.allocateFrom(ValueLayout.JAVA_DOUBLE, crop[0], crop[1], crop[2], crop[3]),
+                        DType.F64,
+                        4)) {
             MemorySegment iv = mae_tensor_view.allocate(arena), bv = mae_tensor_view.allocate(arena);
             image.writeView(iv);
             box.writeView(bv);
@@ -92,11 +96,11 @@ public final class Pixels {
         if (file == null || file.length == 0) throw new IllegalArgumentException("file must hold a JPEG's bytes");
         NativeLibrary.ensureLoaded();
         try (Arena arena = Arena.ofConfined();
-             Tensor bytes = Tensor.wrap(arena.allocateFrom(ValueLayout.JAVA_BYTE, file), DType.U8, file.length)) {
+                Tensor bytes = Tensor.wrap(arena.allocateFrom(ValueLayout.JAVA_BYTE, file), DType.U8, file.length)) {
             MemorySegment view = mae_tensor_view.allocate(arena);
             bytes.writeView(view);
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            NativeCalls.enter();  // loader threads decode all through training: the JVM's exit waits for them
+            NativeCalls.enter(); // loader threads decode all through training: the JVM's exit waits for them
             try {
                 Status.check(Mae.mae_decode_jpeg(view, out));
             } finally {

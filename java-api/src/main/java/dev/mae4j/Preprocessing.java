@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -37,9 +36,11 @@ public final class Preprocessing {
     public static Preprocessing of(float[] mean, float[] std) {
         if (mean == null || std == null) throw new IllegalArgumentException("mean and std must not be null");
         if (mean.length == 0 || mean.length != std.length)
-            throw new IllegalArgumentException("mean and std need one value per channel, got " + mean.length + " and " + std.length);
+            throw new IllegalArgumentException(
+                    "mean and std need one value per channel, got " + mean.length + " and " + std.length);
         for (int c = 0; c < mean.length; c++) {
-            if (!Float.isFinite(mean[c])) throw new IllegalArgumentException("mean[" + c + "] is not finite: " + mean[c]);
+            if (!Float.isFinite(mean[c]))
+                throw new IllegalArgumentException("mean[" + c + "] is not finite: " + mean[c]);
             if (!(std[c] > 0) || !Float.isFinite(std[c]))
                 throw new IllegalArgumentException("std[" + c + "] must be finite and > 0, got " + std[c]);
         }
@@ -129,10 +130,14 @@ public final class Preprocessing {
                 throw new CheckpointException(hf, "is not JSON: " + e.getMessage());
             }
             if (!c.has(MEAN_KEY) && !c.has(STD_KEY)) return defaultFor(channels);
-            p = parse(hf, c.has(MEAN_KEY) ? c.get(MEAN_KEY).toString() : null, c.has(STD_KEY) ? c.get(STD_KEY).toString() : null);
+            p = parse(
+                    hf,
+                    c.has(MEAN_KEY) ? c.get(MEAN_KEY).toString() : null,
+                    c.has(STD_KEY) ? c.get(STD_KEY).toString() : null);
         }
         if (p.channels() != channels)
-            throw new CheckpointException(path, "records preprocessing for " + p.channels() + " channels, the model has " + channels);
+            throw new CheckpointException(
+                    path, "records preprocessing for " + p.channels() + " channels, the model has " + channels);
         return p;
     }
 
@@ -148,7 +153,7 @@ public final class Preprocessing {
         c.put("image_processor_type", "ViTImageProcessor");
         c.put("do_resize", true);
         c.putObject("size").put("height", size).put("width", size);
-        c.put("resample", 2);  // PIL bilinear, as ViTImageProcessor's default
+        c.put("resample", 2); // PIL bilinear, as ViTImageProcessor's default
         c.put("do_rescale", true);
         c.put("rescale_factor", 1.0 / 255);
         c.put("do_normalize", true);
@@ -165,7 +170,8 @@ public final class Preprocessing {
     }
 
     private static Preprocessing parse(Path file, String mean, String std) throws CheckpointException {
-        if (mean == null || std == null) throw new CheckpointException(file, "records only one of " + MEAN_KEY + " and " + STD_KEY);
+        if (mean == null || std == null)
+            throw new CheckpointException(file, "records only one of " + MEAN_KEY + " and " + STD_KEY);
         try {
             return of(floats(file, MEAN_KEY, mean), floats(file, STD_KEY, std));
         } catch (IllegalArgumentException e) {
@@ -184,7 +190,8 @@ public final class Preprocessing {
             throw new CheckpointException(file, key + " is not a list of numbers: " + abbreviate(json));
         float[] v = new float[a.size()];
         for (int i = 0; i < v.length; i++) {
-            if (!a.get(i).isNumber()) throw new CheckpointException(file, key + " is not a list of numbers: " + abbreviate(json));
+            if (!a.get(i).isNumber())
+                throw new CheckpointException(file, key + " is not a list of numbers: " + abbreviate(json));
             v[i] = a.get(i).floatValue();
         }
         return v;

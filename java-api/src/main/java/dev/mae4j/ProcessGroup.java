@@ -3,7 +3,6 @@ package dev.mae4j;
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_process_group_config;
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -22,11 +21,21 @@ import java.util.Map;
  */
 public final class ProcessGroup extends NativeResource {
     /** The collective engine: Gloo for CPU models, NCCL for CUDA ones. */
-    public enum Backend { GLOO, NCCL }
+    public enum Backend {
+        GLOO,
+        NCCL
+    }
 
     /** How to join; {@link #of} gives Gloo on the CPU with a five-minute timeout. */
-    public record Options(Backend backend, String masterAddr, int masterPort, int rank, int worldSize,
-                          Duration timeout, String networkInterface, Device device) {
+    public record Options(
+            Backend backend,
+            String masterAddr,
+            int masterPort,
+            int rank,
+            int worldSize,
+            Duration timeout,
+            String networkInterface,
+            Device device) {
         public Options {
             if (backend == null || masterAddr == null || masterAddr.isBlank() || timeout == null || device == null)
                 throw new IllegalArgumentException("backend, masterAddr, timeout and device must be given");
@@ -35,13 +44,15 @@ public final class ProcessGroup extends NativeResource {
                 throw new IllegalArgumentException("rank must be in [0, " + worldSize + "), got " + rank);
             if (masterPort < 1 || masterPort > 65535)
                 throw new IllegalArgumentException("masterPort must be in [1, 65535], got " + masterPort);
-            if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+            if (timeout.isNegative() || timeout.isZero())
+                throw new IllegalArgumentException("timeout must be positive, got " + timeout);
             if ((backend == Backend.GLOO) != (device.type() == Device.Type.CPU))
                 throw new IllegalArgumentException(backend + " does not run on " + device + " (Gloo: cpu, NCCL: cuda)");
         }
 
         public static Options of(String masterAddr, int masterPort, int rank, int worldSize) {
-            return new Options(Backend.GLOO, masterAddr, masterPort, rank, worldSize, DEFAULT_TIMEOUT, null, Device.cpu());
+            return new Options(
+                    Backend.GLOO, masterAddr, masterPort, rank, worldSize, DEFAULT_TIMEOUT, null, Device.cpu());
         }
 
         public Options withTimeout(Duration t) {
@@ -84,14 +95,15 @@ public final class ProcessGroup extends NativeResource {
         NativeLibrary.ensureLoaded();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cfg = mae_process_group_config.allocate(arena);
-            mae_process_group_config.backend(cfg, o.backend() == Backend.GLOO ? Mae.MAE_BACKEND_GLOO() : Mae.MAE_BACKEND_NCCL());
+            mae_process_group_config.backend(
+                    cfg, o.backend() == Backend.GLOO ? Mae.MAE_BACKEND_GLOO() : Mae.MAE_BACKEND_NCCL());
             mae_process_group_config.master_addr(cfg, arena.allocateFrom(o.masterAddr()));
             mae_process_group_config.master_port(cfg, o.masterPort());
             mae_process_group_config.rank(cfg, o.rank());
             mae_process_group_config.world_size(cfg, o.worldSize());
             mae_process_group_config.timeout_ms(cfg, o.timeout().toMillis());
-            mae_process_group_config.interface_(cfg, o.networkInterface() == null ? MemorySegment.NULL
-                    : arena.allocateFrom(o.networkInterface()));
+            mae_process_group_config.interface_(
+                    cfg, o.networkInterface() == null ? MemorySegment.NULL : arena.allocateFrom(o.networkInterface()));
             o.device().writeTo(mae_process_group_config.device(cfg));
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             Status.check(Mae.mae_process_group_create(cfg, out));
@@ -103,14 +115,22 @@ public final class ProcessGroup extends NativeResource {
      * The options torchrun's variables give: RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1), MASTER_PORT
      * (default 29500) and GLOO_SOCKET_IFNAME; empty when WORLD_SIZE is not set.
      */
-    public static java.util.Optional<Options> fromEnvironment(Map<String, String> env, Device device, Duration timeout) {
+    public static java.util.Optional<Options> fromEnvironment(
+            Map<String, String> env, Device device, Duration timeout) {
         String world = env.get("WORLD_SIZE");
         if (world == null || world.isBlank()) return java.util.Optional.empty();
         int worldSize = intVar(env, "WORLD_SIZE", world);
         int rank = intVar(env, "RANK", env.getOrDefault("RANK", "0"));
         int port = intVar(env, "MASTER_PORT", env.getOrDefault("MASTER_PORT", "29500"));
-        Options o = new Options(Backend.GLOO, env.getOrDefault("MASTER_ADDR", "127.0.0.1"), port, rank, worldSize,
-                timeout, env.get("GLOO_SOCKET_IFNAME"), Device.cpu());
+        Options o = new Options(
+                Backend.GLOO,
+                env.getOrDefault("MASTER_ADDR", "127.0.0.1"),
+                port,
+                rank,
+                worldSize,
+                timeout,
+                env.get("GLOO_SOCKET_IFNAME"),
+                Device.cpu());
         return java.util.Optional.of(o.on(device));
     }
 
@@ -118,7 +138,8 @@ public final class ProcessGroup extends NativeResource {
         try {
             return Integer.parseInt(value.trim());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("environment variable " + name + " must be an integer, got '" + value + "'");
+            throw new IllegalArgumentException(
+                    "environment variable " + name + " must be an integer, got '" + value + "'");
         }
     }
 
@@ -164,7 +185,8 @@ public final class ProcessGroup extends NativeResource {
     /** Rank {@code root}'s values of {@code t}, written into {@code t} on every rank (same shape and dtype). */
     public void broadcast(Tensor t, int root) {
         if (t == null) throw new IllegalArgumentException("tensor must not be null");
-        if (root < 0 || root >= worldSize) throw new IllegalArgumentException("root must be in [0, " + worldSize + "), got " + root);
+        if (root < 0 || root >= worldSize)
+            throw new IllegalArgumentException("root must be in [0, " + worldSize + "), got " + root);
         collective(t, view -> Mae.mae_process_group_broadcast(handle, view, root));
     }
 
@@ -190,7 +212,9 @@ public final class ProcessGroup extends NativeResource {
                 Status.check(Mae.mae_process_group_all_gather(handle, view, out));
                 try (Tensor gathered = Tensor.adopt(out.get(ValueLayout.ADDRESS, 0))) {
                     for (int r = 0; r < worldSize; r++)
-                        all[r] = gathered.segment().asSlice(r * longest, lengths[r]).toArray(ValueLayout.JAVA_BYTE);
+                        all[r] = gathered.segment()
+                                .asSlice(r * longest, lengths[r])
+                                .toArray(ValueLayout.JAVA_BYTE);
                 }
             } finally {
                 releaseAll(this, mine);

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.mae4j.data.AtomicFile;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -28,16 +27,27 @@ import java.util.Map;
  * every field before anything is used; writing goes to a temporary file that is flushed and renamed.
  */
 final class SafeTensors implements AutoCloseable {
-    static final long MAX_HEADER_BYTES = 100_000_000;  // the format's own limit
+    static final long MAX_HEADER_BYTES = 100_000_000; // the format's own limit
     private static final String METADATA_KEY = "__metadata__";
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
     private static final Map<String, Integer> DTYPE_BYTES = Map.ofEntries(
-            Map.entry("BOOL", 1), Map.entry("U8", 1), Map.entry("I8", 1), Map.entry("F8_E4M3", 1),
-            Map.entry("F8_E5M2", 1), Map.entry("U16", 2), Map.entry("I16", 2), Map.entry("F16", 2),
-            Map.entry("BF16", 2), Map.entry("U32", 4), Map.entry("I32", 4), Map.entry("F32", 4),
-            Map.entry("U64", 8), Map.entry("I64", 8), Map.entry("F64", 8));
+            Map.entry("BOOL", 1),
+            Map.entry("U8", 1),
+            Map.entry("I8", 1),
+            Map.entry("F8_E4M3", 1),
+            Map.entry("F8_E5M2", 1),
+            Map.entry("U16", 2),
+            Map.entry("I16", 2),
+            Map.entry("F16", 2),
+            Map.entry("BF16", 2),
+            Map.entry("U32", 4),
+            Map.entry("I32", 4),
+            Map.entry("F32", 4),
+            Map.entry("U64", 8),
+            Map.entry("I64", 8),
+            Map.entry("F64", 8));
 
     /** One tensor of the file; {@code data} is a read-only slice of the mapping. */
     record Entry(String name, String dtype, long[] shape, MemorySegment data) {}
@@ -74,12 +84,15 @@ final class SafeTensors implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            if (size < 8) throw new CheckpointException(path, "file has " + size + " bytes, fewer than the 8-byte header length");
+            if (size < 8)
+                throw new CheckpointException(path, "file has " + size + " bytes, fewer than the 8-byte header length");
             MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             long headerLen = file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES || headerLen > size - 8)
-                throw new CheckpointException(path, "header length " + Long.toUnsignedString(headerLen)
-                        + " is not in [1, min(" + MAX_HEADER_BYTES + ", file size − 8 = " + (size - 8) + ")]");
+                throw new CheckpointException(
+                        path,
+                        "header length " + Long.toUnsignedString(headerLen) + " is not in [1, min(" + MAX_HEADER_BYTES
+                                + ", file size − 8 = " + (size - 8) + ")]");
             byte[] headerBytes = file.asSlice(8, headerLen).toArray(ValueLayout.JAVA_BYTE);
             MemorySegment data = file.asSlice(8 + headerLen).asReadOnly();
             return parse(path, headerBytes, data, arena);
@@ -145,17 +158,25 @@ final class SafeTensors implements AutoCloseable {
                 throw new CheckpointException(path, "tensor '" + name + "' has a shape too large to address");
             }
         }
-        if (offsetsNode == null || !offsetsNode.isArray() || offsetsNode.size() != 2
-                || !offsetsNode.get(0).canConvertToExactIntegral() || !offsetsNode.get(1).canConvertToExactIntegral()
-                || !offsetsNode.get(0).canConvertToLong() || !offsetsNode.get(1).canConvertToLong())
+        if (offsetsNode == null
+                || !offsetsNode.isArray()
+                || offsetsNode.size() != 2
+                || !offsetsNode.get(0).canConvertToExactIntegral()
+                || !offsetsNode.get(1).canConvertToExactIntegral()
+                || !offsetsNode.get(0).canConvertToLong()
+                || !offsetsNode.get(1).canConvertToLong())
             throw new CheckpointException(path, "tensor '" + name + "' needs data_offsets [begin, end]");
         long begin = offsetsNode.get(0).longValue(), end = offsetsNode.get(1).longValue();
         if (begin < 0 || end < begin || end > data.byteSize())
-            throw new CheckpointException(path, "tensor '" + name + "' has data_offsets [" + begin + ", " + end
-                    + "] outside the data section of " + data.byteSize() + " bytes");
+            throw new CheckpointException(
+                    path,
+                    "tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] outside the data section of "
+                            + data.byteSize() + " bytes");
         if (end - begin != bytes)
-            throw new CheckpointException(path, "tensor '" + name + "' spans " + (end - begin) + " bytes but "
-                    + dtype + " " + java.util.Arrays.toString(shape) + " needs " + bytes);
+            throw new CheckpointException(
+                    path,
+                    "tensor '" + name + "' spans " + (end - begin) + " bytes but " + dtype + " "
+                            + java.util.Arrays.toString(shape) + " needs " + bytes);
         return new Entry(name, dtype, shape, data.asSlice(begin, end - begin));
     }
 
@@ -176,7 +197,7 @@ final class SafeTensors implements AutoCloseable {
         long offset = 0;
         for (Source t : tensors) {
             long bytes = t.data().byteSize();
-            Map<String, Object> entry = new LinkedHashMap<>();  // a fixed order: identical models, identical files
+            Map<String, Object> entry = new LinkedHashMap<>(); // a fixed order: identical models, identical files
             entry.put("dtype", t.dtype().safetensorsName());
             entry.put("shape", t.shape());
             entry.put("data_offsets", new long[] {offset, offset + bytes});
@@ -184,7 +205,7 @@ final class SafeTensors implements AutoCloseable {
             offset += bytes;
         }
         byte[] json = JSON.writeValueAsBytes(header);
-        int padded = (json.length + 7) / 8 * 8;  // keeps the data 8-byte aligned, as the format recommends
+        int padded = (json.length + 7) / 8 * 8; // keeps the data 8-byte aligned, as the format recommends
         ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
         head.putLong(padded).put(json);
         while (head.hasRemaining()) head.put((byte) ' ');

@@ -2,7 +2,6 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -46,8 +45,8 @@ public final class Tensor extends NativeResource {
         return t;
     }
 
-    private static final String BF16_IS_A_PRECISION = "BF16 is a model precision (mixed, float32 parameters), not a "
-            + "tensor type: give F32 tensors";
+    private static final String BF16_IS_A_PRECISION =
+            "BF16 is a model precision (mixed, float32 parameters), not a " + "tensor type: give F32 tensors";
 
     /** New zero-filled off-heap memory. */
     public static Tensor zeros(DType dtype, long... shape) {
@@ -76,7 +75,8 @@ public final class Tensor extends NativeResource {
         if (dtype == null) throw new IllegalArgumentException("dtype must not be null");
         if (dtype == DType.BF16) throw new IllegalArgumentException(BF16_IS_A_PRECISION);
         if (!segment.isNative())
-            throw new IllegalArgumentException("segment must be off-heap (native) memory; copy heap arrays with fromFloats");
+            throw new IllegalArgumentException(
+                    "segment must be off-heap (native) memory; copy heap arrays with fromFloats");
         long n = elementCount(shape);
         if (segment.byteSize() != n * dtype.byteSize())
             throw new IllegalArgumentException("segment has " + segment.byteSize() + " bytes but " + dtype + " shape "
@@ -98,7 +98,8 @@ public final class Tensor extends NativeResource {
             DType dtype = DType.ofCode(mae_tensor_view.dtype(view));
             long[] shape = shapeOf(view);
             Arena arena = Arena.ofShared();
-            MemorySegment seg = mae_tensor_view.data(view)
+            MemorySegment seg = mae_tensor_view
+                    .data(view)
                     .reinterpret(elementCount(shape) * dtype.byteSize(), arena, s -> Mae.mae_tensor_free(handle));
             return new Tensor(seg, dtype, shape, arena);
         }
@@ -108,10 +109,12 @@ public final class Tensor extends NativeResource {
         if (shape == null || shape.length == 0)
             throw new IllegalArgumentException("shape must have at least one dimension");
         if (shape.length > Mae.MAE_MAX_DIMS())
-            throw new IllegalArgumentException("shape must have at most " + Mae.MAE_MAX_DIMS() + " dimensions, got " + shape.length);
+            throw new IllegalArgumentException(
+                    "shape must have at most " + Mae.MAE_MAX_DIMS() + " dimensions, got " + shape.length);
         long n = 1;
         for (long d : shape) {
-            if (d <= 0) throw new IllegalArgumentException("shape dimensions must be positive, got " + Arrays.toString(shape));
+            if (d <= 0)
+                throw new IllegalArgumentException("shape dimensions must be positive, got " + Arrays.toString(shape));
             n = Math.multiplyExact(n, d);
         }
         return n;
@@ -187,7 +190,10 @@ public final class Tensor extends NativeResource {
                 for (int i = 0; i < f.length; i++) d[i] = f[i];
                 yield d;
             }
-            case I64 -> Arrays.stream(segment.toArray(ValueLayout.JAVA_LONG)).asDoubleStream().toArray();
+            case I64 ->
+                Arrays.stream(segment.toArray(ValueLayout.JAVA_LONG))
+                        .asDoubleStream()
+                        .toArray();
             case U8 -> {
                 byte[] b = segment.toArray(ValueLayout.JAVA_BYTE);
                 double[] d = new double[b.length];

@@ -3,16 +3,13 @@ package dev.mae4j;
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_adamw_config;
 import dev.mae4j.bindings.mae_tensor_view;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.ImageDataset;
-
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,18 +28,23 @@ public final class Trainer extends NativeResource {
     private int stepThreads = 1;
     private final MemorySegment handle;
     private final Model model;
-    private final ProcessGroup group;  // null when training alone
+    private final ProcessGroup group; // null when training alone
     private final LrSchedule schedule;
     private final int accumulationSteps;
-    private int pending;       // micro-batches accumulated since the last update
-    private long updates;      // mirrors the native step count
+    private int pending; // micro-batches accumulated since the last update
+    private long updates; // mirrors the native step count
     private double currentLr = Double.NaN;
     private final int maxNonFinite;
-    private long skipped;      // mirrors the native skipped count
+    private long skipped; // mirrors the native skipped count
     private int consecutiveNonFinite;
 
-    private Trainer(MemorySegment handle, Model model, ProcessGroup group, LrSchedule schedule, int accumulationSteps,
-                    int maxNonFinite) {
+    private Trainer(
+            MemorySegment handle,
+            Model model,
+            ProcessGroup group,
+            LrSchedule schedule,
+            int accumulationSteps,
+            int maxNonFinite) {
         super(() -> Mae.mae_trainer_free(handle));
         this.handle = handle;
         this.model = model;
@@ -101,8 +103,11 @@ public final class Trainer extends NativeResource {
      */
     public double accumulate(Tensor images, Masker masker) {
         int flags = pending + 1 == accumulationSteps ? Mae.MAE_ACCUMULATE_LAST() : Mae.MAE_ACCUMULATE_DEFAULT();
-        double loss = withImages(images, masker, (view, out) ->
-                Status.check(Mae.mae_trainer_accumulate(handle, view, masker.handle(), 1.0 / accumulationSteps, flags, out)));
+        double loss = withImages(
+                images,
+                masker,
+                (view, out) -> Status.check(Mae.mae_trainer_accumulate(
+                        handle, view, masker.handle(), 1.0 / accumulationSteps, flags, out)));
         pending++;
         return loss;
     }
@@ -199,7 +204,8 @@ public final class Trainer extends NativeResource {
     public List<String> optimizerStateNames() {
         acquire();
         try {
-            return ParameterFiles.names(out -> Mae.mae_trainer_state_count(handle, out),
+            return ParameterFiles.names(
+                    out -> Mae.mae_trainer_state_count(handle, out),
                     (i, name) -> Mae.mae_trainer_state_info(handle, i, name, MemorySegment.NULL));
         } finally {
             release();
@@ -232,8 +238,13 @@ public final class Trainer extends NativeResource {
      * As {@link #fit(ImageDataset, Masker, Fit, Fit.Listener)}, and each checkpoint's progress also holds what
      * {@code checkpointProgress} gives when it is written (e.g. the run's elapsed time) besides {@code fit.progress()} (the supplier's keys win).
      */
-    public long fit(ImageDataset data, Masker masker, Fit fit, Fit.Listener listener,
-                    Supplier<Map<String, String>> checkpointProgress) throws IOException, InterruptedException {
+    public long fit(
+            ImageDataset data,
+            Masker masker,
+            Fit fit,
+            Fit.Listener listener,
+            Supplier<Map<String, String>> checkpointProgress)
+            throws IOException, InterruptedException {
         if (data == null || masker == null || fit == null || listener == null || checkpointProgress == null)
             throw new IllegalArgumentException("data, masker, fit, listener and checkpointProgress must not be null");
         if (pending != 0) throw new IllegalStateException(pending + " micro-batches are accumulated: apply them first");
@@ -241,7 +252,8 @@ public final class Trainer extends NativeResource {
         long start = System.nanoTime(), images = 0;
         double lossSum = 0;
         int rank = group == null ? 0 : group.rank(), ranks = group == null ? 1 : group.worldSize();
-        try (BatchLoader loader = new BatchLoader(data, fit.batchSize(), fit.seed(), first, end, 2, fit.transform(), rank, ranks)) {
+        try (BatchLoader loader =
+                new BatchLoader(data, fit.batchSize(), fit.seed(), first, end, 2, fit.transform(), rank, ranks)) {
             for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                 try (Tensor batch = b.images()) {
                     lossSum += step(batch, masker);
@@ -253,8 +265,13 @@ public final class Trainer extends NativeResource {
                 if (fit.checkpoint() != null && (update % fit.checkpointEvery() == 0 || update == fit.updates()))
                     saveCheckpoint(fit.checkpoint(), masker, progressAt(fit, checkpointProgress));
                 double secs = (System.nanoTime() - start) / 1e9;
-                boolean go = listener.onUpdate(new Fit.Update(update, (double) (b.index() + 1) / loader.batchesPerEpoch(),
-                        lossSum / accumulationSteps, schedule.lr(update - 1), images * ranks / secs, loader.waitSeconds() / secs));
+                boolean go = listener.onUpdate(new Fit.Update(
+                        update,
+                        (double) (b.index() + 1) / loader.batchesPerEpoch(),
+                        lossSum / accumulationSteps,
+                        schedule.lr(update - 1),
+                        images * ranks / secs,
+                        loader.waitSeconds() / secs));
                 lossSum = 0;
                 // all ranks stop together, or the others would wait for this one's gradients until the timeout
                 if (group != null) go = group.allReduceSum(go ? 0L : 1L)[0] == 0;
@@ -284,7 +301,16 @@ public final class Trainer extends NativeResource {
             throw new IllegalStateException(pending + " micro-batches are accumulated: checkpoint after the update");
         byte[][] states = group == null ? new byte[][] {masker.state()} : group.allGather(masker.state());
         if (group != null && !group.isMain()) return;
-        TrainingCheckpoint.save(file, FORMAT, model.config(), model.preprocessing(), stepCount(), progress, checkpointed(), MASKER_STATE, states);
+        TrainingCheckpoint.save(
+                file,
+                FORMAT,
+                model.config(),
+                model.preprocessing(),
+                stepCount(),
+                progress,
+                checkpointed(),
+                MASKER_STATE,
+                states);
     }
 
     /**
@@ -293,14 +319,21 @@ public final class Trainer extends NativeResource {
      */
     public Map<String, String> loadCheckpoint(Path file, Masker masker) throws IOException {
         if (file == null || masker == null) throw new IllegalArgumentException("file and masker must not be null");
-        TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(file, FORMAT, "training", checkpointed(), MASKER_STATE,
-                group == null ? 0 : group.rank(), masker::restoreState);
+        TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(
+                file,
+                FORMAT,
+                "training",
+                checkpointed(),
+                MASKER_STATE,
+                group == null ? 0 : group.rank(),
+                masker::restoreState);
         if (contents.preprocessing() != null) model.setPreprocessing(contents.preprocessing());
         return contents.progress();
     }
 
     /** torch.optim.AdamW's hyper-parameters as the C ABI's struct (shared with FineTuner). */
-    static MemorySegment adamwConfig(Arena arena, double lr, double beta1, double beta2, double eps, double weightDecay) {
+    static MemorySegment adamwConfig(
+            Arena arena, double lr, double beta1, double beta2, double eps, double weightDecay) {
         MemorySegment cfg = mae_adamw_config.allocate(arena);
         mae_adamw_config.lr(cfg, lr);
         mae_adamw_config.beta1(cfg, beta1);
@@ -312,8 +345,14 @@ public final class Trainer extends NativeResource {
 
     /** The model's weights and this trainer's optimiser state, as checkpoints see them. */
     private TrainingCheckpoint.Trainable checkpointed() {
-        return new TrainingCheckpoint.Trainable(model.parameters(), model::parameter, model::setParameter, optimizerStateNames(),
-                this::optimizerState, this::setOptimizerState, this::setStepCount);
+        return new TrainingCheckpoint.Trainable(
+                model.parameters(),
+                model::parameter,
+                model::setParameter,
+                optimizerStateNames(),
+                this::optimizerState,
+                this::setOptimizerState,
+                this::setStepCount);
     }
 
     private static final String FORMAT = "mae4j-training", MASKER_STATE = "masker.state";
@@ -372,26 +411,57 @@ public final class Trainer extends NativeResource {
             this.model = model;
         }
 
-        public Builder learningRate(double v) { lr = v; return this; }
-        public Builder weightDecay(double v) { weightDecay = v; return this; }
-        public Builder betas(double b1, double b2) { beta1 = b1; beta2 = b2; return this; }
-        public Builder eps(double v) { eps = v; return this; }
+        public Builder learningRate(double v) {
+            lr = v;
+            return this;
+        }
+
+        public Builder weightDecay(double v) {
+            weightDecay = v;
+            return this;
+        }
+
+        public Builder betas(double b1, double b2) {
+            beta1 = b1;
+            beta2 = b2;
+            return this;
+        }
+
+        public Builder eps(double v) {
+            eps = v;
+            return this;
+        }
         /** A learning rate per update, in place of the constant {@link #learningRate}. */
-        public Builder schedule(LrSchedule v) { schedule = v; return this; }
+        public Builder schedule(LrSchedule v) {
+            schedule = v;
+            return this;
+        }
         /** Micro-batches per update (the reference's accum_iter); 1 by default. */
-        public Builder accumulationSteps(int v) { accumulationSteps = v; return this; }
+        public Builder accumulationSteps(int v) {
+            accumulationSteps = v;
+            return this;
+        }
         /**
          * Updates in a row with a NaN or infinite loss or gradient (each skipped) after which a step throws
          * NonFiniteLossException; 5 by default.
          */
-        public Builder maxConsecutiveNonFinite(int v) { maxNonFinite = v; return this; }
+        public Builder maxConsecutiveNonFinite(int v) {
+            maxNonFinite = v;
+            return this;
+        }
         /**
          * Trains data-parallel over {@code g}; building is then a collective (every rank builds its trainer), which
          * copies rank 0's weights to all ranks.
          */
-        public Builder processGroup(ProcessGroup g) { group = g; return this; }
+        public Builder processGroup(ProcessGroup g) {
+            group = g;
+            return this;
+        }
         /** Size of the gradient buckets all-reduced together (DDP's bucket_cap_mb); 25 MiB by default. */
-        public Builder bucketBytes(long v) { bucketBytes = v; return this; }
+        public Builder bucketBytes(long v) {
+            bucketBytes = v;
+            return this;
+        }
         /**
          * Data parallelism inside this process, on a CPU: each batch is cut into this many shards whose forward and
          * backward passes run at once, one thread each (with its share of {@link Library#threads}), and their
@@ -399,18 +469,24 @@ public final class Trainer extends NativeResource {
          * step's up to rounding; masks are drawn for the whole batch first. Default:
          * {@link Trainer#defaultStepThreads}. Ignored on CUDA.
          */
-        public Builder stepThreads(int v) { stepThreads = v; return this; }
+        public Builder stepThreads(int v) {
+            stepThreads = v;
+            return this;
+        }
 
         public Trainer build() {
-            if (!(lr >= 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
+            if (!(lr >= 0) || Double.isInfinite(lr))
+                throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
             if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
             if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
-            if (!(eps > 0) || Double.isInfinite(eps)) throw new IllegalArgumentException("eps must be finite and > 0, got " + eps);
+            if (!(eps > 0) || Double.isInfinite(eps))
+                throw new IllegalArgumentException("eps must be finite and > 0, got " + eps);
             if (!(weightDecay >= 0) || Double.isInfinite(weightDecay))
                 throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
             if (accumulationSteps < 1)
                 throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
-            if (maxNonFinite < 1) throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
+            if (maxNonFinite < 1)
+                throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             int shards = resolveStepThreads(stepThreads, model.config(), model.device());
             LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
             NativeResource.acquireAll(group, model);
@@ -420,7 +496,8 @@ public final class Trainer extends NativeResource {
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
                 Status.check(Mae.mae_trainer_set_step_threads(handle, shards), () -> Mae.mae_trainer_free(handle));
-                if (group != null) group.attach(handle, bucketBytes, Mae::mae_trainer_set_process_group, Mae::mae_trainer_free);
+                if (group != null)
+                    group.attach(handle, bucketBytes, Mae::mae_trainer_set_process_group, Mae::mae_trainer_free);
                 Trainer trainer = new Trainer(handle, model, group, lrs, accumulationSteps, maxNonFinite);
                 trainer.stepThreads = shards;
                 return trainer;

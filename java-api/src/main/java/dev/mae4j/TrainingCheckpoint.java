@@ -35,21 +35,38 @@ final class TrainingCheckpoint {
     private static final String APPLIED = OPTIMIZER_PREFIX + "step";
 
     /** The weights and optimiser state of a trainer, by name: what a checkpoint reads and writes. */
-    record Trainable(List<ParameterInfo> parameters, Function<String, Tensor> parameter, BiConsumer<String, Tensor> setParameter,
-                     List<String> optimizerStateNames, Function<String, Tensor> optimizerState,
-                     BiConsumer<String, Tensor> setOptimizerState, java.util.function.LongConsumer setStepCount) {}
+    record Trainable(
+            List<ParameterInfo> parameters,
+            Function<String, Tensor> parameter,
+            BiConsumer<String, Tensor> setParameter,
+            List<String> optimizerStateNames,
+            Function<String, Tensor> optimizerState,
+            BiConsumer<String, Tensor> setOptimizerState,
+            java.util.function.LongConsumer setStepCount) {}
 
     /**
      * Writes {@code t}'s weights and optimiser state, every rank's generator state ({@code states[r]}, rank 0 under
      * {@code stateName} itself, so files of one and of many ranks load in either) and the metadata.
      */
-    static void save(Path file, String format, MaeConfig config, Preprocessing preprocessing, long updates,
-                     Map<String, String> progress, Trainable t, String stateName, byte[][] states) throws IOException {
+    static void save(
+            Path file,
+            String format,
+            MaeConfig config,
+            Preprocessing preprocessing,
+            long updates,
+            Map<String, String> progress,
+            Trainable t,
+            String stateName,
+            byte[][] states)
+            throws IOException {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try {
-            for (ParameterInfo p : t.parameters()) tensors.put(MODEL_PREFIX + p.name(), t.parameter().apply(p.name()));
-            for (String name : t.optimizerStateNames()) tensors.put(OPTIMIZER_PREFIX + name, t.optimizerState().apply(name));
-            for (int r = 0; r < states.length; r++) tensors.put(rankName(stateName, r), GeneratorStates.tensorOf(states[r]));
+            for (ParameterInfo p : t.parameters())
+                tensors.put(MODEL_PREFIX + p.name(), t.parameter().apply(p.name()));
+            for (String name : t.optimizerStateNames())
+                tensors.put(OPTIMIZER_PREFIX + name, t.optimizerState().apply(name));
+            for (int r = 0; r < states.length; r++)
+                tensors.put(rankName(stateName, r), GeneratorStates.tensorOf(states[r]));
         } catch (RuntimeException e) {
             tensors.values().forEach(Tensor::close);
             throw e;
@@ -63,33 +80,50 @@ final class TrainingCheckpoint {
      * Restores a checkpoint of {@link #save} into {@code t} (its update count too), and {@code rank}'s generator state into
      * {@code restoreState}; warns when the file has none for this rank (it was written by fewer ranks).
      */
-    static Contents load(Path file, String format, String kind, Trainable t, String stateName, int rank,
-                         Consumer<byte[]> restoreState) throws IOException {
+    static Contents load(
+            Path file,
+            String format,
+            String kind,
+            Trainable t,
+            String stateName,
+            int rank,
+            Consumer<byte[]> restoreState)
+            throws IOException {
         Set<String> expected = new HashSet<>();
         for (ParameterInfo p : t.parameters()) expected.add(MODEL_PREFIX + p.name());
         for (String name : t.optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
-        expected.remove(APPLIED);  // optional: files from before it was kept lack it
+        expected.remove(APPLIED); // optional: files from before it was kept lack it
         expected.add(stateName);
         String mine = rankName(stateName, rank);
         boolean[] found = {false};
         double[] applied = {Double.NaN};
-        Read contents = read(file, format, kind, expected,
-                name -> name.startsWith(stateName + ".rank") || name.equals(APPLIED), (name, v) -> {
-            if (name.equals(APPLIED)) {
-                double d = v.toDoubleArray()[0];
-                if (!(d >= 0 && d == Math.floor(d))) throw new IllegalArgumentException("optimizer.step is not a count: " + d);
-                applied[0] = d;
-            } else if (name.startsWith(stateName)) {
-                if (name.equals(mine)) {
-                    restoreState.accept(v.segment().toArray(ValueLayout.JAVA_BYTE));
-                    found[0] = true;
-                }
-            } else if (name.startsWith(MODEL_PREFIX)) t.setParameter().accept(name.substring(MODEL_PREFIX.length()), v);
-            else t.setOptimizerState().accept(name.substring(OPTIMIZER_PREFIX.length()), v);
-        });
+        Read contents = read(
+                file,
+                format,
+                kind,
+                expected,
+                name -> name.startsWith(stateName + ".rank") || name.equals(APPLIED),
+                (name, v) -> {
+                    if (name.equals(APPLIED)) {
+                        double d = v.toDoubleArray()[0];
+                        if (!(d >= 0 && d == Math.floor(d)))
+                            throw new IllegalArgumentException("optimizer.step is not a count: " + d);
+                        applied[0] = d;
+                    } else if (name.startsWith(stateName)) {
+                        if (name.equals(mine)) {
+                            restoreState.accept(v.segment().toArray(ValueLayout.JAVA_BYTE));
+                            found[0] = true;
+                        }
+                    } else if (name.startsWith(MODEL_PREFIX))
+                        t.setParameter().accept(name.substring(MODEL_PREFIX.length()), v);
+                    else t.setOptimizerState().accept(name.substring(OPTIMIZER_PREFIX.length()), v);
+                });
         if (!found[0])
-            System.getLogger(TrainingCheckpoint.class.getName()).log(System.Logger.Level.WARNING, file + " has no " + stateName
-                    + " for rank " + rank + " (it was written by fewer ranks): this rank's draws continue from its own seed");
+            System.getLogger(TrainingCheckpoint.class.getName())
+                    .log(
+                            System.Logger.Level.WARNING,
+                            file + " has no " + stateName + " for rank " + rank
+                                    + " (it was written by fewer ranks): this rank's draws continue from its own seed");
         t.setStepCount().accept(contents.updates());
         if (!Double.isNaN(applied[0]))
             try (Tensor count = Tensor.fromDoubles(new double[] {applied[0]}, 1)) {
@@ -103,8 +137,14 @@ final class TrainingCheckpoint {
     }
 
     /** Writes {@code tensors} (closing them, written or not) and the metadata as a checkpoint of {@code format}. */
-    private static void write(Path file, String format, Map<String, String> model, long updates, Map<String, String> progress,
-                      Map<String, Tensor> tensors) throws IOException {
+    private static void write(
+            Path file,
+            String format,
+            Map<String, String> model,
+            long updates,
+            Map<String, String> progress,
+            Map<String, Tensor> tensors)
+            throws IOException {
         try {
             List<SafeTensors.Source> sources = new ArrayList<>();
             tensors.forEach((name, t) -> sources.add(new SafeTensors.Source(name, t.dtype(), t.shape(), t.segment())));
@@ -126,12 +166,19 @@ final class TrainingCheckpoint {
      * Reads a checkpoint of {@code format} ({@code kind} names it in errors, e.g. "training") whose tensors are exactly {@code expected} (besides those {@code extra}
      * accepts), handing each to {@code restore} (the tensor is valid during the call only).
      */
-    private static Read read(Path file, String format, String kind, Set<String> expected, Predicate<String> extra,
-                         BiConsumer<String, Tensor> restore) throws IOException {
+    private static Read read(
+            Path file,
+            String format,
+            String kind,
+            Set<String> expected,
+            Predicate<String> extra,
+            BiConsumer<String, Tensor> restore)
+            throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
             Map<String, String> meta = st.metadata();
             if (!format.equals(meta.get("format")))
-                throw new CheckpointException(file, "is not a " + kind + " checkpoint (format " + meta.get("format") + ")");
+                throw new CheckpointException(
+                        file, "is not a " + kind + " checkpoint (format " + meta.get("format") + ")");
             Set<String> found = new TreeSet<>(st.entries().keySet());
             found.removeIf(extra);
             if (!new TreeSet<>(expected).equals(found))
@@ -145,7 +192,8 @@ final class TrainingCheckpoint {
             for (SafeTensors.Entry e : st.entries().values()) {
                 DType dtype = DType.ofSafetensorsName(e.dtype());
                 if (dtype == null || e.shape().length == 0)
-                    throw new CheckpointException(file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
+                    throw new CheckpointException(
+                            file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
                 try (Tensor t = Tensor.wrap(e.data(), dtype, e.shape())) {
                     restore.accept(e.name(), t);
                 } catch (IllegalArgumentException bad) {

@@ -13,7 +13,8 @@ public final class Weights {
 
     /** Writes named tensors (any dtype this library has) to a safetensors file with {@code metadata}, atomically. */
     public static void write(Path out, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
-        if (out == null || tensors == null || metadata == null) throw new IllegalArgumentException("out, tensors and metadata must not be null");
+        if (out == null || tensors == null || metadata == null)
+            throw new IllegalArgumentException("out, tensors and metadata must not be null");
         List<SafeTensors.Source> sources = new ArrayList<>();
         for (var e : tensors.entrySet()) {
             Tensor t = e.getValue();
@@ -36,7 +37,8 @@ public final class Weights {
             metadata.put("format", "pt");
             Path hf = HuggingFaceConfig.beside(in);
             if (w.metadata.containsKey("embed_dim")) metadata.putAll(w.metadata);
-            else if (hf != null) metadata.putAll(HuggingFaceConfig.read(hf, w.precision()).toMetadata());
+            else if (hf != null)
+                metadata.putAll(HuggingFaceConfig.read(hf, w.precision()).toMetadata());
             metadata.put("format", "pt");
             if (!metadata.containsKey(Preprocessing.MEAN_KEY) && metadata.containsKey("in_chans")) {
                 // a Hugging Face folder keeps it in preprocessor_config.json: carry it into the one file

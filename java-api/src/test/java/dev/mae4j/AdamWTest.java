@@ -1,18 +1,18 @@
 package dev.mae4j;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.HashMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.util.HashMap;
-import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
 /** Trainer steps against a plain-Java torch.optim.AdamW on the same gradients. */
 class AdamWTest {
-    private static final MaeConfig CONFIG = MaeConfig.tiny().toBuilder().precision(DType.F64).build();
+    private static final MaeConfig CONFIG =
+            MaeConfig.tiny().toBuilder().precision(DType.F64).build();
     private static final double LR = 1e-2, B1 = 0.9, B2 = 0.95, EPS = 1e-8, WD = 0.05;
     private static final int STEPS = 5;
 
@@ -29,11 +29,16 @@ class AdamWTest {
         double[] pixels = TestData.gaussian(2 * 128, 31);
         double[] noise = TestData.uniform(2 * 16, 32);
         try (Model model = Model.create(CONFIG.toBuilder().precision(precision).build(), Device.cpu(), 3);
-             Trainer trainer = Trainer.builder(model).learningRate(LR).betas(B1, B2).eps(EPS).weightDecay(WD)
-                     .stepThreads(1).build();  // the unsplit step: its gradient is forwardBackward's, bit for bit
-             Tensor images = Tensor.fromDoubles(pixels, 2, 2, 8, 8);
-             Tensor noiseT = Tensor.fromDoubles(noise, 2, 16);
-             Masker masker = Masker.fromNoise(noiseT, 0.75)) {
+                Trainer trainer = Trainer.builder(model)
+                        .learningRate(LR)
+                        .betas(B1, B2)
+                        .eps(EPS)
+                        .weightDecay(WD)
+                        .stepThreads(1)
+                        .build(); // the unsplit step: its gradient is forwardBackward's, bit for bit
+                Tensor images = Tensor.fromDoubles(pixels, 2, 2, 8, 8);
+                Tensor noiseT = Tensor.fromDoubles(noise, 2, 16);
+                Masker masker = Masker.fromNoise(noiseT, 0.75)) {
             Map<String, double[]> p = values(model, false), m = new HashMap<>(), v = new HashMap<>();
             for (int t = 1; t <= STEPS; t++) {
                 double expectedLoss;
@@ -45,18 +50,31 @@ class AdamWTest {
                 for (ParameterInfo info : model.parameters()) {
                     String name = info.name();
                     if (!info.trainable()) continue;
-                    adamw(p.get(name), g.get(name), m.computeIfAbsent(name, k -> new double[g.get(k).length]),
-                            v.computeIfAbsent(name, k -> new double[g.get(k).length]), t, decays(info));
+                    adamw(
+                            p.get(name),
+                            g.get(name),
+                            m.computeIfAbsent(name, k -> new double[g.get(k).length]),
+                            v.computeIfAbsent(name, k -> new double[g.get(k).length]),
+                            t,
+                            decays(info));
                 }
                 Map<String, double[]> actual = values(model, false);
                 for (ParameterInfo info : model.parameters())
-                    TestData.assertClose(p.get(info.name()), actual.get(info.name()), tolerance, "step " + t + " " + info.name());
+                    TestData.assertClose(
+                            p.get(info.name()), actual.get(info.name()), tolerance, "step " + t + " " + info.name());
                 for (String name : m.keySet()) {
-                    try (Tensor ma = trainer.optimizerState("exp_avg." + name); Tensor va = trainer.optimizerState("exp_avg_sq." + name)) {
+                    try (Tensor ma = trainer.optimizerState("exp_avg." + name);
+                            Tensor va = trainer.optimizerState("exp_avg_sq." + name)) {
                         // relative to the entry's largest value: the moments are small numbers
-                        TestData.assertClose(m.get(name), ma.toDoubleArray(), tolerance * largest(m.get(name)),
+                        TestData.assertClose(
+                                m.get(name),
+                                ma.toDoubleArray(),
+                                tolerance * largest(m.get(name)),
                                 "exp_avg after step " + t + " " + name);
-                        TestData.assertClose(v.get(name), va.toDoubleArray(), tolerance * largest(v.get(name)),
+                        TestData.assertClose(
+                                v.get(name),
+                                va.toDoubleArray(),
+                                tolerance * largest(v.get(name)),
                                 "exp_avg_sq after step " + t + " " + name);
                     }
                 }
@@ -73,12 +91,16 @@ class AdamWTest {
         // Same weights, gradients and Adam moments: the two runs differ only by the decoupled decay −lr·wd·p.
         double[] pixels = TestData.gaussian(2 * 128, 33);
         try (Model plain = Model.create(CONFIG, Device.cpu(), 4);
-             Model decayed = Model.create(CONFIG, Device.cpu(), 4);
-             Trainer t0 = Trainer.builder(plain).learningRate(LR).weightDecay(0).build();
-             Trainer t1 = Trainer.builder(decayed).learningRate(LR).weightDecay(0.5).build();
-             Tensor images = Tensor.fromDoubles(pixels, 2, 2, 8, 8);
-             Masker m0 = Masker.random(0.75, 1);
-             Masker m1 = Masker.random(0.75, 1)) {
+                Model decayed = Model.create(CONFIG, Device.cpu(), 4);
+                Trainer t0 =
+                        Trainer.builder(plain).learningRate(LR).weightDecay(0).build();
+                Trainer t1 = Trainer.builder(decayed)
+                        .learningRate(LR)
+                        .weightDecay(0.5)
+                        .build();
+                Tensor images = Tensor.fromDoubles(pixels, 2, 2, 8, 8);
+                Masker m0 = Masker.random(0.75, 1);
+                Masker m1 = Masker.random(0.75, 1)) {
             Map<String, double[]> before = values(plain, false);
             t0.step(images, m0);
             t1.step(images, m1);
@@ -97,10 +119,13 @@ class AdamWTest {
             // qkv, proj, fc1, fc2 per block (3 blocks), patch embedding, decoder embed and pred, two tokens
             assertEquals(3 * 4 + 1 + 2 + 2, decaying);
         }
-        assertArrayEquals(new boolean[] {true, true, false, false, false},
-                new boolean[] {decays(info("cls_token", 1, 1, 8)), decays(info("blocks.0.attn.qkv.weight", 24, 8)),
-                        decays(info("blocks.0.attn.qkv.bias", 24)), decays(info("norm.weight", 8)),
-                        decays(info("decoder_pred.bias", 8))});
+        assertArrayEquals(new boolean[] {true, true, false, false, false}, new boolean[] {
+            decays(info("cls_token", 1, 1, 8)),
+            decays(info("blocks.0.attn.qkv.weight", 24, 8)),
+            decays(info("blocks.0.attn.qkv.bias", 24)),
+            decays(info("norm.weight", 8)),
+            decays(info("decoder_pred.bias", 8))
+        });
     }
 
     /**
@@ -110,16 +135,18 @@ class AdamWTest {
      */
     @Test
     void theBuildersDefaultBetasAreTheRecipes() {
-        try (Model model = Model.create(CONFIG, Device.cpu(), 3); Trainer trainer = Trainer.builder(model).build();
-             Masker masker = Masker.random(0.75, 5)) {
+        try (Model model = Model.create(CONFIG, Device.cpu(), 3);
+                Trainer trainer = Trainer.builder(model).build();
+                Masker masker = Masker.random(0.75, 5)) {
             assertBetas(0.9, 0.95, "blocks.0.mlp.fc1.weight", trainer::optimizerState, s -> {
                 try (Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * 128, 40 + s), 2, 2, 8, 8)) {
                     trainer.step(images, masker);
                 }
             });
         }
-        try (Classifier c = Classifier.create(CONFIG, 3, 0.0, Device.cpu(), 3); FineTuner tuner = FineTuner.builder(c).build();
-             Tensor labels = Tensor.fromLongs(new long[] {0, 2}, 2)) {
+        try (Classifier c = Classifier.create(CONFIG, 3, 0.0, Device.cpu(), 3);
+                FineTuner tuner = FineTuner.builder(c).build();
+                Tensor labels = Tensor.fromLongs(new long[] {0, 2}, 2)) {
             assertBetas(0.9, 0.999, "head.weight", tuner::optimizerState, s -> {
                 try (Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * 128, 50 + s), 2, 2, 8, 8)) {
                     tuner.step(images, labels);
@@ -128,13 +155,18 @@ class AdamWTest {
         }
     }
 
-    private static void assertBetas(double b1, double b2, String param, java.util.function.Function<String, Tensor> state,
-                                    java.util.function.IntConsumer step) {
+    private static void assertBetas(
+            double b1,
+            double b2,
+            String param,
+            java.util.function.Function<String, Tensor> state,
+            java.util.function.IntConsumer step) {
         double[] m0 = null, v0 = null;
         for (int s = 0; s < 4; s++) {
             step.accept(s);
             double[] m, v;
-            try (Tensor mt = state.apply("exp_avg." + param); Tensor vt = state.apply("exp_avg_sq." + param)) {
+            try (Tensor mt = state.apply("exp_avg." + param);
+                    Tensor vt = state.apply("exp_avg_sq." + param)) {
                 m = mt.toDoubleArray();
                 v = vt.toDoubleArray();
             }
@@ -144,8 +176,11 @@ class AdamWTest {
                     double g = (m[i] - b1 * m0[i]) / (1 - b1);
                     predicted[i] = b2 * v0[i] + (1 - b2) * g * g;
                 }
-                TestData.assertClose(predicted, v, 1e-9 * java.util.Arrays.stream(v).max().orElse(1), "exp_avg_sq of "
-                        + param + " after step " + (s + 1) + " with betas (" + b1 + ", " + b2 + ")");
+                TestData.assertClose(
+                        predicted,
+                        v,
+                        1e-9 * java.util.Arrays.stream(v).max().orElse(1),
+                        "exp_avg_sq of " + param + " after step " + (s + 1) + " with betas (" + b1 + ", " + b2 + ")");
             }
             m0 = m;
             v0 = v;

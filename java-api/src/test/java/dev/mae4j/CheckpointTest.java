@@ -1,7 +1,9 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -10,11 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** safetensors checkpoints: bit-exact round trips, the reference's names, and clear errors for bad files. */
 class CheckpointTest {
@@ -24,8 +23,8 @@ class CheckpointTest {
     private static Model trained(MaeConfig c) {
         Model model = Model.create(c, Device.cpu(), 8);
         try (Trainer t = Trainer.builder(model).learningRate(1e-2).build();
-             Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(2 * 128, 3)), 2, 2, 8, 8);
-             Masker m = Masker.random(0.75, 1)) {
+                Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(2 * 128, 3)), 2, 2, 8, 8);
+                Masker m = Masker.random(0.75, 1)) {
             t.step(images, m);
             t.step(images, m);
         }
@@ -38,18 +37,22 @@ class CheckpointTest {
         Path file = dir.resolve("ckpt.safetensors");
         try (Model model = trained(c)) {
             model.save(file);
-            try (Model byConfig = Model.load(file, c, Device.cpu()); Model byMetadata = Model.load(file, Device.cpu())) {
+            try (Model byConfig = Model.load(file, c, Device.cpu());
+                    Model byMetadata = Model.load(file, Device.cpu())) {
                 assertEquals(c, byMetadata.config());
                 for (ParameterInfo p : model.parameters()) {
-                    try (Tensor a = model.parameter(p.name()); Tensor b = byConfig.parameter(p.name());
-                         Tensor d = byMetadata.parameter(p.name())) {
+                    try (Tensor a = model.parameter(p.name());
+                            Tensor b = byConfig.parameter(p.name());
+                            Tensor d = byMetadata.parameter(p.name())) {
                         assertEquals(-1, a.segment().mismatch(b.segment()), p.name());
                         assertEquals(-1, a.segment().mismatch(d.segment()), p.name());
                     }
                 }
                 try (Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(2 * 128, 9)), 2, 2, 8, 8);
-                     Masker m1 = Masker.random(0.75, 2); Masker m2 = Masker.random(0.75, 2);
-                     ForwardResult r1 = model.forward(images, m1); ForwardResult r2 = byConfig.forward(images, m2)) {
+                        Masker m1 = Masker.random(0.75, 2);
+                        Masker m2 = Masker.random(0.75, 2);
+                        ForwardResult r1 = model.forward(images, m1);
+                        ForwardResult r2 = byConfig.forward(images, m2)) {
                     assertEquals(r1.loss(), r2.loss(), 0.0);
                 }
             }
@@ -66,24 +69,37 @@ class CheckpointTest {
             model.save(file);
         }
         byte[] bytes = Files.readAllBytes(file);
-        long headerLen = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        long headerLen =
+                ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         assertEquals(0, (8 + headerLen) % 8, "data starts 8-byte aligned");
         String header = new String(bytes, 8, (int) headerLen, StandardCharsets.UTF_8);
         assertTrue(header.contains("\"blocks.1.attn.qkv.weight\":{\"dtype\":\"F32\",\"shape\":[24,8]"), header);
-        for (String key : List.of("cls_token", "pos_embed", "mask_token", "decoder_pos_embed", "patch_embed.proj.weight",
-                "blocks.0.mlp.fc1.bias", "norm.weight", "decoder_embed.weight", "decoder_blocks.0.norm2.bias",
-                "decoder_norm.bias", "decoder_pred.weight", "\"embed_dim\":\"8\"", "\"format\":\"pt\""))
-            assertTrue(header.contains(key), "header lacks " + key);
+        for (String key : List.of(
+                "cls_token",
+                "pos_embed",
+                "mask_token",
+                "decoder_pos_embed",
+                "patch_embed.proj.weight",
+                "blocks.0.mlp.fc1.bias",
+                "norm.weight",
+                "decoder_embed.weight",
+                "decoder_blocks.0.norm2.bias",
+                "decoder_norm.bias",
+                "decoder_pred.weight",
+                "\"embed_dim\":\"8\"",
+                "\"format\":\"pt\"")) assertTrue(header.contains(key), "header lacks " + key);
     }
 
     @Test
     void savingReplacesAnEarlierCheckpoint() throws IOException {
         Path file = dir.resolve("ckpt.safetensors");
-        try (Model a = Model.create(MaeConfig.tiny(), Device.cpu(), 1); Model b = Model.create(MaeConfig.tiny(), Device.cpu(), 2)) {
+        try (Model a = Model.create(MaeConfig.tiny(), Device.cpu(), 1);
+                Model b = Model.create(MaeConfig.tiny(), Device.cpu(), 2)) {
             a.save(file);
             b.save(file);
-            try (Model loaded = Model.load(file, Device.cpu()); Tensor x = loaded.parameter("cls_token");
-                 Tensor y = b.parameter("cls_token")) {
+            try (Model loaded = Model.load(file, Device.cpu());
+                    Tensor x = loaded.parameter("cls_token");
+                    Tensor y = b.parameter("cls_token")) {
                 assertEquals(-1, x.segment().mismatch(y.segment()));
             }
         }
@@ -98,9 +114,10 @@ class CheckpointTest {
         byte[] before = Files.readAllBytes(file);
         java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined();
         java.lang.foreign.MemorySegment gone = arena.allocate(16);
-        arena.close();  // the second tensor's memory is gone: writing it fails after the first was written
+        arena.close(); // the second tensor's memory is gone: writing it fails after the first was written
         try (Tensor ok = Tensor.zeros(DType.F32, 4)) {
-            List<SafeTensors.Source> sources = List.of(new SafeTensors.Source("a", DType.F32, new long[] {4}, ok.segment()),
+            List<SafeTensors.Source> sources = List.of(
+                    new SafeTensors.Source("a", DType.F32, new long[] {4}, ok.segment()),
                     new SafeTensors.Source("b", DType.F32, new long[] {4}, gone));
             assertThrows(IllegalStateException.class, () -> SafeTensors.write(file, java.util.Map.of(), sources));
         }
@@ -124,8 +141,10 @@ class CheckpointTest {
     }
 
     private void assertRejected(Path file, String messagePart) {
-        CheckpointException e = assertThrows(CheckpointException.class, () -> Model.load(file, MaeConfig.tiny(), Device.cpu()));
-        assertTrue(e.getMessage().contains(messagePart), "message '" + e.getMessage() + "' lacks '" + messagePart + "'");
+        CheckpointException e =
+                assertThrows(CheckpointException.class, () -> Model.load(file, MaeConfig.tiny(), Device.cpu()));
+        assertTrue(
+                e.getMessage().contains(messagePart), "message '" + e.getMessage() + "' lacks '" + messagePart + "'");
     }
 
     @Test
@@ -136,19 +155,36 @@ class CheckpointTest {
         assertRejected(write("huge", huge), "header length");
         assertRejected(write("json", withHeader("{not json", 0)), "not valid JSON");
         assertRejected(write("array", withHeader("[1,2]", 0)), "not a JSON object");
-        assertRejected(write("dup", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4)), "Duplicate field 'a'");
-        assertRejected(write("range", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8)),
+        assertRejected(
+                write(
+                        "dup",
+                        withHeader(
+                                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                                        + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                                4)),
+                "Duplicate field 'a'");
+        assertRejected(
+                write("range", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8)),
                 "outside the data section");
-        assertRejected(write("size", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8)),
+        assertRejected(
+                write("size", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8)),
                 "needs 12");
-        assertRejected(write("overlap", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12)), "overlap");
-        assertRejected(write("dtype", withHeader("{\"a\":{\"dtype\":\"Q7\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8)),
+        assertRejected(
+                write(
+                        "overlap",
+                        withHeader(
+                                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+                                12)),
+                "overlap");
+        assertRejected(
+                write("dtype", withHeader("{\"a\":{\"dtype\":\"Q7\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8)),
                 "unknown dtype");
-        assertRejected(write("negative", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8)),
+        assertRejected(
+                write("negative", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8)),
                 "bad shape");
-        assertRejected(write("keys", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8)),
+        assertRejected(
+                write("keys", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8)),
                 "missing [blocks.0.attn.proj.bias");
     }
 

@@ -1,8 +1,7 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -12,16 +11,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Checkpoints survive SIGKILL at any moment and a disk that runs out: the last complete file always loads. */
 @Tag("process")
 class CrashSafetyTest {
     private static List<String> javaCommand(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path")));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path")));
         String lib = System.getProperty("mae.library.path");
         if (lib != null) cmd.add("-Dmae.library.path=" + lib);
         cmd.add(CrashChild.class.getName());
@@ -35,7 +37,9 @@ class CrashSafetyTest {
         Random random = new Random(5);
         int kills = 6;
         for (int k = 0; k < kills; k++) {
-            Process p = new ProcessBuilder(javaCommand("loop", file.toString())).redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(javaCommand("loop", file.toString()))
+                    .redirectErrorStream(true)
+                    .start();
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             int lastReported = -1;
             long until = -1;
@@ -45,13 +49,16 @@ class CrashSafetyTest {
                 if (until < 0) until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(random.nextInt(400));
                 if (System.nanoTime() >= until) break;
             }
-            p.destroyForcibly();  // SIGKILL, most likely in the middle of a write
+            p.destroyForcibly(); // SIGKILL, most likely in the middle of a write
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
             assertTrue(lastReported >= 0, "the child saved nothing");
-            try (Model m = Model.load(file, Device.cpu()); Tensor cls = m.parameter("cls_token")) {
+            try (Model m = Model.load(file, Device.cpu());
+                    Tensor cls = m.parameter("cls_token")) {
                 float saved = cls.toFloatArray()[0];
-                assertTrue(saved >= lastReported && saved <= lastReported + 2,
-                        "kill " + k + ": the file holds iteration " + saved + ", the last reported was " + lastReported);
+                assertTrue(
+                        saved >= lastReported && saved <= lastReported + 2,
+                        "kill " + k + ": the file holds iteration " + saved + ", the last reported was "
+                                + lastReported);
             }
         }
     }

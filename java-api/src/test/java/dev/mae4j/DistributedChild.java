@@ -10,10 +10,10 @@ public final class DistributedChild {
         var options = ProcessGroup.Options.of("127.0.0.1", port, rank, world)
                 .withTimeout(java.time.Duration.ofMillis(Long.parseLong(args[3])));
         try (ProcessGroup group = ProcessGroup.join(options);
-             Model model = Model.create(DistributedTest.CONFIG, Device.cpu(), 1);
-             Trainer trainer = Trainer.builder(model).processGroup(group).build();
-             Masker masker = Masker.random(0.75, rank);
-             Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * 128, rank), 2, 2, 8, 8)) {
+                Model model = Model.create(DistributedTest.CONFIG, Device.cpu(), 1);
+                Trainer trainer = Trainer.builder(model).processGroup(group).build();
+                Masker masker = Masker.random(0.75, rank);
+                Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * 128, rank), 2, 2, 8, 8)) {
             for (int i = 0; ; i++) {
                 trainer.step(images, masker);
                 System.out.println("step " + i);

@@ -1,13 +1,12 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Tag;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.ImageDataset;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -24,11 +23,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Data-parallel training on Gloo over loopback: two ranks with half the batch each train exactly as one process
@@ -37,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("process")
 class DistributedTest {
-    static final MaeConfig CONFIG = MaeConfig.tiny().toBuilder().precision(DType.F64).normPixLoss(true).build();
+    static final MaeConfig CONFIG =
+            MaeConfig.tiny().toBuilder().precision(DType.F64).normPixLoss(true).build();
     private static final int IMG = 2 * 8 * 8;
 
     // Our builds (CI, ./run-tests) always have Gloo; only the GPU bundle, built against whatever LibTorch a device
@@ -79,7 +79,8 @@ class DistributedTest {
         return values(c.parameters(), c::parameter);
     }
 
-    private static Map<String, double[]> values(List<ParameterInfo> infos, java.util.function.Function<String, Tensor> read) {
+    private static Map<String, double[]> values(
+            List<ParameterInfo> infos, java.util.function.Function<String, Tensor> read) {
         Map<String, double[]> out = new HashMap<>();
         for (ParameterInfo p : infos)
             try (Tensor t = read.apply(p.name())) {
@@ -107,10 +108,11 @@ class DistributedTest {
         LrSchedule schedule = LrSchedule.warmupCosine(1e-2, 1e-4, 1, steps);
         Map<String, double[]> single;
         try (Model model = Model.create(CONFIG, Device.cpu(), 3);
-             Trainer t = Trainer.builder(model).schedule(schedule).build()) {
+                Trainer t = Trainer.builder(model).schedule(schedule).build()) {
             for (int s = 0; s < steps; s++)
-                try (Tensor images = rows(pixels[s], 0, n, IMG, 2, 8, 8); Tensor z = rows(noise[s], 0, n, L, L);
-                     Masker m = Masker.fromNoise(z, 0.75)) {
+                try (Tensor images = rows(pixels[s], 0, n, IMG, 2, 8, 8);
+                        Tensor z = rows(noise[s], 0, n, L, L);
+                        Masker m = Masker.fromNoise(z, 0.75)) {
                     t.step(images, m);
                 }
             single = parameters(model);
@@ -119,15 +121,20 @@ class DistributedTest {
         List<Map<String, double[]>> ranks = onRanks(2, rank -> {
             // rank 1 starts from other weights: the group must copy rank 0's
             try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
-                 Model model = Model.create(CONFIG, Device.cpu(), rank == 0 ? 3 : 99);
-                 // small buckets: many all-reduces, launched from the backward pass's hooks
-                 Trainer t = Trainer.builder(model).schedule(schedule).accumulationSteps(accumulation).processGroup(g)
-                         .bucketBytes(accumulation == 1 ? 25L << 20 : 2048).build()) {
+                    Model model = Model.create(CONFIG, Device.cpu(), rank == 0 ? 3 : 99);
+                    // small buckets: many all-reduces, launched from the backward pass's hooks
+                    Trainer t = Trainer.builder(model)
+                            .schedule(schedule)
+                            .accumulationSteps(accumulation)
+                            .processGroup(g)
+                            .bucketBytes(accumulation == 1 ? 25L << 20 : 2048)
+                            .build()) {
                 for (int s = 0; s < steps; s++)
                     for (int k = 0; k < accumulation; k++) {
                         int from = rank * perRank + k * micro;
                         try (Tensor images = rows(pixels[s], from, from + micro, IMG, 2, 8, 8);
-                             Tensor z = rows(noise[s], from, from + micro, L, L); Masker m = Masker.fromNoise(z, 0.75)) {
+                                Tensor z = rows(noise[s], from, from + micro, L, L);
+                                Masker m = Masker.fromNoise(z, 0.75)) {
                             t.step(images, m);
                         }
                     }
@@ -153,9 +160,11 @@ class DistributedTest {
         LrSchedule schedule = LrSchedule.warmupCosine(1e-2, 1e-4, 1, steps);
         Map<String, double[]> single = new HashMap<>();
         double[] singleLoss = new double[steps];
-        try (Classifier c = ClassifierTest.classifier(CONFIG, 5); FineTuner t = FineTuner.builder(c).schedule(schedule).build()) {
+        try (Classifier c = ClassifierTest.classifier(CONFIG, 5);
+                FineTuner t = FineTuner.builder(c).schedule(schedule).build()) {
             for (int s = 0; s < steps; s++)
-                try (Tensor images = rows(pixels[s], 0, n, IMG, 2, 8, 8); Tensor y = Tensor.fromLongs(labels[s], n)) {
+                try (Tensor images = rows(pixels[s], 0, n, IMG, 2, 8, 8);
+                        Tensor y = Tensor.fromLongs(labels[s], n)) {
                     singleLoss[s] = t.step(images, y);
                 }
             single.putAll(parameters(c));
@@ -163,12 +172,16 @@ class DistributedTest {
         int port = freePort();
         List<Object[]> ranks = onRanks(2, rank -> {
             try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
-                 Classifier c = ClassifierTest.classifier(CONFIG, rank == 0 ? 5 : 77);
-                 FineTuner t = FineTuner.builder(c).schedule(schedule).processGroup(g).build()) {
+                    Classifier c = ClassifierTest.classifier(CONFIG, rank == 0 ? 5 : 77);
+                    FineTuner t = FineTuner.builder(c)
+                            .schedule(schedule)
+                            .processGroup(g)
+                            .build()) {
                 double[] losses = new double[steps];
                 for (int s = 0; s < steps; s++)
                     try (Tensor images = rows(pixels[s], rank * n / 2, (rank + 1) * n / 2, IMG, 2, 8, 8);
-                         Tensor y = Tensor.fromLongs(Arrays.copyOfRange(labels[s], rank * n / 2, (rank + 1) * n / 2), n / 2)) {
+                            Tensor y = Tensor.fromLongs(
+                                    Arrays.copyOfRange(labels[s], rank * n / 2, (rank + 1) * n / 2), n / 2)) {
                         losses[s] = t.step(images, y);
                     }
                 return new Object[] {parameters(c), losses};
@@ -178,7 +191,8 @@ class DistributedTest {
             @SuppressWarnings("unchecked")
             Map<String, double[]> params = (Map<String, double[]>) ranks.get(r)[0];
             for (String name : single.keySet())
-                TestData.assertClose(single.get(name), params.get(name), 1e-10, name + " of rank " + r + " vs one process");
+                TestData.assertClose(
+                        single.get(name), params.get(name), 1e-10, name + " of rank " + r + " vs one process");
             TestData.assertClose(singleLoss, (double[]) ranks.get(r)[1], 1e-12, "losses of rank " + r);
         }
     }
@@ -188,10 +202,14 @@ class DistributedTest {
         int port = freePort();
         List<double[]> losses = onRanks(2, rank -> {
             try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
-                 Model model = Model.create(CONFIG, Device.cpu(), 3);
-                 Trainer t = Trainer.builder(model).learningRate(0).processGroup(g).build();
-                 Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * IMG, 10 + rank), 2, 2, 8, 8);
-                 Masker alone = Masker.random(0.75, rank); Masker together = Masker.random(0.75, rank)) {
+                    Model model = Model.create(CONFIG, Device.cpu(), 3);
+                    Trainer t = Trainer.builder(model)
+                            .learningRate(0)
+                            .processGroup(g)
+                            .build();
+                    Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * IMG, 10 + rank), 2, 2, 8, 8);
+                    Masker alone = Masker.random(0.75, rank);
+                    Masker together = Masker.random(0.75, rank)) {
                 double local;
                 try (ForwardResult r = model.forward(images, alone)) {
                     local = r.loss();
@@ -209,11 +227,15 @@ class DistributedTest {
         int port = freePort();
         List<Object[]> out = onRanks(3, rank -> {
             try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 3));
-                 Tensor t = Tensor.fromDoubles(new double[] {rank, 10 * rank}, 2)) {
+                    Tensor t = Tensor.fromDoubles(new double[] {rank, 10 * rank}, 2)) {
                 g.broadcast(t, 2);
                 g.barrier();
-                return new Object[] {g.allReduceSum(1.5, rank), g.allReduceSum(rank + 1L)[0], t.toDoubleArray(),
-                        g.allGather(new byte[rank + 1])};
+                return new Object[] {
+                    g.allReduceSum(1.5, rank),
+                    g.allReduceSum(rank + 1L)[0],
+                    t.toDoubleArray(),
+                    g.allGather(new byte[rank + 1])
+                };
             }
         });
         for (Object[] r : out) {
@@ -230,15 +252,18 @@ class DistributedTest {
         ImageDataset data = TestData.dataset(CONFIG, 24, 5);
         LrSchedule schedule = LrSchedule.warmupCosine(1e-2, 1e-4, 2, 6);
         int port = freePort();
-        List<Map<String, double[]>> straight = onRanks(2, rank -> fitRank(rank, port, data, schedule, dir.resolve("a"), 6, null));
+        List<Map<String, double[]>> straight =
+                onRanks(2, rank -> fitRank(rank, port, data, schedule, dir.resolve("a"), 6, null));
         Path checkpoint = dir.resolve("b");
         int port2 = freePort();
         onRanks(2, rank -> fitRank(rank, port2, data, schedule, checkpoint, 3, null));
         int port3 = freePort();
-        List<Map<String, double[]>> resumed = onRanks(2, rank -> fitRank(rank, port3, data, schedule, checkpoint, 6, checkpoint));
+        List<Map<String, double[]>> resumed =
+                onRanks(2, rank -> fitRank(rank, port3, data, schedule, checkpoint, 6, checkpoint));
         for (String name : straight.get(0).keySet()) {
             assertArrayEquals(straight.get(0).get(name), resumed.get(0).get(name), name + " after resuming");
-            assertArrayEquals(straight.get(0).get(name), straight.get(1).get(name), name + " differs between the ranks");
+            assertArrayEquals(
+                    straight.get(0).get(name), straight.get(1).get(name), name + " differs between the ranks");
         }
     }
 
@@ -257,10 +282,22 @@ class DistributedTest {
             java.util.Set<Integer> read = java.util.concurrent.ConcurrentHashMap.newKeySet();
             List<Integer> all = java.util.Collections.synchronizedList(new ArrayList<>());
             ImageDataset recording = new ImageDataset() {
-                public int size() { return data.size(); }
-                public int channels() { return data.channels(); }
-                public int height() { return data.height(); }
-                public int width() { return data.width(); }
+                public int size() {
+                    return data.size();
+                }
+
+                public int channels() {
+                    return data.channels();
+                }
+
+                public int height() {
+                    return data.height();
+                }
+
+                public int width() {
+                    return data.width();
+                }
+
                 public void copyNormalised(int index, float[] dst, int offset) {
                     all.add(index);
                     read.add(index);
@@ -268,9 +305,12 @@ class DistributedTest {
                 }
             };
             try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
-                 Model model = Model.create(CONFIG, Device.cpu(), 3);
-                 Trainer t = Trainer.builder(model).schedule(schedule).processGroup(g).build();
-                 Masker m = Masker.random(0.75, 40 + rank)) {
+                    Model model = Model.create(CONFIG, Device.cpu(), 3);
+                    Trainer t = Trainer.builder(model)
+                            .schedule(schedule)
+                            .processGroup(g)
+                            .build();
+                    Masker m = Masker.random(0.75, 40 + rank)) {
                 t.fit(recording, m, new Fit(4, 2, 8, null, null, 1, null), u -> true);
             } catch (IOException | InterruptedException e) {
                 throw new RuntimeException(e);
@@ -296,13 +336,17 @@ class DistributedTest {
             double[] clean = TestData.gaussian(2 * IMG, 10 + rank), poisoned = clean.clone();
             if (rank == 1) poisoned[7] = Double.NaN;
             try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
-                 Model model = Model.create(CONFIG, Device.cpu(), 3);
-                 Trainer t = Trainer.builder(model).learningRate(1e-2).processGroup(g).build();
-                 Tensor good = Tensor.fromDoubles(clean, 2, 2, 8, 8); Tensor bad = Tensor.fromDoubles(poisoned, 2, 2, 8, 8);
-                 Masker masker = Masker.random(0.75, rank)) {
+                    Model model = Model.create(CONFIG, Device.cpu(), 3);
+                    Trainer t = Trainer.builder(model)
+                            .learningRate(1e-2)
+                            .processGroup(g)
+                            .build();
+                    Tensor good = Tensor.fromDoubles(clean, 2, 2, 8, 8);
+                    Tensor bad = Tensor.fromDoubles(poisoned, 2, 2, 8, 8);
+                    Masker masker = Masker.random(0.75, rank)) {
                 t.step(good, masker);
                 Map<String, double[]> before = parameters(model);
-                double loss = t.step(bad, masker);  // rank 0's own batch is clean
+                double loss = t.step(bad, masker); // rank 0's own batch is clean
                 Map<String, double[]> after = parameters(model);
                 t.step(good, masker);
                 return new Object[] {loss, t.skippedUpdates(), before, after, parameters(model)};
@@ -315,20 +359,25 @@ class DistributedTest {
             assertEquals(1L, x[1], "rank " + r + " skipped the update");
             @SuppressWarnings("unchecked")
             Map<String, double[]> before = (Map<String, double[]>) x[2], after = (Map<String, double[]>) x[3];
-            for (String name : before.keySet()) assertArrayEquals(before.get(name), after.get(name), "rank " + r + " " + name);
+            for (String name : before.keySet())
+                assertArrayEquals(before.get(name), after.get(name), "rank " + r + " " + name);
         }
         @SuppressWarnings("unchecked")
-        Map<String, double[]> a = (Map<String, double[]>) results.get(0)[4], b = (Map<String, double[]>) results.get(1)[4];
+        Map<String, double[]> a = (Map<String, double[]>) results.get(0)[4],
+                b = (Map<String, double[]>) results.get(1)[4];
         for (String name : a.keySet()) assertArrayEquals(a.get(name), b.get(name), name + ": the ranks stay identical");
     }
 
     // Fits `updates` updates of batch 4 per rank, saving a checkpoint at `save` and starting from `resume` if given.
-    private static Map<String, double[]> fitRank(int rank, int port, ImageDataset data, LrSchedule schedule, Path save,
-                                                 long updates, Path resume) {
+    private static Map<String, double[]> fitRank(
+            int rank, int port, ImageDataset data, LrSchedule schedule, Path save, long updates, Path resume) {
         try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
-             Model model = Model.create(CONFIG, Device.cpu(), 3 + rank);
-             Trainer t = Trainer.builder(model).schedule(schedule).processGroup(g).build();
-             Masker m = Masker.random(0.75, 40 + rank)) {
+                Model model = Model.create(CONFIG, Device.cpu(), 3 + rank);
+                Trainer t = Trainer.builder(model)
+                        .schedule(schedule)
+                        .processGroup(g)
+                        .build();
+                Masker m = Masker.random(0.75, 40 + rank)) {
             if (resume != null) {
                 t.loadCheckpoint(resume, m);
                 assertEquals(3, t.stepCount());
@@ -344,9 +393,9 @@ class DistributedTest {
     void shardsFollowDistributedSampler() {
         ImageDataset data = TestData.dataset(CONFIG, 10, 1);
         try (BatchLoader alone = new BatchLoader(data, 1, 4, 0, 0, 1);
-             BatchLoader r0 = new BatchLoader(data, 1, 4, 0, 0, 1, null, 0, 3);
-             BatchLoader r1 = new BatchLoader(data, 1, 4, 0, 0, 1, null, 1, 3);
-             BatchLoader r2 = new BatchLoader(data, 1, 4, 0, 0, 1, null, 2, 3)) {
+                BatchLoader r0 = new BatchLoader(data, 1, 4, 0, 0, 1, null, 0, 3);
+                BatchLoader r1 = new BatchLoader(data, 1, 4, 0, 0, 1, null, 1, 3);
+                BatchLoader r2 = new BatchLoader(data, 1, 4, 0, 0, 1, null, 2, 3)) {
             int[] order = alone.permutation(2);
             // 10 images over 3 ranks: padded to 12 by repeating the first two, rank r takes positions r, r + 3, ...
             int[] padded = Arrays.copyOf(order, 12);
@@ -367,10 +416,14 @@ class DistributedTest {
     void ranksWithDifferentModelsAreRefusedOnEveryRank() throws Exception {
         int port = freePort();
         List<String> errors = onRanks(2, rank -> {
-            MaeConfig c = rank == 0 ? CONFIG : CONFIG.toBuilder().depth(CONFIG.depth() + 1).build();
+            MaeConfig c = rank == 0
+                    ? CONFIG
+                    : CONFIG.toBuilder().depth(CONFIG.depth() + 1).build();
             try (ProcessGroup g = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, rank, 2));
-                 Model model = Model.create(c, Device.cpu(), 3)) {
-                return assertThrows(IllegalArgumentException.class, () -> Trainer.builder(model).processGroup(g).build())
+                    Model model = Model.create(c, Device.cpu(), 3)) {
+                return assertThrows(
+                                IllegalArgumentException.class,
+                                () -> Trainer.builder(model).processGroup(g).build())
                         .getMessage();
             }
         });
@@ -392,8 +445,11 @@ class DistributedTest {
         int port = freePort();
         // the launcher's class path (e.g. JUnit's console launcher keeps the tests off java.class.path) or our own
         String classPath = System.getProperty("mae.test.classpath", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", classPath));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                classPath));
         String lib = System.getProperty("mae.library.path");
         if (lib != null) cmd.add("-Dmae.library.path=" + lib);
         cmd.addAll(List.of(DistributedChild.class.getName(), Integer.toString(port), "1", "2", "10000"));
@@ -401,20 +457,24 @@ class DistributedTest {
         ProcessGroup joined;
         try {
             // a timeout far above the bound below: only Gloo noticing the closed connection can stop the step in time
-            joined = ProcessGroup.join(ProcessGroup.Options.of("127.0.0.1", port, 0, 2).withTimeout(Duration.ofSeconds(300)));
+            joined = ProcessGroup.join(
+                    ProcessGroup.Options.of("127.0.0.1", port, 0, 2).withTimeout(Duration.ofSeconds(300)));
         } catch (PeerFailureException e) {
             child.destroyForcibly();
-            throw new AssertionError("rank 1 never joined; its output:\n" + new String(child.getInputStream().readAllBytes(),
-                    StandardCharsets.UTF_8), e);
+            throw new AssertionError(
+                    "rank 1 never joined; its output:\n"
+                            + new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8),
+                    e);
         }
         try (ProcessGroup group = joined;
-             Model model = Model.create(CONFIG, Device.cpu(), 1);
-             Trainer trainer = Trainer.builder(model).processGroup(group).build();
-             Masker masker = Masker.random(0.75, 0);
-             Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * IMG, 0), 2, 2, 8, 8)) {
-            BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+                Model model = Model.create(CONFIG, Device.cpu(), 1);
+                Trainer trainer = Trainer.builder(model).processGroup(group).build();
+                Masker masker = Masker.random(0.75, 0);
+                Tensor images = Tensor.fromDoubles(TestData.gaussian(2 * IMG, 0), 2, 2, 8, 8)) {
+            BufferedReader out =
+                    new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
             for (int i = 0; i < 3; i++) trainer.step(images, masker);
-            for (String line; (line = out.readLine()) != null && !line.startsWith("step 2"); ) { }
+            for (String line; (line = out.readLine()) != null && !line.startsWith("step 2"); ) {}
             child.destroyForcibly();
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
             long t0 = System.nanoTime();

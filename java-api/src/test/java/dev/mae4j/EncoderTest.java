@@ -1,7 +1,9 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,11 +12,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The serving encoder: outputs, limits, concurrency and closing while in use. */
 class EncoderTest {
@@ -26,9 +25,13 @@ class EncoderTest {
 
     @Test
     void clsAndMeanComeFromTheTokens() {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder e = Encoder.of(m); Tensor x = images(3, 61);
-             Tensor tokens = e.embed(x, Encoder.Output.TOKENS); Tensor cls = e.embed(x, Encoder.Output.CLS);
-             Tensor mean = e.embed(x, Encoder.Output.MEAN); Tensor encoded = m.encode(x)) {
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+                Encoder e = Encoder.of(m);
+                Tensor x = images(3, 61);
+                Tensor tokens = e.embed(x, Encoder.Output.TOKENS);
+                Tensor cls = e.embed(x, Encoder.Output.CLS);
+                Tensor mean = e.embed(x, Encoder.Output.MEAN);
+                Tensor encoded = m.encode(x)) {
             assertArrayEquals(new long[] {3, 17, 8}, tokens.shape());
             assertArrayEquals(encoded.toFloatArray(), tokens.toFloatArray(), "tokens are Model.encode's");
             float[] t = tokens.toFloatArray(), c = cls.toFloatArray(), mu = mean.toFloatArray();
@@ -46,10 +49,12 @@ class EncoderTest {
     @Test
     void aFineTunedClassifierServesItsPooledFeatures(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("vit.safetensors");
-        try (Classifier c = Classifier.create(CONFIG, 5, 0.1, Device.cpu(), 2); Tensor x = images(2, 62)) {
+        try (Classifier c = Classifier.create(CONFIG, 5, 0.1, Device.cpu(), 2);
+                Tensor x = images(2, 62)) {
             c.save(file);
-            try (Encoder e = Encoder.load(file, CONFIG, Device.cpu()); Tensor f = e.embed(x, Encoder.Output.MEAN);
-                 Tensor direct = c.features(x)) {
+            try (Encoder e = Encoder.load(file, CONFIG, Device.cpu());
+                    Tensor f = e.embed(x, Encoder.Output.MEAN);
+                    Tensor direct = c.features(x)) {
                 assertArrayEquals(direct.toFloatArray(), f.toFloatArray());
                 assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
             }
@@ -62,8 +67,10 @@ class EncoderTest {
         try (Model m = Model.create(CONFIG, Device.cpu(), 1)) {
             m.save(file);
         }
-        try (Encoder e = Encoder.load(file, CONFIG, Device.cpu(), 4); Tensor x = images(5, 63)) {
-            IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
+        try (Encoder e = Encoder.load(file, CONFIG, Device.cpu(), 4);
+                Tensor x = images(5, 63)) {
+            IllegalArgumentException ex =
+                    assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
             assertTrue(ex.getMessage().contains("limit of 4"), ex.getMessage());
         }
     }
@@ -71,7 +78,8 @@ class EncoderTest {
     @Test
     void eightThreadsGetExactlyTheSerialResults() throws Exception {
         int threads = 8, calls = 50;
-        try (Model m = Model.create(CONFIG, Device.cpu(), 3); Encoder e = Encoder.of(m)) {
+        try (Model m = Model.create(CONFIG, Device.cpu(), 3);
+                Encoder e = Encoder.of(m)) {
             List<float[]> serial = new ArrayList<>();
             List<Tensor> inputs = new ArrayList<>();
             for (int i = 0; i < 10; i++) {

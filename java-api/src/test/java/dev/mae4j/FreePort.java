@@ -15,10 +15,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class FreePort {
     private static final int SPAN = 8000;
-    private static final AtomicInteger NEXT = new AtomicInteger(ThreadLocalRandom.current().nextInt(SPAN));
+    private static final AtomicInteger NEXT =
+            new AtomicInteger(ThreadLocalRandom.current().nextInt(SPAN));
 
-    private FreePort() {
-    }
+    private FreePort() {}
 
     public static int find() throws IOException {
         int low = ephemeralLow();
@@ -40,9 +40,11 @@ public final class FreePort {
 
     private static int ephemeralLow() {
         try {
-            return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+")[0]);
+            return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+                    .trim()
+                    .split("\\s+")[0]);
         } catch (IOException | RuntimeException e) {
-            return 49152;  // IANA's dynamic range, where other systems allocate
+            return 49152; // IANA's dynamic range, where other systems allocate
         }
     }
 }

@@ -1,10 +1,10 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /** CUDA agreement with the CPU; skipped with a reason where no CUDA device exists. */
 @Tag("gpu")
@@ -37,13 +37,18 @@ class GpuTest {
         double[] bad = TestData.gaussian(4 * 128, 6);
         bad[7] = Double.NaN;
         try (Model model = Model.create(MaeConfig.tiny(), device, 0);
-             Trainer trainer = Trainer.builder(model).learningRate(1e-3).stepThreads(1).build();
-             Tensor good = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
-             Tensor poisoned = Tensor.fromFloats(TestData.toFloats(bad), 4, 2, 8, 8);
-             Tensor noise = Tensor.fromDoubles(TestData.uniform(4 * 16, 9), 4, 16);
-             Masker masker = Masker.fromNoise(noise, 0.75)) {
-            return new double[] {trainer.step(good, masker), trainer.step(poisoned, masker), trainer.step(good, masker),
-                    trainer.skippedUpdates()};
+                Trainer trainer =
+                        Trainer.builder(model).learningRate(1e-3).stepThreads(1).build();
+                Tensor good = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
+                Tensor poisoned = Tensor.fromFloats(TestData.toFloats(bad), 4, 2, 8, 8);
+                Tensor noise = Tensor.fromDoubles(TestData.uniform(4 * 16, 9), 4, 16);
+                Masker masker = Masker.fromNoise(noise, 0.75)) {
+            return new double[] {
+                trainer.step(good, masker),
+                trainer.step(poisoned, masker),
+                trainer.step(good, masker),
+                trainer.skippedUpdates()
+            };
         }
     }
 
@@ -54,12 +59,16 @@ class GpuTest {
         MaeConfig c = MaeConfig.tiny();
         double[] alone = new double[3], grouped = new double[3];
         run(Device.cuda(0), c, alone);
-        var options = ProcessGroup.Options.of("127.0.0.1", DistributedTest.freePort(), 0, 1).on(Device.cuda(0));
+        var options = ProcessGroup.Options.of("127.0.0.1", DistributedTest.freePort(), 0, 1)
+                .on(Device.cuda(0));
         try (ProcessGroup group = ProcessGroup.join(options);
-             Model model = Model.create(c, Device.cuda(0), 0);
-             Trainer trainer = Trainer.builder(model).learningRate(1e-3).processGroup(group).build();
-             Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
-             Masker masker = Masker.random(0.75, 1)) {
+                Model model = Model.create(c, Device.cuda(0), 0);
+                Trainer trainer = Trainer.builder(model)
+                        .learningRate(1e-3)
+                        .processGroup(group)
+                        .build();
+                Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
+                Masker masker = Masker.random(0.75, 1)) {
             for (int i = 0; i < grouped.length; i++) grouped[i] = trainer.step(images, masker);
         }
         assertArrayEquals(alone, grouped, 1e-5);
@@ -72,13 +81,23 @@ class GpuTest {
     @Test
     void cudaBf16AgreesWithTheCpusFloat32() {
         assumeTrue(Device.cudaDeviceCount() > 0, "no CUDA device: libmae's LibTorch sees none");
-        MaeConfig f32 = MaeConfig.builder().imgSize(32).patchSize(4).inChans(3).embedDim(64).depth(2).numHeads(4)
-                .decoderEmbedDim(32).decoderDepth(1).decoderNumHeads(4).normPixLoss(true).build();
+        MaeConfig f32 = MaeConfig.builder()
+                .imgSize(32)
+                .patchSize(4)
+                .inChans(3)
+                .embedDim(64)
+                .depth(2)
+                .numHeads(4)
+                .decoderEmbedDim(32)
+                .decoderDepth(1)
+                .decoderNumHeads(4)
+                .normPixLoss(true)
+                .build();
         double[] px = TestData.gaussian(4 * 3 * 32 * 32, 21), nz = TestData.uniform(4 * 64, 22);
         double[] cpu = new double[1], gpu = new double[1];
         double[] gCpu, gGpu;
         try (Model a = Model.create(f32, Device.cpu(), 3);
-             Model b = Model.create(f32.toBuilder().precision(DType.BF16).build(), Device.cuda(0), 3)) {
+                Model b = Model.create(f32.toBuilder().precision(DType.BF16).build(), Device.cuda(0), 3)) {
             gCpu = gradients(a, px, nz, cpu);
             gGpu = gradients(b, px, nz, gpu);
         }
@@ -88,8 +107,10 @@ class GpuTest {
     }
 
     private static double[] gradients(Model m, double[] px, double[] nz, double[] loss) {
-        try (Tensor x = Tensor.fromFloats(TestData.toFloats(px), 4, 3, 32, 32); Tensor noise = Tensor.fromDoubles(nz, 4, 64);
-             Masker masker = Masker.fromNoise(noise, 0.75); ForwardResult r = m.forwardBackward(x, masker)) {
+        try (Tensor x = Tensor.fromFloats(TestData.toFloats(px), 4, 3, 32, 32);
+                Tensor noise = Tensor.fromDoubles(nz, 4, 64);
+                Masker masker = Masker.fromNoise(noise, 0.75);
+                ForwardResult r = m.forwardBackward(x, masker)) {
             loss[0] = r.loss();
             java.util.List<Double> all = new java.util.ArrayList<>();
             for (ParameterInfo p : m.parameters())
@@ -104,11 +125,11 @@ class GpuTest {
     // Three batches in turn: CUDA copies each through its own pinned buffer, two of them used in turn.
     private static void run(Device device, MaeConfig c, double[] losses) {
         try (Model model = Model.create(c, device, 0);
-             Trainer trainer = Trainer.builder(model).learningRate(1e-3).build();
-             Tensor a = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
-             Tensor b = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 6)), 4, 2, 8, 8);
-             Tensor d = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 7)), 4, 2, 8, 8);
-             Masker masker = Masker.random(0.75, 1)) {
+                Trainer trainer = Trainer.builder(model).learningRate(1e-3).build();
+                Tensor a = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 5)), 4, 2, 8, 8);
+                Tensor b = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 6)), 4, 2, 8, 8);
+                Tensor d = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(4 * 128, 7)), 4, 2, 8, 8);
+                Masker masker = Masker.random(0.75, 1)) {
             Tensor[] batches = {a, b, d};
             for (int i = 0; i < losses.length; i++) losses[i] = trainer.step(batches[i % 3], masker);
         }

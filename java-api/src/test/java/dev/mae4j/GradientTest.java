@@ -1,16 +1,16 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Test;
-
-import java.lang.foreign.ValueLayout;
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
 /** Backward-pass gradients against central finite differences of the loss, on a double-precision model. */
 class GradientTest {
-    private static final MaeConfig CONFIG = MaeConfig.tiny().toBuilder().precision(DType.F64).normPixLoss(true).build();
+    private static final MaeConfig CONFIG =
+            MaeConfig.tiny().toBuilder().precision(DType.F64).normPixLoss(true).build();
     private static final int N = 2;
 
     @Test
@@ -20,9 +20,9 @@ class GradientTest {
         Random pick = new Random(23);
         double h = 1e-5;
         try (Model model = Model.create(CONFIG, Device.cpu(), 5);
-             Tensor images = Tensor.fromDoubles(pixels, N, 2, 8, 8);
-             Tensor noiseT = Tensor.fromDoubles(noise, N, CONFIG.numPatches());
-             Masker masker = Masker.fromNoise(noiseT, 0.75)) {
+                Tensor images = Tensor.fromDoubles(pixels, N, 2, 8, 8);
+                Tensor noiseT = Tensor.fromDoubles(noise, N, CONFIG.numPatches());
+                Masker masker = Masker.fromNoise(noiseT, 0.75)) {
             model.forwardBackward(images, masker).close();
             int checked = 0;
             for (ParameterInfo p : model.parameters()) {
@@ -45,7 +45,8 @@ class GradientTest {
                         model.setParameter(p.name(), value);
                         double fd = (up - down) / (2 * h);
                         double err = Math.abs(fd - grad[i]);
-                        assertTrue(err <= 1e-7 + 1e-5 * Math.abs(fd),
+                        assertTrue(
+                                err <= 1e-7 + 1e-5 * Math.abs(fd),
                                 p.name() + "[" + i + "]: analytic " + grad[i] + ", finite difference " + fd);
                         checked++;
                     }

@@ -1,9 +1,6 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -18,8 +15,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Native memory does not leak: cycles of what a service and a training run do — create/forward/close, trainer and
@@ -44,21 +43,31 @@ public class LeakTest {
     }
 
     // The self-check's leak: malloc'd and never freed (malloc writes each chunk's header, so the pages are resident).
-    private static final java.lang.invoke.MethodHandle MALLOC = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-            java.lang.foreign.Linker.nativeLinker().defaultLookup().find("malloc").orElseThrow(),
-            java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG));
+    private static final java.lang.invoke.MethodHandle MALLOC = java.lang.foreign.Linker.nativeLinker()
+            .downcallHandle(
+                    java.lang.foreign.Linker.nativeLinker()
+                            .defaultLookup()
+                            .find("malloc")
+                            .orElseThrow(),
+                    java.lang.foreign.FunctionDescriptor.of(
+                            java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG));
 
     // glibc's mallinfo2(): ten size_t fields; uordblks (7) is the bytes of chunks handed out, over every arena, and
     // hblkhd (4) those in mmapped chunks: what malloc's callers hold, whatever the fragmentation.
-    private static final java.lang.invoke.MethodHandle MALLINFO2 = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-            java.lang.foreign.Linker.nativeLinker().defaultLookup().find("mallinfo2").orElseThrow(),
-            java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.MemoryLayout.structLayout(
-                    java.lang.foreign.MemoryLayout.sequenceLayout(10, java.lang.foreign.ValueLayout.JAVA_LONG))));
+    private static final java.lang.invoke.MethodHandle MALLINFO2 = java.lang.foreign.Linker.nativeLinker()
+            .downcallHandle(
+                    java.lang.foreign.Linker.nativeLinker()
+                            .defaultLookup()
+                            .find("mallinfo2")
+                            .orElseThrow(),
+                    java.lang.foreign.FunctionDescriptor.of(
+                            java.lang.foreign.MemoryLayout.structLayout(java.lang.foreign.MemoryLayout.sequenceLayout(
+                                    10, java.lang.foreign.ValueLayout.JAVA_LONG))));
 
     static long mallocInUseKiB() throws Throwable {
         try (Arena a = Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment info = (java.lang.foreign.MemorySegment) MALLINFO2.invokeExact(
-                    (java.lang.foreign.SegmentAllocator) a);
+            java.lang.foreign.MemorySegment info =
+                    (java.lang.foreign.MemorySegment) MALLINFO2.invokeExact((java.lang.foreign.SegmentAllocator) a);
             long[] f = info.toArray(java.lang.foreign.ValueLayout.JAVA_LONG);
             return (f[7] + f[4]) / 1024;
         }
@@ -74,8 +83,7 @@ public class LeakTest {
         void cycle() throws Exception;
 
         @Override
-        default void close() throws Exception {
-        }
+        default void close() throws Exception {}
     }
 
     private static final MaeConfig TINY = MaeConfig.tiny();
@@ -83,81 +91,87 @@ public class LeakTest {
 
     private static Workload workload(String name, Path scratch) {
         return switch (name) {
-            case "models" -> () -> {
-                try (Model m = Model.create(TINY, Device.cpu(), 1);
-                     Masker masker = Masker.random(0.75, 1);
-                     Tensor x = TestData.images(PIXELS, DType.F32, TINY, 2);
-                     ForwardResult r = m.forward(x, masker);
-                     Tensor p = m.parameter("norm.weight")) {
-                    if (!Double.isFinite(r.loss()) || p.elementCount() != 8) throw new AssertionError("bad cycle");
-                }
-            };
-            case "training" -> new Workload() {
-                final Model m = Model.create(TINY, Device.cpu(), 1);
-                final Trainer t = Trainer.builder(m).stepThreads(2).build();
-                final Classifier c = Classifier.create(TINY, 3, 0.1, Device.cpu(), 1);
-                final FineTuner f = FineTuner.builder(c).stepThreads(2).build();
-                final Masker masker = Masker.random(0.75, 1);
-                final Tensor x = TestData.images(PIXELS, DType.F32, TINY, 2), y = Tensor.fromLongs(new long[] {0, 2}, 2);
+            case "models" ->
+                () -> {
+                    try (Model m = Model.create(TINY, Device.cpu(), 1);
+                            Masker masker = Masker.random(0.75, 1);
+                            Tensor x = TestData.images(PIXELS, DType.F32, TINY, 2);
+                            ForwardResult r = m.forward(x, masker);
+                            Tensor p = m.parameter("norm.weight")) {
+                        if (!Double.isFinite(r.loss()) || p.elementCount() != 8) throw new AssertionError("bad cycle");
+                    }
+                };
+            case "training" ->
+                new Workload() {
+                    final Model m = Model.create(TINY, Device.cpu(), 1);
+                    final Trainer t = Trainer.builder(m).stepThreads(2).build();
+                    final Classifier c = Classifier.create(TINY, 3, 0.1, Device.cpu(), 1);
+                    final FineTuner f = FineTuner.builder(c).stepThreads(2).build();
+                    final Masker masker = Masker.random(0.75, 1);
+                    final Tensor x = TestData.images(PIXELS, DType.F32, TINY, 2),
+                            y = Tensor.fromLongs(new long[] {0, 2}, 2);
 
-                public void cycle() {
-                    if (!Double.isFinite(t.step(x, masker)) || !Double.isFinite(f.step(x, y))) throw new AssertionError("bad step");
-                }
+                    public void cycle() {
+                        if (!Double.isFinite(t.step(x, masker)) || !Double.isFinite(f.step(x, y)))
+                            throw new AssertionError("bad step");
+                    }
 
-                public void close() {
-                    for (AutoCloseable a : List.of(y, x, masker, f, c, t, m))
-                        try {
-                            a.close();
-                        } catch (Exception ignored) {
-                            // closing frees; nothing to report
-                        }
-                }
-            };
-            case "embedding" -> new Workload() {
-                final Model m = Model.create(TINY, Device.cpu(), 1);
-                final Encoder e = Encoder.of(m);
-                final Tensor x = TestData.images(PIXELS, DType.F32, TINY, 2);
-                final ExecutorService pool = Executors.newFixedThreadPool(4);
-
-                public void cycle() throws Exception {
-                    List<Future<?>> calls = new ArrayList<>();
-                    for (int i = 0; i < 4; i++) {
-                        Encoder.Output output = i % 2 == 0 ? Encoder.Output.CLS : Encoder.Output.TOKENS;
-                        calls.add(pool.submit(() -> {
-                            try (Tensor f = e.embed(x, output)) {
-                                return f.elementCount();
+                    public void close() {
+                        for (AutoCloseable a : List.of(y, x, masker, f, c, t, m))
+                            try {
+                                a.close();
+                            } catch (Exception ignored) {
+                                // closing frees; nothing to report
                             }
-                        }));
                     }
-                    for (Future<?> c : calls) c.get();
-                }
+                };
+            case "embedding" ->
+                new Workload() {
+                    final Model m = Model.create(TINY, Device.cpu(), 1);
+                    final Encoder e = Encoder.of(m);
+                    final Tensor x = TestData.images(PIXELS, DType.F32, TINY, 2);
+                    final ExecutorService pool = Executors.newFixedThreadPool(4);
 
-                public void close() {
-                    pool.shutdownNow();
-                    x.close();
-                    m.close();
-                }
-            };
-            case "checkpoints" -> new Workload() {
-                final Model m = Model.create(TINY, Device.cpu(), 1);
-                final Trainer t = Trainer.builder(m).build();
-                final Masker masker = Masker.random(0.75, 1);
-
-                public void cycle() throws IOException {
-                    t.saveCheckpoint(scratch.resolve("checkpoint.safetensors"), masker, Map.of("epoch", "1"));
-                    t.loadCheckpoint(scratch.resolve("checkpoint.safetensors"), masker);
-                    m.save(scratch.resolve("weights.safetensors"));
-                    try (Model back = Model.load(scratch.resolve("weights.safetensors"), Device.cpu())) {
-                        if (back.parameters().size() != m.parameters().size()) throw new AssertionError("bad load");
+                    public void cycle() throws Exception {
+                        List<Future<?>> calls = new ArrayList<>();
+                        for (int i = 0; i < 4; i++) {
+                            Encoder.Output output = i % 2 == 0 ? Encoder.Output.CLS : Encoder.Output.TOKENS;
+                            calls.add(pool.submit(() -> {
+                                try (Tensor f = e.embed(x, output)) {
+                                    return f.elementCount();
+                                }
+                            }));
+                        }
+                        for (Future<?> c : calls) c.get();
                     }
-                }
 
-                public void close() {
-                    masker.close();
-                    t.close();
-                    m.close();
-                }
-            };
+                    public void close() {
+                        pool.shutdownNow();
+                        x.close();
+                        m.close();
+                    }
+                };
+            case "checkpoints" ->
+                new Workload() {
+                    final Model m = Model.create(TINY, Device.cpu(), 1);
+                    final Trainer t = Trainer.builder(m).build();
+                    final Masker masker = Masker.random(0.75, 1);
+
+                    public void cycle() throws IOException {
+                        t.saveCheckpoint(scratch.resolve("checkpoint.safetensors"), masker, Map.of("epoch", "1"));
+                        t.loadCheckpoint(scratch.resolve("checkpoint.safetensors"), masker);
+                        m.save(scratch.resolve("weights.safetensors"));
+                        try (Model back = Model.load(scratch.resolve("weights.safetensors"), Device.cpu())) {
+                            if (back.parameters().size() != m.parameters().size()) throw new AssertionError("bad load");
+                        }
+                    }
+
+                    public void close() {
+                        masker.close();
+                        t.close();
+                        m.close();
+                    }
+                };
             default -> throw new IllegalArgumentException("no workload " + name);
         };
     }
@@ -171,11 +185,12 @@ public class LeakTest {
         int cycles = Integer.parseInt(args[1]);
         long leak = args.length > 2 ? Long.parseLong(args[2]) : 0;
         Path shm = Path.of("/dev/shm");
-        Path scratch = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "mae4j-leak")
+        Path scratch = Files.isDirectory(shm) && Files.isWritable(shm)
+                ? Files.createTempDirectory(shm, "mae4j-leak")
                 : Files.createTempDirectory("mae4j-leak");
         try (Workload w = workload(args[0], scratch)) {
             for (int i = 0; i < WARM_UP; i++) w.cycle();
-            for (int done = 0, s = 0; s < SAMPLES; s++) {  // "rss DONE RSS_KIB MALLOC_IN_USE_KIB"
+            for (int done = 0, s = 0; s < SAMPLES; s++) { // "rss DONE RSS_KIB MALLOC_IN_USE_KIB"
                 for (int target = (int) ((long) cycles * s / (SAMPLES - 1)); done < target; done++) {
                     w.cycle();
                     if (leak > 0) leak(leak);
@@ -192,18 +207,26 @@ public class LeakTest {
 
     /** Runs a workload in a child JVM; returns its samples as [cycles done, RSS KiB, malloc in use KiB]. */
     private static long[][] soak(String workload, int cycles, long leakBytes) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 // C1 only: C2's compiler arenas come and go in malloc too, and would blur the count
-                "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path")));
+                "-Xmx32m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path")));
         String lib = System.getProperty("mae.library.path");
         if (lib != null) cmd.add("-Dmae.library.path=" + lib);
         cmd.addAll(List.of(LeakTest.class.getName(), workload, Integer.toString(cycles), Long.toString(leakBytes)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(10, TimeUnit.MINUTES) && p.exitValue() == 0, out);
-        long[][] samples = out.lines().filter(l -> l.startsWith("rss ")).map(l -> l.substring(4).split(" "))
-                .map(f -> new long[] {Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2])}).toArray(long[][]::new);
+        long[][] samples = out.lines()
+                .filter(l -> l.startsWith("rss "))
+                .map(l -> l.substring(4).split(" "))
+                .map(f -> new long[] {Long.parseLong(f[0]), Long.parseLong(f[1]), Long.parseLong(f[2])})
+                .toArray(long[][]::new);
         assertTrue(samples.length == SAMPLES, out);
         return samples;
     }
@@ -221,9 +244,14 @@ public class LeakTest {
     }
 
     private static String describe(String workload, long[][] samples) {
-        return String.format("%s: %d cycles, RSS %d KiB -> %d KiB, malloc'd %s KiB: slope %.4f KiB/cycle", workload,
-                samples[samples.length - 1][0], samples[0][1], samples[samples.length - 1][1],
-                Arrays.toString(Arrays.stream(samples).mapToLong(x -> x[2]).toArray()), slope(samples));
+        return String.format(
+                "%s: %d cycles, RSS %d KiB -> %d KiB, malloc'd %s KiB: slope %.4f KiB/cycle",
+                workload,
+                samples[samples.length - 1][0],
+                samples[0][1],
+                samples[samples.length - 1][1],
+                Arrays.toString(Arrays.stream(samples).mapToLong(x -> x[2]).toArray()),
+                slope(samples));
     }
 
     @ParameterizedTest
@@ -241,7 +269,8 @@ public class LeakTest {
     void aLeakOfATenthOfAKibPerCycleIsCaught() throws Exception {
         long[][] samples = soak("models", 3000, 100);
         System.out.println("leak check with 100 B/cycle injected " + describe("models", samples));
-        assertTrue(slope(samples) >= LIMIT_KIB_PER_CYCLE, "an injected leak of 0.1 KiB/cycle went unseen: "
-                + describe("models", samples));
+        assertTrue(
+                slope(samples) >= LIMIT_KIB_PER_CYCLE,
+                "an injected leak of 0.1 KiB/cycle went unseen: " + describe("models", samples));
     }
 }

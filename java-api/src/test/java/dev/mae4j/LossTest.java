@@ -1,9 +1,9 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+import org.junit.jupiter.api.Test;
 
 /**
  * The loss with a constant prediction (decoder_pred weight 0, bias 0): then it is the mean of the squared
@@ -11,20 +11,31 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
  */
 class LossTest {
     private static MaeConfig config(boolean normPix) {
-        return MaeConfig.builder().imgSize(4).patchSize(2).inChans(1).embedDim(8).depth(1).numHeads(2)
-                .decoderEmbedDim(8).decoderDepth(1).decoderNumHeads(2).normPixLoss(normPix).precision(DType.F64).build();
+        return MaeConfig.builder()
+                .imgSize(4)
+                .patchSize(2)
+                .inChans(1)
+                .embedDim(8)
+                .depth(1)
+                .numHeads(2)
+                .decoderEmbedDim(8)
+                .decoderDepth(1)
+                .decoderNumHeads(2)
+                .normPixLoss(normPix)
+                .precision(DType.F64)
+                .build();
     }
 
     /** A 4×4 image whose every 2×2 patch holds 1, 2 (top row) and 3, 4 (bottom row). */
     private static double[] patchesOfOneToFour() {
         double[] img = new double[16];
-        for (int y = 0; y < 4; y++)
-            for (int x = 0; x < 4; x++) img[y * 4 + x] = 1 + (y % 2) * 2 + (x % 2);
+        for (int y = 0; y < 4; y++) for (int x = 0; x < 4; x++) img[y * 4 + x] = 1 + (y % 2) * 2 + (x % 2);
         return img;
     }
 
     private static void zeroPrediction(Model model) {
-        try (Tensor w = Tensor.zeros(DType.F64, 4, 8); Tensor b = Tensor.zeros(DType.F64, 4)) {
+        try (Tensor w = Tensor.zeros(DType.F64, 4, 8);
+                Tensor b = Tensor.zeros(DType.F64, 4)) {
             model.setParameter("decoder_pred.weight", w);
             model.setParameter("decoder_pred.bias", b);
         }
@@ -32,9 +43,9 @@ class LossTest {
 
     private static double loss(Model model, double[] img, double[] noise) {
         try (Tensor images = Tensor.fromDoubles(img, 1, 1, 4, 4);
-             Tensor n = Tensor.fromDoubles(noise, 1, 4);
-             Masker masker = Masker.fromNoise(n, 0.5);
-             ForwardResult r = model.forward(images, masker)) {
+                Tensor n = Tensor.fromDoubles(noise, 1, 4);
+                Masker masker = Masker.fromNoise(n, 0.5);
+                ForwardResult r = model.forward(images, masker)) {
             return r.loss();
         }
     }
@@ -62,17 +73,17 @@ class LossTest {
     void lossIgnoresKeptPatches() {
         try (Model model = Model.create(config(false), Device.cpu(), 0)) {
             zeroPrediction(model);
-            double[] noise = {0.1, 0.9, 0.2, 0.8};  // keep patches 0 and 2 (top-left, bottom-left); remove 1 and 3
+            double[] noise = {0.1, 0.9, 0.2, 0.8}; // keep patches 0 and 2 (top-left, bottom-left); remove 1 and 3
             double[] img = patchesOfOneToFour();
             double base = loss(model, img, noise);
 
             double[] keptChanged = img.clone();
-            keptChanged[0] = 100;        // patch 0 (kept)
-            keptChanged[2 * 4 + 1] = -7;  // patch 2 (kept)
+            keptChanged[0] = 100; // patch 0 (kept)
+            keptChanged[2 * 4 + 1] = -7; // patch 2 (kept)
             assertEquals(base, loss(model, keptChanged, noise), 0.0);
 
             double[] removedChanged = img.clone();
-            removedChanged[3] = 100;     // patch 1 (removed)
+            removedChanged[3] = 100; // patch 1 (removed)
             assertNotEquals(base, loss(model, removedChanged, noise));
         }
     }
@@ -83,9 +94,9 @@ class LossTest {
         int n = 2, L = c.numPatches(), P = c.patchDim();
         double[] pixels = TestData.gaussian(n * 128, 4);
         try (Model model = Model.create(c, Device.cpu(), 1);
-             Tensor images = Tensor.fromDoubles(pixels, n, 2, 8, 8);
-             Masker masker = Masker.random(0.75, 9);
-             ForwardResult r = model.forward(images, masker)) {
+                Tensor images = Tensor.fromDoubles(pixels, n, 2, 8, 8);
+                Masker masker = Masker.random(0.75, 9);
+                ForwardResult r = model.forward(images, masker)) {
             double[] pred = r.pred().toDoubleArray(), mask = r.mask().toDoubleArray();
             double removedSum = 0, removed = 0, allSum = 0;
             for (int b = 0; b < n; b++)

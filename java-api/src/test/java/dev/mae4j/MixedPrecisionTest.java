@@ -1,6 +1,5 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +10,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,8 +23,18 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("python")
 class MixedPrecisionTest {
     // Wide enough that bfloat16's rounding shows, small enough for a test: 32 px RGB, patch 4 (64 patches).
-    private static final MaeConfig F32 = MaeConfig.builder().imgSize(32).patchSize(4).inChans(3).embedDim(64).depth(2)
-            .numHeads(4).decoderEmbedDim(32).decoderDepth(1).decoderNumHeads(4).normPixLoss(true).build();
+    private static final MaeConfig F32 = MaeConfig.builder()
+            .imgSize(32)
+            .patchSize(4)
+            .inChans(3)
+            .embedDim(64)
+            .depth(2)
+            .numHeads(4)
+            .decoderEmbedDim(32)
+            .decoderDepth(1)
+            .decoderNumHeads(4)
+            .normPixLoss(true)
+            .build();
     private static final MaeConfig BF16 = F32.toBuilder().precision(DType.BF16).build();
     private static final int N = 4;
     private static final double MASK_RATIO = 0.75;
@@ -32,7 +42,8 @@ class MixedPrecisionTest {
     private record Pass(double loss, double[] pred, Map<String, double[]> grads) {}
 
     private static Pass forwardBackward(Model m, Tensor pixels, Tensor noise) {
-        try (Masker masker = Masker.fromNoise(noise, MASK_RATIO); ForwardResult r = m.forwardBackward(pixels, masker)) {
+        try (Masker masker = Masker.fromNoise(noise, MASK_RATIO);
+                ForwardResult r = m.forwardBackward(pixels, masker)) {
             assertEquals(DType.F32, r.pred().dtype(), "outputs come back as float32");
             Map<String, double[]> grads = new HashMap<>();
             for (ParameterInfo p : m.parameters())
@@ -58,8 +69,7 @@ class MixedPrecisionTest {
     private static double[] flat(Map<String, double[]> grads) {
         int n = grads.values().stream().mapToInt(g -> g.length).sum(), k = 0;
         double[] all = new double[n];
-        for (String name : grads.keySet().stream().sorted().toList())
-            for (double x : grads.get(name)) all[k++] = x;
+        for (String name : grads.keySet().stream().sorted().toList()) for (double x : grads.get(name)) all[k++] = x;
         return all;
     }
 
@@ -81,13 +91,17 @@ class MixedPrecisionTest {
         double[] px = TestData.gaussian(N * 3 * 32 * 32, 91), nz = TestData.uniform(N * 64, 92);
         Pass fp32, bf16;
         try (Model m = Model.create(F32, Device.cpu(), 7);
-             Tensor pixels = TestData.images(px, DType.F32, F32, N); Tensor noise = Tensor.fromDoubles(nz, N, 64)) {
+                Tensor pixels = TestData.images(px, DType.F32, F32, N);
+                Tensor noise = Tensor.fromDoubles(nz, N, 64)) {
             m.save(weights);
             try (Tensor ratio = Tensor.fromDoubles(new double[] {MASK_RATIO}, 1)) {
-                SafeTensors.write(dir.resolve("inputs.safetensors"), Map.of(), List.of(
-                        new SafeTensors.Source("pixels", DType.F32, pixels.shape(), pixels.segment()),
-                        new SafeTensors.Source("noise", DType.F64, noise.shape(), noise.segment()),
-                        new SafeTensors.Source("mask_ratio", DType.F64, ratio.shape(), ratio.segment())));
+                SafeTensors.write(
+                        dir.resolve("inputs.safetensors"),
+                        Map.of(),
+                        List.of(
+                                new SafeTensors.Source("pixels", DType.F32, pixels.shape(), pixels.segment()),
+                                new SafeTensors.Source("noise", DType.F64, noise.shape(), noise.segment()),
+                                new SafeTensors.Source("mask_ratio", DType.F64, ratio.shape(), ratio.segment())));
             }
             fp32 = forwardBackward(m, pixels, noise);
             try (Model mixed = Model.load(weights, BF16, Device.cpu())) {
@@ -103,17 +117,21 @@ class MixedPrecisionTest {
         // prediction to a few per cent of its scale; and really in bfloat16, not float32 under another name (float32's
         // loss differs from both by about 3e-4 of itself here)
         assertEquals(torchLoss, bf16.loss(), 1e-4 * Math.abs(torchLoss), "loss vs torch.autocast");
-        assertTrue(Math.abs(bf16.loss() - fp32.loss()) > 1e-5 * Math.abs(fp32.loss()),
+        assertTrue(
+                Math.abs(bf16.loss() - fp32.loss()) > 1e-5 * Math.abs(fp32.loss()),
                 "bf16 " + bf16.loss() + " vs f32 " + fp32.loss() + ": the forward pass must round to bfloat16");
         TestData.assertClose(read(torch, "pred"), bf16.pred(), 5e-2, "pred vs torch.autocast");
         double withTorch = cosine(flat(torchGrads(torch, bf16.grads())), flat(bf16.grads()));
         double withF32 = cosine(flat(fp32.grads()), flat(bf16.grads()));
-        System.out.printf("bf16 vs torch.autocast: loss %.6f vs %.6f, gradient cosine %.5f; vs f32: loss %.6f, cosine %.5f%n",
+        System.out.printf(
+                "bf16 vs torch.autocast: loss %.6f vs %.6f, gradient cosine %.5f; vs f32: loss %.6f, cosine %.5f%n",
                 bf16.loss(), torchLoss, withTorch, fp32.loss(), withF32);
         assertTrue(withTorch >= 0.99, "gradient cosine with torch.autocast's " + withTorch);
         assertTrue(withF32 >= 0.99, "gradient cosine with float32's " + withF32);
         for (String name : bf16.grads().keySet())
-            assertTrue(cosine(read(torch, "grad." + name), bf16.grads().get(name)) >= 0.98, name + "'s gradient direction");
+            assertTrue(
+                    cosine(read(torch, "grad." + name), bf16.grads().get(name)) >= 0.98,
+                    name + "'s gradient direction");
     }
 
     private static Map<String, double[]> torchGrads(Path file, Map<String, double[]> like) throws Exception {
@@ -130,15 +148,21 @@ class MixedPrecisionTest {
     void fashionMnistPretrainingTracksFloat32() throws Exception {
         IdxImages train = IdxImages.readSplit(IdxImages.DEBIAN_FASHION_MNIST, "train");
         ImageDataset data = train.asDataset(0.2860f, 0.3530f);
-        double[] f32 = pretrain(MaeConfig.fashionMnistSmall(), data), bf16 = pretrain(
-                MaeConfig.fashionMnistSmall().toBuilder().precision(DType.BF16).build(), data);
+        double[] f32 = pretrain(MaeConfig.fashionMnistSmall(), data),
+                bf16 =
+                        pretrain(
+                                MaeConfig.fashionMnistSmall().toBuilder()
+                                        .precision(DType.BF16)
+                                        .build(),
+                                data);
         for (int w = 0; w < 6; w++) {
             double a = 0, b = 0;
             for (int i = 10 * w; i < 10 * w + 10; i++) {
                 a += f32[i] / 10;
                 b += bf16[i] / 10;
             }
-            System.out.printf("updates %d-%d: f32 %.4f, bf16 %.4f (%+.2f%%)%n", 10 * w + 1, 10 * w + 10, a, b, 100 * (b - a) / a);
+            System.out.printf(
+                    "updates %d-%d: f32 %.4f, bf16 %.4f (%+.2f%%)%n", 10 * w + 1, 10 * w + 10, a, b, 100 * (b - a) / a);
             assertEquals(a, b, 0.01 * a, "mean loss of updates " + (10 * w + 1) + "-" + (10 * w + 10));
         }
         assertTrue(bf16[59] < 0.9 * bf16[0], "bf16 training learns: " + bf16[0] + " -> " + bf16[59]);
@@ -147,8 +171,10 @@ class MixedPrecisionTest {
     private static double[] pretrain(MaeConfig c, ImageDataset data) {
         double[] losses = new double[60];
         try (Model m = Model.create(c, Device.cpu(), 5);
-             Trainer t = Trainer.builder(m).schedule(LrSchedule.warmupCosine(1.5e-3, 1e-5, 5, 60)).build();
-             Masker masker = Masker.random(MASK_RATIO, 6)) {
+                Trainer t = Trainer.builder(m)
+                        .schedule(LrSchedule.warmupCosine(1.5e-3, 1e-5, 5, 60))
+                        .build();
+                Masker masker = Masker.random(MASK_RATIO, 6)) {
             int batch = 64;
             for (int s = 0; s < 60; s++) {
                 int[] idx = new int[batch];
@@ -168,13 +194,18 @@ class MixedPrecisionTest {
         long[] labels = {0, 1, 2, 1};
         double lossF32, lossBf16;
         double[] headF32, headBf16;
-        try (Model m = Model.create(c, Device.cpu(), 8); Model mixed = Model.create(c.toBuilder().precision(DType.BF16).build(), Device.cpu(), 8);
-             Classifier a = Classifier.fromEncoder(m, 3, 0.0, 1); Classifier b = Classifier.fromEncoder(mixed, 3, 0.0, 1);
-             FineTuner ta = FineTuner.builder(a).stepThreads(1).build(); FineTuner tb = FineTuner.builder(b).stepThreads(1).build();
-             Tensor x = TestData.images(px, DType.F32, c, N); Tensor y = Tensor.fromLongs(labels, N)) {
+        try (Model m = Model.create(c, Device.cpu(), 8);
+                Model mixed = Model.create(c.toBuilder().precision(DType.BF16).build(), Device.cpu(), 8);
+                Classifier a = Classifier.fromEncoder(m, 3, 0.0, 1);
+                Classifier b = Classifier.fromEncoder(mixed, 3, 0.0, 1);
+                FineTuner ta = FineTuner.builder(a).stepThreads(1).build();
+                FineTuner tb = FineTuner.builder(b).stepThreads(1).build();
+                Tensor x = TestData.images(px, DType.F32, c, N);
+                Tensor y = Tensor.fromLongs(labels, N)) {
             lossF32 = ta.step(x, y);
             lossBf16 = tb.step(x, y);
-            try (Tensor ha = a.parameter("blocks.0.attn.qkv.weight"); Tensor hb = b.parameter("blocks.0.attn.qkv.weight")) {
+            try (Tensor ha = a.parameter("blocks.0.attn.qkv.weight");
+                    Tensor hb = b.parameter("blocks.0.attn.qkv.weight")) {
                 assertEquals(DType.F32, hb.dtype(), "master weights stay float32");
                 headF32 = ha.toDoubleArray();
                 headBf16 = hb.toDoubleArray();

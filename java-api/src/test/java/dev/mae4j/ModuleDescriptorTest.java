@@ -1,6 +1,6 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,8 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.stream.Collectors;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 /** On the module path only the API packages are public; jextract's bindings stay internal. */
 class ModuleDescriptorTest {
@@ -19,9 +18,14 @@ class ModuleDescriptorTest {
         try (InputStream in = Files.newInputStream(Path.of("target/classes/module-info.class"))) {
             ModuleDescriptor d = ModuleDescriptor.read(in);
             assertEquals("dev.mae4j", d.name());
-            Set<String> exports = d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
+            Set<String> exports =
+                    d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
             assertEquals(Set.of("dev.mae4j", "dev.mae4j.data", "dev.mae4j.eval"), exports);
-            assertEquals(Set.of(), d.exports().stream().filter(ModuleDescriptor.Exports::isQualified).collect(Collectors.toSet()));
+            assertEquals(
+                    Set.of(),
+                    d.exports().stream()
+                            .filter(ModuleDescriptor.Exports::isQualified)
+                            .collect(Collectors.toSet()));
         }
         try (InputStream in = Files.newInputStream(Path.of("../bindings/target/classes/module-info.class"))) {
             ModuleDescriptor d = ModuleDescriptor.read(in);

@@ -18,8 +18,8 @@ import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -45,8 +45,14 @@ class NativeBundleTest {
         for (int i = 0; i < namesAndContents.length; i += 2) {
             byte[] bytes = namesAndContents[i + 1].getBytes(StandardCharsets.UTF_8);
             Files.write(dir.resolve(namesAndContents[i]), bytes);
-            String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-            index.append(sha).append(' ').append(bytes.length).append(' ').append(namesAndContents[i]).append('\n');
+            String sha = HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            index.append(sha)
+                    .append(' ')
+                    .append(bytes.length)
+                    .append(' ')
+                    .append(namesAndContents[i])
+                    .append('\n');
         }
         Files.writeString(dir.resolve(NativeBundle.INDEX), index);
         return new URLClassLoader(new URL[] {cp.toUri().toURL()}, null);
@@ -59,10 +65,13 @@ class NativeBundleTest {
         Path dir = NativeBundle.extract(cl, DIR, root);
         assertEquals("mae bytes", Files.readString(dir.resolve("libmae.so")));
         assertEquals("torch bytes", Files.readString(dir.resolve("libtorch_cpu.so")));
-        Files.setLastModifiedTime(dir.resolve(NativeBundle.INDEX), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+        Files.setLastModifiedTime(
+                dir.resolve(NativeBundle.INDEX), FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
         assertEquals(dir, NativeBundle.extract(cl, DIR, root));
-        assertEquals(FileTime.from(Instant.parse("2020-01-01T00:00:00Z")),
-                Files.getLastModifiedTime(dir.resolve(NativeBundle.INDEX)), "a complete folder is not rewritten");
+        assertEquals(
+                FileTime.from(Instant.parse("2020-01-01T00:00:00Z")),
+                Files.getLastModifiedTime(dir.resolve(NativeBundle.INDEX)),
+                "a complete folder is not rewritten");
     }
 
     @Test
@@ -73,7 +82,8 @@ class NativeBundleTest {
         assertFalse(a.equals(b));
         assertEquals("build 1", Files.readString(a.resolve("libmae.so")));
         assertEquals("build 2", Files.readString(b.resolve("libmae.so")));
-        assertTrue(Files.isSameFile(a.resolve("libtorch_cpu.so"), b.resolve("libtorch_cpu.so")),
+        assertTrue(
+                Files.isSameFile(a.resolve("libtorch_cpu.so"), b.resolve("libtorch_cpu.so")),
                 "the unchanged library is one blob, hard-linked into both folders");
     }
 
@@ -102,7 +112,11 @@ class NativeBundleTest {
                 assertEquals("m".repeat(100_000), Files.readString(dir.resolve("libmae.so")));
                 assertEquals("c".repeat(50_000), Files.readString(dir.resolve("libc10.so")));
                 try (Stream<Path> left = Files.list(root)) {
-                    assertEquals(List.of(), left.map(p -> p.getFileName().toString()).filter(s -> s.contains(".tmp")).toList(),
+                    assertEquals(
+                            List.of(),
+                            left.map(p -> p.getFileName().toString())
+                                    .filter(s -> s.contains(".tmp"))
+                                    .toList(),
                             "no temporary folder is left behind");
                 }
             }
@@ -162,8 +176,8 @@ class NativeBundleTest {
     @Test
     void indexLinesThatCouldEscapeTheFolderAreRefused() {
         for (String bad : List.of("0".repeat(64) + " 1 ../libc.so", "0".repeat(64) + " 1 .hidden", "abc 1 libmae.so")) {
-            MaeException e = assertThrows(MaeException.class,
-                    () -> NativeBundle.parse(bad.getBytes(StandardCharsets.UTF_8)));
+            MaeException e =
+                    assertThrows(MaeException.class, () -> NativeBundle.parse(bad.getBytes(StandardCharsets.UTF_8)));
             assertTrue(e.getMessage().contains("malformed"), e.getMessage());
         }
     }
@@ -176,9 +190,10 @@ class NativeBundleTest {
     /** The loaded process maps LibTorch only from the folder extracted from the jar: nothing of a system copy. */
     @Test
     void everyLibTorchMappingLiesInsideTheExtractedFolder() throws Exception {
-        assumeTrue(System.getProperty(NativeLibrary.PATH_PROPERTY) == null,
+        assumeTrue(
+                System.getProperty(NativeLibrary.PATH_PROPERTY) == null,
                 "libmae comes from -Dmae.library.path, not from the jar");
-        Library.torchVersion();  // loads libmae
+        Library.torchVersion(); // loads libmae
         Path dir = NativeLibrary.path().getParent().toRealPath();
         List<String> mapped = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of("/proc/self/maps"))) {

@@ -1,12 +1,11 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.concurrent.atomic.AtomicInteger;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
 
 /** Native state is freed exactly once, never while a call is using it. */
 class NativeResourceTest {
@@ -57,8 +56,8 @@ class NativeResourceTest {
         Probe owner = new Probe(ownerFrees), open = new Probe(new AtomicInteger()), closed = new Probe(argFrees);
         closed.close();
         long before = NativeCalls.inFlight();
-        IllegalStateException e = assertThrows(IllegalStateException.class,
-                () -> NativeResource.acquireAll(owner, open, closed));
+        IllegalStateException e =
+                assertThrows(IllegalStateException.class, () -> NativeResource.acquireAll(owner, open, closed));
         assertTrue(e.getMessage().contains("probe is closed"), e.getMessage());
         assertEquals(before, NativeCalls.inFlight(), "the calls acquired before the closed one are counted out");
         owner.close();
@@ -68,7 +67,7 @@ class NativeResourceTest {
     @Test
     void aTrainingStepOnAClosedTensorLeavesTheTrainerClosable() {
         try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 1);
-             Masker masker = Masker.random(0.75, 1)) {
+                Masker masker = Masker.random(0.75, 1)) {
             Trainer trainer = Trainer.builder(model).build();
             Tensor images = Tensor.zeros(DType.F32, 2, 2, 8, 8);
             images.close();

@@ -1,23 +1,21 @@
 package dev.mae4j;
 
-import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_tensor_view;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
-
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
-import java.util.HashMap;
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mae4j.bindings.Mae;
+import dev.mae4j.bindings.mae_tensor_view;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A NaN or infinite loss skips the update, leaves the weights as they were, is counted, and too many in a row stop
@@ -46,14 +44,19 @@ class NonFiniteTest {
     @ValueSource(ints = {1, 2})
     void aNonFiniteStepLeavesTheWeightsAndIsCounted(int stepThreads) {
         try (Model m = Model.create(CONFIG, Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).learningRate(1e-2).stepThreads(stepThreads).build();
-             Masker masker = Masker.random(0.75, 1);
-             Tensor good = images(false); Tensor bad = images(true)) {
+                Trainer t = Trainer.builder(m)
+                        .learningRate(1e-2)
+                        .stepThreads(stepThreads)
+                        .build();
+                Masker masker = Masker.random(0.75, 1);
+                Tensor good = images(false);
+                Tensor bad = images(true)) {
             t.step(good, masker);
             Map<String, float[]> before = weights(m), stateBefore = state(t);
             assertTrue(Double.isNaN(t.step(bad, masker)), "the step reports its NaN loss");
             Map<String, float[]> after = weights(m), stateAfter = state(t);
-            for (String name : before.keySet()) assertArrayEquals(before.get(name), after.get(name), name + " untouched");
+            for (String name : before.keySet())
+                assertArrayEquals(before.get(name), after.get(name), name + " untouched");
             for (String name : stateBefore.keySet())
                 assertArrayEquals(stateBefore.get(name), stateAfter.get(name), "AdamW's " + name + " untouched");
             assertArrayEquals(new float[] {1}, stateAfter.get("step"), "AdamW counts the one update it applied");
@@ -62,7 +65,9 @@ class NonFiniteTest {
             double loss = t.step(good, masker);
             assertTrue(Double.isFinite(loss), "training goes on after one bad batch");
             Map<String, float[]> next = weights(m);
-            assertTrue(!java.util.Arrays.equals(before.get("norm.weight"), next.get("norm.weight")), "finite steps update");
+            assertTrue(
+                    !java.util.Arrays.equals(before.get("norm.weight"), next.get("norm.weight")),
+                    "finite steps update");
             for (var e : next.entrySet())
                 for (float x : e.getValue()) assertTrue(Float.isFinite(x), e.getKey() + " stays finite");
         }
@@ -77,18 +82,27 @@ class NonFiniteTest {
     void aSkippedUpdateLeavesNoTraceInLaterOnes(int stepThreads) {
         Map<String, float[]> withSkip, without;
         try (Model m = Model.create(CONFIG, Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).learningRate(1e-2).stepThreads(stepThreads).build();
-             Tensor good = images(false); Tensor bad = images(true);
-             Tensor noise = Tensor.fromDoubles(TestData.uniform(2 * 16, 5), 2, 16); Masker masker = Masker.fromNoise(noise, 0.75)) {
+                Trainer t = Trainer.builder(m)
+                        .learningRate(1e-2)
+                        .stepThreads(stepThreads)
+                        .build();
+                Tensor good = images(false);
+                Tensor bad = images(true);
+                Tensor noise = Tensor.fromDoubles(TestData.uniform(2 * 16, 5), 2, 16);
+                Masker masker = Masker.fromNoise(noise, 0.75)) {
             t.step(good, masker);
             t.step(bad, masker);
             t.step(good, masker);
             withSkip = weights(m);
         }
         try (Model m = Model.create(CONFIG, Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).learningRate(1e-2).stepThreads(stepThreads).build();
-             Tensor good = images(false);
-             Tensor noise = Tensor.fromDoubles(TestData.uniform(2 * 16, 5), 2, 16); Masker masker = Masker.fromNoise(noise, 0.75)) {
+                Trainer t = Trainer.builder(m)
+                        .learningRate(1e-2)
+                        .stepThreads(stepThreads)
+                        .build();
+                Tensor good = images(false);
+                Tensor noise = Tensor.fromDoubles(TestData.uniform(2 * 16, 5), 2, 16);
+                Masker masker = Masker.fromNoise(noise, 0.75)) {
             t.step(good, masker);
             t.step(good, masker);
             without = weights(m);
@@ -113,14 +127,20 @@ class NonFiniteTest {
         MaeConfig c = CONFIG.toBuilder().precision(precision).build();
         double scale = precision == DType.F32 ? 3e38 : 1.7e308;
         try (Model m = Model.create(c, Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).learningRate(1e-2).stepThreads(stepThreads).build();
-             Masker masker = Masker.random(0.75, 1);
-             Tensor good = TestData.images(TestData.gaussian(2 * 128, 71), precision, c, 2);
-             Arena arena = Arena.ofConfined()) {
+                Trainer t = Trainer.builder(m)
+                        .learningRate(1e-2)
+                        .stepThreads(stepThreads)
+                        .build();
+                Masker masker = Masker.random(0.75, 1);
+                Tensor good = TestData.images(TestData.gaussian(2 * 128, 71), precision, c, 2);
+                Arena arena = Arena.ofConfined()) {
             Map<String, float[]> before = weights(m);
             MemorySegment view = mae_tensor_view.allocate(arena), out = arena.allocate(ValueLayout.JAVA_DOUBLE);
             good.writeView(view);
-            assertEquals(0, Mae.mae_trainer_accumulate(t.handle(), view, masker.handle(), scale, Mae.MAE_ACCUMULATE_LAST(), out));
+            assertEquals(
+                    0,
+                    Mae.mae_trainer_accumulate(
+                            t.handle(), view, masker.handle(), scale, Mae.MAE_ACCUMULATE_LAST(), out));
             assertTrue(Double.isFinite(out.get(ValueLayout.JAVA_DOUBLE, 0)), "the loss itself is finite");
             boolean overflowed = false;
             for (ParameterInfo p : m.parameters())
@@ -134,19 +154,24 @@ class NonFiniteTest {
             assertEquals(0, Mae.mae_trainer_skipped_count(t.handle(), skipped));
             assertEquals(1, skipped.get(ValueLayout.JAVA_LONG, 0), "the update was skipped");
             Map<String, float[]> after = weights(m);
-            for (String name : before.keySet()) assertArrayEquals(before.get(name), after.get(name), name + " untouched");
+            for (String name : before.keySet())
+                assertArrayEquals(before.get(name), after.get(name), name + " untouched");
         }
     }
 
     @Test
     void tooManyInARowStopTraining() {
         try (Model m = Model.create(CONFIG, Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).learningRate(1e-2).maxConsecutiveNonFinite(3).build();
-             Masker masker = Masker.random(0.75, 1);
-             Tensor good = images(false); Tensor bad = images(true)) {
+                Trainer t = Trainer.builder(m)
+                        .learningRate(1e-2)
+                        .maxConsecutiveNonFinite(3)
+                        .build();
+                Masker masker = Masker.random(0.75, 1);
+                Tensor good = images(false);
+                Tensor bad = images(true)) {
             t.step(bad, masker);
             t.step(bad, masker);
-            t.step(good, masker);  // resets the run
+            t.step(good, masker); // resets the run
             t.step(bad, masker);
             t.step(bad, masker);
             NonFiniteLossException e = assertThrows(NonFiniteLossException.class, () -> t.step(bad, masker));
@@ -158,12 +183,16 @@ class NonFiniteTest {
     @Test
     void accumulatedWindowsWithANonFiniteMicroBatchAreSkippedWhole() {
         try (Model m = Model.create(CONFIG, Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).learningRate(1e-2).accumulationSteps(2).build();
-             Masker masker = Masker.random(0.75, 1);
-             Tensor good = images(false); Tensor bad = images(true)) {
+                Trainer t = Trainer.builder(m)
+                        .learningRate(1e-2)
+                        .accumulationSteps(2)
+                        .build();
+                Masker masker = Masker.random(0.75, 1);
+                Tensor good = images(false);
+                Tensor bad = images(true)) {
             Map<String, float[]> before = weights(m);
             t.step(good, masker);
-            t.step(bad, masker);  // completes the window: skipped
+            t.step(bad, masker); // completes the window: skipped
             assertEquals(1, t.skippedUpdates());
             Map<String, float[]> after = weights(m);
             for (String name : before.keySet()) assertArrayEquals(before.get(name), after.get(name), name);
@@ -173,8 +202,9 @@ class NonFiniteTest {
     @Test
     void fineTuningSkipsNonFiniteStepsToo() {
         try (Classifier c = Classifier.create(CONFIG, 3, 0.0, Device.cpu(), 1);
-             FineTuner t = FineTuner.builder(c).maxConsecutiveNonFinite(2).build();
-             Tensor bad = images(true); Tensor y = Tensor.fromLongs(new long[] {0, 1}, 2)) {
+                FineTuner t = FineTuner.builder(c).maxConsecutiveNonFinite(2).build();
+                Tensor bad = images(true);
+                Tensor y = Tensor.fromLongs(new long[] {0, 1}, 2)) {
             float[] before;
             try (Tensor w = c.parameter("head.weight")) {
                 before = w.toFloatArray();
@@ -184,8 +214,9 @@ class NonFiniteTest {
                 avgBefore = s.toFloatArray();
             }
             assertTrue(Double.isNaN(t.step(bad, y)));
-            try (Tensor w = c.parameter("head.weight"); Tensor s = t.optimizerState("exp_avg_sq.head.weight");
-                 Tensor applied = t.optimizerState("step")) {
+            try (Tensor w = c.parameter("head.weight");
+                    Tensor s = t.optimizerState("exp_avg_sq.head.weight");
+                    Tensor applied = t.optimizerState("step")) {
                 assertArrayEquals(before, w.toFloatArray());
                 assertArrayEquals(avgBefore, s.toFloatArray(), "AdamW's moments untouched");
                 assertArrayEquals(new double[] {0}, applied.toDoubleArray(), "no update applied");

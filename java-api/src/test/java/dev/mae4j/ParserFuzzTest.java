@@ -1,16 +1,15 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Tag;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageFolder;
 import dev.mae4j.data.ImageHeader;
 import dev.mae4j.data.Shard;
 import dev.mae4j.io.TorchCheckpoint;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 
 /**
  * Every parser of outside files against arbitrary bytes: each either succeeds or throws the exception that

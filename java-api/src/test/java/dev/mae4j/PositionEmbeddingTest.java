@@ -1,9 +1,9 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Test;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
 
 /** The fixed 2-D sine-cosine tables: hand-computed entries, and the reference formula at full size. */
 class PositionEmbeddingTest {
@@ -13,9 +13,20 @@ class PositionEmbeddingTest {
 
     @Test
     void handComputedEntriesOfAnEightWideTable() {
-        MaeConfig config = MaeConfig.builder().imgSize(4).patchSize(2).inChans(1).embedDim(8).depth(1).numHeads(2)
-                .decoderEmbedDim(8).decoderDepth(1).decoderNumHeads(2).precision(DType.F64).build();
-        try (Model model = Model.create(config, Device.cpu(), 0); Tensor pos = model.parameter("pos_embed")) {
+        MaeConfig config = MaeConfig.builder()
+                .imgSize(4)
+                .patchSize(2)
+                .inChans(1)
+                .embedDim(8)
+                .depth(1)
+                .numHeads(2)
+                .decoderEmbedDim(8)
+                .decoderDepth(1)
+                .decoderNumHeads(2)
+                .precision(DType.F64)
+                .build();
+        try (Model model = Model.create(config, Device.cpu(), 0);
+                Tensor pos = model.parameter("pos_embed")) {
             double[] t = pos.toDoubleArray();
             assertArrayEquals(new long[] {1, 5, 8}, pos.shape());
             // [CLS] slot: zeros
@@ -27,16 +38,18 @@ class PositionEmbeddingTest {
             // token 3 = (row 1, column 0): the second half encodes the row
             assertArrayEquals(new double[] {0, 0, 1, 1, SIN1, SIN001, COS1, COS001}, slice(t, 3), 1e-15);
             // token 4 = (row 1, column 1)
-            assertArrayEquals(new double[] {SIN1, SIN001, COS1, COS001, SIN1, SIN001, COS1, COS001}, slice(t, 4), 1e-15);
+            assertArrayEquals(
+                    new double[] {SIN1, SIN001, COS1, COS001, SIN1, SIN001, COS1, COS001}, slice(t, 4), 1e-15);
         }
     }
 
     @Test
     void viTBaseTablesFollowTheReferenceFormula() {
-        MaeConfig config = MaeConfig.vitBase16().toBuilder().depth(1).decoderDepth(1).build();
+        MaeConfig config =
+                MaeConfig.vitBase16().toBuilder().depth(1).decoderDepth(1).build();
         try (Model model = Model.create(config, Device.cpu(), 0);
-             Tensor pos = model.parameter("pos_embed");
-             Tensor dec = model.parameter("decoder_pos_embed")) {
+                Tensor pos = model.parameter("pos_embed");
+                Tensor dec = model.parameter("decoder_pos_embed")) {
             TestData.assertClose(ReferenceMae.sincosTable(768, 14), pos.toDoubleArray(), 1e-6, "pos_embed");
             TestData.assertClose(ReferenceMae.sincosTable(512, 14), dec.toDoubleArray(), 1e-6, "decoder_pos_embed");
         }

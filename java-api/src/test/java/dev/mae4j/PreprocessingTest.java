@@ -40,15 +40,25 @@ class PreprocessingTest {
 
     @Test
     void badStatisticsAreRefusedByName() {
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Preprocessing.of(new float[] {0.5f}, new float[] {0f}))
-                .getMessage().contains("std[0] must be finite and > 0"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Preprocessing.of(new float[] {0.5f, 0.5f}, new float[] {1f}))
-                .getMessage().contains("one value per channel, got 2 and 1"));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> Preprocessing.of(new float[] {Float.NaN}, new float[] {1f}))
-                .getMessage().contains("mean[0] is not finite"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class, () -> Preprocessing.of(new float[] {0.5f}, new float[] {0f}))
+                .getMessage()
+                .contains("std[0] must be finite and > 0"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Preprocessing.of(new float[] {0.5f, 0.5f}, new float[] {1f}))
+                .getMessage()
+                .contains("one value per channel, got 2 and 1"));
+        assertTrue(assertThrows(
+                        IllegalArgumentException.class,
+                        () -> Preprocessing.of(new float[] {Float.NaN}, new float[] {1f}))
+                .getMessage()
+                .contains("mean[0] is not finite"));
         try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 1)) {
-            assertTrue(assertThrows(IllegalArgumentException.class, () -> m.setPreprocessing(Preprocessing.defaultFor(3)))
-                    .getMessage().contains("preprocessing has 3 channels, the model 2"));
+            assertTrue(
+                    assertThrows(IllegalArgumentException.class, () -> m.setPreprocessing(Preprocessing.defaultFor(3)))
+                            .getMessage()
+                            .contains("preprocessing has 3 channels, the model 2"));
         }
     }
 
@@ -64,9 +74,12 @@ class PreprocessingTest {
                 c.save(vit);
             }
         }
-        try (Model m = Model.load(mae, Device.cpu()); Encoder e = Encoder.load(mae, Device.cpu());
-             Encoder v = Encoder.load(vit, Device.cpu()); Classifier c = Classifier.load(vit, Device.cpu())) {
-            for (Preprocessing p : List.of(m.preprocessing(), e.preprocessing(), v.preprocessing(), c.preprocessing())) {
+        try (Model m = Model.load(mae, Device.cpu());
+                Encoder e = Encoder.load(mae, Device.cpu());
+                Encoder v = Encoder.load(vit, Device.cpu());
+                Classifier c = Classifier.load(vit, Device.cpu())) {
+            for (Preprocessing p :
+                    List.of(m.preprocessing(), e.preprocessing(), v.preprocessing(), c.preprocessing())) {
                 assertArrayEquals(MEAN, p.mean());
                 assertArrayEquals(STD, p.std());
                 assertTrue(p.recorded());
@@ -81,7 +94,7 @@ class PreprocessingTest {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (ParameterInfo p : m.parameters()) tensors.put(p.name(), m.parameter(p.name()));
             Map<String, String> metadata = new LinkedHashMap<>(MaeConfig.tiny().toMetadata());
-            Weights.write(bare, tensors, metadata);  // as files written before preprocessing was recorded
+            Weights.write(bare, tensors, metadata); // as files written before preprocessing was recorded
             tensors.values().forEach(Tensor::close);
         }
         try (Encoder e = Encoder.load(bare, Device.cpu())) {
@@ -89,7 +102,9 @@ class PreprocessingTest {
             assertFalse(p.recorded());
             assertArrayEquals(new float[] {0.5f, 0.5f}, p.mean());
             assertArrayEquals(new float[] {0.5f, 0.5f}, p.std());
-            assertEquals(bare + " records no preprocessing: using the default for 2 channels (mean [0.5, 0.5], std [0.5, 0.5])",
+            assertEquals(
+                    bare
+                            + " records no preprocessing: using the default for 2 channels (mean [0.5, 0.5], std [0.5, 0.5])",
                     p.notice(bare));
         }
     }
@@ -101,9 +116,11 @@ class PreprocessingTest {
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             for (ParameterInfo p : m.parameters()) tensors.put(p.name(), m.parameter(p.name()));
             Map<String, String> metadata = new LinkedHashMap<>(MaeConfig.tiny().toMetadata());
-            for (String[] bad : new String[][] {{"[0.5, \"x\"]", "[1, 1]", "image_mean is not a list of numbers"},
-                                                {"[0.5, 0.5]", "[1, 0]", "std[1] must be finite and > 0"},
-                                                {"[0.5]", "[1]", "records preprocessing for 1 channels, the model has 2"}}) {
+            for (String[] bad : new String[][] {
+                {"[0.5, \"x\"]", "[1, 1]", "image_mean is not a list of numbers"},
+                {"[0.5, 0.5]", "[1, 0]", "std[1] must be finite and > 0"},
+                {"[0.5]", "[1]", "records preprocessing for 1 channels, the model has 2"}
+            }) {
                 metadata.put("image_mean", bad[0]);
                 metadata.put("image_std", bad[1]);
                 Weights.write(f, tensors, metadata);
@@ -112,7 +129,8 @@ class PreprocessingTest {
             }
             metadata.remove("image_std");
             Weights.write(f, tensors, metadata);
-            assertTrue(assertThrows(CheckpointException.class, () -> Model.load(f, Device.cpu())).getMessage()
+            assertTrue(assertThrows(CheckpointException.class, () -> Model.load(f, Device.cpu()))
+                    .getMessage()
                     .contains("records only one of image_mean and image_std"));
             tensors.values().forEach(Tensor::close);
         }
@@ -126,7 +144,8 @@ class PreprocessingTest {
             m.setPreprocessing(OURS);
             m.saveHuggingFace(hf, 0.75);
         }
-        JsonNode json = new ObjectMapper().readTree(hf.resolve("preprocessor_config.json").toFile());
+        JsonNode json = new ObjectMapper()
+                .readTree(hf.resolve("preprocessor_config.json").toFile());
         assertEquals("[0.125,0.75]", json.get("image_mean").toString());
         assertEquals("[0.25,0.5]", json.get("image_std").toString());
         assertEquals(8, json.get("size").get("height").asInt());
@@ -134,9 +153,10 @@ class PreprocessingTest {
         try (Model back = Model.load(hf, Device.cpu())) {
             assertEquals(OURS, back.preprocessing());
         }
-        Weights.convert(hf, converted);  // one file: the folder's preprocessor_config.json goes into the metadata
+        Weights.convert(hf, converted); // one file: the folder's preprocessor_config.json goes into the metadata
         Files.delete(hf.resolve("preprocessor_config.json"));
-        try (Model back = Model.load(converted, Device.cpu()); Model bare = Model.load(hf, Device.cpu())) {
+        try (Model back = Model.load(converted, Device.cpu());
+                Model bare = Model.load(hf, Device.cpu())) {
             assertEquals(OURS, back.preprocessing());
             assertFalse(bare.preprocessing().recorded());
         }
@@ -146,22 +166,26 @@ class PreprocessingTest {
     void trainingCheckpointsRecordAndRestoreIt(@TempDir Path dir) throws Exception {
         Path ckpt = dir.resolve("ckpt.safetensors");
         try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 1);
-             Trainer t = Trainer.builder(m).build(); Masker masker = Masker.random(0.75, 3)) {
+                Trainer t = Trainer.builder(m).build();
+                Masker masker = Masker.random(0.75, 3)) {
             m.setPreprocessing(OURS);
             t.saveCheckpoint(ckpt, masker, Map.of());
         }
         try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 9);
-             Trainer t = Trainer.builder(m).build(); Masker masker = Masker.random(0.75, 3)) {
+                Trainer t = Trainer.builder(m).build();
+                Masker masker = Masker.random(0.75, 3)) {
             t.loadCheckpoint(ckpt, masker);
             assertEquals(OURS, m.preprocessing());
         }
         try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 1);
-             Classifier c = Classifier.fromEncoder(m, 2, 0.0, 1); FineTuner t = FineTuner.builder(c).build()) {
+                Classifier c = Classifier.fromEncoder(m, 2, 0.0, 1);
+                FineTuner t = FineTuner.builder(c).build()) {
             c.setPreprocessing(OURS);
             t.saveCheckpoint(ckpt, Map.of());
         }
         try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 1);
-             Classifier c = Classifier.fromEncoder(m, 2, 0.0, 1); FineTuner t = FineTuner.builder(c).build()) {
+                Classifier c = Classifier.fromEncoder(m, 2, 0.0, 1);
+                FineTuner t = FineTuner.builder(c).build()) {
             t.loadCheckpoint(ckpt);
             assertEquals(OURS, c.preprocessing());
         }

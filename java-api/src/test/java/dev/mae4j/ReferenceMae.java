@@ -42,8 +42,8 @@ final class ReferenceMae {
     static double[] sincosTable(int dim, int g) {
         double[] t = new double[(1 + g * g) * dim];
         int quarter = dim / 4;
-        for (int i = 0; i < g; i++) {          // row (h)
-            for (int j = 0; j < g; j++) {      // column (w)
+        for (int i = 0; i < g; i++) { // row (h)
+            for (int j = 0; j < g; j++) { // column (w)
                 int row = 1 + i * g + j;
                 for (int k = 0; k < quarter; k++) {
                     double omega = 1.0 / Math.pow(10000.0, k / (double) quarter);
@@ -108,9 +108,9 @@ final class ReferenceMae {
                 int k = (int) idsRestore[b * L + l];
                 seq[1 + l] = k < keep ? e[1 + k].clone() : mt.clone();
             }
-            for (int t = 0; t <= L; t++)
-                for (int d = 0; d < Dd; d++) seq[t][d] += dpos[t * Dd + d];
-            for (int i = 0; i < c.decoderDepth(); i++) seq = block("decoder_blocks." + i + ".", seq, c.decoderNumHeads());
+            for (int t = 0; t <= L; t++) for (int d = 0; d < Dd; d++) seq[t][d] += dpos[t * Dd + d];
+            for (int i = 0; i < c.decoderDepth(); i++)
+                seq = block("decoder_blocks." + i + ".", seq, c.decoderNumHeads());
             for (int l = 0; l < L; l++) {
                 double[] y = linear(layerNorm(seq[1 + l], "decoder_norm."), "decoder_pred.");
                 System.arraycopy(y, 0, pred, (b * L + l) * P, P);
@@ -177,8 +177,7 @@ final class ReferenceMae {
             for (int l = 0; l < L; l++) seq[1 + l] = x[b][l];
             for (int i = 0; i < c.depth(); i++) seq = block("blocks." + i + ".", seq, c.numHeads());
             double[] pooled = new double[D];
-            for (int l = 1; l <= L; l++)
-                for (int d = 0; d < D; d++) pooled[d] += seq[l][d] / L;
+            for (int l = 1; l <= L; l++) for (int d = 0; d < D; d++) pooled[d] += seq[l][d] / L;
             System.arraycopy(linear(layerNorm(pooled, "fc_norm."), "head."), 0, logits, b * classes, classes);
         }
         return logits;
@@ -262,7 +261,7 @@ final class ReferenceMae {
         for (double v : x) mean += v;
         mean /= x.length;
         for (double v : x) var += (v - mean) * (v - mean);
-        var /= x.length;  // biased, as LayerNorm
+        var /= x.length; // biased, as LayerNorm
         double[] y = new double[x.length];
         for (int i = 0; i < x.length; i++) y[i] = (x[i] - mean) / Math.sqrt(var + 1e-6) * wt[i] + b[i];
         return y;

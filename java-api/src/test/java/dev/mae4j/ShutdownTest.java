@@ -1,8 +1,8 @@
 package dev.mae4j;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,10 +10,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SIGTERM (what Ctrl-C and a service manager send) in the middle of a training step: the step finishes, then
@@ -30,22 +29,26 @@ class ShutdownTest {
     @Test
     void sigtermDuringATrainingStepEndsTheJvmWithoutACrash() throws Exception {
         int hits = 0;
-        for (int i = 0; i < 6 && hits < 3; i++)
-            if (sigtermDuringAStep(dir.resolve("try-" + i))) hits++;
+        for (int i = 0; i < 6 && hits < 3; i++) if (sigtermDuringAStep(dir.resolve("try-" + i))) hits++;
         assertEquals(3, hits, "three signals should have landed inside a step");
     }
 
     /** True when the signal landed inside a step (and the JVM then exited cleanly), false when the try did not count. */
     private boolean sigtermDuringAStep(Path dir) throws Exception {
         Files.createDirectories(dir);
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        List<String> cmd = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.add("--enable-native-access=ALL-UNNAMED");
-        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("mae."))
+        System.getProperties().stringPropertyNames().stream()
+                .filter(k -> k.startsWith("mae."))
                 .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), TrainUntilStopped.class.getName()));
         Path log = dir.resolve("child.log");
-        Process child = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        Process child = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         try {
             assertTrue(child.waitFor(3, TimeUnit.MINUTES), "the JVM should exit:\n" + Files.readString(log));
             String out = Files.readString(log);
@@ -53,7 +56,11 @@ class ShutdownTest {
             assertEquals(143, child.exitValue(), "128 + SIGTERM, as a JVM ends on SIGTERM:\n" + out);
             assertFalse(out.contains("A fatal error has been detected"), out);
             try (Stream<Path> files = Files.list(dir)) {
-                assertEquals(List.of(), files.map(p -> p.getFileName().toString()).filter(f -> f.startsWith("hs_err")).toList());
+                assertEquals(
+                        List.of(),
+                        files.map(p -> p.getFileName().toString())
+                                .filter(f -> f.startsWith("hs_err"))
+                                .toList());
             }
             assertTrue(out.contains("signalled during a step") || out.contains("signalled between steps"), out);
             return out.contains("signalled during a step");

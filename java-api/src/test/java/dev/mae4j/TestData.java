@@ -1,8 +1,8 @@
 package dev.mae4j;
 
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
 
 /** Seeded inputs and tolerance checks shared by the tests. */
 public final class TestData {
@@ -45,10 +45,22 @@ public final class TestData {
     static dev.mae4j.data.ImageDataset dataset(MaeConfig c, int n, long seed) {
         float[] pixels = toFloats(gaussian(n * c.inChans() * c.imgSize() * c.imgSize(), seed));
         return new dev.mae4j.data.ImageDataset() {
-            public int size() { return n; }
-            public int channels() { return c.inChans(); }
-            public int height() { return c.imgSize(); }
-            public int width() { return c.imgSize(); }
+            public int size() {
+                return n;
+            }
+
+            public int channels() {
+                return c.inChans();
+            }
+
+            public int height() {
+                return c.imgSize();
+            }
+
+            public int width() {
+                return c.imgSize();
+            }
+
             public void copyNormalised(int index, float[] dst, int offset) {
                 System.arraycopy(pixels, index * imageFloats(), dst, offset, imageFloats());
             }
@@ -70,10 +82,12 @@ public final class TestData {
      * Asserts that {@code call} throws {@code type} with a message containing {@code names}: the message that tells
      * the user what is wrong, not just any failure of that type.
      */
-    static <T extends Throwable> T assertRefused(Class<T> type, String names, org.junit.jupiter.api.function.Executable call) {
+    static <T extends Throwable> T assertRefused(
+            Class<T> type, String names, org.junit.jupiter.api.function.Executable call) {
         T e = org.junit.jupiter.api.Assertions.assertThrows(type, call);
         if (System.getProperty("mae.printRefusals") != null) System.out.println("REFUSAL|" + e.getMessage());
-        assertTrue(e.getMessage() != null && e.getMessage().contains(names),
+        assertTrue(
+                e.getMessage() != null && e.getMessage().contains(names),
                 "expected a message naming '" + names + "', got: " + e.getMessage());
         return e;
     }
@@ -86,7 +100,10 @@ public final class TestData {
         for (double e : expected) scale = Math.max(scale, Math.abs(e));
         for (int i = 0; i < expected.length; i++) {
             double d = Math.abs(actual[i] - expected[i]);
-            if (!(d <= err)) { err = d; worst = i; }
+            if (!(d <= err)) {
+                err = d;
+                worst = i;
+            }
         }
         assertTrue(err <= tol * scale, what + ": max error " + err + " at " + worst + " exceeds " + tol * scale);
     }

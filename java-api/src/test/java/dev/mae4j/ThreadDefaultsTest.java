@@ -40,10 +40,10 @@ class ThreadDefaultsTest {
             assertEquals(1, Trainer.defaultStepThreads(MaeConfig.vitBase16(), Device.cpu()));
             assertEquals(1, Trainer.defaultStepThreads(MaeConfig.fashionMnist(), Device.cuda(0)));
             try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 1);
-                 Trainer trainer = Trainer.builder(model).build();
-                 Trainer one = Trainer.builder(model).stepThreads(1).build();
-                 Classifier c = Classifier.fromEncoder(model, 3, 0.0, 1);
-                 FineTuner tuner = FineTuner.builder(c).build()) {
+                    Trainer trainer = Trainer.builder(model).build();
+                    Trainer one = Trainer.builder(model).stepThreads(1).build();
+                    Classifier c = Classifier.fromEncoder(model, 3, 0.0, 1);
+                    FineTuner tuner = FineTuner.builder(c).build()) {
                 assertEquals(4, trainer.stepThreads(), "the builder's default is defaultStepThreads");
                 assertEquals(1, one.stepThreads());
                 assertEquals(4, tuner.stepThreads());

@@ -1,19 +1,18 @@
 package dev.mae4j;
 
-import dev.mae4j.io.TorchCheckpoint;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mae4j.io.TorchCheckpoint;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Files written by real PyTorch (src/test/python/make_torch_fixtures.py; written by Debian's torch 1.13, as old checkpoints are) read back:
@@ -28,8 +27,15 @@ class TorchCheckpointTest {
         if (url.getProtocol().equals("file")) return Path.of(url.toURI());
         if (extracted == null) {
             extracted = Files.createTempDirectory("mae4j-torch-fixtures");
-            for (String f : new String[] {"mae_tiny_checkpoint.pth", "mae_tiny_encoder.pth", "layouts.pth", "pos_resize.pth",
-                    "hostile.pth", "hf_tiny/config.json", "hf_tiny/pytorch_model.bin"}) {
+            for (String f : new String[] {
+                "mae_tiny_checkpoint.pth",
+                "mae_tiny_encoder.pth",
+                "layouts.pth",
+                "pos_resize.pth",
+                "hostile.pth",
+                "hf_tiny/config.json",
+                "hf_tiny/pytorch_model.bin"
+            }) {
                 Path to = extracted.resolve(f);
                 Files.createDirectories(to.getParent());
                 try (var in = TorchCheckpointTest.class.getResourceAsStream("/torch/" + f)) {
@@ -70,12 +76,12 @@ class TorchCheckpointTest {
         double[] pixels = TestData.gaussian(2 * 128, 51);
         double[] noise = TestData.uniform(2 * 16, 52);
         try (Model ref = Model.load(fixture("mae_tiny_checkpoint.pth"), MaeConfig.tiny(), Device.cpu());
-             Model hf = Model.load(fixture("hf_tiny"), Device.cpu());  // config.json in the folder
-             Tensor images = TestData.images(pixels, DType.F32, MaeConfig.tiny(), 2);
-             Tensor noiseT = Tensor.fromDoubles(noise, 2, 16);
-             Masker masker = Masker.fromNoise(noiseT, 0.75);
-             ForwardResult a = ref.forward(images, masker);
-             ForwardResult b = hf.forward(images, masker)) {
+                Model hf = Model.load(fixture("hf_tiny"), Device.cpu()); // config.json in the folder
+                Tensor images = TestData.images(pixels, DType.F32, MaeConfig.tiny(), 2);
+                Tensor noiseT = Tensor.fromDoubles(noise, 2, 16);
+                Masker masker = Masker.fromNoise(noiseT, 0.75);
+                ForwardResult a = ref.forward(images, masker);
+                ForwardResult b = hf.forward(images, masker)) {
             assertEquals(MaeConfig.tiny(), hf.config(), "config.json read into the same architecture");
             assertFormulaValues(hf);
             assertEquals(a.loss(), b.loss());
@@ -88,14 +94,14 @@ class TorchCheckpointTest {
         MaeConfig c = MaeConfig.tiny().toBuilder().layerNormEps(1e-12).build();
         double[] pixels = TestData.gaussian(2 * 128, 53);
         try (Model m = Model.create(c, Device.cpu(), 4);
-             Tensor images = TestData.images(pixels, DType.F32, c, 2);
-             Masker masker = Masker.random(0.75, 9)) {
+                Tensor images = TestData.images(pixels, DType.F32, c, 2);
+                Masker masker = Masker.random(0.75, 9)) {
             m.saveHuggingFace(dir, 0.75);
             assertTrue(Files.readString(dir.resolve("config.json")).contains("\"layer_norm_eps\" : 1.0E-12"));
             try (Model back = Model.load(dir, Device.cpu());
-                 Masker again = Masker.random(0.75, 9);
-                 ForwardResult a = m.forward(images, masker);
-                 ForwardResult b = back.forward(images, again)) {
+                    Masker again = Masker.random(0.75, 9);
+                    ForwardResult a = m.forward(images, masker);
+                    ForwardResult b = back.forward(images, again)) {
                 assertEquals(c, back.config());
                 assertEquals(a.loss(), b.loss());
                 assertArrayEquals(a.pred().toFloatArray(), b.pred().toFloatArray());
@@ -113,7 +119,8 @@ class TorchCheckpointTest {
             for (int r = 0; r < 4; r++) for (int c = 0; c < 3; c++) transposed[r * 3 + c] = base[c * 4 + r];
             assertArrayEquals(new long[] {4, 3}, t.get("transposed").shape());
             assertArrayEquals(transposed, t.get("transposed").toDoubleArray(), "a strided view is materialised");
-            assertArrayEquals(java.util.Arrays.copyOfRange(base, 4, 8), t.get("row1").toDoubleArray(), "a view at an offset");
+            assertArrayEquals(
+                    java.util.Arrays.copyOfRange(base, 4, 8), t.get("row1").toDoubleArray(), "a view at an offset");
             assertArrayEquals(expected(1, 6), t.get("half").toDoubleArray(), "float16 widened to F32");
             assertEquals(DType.F32, t.get("half").dtype());
             assertArrayEquals(expected(2, 5), t.get("bf16").toDoubleArray(), "bfloat16 widened to F32");
@@ -128,7 +135,8 @@ class TorchCheckpointTest {
 
     @Test
     void aHostilePickleIsRefusedNotRun() {
-        IOException e = assertThrows(IOException.class, () -> Model.load(fixture("hostile.pth"), MaeConfig.tiny(), Device.cpu()));
+        IOException e = assertThrows(
+                IOException.class, () -> Model.load(fixture("hostile.pth"), MaeConfig.tiny(), Device.cpu()));
         assertTrue(e.getMessage().contains("os.system") && e.getMessage().contains("never executed"), e.getMessage());
     }
 
@@ -137,7 +145,8 @@ class TorchCheckpointTest {
         Map<String, Tensor> t = TorchCheckpoint.read(fixture("pos_resize.pth"));
         try (Tensor resized = PositionTables.resize(t.get("pos"), 6)) {
             assertArrayEquals(new long[] {1, 37, 4}, resized.shape());
-            TestData.assertClose(t.get("resized").toDoubleArray(), resized.toDoubleArray(), 1e-6, "bicubic resize vs torch");
+            TestData.assertClose(
+                    t.get("resized").toDoubleArray(), resized.toDoubleArray(), 1e-6, "bicubic resize vs torch");
         } finally {
             t.values().forEach(Tensor::close);
         }
@@ -145,14 +154,15 @@ class TorchCheckpointTest {
 
     @Test
     void fixedTablesAreRegeneratedForANewImageSize() throws Exception {
-        MaeConfig bigger = MaeConfig.tiny().toBuilder().imgSize(12).build();  // grid 4 -> 6
+        MaeConfig bigger = MaeConfig.tiny().toBuilder().imgSize(12).build(); // grid 4 -> 6
         try (Encoder e = Encoder.load(fixture("mae_tiny_encoder.pth"), bigger, Device.cpu());
-             Tensor images = TestData.images(TestData.gaussian(144 * 2, 54), DType.F32, bigger, 1);
-             Tensor tokens = e.embed(images, Encoder.Output.TOKENS);
-             Model probe = Model.load(fixture("mae_tiny_checkpoint.pth"), bigger, Device.cpu());
-             Tensor pos = probe.parameter("pos_embed")) {
+                Tensor images = TestData.images(TestData.gaussian(144 * 2, 54), DType.F32, bigger, 1);
+                Tensor tokens = e.embed(images, Encoder.Output.TOKENS);
+                Model probe = Model.load(fixture("mae_tiny_checkpoint.pth"), bigger, Device.cpu());
+                Tensor pos = probe.parameter("pos_embed")) {
             assertArrayEquals(new long[] {1, 37, 8}, tokens.shape());
-            TestData.assertClose(ReferenceMae.sincosTable(8, 6), pos.toDoubleArray(), 1e-7, "regenerated sine-cosine table");
+            TestData.assertClose(
+                    ReferenceMae.sincosTable(8, 6), pos.toDoubleArray(), 1e-7, "regenerated sine-cosine table");
         }
     }
 
@@ -165,14 +175,18 @@ class TorchCheckpointTest {
             try (SafeTensors st = SafeTensors.open(dir.resolve("hf/model.safetensors"))) {
                 for (SafeTensors.Entry e : st.entries().values())
                     if (e.name().startsWith("vit."))
-                        tensors.put(e.name().substring(4), Tensor.fromFloats(e.data().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), e.shape()));
+                        tensors.put(
+                                e.name().substring(4),
+                                Tensor.fromFloats(
+                                        e.data().toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), e.shape()));
             }
             Path encoderOnly = dir.resolve("vitmae-model.safetensors");
             Weights.write(encoderOnly, tensors, Map.of("format", "pt"));
             tensors.values().forEach(Tensor::close);
             try (Encoder e = Encoder.load(encoderOnly, MaeConfig.tiny(), Device.cpu());
-                 Tensor x = TestData.images(TestData.gaussian(128, 55), DType.F32, MaeConfig.tiny(), 1);
-                 Tensor a = e.embed(x, Encoder.Output.TOKENS); Tensor b = m.encode(x)) {
+                    Tensor x = TestData.images(TestData.gaussian(128, 55), DType.F32, MaeConfig.tiny(), 1);
+                    Tensor a = e.embed(x, Encoder.Output.TOKENS);
+                    Tensor b = m.encode(x)) {
                 assertArrayEquals(b.toFloatArray(), a.toFloatArray());
             }
         }

@@ -11,8 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 /** The project venv's Python (./run-tests makes it), for tests whose reference is PyTorch or transformers itself. */
 final class Venv {
-    private Venv() {
-    }
+    private Venv() {}
 
     record Result(int exit, String output) {}
 
@@ -31,7 +30,10 @@ final class Venv {
     static Result run(List<String> command) throws IOException, InterruptedException {
         Path log = Files.createTempFile("mae4j-python", ".log");
         try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Process p = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
             if (!p.waitFor(5, TimeUnit.MINUTES)) {
                 p.destroyForcibly().waitFor();
                 return new Result(-1, "timed out after 5 minutes:\n" + Files.readString(log));
@@ -44,7 +46,9 @@ final class Venv {
 
     /** Runs src/test/python/{@code script} with {@code args}; fails with its output unless it exits 0. */
     static String script(Path python, String script, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(python.toString(), Path.of("src/test/python", script).toAbsolutePath().toString()));
+        List<String> cmd = new ArrayList<>(List.of(
+                python.toString(),
+                Path.of("src/test/python", script).toAbsolutePath().toString()));
         cmd.addAll(List.of(args));
         Result r = run(cmd);
         assertEquals(0, r.exit, script + " " + String.join(" ", args) + ":\n" + r.output);

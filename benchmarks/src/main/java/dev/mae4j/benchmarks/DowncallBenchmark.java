@@ -1,7 +1,12 @@
 package dev.mae4j.benchmarks;
 
 import dev.mae4j.Library;
-
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -12,13 +17,6 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The cost of crossing into libmae: a no-op downcall (mae_abi_version) through the generated bindings, the
@@ -37,9 +35,12 @@ public class DowncallBenchmark {
 
     @Setup
     public void load() {
-        version = Library.abiVersion();  // loads libmae, so the loader lookup below finds its symbols
-        critical = Linker.nativeLinker().downcallHandle(SymbolLookup.loaderLookup().find("mae_abi_version").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT), Linker.Option.critical(false));
+        version = Library.abiVersion(); // loads libmae, so the loader lookup below finds its symbols
+        critical = Linker.nativeLinker()
+                .downcallHandle(
+                        SymbolLookup.loaderLookup().find("mae_abi_version").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT),
+                        Linker.Option.critical(false));
     }
 
     @Benchmark

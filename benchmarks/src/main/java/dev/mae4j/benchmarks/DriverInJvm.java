@@ -26,8 +26,10 @@ public final class DriverInJvm {
         }
         try (Arena arena = Arena.ofConfined()) {
             SymbolLookup lib = SymbolLookup.libraryLookup(Path.of(args[0]), arena);
-            MethodHandle run = Linker.nativeLinker().downcallHandle(lib.find("mae_train_step_driver_run").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+            MethodHandle run = Linker.nativeLinker()
+                    .downcallHandle(
+                            lib.find("mae_train_step_driver_run").orElseThrow(),
+                            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
             // argv: the program name, the driver's options, and its JSON "driver" field
             String[] argv = new String[args.length + 2];
             argv[0] = "mae_train_step_driver";
@@ -35,7 +37,8 @@ public final class DriverInJvm {
             argv[args.length] = "--name";
             argv[args.length + 1] = "c++ in jvm";
             MemorySegment pointers = arena.allocate(ValueLayout.ADDRESS, argv.length);
-            for (int i = 0; i < argv.length; i++) pointers.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(argv[i]));
+            for (int i = 0; i < argv.length; i++)
+                pointers.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(argv[i]));
             System.exit((int) run.invokeExact(argv.length, pointers));
         }
     }

@@ -3,7 +3,10 @@ package dev.mae4j.benchmarks;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.ImageFolder;
 import dev.mae4j.data.RandomResizedCrop;
-
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,11 +19,6 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A batch of 64 training images from a folder of JPEGs, as `mae pretrain --images` reads them: each file decoded,
@@ -44,8 +42,10 @@ public class ImageFolderBenchmark {
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        if (images.isEmpty()) throw new IllegalStateException("run with -p images=DIR (benchmarks/decode.sh makes one)");
-        folder = new ImageFolder(Path.of(images), 224, 3, new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f});
+        if (images.isEmpty())
+            throw new IllegalStateException("run with -p images=DIR (benchmarks/decode.sh makes one)");
+        folder = new ImageFolder(
+                Path.of(images), 224, 3, new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f});
     }
 
     private int[] batch() {

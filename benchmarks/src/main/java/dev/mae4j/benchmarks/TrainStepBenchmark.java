@@ -6,7 +6,8 @@ import dev.mae4j.Masker;
 import dev.mae4j.Model;
 import dev.mae4j.Tensor;
 import dev.mae4j.Trainer;
-
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -20,9 +21,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 /** Time of one Java-driven training step (forward, backward, AdamW) and one forward pass. */
 @State(Scope.Benchmark)
@@ -51,13 +49,23 @@ public class TrainStepBenchmark {
     public void setUp() {
         MaeConfig cfg = switch (config) {
             case "fashion" -> MaeConfig.fashionMnist();
-            case "tiny224" -> MaeConfig.builder().embedDim(192).depth(12).numHeads(3)
-                    .decoderEmbedDim(128).decoderDepth(4).decoderNumHeads(4).build();
+            case "tiny224" ->
+                MaeConfig.builder()
+                        .embedDim(192)
+                        .depth(12)
+                        .numHeads(3)
+                        .decoderEmbedDim(128)
+                        .decoderDepth(4)
+                        .decoderNumHeads(4)
+                        .build();
             case "vitb16" -> MaeConfig.vitBase16();
             default -> throw new IllegalArgumentException("unknown config " + config);
         };
         model = Model.create(cfg, Device.cpu(), 0);
-        trainer = Trainer.builder(model).learningRate(1e-4).stepThreads(stepThreads).build();
+        trainer = Trainer.builder(model)
+                .learningRate(1e-4)
+                .stepThreads(stepThreads)
+                .build();
         masker = Masker.random(0.75, 0);
         float[] data = new float[batch * cfg.inChans() * cfg.imgSize() * cfg.imgSize()];
         Random r = new Random(0);

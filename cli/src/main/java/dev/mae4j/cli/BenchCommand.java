@@ -12,13 +12,6 @@ import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.Trainer;
 import dev.mae4j.Weights;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -27,6 +20,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * `mae bench`: images/s of the Java-driven training step (forward, backward, AdamW) at a benchmark configuration,
@@ -38,14 +37,21 @@ import java.util.concurrent.Callable;
  * each Java step alternates with a step of the C++ driver in this process (benchmarks/pairs.sh ALTERNATE=1); with
  * --turns it takes its steps in turns with the Python reference's process (benchmarks/python/lockstep.py).
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = "Time the training step at a benchmark configuration (fashion, tiny224, vitb16) and print images/s as JSON.")
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
+        showDefaultValues = true,
+        description =
+                "Time the training step at a benchmark configuration (fashion, tiny224, vitb16) and print images/s as JSON.")
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", description = "fashion (28 px, 192×6, decoder 128×2, batch 256), tiny224 (192×12, decoder "
-            + "128×4, batch 8), vitb16 (ViT-B/16, decoder 512×8, batch 8) or vitl16 (ViT-L/16, decoder 512×8, batch 8).")
+    @Option(
+            names = "--config",
+            description =
+                    "fashion (28 px, 192×6, decoder 128×2, batch 256), tiny224 (192×12, decoder "
+                            + "128×4, batch 8), vitb16 (ViT-B/16, decoder 512×8, batch 8) or vitl16 (ViT-L/16, decoder 512×8, batch 8).")
     String config = "fashion";
 
     @Option(names = "--batch", description = "Images per step (default: the configuration's).")
@@ -54,8 +60,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Measured steps.")
     int steps = 10;
 
-    @Option(names = "--warmup", description = "Unmeasured steps first (then, in one process, more, at most "
-            + JvmActivity.MAX_SETTLE_STEPS + ", until one passes without JIT compilation).")
+    @Option(
+            names = "--warmup",
+            description = "Unmeasured steps first (then, in one process, more, at most " + JvmActivity.MAX_SETTLE_STEPS
+                    + ", until one passes without JIT compilation).")
     int warmup = 3;
 
     @Option(names = "--threads", description = "libtorch intra-op threads (default: the library's, every core).")
@@ -64,17 +72,27 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", description = "cpu, cuda or cuda:N.")
     String device = "cpu";
 
-    @Option(names = "--export-check", description = "Also write DIR/weights.safetensors and DIR/check.safetensors "
-            + "(images, noise, loss, prediction) for benchmarks/python/bench_step.py's equality check.")
+    @Option(
+            names = "--export-check",
+            description = "Also write DIR/weights.safetensors and DIR/check.safetensors "
+                    + "(images, noise, loss, prediction) for benchmarks/python/bench_step.py's equality check.")
     Path exportCheck;
 
-    @Option(names = "--alternate-native", paramLabel = "LIBRARY", description = "Also run the C++ driver's step "
-            + "(benchmarks/native's libmae_train_step_driver_in_jvm.so) on its own model in this process, one step "
-            + "beside each Java step, and report both and the median of the per-step ratios (CPU, one process).")
+    @Option(
+            names = "--alternate-native",
+            paramLabel = "LIBRARY",
+            description =
+                    "Also run the C++ driver's step "
+                            + "(benchmarks/native's libmae_train_step_driver_in_jvm.so) on its own model in this process, one step "
+                            + "beside each Java step, and report both and the median of the per-step ratios (CPU, one process).")
     Path alternateNative;
 
-    @Option(names = "--turns", paramLabel = "PREFIX", description = "Take each step in turn with another process: ask "
-            + "on the pipe PREFIX.from, wait for go on PREFIX.to (benchmarks/python/lockstep.py; CPU, one process).")
+    @Option(
+            names = "--turns",
+            paramLabel = "PREFIX",
+            description =
+                    "Take each step in turn with another process: ask "
+                            + "on the pipe PREFIX.from, wait for go on PREFIX.to (benchmarks/python/lockstep.py; CPU, one process).")
     Path turnsPrefix;
 
     @Mixin
@@ -89,11 +107,21 @@ final class BenchCommand implements Callable<Integer> {
     static MaeConfig named(String name) {
         return switch (name) {
             case "fashion" -> MaeConfig.fashionMnist();
-            case "tiny224" -> MaeConfig.builder().embedDim(192).depth(12).numHeads(3).decoderEmbedDim(128).decoderDepth(4)
-                    .decoderNumHeads(4).normPixLoss(true).build();
+            case "tiny224" ->
+                MaeConfig.builder()
+                        .embedDim(192)
+                        .depth(12)
+                        .numHeads(3)
+                        .decoderEmbedDim(128)
+                        .decoderDepth(4)
+                        .decoderNumHeads(4)
+                        .normPixLoss(true)
+                        .build();
             case "vitb16" -> MaeConfig.vitBase16().toBuilder().normPixLoss(true).build();
-            case "vitl16" -> MaeConfig.vitLarge16().toBuilder().normPixLoss(true).build();
-            default -> throw new IllegalArgumentException("--config must be fashion, tiny224, vitb16 or vitl16, got " + name);
+            case "vitl16" ->
+                MaeConfig.vitLarge16().toBuilder().normPixLoss(true).build();
+            default ->
+                throw new IllegalArgumentException("--config must be fashion, tiny224, vitb16 or vitl16, got " + name);
         };
     }
 
@@ -117,10 +145,13 @@ final class BenchCommand implements Callable<Integer> {
         if (turnsPrefix != null && (dist.launches() || !device.equals("cpu")))
             throw new ParameterException(spec.commandLine(), "--turns takes steps in turns on the CPU in one process");
         if (alternateNative != null && (dist.launches() || !device.equals("cpu")))
-            throw new ParameterException(spec.commandLine(), "--alternate-native runs the C++ driver on the CPU in this "
-                    + "process: leave out --device and --nproc-per-node");
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--alternate-native runs the C++ driver on the CPU in this "
+                            + "process: leave out --device and --nproc-per-node");
         if (dist.launches())
-            return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), Files.createTempDirectory("mae-bench-"));
+            return dist.launcher()
+                    .run(spec.commandLine().getParseResult().originalArgs(), Files.createTempDirectory("mae-bench-"));
         Device dev = dist.device(device);
         DistributedOptions.Role role = dist.role(dev);
         int ranks = role.ranks();
@@ -129,7 +160,7 @@ final class BenchCommand implements Callable<Integer> {
         int intraOp = Library.threads();
         int stepThreads = stepThreadsOption.resolve(c, dev);
         try (ProcessGroup group = role.join();
-             Model model = Model.create(c, dev, 0)) {
+                Model model = Model.create(c, dev, 0)) {
             if (exportCheck != null) exportCheck(model, c);
             float[] pixels = new float[n * c.inChans() * c.imgSize() * c.imgSize()];
             Random r = new Random(0);
@@ -138,13 +169,29 @@ final class BenchCommand implements Callable<Integer> {
             double loss = 0;
             JvmActivity jvm = new JvmActivity();
             double[] cppMs = alternateNative == null ? null : new double[steps];
-            try (Trainer trainer = Trainer.builder(model).learningRate(1.5e-4).betas(0.9, 0.95).weightDecay(0.05)
-                         .processGroup(group).stepThreads(stepThreads).build();
-                 Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
-                 Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize());
-                 NativeDriverStep cpp = alternateNative == null ? null : new NativeDriverStep(alternateNative,
-                         List.of("--config", config, "--batch", "" + n, "--threads", "" + intraOp, "--step-threads", "" + stepThreads));
-                 StepTurns turns = turnsPrefix == null ? null : new StepTurns(turnsPrefix)) {
+            try (Trainer trainer = Trainer.builder(model)
+                            .learningRate(1.5e-4)
+                            .betas(0.9, 0.95)
+                            .weightDecay(0.05)
+                            .processGroup(group)
+                            .stepThreads(stepThreads)
+                            .build();
+                    Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
+                    Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize());
+                    NativeDriverStep cpp = alternateNative == null
+                            ? null
+                            : new NativeDriverStep(
+                                    alternateNative,
+                                    List.of(
+                                            "--config",
+                                            config,
+                                            "--batch",
+                                            "" + n,
+                                            "--threads",
+                                            "" + intraOp,
+                                            "--step-threads",
+                                            "" + stepThreads));
+                    StepTurns turns = turnsPrefix == null ? null : new StepTurns(turnsPrefix)) {
                 Runnable warmStep = () -> {
                     if (turns != null) turns.await(false);
                     trainer.step(images, masker);
@@ -221,10 +268,10 @@ final class BenchCommand implements Callable<Integer> {
         float[] noise = new float[n * l];
         for (int i = 0; i < noise.length; i++) noise[i] = r.nextFloat();
         try (Tensor images = Tensor.fromFloats(px, n, c.inChans(), c.imgSize(), c.imgSize());
-             Tensor noiseT = Tensor.fromFloats(noise, n, l);
-             Masker masker = Masker.fromNoise(noiseT, 0.75);
-             ForwardResult f = model.forward(images, masker);
-             Tensor loss = Tensor.fromFloats(new float[] {(float) f.loss()}, 1)) {
+                Tensor noiseT = Tensor.fromFloats(noise, n, l);
+                Masker masker = Masker.fromNoise(noiseT, 0.75);
+                ForwardResult f = model.forward(images, masker);
+                Tensor loss = Tensor.fromFloats(new float[] {(float) f.loss()}, 1)) {
             Map<String, Tensor> t = new LinkedHashMap<>();
             t.put("images", images);
             t.put("noise", noiseT);

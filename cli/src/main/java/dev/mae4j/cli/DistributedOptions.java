@@ -2,11 +2,10 @@ package dev.mae4j.cli;
 
 import dev.mae4j.Device;
 import dev.mae4j.ProcessGroup;
-import picocli.CommandLine.Option;
-
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import picocli.CommandLine.Option;
 
 /**
  * Data-parallel training as torchrun runs it: `--nproc-per-node N` starts N workers of the same command on this
@@ -14,11 +13,15 @@ import java.util.Optional;
  * set) joins the group and trains on its shard of the data.
  */
 final class DistributedOptions {
-    @Option(names = "--nproc-per-node", description = "Worker processes to start on this machine (data parallelism; "
-            + "each takes --batch images per micro-batch).")
+    @Option(
+            names = "--nproc-per-node",
+            description = "Worker processes to start on this machine (data parallelism; "
+                    + "each takes --batch images per micro-batch).")
     int nprocPerNode = 1;
 
-    @Option(names = "--nnodes", description = "Machines in the job, each started with the same command and its --node-rank.")
+    @Option(
+            names = "--nnodes",
+            description = "Machines in the job, each started with the same command and its --node-rank.")
     int nnodes = 1;
 
     @Option(names = "--node-rank", description = "This machine's index in [0, --nnodes).")
@@ -30,8 +33,10 @@ final class DistributedOptions {
     @Option(names = "--master-port", description = "Port of that store (MASTER_PORT).")
     int masterPort = 29500;
 
-    @Option(names = "--dist-timeout", description = "Seconds to wait for the other ranks, at the start and in every "
-            + "collective, before stopping with an error.")
+    @Option(
+            names = "--dist-timeout",
+            description = "Seconds to wait for the other ranks, at the start and in every "
+                    + "collective, before stopping with an error.")
     int distTimeout = 300;
 
     /** The environment the worker decision reads; tests replace it. */
@@ -65,7 +70,9 @@ final class DistributedOptions {
 
         /** Where this rank logs its metrics: OUT/metrics.jsonl for rank 0, OUT/logs/metrics-rank-R.jsonl for the others. */
         java.nio.file.Path metricsFile(java.nio.file.Path out) throws java.io.IOException {
-            java.nio.file.Path file = main() ? out.resolve("metrics.jsonl") : out.resolve("logs").resolve("metrics-rank-" + rank + ".jsonl");
+            java.nio.file.Path file = main()
+                    ? out.resolve("metrics.jsonl")
+                    : out.resolve("logs").resolve("metrics-rank-" + rank + ".jsonl");
             java.nio.file.Files.createDirectories(file.getParent());
             return file;
         }
@@ -92,14 +99,16 @@ final class DistributedOptions {
             try {
                 return Device.cuda(Integer.parseInt(local.trim()));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("environment variable LOCAL_RANK must be an integer, got '" + local + "'");
+                throw new IllegalArgumentException(
+                        "environment variable LOCAL_RANK must be an integer, got '" + local + "'");
             }
         }
         return d;
     }
 
     Role role(Device device) {
-        Optional<ProcessGroup.Options> o = ProcessGroup.fromEnvironment(environment, device, Duration.ofSeconds(distTimeout))
+        Optional<ProcessGroup.Options> o = ProcessGroup.fromEnvironment(
+                        environment, device, Duration.ofSeconds(distTimeout))
                 .filter(g -> g.worldSize() > 1);
         return o.map(g -> new Role(g, g.rank(), g.worldSize())).orElse(new Role(null, 0, 1));
     }

@@ -6,12 +6,6 @@ import dev.mae4j.MaeConfig;
 import dev.mae4j.Preprocessing;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.ImageFolder;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,23 +13,38 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** `mae embed`: encoder features of a folder of images, as a .npy array numpy.load reads. */
-@Command(name = "embed", mixinStandardHelpOptions = true, showDefaultValues = true,
+@Command(
+        name = "embed",
+        mixinStandardHelpOptions = true,
+        showDefaultValues = true,
         description = "Encoder features of every image in a folder, written as a .npy array (rows in the order of the "
                 + "listing written beside it).")
 final class EmbedCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--weights", required = true, description = "MAE or fine-tuned weights: safetensors, .pth or a Hugging Face folder.")
+    @Option(
+            names = "--weights",
+            required = true,
+            description = "MAE or fine-tuned weights: safetensors, .pth or a Hugging Face folder.")
     Path weights;
 
-    @Option(names = "--preset", description = "Architecture for weights that record none (e.g. official .pth files): "
-            + "vit-base16, vit-large16, vit-huge14, fashion-mnist, fashion-mnist-small.")
+    @Option(
+            names = "--preset",
+            description = "Architecture for weights that record none (e.g. official .pth files): "
+                    + "vit-base16, vit-large16, vit-huge14, fashion-mnist, fashion-mnist-small.")
     String preset;
 
-    @Option(names = "--img-size", description = "Resize images to this side (position tables follow); default: the weights'.")
+    @Option(
+            names = "--img-size",
+            description = "Resize images to this side (position tables follow); default: the weights'.")
     Integer imgSize;
 
     @Option(names = "--images", required = true, description = "A folder of JPEG/PNG images (sub-folders are classes).")
@@ -74,10 +83,12 @@ final class EmbedCommand implements Callable<Integer> {
         }
         try (Encoder probe = config == null ? Encoder.load(weights, dev) : null) {
             MaeConfig base = config != null ? config : probe.config();
-            MaeConfig wanted = imgSize == null ? base : base.toBuilder().imgSize(imgSize).build();
+            MaeConfig wanted =
+                    imgSize == null ? base : base.toBuilder().imgSize(imgSize).build();
             boolean reuse = probe != null && wanted.equals(probe.config()) && batch <= probe.maxBatch();
             try (Encoder encoder = reuse ? probe : Encoder.load(weights, wanted, dev, batch)) {
-                Preprocessing p = preprocessing.resolve(encoder.preprocessing(), weights, spec.commandLine().getErr());
+                Preprocessing p = preprocessing.resolve(
+                        encoder.preprocessing(), weights, spec.commandLine().getErr());
                 ImageFolder folder = new ImageFolder(images, wanted.imgSize(), wanted.inChans(), p.mean(), p.std());
                 List<Tensor> rows = new ArrayList<>();
                 long[] rowShape = null;
@@ -101,11 +112,15 @@ final class EmbedCommand implements Callable<Integer> {
                 StringBuilder lines = new StringBuilder();
                 for (int i = 0; i < folder.size(); i++) {
                     int label = folder.label(i);
-                    lines.append(folder.file(i)).append('\t').append(label < 0 ? "" : folder.classes().get(label)).append('\n');
+                    lines.append(folder.file(i))
+                            .append('\t')
+                            .append(label < 0 ? "" : folder.classes().get(label))
+                            .append('\n');
                 }
                 Files.writeString(listing, lines, StandardCharsets.UTF_8);
-                System.out.printf("wrote %s: %d × %s %s features (%d unreadable files skipped); %s lists the images%n", out,
-                        folder.size(), java.util.Arrays.toString(rowShape), output, folder.skipped(), listing);
+                System.out.printf(
+                        "wrote %s: %d × %s %s features (%d unreadable files skipped); %s lists the images%n",
+                        out, folder.size(), java.util.Arrays.toString(rowShape), output, folder.skipped(), listing);
             }
         }
         return 0;
@@ -118,8 +133,9 @@ final class EmbedCommand implements Callable<Integer> {
             case "vit-huge14" -> MaeConfig.vitHuge14();
             case "fashion-mnist" -> MaeConfig.fashionMnist();
             case "fashion-mnist-small" -> MaeConfig.fashionMnistSmall();
-            default -> throw new IllegalArgumentException("unknown preset " + name
-                    + " (vit-base16, vit-large16, vit-huge14, fashion-mnist, fashion-mnist-small)");
+            default ->
+                throw new IllegalArgumentException("unknown preset " + name
+                        + " (vit-base16, vit-large16, vit-huge14, fashion-mnist, fashion-mnist-small)");
         };
     }
 }

@@ -9,7 +9,6 @@ import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandAugment;
 import dev.mae4j.data.RandomErasing;
 import dev.mae4j.data.RandomResizedCrop;
-
 import java.util.Random;
 
 /**
@@ -17,8 +16,16 @@ import java.util.Random;
  * salt): crops, flips, RandAugment and random erasing on the loader's thread; Mixup/CutMix on the training thread, where the
  * lam that mixes the images also mixes the targets.
  */
-record FinetuneAugmentation(boolean augment, RandomResizedCrop crops, RandAugment randAugment, double[][] normalisation,
-                            RandomErasing erasing, Mixup mixup, int size, long seed, long salt) {
+record FinetuneAugmentation(
+        boolean augment,
+        RandomResizedCrop crops,
+        RandAugment randAugment,
+        double[][] normalisation,
+        RandomErasing erasing,
+        Mixup mixup,
+        int size,
+        long seed,
+        long salt) {
     /**
      * Crops and flips, RandAugment (when not null; on the pixels the [0] mean and [1] std of {@code normalisation}
      * give back), then erasing, in timm's order; each drawn after the one before, so turning a later one off leaves
@@ -33,7 +40,7 @@ record FinetuneAugmentation(boolean augment, RandomResizedCrop crops, RandAugmen
                 return afterCrops(crops.apply(stored, size, random), batch, random);
             }
 
-            @Override  // image folders are cropped from the files at full resolution
+            @Override // image folders are cropped from the files at full resolution
             public Tensor load(ImageDataset data, int[] indices, long i) {
                 Random random = random(i);
                 return afterCrops(crops.apply(data, indices, size, random), batch, random);
@@ -49,7 +56,8 @@ record FinetuneAugmentation(boolean augment, RandomResizedCrop crops, RandAugmen
         Tensor augmented = cropped;
         if (randAugment != null)
             try (Tensor before = augmented) {
-                augmented = Augment.randAugment(before, randAugment.draw(batch, random), normalisation[0], normalisation[1]);
+                augmented = Augment.randAugment(
+                        before, randAugment.draw(batch, random), normalisation[0], normalisation[1]);
             }
         if (erasing.probability() == 0) return augmented;
         try (Tensor unerased = augmented) {
@@ -66,7 +74,8 @@ record FinetuneAugmentation(boolean augment, RandomResizedCrop crops, RandAugmen
         }
         Mixup.Mix mix = mixup.draw(size, size, new Random(seed * 104_729L + index + salt));
         try (Tensor mixed = Augment.mix(images, mix);
-             Tensor targets = Tensor.fromFloats(Mixup.targets(labels, classes, mix.lam(), labelSmoothing), labels.length, classes)) {
+                Tensor targets = Tensor.fromFloats(
+                        Mixup.targets(labels, classes, mix.lam(), labelSmoothing), labels.length, classes)) {
             return tuner.stepSoftTargets(mixed, targets);
         }
     }

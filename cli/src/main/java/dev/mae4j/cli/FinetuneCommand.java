@@ -8,22 +8,15 @@ import dev.mae4j.FineTuner;
 import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
+import dev.mae4j.Preprocessing;
 import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.BatchLoader;
-import dev.mae4j.Preprocessing;
 import dev.mae4j.data.LabelledDataset;
 import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandAugment;
 import dev.mae4j.data.RandomErasing;
 import dev.mae4j.data.RandomResizedCrop;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,6 +24,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * `mae finetune`: end-to-end fine-tuning as the reference's main_finetune.py — the pretrained encoder,
@@ -38,17 +37,25 @@ import java.util.concurrent.Callable;
  * label smoothing, stochastic depth, warm-up then half-cycle cosine per update. --from-scratch trains the same
  * architecture from a fresh initialisation with the same recipe, the paper's baseline.
  */
-@Command(name = "finetune", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = "Fine-tune a pretrained MAE encoder as a classifier (or the same ViT from scratch) and report test top-1.")
+@Command(
+        name = "finetune",
+        mixinStandardHelpOptions = true,
+        showDefaultValues = true,
+        description =
+                "Fine-tune a pretrained MAE encoder as a classifier (or the same ViT from scratch) and report test top-1.")
 final class FinetuneCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--weights", description = "MAE weights from mae pretrain (last.safetensors). "
-            + "Without it, --from-scratch with MaeConfig.fashionMnistSmall()'s encoder.")
+    @Option(
+            names = "--weights",
+            description = "MAE weights from mae pretrain (last.safetensors). "
+                    + "Without it, --from-scratch with MaeConfig.fashionMnistSmall()'s encoder.")
     Path weights;
 
-    @Option(names = "--from-scratch", description = "Fresh weights of the same architecture instead of the pretrained ones (the baseline).")
+    @Option(
+            names = "--from-scratch",
+            description = "Fresh weights of the same architecture instead of the pretrained ones (the baseline).")
     boolean fromScratch;
 
     @Mixin
@@ -72,10 +79,14 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--warmup-epochs", description = "Linear warm-up, in epochs.")
     double warmupEpochs = 1;
 
-    @Option(names = "--layer-decay", description = "Layer-wise lr decay: each block's rate is this times the next one's.")
+    @Option(
+            names = "--layer-decay",
+            description = "Layer-wise lr decay: each block's rate is this times the next one's.")
     double layerDecay = 0.75;
 
-    @Option(names = "--weight-decay", description = "AdamW weight decay (not on 1-D parameters, pos_embed and cls_token).")
+    @Option(
+            names = "--weight-decay",
+            description = "AdamW weight decay (not on 1-D parameters, pos_embed and cls_token).")
     double weightDecay = 0.05;
 
     @Option(names = "--drop-path", description = "Stochastic depth of the last block (linear from 0 over the blocks).")
@@ -84,25 +95,37 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--label-smoothing", description = "Label smoothing of the cross-entropy.")
     double labelSmoothing = 0.1;
 
-    @Option(names = "--crop-min-scale", description = "RandomResizedCrop's smallest area fraction (ratio 3/4–4/3, with "
-            + "horizontal flip); 1 keeps whole images.")
+    @Option(
+            names = "--crop-min-scale",
+            description = "RandomResizedCrop's smallest area fraction (ratio 3/4–4/3, with "
+                    + "horizontal flip); 1 keeps whole images.")
     double cropMinScale = 0.6;
 
-    @Option(names = "--aa", description = "RandAugment as timm's configuration string rand-m<magnitude>-n<layers>-"
-            + "mstd<spread>-inc<0|1> (after the crops, before erasing; PIL's arithmetic, bicubic, the data mean as fill), "
-            + "the reference's by default; none turns it off.")
+    @Option(
+            names = "--aa",
+            description = "RandAugment as timm's configuration string rand-m<magnitude>-n<layers>-"
+                    + "mstd<spread>-inc<0|1> (after the crops, before erasing; PIL's arithmetic, bicubic, the data mean as fill), "
+                    + "the reference's by default; none turns it off.")
     String autoAugment = "rand-m9-mstd0.5-inc1";
 
-    @Option(names = "--reprob", description = "Probability of random erasing (timm's, 'pixel' mode: one box of 2%%–1/3 of "
-            + "the image filled with normal noise after normalisation), as the reference's fine-tuning; 0 turns it off.")
+    @Option(
+            names = "--reprob",
+            description =
+                    "Probability of random erasing (timm's, 'pixel' mode: one box of 2%%–1/3 of "
+                            + "the image filled with normal noise after normalisation), as the reference's fine-tuning; 0 turns it off.")
     double reprob = 0.25;
 
-    @Option(names = "--mixup", description = "Mixup's alpha (timm's Mixup, 'batch' mode: each batch blended with itself "
-            + "reversed, lam ~ Beta(alpha, alpha), targets mixed alike); 0 turns it off. The reference's recipes use 0.8.")
+    @Option(
+            names = "--mixup",
+            description =
+                    "Mixup's alpha (timm's Mixup, 'batch' mode: each batch blended with itself "
+                            + "reversed, lam ~ Beta(alpha, alpha), targets mixed alike); 0 turns it off. The reference's recipes use 0.8.")
     double mixupAlpha = 0;
 
-    @Option(names = "--cutmix", description = "CutMix's alpha (a box of the reversed batch pasted in, lam corrected to its "
-            + "area); 0 turns it off. The reference's recipes use 1.0.")
+    @Option(
+            names = "--cutmix",
+            description = "CutMix's alpha (a box of the reversed batch pasted in, lam corrected to its "
+                    + "area); 0 turns it off. The reference's recipes use 1.0.")
     double cutmixAlpha = 0;
 
     @Option(names = "--mixup-prob", description = "Probability that a batch is mixed when --mixup or --cutmix is on.")
@@ -111,8 +134,10 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--mixup-switch-prob", description = "Probability of CutMix rather than Mixup when both are on.")
     double mixupSwitchProb = 0.5;
 
-    @Option(names = "--augment", negatable = true, description = "Random resized crops, flips, RandAugment and random erasing of the "
-            + "training images.")
+    @Option(
+            names = "--augment",
+            negatable = true,
+            description = "Random resized crops, flips, RandAugment and random erasing of the " + "training images.")
     boolean augment = true;
 
     @Option(names = "--seed", description = "Seed of the head, stochastic depth, data order and augmentation.")
@@ -124,11 +149,15 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--log-every", description = "Log every N updates.")
     int logEvery = 50;
 
-    @Option(names = "--checkpoint-every", description = "Write checkpoint.safetensors every N updates (and after the last).")
+    @Option(
+            names = "--checkpoint-every",
+            description = "Write checkpoint.safetensors every N updates (and after the last).")
     int checkpointEvery = 200;
 
-    @Option(names = "--resume", description = "Continue from OUT/checkpoint.safetensors when it exists (the same "
-            + "command otherwise): the run goes on exactly as if never stopped.")
+    @Option(
+            names = "--resume",
+            description = "Continue from OUT/checkpoint.safetensors when it exists (the same "
+                    + "command otherwise): the run goes on exactly as if never stopped.")
     boolean resume;
 
     // For tests of --resume: stop as if killed after this many updates of this process (after their checkpoint).
@@ -144,38 +173,66 @@ final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate();
-        if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
+        if (dist.launches())
+            return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
         RunClock clock = new RunClock();
         Device dev = dist.device(device);
         DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
-        boolean main = role.main();  // rank 0 writes the metrics, classifier and report
+        boolean main = role.main(); // rank 0 writes the metrics, classifier and report
         try (ProcessGroup group = role.join();
-             Model encoder = weights != null ? Model.load(weights, dev) : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
+                Model encoder = weights != null
+                        ? Model.load(weights, dev)
+                        : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
             MaeConfig config = encoder.config();
             int stepThreads = threads.resolve(config, dev);
             // the weights' normalisation when fine-tuning them, the data's own for a fresh encoder
-            Preprocessing norm = weights != null ? data.forWeights(encoder.preprocessing(), weights, spec.commandLine().getErr()) : data.forFreshModel(config.inChans());
+            Preprocessing norm = weights != null
+                    ? data.forWeights(
+                            encoder.preprocessing(), weights, spec.commandLine().getErr())
+                    : data.forFreshModel(config.inChans());
             LabelledData.Splits splits = data.open(config.inChans(), config.imgSize(), norm);
             LabelledDataset train = splits.train(), test = splits.test();
             if (train.height() != config.imgSize() || train.channels() != config.inChans())
-                throw new ParameterException(spec.commandLine(), "images are " + train.channels() + "×" + train.height()
-                        + "×" + train.width() + ", the encoder needs " + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize());
-            int perRank = (train.size() + ranks - 1) / ranks;  // each rank's shard of an epoch
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "images are " + train.channels() + "×" + train.height() + "×" + train.width()
+                                + ", the encoder needs " + config.inChans() + "×" + config.imgSize() + "×"
+                                + config.imgSize());
+            int perRank = (train.size() + ranks - 1) / ranks; // each rank's shard of an epoch
             if (batch > perRank)
-                throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + perRank + " training images"
-                        + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "--batch " + batch + " exceeds the " + perRank + " training images"
+                                + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
             boolean scratch = fromScratch || weights == null;
             long perEpoch = perRank / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
             long warmup = Math.min(steps - 1, Math.round(warmupEpochs * perEpoch));
             double peakLr = LrSchedule.scaledLr(baseLr, (long) batch * ranks);
             LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
             Files.createDirectories(out);
-            System.out.printf("mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
+            System.out.printf(
+                    "mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
                             + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
                             + "RandAugment %s, random erasing %.2f, mixup %.2f, cutmix %.2f, %d step thread%s%n",
-                    scratch ? "from scratch" : "from " + weights, train.size(), test.size(), train.classCount(), data.source(),
-                    steps, batch * ranks, epochs, peakLr, warmup, layerDecay, dropPath, labelSmoothing, augment ? autoAugment : "none", augment ? reprob : 0, mixupAlpha, cutmixAlpha, stepThreads,
+                    scratch ? "from scratch" : "from " + weights,
+                    train.size(),
+                    test.size(),
+                    train.classCount(),
+                    data.source(),
+                    steps,
+                    batch * ranks,
+                    epochs,
+                    peakLr,
+                    warmup,
+                    layerDecay,
+                    dropPath,
+                    labelSmoothing,
+                    augment ? autoAugment : "none",
+                    augment ? reprob : 0,
+                    mixupAlpha,
+                    cutmixAlpha,
+                    stepThreads,
                     stepThreads == 1 ? "" : "s");
             if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
 
@@ -183,16 +240,28 @@ final class FinetuneCommand implements Callable<Integer> {
             List<Map<String, Object>> perEpochTop1 = new ArrayList<>();
             // --from-scratch with --weights: the same architecture, fresh; without --weights the encoder already is
             try (Model fresh = fromScratch && weights != null ? Model.create(config, dev, seed) : null;
-                 // every rank its own stochastic depth; the weights are rank 0's once the tuner is built
-                 Classifier classifier = withPreprocessing(Classifier.fromEncoder(fresh != null ? fresh : encoder,
-                         train.classCount(), dropPath, seed + rank), norm);
-                 FineTuner tuner = FineTuner.builder(classifier).schedule(schedule).weightDecay(weightDecay)
-                         .layerDecay(layerDecay).labelSmoothing(labelSmoothing).processGroup(group)
-                         .stepThreads(stepThreads).build()) {
-                FinetuneAugmentation augmentation = new FinetuneAugmentation(augment,
-                        new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5), randAugment(),
-                        new double[][] {doubles(norm.mean()), doubles(norm.std())}, RandomErasing.withProbability(reprob),
-                        new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb), config.imgSize(), seed,
+                    // every rank its own stochastic depth; the weights are rank 0's once the tuner is built
+                    Classifier classifier = withPreprocessing(
+                            Classifier.fromEncoder(
+                                    fresh != null ? fresh : encoder, train.classCount(), dropPath, seed + rank),
+                            norm);
+                    FineTuner tuner = FineTuner.builder(classifier)
+                            .schedule(schedule)
+                            .weightDecay(weightDecay)
+                            .layerDecay(layerDecay)
+                            .labelSmoothing(labelSmoothing)
+                            .processGroup(group)
+                            .stepThreads(stepThreads)
+                            .build()) {
+                FinetuneAugmentation augmentation = new FinetuneAugmentation(
+                        augment,
+                        new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5),
+                        randAugment(),
+                        new double[][] {doubles(norm.mean()), doubles(norm.std())},
+                        RandomErasing.withProbability(reprob),
+                        new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb),
+                        config.imgSize(),
+                        seed,
                         role.augmentationSalt());
                 Path checkpoint = out.resolve("checkpoint.safetensors");
                 Map<String, String> runKey = runKey(scratch, ranks, steps, warmup, peakLr);
@@ -200,11 +269,13 @@ final class FinetuneCommand implements Callable<Integer> {
                     System.out.printf("no checkpoint at %s: starting from the first update%n", checkpoint);
                 if (resume && Files.exists(checkpoint)) {
                     Map<String, String> progress = tuner.loadCheckpoint(checkpoint);
-                    progress.putIfAbsent("auto_augment", "none");  // checkpoints from before RandAugment
+                    progress.putIfAbsent("auto_augment", "none"); // checkpoints from before RandAugment
                     for (var e : runKey.entrySet())
                         if (!e.getValue().equals(progress.get(e.getKey())))
-                            throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
-                                    + " = " + progress.get(e.getKey()) + "; resume with the same value, not " + e.getValue());
+                            throw new ParameterException(
+                                    spec.commandLine(),
+                                    "the checkpoint was written with " + e.getKey() + " = " + progress.get(e.getKey())
+                                            + "; resume with the same value, not " + e.getValue());
                     perEpochTop1.addAll(JSON.readValue(progress.get(EVALUATIONS), EVALUATION_ROWS));
                     clock.resumeFrom(progress);
                     System.out.printf("resuming from %s at update %d%n", checkpoint, tuner.stepCount());
@@ -213,15 +284,17 @@ final class FinetuneCommand implements Callable<Integer> {
                 double lossSum = 0;
                 long window = 0, imagesSeen = 0, t0 = System.nanoTime();
                 try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), start);
-                     TrainingProgress console = TrainingProgress.forConsole("finetune", steps, start);
-                     BatchLoader loader = new BatchLoader(train, batch, seed, start, steps, 2, augmentation.transform(batch), rank, ranks)) {
+                        TrainingProgress console = TrainingProgress.forConsole("finetune", steps, start);
+                        BatchLoader loader = new BatchLoader(
+                                train, batch, seed, start, steps, 2, augmentation.transform(batch), rank, ranks)) {
                     long[] labels = new long[batch];
                     for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
                         int[] idx = loader.indices(b.index());
                         for (int i = 0; i < batch; i++) labels[i] = train.label(idx[i]);
                         double loss;
                         try (Tensor images = b.images()) {
-                            loss = augmentation.step(tuner, b.index(), images, labels, train.classCount(), labelSmoothing);
+                            loss = augmentation.step(
+                                    tuner, b.index(), images, labels, train.classCount(), labelSmoothing);
                         }
                         long update = tuner.stepCount();
                         imagesSeen += (long) batch * ranks;
@@ -231,8 +304,20 @@ final class FinetuneCommand implements Callable<Integer> {
                         console.update(update, loss, imagesSeen / secs);
                         if (update % logEvery == 0 || update == steps) {
                             double epoch = (double) update / perEpoch;
-                            metrics.log(update, epoch, lossSum / window, schedule.lr(update - 1), imagesSeen / secs, loader.waitSeconds() / secs);
-                            console.log(update, epoch, lossSum / window, schedule.lr(update - 1), imagesSeen / secs, loader.waitSeconds() / secs);
+                            metrics.log(
+                                    update,
+                                    epoch,
+                                    lossSum / window,
+                                    schedule.lr(update - 1),
+                                    imagesSeen / secs,
+                                    loader.waitSeconds() / secs);
+                            console.log(
+                                    update,
+                                    epoch,
+                                    lossSum / window,
+                                    schedule.lr(update - 1),
+                                    imagesSeen / secs,
+                                    loader.waitSeconds() / secs);
                             lossSum = 0;
                             window = 0;
                         }
@@ -243,7 +328,8 @@ final class FinetuneCommand implements Callable<Integer> {
                             row.put("step", update);
                             row.put("test_top1", top1);
                             perEpochTop1.add(row);
-                            System.out.printf("epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
+                            System.out.printf(
+                                    "epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
                         }
                         if (update % checkpointEvery == 0 || update == steps) {
                             Map<String, String> progress = new LinkedHashMap<>(runKey);
@@ -263,11 +349,16 @@ final class FinetuneCommand implements Callable<Integer> {
                     epochEnds.add(((Number) row.get("step")).doubleValue());
                     top1s.add(100 * (double) row.get("test_top1"));
                 }
-                LossPlot.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"), "Fine-tuning: training loss and test top-1",
-                        "cross-entropy (label smoothing " + labelSmoothing + ")", new LossPlot.Curve("test top-1 (%)", epochEnds, top1s));
+                LossPlot.write(
+                        out.resolve("metrics.jsonl"),
+                        out.resolve("loss.png"),
+                        "Fine-tuning: training loss and test top-1",
+                        "cross-entropy (label smoothing " + labelSmoothing + ")",
+                        new LossPlot.Curve("test top-1 (%)", epochEnds, top1s));
                 double finalTop1 = (double) perEpochTop1.getLast().get("test_top1");
                 report.put("test_top1", finalTop1);
-                report.put("init", scratch ? "scratch" : weights.toAbsolutePath().toString());
+                report.put(
+                        "init", scratch ? "scratch" : weights.toAbsolutePath().toString());
                 report.put("test_top1_per_epoch", perEpochTop1);
                 report.put("train_images", train.size());
                 report.put("test_images", test.size());
@@ -284,9 +375,13 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("weight_decay", weightDecay);
                 report.put("drop_path", dropPath);
                 report.put("label_smoothing", labelSmoothing);
-                report.put("augment", !augment ? "none" : "RandomResizedCrop(" + cropMinScale + "-1) + flip"
-                        + (randAugment() != null ? " + RandAugment(" + autoAugment + ")" : "")
-                        + (reprob > 0 ? " + RandomErasing(" + reprob + ", pixel)" : ""));
+                report.put(
+                        "augment",
+                        !augment
+                                ? "none"
+                                : "RandomResizedCrop(" + cropMinScale + "-1) + flip"
+                                        + (randAugment() != null ? " + RandAugment(" + autoAugment + ")" : "")
+                                        + (reprob > 0 ? " + RandomErasing(" + reprob + ", pixel)" : ""));
                 report.put("auto_augment", augment ? autoAugment : "none");
                 report.put("reprob", augment ? reprob : 0);
                 report.put("mixup", mixupAlpha);
@@ -296,10 +391,16 @@ final class FinetuneCommand implements Callable<Integer> {
                 report.put("seed", seed);
                 report.put("config", config);
                 report.put("duration_s", clock.seconds());
-                JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), report);
-                System.out.printf("test top-1 %.2f%% (%s)%nwrote %s, %s, %s, %s%n", 100 * finalTop1,
-                        scratch ? "from scratch" : "fine-tuned", out.resolve("report.json"), out.resolve("classifier.safetensors"),
-                        out.resolve("metrics.jsonl"), out.resolve("loss.png"));
+                JSON.writerWithDefaultPrettyPrinter()
+                        .writeValue(out.resolve("report.json").toFile(), report);
+                System.out.printf(
+                        "test top-1 %.2f%% (%s)%nwrote %s, %s, %s, %s%n",
+                        100 * finalTop1,
+                        scratch ? "from scratch" : "fine-tuned",
+                        out.resolve("report.json"),
+                        out.resolve("classifier.safetensors"),
+                        out.resolve("metrics.jsonl"),
+                        out.resolve("loss.png"));
             }
         }
         return 0;
@@ -317,7 +418,7 @@ final class FinetuneCommand implements Callable<Integer> {
         key.put("batch", Integer.toString(batch));
         key.put("world_size", Integer.toString(ranks));
         key.put("seed", Long.toString(seed));
-        key.put("steps", Long.toString(steps));  // the schedule depends on these
+        key.put("steps", Long.toString(steps)); // the schedule depends on these
         key.put("warmup_steps", Long.toString(warmup));
         key.put("peak_lr", Double.toString(peakLr));
         key.put("min_lr", Double.toString(minLr));
@@ -327,7 +428,9 @@ final class FinetuneCommand implements Callable<Integer> {
         key.put("drop_path", Double.toString(dropPath));
         key.put("augment", augment + ", crop " + cropMinScale + ", reprob " + reprob);
         key.put("auto_augment", autoAugment);
-        key.put("mixup", mixupAlpha + ", cutmix " + cutmixAlpha + ", prob " + mixupProb + ", switch " + mixupSwitchProb);
+        key.put(
+                "mixup",
+                mixupAlpha + ", cutmix " + cutmixAlpha + ", prob " + mixupProb + ", switch " + mixupSwitchProb);
         return key;
     }
 
@@ -338,7 +441,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
     /** Top-1 accuracy on every image of {@code test}, in batches; with a group each rank scores every ranks-th image. */
     private static Classifier withPreprocessing(Classifier c, Preprocessing p) {
-        c.setPreprocessing(p);  // what the classifier is trained on; classifier.safetensors records it
+        c.setPreprocessing(p); // what the classifier is trained on; classifier.safetensors records it
         return c;
     }
 
@@ -351,7 +454,9 @@ final class FinetuneCommand implements Callable<Integer> {
     static double top1(Classifier classifier, LabelledDataset test, ProcessGroup group) {
         int rank = group == null ? 0 : group.rank(), ranks = group == null ? 1 : group.worldSize();
         long right = 0, chunk = 500;
-        int[] mine = java.util.stream.IntStream.range(0, test.size()).filter(i -> i % ranks == rank).toArray();
+        int[] mine = java.util.stream.IntStream.range(0, test.size())
+                .filter(i -> i % ranks == rank)
+                .toArray();
         for (int start = 0; start < mine.length; start += chunk) {
             int[] idx = java.util.Arrays.copyOfRange(mine, start, (int) Math.min(mine.length, start + chunk));
             try (Tensor images = test.batch(idx)) {
@@ -371,19 +476,26 @@ final class FinetuneCommand implements Callable<Integer> {
         if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
         if (!(epochs > 0)) throw new ParameterException(spec.commandLine(), "--epochs must be positive, got " + epochs);
         if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
-        if (logEvery <= 0) throw new ParameterException(spec.commandLine(), "--log-every must be positive, got " + logEvery);
-        if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
-        if (!(warmupEpochs >= 0)) throw new ParameterException(spec.commandLine(), "--warmup-epochs must be >= 0, got " + warmupEpochs);
+        if (logEvery <= 0)
+            throw new ParameterException(spec.commandLine(), "--log-every must be positive, got " + logEvery);
+        if (!(baseLr > 0))
+            throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
+        if (!(warmupEpochs >= 0))
+            throw new ParameterException(spec.commandLine(), "--warmup-epochs must be >= 0, got " + warmupEpochs);
         if (!(layerDecay > 0 && layerDecay <= 1))
             throw new ParameterException(spec.commandLine(), "--layer-decay must be in (0, 1], got " + layerDecay);
-        if (!(dropPath >= 0 && dropPath < 1)) throw new ParameterException(spec.commandLine(), "--drop-path must be in [0, 1), got " + dropPath);
+        if (!(dropPath >= 0 && dropPath < 1))
+            throw new ParameterException(spec.commandLine(), "--drop-path must be in [0, 1), got " + dropPath);
         if (!(labelSmoothing >= 0 && labelSmoothing < 1))
-            throw new ParameterException(spec.commandLine(), "--label-smoothing must be in [0, 1), got " + labelSmoothing);
+            throw new ParameterException(
+                    spec.commandLine(), "--label-smoothing must be in [0, 1), got " + labelSmoothing);
         if (!(cropMinScale > 0 && cropMinScale <= 1))
             throw new ParameterException(spec.commandLine(), "--crop-min-scale must be in (0, 1], got " + cropMinScale);
         if (checkpointEvery <= 0)
-            throw new ParameterException(spec.commandLine(), "--checkpoint-every must be positive, got " + checkpointEvery);
-        if (!(reprob >= 0 && reprob <= 1)) throw new ParameterException(spec.commandLine(), "--reprob must be in [0, 1], got " + reprob);
+            throw new ParameterException(
+                    spec.commandLine(), "--checkpoint-every must be positive, got " + checkpointEvery);
+        if (!(reprob >= 0 && reprob <= 1))
+            throw new ParameterException(spec.commandLine(), "--reprob must be in [0, 1], got " + reprob);
         try {
             randAugment();
         } catch (IllegalArgumentException e) {
@@ -392,11 +504,13 @@ final class FinetuneCommand implements Callable<Integer> {
         if (!(mixupAlpha >= 0 && Double.isFinite(mixupAlpha)))
             throw new ParameterException(spec.commandLine(), "--mixup must be a finite alpha >= 0, got " + mixupAlpha);
         if (!(cutmixAlpha >= 0 && Double.isFinite(cutmixAlpha)))
-            throw new ParameterException(spec.commandLine(), "--cutmix must be a finite alpha >= 0, got " + cutmixAlpha);
+            throw new ParameterException(
+                    spec.commandLine(), "--cutmix must be a finite alpha >= 0, got " + cutmixAlpha);
         if (!(mixupProb >= 0 && mixupProb <= 1))
             throw new ParameterException(spec.commandLine(), "--mixup-prob must be in [0, 1], got " + mixupProb);
         if (!(mixupSwitchProb >= 0 && mixupSwitchProb <= 1))
-            throw new ParameterException(spec.commandLine(), "--mixup-switch-prob must be in [0, 1], got " + mixupSwitchProb);
+            throw new ParameterException(
+                    spec.commandLine(), "--mixup-switch-prob must be in [0, 1], got " + mixupSwitchProb);
         if (fromScratch && weights == null)
             System.out.println("no --weights: training MaeConfig.fashionMnistSmall()'s encoder from scratch");
     }

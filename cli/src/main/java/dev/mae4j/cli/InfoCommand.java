@@ -5,7 +5,10 @@ import dev.mae4j.Library;
 import picocli.CommandLine.Command;
 
 /** `mae info`: what this installation runs on. */
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Print the native library's LibTorch version, threads and CUDA devices.")
+@Command(
+        name = "info",
+        mixinStandardHelpOptions = true,
+        description = "Print the native library's LibTorch version, threads and CUDA devices.")
 final class InfoCommand implements Runnable {
     @Override
     public void run() {

@@ -56,7 +56,8 @@ final class JvmActivity {
 
     private static long gcCollections() {
         long n = 0;
-        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) n += Math.max(0, gc.getCollectionCount());
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans())
+            n += Math.max(0, gc.getCollectionCount());
         return n;
     }
 }

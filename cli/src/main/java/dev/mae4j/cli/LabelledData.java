@@ -5,10 +5,9 @@ import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageFolder;
 import dev.mae4j.data.LabelledDataset;
 import dev.mae4j.data.Shard;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.nio.file.Path;
+import picocli.CommandLine.Option;
 
 /**
  * Labelled training and test images for fine-tuning and probes: Fashion-MNIST's IDX splits (the default),
@@ -21,7 +20,9 @@ final class LabelledData {
     @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files (train and t10k splits).")
     Path data = IdxImages.DEBIAN_FASHION_MNIST;
 
-    @Option(names = "--images", description = "A folder of labelled training images (class = sub-folder), with --test-images.")
+    @Option(
+            names = "--images",
+            description = "A folder of labelled training images (class = sub-folder), with --test-images.")
     Path images;
 
     @Option(names = "--test-images", description = "A folder of labelled test images, the same classes as --images.")
@@ -33,7 +34,10 @@ final class LabelledData {
     @Option(names = "--test-shard", description = "A labelled test shard written by mae pack.")
     Path testShard;
 
-    @Option(names = "--img-size", description = "Side that --images are read at (the model's img_size): training crops from each file, test images resized and centre-cropped.")
+    @Option(
+            names = "--img-size",
+            description =
+                    "Side that --images are read at (the model's img_size): training crops from each file, test images resized and centre-cropped.")
     Integer imgSize;
 
     /** Null when the options fit together, else what to fix. */
@@ -57,7 +61,8 @@ final class LabelledData {
     /** The training and test splits normalised with {@code p}, each checked to be fully labelled, with the same classes. */
     Splits open(int channels, int modelImgSize, Preprocessing p) throws IOException {
         if (p.channels() != channels)
-            throw new IllegalArgumentException("the normalisation has " + p.channels() + " channels, the model " + channels);
+            throw new IllegalArgumentException(
+                    "the normalisation has " + p.channels() + " channels, the model " + channels);
         LabelledDataset train, test;
         if (shard != null) {
             train = Shard.open(shard, p.mean(), p.std());
@@ -71,9 +76,11 @@ final class LabelledData {
             test = IdxImages.readSplit(data, "t10k").asDataset(p.mean()[0], p.std()[0]);
         }
         if (!train.fullyLabelled() || !test.fullyLabelled())
-            throw new IOException("every training and test image needs a label (a class sub-folder, or a shard packed from one)");
+            throw new IOException(
+                    "every training and test image needs a label (a class sub-folder, or a shard packed from one)");
         if (train.classCount() != test.classCount())
-            throw new IOException("the training images have " + train.classCount() + " classes, the test images " + test.classCount());
+            throw new IOException("the training images have " + train.classCount() + " classes, the test images "
+                    + test.classCount());
         return new Splits(train, test);
     }
 
@@ -93,7 +100,9 @@ final class LabelledData {
 
     private static ImageFolder folder(Path dir, int size, int channels, Preprocessing p) throws IOException {
         ImageFolder f = new ImageFolder(dir, size, channels, p.mean(), p.std());
-        System.out.printf("%s: %d images in %d classes, %d unreadable files skipped%n", dir, f.size(), f.classCount(), f.skipped());
+        System.out.printf(
+                "%s: %d images in %d classes, %d unreadable files skipped%n",
+                dir, f.size(), f.classCount(), f.skipped());
         return f;
     }
 }

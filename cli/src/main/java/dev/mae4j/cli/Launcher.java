@@ -29,11 +29,17 @@ record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, i
         java.nio.file.Files.createDirectories(logs);
         List<Process> workers = new ArrayList<>();
         Thread stopAll = new Thread(() -> workers.forEach(Process::destroy));
-        Runtime.getRuntime().addShutdownHook(stopAll);  // Ctrl-C on the launcher ends the workers too
+        Runtime.getRuntime().addShutdownHook(stopAll); // Ctrl-C on the launcher ends the workers too
         try {
             for (int local = 0; local < nprocPerNode; local++) workers.add(start(local, mainClass, args, logs));
-            System.out.printf("started %d workers (ranks %d-%d of %d); ranks other than %d log to %s%n", nprocPerNode,
-                    nodeRank * nprocPerNode, (nodeRank + 1) * nprocPerNode - 1, worldSize(), nodeRank * nprocPerNode, logs);
+            System.out.printf(
+                    "started %d workers (ranks %d-%d of %d); ranks other than %d log to %s%n",
+                    nprocPerNode,
+                    nodeRank * nprocPerNode,
+                    (nodeRank + 1) * nprocPerNode - 1,
+                    worldSize(),
+                    nodeRank * nprocPerNode,
+                    logs);
             return await(workers);
         } finally {
             workers.forEach(Process::destroyForcibly);
@@ -48,11 +54,15 @@ record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, i
     private Process start(int local, String mainClass, List<String> args, Path logs) throws IOException {
         int rank = nodeRank * nprocPerNode + local;
         List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.add(ProcessHandle.current()
+                .info()
+                .command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         List<String> jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
         cmd.addAll(jvmArgs);
         // `java -jar mae-cli.jar` grants native access through the jar's manifest, which a -cp start does not read
-        if (jvmArgs.stream().noneMatch(a -> a.startsWith("--enable-native-access"))) cmd.add("--enable-native-access=ALL-UNNAMED");
+        if (jvmArgs.stream().noneMatch(a -> a.startsWith("--enable-native-access")))
+            cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -66,9 +76,11 @@ record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, i
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / nprocPerNode);
         env.putIfAbsent("OMP_NUM_THREADS", Integer.toString(threads));
         env.putIfAbsent("MKL_NUM_THREADS", Integer.toString(threads));
-        env.putIfAbsent("OPENBLAS_NUM_THREADS", Integer.toString(threads));  // its own pool, sized apart from OpenMP's
+        env.putIfAbsent("OPENBLAS_NUM_THREADS", Integer.toString(threads)); // its own pool, sized apart from OpenMP's
         if (local == 0) pb.inheritIO();
-        else pb.redirectErrorStream(true).redirectOutput(logs.resolve("rank-" + rank + ".log").toFile());
+        else
+            pb.redirectErrorStream(true)
+                    .redirectOutput(logs.resolve("rank-" + rank + ".log").toFile());
         return pb.start();
     }
 
@@ -76,12 +88,14 @@ record Launcher(int nprocPerNode, int nnodes, int nodeRank, String masterAddr, i
     private static int await(List<Process> workers) throws InterruptedException {
         List<Process> running = new ArrayList<>(workers);
         while (!running.isEmpty()) {
-            CompletableFuture.anyOf(running.stream().map(Process::onExit).toArray(CompletableFuture[]::new)).join();
+            CompletableFuture.anyOf(running.stream().map(Process::onExit).toArray(CompletableFuture[]::new))
+                    .join();
             for (Process p : List.copyOf(running)) {
                 if (p.isAlive()) continue;
                 running.remove(p);
                 if (p.exitValue() == 0) continue;
-                System.err.printf("worker %d failed with status %d: stopping the others%n", workers.indexOf(p), p.exitValue());
+                System.err.printf(
+                        "worker %d failed with status %d: stopping the others%n", workers.indexOf(p), p.exitValue());
                 running.forEach(Process::destroy);
                 for (Process q : running) if (!q.waitFor(10, TimeUnit.SECONDS)) q.destroyForcibly();
                 return p.exitValue();

@@ -3,25 +3,30 @@ package dev.mae4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Device;
 import dev.mae4j.Model;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** `mae linprobe`: linear probe and kNN of a checkpoint's frozen features on Fashion-MNIST, labelled folders or shards. */
-@Command(name = "linprobe", mixinStandardHelpOptions = true, showDefaultValues = true,
+@Command(
+        name = "linprobe",
+        mixinStandardHelpOptions = true,
+        showDefaultValues = true,
         description = "Linear probe (BatchNorm without affine + linear head) and kNN on frozen encoder features.")
 final class LinprobeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--weights", required = true, description = "A checkpoint written by mae pretrain (last.safetensors).")
+    @Option(
+            names = "--weights",
+            required = true,
+            description = "A checkpoint written by mae pretrain (last.safetensors).")
     Path weights;
 
     @Mixin
@@ -41,9 +46,13 @@ final class LinprobeCommand implements Callable<Integer> {
         if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
         if (data.problem() != null) throw new ParameterException(spec.commandLine(), data.problem());
         try (Model model = Model.load(weights, Device.cpu())) {
-            LabelledData.Splits splits = data.open(model.config().inChans(), model.config().imgSize(),
-                    data.forWeights(model.preprocessing(), weights, spec.commandLine().getErr()));
-            Map<String, Object> report = ProbeEvaluation.run(model, splits.train(), splits.test(), data.sortedByClass(), probe, seed);
+            LabelledData.Splits splits = data.open(
+                    model.config().inChans(),
+                    model.config().imgSize(),
+                    data.forWeights(
+                            model.preprocessing(), weights, spec.commandLine().getErr()));
+            Map<String, Object> report =
+                    ProbeEvaluation.run(model, splits.train(), splits.test(), data.sortedByClass(), probe, seed);
             ObjectMapper json = new ObjectMapper();
             System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             if (out != null) json.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), report);

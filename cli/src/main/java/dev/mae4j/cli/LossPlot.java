@@ -2,19 +2,18 @@ package dev.mae4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.XYSeries;
-import org.knowm.xchart.style.Styler;
-import org.knowm.xchart.style.markers.SeriesMarkers;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /** loss.png: the training loss of metrics.jsonl against the update, and optionally a second curve on its own axis. */
 final class LossPlot {
@@ -39,8 +38,13 @@ final class LossPlot {
             losses.add(row.get("loss").asDouble());
         }
         if (steps.isEmpty()) throw new IOException(metricsJsonl + " holds no logged steps to plot");
-        XYChart chart = new XYChartBuilder().width(800).height(500).title(title)
-                .xAxisTitle("update").yAxisTitle(lossAxis).build();
+        XYChart chart = new XYChartBuilder()
+                .width(800)
+                .height(500)
+                .title(title)
+                .xAxisTitle("update")
+                .yAxisTitle(lossAxis)
+                .build();
         chart.addSeries("training loss", steps, losses).setMarker(SeriesMarkers.NONE);
         // Below the plot: the loss falls from the top left, a curve such as accuracy rises to the top right.
         boolean second = right != null && !right.updates().isEmpty();

@@ -4,10 +4,23 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The `mae` command. */
-@Command(name = "mae", mixinStandardHelpOptions = true, version = "mae4j 0.1.0",
+@Command(
+        name = "mae",
+        mixinStandardHelpOptions = true,
+        version = "mae4j 0.1.0",
         description = "Masked Autoencoders on the JVM.",
-        subcommands = {PretrainCommand.class, FinetuneCommand.class, LinprobeCommand.class, EmbedCommand.class, ConvertCommand.class, BenchCommand.class, ReconstructCommand.class, PackCommand.class, SweepCommand.class,
-                InfoCommand.class})
+        subcommands = {
+            PretrainCommand.class,
+            FinetuneCommand.class,
+            LinprobeCommand.class,
+            EmbedCommand.class,
+            ConvertCommand.class,
+            BenchCommand.class,
+            ReconstructCommand.class,
+            PackCommand.class,
+            SweepCommand.class,
+            InfoCommand.class
+        })
 public final class MaeCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

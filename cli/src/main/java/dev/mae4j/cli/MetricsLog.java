@@ -1,7 +1,6 @@
 package dev.mae4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +26,12 @@ final class MetricsLog implements AutoCloseable {
                 if (JSON.readTree(line).path("step").asLong(Long.MAX_VALUE) <= resumedStep) kept.add(line);
             }
         }
-        out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+        out = Files.newBufferedWriter(
+                file,
+                StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE);
         for (String line : kept) {
             out.write(line);
             out.newLine();

@@ -30,15 +30,19 @@ final class NativeDriverStep implements AutoCloseable {
         try {
             Linker linker = Linker.nativeLinker();
             SymbolLookup lib = SymbolLookup.libraryLookup(library, arena);
-            MethodHandle open = linker.downcallHandle(find(lib, "mae_train_step_driver_open"),
+            MethodHandle open = linker.downcallHandle(
+                    find(lib, "mae_train_step_driver_open"),
                     FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-            step = linker.downcallHandle(find(lib, "mae_train_step_driver_step"),
+            step = linker.downcallHandle(
+                    find(lib, "mae_train_step_driver_step"),
                     FunctionDescriptor.of(ValueLayout.JAVA_DOUBLE, ValueLayout.ADDRESS));
-            close = linker.downcallHandle(find(lib, "mae_train_step_driver_close"), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+            close = linker.downcallHandle(
+                    find(lib, "mae_train_step_driver_close"), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
             // argv as the driver's main sees it: its name, then the options
             MemorySegment argv = arena.allocate(ValueLayout.ADDRESS, options.size() + 1);
             argv.setAtIndex(ValueLayout.ADDRESS, 0, arena.allocateFrom("mae_train_step_driver"));
-            for (int i = 0; i < options.size(); i++) argv.setAtIndex(ValueLayout.ADDRESS, i + 1, arena.allocateFrom(options.get(i)));
+            for (int i = 0; i < options.size(); i++)
+                argv.setAtIndex(ValueLayout.ADDRESS, i + 1, arena.allocateFrom(options.get(i)));
             driver = (MemorySegment) open.invokeExact(options.size() + 1, argv);
         } catch (RuntimeException e) {
             arena.close();
@@ -54,8 +58,9 @@ final class NativeDriverStep implements AutoCloseable {
     }
 
     private static MemorySegment find(SymbolLookup lib, String name) {
-        return lib.find(name).orElseThrow(() -> new IllegalArgumentException(
-                "--alternate-native: the library has no " + name + " (rebuild benchmarks/native)"));
+        return lib.find(name)
+                .orElseThrow(() -> new IllegalArgumentException(
+                        "--alternate-native: the library has no " + name + " (rebuild benchmarks/native)"));
     }
 
     /** One driver step, timed by the driver around the same libmae call, in milliseconds. */

@@ -3,7 +3,6 @@ package dev.mae4j.cli;
 import dev.mae4j.DType;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.AtomicFile;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -26,8 +25,13 @@ final class Npy {
         int unpadded = 10 + dict.length() + 1;
         String header = dict + " ".repeat((64 - unpadded % 64) % 64) + "\n";
         ByteBuffer head = ByteBuffer.allocate(10 + header.length()).order(ByteOrder.LITTLE_ENDIAN);
-        head.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0);
-        head.putShort((short) header.length()).put(header.getBytes(StandardCharsets.US_ASCII)).flip();
+        head.put((byte) 0x93)
+                .put("NUMPY".getBytes(StandardCharsets.US_ASCII))
+                .put((byte) 1)
+                .put((byte) 0);
+        head.putShort((short) header.length())
+                .put(header.getBytes(StandardCharsets.US_ASCII))
+                .flip();
         AtomicFile.write(file, ch -> {
             while (head.hasRemaining()) ch.write(head);
             for (Tensor t : rows) {

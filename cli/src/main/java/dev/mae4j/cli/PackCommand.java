@@ -2,17 +2,19 @@ package dev.mae4j.cli;
 
 import dev.mae4j.data.ImageFolder;
 import dev.mae4j.data.Shard;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
 /** `mae pack`: an image folder as one shard file that training memory-maps. */
-@Command(name = "pack", mixinStandardHelpOptions = true, showDefaultValues = true,
+@Command(
+        name = "pack",
+        mixinStandardHelpOptions = true,
+        showDefaultValues = true,
         description = "Decode and resize a folder of JPEG/PNG images once, into a shard that training maps zero-copy.")
 final class PackCommand implements Callable<Integer> {
     @Spec
@@ -24,7 +26,10 @@ final class PackCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "The shard file to write.")
     Path out;
 
-    @Option(names = "--img-size", description = "Side of the stored images: each file through the evaluation transform (shorter side to side / 0.875, centre crop).")
+    @Option(
+            names = "--img-size",
+            description =
+                    "Side of the stored images: each file through the evaluation transform (shorter side to side / 0.875, centre crop).")
     int imgSize = 224;
 
     @Option(names = "--in-chans", description = "1 (grey) or 3 (RGB).")
@@ -32,13 +37,23 @@ final class PackCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (imgSize <= 0) throw new ParameterException(spec.commandLine(), "--img-size must be positive, got " + imgSize);
-        if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
+        if (imgSize <= 0)
+            throw new ParameterException(spec.commandLine(), "--img-size must be positive, got " + imgSize);
+        if (inChans != 1 && inChans != 3)
+            throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
         ImageFolder folder = new ImageFolder(images, imgSize, inChans, new float[inChans], filled(inChans));
-        Shard.write(out, folder.size(), inChans, imgSize, imgSize, folder.classes().size(),
-                i -> ImageFolder.decodePixels(folder.file(i), imgSize, inChans), folder::label);
-        System.out.printf("wrote %s: %d images of %d×%d×%d in %d classes; %d unreadable files skipped%n", out,
-                folder.size(), inChans, imgSize, imgSize, folder.classes().size(), folder.skipped());
+        Shard.write(
+                out,
+                folder.size(),
+                inChans,
+                imgSize,
+                imgSize,
+                folder.classes().size(),
+                i -> ImageFolder.decodePixels(folder.file(i), imgSize, inChans),
+                folder::label);
+        System.out.printf(
+                "wrote %s: %d images of %d×%d×%d in %d classes; %d unreadable files skipped%n",
+                out, folder.size(), inChans, imgSize, imgSize, folder.classes().size(), folder.skipped());
         return 0;
     }
 

@@ -2,14 +2,15 @@ package dev.mae4j.cli;
 
 import dev.mae4j.DType;
 import dev.mae4j.MaeConfig;
-import picocli.CommandLine.Option;
-
 import java.util.Locale;
+import picocli.CommandLine.Option;
 
 /** --precision: f32 (the default), f64, or bf16 mixed precision (float32 weights and AdamW, bfloat16 autocast). */
 final class PrecisionOption {
-    @Option(names = "--precision", description = "f32 (default), f64, or bf16: mixed precision, float32 weights and "
-            + "AdamW with the forward pass autocast to bfloat16, as torch.autocast.")
+    @Option(
+            names = "--precision",
+            description = "f32 (default), f64, or bf16: mixed precision, float32 weights and "
+                    + "AdamW with the forward pass autocast to bfloat16, as torch.autocast.")
     String precision = "f32";
 
     DType dtype() {

@@ -8,12 +8,19 @@ import picocli.CommandLine.Option;
  * nothing is recorded, the default for the channel count, which a one-line notice on stderr then names).
  */
 final class PreprocessingOptions {
-    @Option(names = "--image-mean", split = ",", paramLabel = "M", description = "Per-channel mean on [0, 1] "
-            + "(comma-separated), overriding what the weights record; with --image-std.")
+    @Option(
+            names = "--image-mean",
+            split = ",",
+            paramLabel = "M",
+            description = "Per-channel mean on [0, 1] "
+                    + "(comma-separated), overriding what the weights record; with --image-std.")
     float[] mean;
 
-    @Option(names = "--image-std", split = ",", paramLabel = "S", description = "Per-channel standard deviation, "
-            + "overriding what the weights record; with --image-mean.")
+    @Option(
+            names = "--image-std",
+            split = ",",
+            paramLabel = "S",
+            description = "Per-channel standard deviation, " + "overriding what the weights record; with --image-mean.")
     float[] std;
 
     /** The options' normalisation, or null when neither is given. */
@@ -31,8 +38,8 @@ final class PreprocessingOptions {
         Preprocessing p = given();
         if (p != null) {
             if (p.channels() != recorded.channels())
-                throw new IllegalArgumentException("--image-mean/--image-std give " + p.channels() + " values, the model has "
-                        + recorded.channels() + " channels");
+                throw new IllegalArgumentException("--image-mean/--image-std give " + p.channels()
+                        + " values, the model has " + recorded.channels() + " channels");
             return p;
         }
         if (!recorded.recorded()) {

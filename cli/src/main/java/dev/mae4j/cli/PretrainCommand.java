@@ -4,9 +4,9 @@ import dev.mae4j.Device;
 import dev.mae4j.Fit;
 import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
-import dev.mae4j.Preprocessing;
 import dev.mae4j.Masker;
 import dev.mae4j.Model;
+import dev.mae4j.Preprocessing;
 import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.Trainer;
@@ -14,19 +14,18 @@ import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageDataset;
 import dev.mae4j.data.RandomResizedCrop;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * `mae pretrain`: MAE pretraining with the paper's recipe — AdamW (0.9, 0.95), weight decay 0.05, lr =
@@ -34,7 +33,10 @@ import java.util.concurrent.Callable;
  * accumulation — on Fashion-MNIST (Debian's dataset-fashion-mnist) by default. Writes metrics.jsonl,
  * checkpoint.safetensors (everything to --resume) and last.safetensors (weights, reference names).
  */
-@Command(name = "pretrain", mixinStandardHelpOptions = true, showDefaultValues = true,
+@Command(
+        name = "pretrain",
+        mixinStandardHelpOptions = true,
+        showDefaultValues = true,
         description = "Pretrain an MAE on Fashion-MNIST with the paper's recipe.")
 final class PretrainCommand implements Callable<Integer> {
 
@@ -44,14 +46,19 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Directory with the Fashion-MNIST IDX files.")
     Path data = IdxImages.DEBIAN_FASHION_MNIST;
 
-    @Option(names = "--images", description = "Pretrain on a folder of JPEG/PNG images instead (class = sub-folder; "
-            + "unreadable files are skipped and counted). Needs --img-size, --patch-size and --in-chans to fit them.")
+    @Option(
+            names = "--images",
+            description =
+                    "Pretrain on a folder of JPEG/PNG images instead (class = sub-folder; "
+                            + "unreadable files are skipped and counted). Needs --img-size, --patch-size and --in-chans to fit them.")
     Path images;
 
     @Option(names = "--shard", description = "Pretrain on a shard written by mae pack (memory-mapped, read in place).")
     Path shard;
 
-    @Option(names = "--img-size", description = "Image side (28 for Fashion-MNIST); --images are cropped from each file and resized to it.")
+    @Option(
+            names = "--img-size",
+            description = "Image side (28 for Fashion-MNIST); --images are cropped from each file and resized to it.")
     int imgSize = 28;
 
     @Option(names = "--patch-size", description = "Patch side.")
@@ -63,7 +70,10 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output directory.")
     Path out = Path.of("runs/pretrain");
 
-    @Option(names = "--embed-dim", description = "Encoder width (MaeConfig.fashionMnistSmall()'s by default; fashionMnist() is 192×6, decoder 128×2).")
+    @Option(
+            names = "--embed-dim",
+            description =
+                    "Encoder width (MaeConfig.fashionMnistSmall()'s by default; fashionMnist() is 192×6, decoder 128×2).")
     int embedDim = MaeConfig.fashionMnistSmall().embedDim();
 
     @Option(names = "--depth", description = "Encoder blocks.")
@@ -95,14 +105,18 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--accum-iter", description = "Micro-batches per update (effective batch = batch · accum-iter).")
     int accumIter = 1;
 
-    @Option(names = "--base-lr", description = "Base learning rate; lr = base-lr · effective batch / 256. "
-            + "The paper's 1.5e-4 is for 800-epoch ImageNet runs; this short demo needs more.")
+    @Option(
+            names = "--base-lr",
+            description = "Base learning rate; lr = base-lr · effective batch / 256. "
+                    + "The paper's 1.5e-4 is for 800-epoch ImageNet runs; this short demo needs more.")
     double baseLr = 4e-3;
 
     @Option(names = "--min-lr", description = "Learning rate at the end of the cosine.")
     double minLr = 0;
 
-    @Option(names = "--warmup-steps", description = "Linear warm-up updates (default: 5%% of --steps, as 40 of 800 epochs).")
+    @Option(
+            names = "--warmup-steps",
+            description = "Linear warm-up updates (default: 5%% of --steps, as 40 of 800 epochs).")
     Long warmupSteps;
 
     @Option(names = "--weight-decay", description = "AdamW weight decay (not on biases and norms).")
@@ -114,10 +128,15 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--mask-type", description = "random (the paper's), block or grid (its ablations).")
     String maskType = "random";
 
-    @Option(names = "--norm-pix-loss", negatable = true, description = "Normalise each target patch (the paper's default).")
+    @Option(
+            names = "--norm-pix-loss",
+            negatable = true,
+            description = "Normalise each target patch (the paper's default).")
     boolean normPixLoss = true;
 
-    @Option(names = "--augment", negatable = true,
+    @Option(
+            names = "--augment",
+            negatable = true,
             description = "RandomResizedCrop (scale 0.2–1, ratio 3/4–4/3) and horizontal flip, as the paper.")
     boolean augment = true;
 
@@ -161,58 +180,81 @@ final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         validate();
-        if (dist.launches()) return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
+        if (dist.launches())
+            return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
         Device dev = dist.device(device);
         DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
-        boolean main = role.main();  // rank 0 writes the weights, metrics, figures and report
+        boolean main = role.main(); // rank 0 writes the weights, metrics, figures and report
         RunClock clock = new RunClock();
         boolean folder = images != null || shard != null;
-        if (images != null && shard != null) throw new ParameterException(spec.commandLine(), "give --images or --shard, not both");
+        if (images != null && shard != null)
+            throw new ParameterException(spec.commandLine(), "give --images or --shard, not both");
         if (folder && eval) {
-            System.out.println("probes and figures need Fashion-MNIST's labelled test split: skipped for --images and --shard");
+            System.out.println(
+                    "probes and figures need Fashion-MNIST's labelled test split: skipped for --images and --shard");
             eval = false;
         }
         Path source = shard != null ? shard : images != null ? images : data;
         IdxImages train = folder ? null : IdxImages.readSplit(data, "train");
         // what the weights will record: the options, else Fashion-MNIST's statistics on its files, else the default
         Preprocessing given = normalisation.given();
-        Preprocessing norm = given != null ? given : folder ? Preprocessing.defaultFor(inChans) : Preprocessing.fashionMnist();
+        Preprocessing norm =
+                given != null ? given : folder ? Preprocessing.defaultFor(inChans) : Preprocessing.fashionMnist();
         if (norm.channels() != (folder ? inChans : 1))
-            throw new ParameterException(spec.commandLine(), "--image-mean/--image-std give " + norm.channels()
-                    + " values for " + (folder ? inChans : 1) + " channels");
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--image-mean/--image-std give " + norm.channels() + " values for " + (folder ? inChans : 1)
+                            + " channels");
         float mean0 = norm.mean()[0], std0 = norm.std()[0];
-        ImageDataset dataset = shard != null ? openShard(norm) : images != null ? imageFolder(norm) : train.asDataset(mean0, std0);
-        int perRank = (dataset.size() + ranks - 1) / ranks;  // each rank's shard of an epoch
+        ImageDataset dataset =
+                shard != null ? openShard(norm) : images != null ? imageFolder(norm) : train.asDataset(mean0, std0);
+        int perRank = (dataset.size() + ranks - 1) / ranks; // each rank's shard of an epoch
         if (batch > perRank)
-            throw new ParameterException(spec.commandLine(), "--batch " + batch + " exceeds the " + perRank + " images"
-                    + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
-        steps = epochs == null ? (stepsOption == null ? 2400 : stepsOption)
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--batch " + batch + " exceeds the " + perRank + " images"
+                            + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
+        steps = epochs == null
+                ? (stepsOption == null ? 2400 : stepsOption)
                 : Math.max(1, Math.round(epochs * (perRank / batch) / accumIter));
         IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
         MaeConfig config;
         try {
-            config = MaeConfig.fashionMnist().toBuilder().imgSize(imgSize).patchSize(patchSize).inChans(inChans)
-                    .embedDim(embedDim).depth(depth).numHeads(numHeads).decoderEmbedDim(decoderEmbedDim)
-                    .decoderDepth(decoderDepth).decoderNumHeads(decoderNumHeads).normPixLoss(normPixLoss)
-                    .precision(precision.dtype()).build();
+            config = MaeConfig.fashionMnist().toBuilder()
+                    .imgSize(imgSize)
+                    .patchSize(patchSize)
+                    .inChans(inChans)
+                    .embedDim(embedDim)
+                    .depth(depth)
+                    .numHeads(numHeads)
+                    .decoderEmbedDim(decoderEmbedDim)
+                    .decoderDepth(decoderDepth)
+                    .decoderNumHeads(decoderNumHeads)
+                    .normPixLoss(normPixLoss)
+                    .precision(precision.dtype())
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "bad architecture: " + e.getMessage());
         }
         if (dataset.height() != config.imgSize() || dataset.channels() != config.inChans())
-            throw new ParameterException(spec.commandLine(), "images are " + dataset.channels() + "×" + dataset.height() + "×"
-                    + dataset.width() + ", the model needs " + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize()
-                    + " (--img-size, --in-chans)");
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "images are " + dataset.channels() + "×" + dataset.height() + "×"
+                            + dataset.width() + ", the model needs " + config.inChans() + "×" + config.imgSize() + "×"
+                            + config.imgSize()
+                            + " (--img-size, --in-chans)");
         long effectiveBatch = (long) batch * accumIter * ranks;
         double peakLr = LrSchedule.scaledLr(baseLr, effectiveBatch);
         if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
-            throw new ParameterException(spec.commandLine(), "--warmup-steps must be in [0, " + steps + "), got " + warmupSteps);
+            throw new ParameterException(
+                    spec.commandLine(), "--warmup-steps must be in [0, " + steps + "), got " + warmupSteps);
         long warmup = warmupSteps != null ? warmupSteps : steps / 20;
         LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
 
         Files.createDirectories(out);
         Path checkpoint = out.resolve("checkpoint.safetensors"), weights = out.resolve("last.safetensors");
-        Map<String, String> runKey = new LinkedHashMap<>();  // what a resumed run must share with the first
+        Map<String, String> runKey = new LinkedHashMap<>(); // what a resumed run must share with the first
         runKey.put("batch", Integer.toString(batch));
         runKey.put("accum_iter", Integer.toString(accumIter));
         runKey.put("world_size", Integer.toString(ranks));
@@ -222,7 +264,7 @@ final class PretrainCommand implements Callable<Integer> {
         runKey.put("mask_type", maskType);
         runKey.put("mask_ratio", Double.toString(maskRatio));
         runKey.put("norm_pix_loss", Boolean.toString(normPixLoss));
-        runKey.put("steps", Long.toString(steps));  // the schedule depends on these
+        runKey.put("steps", Long.toString(steps)); // the schedule depends on these
         runKey.put("peak_lr", Double.toString(peakLr));
         runKey.put("min_lr", Double.toString(minLr));
         runKey.put("warmup_steps", Long.toString(warmup));
@@ -230,66 +272,100 @@ final class PretrainCommand implements Callable<Integer> {
 
         int stepThreads = threads.resolve(config, dev);
         try (ProcessGroup group = role.join();
-             Model model = Model.create(config, dev, seed);
-             Trainer trainer = Trainer.builder(model).schedule(schedule).weightDecay(weightDecay).betas(0.9, 0.95)
-                     .accumulationSteps(accumIter).processGroup(group).stepThreads(stepThreads).build();
-             Masker masker = Masker.of(maskType, maskRatio, seed + rank)) {
+                Model model = Model.create(config, dev, seed);
+                Trainer trainer = Trainer.builder(model)
+                        .schedule(schedule)
+                        .weightDecay(weightDecay)
+                        .betas(0.9, 0.95)
+                        .accumulationSteps(accumIter)
+                        .processGroup(group)
+                        .stepThreads(stepThreads)
+                        .build();
+                Masker masker = Masker.of(maskType, maskRatio, seed + rank)) {
             model.setPreprocessing(norm);
             if (resume && !Files.exists(checkpoint))
                 System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
             if (resume && Files.exists(checkpoint)) {
                 Map<String, String> progress = trainer.loadCheckpoint(checkpoint, masker);
                 if (!model.preprocessing().equals(norm))
-                    throw new ParameterException(spec.commandLine(), "the checkpoint was trained with " + model.preprocessing()
-                            + ", this run normalises with " + norm + ": resume with the same data and --image-mean/--image-std");
-                progress.putIfAbsent("world_size", "1");  // checkpoints from before data parallelism
+                    throw new ParameterException(
+                            spec.commandLine(),
+                            "the checkpoint was trained with " + model.preprocessing() + ", this run normalises with "
+                                    + norm + ": resume with the same data and --image-mean/--image-std");
+                progress.putIfAbsent("world_size", "1"); // checkpoints from before data parallelism
                 for (var e : runKey.entrySet())
                     if (!e.getValue().equals(progress.get(e.getKey())))
-                        throw new ParameterException(spec.commandLine(), "the checkpoint was written with " + e.getKey()
-                                + " = " + progress.get(e.getKey()) + "; resume with the same value, not " + e.getValue());
+                        throw new ParameterException(
+                                spec.commandLine(),
+                                "the checkpoint was written with " + e.getKey() + " = " + progress.get(e.getKey())
+                                        + "; resume with the same value, not " + e.getValue());
                 clock.resumeFrom(progress);
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
-            System.out.printf("mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
-                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b, %d step thread%s%n", dataset.size(),
-                    source, steps, effectiveBatch, batch, accumIter, ranks > 1 ? " × " + ranks + " ranks" : "", peakLr, warmup,
-                    maskRatio, normPixLoss, augment, stepThreads, stepThreads == 1 ? "" : "s");
-            if (ranks > 1) System.out.printf("rank %d of %d (%s:%d)%n", rank, ranks, role.options().masterAddr(),
-                    role.options().masterPort());
+            System.out.printf(
+                    "mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
+                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b, %d step thread%s%n",
+                    dataset.size(),
+                    source,
+                    steps,
+                    effectiveBatch,
+                    batch,
+                    accumIter,
+                    ranks > 1 ? " × " + ranks + " ranks" : "",
+                    peakLr,
+                    warmup,
+                    maskRatio,
+                    normPixLoss,
+                    augment,
+                    stepThreads,
+                    stepThreads == 1 ? "" : "s");
+            if (ranks > 1)
+                System.out.printf(
+                        "rank %d of %d (%s:%d)%n",
+                        rank, ranks, role.options().masterAddr(), role.options().masterPort());
 
             RandomResizedCrop crops = RandomResizedCrop.mae();
             int size = config.imgSize();
             // each batch's boxes come from its own seed, so a resumed run augments exactly as the first would have;
             // ranks draw different boxes for their batch i (rank 0 as a single process does)
             long rankSalt = role.augmentationSalt();
-            BatchLoader.Transform transform = !augment ? null : new BatchLoader.Transform() {
-                @Override
-                public Tensor apply(Tensor stored, long i) {
-                    return crops.apply(stored, size, new Random(seed * 7_919L + i + rankSalt));
-                }
+            BatchLoader.Transform transform = !augment
+                    ? null
+                    : new BatchLoader.Transform() {
+                        @Override
+                        public Tensor apply(Tensor stored, long i) {
+                            return crops.apply(stored, size, new Random(seed * 7_919L + i + rankSalt));
+                        }
 
-                @Override  // image folders are cropped from the files at full resolution
-                public Tensor load(ImageDataset data, int[] indices, long i) {
-                    return crops.apply(data, indices, size, new Random(seed * 7_919L + i + rankSalt));
-                }
-            };
+                        @Override // image folders are cropped from the files at full resolution
+                        public Tensor load(ImageDataset data, int[] indices, long i) {
+                            return crops.apply(data, indices, size, new Random(seed * 7_919L + i + rankSalt));
+                        }
+                    };
             Fit fit = new Fit(batch, steps, seed, transform, checkpoint, checkpointEvery, runKey);
             long[] taken = {0};
-            double[] window = {0, 0};  // loss sum, updates
+            double[] window = {0, 0}; // loss sum, updates
             try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), trainer.stepCount());
-                 TrainingProgress console = TrainingProgress.forConsole(steps, trainer.stepCount())) {
-                trainer.fit(dataset, masker, fit, u -> {
-                    console.update(u.update(), u.loss(), u.imagesPerSecond());
-                    window[0] += u.loss();
-                    window[1]++;
-                    if (u.update() % logEvery == 0 || u.update() == steps) {
-                        double loss = window[0] / window[1];
-                        metrics.log(u.update(), u.epoch(), loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
-                        console.log(u.update(), u.epoch(), loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
-                        window[0] = window[1] = 0;
-                    }
-                    return ++taken[0] < interruptAfter;
-                }, () -> clock.stamp(Map.of()));
+                    TrainingProgress console = TrainingProgress.forConsole(steps, trainer.stepCount())) {
+                trainer.fit(
+                        dataset,
+                        masker,
+                        fit,
+                        u -> {
+                            console.update(u.update(), u.loss(), u.imagesPerSecond());
+                            window[0] += u.loss();
+                            window[1]++;
+                            if (u.update() % logEvery == 0 || u.update() == steps) {
+                                double loss = window[0] / window[1];
+                                metrics.log(
+                                        u.update(), u.epoch(), loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
+                                console.log(
+                                        u.update(), u.epoch(), loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
+                                window[0] = window[1] = 0;
+                            }
+                            return ++taken[0] < interruptAfter;
+                        },
+                        () -> clock.stamp(Map.of()));
             }
             if (taken[0] == interruptAfter && trainer.stepCount() < steps) {
                 System.out.println("interrupted after " + taken[0] + " updates");
@@ -297,15 +373,23 @@ final class PretrainCommand implements Callable<Integer> {
             }
             if (!main) return 0;
             model.save(weights);
-            System.out.printf("wrote %s (weights, reference names), %s (to --resume), %s%n", weights, checkpoint,
-                    out.resolve("metrics.jsonl"));
+            System.out.printf(
+                    "wrote %s (weights, reference names), %s (to --resume), %s%n",
+                    weights, checkpoint, out.resolve("metrics.jsonl"));
             if (eval) {
                 LossPlot.writePretraining(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
                 int[] shown = {0, 1, 2, 3, 4, 5, 6, 7};
-                ReconstructionFigure.write(out.resolve("reconstructions.png"), model, test.asDataset(mean0, std0),
-                        java.util.Arrays.copyOf(shown, Math.min(8, test.count())), maskRatio, seed, norm.mean(), norm.std());
-                Map<String, Object> report = new LinkedHashMap<>(
-                        ProbeEvaluation.run(model, train.asDataset(mean0, std0), test.asDataset(mean0, std0), false, probe, seed));
+                ReconstructionFigure.write(
+                        out.resolve("reconstructions.png"),
+                        model,
+                        test.asDataset(mean0, std0),
+                        java.util.Arrays.copyOf(shown, Math.min(8, test.count())),
+                        maskRatio,
+                        seed,
+                        norm.mean(),
+                        norm.std());
+                Map<String, Object> report = new LinkedHashMap<>(ProbeEvaluation.run(
+                        model, train.asDataset(mean0, std0), test.asDataset(mean0, std0), false, probe, seed));
                 report.put("updates", trainer.stepCount());
                 report.put("skipped_updates", trainer.skippedUpdates());
                 report.put("effective_batch", effectiveBatch);
@@ -314,20 +398,25 @@ final class PretrainCommand implements Callable<Integer> {
                 report.put("mask_ratio", maskRatio);
                 report.put("config", model.config());
                 report.put("duration_s", clock.seconds());
-                new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter()
+                new com.fasterxml.jackson.databind.ObjectMapper()
+                        .writerWithDefaultPrettyPrinter()
                         .writeValue(out.resolve("report.json").toFile(), report);
-                System.out.printf("linear probe top-1 %.2f%% (untrained encoder: %.2f%%), kNN top-1 %.2f%%%n",
-                        100 * (double) report.get("linear_probe_top1"), 100 * (double) report.get("linear_probe_top1_random_init"),
+                System.out.printf(
+                        "linear probe top-1 %.2f%% (untrained encoder: %.2f%%), kNN top-1 %.2f%%%n",
+                        100 * (double) report.get("linear_probe_top1"),
+                        100 * (double) report.get("linear_probe_top1_random_init"),
                         100 * (double) report.get("knn_top1"));
-                System.out.printf("wrote %s, %s, %s%n", out.resolve("report.json"), out.resolve("loss.png"),
-                        out.resolve("reconstructions.png"));
+                System.out.printf(
+                        "wrote %s, %s, %s%n",
+                        out.resolve("report.json"), out.resolve("loss.png"), out.resolve("reconstructions.png"));
             }
         }
         return 0;
     }
 
     private ImageDataset openShard(Preprocessing norm) throws java.io.IOException {
-        if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
+        if (inChans != 1 && inChans != 3)
+            throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
         // mapped for the life of the process: the loader thread reads it until the run ends
         var s = dev.mae4j.data.Shard.open(shard, norm.mean(), norm.std());
         System.out.printf("%s: %d images of %d×%d×%d%n", shard, s.size(), s.channels(), s.height(), s.width());
@@ -335,10 +424,12 @@ final class PretrainCommand implements Callable<Integer> {
     }
 
     private ImageDataset imageFolder(Preprocessing norm) throws java.io.IOException {
-        if (inChans != 1 && inChans != 3) throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
+        if (inChans != 1 && inChans != 3)
+            throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
         var folder = new dev.mae4j.data.ImageFolder(images, imgSize, inChans, norm.mean(), norm.std());
-        System.out.printf("%s: %d images in %d classes, %d unreadable files skipped%n", images, folder.size(),
-                folder.classes().size(), folder.skipped());
+        System.out.printf(
+                "%s: %d images in %d classes, %d unreadable files skipped%n",
+                images, folder.size(), folder.classes().size(), folder.skipped());
         return folder;
     }
 
@@ -355,7 +446,8 @@ final class PretrainCommand implements Callable<Integer> {
         if (epochs != null && !(epochs > 0))
             throw new ParameterException(spec.commandLine(), "--epochs must be positive, got " + epochs);
         if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
-        if (accumIter <= 0) throw new ParameterException(spec.commandLine(), "--accum-iter must be positive, got " + accumIter);
+        if (accumIter <= 0)
+            throw new ParameterException(spec.commandLine(), "--accum-iter must be positive, got " + accumIter);
         if (logEvery <= 0 || checkpointEvery <= 0)
             throw new ParameterException(spec.commandLine(), "--log-every and --checkpoint-every must be positive");
         if (!(maskRatio >= 0 && maskRatio < 1))
@@ -365,7 +457,9 @@ final class PretrainCommand implements Callable<Integer> {
         String threadsProblem = threads.problem();
         if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
         if (!java.util.List.of("random", "block", "grid").contains(maskType))
-            throw new ParameterException(spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
-        if (!(baseLr > 0)) throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
+            throw new ParameterException(
+                    spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
+        if (!(baseLr > 0))
+            throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
     }
 }

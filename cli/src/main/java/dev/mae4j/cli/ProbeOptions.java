@@ -4,10 +4,14 @@ import picocli.CommandLine.Option;
 
 /** The probes' options, shared by `mae pretrain` (its evaluation) and `mae linprobe`. */
 final class ProbeOptions {
-    @Option(names = "--probe-train", description = "Training images for the linear probe and kNN (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--probe-train",
+            description = "Training images for the linear probe and kNN (default: ${DEFAULT-VALUE}).")
     int trainImages = 10000;
 
-    @Option(names = "--probe-test", description = "Test images (t10k split) for the probes (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--probe-test",
+            description = "Test images (t10k split) for the probes (default: ${DEFAULT-VALUE}).")
     int testImages = 2000;
 
     @Option(names = "--probe-epochs", description = "Epochs of the linear probe (default: ${DEFAULT-VALUE}).")
@@ -18,7 +22,8 @@ final class ProbeOptions {
 
     /** Null when valid, else what to fix. */
     String problem() {
-        return trainImages > 0 && testImages > 0 && epochs > 0 && k > 0 ? null
+        return trainImages > 0 && testImages > 0 && epochs > 0 && k > 0
+                ? null
                 : "--probe-train, --probe-test, --probe-epochs and --knn-k must be positive";
     }
 }

@@ -5,26 +5,36 @@ import dev.mae4j.Model;
 import dev.mae4j.Preprocessing;
 import dev.mae4j.data.ImageDataset;
 import dev.mae4j.data.ImageFolder;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
-
-import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
 /** `mae reconstruct`: the paper's figure for one image of your own. */
-@Command(name = "reconstruct", mixinStandardHelpOptions = true, showDefaultValues = true,
-        description = "Mask an image, reconstruct it, and draw original | masked | reconstruction | with visible patches.")
+@Command(
+        name = "reconstruct",
+        mixinStandardHelpOptions = true,
+        showDefaultValues = true,
+        description =
+                "Mask an image, reconstruct it, and draw original | masked | reconstruction | with visible patches.")
 final class ReconstructCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--weights", required = true, description = "A checkpoint (safetensors with its config in the metadata).")
+    @Option(
+            names = "--weights",
+            required = true,
+            description = "A checkpoint (safetensors with its config in the metadata).")
     Path weights;
 
-    @Option(names = "--image", required = true, description = "A JPEG or PNG image; resized and centre-cropped to the model's size (the evaluation transform).")
+    @Option(
+            names = "--image",
+            required = true,
+            description =
+                    "A JPEG or PNG image; resized and centre-cropped to the model's size (the evaluation transform).")
     Path image;
 
     @Option(names = "--out", required = true, description = "The PNG to write.")
@@ -46,15 +56,29 @@ final class ReconstructCommand implements Callable<Integer> {
         try (Model model = Model.load(weights, Device.cpu())) {
             var c = model.config();
             if (c.inChans() != 1 && c.inChans() != 3)
-                throw new ParameterException(spec.commandLine(), "only grey (1) and RGB (3) models can be drawn, this one has "
-                        + c.inChans() + " channels");
-            Preprocessing p = preprocessing.resolve(model.preprocessing(), weights, spec.commandLine().getErr());
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "only grey (1) and RGB (3) models can be drawn, this one has " + c.inChans() + " channels");
+            Preprocessing p = preprocessing.resolve(
+                    model.preprocessing(), weights, spec.commandLine().getErr());
             float[] mean = p.mean(), std = p.std();
             ImageDataset one = new ImageDataset() {
-                public int size() { return 1; }
-                public int channels() { return c.inChans(); }
-                public int height() { return c.imgSize(); }
-                public int width() { return c.imgSize(); }
+                public int size() {
+                    return 1;
+                }
+
+                public int channels() {
+                    return c.inChans();
+                }
+
+                public int height() {
+                    return c.imgSize();
+                }
+
+                public int width() {
+                    return c.imgSize();
+                }
+
                 public void copyNormalised(int index, float[] dst, int offset) {
                     ImageFolder.decode(image, c.imgSize(), c.inChans(), mean, std, dst, offset);
                 }

@@ -5,11 +5,10 @@ import dev.mae4j.Masker;
 import dev.mae4j.Model;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.ImageDataset;
-
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import javax.imageio.ImageIO;
 
 /**
  * reconstructions.png, the paper's figure: per image a row of original | masked | reconstruction |
@@ -22,8 +21,16 @@ final class ReconstructionFigure {
     private ReconstructionFigure() {}
 
     /** {@code mean}/{@code std} (one per channel) undo the dataset normalisation for display. */
-    static void write(Path png, Model model, ImageDataset data, int[] indices, double maskRatio, long seed,
-                      float[] mean, float[] std) throws IOException {
+    static void write(
+            Path png,
+            Model model,
+            ImageDataset data,
+            int[] indices,
+            double maskRatio,
+            long seed,
+            float[] mean,
+            float[] std)
+            throws IOException {
         var c = model.config();
         int size = c.imgSize(), p = c.patchSize(), g = c.gridSize(), n = indices.length, per = data.imageFloats();
         int ch = c.inChans(), plane = size * size;
@@ -31,30 +38,33 @@ final class ReconstructionFigure {
         for (int i = 0; i < n; i++) data.copyNormalised(indices[i], pixels, i * per);
         float[] pred, mask;
         try (Tensor images = Tensor.fromFloats(pixels, n, ch, size, size);
-             Masker masker = Masker.random(maskRatio, seed);
-             ForwardResult r = model.forward(images, masker)) {
+                Masker masker = Masker.random(maskRatio, seed);
+                ForwardResult r = model.forward(images, masker)) {
             pred = r.pred().toFloatArray();
             mask = r.mask().toFloatArray();
         }
         int cell = size * SCALE;
         BufferedImage fig = new BufferedImage(4 * cell + 3 * GAP, n * cell + (n - 1) * GAP, BufferedImage.TYPE_INT_RGB);
         for (int i = 0; i < n; i++) {
-            float[] original = new float[per], recon = new float[per];  // [C, H, W]
+            float[] original = new float[per], recon = new float[per]; // [C, H, W]
             System.arraycopy(pixels, i * per, original, 0, per);
             for (int l = 0; l < g * g; l++) {
                 int py = l / g, px = l % g;
-                double pm = 0, pv = 0;  // mean and unbiased variance of the whole p·p·C patch, as the loss's target
+                double pm = 0, pv = 0; // mean and unbiased variance of the whole p·p·C patch, as the loss's target
                 for (int k = 0; k < ch; k++)
-                    for (int y = 0; y < p; y++) for (int x = 0; x < p; x++) pm += original[k * plane + (py * p + y) * size + px * p + x];
+                    for (int y = 0; y < p; y++)
+                        for (int x = 0; x < p; x++) pm += original[k * plane + (py * p + y) * size + px * p + x];
                 pm /= p * p * ch;
                 for (int k = 0; k < ch; k++)
                     for (int y = 0; y < p; y++)
-                        for (int x = 0; x < p; x++) pv += Math.pow(original[k * plane + (py * p + y) * size + px * p + x] - pm, 2);
+                        for (int x = 0; x < p; x++)
+                            pv += Math.pow(original[k * plane + (py * p + y) * size + px * p + x] - pm, 2);
                 pv /= p * p * ch - 1;
                 for (int y = 0; y < p; y++)
                     for (int x = 0; x < p; x++)
                         for (int k = 0; k < ch; k++) {
-                            double v = pred[((i * g * g + l) * p * p + y * p + x) * ch + k];  // (row, column, channel) order
+                            double v = pred[
+                                    ((i * g * g + l) * p * p + y * p + x) * ch + k]; // (row, column, channel) order
                             if (c.normPixLoss()) v = v * Math.sqrt(pv + 1e-6) + pm;
                             recon[k * plane + (py * p + y) * size + px * p + x] = (float) v;
                         }

@@ -17,7 +17,8 @@ final class RunClock {
     void resumeFrom(Map<String, String> progress) {
         String s = progress.get(KEY);
         if (s == null) {
-            System.out.println("the checkpoint does not say how long its run took: duration_s counts this process only");
+            System.out.println(
+                    "the checkpoint does not say how long its run took: duration_s counts this process only");
             return;
         }
         try {

@@ -11,9 +11,13 @@ import picocli.CommandLine.Option;
  * models, none for wide ones), so that one process uses the whole machine for the whole step.
  */
 final class StepThreadsOption {
-    @Option(names = "--step-threads", paramLabel = "N|auto", description = "Threads each CPU step splits its batch "
-            + "over (data parallelism inside the process; results equal one thread's up to rounding). auto: one "
-            + "per intra-op thread (OMP_NUM_THREADS when set, else the cores) for models narrower than 512, else 1.")
+    @Option(
+            names = "--step-threads",
+            paramLabel = "N|auto",
+            description =
+                    "Threads each CPU step splits its batch "
+                            + "over (data parallelism inside the process; results equal one thread's up to rounding). auto: one "
+                            + "per intra-op thread (OMP_NUM_THREADS when set, else the cores) for models narrower than 512, else 1.")
     String stepThreads = "auto";
 
     /** What is wrong with the option, or null. */

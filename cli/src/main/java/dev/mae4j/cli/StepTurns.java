@@ -21,7 +21,8 @@ final class StepTurns implements AutoCloseable {
     StepTurns(Path prefix) {
         Path from = Path.of(prefix + ".from"), to = Path.of(prefix + ".to");
         if (!Files.exists(from) || !Files.exists(to))
-            throw new IllegalArgumentException("--turns: no pipes " + from + " and " + to + " (benchmarks/python/lockstep.py makes them)");
+            throw new IllegalArgumentException(
+                    "--turns: no pipes " + from + " and " + to + " (benchmarks/python/lockstep.py makes them)");
         try {
             requests = Files.newBufferedWriter(from, StandardCharsets.UTF_8);
             turns = Files.newBufferedReader(to, StandardCharsets.UTF_8);
@@ -36,7 +37,8 @@ final class StepTurns implements AutoCloseable {
             requests.write(measured ? "step\n" : "warm\n");
             requests.flush();
             String go = turns.readLine();
-            if (!"go".equals(go)) throw new IllegalStateException("--turns: expected go from the coordinator, got " + go);
+            if (!"go".equals(go))
+                throw new IllegalStateException("--turns: expected go from the coordinator, got " + go);
         } catch (IOException e) {
             throw new UncheckedIOException("--turns: the coordinator's pipe failed", e);
         }
@@ -44,7 +46,8 @@ final class StepTurns implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        try (turns; requests) {
+        try (turns;
+                requests) {
             requests.write("end\n");
             requests.flush();
         }

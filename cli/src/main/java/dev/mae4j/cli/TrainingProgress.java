@@ -30,8 +30,14 @@ interface TrainingProgress extends AutoCloseable {
         private final ProgressBar bar;
 
         Bar(String task, long total, long done) {
-            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).startsFrom(done, java.time.Duration.ZERO)
-                    .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build();
+            bar = new ProgressBarBuilder()
+                    .setTaskName(task)
+                    .setInitialMax(total)
+                    .startsFrom(done, java.time.Duration.ZERO)
+                    .setStyle(ProgressBarStyle.ASCII)
+                    .setUpdateIntervalMillis(500)
+                    .continuousUpdate()
+                    .build();
         }
 
         public void update(long update, double loss, double imagesPerSecond) {
@@ -56,7 +62,8 @@ interface TrainingProgress extends AutoCloseable {
         public void update(long update, double loss, double imagesPerSecond) {}
 
         public void log(long update, double epoch, double loss, double lr, double imagesPerSecond, double dataWait) {
-            System.out.printf("update %6d/%d  epoch %6.2f  loss %.4f  lr %.3g  %.0f images/s  data wait %.1f%%%n",
+            System.out.printf(
+                    "update %6d/%d  epoch %6.2f  loss %.4f  lr %.3g  %.0f images/s  data wait %.1f%%%n",
                     update, total, epoch, loss, lr, imagesPerSecond, 100 * dataWait);
         }
 

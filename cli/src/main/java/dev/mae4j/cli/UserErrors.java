@@ -1,13 +1,12 @@
 package dev.mae4j.cli;
 
 import dev.mae4j.MaeException;
-import picocli.CommandLine;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
 
 /**
  * Prints what a user can fix — a missing or unreadable file, a malformed checkpoint, a refused argument, a native
@@ -28,10 +27,10 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
         return switch (e) {
             case NoSuchFileException f -> "no such file: " + f.getFile();
             case AccessDeniedException f -> "permission denied: " + f.getFile();
-            case FileSystemException f -> f.getMessage();  // names the file and the reason
+            case FileSystemException f -> f.getMessage(); // names the file and the reason
             case IOException io -> io.getMessage() != null ? io.getMessage() : io.toString();
             case MaeException m -> m.getMessage();
-            case IllegalArgumentException bad -> bad.getMessage();  // the API's checks name the argument
+            case IllegalArgumentException bad -> bad.getMessage(); // the API's checks name the argument
             default -> null;
         };
     }

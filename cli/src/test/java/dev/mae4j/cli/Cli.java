@@ -8,6 +8,8 @@ final class Cli {
     private Cli() {}
 
     static int run(StringWriter err, String... args) {
-        return MaeCommand.commandLine(new MaeCommand()).setErr(new PrintWriter(err)).execute(args);
+        return MaeCommand.commandLine(new MaeCommand())
+                .setErr(new PrintWriter(err))
+                .execute(args);
     }
 }

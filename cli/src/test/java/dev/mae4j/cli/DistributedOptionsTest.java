@@ -1,15 +1,14 @@
 package dev.mae4j.cli;
 
-import dev.mae4j.Device;
-import org.junit.jupiter.api.Test;
-
-import java.util.Map;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mae4j.Device;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
 
 /** How a process reads torchrun's variables: launcher or worker, its rank, its GPU. */
 class DistributedOptionsTest {
@@ -39,7 +38,9 @@ class DistributedOptionsTest {
         var alone = with(Map.of("WORLD_SIZE", "1"), 1).role(Device.cpu());
         assertNull(alone.options(), "a world of one trains without a group");
         assertTrue(alone.main());
-        assertThrows(IllegalArgumentException.class, () -> with(Map.of("WORLD_SIZE", "2", "RANK", "two"), 1).role(Device.cpu()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> with(Map.of("WORLD_SIZE", "2", "RANK", "two"), 1).role(Device.cpu()));
     }
 
     @Test

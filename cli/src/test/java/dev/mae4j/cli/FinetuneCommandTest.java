@@ -1,28 +1,26 @@
 package dev.mae4j.cli;
 
-import dev.mae4j.FreePort;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.mae4j.Classifier;
-import dev.mae4j.Device;
-import dev.mae4j.MaeConfig;
-import dev.mae4j.Model;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.io.IOException;
-import java.io.StringWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-
 import static dev.mae4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mae4j.Classifier;
+import dev.mae4j.Device;
+import dev.mae4j.FreePort;
+import dev.mae4j.MaeConfig;
+import dev.mae4j.Model;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 @Tag("slow")
 class FinetuneCommandTest {
@@ -40,19 +38,41 @@ class FinetuneCommandTest {
         SafetensorsHeader.setMetadata(weights, "image_std", "[0.5]");
         Path out = dir.resolve("ft");
         StringWriter err = new StringWriter();
-        assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--data", dir.toString(), "--out", out.toString(),
-                "--batch", "8", "--epochs", "2", "--log-every", "1"), err.toString());
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "finetune",
+                        "--weights",
+                        weights.toString(),
+                        "--data",
+                        dir.toString(),
+                        "--out",
+                        out.toString(),
+                        "--batch",
+                        "8",
+                        "--epochs",
+                        "2",
+                        "--log-every",
+                        "1"),
+                err.toString());
         JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
-        for (String field : List.of("test_top1", "init", "test_top1_per_epoch", "config", "duration_s", "layer_decay", "label_smoothing"))
+        for (String field : List.of(
+                "test_top1", "init", "test_top1_per_epoch", "config", "duration_s", "layer_decay", "label_smoothing"))
             assertTrue(report.has(field), "report lacks " + field);
         assertEquals(weights.toAbsolutePath().toString(), report.get("init").asText());
         assertEquals(0.25, report.get("reprob").asDouble(), "the reference's random erasing by default");
-        assertTrue(report.get("augment").asText().endsWith("+ RandAugment(rand-m9-mstd0.5-inc1) + RandomErasing(0.25, pixel)"),
+        assertTrue(
+                report.get("augment")
+                        .asText()
+                        .endsWith("+ RandAugment(rand-m9-mstd0.5-inc1) + RandomErasing(0.25, pixel)"),
                 report.get("augment").asText());
-        assertEquals("rand-m9-mstd0.5-inc1", report.get("auto_augment").asText(), "the reference's RandAugment by default");
+        assertEquals(
+                "rand-m9-mstd0.5-inc1", report.get("auto_augment").asText(), "the reference's RandAugment by default");
         assertEquals(2, report.get("test_top1_per_epoch").size(), "one test evaluation per epoch");
         assertEquals(16, report.get("test_images").asInt());
-        assertEquals(8, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "2 epochs of 32 images in batches of 8");
+        assertEquals(
+                8, Files.readAllLines(out.resolve("metrics.jsonl")).size(), "2 epochs of 32 images in batches of 8");
         double top1 = report.get("test_top1").asDouble();
         assertTrue(top1 >= 0 && top1 <= 1, "accuracy " + top1);
         try (Classifier c = Classifier.load(out.resolve("classifier.safetensors"), Device.cpu())) {
@@ -63,13 +83,39 @@ class FinetuneCommandTest {
         assertTrue(Files.size(out.resolve("loss.png")) > 0);
 
         Path scratch = dir.resolve("scratch");
-        assertEquals(0, run(new StringWriter(), "finetune", "--weights", weights.toString(), "--from-scratch", "--data", dir.toString(),
-                "--out", scratch.toString(), "--batch", "8", "--epochs", "0.5", "--reprob", "0", "--aa", "none", "--mixup", "0.8", "--cutmix", "1.0"));
+        assertEquals(
+                0,
+                run(
+                        new StringWriter(),
+                        "finetune",
+                        "--weights",
+                        weights.toString(),
+                        "--from-scratch",
+                        "--data",
+                        dir.toString(),
+                        "--out",
+                        scratch.toString(),
+                        "--batch",
+                        "8",
+                        "--epochs",
+                        "0.5",
+                        "--reprob",
+                        "0",
+                        "--aa",
+                        "none",
+                        "--mixup",
+                        "0.8",
+                        "--cutmix",
+                        "1.0"));
         JsonNode scratchReport = JSON.readTree(scratch.resolve("report.json").toFile());
         assertEquals("scratch", scratchReport.get("init").asText());
         assertEquals(0, scratchReport.get("reprob").asDouble());
-        assertFalse(scratchReport.get("augment").asText().contains("Erasing"), scratchReport.get("augment").asText());
-        assertFalse(scratchReport.get("augment").asText().contains("RandAugment"), scratchReport.get("augment").asText());
+        assertFalse(
+                scratchReport.get("augment").asText().contains("Erasing"),
+                scratchReport.get("augment").asText());
+        assertFalse(
+                scratchReport.get("augment").asText().contains("RandAugment"),
+                scratchReport.get("augment").asText());
         assertEquals("none", scratchReport.get("auto_augment").asText());
         assertEquals(0.8, scratchReport.get("mixup").asDouble());
         assertEquals(1.0, scratchReport.get("cutmix").asDouble());
@@ -81,39 +127,103 @@ class FinetuneCommandTest {
         Path train = dir.resolve("train"), test = dir.resolve("test");
         for (Path root : List.of(train, test))
             for (int i = 0; i < 8; i++) {
-                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(10, 12, java.awt.image.BufferedImage.TYPE_INT_RGB);
-                for (int y = 0; y < 12; y++) for (int x = 0; x < 10; x++) img.setRGB(x, y, (i % 2 == 0 ? 0x202020 : 0xe0e0e0) + x * 3 + y);
+                java.awt.image.BufferedImage img =
+                        new java.awt.image.BufferedImage(10, 12, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 12; y++)
+                    for (int x = 0; x < 10; x++) img.setRGB(x, y, (i % 2 == 0 ? 0x202020 : 0xe0e0e0) + x * 3 + y);
                 Path f = root.resolve(i % 2 == 0 ? "dark" : "light").resolve(i + ".png");
                 Files.createDirectories(f.getParent());
                 javax.imageio.ImageIO.write(img, "png", f.toFile());
             }
         Path weights = dir.resolve("rgb16.safetensors");
-        try (Model m = Model.create(MaeConfig.tiny().toBuilder().imgSize(16).patchSize(4).inChans(3).build(), Device.cpu(), 1)) {
+        try (Model m = Model.create(
+                MaeConfig.tiny().toBuilder().imgSize(16).patchSize(4).inChans(3).build(), Device.cpu(), 1)) {
             m.save(weights);
         }
         Path out = dir.resolve("folders");
         StringWriter err = new StringWriter();
-        assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--images", train.toString(), "--test-images", test.toString(),
-                "--out", out.toString(), "--batch", "4", "--epochs", "1"), err.toString());
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "finetune",
+                        "--weights",
+                        weights.toString(),
+                        "--images",
+                        train.toString(),
+                        "--test-images",
+                        test.toString(),
+                        "--out",
+                        out.toString(),
+                        "--batch",
+                        "4",
+                        "--epochs",
+                        "1"),
+                err.toString());
         JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
         assertEquals(2, report.get("classes").asInt());
         assertEquals(8, report.get("test_images").asInt());
 
         Path probe = dir.resolve("probe.json");
-        assertEquals(0, run(new StringWriter(), "linprobe", "--weights", weights.toString(), "--images", train.toString(),
-                "--test-images", test.toString(), "--probe-epochs", "2", "--knn-k", "3", "--out", probe.toString()));
+        assertEquals(
+                0,
+                run(
+                        new StringWriter(),
+                        "linprobe",
+                        "--weights",
+                        weights.toString(),
+                        "--images",
+                        train.toString(),
+                        "--test-images",
+                        test.toString(),
+                        "--probe-epochs",
+                        "2",
+                        "--knn-k",
+                        "3",
+                        "--out",
+                        probe.toString()));
         JsonNode probed = JSON.readTree(probe.toFile());
         assertEquals(8, probed.get("probe_train_images").asInt());
         assertTrue(probed.get("knn_top1").asDouble() >= 0);
 
         Path trainShard = dir.resolve("train.maeshard"), testShard = dir.resolve("test.maeshard");
         for (Path[] p : new Path[][] {{train, trainShard}, {test, testShard}})
-            assertEquals(0, run(new StringWriter(), "pack", "--images", p[0].toString(), "--out", p[1].toString(),
-                    "--img-size", "16", "--in-chans", "3"));
+            assertEquals(
+                    0,
+                    run(
+                            new StringWriter(),
+                            "pack",
+                            "--images",
+                            p[0].toString(),
+                            "--out",
+                            p[1].toString(),
+                            "--img-size",
+                            "16",
+                            "--in-chans",
+                            "3"));
         Path fromShards = dir.resolve("shards");
-        assertEquals(0, run(new StringWriter(), "finetune", "--weights", weights.toString(), "--shard", trainShard.toString(),
-                "--test-shard", testShard.toString(), "--out", fromShards.toString(), "--batch", "4", "--epochs", "1"));
-        assertEquals(2, JSON.readTree(fromShards.resolve("report.json").toFile()).get("classes").asInt());
+        assertEquals(
+                0,
+                run(
+                        new StringWriter(),
+                        "finetune",
+                        "--weights",
+                        weights.toString(),
+                        "--shard",
+                        trainShard.toString(),
+                        "--test-shard",
+                        testShard.toString(),
+                        "--out",
+                        fromShards.toString(),
+                        "--batch",
+                        "4",
+                        "--epochs",
+                        "1"));
+        assertEquals(
+                2,
+                JSON.readTree(fromShards.resolve("report.json").toFile())
+                        .get("classes")
+                        .asInt());
     }
 
     @Test
@@ -123,9 +233,30 @@ class FinetuneCommandTest {
         Path out = dir.resolve("ft2");
         int port = FreePort.find();
         StringWriter err = new StringWriter();
-        assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--data", dir.toString(), "--out", out.toString(),
-                "--batch", "4", "--epochs", "1", "--log-every", "1", "--nproc-per-node", "2", "--master-port",
-                Integer.toString(port), "--dist-timeout", "60"), err.toString());
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "finetune",
+                        "--weights",
+                        weights.toString(),
+                        "--data",
+                        dir.toString(),
+                        "--out",
+                        out.toString(),
+                        "--batch",
+                        "4",
+                        "--epochs",
+                        "1",
+                        "--log-every",
+                        "1",
+                        "--nproc-per-node",
+                        "2",
+                        "--master-port",
+                        Integer.toString(port),
+                        "--dist-timeout",
+                        "60"),
+                err.toString());
         JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
         assertEquals(2, report.get("ranks").asInt());
         assertEquals(8, report.get("batch").asInt(), "4 images on each of 2 ranks");
@@ -141,12 +272,40 @@ class FinetuneCommandTest {
         Path weights = pretrainedWeights();
         Path straight = dir.resolve("straight"), broken = dir.resolve("broken");
         // 2 epochs of 4 updates; Mixup/CutMix and erasing on, so every random stream must continue where it stopped
-        String[] common = {"finetune", "--weights", weights.toString(), "--data", dir.toString(), "--batch", "8",
-                "--epochs", "2", "--log-every", "1", "--mixup", "0.8", "--cutmix", "1.0", "--reprob", "0.5"};
+        String[] common = {
+            "finetune",
+            "--weights",
+            weights.toString(),
+            "--data",
+            dir.toString(),
+            "--batch",
+            "8",
+            "--epochs",
+            "2",
+            "--log-every",
+            "1",
+            "--mixup",
+            "0.8",
+            "--cutmix",
+            "1.0",
+            "--reprob",
+            "0.5"
+        };
         assertEquals(0, run(new StringWriter(), concat(common, "--out", straight.toString())));
-        assertEquals(3, run(new StringWriter(), concat(common, "--out", broken.toString(), "--checkpoint-every", "3",
-                "--interrupt-after", "5")));
-        assertEquals(5, Files.readAllLines(broken.resolve("metrics.jsonl")).size(), "updates 1..5 logged, 3 checkpointed");
+        assertEquals(
+                3,
+                run(
+                        new StringWriter(),
+                        concat(
+                                common,
+                                "--out",
+                                broken.toString(),
+                                "--checkpoint-every",
+                                "3",
+                                "--interrupt-after",
+                                "5")));
+        assertEquals(
+                5, Files.readAllLines(broken.resolve("metrics.jsonl")).size(), "updates 1..5 logged, 3 checkpointed");
         // the run so far "took" a million seconds: the resumed report counts on from there
         Path checkpoint = broken.resolve("checkpoint.safetensors");
         assertTrue(Double.parseDouble(SafetensorsHeader.metadata(checkpoint, "progress.elapsed_s")) > 0);
@@ -155,15 +314,20 @@ class FinetuneCommandTest {
         long resumed = System.nanoTime();
         assertEquals(0, run(err, concat(common, "--out", broken.toString(), "--resume")), err.toString());
         double resumedSeconds = (System.nanoTime() - resumed) / 1e9;
-        List<String> a = Files.readAllLines(straight.resolve("metrics.jsonl")), b = Files.readAllLines(broken.resolve("metrics.jsonl"));
+        List<String> a = Files.readAllLines(straight.resolve("metrics.jsonl")),
+                b = Files.readAllLines(broken.resolve("metrics.jsonl"));
         assertEquals(8, b.size());
         for (int i = 0; i < 8; i++) {
             JsonNode x = JSON.readTree(a.get(i)), y = JSON.readTree(b.get(i));
             assertEquals(x.get("loss").asDouble(), y.get("loss").asDouble(), 0.0, "loss of update " + (i + 1));
             assertEquals(x.get("lr").asDouble(), y.get("lr").asDouble(), 0.0);
         }
-        JsonNode ra = JSON.readTree(straight.resolve("report.json").toFile()), rb = JSON.readTree(broken.resolve("report.json").toFile());
-        assertEquals(ra.get("test_top1_per_epoch"), rb.get("test_top1_per_epoch"), "both epochs' evaluations, one from before the stop");
+        JsonNode ra = JSON.readTree(straight.resolve("report.json").toFile()),
+                rb = JSON.readTree(broken.resolve("report.json").toFile());
+        assertEquals(
+                ra.get("test_top1_per_epoch"),
+                rb.get("test_top1_per_epoch"),
+                "both epochs' evaluations, one from before the stop");
         double duration = rb.get("duration_s").asDouble();
         assertTrue(duration >= 1e6 && duration <= 1e6 + resumedSeconds, "duration_s " + duration);
         err = new StringWriter();

@@ -1,33 +1,32 @@
 package dev.mae4j.cli;
 
-import dev.mae4j.FreePort;
+import static dev.mae4j.cli.Cli.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mae4j.Device;
 import dev.mae4j.Encoder;
+import dev.mae4j.FreePort;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
 import dev.mae4j.ParameterInfo;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.ImageFolder;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static dev.mae4j.cli.Cli.run;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class InteropCommandTest {
-    private static final MaeConfig RGB8 = MaeConfig.tiny().toBuilder().inChans(3).build();
+    private static final MaeConfig RGB8 =
+            MaeConfig.tiny().toBuilder().inChans(3).build();
 
     @TempDir
     Path dir;
@@ -44,7 +43,8 @@ class InteropCommandTest {
                 try (Model loaded = Model.load(p, Device.cpu())) {
                     assertEquals(RGB8, loaded.config());
                     for (ParameterInfo info : m.parameters())
-                        try (Tensor a = m.parameter(info.name()); Tensor b = loaded.parameter(info.name())) {
+                        try (Tensor a = m.parameter(info.name());
+                                Tensor b = loaded.parameter(info.name())) {
                             assertArrayEquals(a.toFloatArray(), b.toFloatArray(), info.name());
                         }
                 }
@@ -58,8 +58,10 @@ class InteropCommandTest {
     void embedsAFolderAsNpy() throws Exception {
         Path images = dir.resolve("images");
         for (int i = 0; i < 5; i++) {
-            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
-            for (int y = 0; y < 8; y++) for (int x = 0; x < 8; x++) img.setRGB(x, y, (x * 30 + y * 5 + i * 4000) & 0xffffff);
+            java.awt.image.BufferedImage img =
+                    new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 8; y++)
+                for (int x = 0; x < 8; x++) img.setRGB(x, y, (x * 30 + y * 5 + i * 4000) & 0xffffff);
             Path f = images.resolve(i < 3 ? "a" : "b").resolve(i + ".png");
             Files.createDirectories(f.getParent());
             javax.imageio.ImageIO.write(img, "png", f.toFile());
@@ -72,16 +74,34 @@ class InteropCommandTest {
             m.save(weights);
         }
         StringWriter err = new StringWriter();
-        assertEquals(0, run(err, "embed", "--weights", weights.toString(), "--images", images.toString(), "--out", out.toString(),
-                "--output", "mean", "--batch", "2"), err.toString());
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "embed",
+                        "--weights",
+                        weights.toString(),
+                        "--images",
+                        images.toString(),
+                        "--out",
+                        out.toString(),
+                        "--output",
+                        "mean",
+                        "--batch",
+                        "2"),
+                err.toString());
         byte[] npy = Files.readAllBytes(out);
-        int headerLen = ByteBuffer.wrap(npy, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort();
+        int headerLen =
+                ByteBuffer.wrap(npy, 8, 2).order(ByteOrder.LITTLE_ENDIAN).getShort();
         String header = new String(npy, 10, headerLen, StandardCharsets.US_ASCII);
         assertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': (5, 8)"), header);
         assertEquals(0, (10 + headerLen) % 64, "numpy aligns the data to 64 bytes");
         assertEquals(10 + headerLen + 5 * 8 * 4, npy.length);
         // the rows are the encoder's features of the listed images, in order
-        assertArrayEquals(features(images, weights, mean, std), rows(npy, headerLen, 40), 1e-5f,
+        assertArrayEquals(
+                features(images, weights, mean, std),
+                rows(npy, headerLen, 40),
+                1e-5f,
                 "the encoder's features of the images normalised as the weights record, up to the batch size's rounding");
         assertFalse(err.toString().contains("notice"), err.toString());
 
@@ -92,40 +112,89 @@ class InteropCommandTest {
         }
         SafetensorsHeader.removeMetadata(bare, "image_mean", "image_std");
         err = new StringWriter();
-        assertEquals(0, run(err, "embed", "--weights", bare.toString(), "--images", images.toString(), "--out", out.toString(),
-                "--output", "mean"), err.toString());
-        assertTrue(err.toString().contains("notice: " + bare + " records no preprocessing: using the default for 3 channels"),
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "embed",
+                        "--weights",
+                        bare.toString(),
+                        "--images",
+                        images.toString(),
+                        "--out",
+                        out.toString(),
+                        "--output",
+                        "mean"),
+                err.toString());
+        assertTrue(
+                err.toString()
+                        .contains("notice: " + bare + " records no preprocessing: using the default for 3 channels"),
                 err.toString());
         npy = Files.readAllBytes(out);
-        assertArrayEquals(features(images, bare, new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}),
-                rows(npy, headerLen, 40), 1e-5f);
+        assertArrayEquals(
+                features(images, bare, new float[] {0.485f, 0.456f, 0.406f}, new float[] {0.229f, 0.224f, 0.225f}),
+                rows(npy, headerLen, 40),
+                1e-5f);
 
         // an explicit option wins over what the file records
         err = new StringWriter();
-        assertEquals(0, run(err, "embed", "--weights", weights.toString(), "--images", images.toString(), "--out", out.toString(),
-                "--output", "mean", "--image-mean", "0.5,0.5,0.5", "--image-std", "0.25,0.25,0.25"), err.toString());
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "embed",
+                        "--weights",
+                        weights.toString(),
+                        "--images",
+                        images.toString(),
+                        "--out",
+                        out.toString(),
+                        "--output",
+                        "mean",
+                        "--image-mean",
+                        "0.5,0.5,0.5",
+                        "--image-std",
+                        "0.25,0.25,0.25"),
+                err.toString());
         npy = Files.readAllBytes(out);
-        assertArrayEquals(features(images, weights, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}),
-                rows(npy, headerLen, 40), 1e-5f);
+        assertArrayEquals(
+                features(images, weights, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.25f, 0.25f, 0.25f}),
+                rows(npy, headerLen, 40),
+                1e-5f);
         assertEquals(5, Files.readAllLines(dir.resolve("features.txt")).size());
         err = new StringWriter();
-        assertEquals(2, run(err, "embed", "--weights", weights.toString(), "--images", images.toString(), "--out", out.toString(),
-                "--output", "pooled"));
+        assertEquals(
+                2,
+                run(
+                        err,
+                        "embed",
+                        "--weights",
+                        weights.toString(),
+                        "--images",
+                        images.toString(),
+                        "--out",
+                        out.toString(),
+                        "--output",
+                        "pooled"));
         assertTrue(err.toString().contains("--output must be cls, mean or tokens"), err.toString());
     }
 
     /** The encoder's mean-pooled features of every image in {@code images}, normalised with {@code mean} and {@code std}. */
     private static float[] features(Path images, Path weights, float[] mean, float[] std) throws Exception {
         ImageFolder folder = new ImageFolder(images, 8, 3, mean, std);
-        try (Encoder e = Encoder.load(weights, Device.cpu()); Tensor x = folder.batch(new int[] {0, 1, 2, 3, 4});
-             Tensor f = e.embed(x, Encoder.Output.MEAN)) {
+        try (Encoder e = Encoder.load(weights, Device.cpu());
+                Tensor x = folder.batch(new int[] {0, 1, 2, 3, 4});
+                Tensor f = e.embed(x, Encoder.Output.MEAN)) {
             return f.toFloatArray();
         }
     }
 
     private static float[] rows(byte[] npy, int headerLen, int count) {
         float[] actual = new float[count];
-        ByteBuffer.wrap(npy, 10 + headerLen, 4 * count).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(actual);
+        ByteBuffer.wrap(npy, 10 + headerLen, 4 * count)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(actual);
         return actual;
     }
 
@@ -136,22 +205,49 @@ class InteropCommandTest {
         Path check = dir.resolve("check");
         try {
             System.setOut(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
-            assertEquals(0, run(new StringWriter(), "bench", "--config", "fashion", "--batch", "2", "--steps", "2", "--warmup", "0",
-                    "--export-check", check.toString()));
+            assertEquals(
+                    0,
+                    run(
+                            new StringWriter(),
+                            "bench",
+                            "--config",
+                            "fashion",
+                            "--batch",
+                            "2",
+                            "--steps",
+                            "2",
+                            "--warmup",
+                            "0",
+                            "--export-check",
+                            check.toString()));
         } finally {
             System.setOut(old);
         }
         com.fasterxml.jackson.databind.JsonNode line = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
+                .readTree(captured.toString(StandardCharsets.UTF_8)
+                        .lines()
+                        .filter(l -> l.startsWith("{"))
+                        .findFirst()
+                        .orElseThrow());
         assertEquals("java", line.get("driver").asText());
         assertTrue(line.get("images_per_s").asDouble() > 0);
-        assertEquals(dev.mae4j.Flops.trainingStepPerImage(MaeConfig.fashionMnist(), 0.75), line.get("train_flops_per_image").asDouble());
-        assertEquals(line.get("train_flops_per_image").asDouble() * line.get("images_per_s").asDouble() / 1e12,
-                line.get("achieved_tflops").asDouble(), 1e-9, "achieved TFLOP/s = FLOPs per image × images/s");
+        assertEquals(
+                dev.mae4j.Flops.trainingStepPerImage(MaeConfig.fashionMnist(), 0.75),
+                line.get("train_flops_per_image").asDouble());
+        assertEquals(
+                line.get("train_flops_per_image").asDouble()
+                        * line.get("images_per_s").asDouble()
+                        / 1e12,
+                line.get("achieved_tflops").asDouble(),
+                1e-9,
+                "achieved TFLOP/s = FLOPs per image × images/s");
         assertTrue(line.get("p25_ms").asDouble() <= line.get("median_ms").asDouble());
         int settle = line.get("jvm_settle_steps").asInt();
         assertTrue(settle >= 1 && settle <= JvmActivity.MAX_SETTLE_STEPS, "settle steps " + settle);
-        assertTrue(line.get("jit_ms_measured").asLong() >= -1 && line.get("gc_count_measured").asLong() >= 0, line.toString());
+        assertTrue(
+                line.get("jit_ms_measured").asLong() >= -1
+                        && line.get("gc_count_measured").asLong() >= 0,
+                line.toString());
         try (Model m = Model.load(check.resolve("weights.safetensors"), Device.cpu())) {
             assertEquals(MaeConfig.fashionMnist(), m.config());
         }
@@ -165,37 +261,75 @@ class InteropCommandTest {
     @Test
     void cppDriversTwinRunsTheSameStepBesideIt() throws Exception {
         // the A/A control of --alternate-native (benchmarks/pairs.sh TWIN=1): two models of their own, the same step
-        Path driver = Path.of("../native/target/cmake/benchmarks/native/mae_train_step_driver").toAbsolutePath();
-        dev.mae4j.TestData.assumeBuilt(Files.isExecutable(driver), "no C++ driver at " + driver + " (the native module builds it)");
-        Process p = new ProcessBuilder(driver.toString(), "--config", "fashion", "--batch", "2", "--steps", "3",
-                "--warmup", "1", "--twin", "1").redirectErrorStream(true).start();
+        Path driver = Path.of("../native/target/cmake/benchmarks/native/mae_train_step_driver")
+                .toAbsolutePath();
+        dev.mae4j.TestData.assumeBuilt(
+                Files.isExecutable(driver), "no C++ driver at " + driver + " (the native module builds it)");
+        Process p = new ProcessBuilder(
+                        driver.toString(),
+                        "--config",
+                        "fashion",
+                        "--batch",
+                        "2",
+                        "--steps",
+                        "3",
+                        "--warmup",
+                        "1",
+                        "--twin",
+                        "1")
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);
-        com.fasterxml.jackson.databind.JsonNode line = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.strip());
+        com.fasterxml.jackson.databind.JsonNode line =
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.strip());
         assertEquals(3, line.get("ms_in_order").size(), out);
         assertEquals(3, line.get("twin_ms_in_order").size(), out);
         // same seeds, images and masks: the twin's fourth loss is the driver's, so both did the same work
-        assertEquals(line.get("last_loss").asDouble(), line.get("twin_last_loss").asDouble(), 0.0, out);
+        assertEquals(
+                line.get("last_loss").asDouble(), line.get("twin_last_loss").asDouble(), 0.0, out);
         assertTrue(line.get("last_loss").asDouble() > 0, out);
     }
 
     @Test
     void benchAlternatesEachJavaStepWithTheCppDriversStep() throws Exception {
         // built beside libmae by the native module (benchmarks/native)
-        Path lib = Path.of("../native/target/cmake/benchmarks/native/libmae_train_step_driver_in_jvm.so").toAbsolutePath();
-        dev.mae4j.TestData.assumeBuilt(Files.isRegularFile(lib), "no driver library at " + lib + " (the native module builds it)");
+        Path lib = Path.of("../native/target/cmake/benchmarks/native/libmae_train_step_driver_in_jvm.so")
+                .toAbsolutePath();
+        dev.mae4j.TestData.assumeBuilt(
+                Files.isRegularFile(lib), "no driver library at " + lib + " (the native module builds it)");
         java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
         java.io.PrintStream old = System.out;
         try {
             System.setOut(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
-            assertEquals(0, run(new StringWriter(), "bench", "--config", "fashion", "--batch", "2", "--steps", "3", "--warmup", "0",
-                    "--step-threads", "1", "--alternate-native", lib.toString()));
+            assertEquals(
+                    0,
+                    run(
+                            new StringWriter(),
+                            "bench",
+                            "--config",
+                            "fashion",
+                            "--batch",
+                            "2",
+                            "--steps",
+                            "3",
+                            "--warmup",
+                            "0",
+                            "--step-threads",
+                            "1",
+                            "--alternate-native",
+                            lib.toString()));
         } finally {
             System.setOut(old);
         }
         com.fasterxml.jackson.databind.JsonNode line = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
-        com.fasterxml.jackson.databind.JsonNode javaMs = line.get("java_ms_in_order"), cppMs = line.get("cpp_ms_in_order");
+                .readTree(captured.toString(StandardCharsets.UTF_8)
+                        .lines()
+                        .filter(l -> l.startsWith("{"))
+                        .findFirst()
+                        .orElseThrow());
+        com.fasterxml.jackson.databind.JsonNode javaMs = line.get("java_ms_in_order"),
+                cppMs = line.get("cpp_ms_in_order");
         assertEquals(3, javaMs.size(), line.toString());
         assertEquals(3, cppMs.size(), line.toString());
         double[] over = new double[3];
@@ -210,15 +344,30 @@ class InteropCommandTest {
         assertEquals(2, run(err, "bench", "--device", "cuda", "--alternate-native", lib.toString()));
         assertTrue(err.toString().contains("--alternate-native runs the C++ driver on the CPU"), err.toString());
         err = new StringWriter();
-        assertEquals(1, run(err, "bench", "--config", "fashion", "--batch", "2", "--steps", "1", "--warmup", "0",
-                "--alternate-native", dir.resolve("missing.so").toString()));
+        assertEquals(
+                1,
+                run(
+                        err,
+                        "bench",
+                        "--config",
+                        "fashion",
+                        "--batch",
+                        "2",
+                        "--steps",
+                        "1",
+                        "--warmup",
+                        "0",
+                        "--alternate-native",
+                        dir.resolve("missing.so").toString()));
         assertTrue(err.toString().contains("no library at"), err.toString());
     }
 
     @Tag("process")
     @Test
     // opening a pipe blocks until its other end opens: a bench that failed before its pipes must not hang the suite
-    @org.junit.jupiter.api.Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES,
+    @org.junit.jupiter.api.Timeout(
+            value = 5,
+            unit = java.util.concurrent.TimeUnit.MINUTES,
             threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
     void benchTakesEveryStepOnlyWhenGivenItsTurn() throws Exception {
         // the coordinator's side of benchmarks/python/lockstep.py, played by this test
@@ -227,15 +376,27 @@ class InteropCommandTest {
             assertEquals(0, new ProcessBuilder("mkfifo", prefix + end).start().waitFor());
         java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
         java.io.PrintStream old = System.out;
-        java.util.concurrent.FutureTask<Integer> bench = new java.util.concurrent.FutureTask<>(() -> run(new StringWriter(),
-                "bench", "--config", "fashion", "--batch", "2", "--steps", "3", "--warmup", "1", "--step-threads", "1",
-                "--turns", prefix.toString()));
+        java.util.concurrent.FutureTask<Integer> bench = new java.util.concurrent.FutureTask<>(() -> run(
+                new StringWriter(),
+                "bench",
+                "--config",
+                "fashion",
+                "--batch",
+                "2",
+                "--steps",
+                "3",
+                "--warmup",
+                "1",
+                "--step-threads",
+                "1",
+                "--turns",
+                prefix.toString()));
         java.util.List<String> requests = new java.util.ArrayList<>();
         try {
             System.setOut(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
             new Thread(bench).start();
             try (java.io.BufferedReader asks = Files.newBufferedReader(Path.of(prefix + ".from"));
-                 java.io.Writer turns = Files.newBufferedWriter(Path.of(prefix + ".to"))) {
+                    java.io.Writer turns = Files.newBufferedWriter(Path.of(prefix + ".to"))) {
                 for (String ask; (ask = asks.readLine()) != null && !ask.equals("end"); ) {
                     requests.add(ask);
                     turns.write("go\n");
@@ -247,15 +408,35 @@ class InteropCommandTest {
             System.setOut(old);
         }
         // one warm-up step, any JIT-settling ones, then the three measured steps, each asked for
-        assertTrue(requests.size() >= 4 && requests.subList(0, requests.size() - 3).stream().allMatch("warm"::equals), requests.toString());
+        assertTrue(
+                requests.size() >= 4
+                        && requests.subList(0, requests.size() - 3).stream().allMatch("warm"::equals),
+                requests.toString());
         assertEquals(java.util.List.of("step", "step", "step"), requests.subList(requests.size() - 3, requests.size()));
         com.fasterxml.jackson.databind.JsonNode line = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("{")).findFirst().orElseThrow());
+                .readTree(captured.toString(StandardCharsets.UTF_8)
+                        .lines()
+                        .filter(l -> l.startsWith("{"))
+                        .findFirst()
+                        .orElseThrow());
         assertEquals(3, line.get("java_ms_in_order").size(), line.toString());
 
         StringWriter err = new StringWriter();
-        assertEquals(1, run(err, "bench", "--config", "fashion", "--batch", "2", "--steps", "1", "--warmup", "0",
-                "--turns", dir.resolve("nothing").toString()));
+        assertEquals(
+                1,
+                run(
+                        err,
+                        "bench",
+                        "--config",
+                        "fashion",
+                        "--batch",
+                        "2",
+                        "--steps",
+                        "1",
+                        "--warmup",
+                        "0",
+                        "--turns",
+                        dir.resolve("nothing").toString()));
         assertTrue(err.toString().contains("--turns: no pipes"), err.toString());
         err = new StringWriter();
         assertEquals(2, run(err, "bench", "--device", "cuda", "--turns", prefix.toString()));
@@ -266,7 +447,24 @@ class InteropCommandTest {
     void dataParallelBenchRanksTakeTheSameSteps() throws Exception {
         int port = FreePort.find();
         // every step all-reduces: a rank that warmed up longer than the other would wait for it until the timeout
-        assertEquals(0, run(new StringWriter(), "bench", "--config", "fashion", "--batch", "2", "--steps", "3", "--warmup", "1",
-                "--nproc-per-node", "2", "--master-port", Integer.toString(port), "--dist-timeout", "30"));
+        assertEquals(
+                0,
+                run(
+                        new StringWriter(),
+                        "bench",
+                        "--config",
+                        "fashion",
+                        "--batch",
+                        "2",
+                        "--steps",
+                        "3",
+                        "--warmup",
+                        "1",
+                        "--nproc-per-node",
+                        "2",
+                        "--master-port",
+                        Integer.toString(port),
+                        "--dist-timeout",
+                        "30"));
     }
 }

@@ -1,16 +1,15 @@
 package dev.mae4j.cli;
 
-import org.junit.jupiter.api.Tag;
-import dev.mae4j.FreePort;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mae4j.FreePort;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,7 +22,9 @@ class LauncherTest {
         public static void main(String[] args) throws Exception {
             Path dir = Path.of(args[0]);
             int rank = Integer.parseInt(System.getenv("RANK"));
-            Files.writeString(dir.resolve("rank-" + rank + ".pid"), Long.toString(ProcessHandle.current().pid()));
+            Files.writeString(
+                    dir.resolve("rank-" + rank + ".pid"),
+                    Long.toString(ProcessHandle.current().pid()));
             if (rank == 1) {
                 long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
                 while (!Files.exists(dir.resolve("rank-0.pid")) && System.nanoTime() < deadline) Thread.sleep(10);
@@ -37,7 +38,7 @@ class LauncherTest {
     Path dir;
 
     @Test
-    @Timeout(120)  // without the stop, rank 0 would keep the launcher for ten minutes
+    @Timeout(120) // without the stop, rank 0 would keep the launcher for ten minutes
     void aFailingWorkerStopsTheOthersAndItsStatusIsReturned() throws Exception {
         Launcher launcher = new Launcher(2, 1, 0, "127.0.0.1", FreePort.find());
         assertEquals(7, launcher.run(Worker.class.getName(), List.of(dir.toString()), dir.resolve("logs")));

@@ -1,18 +1,17 @@
 package dev.mae4j.cli;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class LossPlotTest {
     @TempDir
@@ -29,7 +28,11 @@ class LossPlotTest {
                 """);
         Path plain = dir.resolve("plain.png"), both = dir.resolve("both.png");
         LossPlot.writePretraining(metrics, plain);
-        LossPlot.write(metrics, both, "Fine-tuning", "cross-entropy",
+        LossPlot.write(
+                metrics,
+                both,
+                "Fine-tuning",
+                "cross-entropy",
                 new LossPlot.Curve("test top-1 (%)", List.of(100.0, 150.0), List.of(81.0, 88.5)));
         BufferedImage a = ImageIO.read(plain.toFile()), b = ImageIO.read(both.toFile());
         assertEquals(800, a.getWidth());
@@ -52,7 +55,8 @@ class LossPlotTest {
     @Test
     void refusesMetricsWithoutSteps() throws IOException {
         Path metrics = Files.writeString(dir.resolve("metrics.jsonl"), "\n");
-        IOException e = assertThrows(IOException.class, () -> LossPlot.writePretraining(metrics, dir.resolve("loss.png")));
+        IOException e =
+                assertThrows(IOException.class, () -> LossPlot.writePretraining(metrics, dir.resolve("loss.png")));
         assertTrue(e.getMessage().contains("no logged steps"), e.getMessage());
     }
 }

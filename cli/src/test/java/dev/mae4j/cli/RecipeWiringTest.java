@@ -1,7 +1,5 @@
 package dev.mae4j.cli;
 
-import dev.mae4j.FreePort;
-
 import static dev.mae4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Device;
+import dev.mae4j.FreePort;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
 import dev.mae4j.Tensor;
@@ -40,8 +39,27 @@ class RecipeWiringTest {
         PretrainCommandTest.writeImages(dir, 32);
         Path out = dir.resolve("run");
         StringWriter err = new StringWriter();
-        assertEquals(0, run(err, "pretrain", "--data", dir.toString(), "--out", out.toString(), "--batch", "4", "--accum-iter", "2",
-                "--steps", "1", "--warmup-steps", "0", "--base-lr", "1e-3", "--no-eval"), err.toString());
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "pretrain",
+                        "--data",
+                        dir.toString(),
+                        "--out",
+                        out.toString(),
+                        "--batch",
+                        "4",
+                        "--accum-iter",
+                        "2",
+                        "--steps",
+                        "1",
+                        "--warmup-steps",
+                        "0",
+                        "--base-lr",
+                        "1e-3",
+                        "--no-eval"),
+                err.toString());
         assertOneUpdate(out, 1e-3 * 4 * 2 / 256, 5.0);
     }
 
@@ -50,17 +68,42 @@ class RecipeWiringTest {
         PretrainCommandTest.writeImages(dir, 32);
         Path out = dir.resolve("ddp");
         StringWriter err = new StringWriter();
-        assertEquals(0, run(err, "pretrain", "--data", dir.toString(), "--out", out.toString(), "--batch", "4", "--accum-iter", "2",
-                "--steps", "1", "--warmup-steps", "0", "--base-lr", "1e-3", "--no-eval", "--nproc-per-node", "2",
-                "--master-port", Integer.toString(FreePort.find()), "--dist-timeout", "60"), err.toString());
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "pretrain",
+                        "--data",
+                        dir.toString(),
+                        "--out",
+                        out.toString(),
+                        "--batch",
+                        "4",
+                        "--accum-iter",
+                        "2",
+                        "--steps",
+                        "1",
+                        "--warmup-steps",
+                        "0",
+                        "--base-lr",
+                        "1e-3",
+                        "--no-eval",
+                        "--nproc-per-node",
+                        "2",
+                        "--master-port",
+                        Integer.toString(FreePort.find()),
+                        "--dist-timeout",
+                        "60"),
+                err.toString());
         assertOneUpdate(out, 1e-3 * 4 * 2 * 2 / 256, 5.0);
     }
 
     private static void assertOneUpdate(Path out, double lr, double momentRatio) throws IOException {
         // the model before its update: the same config and seed (0)
         try (Model before = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 0);
-             Model after = Model.load(out.resolve("last.safetensors"), Device.cpu());
-             Tensor b = before.parameter("norm.bias"); Tensor a = after.parameter("norm.bias")) {
+                Model after = Model.load(out.resolve("last.safetensors"), Device.cpu());
+                Tensor b = before.parameter("norm.bias");
+                Tensor a = after.parameter("norm.bias")) {
             float[] b0 = b.toFloatArray(), a1 = a.toFloatArray();
             double largest = 0;
             for (int i = 0; i < a1.length; i++) largest = Math.max(largest, Math.abs(a1[i] - b0[i]));
@@ -77,8 +120,26 @@ class RecipeWiringTest {
             m.save(weights);
         }
         StringWriter err = new StringWriter();
-        assertEquals(0, run(err, "finetune", "--weights", weights.toString(), "--data", dir.toString(), "--out", out.toString(),
-                "--batch", "8", "--epochs", "0.25", "--warmup-epochs", "0", "--base-lr", "1e-3"), err.toString());
+        assertEquals(
+                0,
+                run(
+                        err,
+                        "finetune",
+                        "--weights",
+                        weights.toString(),
+                        "--data",
+                        dir.toString(),
+                        "--out",
+                        out.toString(),
+                        "--batch",
+                        "8",
+                        "--epochs",
+                        "0.25",
+                        "--warmup-epochs",
+                        "0",
+                        "--base-lr",
+                        "1e-3"),
+                err.toString());
         double lr = 1e-3 * 8 / 256;
         // the head's bias starts at zero (models_vit) and has no decay; its layer-decay scale is 1
         float[] bias = tensor(out.resolve("classifier.safetensors"), "head.bias");
@@ -92,10 +153,11 @@ class RecipeWiringTest {
 
     /** v / m² of every element with a clear gradient is (1 − β2) / (1 − β1)² after one update. */
     private static void assertMomentRatio(Path checkpoint, String parameter, double expected) throws IOException {
-        float[] m = tensor(checkpoint, "optimizer.exp_avg." + parameter), v = tensor(checkpoint, "optimizer.exp_avg_sq." + parameter);
+        float[] m = tensor(checkpoint, "optimizer.exp_avg." + parameter),
+                v = tensor(checkpoint, "optimizer.exp_avg_sq." + parameter);
         int checked = 0;
         for (int i = 0; i < m.length; i++) {
-            if (Math.abs(m[i]) < 1e-6) continue;  // float rounding would dominate
+            if (Math.abs(m[i]) < 1e-6) continue; // float rounding would dominate
             assertEquals(expected, v[i] / ((double) m[i] * m[i]), expected * 1e-4, parameter + "[" + i + "]");
             checked++;
         }
@@ -106,11 +168,15 @@ class RecipeWiringTest {
     /** An F32 or F64 tensor of a safetensors file, as floats. */
     static float[] tensor(Path file, String name) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
-        long headerLen = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        JsonNode e = JSON.readTree(new String(bytes, 8, (int) headerLen, StandardCharsets.UTF_8)).get(name);
+        long headerLen =
+                ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        JsonNode e = JSON.readTree(new String(bytes, 8, (int) headerLen, StandardCharsets.UTF_8))
+                .get(name);
         assertTrue(e != null, file + " has no " + name);
-        int begin = e.get("data_offsets").get(0).asInt(), end = e.get("data_offsets").get(1).asInt();
-        ByteBuffer data = ByteBuffer.wrap(bytes, (int) (8 + headerLen + begin), end - begin).order(ByteOrder.LITTLE_ENDIAN);
+        int begin = e.get("data_offsets").get(0).asInt(),
+                end = e.get("data_offsets").get(1).asInt();
+        ByteBuffer data = ByteBuffer.wrap(bytes, (int) (8 + headerLen + begin), end - begin)
+                .order(ByteOrder.LITTLE_ENDIAN);
         boolean f64 = e.get("dtype").asText().equals("F64");
         float[] out = new float[(end - begin) / (f64 ? 8 : 4)];
         for (int i = 0; i < out.length; i++) out[i] = f64 ? (float) data.getDouble() : data.getFloat();

@@ -2,7 +2,6 @@ package dev.mae4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,10 +34,11 @@ final class SafetensorsHeader {
         ObjectNode header = header(bytes);
         edit.accept((ObjectNode) header.get("__metadata__"));
         byte[] compact = JSON.writeValueAsBytes(header);
-        byte[] json = java.util.Arrays.copyOf(compact, (compact.length + 7) / 8 * 8);  // the data stays 8-byte aligned
+        byte[] json = java.util.Arrays.copyOf(compact, (compact.length + 7) / 8 * 8); // the data stays 8-byte aligned
         java.util.Arrays.fill(json, compact.length, json.length, (byte) ' ');
         int data = 8 + (int) length(bytes);
-        ByteBuffer out = ByteBuffer.allocate(8 + json.length + bytes.length - data).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out =
+                ByteBuffer.allocate(8 + json.length + bytes.length - data).order(ByteOrder.LITTLE_ENDIAN);
         out.putLong(json.length).put(json).put(bytes, data, bytes.length - data);
         Files.write(file, out.array());
     }

@@ -1,13 +1,13 @@
 package dev.mae4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.mae4j.Device;
 import dev.mae4j.Library;
 import dev.mae4j.MaeConfig;
 import org.junit.jupiter.api.Test;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** --step-threads: a count, or auto = one shard per intra-op thread for narrow models, none for wide ones or CUDA. */
 class StepThreadsOptionTest {

@@ -27,7 +27,8 @@ public final class AtomicFile {
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch =
+                    FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 content.writeTo(ch);
                 ch.force(true);
             }
@@ -40,7 +41,7 @@ public final class AtomicFile {
             Files.deleteIfExists(tmp);
         }
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);  // makes the rename itself durable
+            d.force(true); // makes the rename itself durable
         } catch (IOException ignored) {
             // not every file system lets a directory be opened: best effort
         }

@@ -1,7 +1,6 @@
 package dev.mae4j.data;
 
 import dev.mae4j.Tensor;
-
 import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -63,20 +62,31 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     /** As above, each batch passed through {@code transform} on the loading thread. */
-    public BatchLoader(ImageDataset data, int batchSize, long seed, long first, long end, int prefetch, Transform transform) {
+    public BatchLoader(
+            ImageDataset data, int batchSize, long seed, long first, long end, int prefetch, Transform transform) {
         this(data, batchSize, seed, first, end, prefetch, transform, 0, 1);
     }
 
     /** As above, over rank {@code rank}'s shard of each epoch (of {@code ranks} shards). */
-    public BatchLoader(ImageDataset data, int batchSize, long seed, long first, long end, int prefetch, Transform transform,
-                       int rank, int ranks) {
+    public BatchLoader(
+            ImageDataset data,
+            int batchSize,
+            long seed,
+            long first,
+            long end,
+            int prefetch,
+            Transform transform,
+            int rank,
+            int ranks) {
         if (ranks < 1 || rank < 0 || rank >= ranks)
             throw new IllegalArgumentException("need 0 <= rank < ranks, got rank " + rank + " of " + ranks);
         int shard = shardSize(data.size(), ranks);
         if (batchSize <= 0 || batchSize > shard)
-            throw new IllegalArgumentException("batch size must be in [1, " + shard + "]" + (ranks > 1 ? " (this rank's "
-                    + shard + " of " + data.size() + " images)" : "") + ", got " + batchSize);
-        if (first < 0 || end < first) throw new IllegalArgumentException("need 0 <= first <= end, got " + first + ", " + end);
+            throw new IllegalArgumentException("batch size must be in [1, " + shard + "]"
+                    + (ranks > 1 ? " (this rank's " + shard + " of " + data.size() + " images)" : "") + ", got "
+                    + batchSize);
+        if (first < 0 || end < first)
+            throw new IllegalArgumentException("need 0 <= first <= end, got " + first + ", " + end);
         if (prefetch < 1) throw new IllegalArgumentException("prefetch must be >= 1, got " + prefetch);
         this.data = data;
         this.batchSize = batchSize;
@@ -111,7 +121,7 @@ public final class BatchLoader implements AutoCloseable {
         int[] order = new int[data.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         Random r = new Random(seed * 1_000_003L + epoch);
-        for (int i = order.length - 1; i > 0; i--) {  // Fisher–Yates
+        for (int i = order.length - 1; i > 0; i--) { // Fisher–Yates
             int j = r.nextInt(i + 1);
             int t = order[i];
             order[i] = order[j];
@@ -170,7 +180,8 @@ public final class BatchLoader implements AutoCloseable {
             queue.put(END);
             return null;
         }
-        if (o instanceof RuntimeException e) throw new IllegalStateException("loading batches failed: " + e.getMessage(), e);
+        if (o instanceof RuntimeException e)
+            throw new IllegalStateException("loading batches failed: " + e.getMessage(), e);
         return (Batch) o;
     }
 
@@ -188,6 +199,7 @@ public final class BatchLoader implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        for (Object o; (o = queue.poll()) != null; ) if (o instanceof Batch b) b.images().close();
+        for (Object o; (o = queue.poll()) != null; )
+            if (o instanceof Batch b) b.images().close();
     }
 }

@@ -3,7 +3,6 @@ package dev.mae4j.data;
 import dev.mae4j.DType;
 import dev.mae4j.Pixels;
 import dev.mae4j.Tensor;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,16 +30,18 @@ public record IdxImages(int count, int rows, int cols, byte[] pixels, byte[] lab
 
     /** Reads {@code <dir>/<split>-images-idx3-ubyte[.gz]} and its labels, e.g. split "train" or "t10k". */
     public static IdxImages readSplit(Path dir, String split) throws IOException {
-        Path images = firstExisting(dir.resolve(split + "-images-idx3-ubyte.gz"), dir.resolve(split + "-images-idx3-ubyte"));
-        Path labels = firstExisting(dir.resolve(split + "-labels-idx1-ubyte.gz"), dir.resolve(split + "-labels-idx1-ubyte"));
+        Path images =
+                firstExisting(dir.resolve(split + "-images-idx3-ubyte.gz"), dir.resolve(split + "-images-idx3-ubyte"));
+        Path labels =
+                firstExisting(dir.resolve(split + "-labels-idx1-ubyte.gz"), dir.resolve(split + "-labels-idx1-ubyte"));
         return read(images, labels);
     }
 
     private static Path firstExisting(Path a, Path b) throws IOException {
         if (Files.isRegularFile(a)) return a;
         if (Files.isRegularFile(b)) return b;
-        throw new IOException("neither " + a + " nor " + b + " exists"
-                + " (Fashion-MNIST: apt-get install dataset-fashion-mnist)");
+        throw new IOException(
+                "neither " + a + " nor " + b + " exists" + " (Fashion-MNIST: apt-get install dataset-fashion-mnist)");
     }
 
     /** Reads an image file and, when {@code labelFile} is not null, its labels; checks magic numbers and sizes. */
@@ -49,7 +50,8 @@ public record IdxImages(int count, int rows, int cols, byte[] pixels, byte[] lab
         if (img.remaining() < 16) throw new IOException(imageFile + ": too short for an IDX image header");
         int magic = img.getInt();
         if (magic != IMAGES_MAGIC)
-            throw new IOException(imageFile + ": magic 0x" + Integer.toHexString(magic) + " is not IDX unsigned-byte images (0x803)");
+            throw new IOException(
+                    imageFile + ": magic 0x" + Integer.toHexString(magic) + " is not IDX unsigned-byte images (0x803)");
         int n = img.getInt(), rows = img.getInt(), cols = img.getInt();
         if (n <= 0 || rows <= 0 || cols <= 0)
             throw new IOException(imageFile + ": bad dimensions " + n + " × " + rows + " × " + cols);
@@ -65,10 +67,12 @@ public record IdxImages(int count, int rows, int cols, byte[] pixels, byte[] lab
             if (lab.remaining() < 8) throw new IOException(labelFile + ": too short for an IDX label header");
             int lmagic = lab.getInt();
             if (lmagic != LABELS_MAGIC)
-                throw new IOException(labelFile + ": magic 0x" + Integer.toHexString(lmagic) + " is not IDX unsigned-byte labels (0x801)");
+                throw new IOException(labelFile + ": magic 0x" + Integer.toHexString(lmagic)
+                        + " is not IDX unsigned-byte labels (0x801)");
             int ln = lab.getInt();
             if (ln != n) throw new IOException(labelFile + ": " + ln + " labels for " + n + " images");
-            if (lab.remaining() != n) throw new IOException(labelFile + ": header says " + n + " labels, file has " + lab.remaining());
+            if (lab.remaining() != n)
+                throw new IOException(labelFile + ": header says " + n + " labels, file has " + lab.remaining());
             labels = new byte[n];
             lab.get(labels);
         }
@@ -107,13 +111,33 @@ public record IdxImages(int count, int rows, int cols, byte[] pixels, byte[] lab
         int numClasses = classes;
         double[] m = {mean}, s = {std};
         return new LabelledDataset() {
-            public int size() { return count; }
-            public int channels() { return 1; }
-            public int height() { return rows; }
-            public int width() { return cols; }
-            public int label(int index) { return labels == null ? -1 : labels[index] & 0xff; }
-            public int classCount() { return numClasses; }
-            public void copyNormalised(int index, float[] dst, int offset) { images.normalised(index, mean, std, dst, offset); }
+            public int size() {
+                return count;
+            }
+
+            public int channels() {
+                return 1;
+            }
+
+            public int height() {
+                return rows;
+            }
+
+            public int width() {
+                return cols;
+            }
+
+            public int label(int index) {
+                return labels == null ? -1 : labels[index] & 0xff;
+            }
+
+            public int classCount() {
+                return numClasses;
+            }
+
+            public void copyNormalised(int index, float[] dst, int offset) {
+                images.normalised(index, mean, std, dst, offset);
+            }
 
             @Override
             public Tensor batch(int[] indices) {

@@ -3,10 +3,6 @@ package dev.mae4j.data;
 import dev.mae4j.DType;
 import dev.mae4j.Pixels;
 import dev.mae4j.Tensor;
-
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
@@ -30,6 +26,9 @@ import java.util.logging.Logger;
 import java.util.stream.IntStream;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * A folder of JPEG and PNG images: each sub-folder is a class (sorted by name, as torchvision's
@@ -46,7 +45,7 @@ public final class ImageFolder implements LabelledDataset {
 
     private final List<Path> files = new ArrayList<>();
     private final List<Integer> labels = new ArrayList<>();
-    private final List<int[]> extents = new ArrayList<>();  // height, width as scanned
+    private final List<int[]> extents = new ArrayList<>(); // height, width as scanned
     private final List<String> classes;
     private final int size, channels;
     private final float[] mean, std;
@@ -59,7 +58,8 @@ public final class ImageFolder implements LabelledDataset {
     public ImageFolder(Path root, int size, int channels, float[] mean, float[] std) throws IOException {
         if (!Files.isDirectory(root)) throw new IOException(root + " is not a directory of images");
         if (size <= 0) throw new IllegalArgumentException("size must be positive, got " + size);
-        if (channels != 1 && channels != 3) throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
+        if (channels != 1 && channels != 3)
+            throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
         if (mean.length != channels || std.length != channels)
             throw new IllegalArgumentException("mean and std need " + channels + " values each");
         this.size = size;
@@ -72,7 +72,9 @@ public final class ImageFolder implements LabelledDataset {
             for (Path p : top.sorted().toList()) {
                 if (Files.isDirectory(p)) {
                     try (Stream<Path> inner = Files.walk(p)) {
-                        byClass.put(p.getFileName().toString(), inner.filter(ImageFolder::isImageName).sorted().toList());
+                        byClass.put(
+                                p.getFileName().toString(),
+                                inner.filter(ImageFolder::isImageName).sorted().toList());
                     }
                 } else if (isImageName(p)) {
                     unlabeled.add(p);
@@ -105,7 +107,7 @@ public final class ImageFolder implements LabelledDataset {
                 reader.setInput(in);
                 int w = reader.getWidth(0), h = reader.getHeight(0);
                 if (w <= 0 || h <= 0) throw new IOException("empty image");
-                ImageHeader.checkBudget(w, h, p.toString());  // a bomb is skipped with the others, named in the warning
+                ImageHeader.checkBudget(w, h, p.toString()); // a bomb is skipped with the others, named in the warning
                 extents.add(new int[] {h, w});
             } finally {
                 reader.dispose();
@@ -118,30 +120,55 @@ public final class ImageFolder implements LabelledDataset {
         }
     }
 
-    public int size() { return files.size(); }
-    public int channels() { return channels; }
-    public int height() { return size; }
-    public int width() { return size; }
+    public int size() {
+        return files.size();
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    public int height() {
+        return size;
+    }
+
+    public int width() {
+        return size;
+    }
 
     /** Class names, in label order. */
-    public List<String> classes() { return classes; }
+    public List<String> classes() {
+        return classes;
+    }
 
     /** The label of image {@code index}: its class's index, or -1 when it lies directly in the root. */
-    public int label(int index) { return labels.get(index); }
+    public int label(int index) {
+        return labels.get(index);
+    }
 
     /** The number of sub-folders. */
-    public int classCount() { return classes.size(); }
+    public int classCount() {
+        return classes.size();
+    }
 
     /** Files skipped while scanning because they were not readable images. */
-    public int skipped() { return skipped; }
+    public int skipped() {
+        return skipped;
+    }
 
-    public Path file(int index) { return files.get(index); }
+    public Path file(int index) {
+        return files.get(index);
+    }
 
     /** The height of image {@code index}'s file, in pixels, as its header said when the folder was scanned. */
-    public int fileHeight(int index) { return extents.get(index)[0]; }
+    public int fileHeight(int index) {
+        return extents.get(index)[0];
+    }
 
     /** The width of image {@code index}'s file, in pixels, as its header said when the folder was scanned. */
-    public int fileWidth(int index) { return extents.get(index)[1]; }
+    public int fileWidth(int index) {
+        return extents.get(index)[1];
+    }
 
     @Override
     public void copyNormalised(int index, float[] dst, int offset) {
@@ -164,18 +191,20 @@ public final class ImageFolder implements LabelledDataset {
      */
     public Tensor resizedCrops(int[] indices, double[] boxes) {
         if (boxes.length != 5 * indices.length)
-            throw new IllegalArgumentException("boxes need 5 values per image (" + 5 * indices.length + "), got " + boxes.length);
+            throw new IllegalArgumentException(
+                    "boxes need 5 values per image (" + 5 * indices.length + "), got " + boxes.length);
         return normalised(indices.length, i -> {
             int[] crop = new int[4];
             for (int k = 0; k < 4; k++) {
                 crop[k] = (int) boxes[5 * i + k];
-                if (crop[k] != boxes[5 * i + k]) throw new IllegalArgumentException("crop boxes must hold whole pixels");
+                if (crop[k] != boxes[5 * i + k])
+                    throw new IllegalArgumentException("crop boxes must hold whole pixels");
             }
             Path file = files.get(indices[i]);
             try (Decoded image = read(file, channels);
-                 Tensor out = Pixels.resizedCrop(image.image(), crop, size, size, boxes[5 * i + 4] != 0)) {
+                    Tensor out = Pixels.resizedCrop(image.image(), crop, size, size, boxes[5 * i + 4] != 0)) {
                 return image.planes(out);
-            } catch (IllegalArgumentException e) {  // e.g. a file replaced by a smaller one since the scan
+            } catch (IllegalArgumentException e) { // e.g. a file replaced by a smaller one since the scan
                 throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
             }
         });
@@ -185,8 +214,10 @@ public final class ImageFolder implements LabelledDataset {
     private Tensor normalised(int n, IntFunction<byte[]> planes) {
         long plane = (long) channels * size * size;
         try (Tensor pixels = Tensor.zeros(DType.U8, n, channels, size, size)) {
-            IntStream.range(0, n).parallel().forEach(i ->
-                    MemorySegment.copy(planes.apply(i), 0, pixels.segment(), ValueLayout.JAVA_BYTE, i * plane, (int) plane));
+            IntStream.range(0, n)
+                    .parallel()
+                    .forEach(i -> MemorySegment.copy(
+                            planes.apply(i), 0, pixels.segment(), ValueLayout.JAVA_BYTE, i * plane, (int) plane));
             return Pixels.gatherNormalized(pixels, LongStream.range(0, n).toArray(), toDoubles(mean), toDoubles(std));
         }
     }
@@ -235,8 +266,13 @@ public final class ImageFolder implements LabelledDataset {
                 MemorySegment r = resized.segment();
                 for (int c = 0; c < channels; c++)
                     for (int y = 0; y < size; y++)
-                        MemorySegment.copy(r, ValueLayout.JAVA_BYTE, ((long) image.plane(c) * rh + top + y) * rw + left,
-                                planes, (c * size + y) * size, size);
+                        MemorySegment.copy(
+                                r,
+                                ValueLayout.JAVA_BYTE,
+                                ((long) image.plane(c) * rh + top + y) * rw + left,
+                                planes,
+                                (c * size + y) * size,
+                                size);
                 return planes;
             }
         }
@@ -293,7 +329,7 @@ public final class ImageFolder implements LabelledDataset {
                 byte g = (byte) (shift > 0 ? grey[i] >>> shift : grey[i]);
                 for (int c = 0; c < channels; c++) px[i * channels + c] = g;
             }
-        } else if (bgr != null) {  // colour read as grey
+        } else if (bgr != null) { // colour read as grey
             for (int i = 0; i < n; i++) px[i] = luma(bgr[3 * i + 2] & 0xff, bgr[3 * i + 1] & 0xff, bgr[3 * i] & 0xff);
         } else {
             int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
@@ -341,23 +377,34 @@ public final class ImageFolder implements LabelledDataset {
     private static byte[] packedBgr(BufferedImage img) {
         if (img.getType() != BufferedImage.TYPE_3BYTE_BGR) return null;
         Raster r = img.getRaster();
-        if (!(r.getSampleModel() instanceof PixelInterleavedSampleModel sm) || !(r.getDataBuffer() instanceof DataBufferByte db))
-            return null;
+        if (!(r.getSampleModel() instanceof PixelInterleavedSampleModel sm)
+                || !(r.getDataBuffer() instanceof DataBufferByte db)) return null;
         int w = img.getWidth(), h = img.getHeight();
-        boolean packed = sm.getPixelStride() == 3 && sm.getScanlineStride() == 3 * w && r.getSampleModelTranslateX() == 0
-                && r.getSampleModelTranslateY() == 0 && db.getNumBanks() == 1 && db.getOffset() == 0
-                && Arrays.equals(sm.getBandOffsets(), new int[] {2, 1, 0}) && db.getData().length == 3 * w * h;
+        boolean packed = sm.getPixelStride() == 3
+                && sm.getScanlineStride() == 3 * w
+                && r.getSampleModelTranslateX() == 0
+                && r.getSampleModelTranslateY() == 0
+                && db.getNumBanks() == 1
+                && db.getOffset() == 0
+                && Arrays.equals(sm.getBandOffsets(), new int[] {2, 1, 0})
+                && db.getData().length == 3 * w * h;
         return packed ? db.getData() : null;
     }
 
     /** One decoded file: U8 [H, W, C] interleaved, its three channels in the order B, G, R when {@code bgr}. */
     record Decoded(Tensor image, boolean bgr) implements AutoCloseable {
-        int height() { return (int) image.shape()[0]; }
+        int height() {
+            return (int) image.shape()[0];
+        }
 
-        int width() { return (int) image.shape()[1]; }
+        int width() {
+            return (int) image.shape()[1];
+        }
 
         /** The plane of a planar [C, ...] result of this image that holds channel {@code k} (R, G, B or grey). */
-        int plane(int k) { return bgr ? 2 - k : k; }
+        int plane(int k) {
+            return bgr ? 2 - k : k;
+        }
 
         /** A planar U8 [C, H', W'] result of this image as bytes, its planes in the order R, G, B. */
         byte[] planes(Tensor planar) {
@@ -365,11 +412,14 @@ public final class ImageFolder implements LabelledDataset {
             if (!bgr) return s.toArray(ValueLayout.JAVA_BYTE);
             int plane = (int) (s.byteSize() / 3);
             byte[] out = new byte[3 * plane];
-            for (int k = 0; k < 3; k++) MemorySegment.copy(s, ValueLayout.JAVA_BYTE, (long) plane(k) * plane, out, k * plane, plane);
+            for (int k = 0; k < 3; k++)
+                MemorySegment.copy(s, ValueLayout.JAVA_BYTE, (long) plane(k) * plane, out, k * plane, plane);
             return out;
         }
 
         @Override
-        public void close() { image.close(); }
+        public void close() {
+            image.close();
+        }
     }
 }

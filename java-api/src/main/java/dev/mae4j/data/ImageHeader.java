@@ -1,11 +1,11 @@
 package dev.mae4j.data;
 
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Iterator;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * An image file's dimensions read from its header alone, before anything is decoded, and the one pixel budget every
@@ -17,6 +17,7 @@ public final class ImageHeader {
     public static final String MAX_PIXELS_PROPERTY = "mae.maxImagePixels";
     /** PIL's MAX_IMAGE_PIXELS: int(1024 * 1024 * 1024 // 4 // 3). */
     public static final long DEFAULT_MAX_PIXELS = 1024L * 1024 * 1024 / 4 / 3;
+
     private static volatile long maxPixels = initialBudget(System.getProperty(MAX_PIXELS_PROPERTY));
 
     /** Width and height as the header declares them. */
@@ -47,7 +48,8 @@ public final class ImageHeader {
         } catch (NumberFormatException e) {
             // below
         }
-        throw new IllegalArgumentException("-D" + MAX_PIXELS_PROPERTY + " must be a positive integer, got '" + property + "'");
+        throw new IllegalArgumentException(
+                "-D" + MAX_PIXELS_PROPERTY + " must be a positive integer, got '" + property + "'");
     }
 
     /** The dimensions in the header of {@code file}'s bytes; IOException when no reader knows the format. */
@@ -58,7 +60,7 @@ public final class ImageHeader {
             if (readers == null || !readers.hasNext()) throw new IOException("not a JPEG or PNG image");
             ImageReader reader = readers.next();
             try {
-                reader.setInput(in, true, true);  // header only: no metadata, no pixels
+                reader.setInput(in, true, true); // header only: no metadata, no pixels
                 int w = reader.getWidth(0), h = reader.getHeight(0);
                 if (w <= 0 || h <= 0) throw new IOException("the header declares an empty image (" + w + "×" + h + ")");
                 return new Dimensions(w, h);
@@ -77,15 +79,15 @@ public final class ImageHeader {
         while (i + 4 <= f.length) {
             if ((f[i] & 0xff) != 0xff) throw new IOException("corrupt JPEG: no marker at byte " + i);
             int marker = f[i + 1] & 0xff;
-            if (marker == 0xff) {  // fill byte
+            if (marker == 0xff) { // fill byte
                 i++;
                 continue;
             }
-            if (marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker == 0x01) {  // no length
+            if (marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker == 0x01) { // no length
                 i += 2;
                 continue;
             }
-            if (marker == 0xd9 || marker == 0xda) break;  // EOI, or SOS before any frame header
+            if (marker == 0xd9 || marker == 0xda) break; // EOI, or SOS before any frame header
             int length = ((f[i + 2] & 0xff) << 8) | (f[i + 3] & 0xff);
             boolean frame = marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
             if (frame) {

@@ -1,9 +1,8 @@
 package dev.mae4j.data;
 
+import java.util.Random;
 import org.apache.commons.rng.UniformRandomProvider;
 import org.apache.commons.rng.sampling.distribution.ChengBetaSampler;
-
-import java.util.Random;
 
 /**
  * timm's Mixup and CutMix in 'batch' mode, as the reference's fine-tuning recipes use them ({@code --mixup 0.8
@@ -16,9 +15,11 @@ import java.util.Random;
 public record Mixup(double mixupAlpha, double cutmixAlpha, double probability, double switchProbability) {
     public Mixup {
         if (!(mixupAlpha >= 0 && Double.isFinite(mixupAlpha)) || !(cutmixAlpha >= 0 && Double.isFinite(cutmixAlpha)))
-            throw new IllegalArgumentException("the alphas must be finite and >= 0, got " + mixupAlpha + ", " + cutmixAlpha);
+            throw new IllegalArgumentException(
+                    "the alphas must be finite and >= 0, got " + mixupAlpha + ", " + cutmixAlpha);
         if (!(probability >= 0 && probability <= 1) || !(switchProbability >= 0 && switchProbability <= 1))
-            throw new IllegalArgumentException("probabilities must be in [0, 1], got " + probability + ", " + switchProbability);
+            throw new IllegalArgumentException(
+                    "probabilities must be in [0, 1], got " + probability + ", " + switchProbability);
     }
 
     /** The reference's defaults for the given alphas: every batch mixed, CutMix half the time when both are on. */
@@ -39,7 +40,8 @@ public record Mixup(double mixupAlpha, double cutmixAlpha, double probability, d
         public Mix {
             if (!(lam >= 0 && lam <= 1)) throw new IllegalArgumentException("lam must be in [0, 1], got " + lam);
             if (box != null && box.length != 4)
-                throw new IllegalArgumentException("box must hold top, left, height, width, got " + box.length + " values");
+                throw new IllegalArgumentException(
+                        "box must hold top, left, height, width, got " + box.length + " values");
         }
 
         public boolean isCutMix() {
@@ -75,14 +77,16 @@ public record Mixup(double mixupAlpha, double cutmixAlpha, double probability, d
     public static float[] targets(long[] labels, int numClasses, double lam, double smoothing) {
         if (numClasses < 1) throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
         if (!(lam >= 0 && lam <= 1)) throw new IllegalArgumentException("lam must be in [0, 1], got " + lam);
-        if (!(smoothing >= 0 && smoothing < 1)) throw new IllegalArgumentException("smoothing must be in [0, 1), got " + smoothing);
+        if (!(smoothing >= 0 && smoothing < 1))
+            throw new IllegalArgumentException("smoothing must be in [0, 1), got " + smoothing);
         int n = labels.length;
         double off = smoothing / numClasses, on = 1 - smoothing + off;
         float[] t = new float[n * numClasses];
         for (int i = 0; i < n; i++) {
             long own = labels[i], paired = labels[n - 1 - i];
             if (own < 0 || own >= numClasses)
-                throw new IllegalArgumentException("label " + own + " of image " + i + " is outside [0, " + numClasses + ")");
+                throw new IllegalArgumentException(
+                        "label " + own + " of image " + i + " is outside [0, " + numClasses + ")");
             for (int k = 0; k < numClasses; k++)
                 t[i * numClasses + k] = (float) (lam * (k == own ? on : off) + (1 - lam) * (k == paired ? on : off));
         }

@@ -15,9 +15,20 @@ import java.util.Random;
 public record RandAugment(int layers, double magnitude, double magnitudeStd, double magnitudeMax, boolean increasing) {
     /** timm's operations, by the names of its auto_augment.py. */
     public enum Op {
-        AUTO_CONTRAST("AutoContrast"), EQUALIZE("Equalize"), INVERT("Invert"), ROTATE("Rotate"), POSTERIZE("Posterize"),
-        SOLARIZE("Solarize"), SOLARIZE_ADD("SolarizeAdd"), COLOR("Color"), CONTRAST("Contrast"), BRIGHTNESS("Brightness"),
-        SHARPNESS("Sharpness"), SHEAR_X("ShearX"), SHEAR_Y("ShearY"), TRANSLATE_X_REL("TranslateXRel"),
+        AUTO_CONTRAST("AutoContrast"),
+        EQUALIZE("Equalize"),
+        INVERT("Invert"),
+        ROTATE("Rotate"),
+        POSTERIZE("Posterize"),
+        SOLARIZE("Solarize"),
+        SOLARIZE_ADD("SolarizeAdd"),
+        COLOR("Color"),
+        CONTRAST("Contrast"),
+        BRIGHTNESS("Brightness"),
+        SHARPNESS("Sharpness"),
+        SHEAR_X("ShearX"),
+        SHEAR_Y("ShearY"),
+        TRANSLATE_X_REL("TranslateXRel"),
         TRANSLATE_Y_REL("TranslateYRel");
 
         private final String timmName;
@@ -44,14 +55,15 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
      */
     public record Step(Op op, double arg) {}
 
-    private static final double LEVEL_DENOM = 10;  // timm's _LEVEL_DENOM: magnitude 10 is the full range
-    private static final Op[] OPS = Op.values();  // values() copies the array on every call
+    private static final double LEVEL_DENOM = 10; // timm's _LEVEL_DENOM: magnitude 10 is the full range
+    private static final Op[] OPS = Op.values(); // values() copies the array on every call
 
     public RandAugment {
         if (layers < 0) throw new IllegalArgumentException("layers must not be negative, got " + layers);
         if (!(magnitude >= 0) || Double.isInfinite(magnitude))
             throw new IllegalArgumentException("magnitude must be finite and not negative, got " + magnitude);
-        if (!(magnitudeStd >= 0)) throw new IllegalArgumentException("magnitudeStd must not be negative, got " + magnitudeStd);
+        if (!(magnitudeStd >= 0))
+            throw new IllegalArgumentException("magnitudeStd must not be negative, got " + magnitudeStd);
         if (!(magnitudeMax >= 0) || Double.isInfinite(magnitudeMax))
             throw new IllegalArgumentException("magnitudeMax must be finite and not negative, got " + magnitudeMax);
     }
@@ -66,7 +78,8 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
         if (spec == null) throw new IllegalArgumentException("spec must not be null");
         String[] sections = spec.split("-");
         if (!sections[0].equals("rand"))
-            throw new IllegalArgumentException("a RandAugment spec starts with 'rand', e.g. rand-m9-mstd0.5-inc1; got '" + spec + "'");
+            throw new IllegalArgumentException(
+                    "a RandAugment spec starts with 'rand', e.g. rand-m9-mstd0.5-inc1; got '" + spec + "'");
         int layers = 2;
         double magnitude = LEVEL_DENOM, std = 0, max = LEVEL_DENOM;
         boolean increasing = false;
@@ -74,17 +87,19 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
             String s = sections[i];
             int digit = 0;
             while (digit < s.length() && !Character.isDigit(s.charAt(digit))) digit++;
-            if (digit == s.length()) continue;  // timm skips sections without a number
+            if (digit == s.length()) continue; // timm skips sections without a number
             String key = s.substring(0, digit), value = s.substring(digit);
             try {
                 switch (key) {
                     case "m" -> magnitude = Integer.parseInt(value);
                     case "n" -> layers = Integer.parseInt(value);
-                    case "mstd" -> std = Double.parseDouble(value) > 100 ? Double.POSITIVE_INFINITY : Double.parseDouble(value);
+                    case "mstd" ->
+                        std = Double.parseDouble(value) > 100 ? Double.POSITIVE_INFINITY : Double.parseDouble(value);
                     case "mmax" -> max = Integer.parseInt(value);
                     case "inc" -> increasing = Integer.parseInt(value) != 0;
-                    default -> throw new IllegalArgumentException("unknown RandAugment section '" + s + "' in '" + spec
-                            + "' (known: m, n, mstd, mmax, inc)");
+                    default ->
+                        throw new IllegalArgumentException("unknown RandAugment section '" + s + "' in '" + spec
+                                + "' (known: m, n, mstd, mmax, inc)");
                 }
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("RandAugment section '" + s + "' of '" + spec + "' needs a number");
@@ -110,7 +125,7 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
         List<Step> steps = new ArrayList<>(layers);
         for (int l = 0; l < layers; l++) {
             Op op = OPS[random.nextInt(OPS.length)];
-            if (random.nextDouble() > 0.5) continue;  // timm's AugmentOp: applied with probability 0.5
+            if (random.nextDouble() > 0.5) continue; // timm's AugmentOp: applied with probability 0.5
             double m = magnitude;
             if (magnitudeStd == Double.POSITIVE_INFINITY) m = random.nextDouble() * magnitude;
             else if (magnitudeStd > 0) m = magnitude + magnitudeStd * random.nextGaussian();
@@ -129,14 +144,14 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
             case SOLARIZE -> increasing ? 256 - (int) (level * 256) : (int) (level * 256);
             case SOLARIZE_ADD -> (int) (level * 110);
             case COLOR, CONTRAST, BRIGHTNESS, SHARPNESS ->
-                    increasing ? Math.max(0.1, 1.0 + randomlyNegate(level * 0.9, random)) : level * 1.8 + 0.1;
+                increasing ? Math.max(0.1, 1.0 + randomlyNegate(level * 0.9, random)) : level * 1.8 + 0.1;
             case SHEAR_X, SHEAR_Y -> randomlyNegate(level * 0.3, random);
             case TRANSLATE_X_REL, TRANSLATE_Y_REL -> randomlyNegate(level * 0.45, random);
         };
     }
 
     private static double randomlyNegate(double v, Random random) {
-        return random.nextDouble() > 0.5 ? -v : v;  // timm's _randomly_negate
+        return random.nextDouble() > 0.5 ? -v : v; // timm's _randomly_negate
     }
 
     /**
@@ -158,13 +173,13 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
 
     private static double[] rotation(double degrees, int width, int height) {
         double angle = degrees % 360.0;
-        if (angle < 0) angle += 360.0;  // Python's modulo takes the divisor's sign
-        if (angle == 0) return new double[] {1, 0, 0, 0, 1, 0};  // PIL copies the image
+        if (angle < 0) angle += 360.0; // Python's modulo takes the divisor's sign
+        if (angle == 0) return new double[] {1, 0, 0, 0, 1, 0}; // PIL copies the image
         double rad = -Math.toRadians(angle);
         double cos = round15(Math.cos(rad)), sin = round15(Math.sin(rad)), minusSin = round15(-Math.sin(rad));
         double cx = width / 2.0, cy = height / 2.0;
         double[] m = {cos, sin, 0.0, minusSin, cos, 0.0};
-        double x = -cx - 0, y = -cy - 0;  // -rotn_center - post_trans
+        double x = -cx - 0, y = -cy - 0; // -rotn_center - post_trans
         double c = m[0] * x + m[1] * y + m[2], f = m[3] * x + m[4] * y + m[5];
         m[2] = c + cx;
         m[5] = f + cy;
@@ -173,6 +188,8 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
 
     /** Python's round(v, 15): the decimal rounding of v's exact value, back to the nearest double. */
     private static double round15(double v) {
-        return new java.math.BigDecimal(v).setScale(15, java.math.RoundingMode.HALF_EVEN).doubleValue();
+        return new java.math.BigDecimal(v)
+                .setScale(15, java.math.RoundingMode.HALF_EVEN)
+                .doubleValue();
     }
 }

@@ -35,7 +35,7 @@ public record RandomErasing(double probability, double minArea, double maxArea, 
 
     /** top, left, height, width as timm's RandomErasing._erase draws them, or null for no box. */
     int[] box(int h, int w, Random random) {
-        if (random.nextDouble() >= probability) return null;  // timm: erase unless random() > probability
+        if (random.nextDouble() >= probability) return null; // timm: erase unless random() > probability
         double area = (double) h * w, logMin = Math.log(minRatio), logMax = Math.log(maxRatio);
         for (int attempt = 0; attempt < 10; attempt++) {
             double targetArea = area * (minArea + (maxArea - minArea) * random.nextDouble());

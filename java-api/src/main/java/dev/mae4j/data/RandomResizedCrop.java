@@ -2,7 +2,6 @@ package dev.mae4j.data;
 
 import dev.mae4j.Augment;
 import dev.mae4j.Tensor;
-
 import java.util.Arrays;
 import java.util.Random;
 
@@ -11,7 +10,8 @@ import java.util.Random;
  * plus a horizontal flip with probability 1/2: up to ten tries for a box of random area and log-uniform
  * aspect ratio that fits, else a centre crop.
  */
-public record RandomResizedCrop(double minScale, double maxScale, double minRatio, double maxRatio, double flipProbability) {
+public record RandomResizedCrop(
+        double minScale, double maxScale, double minRatio, double maxRatio, double flipProbability) {
     public RandomResizedCrop {
         if (!(0 < minScale && minScale <= maxScale && maxScale <= 1))
             throw new IllegalArgumentException("need 0 < minScale <= maxScale <= 1, got " + minScale + ", " + maxScale);
@@ -37,7 +37,8 @@ public record RandomResizedCrop(double minScale, double maxScale, double minRati
     /** Fills {@code boxes[5·i ...]} with top, left, height, width, flip for image i of heights[i] × widths[i]. */
     public double[] sample(int[] heights, int[] widths, Random random) {
         if (heights.length != widths.length)
-            throw new IllegalArgumentException("need as many heights as widths, got " + heights.length + " and " + widths.length);
+            throw new IllegalArgumentException(
+                    "need as many heights as widths, got " + heights.length + " and " + widths.length);
         int n = heights.length;
         double[] boxes = new double[5 * n];
         for (int i = 0; i < n; i++) {
@@ -65,8 +66,8 @@ public record RandomResizedCrop(double minScale, double maxScale, double minRati
                 widths[i] = folder.fileWidth(indices[i]);
             }
             if (size != folder.height())
-                throw new IllegalArgumentException("the folder's images are read at " + folder.height() + " × " + folder.width()
-                        + ", not " + size + " × " + size);
+                throw new IllegalArgumentException("the folder's images are read at " + folder.height() + " × "
+                        + folder.width() + ", not " + size + " × " + size);
             return folder.resizedCrops(indices, sample(heights, widths, random));
         }
         try (Tensor stored = data.batch(indices)) {
@@ -77,7 +78,8 @@ public record RandomResizedCrop(double minScale, double maxScale, double minRati
     /** A stored batch [N, C, H, W] (F32), each image cropped to a box drawn here, resized to size × size (bilinear) and flipped. */
     public Tensor apply(Tensor batch, int size, Random random) {
         long[] shape = batch.shape();
-        if (shape.length != 4) throw new IllegalArgumentException("batch must be [N, C, H, W], got " + Arrays.toString(shape));
+        if (shape.length != 4)
+            throw new IllegalArgumentException("batch must be [N, C, H, W], got " + Arrays.toString(shape));
         return Augment.resizedCrops(batch, sample((int) shape[0], (int) shape[2], (int) shape[3], random), size);
     }
 
@@ -94,7 +96,7 @@ public record RandomResizedCrop(double minScale, double maxScale, double minRati
                 return new int[] {top, left, ch, cw};
             }
         }
-        double inRatio = (double) w / h;  // fallback: the centre crop closest to the allowed ratios
+        double inRatio = (double) w / h; // fallback: the centre crop closest to the allowed ratios
         int cw = w, ch = h;
         if (inRatio < minRatio) ch = (int) Math.round(w / minRatio);
         else if (inRatio > maxRatio) cw = (int) Math.round(h * maxRatio);

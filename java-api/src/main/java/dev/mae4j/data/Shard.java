@@ -3,7 +3,6 @@ package dev.mae4j.data;
 import dev.mae4j.DType;
 import dev.mae4j.Pixels;
 import dev.mae4j.Tensor;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -28,14 +27,22 @@ public final class Shard implements LabelledDataset, AutoCloseable {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Arena arena;
-    private final Tensor pool;  // [count, C, H, W] U8, the mapping itself
+    private final Tensor pool; // [count, C, H, W] U8, the mapping itself
     private final int[] labels;
     private final int channels, height, width, classes;
     private final double[] mean, std;
     private final float[] meanF, stdF;
 
-    private Shard(Arena arena, Tensor pool, int[] labels, int channels, int height, int width, int classes,
-                  float[] mean, float[] std) {
+    private Shard(
+            Arena arena,
+            Tensor pool,
+            int[] labels,
+            int channels,
+            int height,
+            int width,
+            int classes,
+            float[] mean,
+            float[] std) {
         this.arena = arena;
         this.pool = pool;
         this.labels = labels;
@@ -66,16 +73,22 @@ public final class Shard implements LabelledDataset, AutoCloseable {
             MemorySegment m = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             if (!Arrays.equals(m.asSlice(0, 8).toArray(ValueLayout.JAVA_BYTE), MAGIC))
                 throw new IOException(file + ": not a mae4j shard (bad magic)");
-            int version = m.get(INT, 8), c = m.get(INT, 12), h = m.get(INT, 16), w = m.get(INT, 20), classes = m.get(INT, 32);
+            int version = m.get(INT, 8),
+                    c = m.get(INT, 12),
+                    h = m.get(INT, 16),
+                    w = m.get(INT, 20),
+                    classes = m.get(INT, 32);
             long count = m.get(LONG, 24);
-            if (version != 1) throw new IOException(file + ": shard version " + version + ", this mae4j reads version 1");
+            if (version != 1)
+                throw new IOException(file + ": shard version " + version + ", this mae4j reads version 1");
             if (c <= 0 || h <= 0 || w <= 0 || count <= 0 || classes < 0 || count > Integer.MAX_VALUE)
                 throw new IOException(file + ": bad shard dimensions " + count + " × " + c + " × " + h + " × " + w);
             if (mean.length != c || std.length != c)
                 throw new IllegalArgumentException("mean and std need " + c + " values each for " + file);
             long expected;
             try {
-                expected = Math.addExact(pixelsOffset(count), Math.multiplyExact(count, Math.multiplyExact((long) c * h, w)));
+                expected = Math.addExact(
+                        pixelsOffset(count), Math.multiplyExact(count, Math.multiplyExact((long) c * h, w)));
             } catch (ArithmeticException e) {
                 throw new IOException(file + ": shard dimensions overflow");
             }
@@ -83,7 +96,8 @@ public final class Shard implements LabelledDataset, AutoCloseable {
             int[] labels = m.asSlice(HEADER, 4 * count).toArray(INT);
             for (int i = 0; i < labels.length; i++)
                 if (labels[i] < -1 || labels[i] >= Math.max(classes, 0) && labels[i] != -1)
-                    throw new IOException(file + ": label " + labels[i] + " of image " + i + " is not in [-1, " + classes + ")");
+                    throw new IOException(
+                            file + ": label " + labels[i] + " of image " + i + " is not in [-1, " + classes + ")");
             Tensor pool = Tensor.wrap(m.asSlice(pixelsOffset(count)), DType.U8, count, c, h, w);
             return new Shard(arena, pool, labels, c, h, w, classes, mean, std);
         } catch (IOException | RuntimeException e) {
@@ -93,35 +107,72 @@ public final class Shard implements LabelledDataset, AutoCloseable {
     }
 
     /** Writes a shard of {@code data}'s images (8-bit planes from {@code pixels}) atomically. */
-    public static void write(Path file, int count, int channels, int height, int width, int classes,
-                             java.util.function.IntFunction<byte[]> pixels, java.util.function.IntUnaryOperator label)
+    public static void write(
+            Path file,
+            int count,
+            int channels,
+            int height,
+            int width,
+            int classes,
+            java.util.function.IntFunction<byte[]> pixels,
+            java.util.function.IntUnaryOperator label)
             throws IOException {
         AtomicFile.write(file, ch -> {
             ByteBuffer head = ByteBuffer.allocate((int) pixelsOffset(count)).order(ByteOrder.LITTLE_ENDIAN);
-            head.put(MAGIC).putInt(1).putInt(channels).putInt(height).putInt(width).putLong(count).putInt(classes).putInt(0);
+            head.put(MAGIC)
+                    .putInt(1)
+                    .putInt(channels)
+                    .putInt(height)
+                    .putInt(width)
+                    .putLong(count)
+                    .putInt(classes)
+                    .putInt(0);
             for (int i = 0; i < count; i++) head.putInt(label.applyAsInt(i));
             head.position(head.capacity()).flip();
             while (head.hasRemaining()) ch.write(head);
             int per = channels * height * width;
             for (int i = 0; i < count; i++) {
                 byte[] px = pixels.apply(i);
-                if (px.length != per) throw new IllegalArgumentException("image " + i + " has " + px.length + " bytes, not " + per);
+                if (px.length != per)
+                    throw new IllegalArgumentException("image " + i + " has " + px.length + " bytes, not " + per);
                 ByteBuffer b = ByteBuffer.wrap(px);
                 while (b.hasRemaining()) ch.write(b);
             }
         });
     }
 
-    public int size() { return labels.length; }
-    public int channels() { return channels; }
-    public int height() { return height; }
-    public int width() { return width; }
-    public int classes() { return classes; }
-    public int label(int index) { return labels[index]; }
-    public int classCount() { return classes; }
+    public int size() {
+        return labels.length;
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    public int classes() {
+        return classes;
+    }
+
+    public int label(int index) {
+        return labels[index];
+    }
+
+    public int classCount() {
+        return classes;
+    }
 
     /** The whole shard as one U8 tensor [count, C, H, W] over the mapping. */
-    public Tensor pool() { return pool; }
+    public Tensor pool() {
+        return pool;
+    }
 
     /** Gathered and normalised natively, reading the mapping in place. */
     @Override
@@ -137,7 +188,8 @@ public final class Shard implements LabelledDataset, AutoCloseable {
         MemorySegment img = pool.segment().asSlice((long) index * channels * plane, (long) channels * plane);
         for (int c = 0; c < channels; c++)
             for (int i = 0; i < plane; i++)
-                dst[offset + c * plane + i] = ((img.get(ValueLayout.JAVA_BYTE, (long) c * plane + i) & 0xff) / 255f - meanF[c]) / stdF[c];
+                dst[offset + c * plane + i] =
+                        ((img.get(ValueLayout.JAVA_BYTE, (long) c * plane + i) & 0xff) / 255f - meanF[c]) / stdF[c];
     }
 
     @Override

@@ -22,8 +22,8 @@ public final class Features {
     }
 
     /** As above for several poolings from one pass of the encoder. */
-    public static java.util.Map<Pooling, float[][]> extract(Model model, ImageDataset data, int[] indices, int batch,
-                                                            Pooling... poolings) {
+    public static java.util.Map<Pooling, float[][]> extract(
+            Model model, ImageDataset data, int[] indices, int batch, Pooling... poolings) {
         int d = model.config().embedDim(), per = data.imageFloats();
         java.util.Map<Pooling, float[][]> out = new java.util.EnumMap<>(Pooling.class);
         for (Pooling p : poolings) out.put(p, new float[indices.length][]);
@@ -33,7 +33,7 @@ public final class Features {
             for (int i = 0; i < n; i++) data.copyNormalised(indices[start + i], buf, i * per);
             float[] in = n == batch ? buf : java.util.Arrays.copyOf(buf, n * per);
             try (Tensor images = Tensor.fromFloats(in, n, data.channels(), data.height(), data.width());
-                 Tensor tokens = model.encode(images)) {
+                    Tensor tokens = model.encode(images)) {
                 float[] t = tokens.toFloatArray();
                 int seq = (int) tokens.shape()[1];
                 for (Pooling p : poolings)

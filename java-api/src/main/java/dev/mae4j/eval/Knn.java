@@ -8,7 +8,8 @@ public final class Knn {
     private Knn() {}
 
     /** Top-1 accuracy in [0, 1] of classifying {@code test} by its {@code k} nearest {@code train} features. */
-    public static double accuracy(float[][] train, int[] trainLabels, float[][] test, int[] testLabels, int k, int classes) {
+    public static double accuracy(
+            float[][] train, int[] trainLabels, float[][] test, int[] testLabels, int k, int classes) {
         float[][] a = normalised(train), b = normalised(test);
         int hits = 0;
         double[] sims = new double[k];
@@ -18,7 +19,7 @@ public final class Knn {
             for (int i = 0; i < a.length; i++) {
                 double s = 0;
                 for (int j = 0; j < a[i].length; j++) s += a[i][j] * b[t][j];
-                if (s > sims[k - 1]) {  // insert into the sorted top k
+                if (s > sims[k - 1]) { // insert into the sorted top k
                     int pos = k - 1;
                     while (pos > 0 && sims[pos - 1] < s) {
                         sims[pos] = sims[pos - 1];
@@ -30,7 +31,8 @@ public final class Knn {
                 }
             }
             double[] votes = new double[classes];
-            for (int j = 0; j < k && sims[j] > Double.NEGATIVE_INFINITY; j++) votes[labels[j]] += Math.exp(sims[j] / 0.07);
+            for (int j = 0; j < k && sims[j] > Double.NEGATIVE_INFINITY; j++)
+                votes[labels[j]] += Math.exp(sims[j] / 0.07);
             int best = 0;
             for (int c = 1; c < classes; c++) if (votes[c] > votes[best]) best = c;
             if (best == testLabels[t]) hits++;

@@ -9,7 +9,7 @@ import java.util.Random;
  */
 public final class LinearProbe {
     private final double[] mean, invStd;
-    private final double[][] weights;  // [classes][D + 1], bias last
+    private final double[][] weights; // [classes][D + 1], bias last
 
     private LinearProbe(double[] mean, double[] invStd, double[][] weights) {
         this.mean = mean;
@@ -24,9 +24,11 @@ public final class LinearProbe {
         for (float[] row : x) for (int k = 0; k < d; k++) mean[k] += row[k];
         for (int k = 0; k < d; k++) mean[k] /= n;
         for (float[] row : x) for (int k = 0; k < d; k++) var[k] += (row[k] - mean[k]) * (row[k] - mean[k]);
-        for (int k = 0; k < d; k++) invStd[k] = 1 / Math.sqrt(var[k] / n + 1e-5);  // BatchNorm's eps
+        for (int k = 0; k < d; k++) invStd[k] = 1 / Math.sqrt(var[k] / n + 1e-5); // BatchNorm's eps
 
-        double[][] w = new double[classes][d + 1], velocity = new double[classes][d + 1], grad = new double[classes][d + 1];
+        double[][] w = new double[classes][d + 1],
+                velocity = new double[classes][d + 1],
+                grad = new double[classes][d + 1];
         LinearProbe probe = new LinearProbe(mean, invStd, w);
         int batch = 256, steps = epochs * ((n + batch - 1) / batch), step = 0;
         int[] order = new int[n];
@@ -46,7 +48,7 @@ public final class LinearProbe {
                     int i = order[start + b];
                     probe.standardise(x[i], z);
                     probe.softmax(z, p);
-                    p[y[i]] -= 1;  // d(cross-entropy)/d(logits)
+                    p[y[i]] -= 1; // d(cross-entropy)/d(logits)
                     for (int c = 0; c < classes; c++) {
                         for (int k = 0; k < d; k++) grad[c][k] += p[c] * z[k] / m;
                         grad[c][d] += p[c] / m;

@@ -32,8 +32,17 @@ final class RestrictedUnpickler {
         }
     }
 
-    private static final Set<String> STORAGE_TYPES = Set.of("FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage",
-            "LongStorage", "IntStorage", "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage");
+    private static final Set<String> STORAGE_TYPES = Set.of(
+            "FloatStorage",
+            "DoubleStorage",
+            "HalfStorage",
+            "BFloat16Storage",
+            "LongStorage",
+            "IntStorage",
+            "ShortStorage",
+            "CharStorage",
+            "ByteStorage",
+            "BoolStorage");
     private static final int MAX_DEPTH = 10_000, MAX_MEMO = 10_000_000;
 
     // Markers for the globals we know: they are values on the stack until REDUCE/NEWOBJ applies them.
@@ -62,60 +71,90 @@ final class RestrictedUnpickler {
 
     private Object run() throws PickleException {
         while (true) {
-            if (stack.size() > MAX_DEPTH || marks.size() > MAX_DEPTH) throw new PickleException("the pickle nests too deeply");
+            if (stack.size() > MAX_DEPTH || marks.size() > MAX_DEPTH)
+                throw new PickleException("the pickle nests too deeply");
             int op = in.get() & 0xff;
             switch (op) {
                 case 0x80 -> { // PROTO
                     int v = in.get() & 0xff;
-                    if (v < 2 || v > 5) throw new PickleException("pickle protocol " + v + " is not one torch.save writes");
+                    if (v < 2 || v > 5)
+                        throw new PickleException("pickle protocol " + v + " is not one torch.save writes");
                 }
-                case 0x95 -> in.getLong();  // FRAME: framing only
-                case '.' -> {  // STOP
+                case 0x95 -> in.getLong(); // FRAME: framing only
+                case '.' -> { // STOP
                     if (stack.size() != 1) throw new PickleException("the pickle leaves " + stack.size() + " values");
                     return stack.getFirst();
                 }
-                case '(' -> { marks.add(stack.size()); stack.add(MARK); }
+                case '(' -> {
+                    marks.add(stack.size());
+                    stack.add(MARK);
+                }
                 case '}' -> push(new LinkedHashMap<>());
                 case ']' -> push(new ArrayList<>());
                 case ')' -> push(List.of());
                 case 'N' -> push(null);
                 case 0x88 -> push(Boolean.TRUE);
                 case 0x89 -> push(Boolean.FALSE);
-                case 'K' -> push((long) (in.get() & 0xff));                 // BININT1
-                case 'M' -> push((long) (in.getShort() & 0xffff));          // BININT2
-                case 'J' -> push((long) in.getInt());                       // BININT
-                case 0x8a -> push(long1(in.get() & 0xff));                  // LONG1
+                case 'K' -> push((long) (in.get() & 0xff)); // BININT1
+                case 'M' -> push((long) (in.getShort() & 0xffff)); // BININT2
+                case 'J' -> push((long) in.getInt()); // BININT
+                case 0x8a -> push(long1(in.get() & 0xff)); // LONG1
                 case 'G' -> push(Double.longBitsToDouble(Long.reverseBytes(in.getLong()))); // BINFLOAT (big-endian)
-                case 'X' -> push(string(in.getInt()));                      // BINUNICODE
-                case 0x8c -> push(string(in.get() & 0xff));                 // SHORT_BINUNICODE
-                case 0x8d -> push(string(in.getLong()));                    // BINUNICODE8
-                case 'T' -> push(string(in.getInt()));                      // BINSTRING (bytes as latin text)
-                case 'U' -> push(string(in.get() & 0xff));                  // SHORT_BINSTRING
-                case 'q' -> memoPut(in.get() & 0xff);                       // BINPUT
-                case 'r' -> memoPut(in.getInt() & 0xffffffffL);             // LONG_BINPUT
-                case 0x94 -> memoPut(memo.size());                          // MEMOIZE
-                case 'h' -> push(memoGet(in.get() & 0xff));                 // BINGET
-                case 'j' -> push(memoGet(in.getInt() & 0xffffffffL));       // LONG_BINGET
+                case 'X' -> push(string(in.getInt())); // BINUNICODE
+                case 0x8c -> push(string(in.get() & 0xff)); // SHORT_BINUNICODE
+                case 0x8d -> push(string(in.getLong())); // BINUNICODE8
+                case 'T' -> push(string(in.getInt())); // BINSTRING (bytes as latin text)
+                case 'U' -> push(string(in.get() & 0xff)); // SHORT_BINSTRING
+                case 'q' -> memoPut(in.get() & 0xff); // BINPUT
+                case 'r' -> memoPut(in.getInt() & 0xffffffffL); // LONG_BINPUT
+                case 0x94 -> memoPut(memo.size()); // MEMOIZE
+                case 'h' -> push(memoGet(in.get() & 0xff)); // BINGET
+                case 'j' -> push(memoGet(in.getInt() & 0xffffffffL)); // LONG_BINGET
                 case 't' -> push(java.util.Collections.unmodifiableList(popMark())); // TUPLE
                 case 0x85 -> push(tuple(1));
                 case 0x86 -> push(tuple(2));
                 case 0x87 -> push(tuple(3));
-                case 'l' -> push(new ArrayList<>(popMark()));               // LIST
-                case 'a' -> { Object v = pop(); list(peek()).add(v); }      // APPEND
-                case 'e' -> { List<Object> items = popMark(); list(peek()).addAll(items); }  // APPENDS
-                case 'd' -> { List<Object> items = popMark(); push(dictOf(items)); }         // DICT
-                case 's' -> { Object v = pop(), k = pop(); dict(peek()).put(k, v); }         // SETITEM
-                case 'u' -> { List<Object> items = popMark(); dict(peek()).putAll(dictOf(items)); } // SETITEMS
-                case 'c' -> push(global(line(), line()));                   // GLOBAL
-                case 0x93 -> { Object name = pop(), module = pop(); push(global((String) module, (String) name)); } // STACK_GLOBAL
-                case 'Q' -> push(persistent(pop()));                        // BINPERSID
-                case 'R' -> { Object args = pop(), f = pop(); push(reduce(f, (List<?>) args)); } // REDUCE
-                case 0x81 -> { Object args = pop(), cls = pop(); push(newObject(cls, (List<?>) args)); } // NEWOBJ
-                case 'b' -> build(pop(), peek());                           // BUILD
-                case '0' -> pop();                                          // POP
-                case '1' -> popMark();                                      // POP_MARK
-                case '2' -> push(peek());                                   // DUP
-                default -> throw new PickleException(String.format("pickle opcode 0x%02x is not allowed in a checkpoint", op));
+                case 'l' -> push(new ArrayList<>(popMark())); // LIST
+                case 'a' -> {
+                    Object v = pop();
+                    list(peek()).add(v);
+                } // APPEND
+                case 'e' -> {
+                    List<Object> items = popMark();
+                    list(peek()).addAll(items);
+                } // APPENDS
+                case 'd' -> {
+                    List<Object> items = popMark();
+                    push(dictOf(items));
+                } // DICT
+                case 's' -> {
+                    Object v = pop(), k = pop();
+                    dict(peek()).put(k, v);
+                } // SETITEM
+                case 'u' -> {
+                    List<Object> items = popMark();
+                    dict(peek()).putAll(dictOf(items));
+                } // SETITEMS
+                case 'c' -> push(global(line(), line())); // GLOBAL
+                case 0x93 -> {
+                    Object name = pop(), module = pop();
+                    push(global((String) module, (String) name));
+                } // STACK_GLOBAL
+                case 'Q' -> push(persistent(pop())); // BINPERSID
+                case 'R' -> {
+                    Object args = pop(), f = pop();
+                    push(reduce(f, (List<?>) args));
+                } // REDUCE
+                case 0x81 -> {
+                    Object args = pop(), cls = pop();
+                    push(newObject(cls, (List<?>) args));
+                } // NEWOBJ
+                case 'b' -> build(pop(), peek()); // BUILD
+                case '0' -> pop(); // POP
+                case '1' -> popMark(); // POP_MARK
+                case '2' -> push(peek()); // DUP
+                default ->
+                    throw new PickleException(String.format("pickle opcode 0x%02x is not allowed in a checkpoint", op));
             }
         }
     }
@@ -156,7 +195,8 @@ final class RestrictedUnpickler {
     }
 
     private Object memoGet(long index) throws PickleException {
-        if (!memo.containsKey(index)) throw new PickleException("pickle refers to memo entry " + index + " before it is set");
+        if (!memo.containsKey(index))
+            throw new PickleException("pickle refers to memo entry " + index + " before it is set");
         return memo.get(index);
     }
 
@@ -193,7 +233,8 @@ final class RestrictedUnpickler {
 
     @SuppressWarnings("unchecked")
     private static Map<Object, Object> dict(Object o) throws PickleException {
-        if (!(o instanceof LinkedHashMap<?, ?>)) throw new PickleException("pickle sets an item on something that is not a dict");
+        if (!(o instanceof LinkedHashMap<?, ?>))
+            throw new PickleException("pickle sets an item on something that is not a dict");
         return (Map<Object, Object>) o;
     }
 
@@ -207,8 +248,11 @@ final class RestrictedUnpickler {
     private static Global global(String module, String name) throws PickleException {
         String full = module + "." + name;
         boolean known = switch (full) {
-            case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter", "collections.OrderedDict",
-                 "argparse.Namespace", "torch._utils._rebuild_tensor" -> true;
+            case "torch._utils._rebuild_tensor_v2",
+                    "torch._utils._rebuild_parameter",
+                    "collections.OrderedDict",
+                    "argparse.Namespace",
+                    "torch._utils._rebuild_tensor" -> true;
             default -> module.equals("torch") && STORAGE_TYPES.contains(name);
         };
         if (!known)
@@ -218,9 +262,13 @@ final class RestrictedUnpickler {
     }
 
     private static Object persistent(Object pid) throws PickleException {
-        if (!(pid instanceof List<?> t) || t.size() != 5 || !"storage".equals(t.get(0)) || !(t.get(1) instanceof Global g)
-                || !(t.get(2) instanceof String key) || !(t.get(4) instanceof Long numel) || numel < 0)
-            throw new PickleException("unknown persistent id " + pid);
+        if (!(pid instanceof List<?> t)
+                || t.size() != 5
+                || !"storage".equals(t.get(0))
+                || !(t.get(1) instanceof Global g)
+                || !(t.get(2) instanceof String key)
+                || !(t.get(4) instanceof Long numel)
+                || numel < 0) throw new PickleException("unknown persistent id " + pid);
         if (!STORAGE_TYPES.contains(g.name())) throw new PickleException("unknown storage type " + g.name());
         return new StorageRef(g.name(), key, numel);
     }
@@ -236,7 +284,8 @@ final class RestrictedUnpickler {
                     throw new PickleException("malformed tensor record " + args);
                 return new TensorRef(s, offset, longs(args.get(2)), longs(args.get(3)));
             case "torch._utils._rebuild_parameter":
-                if (args.isEmpty() || !(args.get(0) instanceof TensorRef t)) throw new PickleException("malformed parameter record");
+                if (args.isEmpty() || !(args.get(0) instanceof TensorRef t))
+                    throw new PickleException("malformed parameter record");
                 return t;
             default:
                 throw new PickleException("pickle calls " + g.module() + "." + g.name());
@@ -245,15 +294,17 @@ final class RestrictedUnpickler {
 
     private static Object newObject(Object cls, List<?> args) throws PickleException {
         if (cls instanceof Global g && g.module().equals("argparse") && g.name().equals("Namespace") && args.isEmpty())
-            return new LinkedHashMap<>();  // its fields arrive by BUILD
+            return new LinkedHashMap<>(); // its fields arrive by BUILD
         throw new PickleException("pickle creates an object of " + cls);
     }
 
     // BUILD: a dict state on a dict-like (OrderedDict's _metadata, Namespace's fields) is kept as entries' attributes.
     private static void build(Object state, Object target) throws PickleException {
-        if (!(target instanceof LinkedHashMap<?, ?>)) throw new PickleException("pickle builds something that is not a container");
-        if (!(state instanceof Map<?, ?> fields)) throw new PickleException("pickle builds with a state that is not a dict");
-        if (fields.containsKey("_metadata")) return;  // OrderedDict state_dict metadata: versions only
+        if (!(target instanceof LinkedHashMap<?, ?>))
+            throw new PickleException("pickle builds something that is not a container");
+        if (!(state instanceof Map<?, ?> fields))
+            throw new PickleException("pickle builds with a state that is not a dict");
+        if (fields.containsKey("_metadata")) return; // OrderedDict state_dict metadata: versions only
         dict(target).putAll(fields);
     }
 
@@ -261,7 +312,8 @@ final class RestrictedUnpickler {
         if (!(o instanceof List<?> l)) throw new PickleException("expected a tuple of integers, got " + o);
         long[] r = new long[l.size()];
         for (int i = 0; i < r.length; i++) {
-            if (!(l.get(i) instanceof Long v) || v < 0) throw new PickleException("expected a tuple of non-negative integers, got " + o);
+            if (!(l.get(i) instanceof Long v) || v < 0)
+                throw new PickleException("expected a tuple of non-negative integers, got " + o);
             r[i] = v;
         }
         return r;

@@ -2,14 +2,12 @@ package dev.mae4j.io;
 
 import dev.mae4j.DType;
 import dev.mae4j.Tensor;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,7 +36,8 @@ public final class TorchCheckpoint {
             ZipEntry pkl = null;
             for (var e = zip.entries(); e.hasMoreElements(); ) {
                 ZipEntry z = e.nextElement();
-                if (z.getName().endsWith("/data.pkl") && z.getName().indexOf('/') == z.getName().length() - "/data.pkl".length()) pkl = z;
+                if (z.getName().endsWith("/data.pkl")
+                        && z.getName().indexOf('/') == z.getName().length() - "/data.pkl".length()) pkl = z;
             }
             if (pkl == null) throw new IOException(file + ": a zip without <name>/data.pkl, so not a torch.save file");
             String prefix = pkl.getName().substring(0, pkl.getName().length() - "data.pkl".length());
@@ -46,10 +45,13 @@ public final class TorchCheckpoint {
             if (order != null) {
                 try (InputStream s = zip.getInputStream(order)) {
                     String o = new String(s.readNBytes(16)).trim();
-                    if (!o.equals("little")) throw new IOException(file + ": tensors are stored " + o + "-endian; only little-endian is read");
+                    if (!o.equals("little"))
+                        throw new IOException(
+                                file + ": tensors are stored " + o + "-endian; only little-endian is read");
                 }
             }
-            if (pkl.getSize() > MAX_PICKLE) throw new IOException(file + ": its pickle is larger than " + MAX_PICKLE + " bytes");
+            if (pkl.getSize() > MAX_PICKLE)
+                throw new IOException(file + ": its pickle is larger than " + MAX_PICKLE + " bytes");
             byte[] pickle;
             try (InputStream s = zip.getInputStream(pkl)) {
                 pickle = s.readNBytes((int) MAX_PICKLE + 1);
@@ -66,7 +68,8 @@ public final class TorchCheckpoint {
             Map<String, Tensor> storages = new HashMap<>();
             try {
                 for (var e : dict.entrySet()) {
-                    if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof RestrictedUnpickler.TensorRef t)) continue;
+                    if (!(e.getKey() instanceof String name)
+                            || !(e.getValue() instanceof RestrictedUnpickler.TensorRef t)) continue;
                     Tensor storage = storages.get(t.storage().key());
                     if (storage == null) {
                         storage = readStorage(zip, prefix, t.storage(), file);
@@ -86,13 +89,15 @@ public final class TorchCheckpoint {
     }
 
     private static Map<?, ?> stateDict(Object root, Path file) throws IOException {
-        if (!(root instanceof Map<?, ?> top)) throw new IOException(file + ": holds a " + describe(root) + ", not a dict of tensors");
+        if (!(root instanceof Map<?, ?> top))
+            throw new IOException(file + ": holds a " + describe(root) + ", not a dict of tensors");
         for (String key : List.of("model", "state_dict", "module"))
-            if (top.get(key) instanceof Map<?, ?> inner && inner.values().stream().anyMatch(v -> v instanceof RestrictedUnpickler.TensorRef))
-                return inner;
+            if (top.get(key) instanceof Map<?, ?> inner
+                    && inner.values().stream().anyMatch(v -> v instanceof RestrictedUnpickler.TensorRef)) return inner;
         if (top.values().stream().anyMatch(v -> v instanceof RestrictedUnpickler.TensorRef)) return top;
-        throw new IOException(file + ": no state dict found (looked at 'model', 'state_dict', 'module' and the top level; keys "
-                + top.keySet() + ")");
+        throw new IOException(
+                file + ": no state dict found (looked at 'model', 'state_dict', 'module' and the top level; keys "
+                        + top.keySet() + ")");
     }
 
     private static String describe(Object o) {
@@ -104,22 +109,25 @@ public final class TorchCheckpoint {
             case "DoubleStorage", "LongStorage" -> 8;
             case "FloatStorage", "IntStorage" -> 4;
             case "HalfStorage", "BFloat16Storage", "ShortStorage" -> 2;
-            default -> 1;  // Byte, Char, Bool
+            default -> 1; // Byte, Char, Bool
         };
     }
 
-    private static Tensor readStorage(ZipFile zip, String prefix, RestrictedUnpickler.StorageRef s, Path file) throws IOException {
+    private static Tensor readStorage(ZipFile zip, String prefix, RestrictedUnpickler.StorageRef s, Path file)
+            throws IOException {
         ZipEntry e = zip.getEntry(prefix + "data/" + s.key());
         if (e == null) throw new IOException(file + ": storage data/" + s.key() + " is missing");
         long bytes = Math.multiplyExact(s.numel(), elementSize(s.type()));
         if (e.getSize() != bytes)
-            throw new IOException(file + ": storage data/" + s.key() + " holds " + e.getSize() + " bytes, its record says " + bytes);
+            throw new IOException(
+                    file + ": storage data/" + s.key() + " holds " + e.getSize() + " bytes, its record says " + bytes);
         Tensor raw = Tensor.zeros(DType.U8, Math.max(bytes, 1));
         try (InputStream in = zip.getInputStream(e)) {
             byte[] buf = new byte[1 << 20];
             long at = 0;
             for (int n; (n = in.read(buf)) > 0; at += n) {
-                if (at + n > bytes) throw new IOException(file + ": storage data/" + s.key() + " is longer than recorded");
+                if (at + n > bytes)
+                    throw new IOException(file + ": storage data/" + s.key() + " is longer than recorded");
                 MemorySegment.copy(buf, 0, raw.segment(), ValueLayout.JAVA_BYTE, at, n);
             }
             if (at != bytes) throw new IOException(file + ": storage data/" + s.key() + " ends early");
@@ -130,23 +138,31 @@ public final class TorchCheckpoint {
         }
     }
 
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     // Copies the view into a contiguous tensor, converting half precision to F32 and integers to I64.
-    private static Tensor materialise(Tensor storage, RestrictedUnpickler.TensorRef t, String name, Path file) throws IOException {
+    private static Tensor materialise(Tensor storage, RestrictedUnpickler.TensorRef t, String name, Path file)
+            throws IOException {
         long[] size = t.size(), stride = t.stride();
-        if (size.length != stride.length) throw new IOException(file + ": tensor '" + name + "' has mismatched size and stride");
+        if (size.length != stride.length)
+            throw new IOException(file + ": tensor '" + name + "' has mismatched size and stride");
         long numel = 1, last = t.offset();
         for (int d = 0; d < size.length; d++) {
             numel = Math.multiplyExact(numel, size[d]);
             if (size[d] > 0) last = Math.addExact(last, Math.multiplyExact(size[d] - 1, stride[d]));
         }
         if (numel > 0 && last >= t.storage().numel())
-            throw new IOException(file + ": tensor '" + name + "' reaches element " + last + " of a storage of " + t.storage().numel());
+            throw new IOException(file + ": tensor '" + name + "' reaches element " + last + " of a storage of "
+                    + t.storage().numel());
         String type = t.storage().type();
         int es = elementSize(type);
-        DType outType = type.equals("DoubleStorage") ? DType.F64
-                : switch (type) { case "FloatStorage", "HalfStorage", "BFloat16Storage" -> DType.F32; default -> DType.I64; };
+        DType outType = type.equals("DoubleStorage")
+                ? DType.F64
+                : switch (type) {
+                    case "FloatStorage", "HalfStorage", "BFloat16Storage" -> DType.F32;
+                    default -> DType.I64;
+                };
         long[] shape = size.length == 0 ? new long[] {1} : size.clone();
         Tensor out = Tensor.zeros(outType, shape);
         MemorySegment src = storage.segment(), dst = out.segment();
@@ -156,17 +172,27 @@ public final class TorchCheckpoint {
             for (int d = 0; d < size.length; d++) at += index[d] * stride[d];
             long byteAt = at * es;
             switch (type) {
-                case "FloatStorage" -> dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, src.get(ValueLayout.JAVA_FLOAT_UNALIGNED, byteAt));
-                case "DoubleStorage" -> dst.setAtIndex(ValueLayout.JAVA_DOUBLE, i, src.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, byteAt));
-                case "HalfStorage" -> dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.float16ToFloat(src.get(SHORT, byteAt)));
-                case "BFloat16Storage" -> dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.intBitsToFloat((src.get(SHORT, byteAt) & 0xffff) << 16));
-                case "LongStorage" -> dst.setAtIndex(ValueLayout.JAVA_LONG, i, src.get(ValueLayout.JAVA_LONG_UNALIGNED, byteAt));
-                case "IntStorage" -> dst.setAtIndex(ValueLayout.JAVA_LONG, i, src.get(ValueLayout.JAVA_INT_UNALIGNED, byteAt));
+                case "FloatStorage" ->
+                    dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, src.get(ValueLayout.JAVA_FLOAT_UNALIGNED, byteAt));
+                case "DoubleStorage" ->
+                    dst.setAtIndex(ValueLayout.JAVA_DOUBLE, i, src.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, byteAt));
+                case "HalfStorage" ->
+                    dst.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.float16ToFloat(src.get(SHORT, byteAt)));
+                case "BFloat16Storage" ->
+                    dst.setAtIndex(
+                            ValueLayout.JAVA_FLOAT, i, Float.intBitsToFloat((src.get(SHORT, byteAt) & 0xffff) << 16));
+                case "LongStorage" ->
+                    dst.setAtIndex(ValueLayout.JAVA_LONG, i, src.get(ValueLayout.JAVA_LONG_UNALIGNED, byteAt));
+                case "IntStorage" ->
+                    dst.setAtIndex(ValueLayout.JAVA_LONG, i, src.get(ValueLayout.JAVA_INT_UNALIGNED, byteAt));
                 case "ShortStorage" -> dst.setAtIndex(ValueLayout.JAVA_LONG, i, src.get(SHORT, byteAt));
-                case "ByteStorage", "BoolStorage" -> dst.setAtIndex(ValueLayout.JAVA_LONG, i, src.get(ValueLayout.JAVA_BYTE, byteAt) & 0xff);
-                default -> dst.setAtIndex(ValueLayout.JAVA_LONG, i, src.get(ValueLayout.JAVA_BYTE, byteAt));  // CharStorage: int8
+                case "ByteStorage", "BoolStorage" ->
+                    dst.setAtIndex(ValueLayout.JAVA_LONG, i, src.get(ValueLayout.JAVA_BYTE, byteAt) & 0xff);
+                default ->
+                    dst.setAtIndex(
+                            ValueLayout.JAVA_LONG, i, src.get(ValueLayout.JAVA_BYTE, byteAt)); // CharStorage: int8
             }
-            for (int d = size.length - 1; d >= 0; d--) {  // next index, row-major
+            for (int d = size.length - 1; d >= 0; d--) { // next index, row-major
                 if (++index[d] < size[d]) break;
                 index[d] = 0;
             }

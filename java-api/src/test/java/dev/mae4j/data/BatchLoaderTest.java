@@ -1,25 +1,38 @@
 package dev.mae4j.data;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
 class BatchLoaderTest {
     /** 10 one-pixel images whose value is their index. */
     private static final ImageDataset TEN = new ImageDataset() {
-        public int size() { return 10; }
-        public int channels() { return 1; }
-        public int height() { return 1; }
-        public int width() { return 1; }
-        public void copyNormalised(int index, float[] dst, int offset) { dst[offset] = index; }
+        public int size() {
+            return 10;
+        }
+
+        public int channels() {
+            return 1;
+        }
+
+        public int height() {
+            return 1;
+        }
+
+        public int width() {
+            return 1;
+        }
+
+        public void copyNormalised(int index, float[] dst, int offset) {
+            dst[offset] = index;
+        }
     };
 
     private static List<float[]> batches(long seed, long first, long end) throws InterruptedException {
@@ -27,7 +40,7 @@ class BatchLoaderTest {
         try (BatchLoader l = new BatchLoader(TEN, 3, seed, first, end, 2)) {
             for (BatchLoader.Batch b; (b = l.next()) != null; ) {
                 try (var t = b.images()) {
-                    assertEquals(b.index() / 3, b.epoch());  // 3 batches of 3 per epoch; image 10 is dropped
+                    assertEquals(b.index() / 3, b.epoch()); // 3 batches of 3 per epoch; image 10 is dropped
                     out.add(t.toFloatArray());
                 }
             }
@@ -56,11 +69,25 @@ class BatchLoaderTest {
     @Test
     void aFailingDatasetSurfacesInNext() {
         ImageDataset broken = new ImageDataset() {
-            public int size() { return 4; }
-            public int channels() { return 1; }
-            public int height() { return 1; }
-            public int width() { return 1; }
-            public void copyNormalised(int index, float[] dst, int offset) { throw new IllegalStateException("disk gone"); }
+            public int size() {
+                return 4;
+            }
+
+            public int channels() {
+                return 1;
+            }
+
+            public int height() {
+                return 1;
+            }
+
+            public int width() {
+                return 1;
+            }
+
+            public void copyNormalised(int index, float[] dst, int offset) {
+                throw new IllegalStateException("disk gone");
+            }
         };
         try (BatchLoader l = new BatchLoader(broken, 2, 0, 0, 2, 1)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, l::next);

@@ -13,7 +13,11 @@ public final class IdxFiles {
 
     /** {@code <dir>/<split>-images-idx3-ubyte.gz} and its labels: n images of rows × cols, pixel = (i + k) mod 256. */
     public static void write(Path dir, String split, int n, int rows, int cols) throws IOException {
-        ByteBuffer img = ByteBuffer.allocate(16 + n * rows * cols).putInt(0x803).putInt(n).putInt(rows).putInt(cols);
+        ByteBuffer img = ByteBuffer.allocate(16 + n * rows * cols)
+                .putInt(0x803)
+                .putInt(n)
+                .putInt(rows)
+                .putInt(cols);
         for (int i = 0; i < n * rows * cols; i++) img.put((byte) (i / (rows * cols) * 37 + i));
         ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x801).putInt(n);
         for (int i = 0; i < n; i++) lab.put((byte) (i % 10));

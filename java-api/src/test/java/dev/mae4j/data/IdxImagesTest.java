@@ -1,16 +1,15 @@
 package dev.mae4j.data;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class IdxImagesTest {
     @TempDir
@@ -34,13 +33,34 @@ class IdxImagesTest {
     @Test
     void badFilesAreRefusedWithTheirProblem() throws IOException {
         Path img = dir.resolve("x-images-idx3-ubyte");
-        Files.write(img, ByteBuffer.allocate(16).putInt(0x801).putInt(1).putInt(2).putInt(2).array());
+        Files.write(
+                img,
+                ByteBuffer.allocate(16)
+                        .putInt(0x801)
+                        .putInt(1)
+                        .putInt(2)
+                        .putInt(2)
+                        .array());
         assertMessage(img, null, "is not IDX unsigned-byte images");
-        Files.write(img, ByteBuffer.allocate(18).putInt(0x803).putInt(1).putInt(2).putInt(2).array());
+        Files.write(
+                img,
+                ByteBuffer.allocate(18)
+                        .putInt(0x803)
+                        .putInt(1)
+                        .putInt(2)
+                        .putInt(2)
+                        .array());
         assertMessage(img, null, "header says 4 pixel bytes, file has 2");
         Files.write(img, new byte[3]);
         assertMessage(img, null, "too short");
-        Files.write(img, ByteBuffer.allocate(20).putInt(0x803).putInt(1).putInt(2).putInt(2).array());
+        Files.write(
+                img,
+                ByteBuffer.allocate(20)
+                        .putInt(0x803)
+                        .putInt(1)
+                        .putInt(2)
+                        .putInt(2)
+                        .array());
         Path lab = dir.resolve("x-labels-idx1-ubyte");
         Files.write(lab, ByteBuffer.allocate(10).putInt(0x801).putInt(2).array());
         assertMessage(img, lab, "2 labels for 1 images");

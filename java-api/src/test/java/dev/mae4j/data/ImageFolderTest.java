@@ -1,10 +1,11 @@
 package dev.mae4j.data;
 
-import dev.mae4j.Tensor;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import javax.imageio.ImageIO;
+import dev.mae4j.Tensor;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -14,11 +15,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ImageFolderTest {
     @TempDir
@@ -48,10 +47,10 @@ class ImageFolderTest {
         assertEquals(1, f.skipped(), "broken.png");
         assertEquals(List.of(0, 0, 1, -1), List.of(f.label(0), f.label(1), f.label(2), f.label(3)));
         float[] px = new float[3 * 16];
-        f.copyNormalised(0, px, 0);  // red, resized to 4 × 4, channel planes R, G, B
+        f.copyNormalised(0, px, 0); // red, resized to 4 × 4, channel planes R, G, B
         assertArrayEquals(filled(16, 1f), Arrays.copyOfRange(px, 0, 16), 1e-6f);
         assertArrayEquals(filled(32, 0f), Arrays.copyOfRange(px, 16, 48), 1e-6f);
-        f.copyNormalised(2, px, 0);  // blue
+        f.copyNormalised(2, px, 0); // blue
         assertArrayEquals(filled(16, 1f), Arrays.copyOfRange(px, 32, 48), 1e-6f);
     }
 
@@ -61,7 +60,7 @@ class ImageFolderTest {
         ImageFolder grey = new ImageFolder(dir, 2, 1, new float[] {0.5f}, new float[] {0.25f});
         float[] px = new float[4];
         grey.copyNormalised(0, px, 0);
-        assertArrayEquals(filled(4, 2f), px, 1e-6f);  // (1 − 0.5) / 0.25
+        assertArrayEquals(filled(4, 2f), px, 1e-6f); // (1 − 0.5) / 0.25
 
         // a PNG cut after its header: the scan accepts it, decoding fails with the file's name
         byte[] whole = Files.readAllBytes(dir.resolve("x/white.png"));
@@ -74,9 +73,12 @@ class ImageFolderTest {
 
     @Test
     void emptyOrMissingFoldersAreClearErrors() throws IOException {
-        assertThrows(IOException.class, () -> new ImageFolder(dir.resolve("absent"), 4, 3, new float[3], new float[] {1, 1, 1}));
+        assertThrows(
+                IOException.class,
+                () -> new ImageFolder(dir.resolve("absent"), 4, 3, new float[3], new float[] {1, 1, 1}));
         Files.writeString(dir.resolve("a.png"), "text");
-        IOException e = assertThrows(IOException.class, () -> new ImageFolder(dir, 4, 1, new float[1], new float[] {1}));
+        IOException e =
+                assertThrows(IOException.class, () -> new ImageFolder(dir, 4, 1, new float[1], new float[] {1}));
         assertTrue(e.getMessage().contains("no readable") && e.getMessage().contains("1 skipped"), e.getMessage());
     }
 
@@ -104,19 +106,26 @@ class ImageFolderTest {
         }
         // RandomResizedCrop draws its boxes in the file's 40 × 24 pixels, not in the 8 × 8 the folder is read at
         RandomResizedCrop whole = new RandomResizedCrop(1, 1, 40.0 / 24, 40.0 / 24, 0);
-        try (Tensor crop = whole.apply(f, new int[] {0}, 8, new Random(1)); Tensor eval = f.batch(new int[] {0})) {
+        try (Tensor crop = whole.apply(f, new int[] {0}, 8, new Random(1));
+                Tensor eval = f.batch(new int[] {0})) {
             float[] px = crop.toFloatArray();
-            assertTrue(px[7] > 0.8f && px[0] < 0.1f, "the whole file's width squeezed into 8 columns: " + px[0] + " .. " + px[7]);
+            assertTrue(
+                    px[7] > 0.8f && px[0] < 0.1f,
+                    "the whole file's width squeezed into 8 columns: " + px[0] + " .. " + px[7]);
             // evaluation: resized to 15 × 9, columns 4..11 kept: R ≈ 6 · 11.5 and 6 · 30.2 (of 255)
             float[] centre = eval.toFloatArray();
-            assertTrue(centre[0] > 0.2f && centre[0] < 0.34f && centre[7] > 0.65f && centre[7] < 0.77f,
+            assertTrue(
+                    centre[0] > 0.2f && centre[0] < 0.34f && centre[7] > 0.65f && centre[7] < 0.77f,
                     "the evaluation transform keeps the centre only: " + centre[0] + " .. " + centre[7]);
         }
         assertThrows(IllegalArgumentException.class, () -> whole.apply(f, new int[] {0}, 16, new Random(1)));
         // a box outside the file (as when it shrank after the scan) names the file
-        IllegalArgumentException outside = assertThrows(IllegalArgumentException.class,
-                () -> f.resizedCrops(new int[] {0}, new double[] {20, 0, 8, 8, 0}));
-        assertTrue(outside.getMessage().contains("ramp.png") && outside.getMessage().contains("24 × 40 image"), outside.getMessage());
+        IllegalArgumentException outside = assertThrows(
+                IllegalArgumentException.class, () -> f.resizedCrops(new int[] {0}, new double[] {20, 0, 8, 8, 0}));
+        assertTrue(
+                outside.getMessage().contains("ramp.png")
+                        && outside.getMessage().contains("24 × 40 image"),
+                outside.getMessage());
     }
 
     @Test
@@ -133,8 +142,7 @@ class ImageFolderTest {
     void transparencyIsDroppedAsPilsConvertRgbDoes() throws IOException {
         // nearly transparent orange: convert("RGB") keeps the colour and drops alpha (no blending onto black)
         BufferedImage img = new BufferedImage(5, 5, BufferedImage.TYPE_INT_ARGB);
-        for (int y = 0; y < 5; y++)
-            for (int x = 0; x < 5; x++) img.setRGB(x, y, new Color(200, 100, 50, 10).getRGB());
+        for (int y = 0; y < 5; y++) for (int x = 0; x < 5; x++) img.setRGB(x, y, new Color(200, 100, 50, 10).getRGB());
         Files.createDirectories(dir.resolve("x"));
         ImageIO.write(img, "png", dir.resolve("x/faint.png").toFile());
         ImageFolder f = new ImageFolder(dir, 4, 3, new float[] {0, 0, 0}, new float[] {1, 1, 1});

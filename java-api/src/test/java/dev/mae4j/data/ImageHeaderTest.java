@@ -33,10 +33,10 @@ class ImageHeaderTest {
         DataOutputStream h = new DataOutputStream(ihdr);
         h.writeInt(width);
         h.writeInt(height);
-        h.write(new byte[] {8, 2, 0, 0, 0});  // 8-bit RGB, deflate, adaptive filter, no interlace
+        h.write(new byte[] {8, 2, 0, 0, 0}); // 8-bit RGB, deflate, adaptive filter, no interlace
         chunk(d, "IHDR", ihdr.toByteArray());
         Deflater z = new Deflater();
-        z.setInput(new byte[1 + 3 * Math.min(width, 1000)]);  // one zero row: the rest is "to come"
+        z.setInput(new byte[1 + 3 * Math.min(width, 1000)]); // one zero row: the rest is "to come"
         z.finish();
         byte[] buf = new byte[65536];
         chunk(d, "IDAT", java.util.Arrays.copyOf(buf, z.deflate(buf)));
@@ -46,9 +46,31 @@ class ImageHeaderTest {
 
     /** A JPEG whose frame header (SOF0) declares width × height, with nothing decodable after it. */
     static byte[] jpegBomb(int width, int height) {
-        return new byte[] {(byte) 0xff, (byte) 0xd8, (byte) 0xff, (byte) 0xc0, 0, 17, 8,
-                (byte) (height >> 8), (byte) height, (byte) (width >> 8), (byte) width, 3,
-                1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, (byte) 0xff, (byte) 0xd9};
+        return new byte[] {
+            (byte) 0xff,
+            (byte) 0xd8,
+            (byte) 0xff,
+            (byte) 0xc0,
+            0,
+            17,
+            8,
+            (byte) (height >> 8),
+            (byte) height,
+            (byte) (width >> 8),
+            (byte) width,
+            3,
+            1,
+            0x22,
+            0,
+            2,
+            0x11,
+            1,
+            3,
+            0x11,
+            1,
+            (byte) 0xff,
+            (byte) 0xd9
+        };
     }
 
     private static void chunk(DataOutputStream d, String type, byte[] data) throws IOException {
@@ -64,11 +86,12 @@ class ImageHeaderTest {
 
     @Test
     void theDefaultBudgetIsPilsMaxImagePixels() {
-        assertEquals(89_478_485L, ImageHeader.DEFAULT_MAX_PIXELS);  // PIL: int(1024 * 1024 * 1024 // 4 // 3)
+        assertEquals(89_478_485L, ImageHeader.DEFAULT_MAX_PIXELS); // PIL: int(1024 * 1024 * 1024 // 4 // 3)
         assertEquals(89_478_485L, ImageHeader.initialBudget(null));
         assertEquals(1000L, ImageHeader.initialBudget(" 1000"));
         for (String bad : new String[] {"0", "-5", "lots"}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageHeader.initialBudget(bad));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> ImageHeader.initialBudget(bad));
             assertTrue(e.getMessage().contains("-Dmae.maxImagePixels must be a positive integer"), e.getMessage());
         }
     }
@@ -77,7 +100,8 @@ class ImageHeaderTest {
     void headersAreReadWithoutDecoding() throws IOException {
         assertEquals(new ImageHeader.Dimensions(20000, 20000), ImageHeader.read(pngBomb(20000, 20000)));
         assertEquals(new ImageHeader.Dimensions(30000, 20000), ImageHeader.read(jpegBomb(30000, 20000)));
-        IOException e = assertThrows(IOException.class, () -> ImageHeader.read("GIF? no".getBytes(StandardCharsets.UTF_8)));
+        IOException e =
+                assertThrows(IOException.class, () -> ImageHeader.read("GIF? no".getBytes(StandardCharsets.UTF_8)));
         assertTrue(e.getMessage().contains("not a JPEG or PNG image"), e.getMessage());
     }
 
@@ -86,10 +110,12 @@ class ImageHeaderTest {
         for (var bomb : new Object[][] {{"bomb.png", pngBomb(20000, 20000)}, {"bomb.jpg", jpegBomb(20000, 20000)}}) {
             Path f = dir.resolve((String) bomb[0]);
             Files.write(f, (byte[]) bomb[1]);
-            UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> ImageFolder.evaluationPixels(f, 28, 3));
+            UncheckedIOException e =
+                    assertThrows(UncheckedIOException.class, () -> ImageFolder.evaluationPixels(f, 28, 3));
             ImageTooLargeException cause = assertInstanceOf(ImageTooLargeException.class, e.getCause());
             assertTrue(cause.getMessage().contains(f.toString()), cause.getMessage());
-            assertTrue(cause.getMessage().contains("20000×20000 = 400000000 pixels, over the budget of 89478485"),
+            assertTrue(
+                    cause.getMessage().contains("20000×20000 = 400000000 pixels, over the budget of 89478485"),
                     cause.getMessage());
             assertEquals(20000, cause.width());
         }
@@ -102,7 +128,8 @@ class ImageHeaderTest {
         long saved = ImageHeader.maxPixels();
         try {
             ImageHeader.setMaxPixels(64 * 48 - 1);
-            UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> ImageFolder.evaluationPixels(f, 28, 1));
+            UncheckedIOException e =
+                    assertThrows(UncheckedIOException.class, () -> ImageFolder.evaluationPixels(f, 28, 1));
             assertInstanceOf(ImageTooLargeException.class, e.getCause());
             ImageHeader.setMaxPixels(64 * 48);
             assertEquals(28 * 28, ImageFolder.evaluationPixels(f, 28, 1).length, "at the budget it decodes");
@@ -116,9 +143,12 @@ class ImageHeaderTest {
     void aFolderScanSkipsBombsAndCountsThem() throws IOException {
         Path root = Files.createDirectories(dir.resolve("folder/a"));
         Files.write(root.resolve("bomb.png"), pngBomb(20000, 20000));
-        ImageIO.write(new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB), "png", root.resolve("ok.png").toFile());
-        ImageFolder folder = new ImageFolder(dir.resolve("folder"), 28, 3, new float[] {0.5f, 0.5f, 0.5f},
-                new float[] {0.5f, 0.5f, 0.5f});
+        ImageIO.write(
+                new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB),
+                "png",
+                root.resolve("ok.png").toFile());
+        ImageFolder folder = new ImageFolder(
+                dir.resolve("folder"), 28, 3, new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f});
         assertEquals(1, folder.size());
         assertEquals(1, folder.skipped());
     }

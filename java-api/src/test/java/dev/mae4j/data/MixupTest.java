@@ -1,20 +1,22 @@
 package dev.mae4j.data;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
 class MixupTest {
     /** nextInt(bound) always answers the given value (clipped to the bound). */
     private static Random centreAt(int value) {
         return new Random() {
-            @Override public int nextInt(int bound) { return Math.min(value, bound - 1); }
+            @Override
+            public int nextInt(int bound) {
+                return Math.min(value, bound - 1);
+            }
         };
     }
 
@@ -35,9 +37,15 @@ class MixupTest {
         // K = 3, smoothing 0.3: off 0.1, on 0.8; image i is paired with image 2 − i
         float[] t = Mixup.targets(new long[] {0, 2, 1}, 3, 0.7, 0.3);
         float[] expected = {
-            0.7f * 0.8f + 0.3f * 0.1f, 0.7f * 0.1f + 0.3f * 0.8f, 0.1f,  // own 0, paired 1
-            0.1f, 0.1f, 0.8f,                                             // own 2, paired with itself
-            0.7f * 0.1f + 0.3f * 0.8f, 0.7f * 0.8f + 0.3f * 0.1f, 0.1f,  // own 1, paired 0
+            0.7f * 0.8f + 0.3f * 0.1f,
+            0.7f * 0.1f + 0.3f * 0.8f,
+            0.1f, // own 0, paired 1
+            0.1f,
+            0.1f,
+            0.8f, // own 2, paired with itself
+            0.7f * 0.1f + 0.3f * 0.8f,
+            0.7f * 0.8f + 0.3f * 0.1f,
+            0.1f, // own 1, paired 0
         };
         assertArrayEquals(expected, t, 1e-6f);
         assertThrows(IllegalArgumentException.class, () -> Mixup.targets(new long[] {3}, 3, 1, 0));

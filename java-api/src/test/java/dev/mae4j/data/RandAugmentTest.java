@@ -1,16 +1,15 @@
 package dev.mae4j.data;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** timm's RandAugment configuration strings, level functions and draws, worked out by hand. */
 class RandAugmentTest {
@@ -19,8 +18,11 @@ class RandAugmentTest {
         assertEquals(new RandAugment(2, 9, 0.5, 10, true), RandAugment.parse("rand-m9-mstd0.5-inc1"));
         assertEquals(RandAugment.parse("rand-m9-mstd0.5-inc1"), RandAugment.reference());
         assertEquals(new RandAugment(2, 10, 0, 10, false), RandAugment.parse("rand"), "timm's defaults");
-        assertEquals(new RandAugment(3, 7, Double.POSITIVE_INFINITY, 12, false), RandAugment.parse("rand-n3-m7-mstd101-mmax12-inc0"));
-        assertEquals(RandAugment.parse("rand-m9"), RandAugment.parse("rand-m9-x"), "timm skips sections without a number");
+        assertEquals(
+                new RandAugment(3, 7, Double.POSITIVE_INFINITY, 12, false),
+                RandAugment.parse("rand-n3-m7-mstd101-mmax12-inc0"));
+        assertEquals(
+                RandAugment.parse("rand-m9"), RandAugment.parse("rand-m9-x"), "timm skips sections without a number");
         for (String bad : List.of("augmix-m9", "rand-q3", "rand-m9.5", "rand-mstdx1", "rand-w0"))
             assertThrows(IllegalArgumentException.class, () -> RandAugment.parse(bad), bad);
     }
@@ -49,7 +51,8 @@ class RandAugmentTest {
         assertEquals(1.81, inc.argument(RandAugment.Op.CONTRAST, 9, keep), 1e-12);
         assertEquals(0.19, inc.argument(RandAugment.Op.CONTRAST, 9, negate), 1e-12);
         assertEquals(0.1, inc.argument(RandAugment.Op.COLOR, 10, negate), 1e-12, "max(0.1, 1 − 0.9)");
-        assertEquals(1.72, plain.argument(RandAugment.Op.SHARPNESS, 9, negate), 1e-12, "9/10 · 1.8 + 0.1, never negated");
+        assertEquals(
+                1.72, plain.argument(RandAugment.Op.SHARPNESS, 9, negate), 1e-12, "9/10 · 1.8 + 0.1, never negated");
         assertEquals(-0.27, inc.argument(RandAugment.Op.SHEAR_Y, 9, negate), 1e-12);
         assertEquals(0.405, inc.argument(RandAugment.Op.TRANSLATE_X_REL, 9, keep), 1e-12);
         assertEquals(0, inc.argument(RandAugment.Op.EQUALIZE, 9, keep));
@@ -87,16 +90,24 @@ class RandAugmentTest {
 
     @Test
     void geometricStepsAreImageTransformCoefficients() {
-        assertArrayEquals(new double[] {1, 0.2, 0, 0, 1, 0},
+        assertArrayEquals(
+                new double[] {1, 0.2, 0, 0, 1, 0},
                 RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.SHEAR_X, 0.2), 10, 8));
-        assertArrayEquals(new double[] {1, 0, 0, 0, 1, -3.2},
-                RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.TRANSLATE_Y_REL, -0.4), 10, 8), 1e-15);
-        // a quarter turn of a 10 × 8 image about its centre (5, 4): output (x, y) reads input (5 − (y − 4), 4 + (x − 5))
+        assertArrayEquals(
+                new double[] {1, 0, 0, 0, 1, -3.2},
+                RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.TRANSLATE_Y_REL, -0.4), 10, 8),
+                1e-15);
+        // a quarter turn of a 10 × 8 image about its centre (5, 4): output (x, y) reads input (5 − (y − 4), 4 + (x −
+        // 5))
         // for PIL's counter-clockwise angle
-        assertArrayEquals(new double[] {0, -1, 9, 1, 0, -1},
-                RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.ROTATE, 90), 10, 8), 1e-12);
-        assertArrayEquals(RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.ROTATE, -270), 10, 8),
-                RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.ROTATE, 90), 10, 8), "modulo 360");
+        assertArrayEquals(
+                new double[] {0, -1, 9, 1, 0, -1},
+                RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.ROTATE, 90), 10, 8),
+                1e-12);
+        assertArrayEquals(
+                RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.ROTATE, -270), 10, 8),
+                RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.ROTATE, 90), 10, 8),
+                "modulo 360");
         assertEquals(null, RandAugment.affineCoefficients(new RandAugment.Step(RandAugment.Op.INVERT, 0), 10, 8));
     }
 }

@@ -1,24 +1,30 @@
 package dev.mae4j.data;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayDeque;
-import java.util.List;
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
 class RandomErasingTest {
     /** Hands out the given doubles, and for nextInt(bound) the largest value, bound − 1. */
     private static Random scripted(Double... doubles) {
         ArrayDeque<Double> queue = new ArrayDeque<>(List.of(doubles));
         return new Random() {
-            @Override public double nextDouble() { return queue.remove(); }
-            @Override public int nextInt(int bound) { return bound - 1; }
+            @Override
+            public double nextDouble() {
+                return queue.remove();
+            }
+
+            @Override
+            public int nextInt(int bound) {
+                return bound - 1;
+            }
         };
     }
 

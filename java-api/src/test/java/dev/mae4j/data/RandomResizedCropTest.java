@@ -1,11 +1,10 @@
 package dev.mae4j.data;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.Random;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 
 class RandomResizedCropTest {
     @Test
@@ -48,6 +47,8 @@ class RandomResizedCropTest {
             assertTrue(top >= 0 && left >= 0 && top + h <= heights[i] && left + w <= widths[i], "box " + i);
         }
         // images of one size draw exactly what the single-size form draws
-        assertArrayEquals(rrc.sample(3, 24, 40, new Random(9)), rrc.sample(new int[] {24, 24, 24}, new int[] {40, 40, 40}, new Random(9)));
+        assertArrayEquals(
+                rrc.sample(3, 24, 40, new Random(9)),
+                rrc.sample(new int[] {24, 24, 24}, new int[] {40, 40, 40}, new Random(9)));
     }
 }

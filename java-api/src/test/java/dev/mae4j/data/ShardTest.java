@@ -1,20 +1,19 @@
 package dev.mae4j.data;
 
-import dev.mae4j.Tensor;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mae4j.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ShardTest {
     @TempDir
@@ -25,11 +24,19 @@ class ShardTest {
     /** 5 images of 2 × 3 × 4 whose byte k of image i is (i · 24 + k) mod 256. */
     private Path five() throws IOException {
         Path file = dir.resolve("five.maeshard");
-        Shard.write(file, 5, 2, 3, 4, 3, i -> {
-            byte[] b = new byte[24];
-            for (int k = 0; k < 24; k++) b[k] = (byte) (i * 24 + k);
-            return b;
-        }, i -> i == 4 ? -1 : i % 3);
+        Shard.write(
+                file,
+                5,
+                2,
+                3,
+                4,
+                3,
+                i -> {
+                    byte[] b = new byte[24];
+                    for (int k = 0; k < 24; k++) b[k] = (byte) (i * 24 + k);
+                    return b;
+                },
+                i -> i == 4 ? -1 : i % 3);
         return file;
     }
 
@@ -43,7 +50,8 @@ class ShardTest {
             int[] pick = {3, 0, 3};
             float[] expected = new float[3 * 24];
             for (int i = 0; i < 3; i++)
-                for (int k = 0; k < 24; k++) expected[i * 24 + k] = (((pick[i] * 24 + k) & 0xff) / 255f - MEAN[k / 12]) / STD[k / 12];
+                for (int k = 0; k < 24; k++)
+                    expected[i * 24 + k] = (((pick[i] * 24 + k) & 0xff) / 255f - MEAN[k / 12]) / STD[k / 12];
             try (Tensor batch = s.batch(pick)) {
                 assertArrayEquals(new long[] {3, 2, 3, 4}, batch.shape());
                 assertArrayEquals(expected, batch.toFloatArray(), 1e-6f);

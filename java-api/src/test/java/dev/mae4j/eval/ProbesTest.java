@@ -1,17 +1,16 @@
 package dev.mae4j.eval;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.mae4j.Device;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
 import dev.mae4j.Tensor;
 import dev.mae4j.data.ImageDataset;
-import org.junit.jupiter.api.Test;
-
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 class ProbesTest {
     /** n points of `classes` well-separated Gaussian clusters in d dimensions, with a large shared offset. */
@@ -53,10 +52,22 @@ class ProbesTest {
     void featuresAreTheEncodersClsOrMeanToken() {
         MaeConfig c = MaeConfig.tiny();
         ImageDataset data = new ImageDataset() {
-            public int size() { return 5; }
-            public int channels() { return 2; }
-            public int height() { return 8; }
-            public int width() { return 8; }
+            public int size() {
+                return 5;
+            }
+
+            public int channels() {
+                return 2;
+            }
+
+            public int height() {
+                return 8;
+            }
+
+            public int width() {
+                return 8;
+            }
+
             public void copyNormalised(int index, float[] dst, int offset) {
                 for (int i = 0; i < 128; i++) dst[offset + i] = (float) Math.sin(index * 128 + i);
             }
@@ -67,7 +78,8 @@ class ProbesTest {
             float[][] mean = Features.extract(model, data, idx, 2, Features.Pooling.MEAN);
             float[] img = new float[128];
             data.copyNormalised(3, img, 0);
-            try (Tensor t = Tensor.fromFloats(img, 1, 2, 8, 8); Tensor tokens = model.encode(t)) {
+            try (Tensor t = Tensor.fromFloats(img, 1, 2, 8, 8);
+                    Tensor tokens = model.encode(t)) {
                 float[] all = tokens.toFloatArray();
                 float[] expectedCls = java.util.Arrays.copyOf(all, 8), expectedMean = new float[8];
                 for (int s = 1; s <= 16; s++) for (int k = 0; k < 8; k++) expectedMean[k] += all[s * 8 + k] / 16;

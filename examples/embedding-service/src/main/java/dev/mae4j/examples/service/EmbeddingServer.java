@@ -7,7 +7,6 @@ import dev.mae4j.Device;
 import dev.mae4j.Encoder;
 import dev.mae4j.data.ImageFolder;
 import dev.mae4j.data.ImageTooLargeException;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -19,9 +18,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.RejectedExecutionException;
 
 /**
  * POST /embed with a PNG or JPEG body returns {"embedding": [...], "dim": D} — the encoder's features of the
@@ -98,7 +97,8 @@ public final class EmbeddingServer implements AutoCloseable {
                 error(ex, 405, "POST an image");
                 return;
             }
-            long declared = ex.getRequestHeaders().getFirst("Content-Length") == null ? MAX_BODY
+            long declared = ex.getRequestHeaders().getFirst("Content-Length") == null
+                    ? MAX_BODY
                     : parseLength(ex.getRequestHeaders().getFirst("Content-Length"));
             if (declared < 0 || declared > MAX_BODY) {
                 error(ex, 413, "images up to " + MAX_BODY + " bytes");
@@ -153,7 +153,10 @@ public final class EmbeddingServer implements AutoCloseable {
             return preprocess(tmp);
         } catch (UncheckedIOException e) {
             boolean bomb = e.getCause() instanceof ImageTooLargeException;
-            error(ex, bomb ? 413 : 400, bomb ? e.getCause().getMessage() : "not a readable PNG or JPEG image: " + e.getMessage());
+            error(
+                    ex,
+                    bomb ? 413 : 400,
+                    bomb ? e.getCause().getMessage() : "not a readable PNG or JPEG image: " + e.getMessage());
             return null;
         } catch (RuntimeException e) {
             error(ex, 400, "not a readable PNG or JPEG image: " + e.getMessage());
@@ -206,12 +209,14 @@ public final class EmbeddingServer implements AutoCloseable {
             System.exit(2);
         }
         Encoder encoder = Encoder.load(Path.of(args[0]), Device.cpu());
-        if (!encoder.preprocessing().recorded()) System.err.println("notice: " + encoder.preprocessing().notice(args[0]));
+        if (!encoder.preprocessing().recorded())
+            System.err.println("notice: " + encoder.preprocessing().notice(args[0]));
         int port = args.length > 1 ? Integer.parseInt(args[1]) : 8080;
         int maxBatch = args.length > 2 ? Integer.parseInt(args[2]) : 32;
         long waitMicros = args.length > 3 ? Long.parseLong(args[3]) : 2000;
         EmbeddingServer s = new EmbeddingServer(encoder, port, maxBatch, waitMicros);
-        System.out.printf("serving %s on http://127.0.0.1:%d/embed (micro-batches up to %d, waiting up to %d µs)%n",
+        System.out.printf(
+                "serving %s on http://127.0.0.1:%d/embed (micro-batches up to %d, waiting up to %d µs)%n",
                 args[0], s.port(), maxBatch, waitMicros);
     }
 }

@@ -4,7 +4,6 @@ import dev.mae4j.Device;
 import dev.mae4j.Encoder;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
-
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
@@ -33,21 +32,33 @@ public final class LoadBenchmark {
         int requests = args.length > 2 ? Integer.parseInt(args[2]) : 100;
         int maxBatch = args.length > 3 ? Integer.parseInt(args[3]) : 32;
         long wait = args.length > 4 ? Long.parseLong(args[4]) : 2000;
-        Model fresh = weights.equals("fashion-mnist-small") ? Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 0) : null;
-        try (fresh; Encoder encoder = fresh != null ? Encoder.of(fresh) : Encoder.load(Path.of(weights), Device.cpu())) {
+        Model fresh = weights.equals("fashion-mnist-small")
+                ? Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 0)
+                : null;
+        try (fresh;
+                Encoder encoder = fresh != null ? Encoder.of(fresh) : Encoder.load(Path.of(weights), Device.cpu())) {
             byte[] png = image(encoder.config().imgSize());
-            System.out.println("| max batch | wait (µs) | clients | requests | requests/s | mean batch | p50 (ms) | p95 (ms) | p99 (ms) |");
+            System.out.println(
+                    "| max batch | wait (µs) | clients | requests | requests/s | mean batch | p50 (ms) | p95 (ms) | p99 (ms) |");
             System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
             for (int batch : new int[] {1, maxBatch}) {
                 try (EmbeddingServer server = new EmbeddingServer(encoder, 0, batch, batch == 1 ? 0 : wait)) {
-                    run(server, png, clients, Math.max(1, requests / 10));  // warm-up
+                    run(server, png, clients, Math.max(1, requests / 10)); // warm-up
                     long t0 = System.nanoTime();
                     double[] latencies = run(server, png, clients, requests);
                     double secs = (System.nanoTime() - t0) / 1e9;
                     Arrays.sort(latencies);
-                    System.out.printf("| %d | %d | %d | %d | %.0f | %.1f | %.1f | %.1f | %.1f |%n", batch, batch == 1 ? 0 : wait, clients,
-                            latencies.length, latencies.length / secs, server.batcher().meanBatchSize(),
-                            pct(latencies, 50), pct(latencies, 95), pct(latencies, 99));
+                    System.out.printf(
+                            "| %d | %d | %d | %d | %.0f | %.1f | %.1f | %.1f | %.1f |%n",
+                            batch,
+                            batch == 1 ? 0 : wait,
+                            clients,
+                            latencies.length,
+                            latencies.length / secs,
+                            server.batcher().meanBatchSize(),
+                            pct(latencies, 50),
+                            pct(latencies, 95),
+                            pct(latencies, 99));
                 }
             }
         }
@@ -59,7 +70,9 @@ public final class LoadBenchmark {
 
     /** Each client's requests, in order; returns every latency in milliseconds. */
     static double[] run(EmbeddingServer server, byte[] png, int clients, int requests) throws Exception {
-        HttpClient http = HttpClient.newBuilder().executor(Executors.newVirtualThreadPerTaskExecutor()).build();
+        HttpClient http = HttpClient.newBuilder()
+                .executor(Executors.newVirtualThreadPerTaskExecutor())
+                .build();
         URI uri = URI.create("http://127.0.0.1:" + server.port() + "/embed");
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         try {
@@ -69,9 +82,13 @@ public final class LoadBenchmark {
                     double[] ms = new double[requests];
                     for (int i = 0; i < requests; i++) {
                         long t = System.nanoTime();
-                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(png)).build(),
+                        HttpResponse<String> r = http.send(
+                                HttpRequest.newBuilder(uri)
+                                        .POST(HttpRequest.BodyPublishers.ofByteArray(png))
+                                        .build(),
                                 HttpResponse.BodyHandlers.ofString());
-                        if (r.statusCode() != 200) throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
+                        if (r.statusCode() != 200)
+                            throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
                         ms[i] = (System.nanoTime() - t) / 1e6;
                     }
                     return ms;
@@ -86,7 +103,8 @@ public final class LoadBenchmark {
 
     static byte[] image(int size) throws java.io.IOException {
         BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
-        for (int y = 0; y < size; y++) for (int x = 0; x < size; x++) img.setRGB(x, y, (x * 9 + y * 3) * 0x010101 & 0xffffff);
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++) img.setRGB(x, y, (x * 9 + y * 3) * 0x010101 & 0xffffff);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         javax.imageio.ImageIO.write(img, "png", out);
         return out.toByteArray();

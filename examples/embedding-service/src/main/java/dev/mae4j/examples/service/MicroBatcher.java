@@ -2,7 +2,6 @@ package dev.mae4j.examples.service;
 
 import dev.mae4j.Encoder;
 import dev.mae4j.Tensor;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -48,7 +47,8 @@ public final class MicroBatcher implements AutoCloseable {
     /** The embedding of one normalised image [C·H·W], computed in a batch with whatever else is waiting. */
     public CompletableFuture<float[]> submit(float[] image) {
         if (image.length != imageFloats)
-            return CompletableFuture.failedFuture(new IllegalArgumentException("an image needs " + imageFloats + " values, got " + image.length));
+            return CompletableFuture.failedFuture(
+                    new IllegalArgumentException("an image needs " + imageFloats + " values, got " + image.length));
         if (closed) return CompletableFuture.failedFuture(new IllegalStateException("the batcher is closed"));
         Request r = new Request(image, new CompletableFuture<>());
         if (!queue.offer(r)) return CompletableFuture.failedFuture(new RejectedExecutionException("the queue is full"));
@@ -76,7 +76,8 @@ public final class MicroBatcher implements AutoCloseable {
                 batch.clear();
             }
         }
-        for (Request r; (r = queue.poll()) != null; ) r.result().completeExceptionally(new IllegalStateException("the batcher is closed"));
+        for (Request r; (r = queue.poll()) != null; )
+            r.result().completeExceptionally(new IllegalStateException("the batcher is closed"));
     }
 
     private void run(List<Request> batch) {
@@ -85,10 +86,12 @@ public final class MicroBatcher implements AutoCloseable {
         try (Tensor x = Tensor.zeros(dev.mae4j.DType.F32, n, c.inChans(), c.imgSize(), c.imgSize())) {
             MemorySegment seg = x.segment();
             for (int i = 0; i < n; i++)
-                MemorySegment.copy(batch.get(i).image(), 0, seg, ValueLayout.JAVA_FLOAT, (long) i * imageFloats * 4, imageFloats);
+                MemorySegment.copy(
+                        batch.get(i).image(), 0, seg, ValueLayout.JAVA_FLOAT, (long) i * imageFloats * 4, imageFloats);
             try (Tensor f = encoder.embed(x, output)) {
                 float[] all = f.toFloatArray();
-                for (int i = 0; i < n; i++) batch.get(i).result().complete(java.util.Arrays.copyOfRange(all, i * dim, (i + 1) * dim));
+                for (int i = 0; i < n; i++)
+                    batch.get(i).result().complete(java.util.Arrays.copyOfRange(all, i * dim, (i + 1) * dim));
             }
             synchronized (this) {
                 batches++;

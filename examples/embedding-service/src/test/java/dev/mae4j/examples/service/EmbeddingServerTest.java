@@ -1,5 +1,9 @@
 package dev.mae4j.examples.service;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Device;
@@ -7,9 +11,6 @@ import dev.mae4j.Encoder;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
 import dev.mae4j.Tensor;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,10 +19,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The example service on loopback: vectors equal the encoder's, concurrent requests share batches, bad input is a 400. */
 class EmbeddingServerTest {
@@ -56,11 +55,15 @@ class EmbeddingServerTest {
             m.setPreprocessing(dev.mae4j.Preprocessing.of(new float[] {MEAN}, new float[] {STD}));
             Encoder e = Encoder.of(m);
             EmbeddingServer s = new EmbeddingServer(e, 0, maxBatch, waitMicros);
-            return new Served(m, e, s, HttpClient.newHttpClient(), URI.create("http://127.0.0.1:" + s.port() + "/embed"));
+            return new Served(
+                    m, e, s, HttpClient.newHttpClient(), URI.create("http://127.0.0.1:" + s.port() + "/embed"));
         }
 
         HttpResponse<String> post(byte[] body) throws Exception {
-            return http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+            return http.send(
+                    HttpRequest.newBuilder(uri)
+                            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
         }
 
@@ -85,11 +88,16 @@ class EmbeddingServerTest {
             List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
             for (int i = 0; i < 12; i++) {
                 Path f = dir.resolve(i + ".png");
-                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB);
-                for (int y = 0; y < 32; y++) for (int x = 0; x < 40; x++) img.setRGB(x, y, ((x + i) * 5 + y * 3) * 0x010101 & 0xffffff);
+                java.awt.image.BufferedImage img =
+                        new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                for (int y = 0; y < 32; y++)
+                    for (int x = 0; x < 40; x++) img.setRGB(x, y, ((x + i) * 5 + y * 3) * 0x010101 & 0xffffff);
                 javax.imageio.ImageIO.write(img, "png", f.toFile());
                 files.add(f);
-                responses.add(http.sendAsync(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofFile(f)).build(),
+                responses.add(http.sendAsync(
+                        HttpRequest.newBuilder(uri)
+                                .POST(HttpRequest.BodyPublishers.ofFile(f))
+                                .build(),
                         HttpResponse.BodyHandlers.ofString()));
             }
             for (int i = 0; i < files.size(); i++) {
@@ -97,41 +105,51 @@ class EmbeddingServerTest {
                 assertEquals(200, r.statusCode(), r.body());
                 JsonNode body = JSON.readTree(r.body());
                 float[] served = new float[body.get("dim").asInt()];
-                for (int k = 0; k < served.length; k++) served[k] = (float) body.get("embedding").get(k).asDouble();
+                for (int k = 0; k < served.length; k++)
+                    served[k] = (float) body.get("embedding").get(k).asDouble();
                 // the file's 8-bit pixels through the evaluation resize and crop, normalised as the weights record
                 byte[] px = dev.mae4j.data.ImageFolder.decodePixels(files.get(i), 28, 1);
                 float[] x = new float[px.length];
                 for (int k = 0; k < px.length; k++) x[k] = ((px[k] & 0xff) / 255f - MEAN) / STD;
-                try (Tensor t = Tensor.fromFloats(x, 1, 1, 28, 28); Tensor f = encoder.embed(t, Encoder.Output.CLS)) {
-                    assertArrayEquals(f.toFloatArray(), served, 1e-5f, "image " + i + ": the served vector is the encoder's");
+                try (Tensor t = Tensor.fromFloats(x, 1, 1, 28, 28);
+                        Tensor f = encoder.embed(t, Encoder.Output.CLS)) {
+                    assertArrayEquals(
+                            f.toFloatArray(), served, 1e-5f, "image " + i + ": the served vector is the encoder's");
                 }
             }
             assertEquals(12.0, server.batcher().meanBatchSize(), "12 concurrent requests shared one encoder call");
 
-            HttpResponse<String> bad = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofString("not an image")).build(),
+            HttpResponse<String> bad = http.send(
+                    HttpRequest.newBuilder(uri)
+                            .POST(HttpRequest.BodyPublishers.ofString("not an image"))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(400, bad.statusCode());
             assertTrue(bad.body().contains("not a readable PNG or JPEG"), bad.body());
-            HttpResponse<String> get = http.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> get =
+                    http.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(405, get.statusCode());
         }
     }
 
     @Test
     void aFullQueueRejectsInsteadOfGrowing() throws Exception {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1); Encoder encoder = Encoder.of(m);
-             MicroBatcher b = new MicroBatcher(encoder, Encoder.Output.CLS, 1, 0, 1)) {
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+                Encoder encoder = Encoder.of(m);
+                MicroBatcher b = new MicroBatcher(encoder, Encoder.Output.CLS, 1, 0, 1)) {
             float[] x = new float[28 * 28];
             List<CompletableFuture<float[]>> fs = new ArrayList<>();
             for (int i = 0; i < 200; i++) fs.add(b.submit(x));
-            long rejected = fs.stream().filter(f -> {
-                try {
-                    f.get();
-                    return false;
-                } catch (Exception e) {
-                    return e.getCause() instanceof java.util.concurrent.RejectedExecutionException;
-                }
-            }).count();
+            long rejected = fs.stream()
+                    .filter(f -> {
+                        try {
+                            f.get();
+                            return false;
+                        } catch (Exception e) {
+                            return e.getCause() instanceof java.util.concurrent.RejectedExecutionException;
+                        }
+                    })
+                    .count();
             assertTrue(rejected > 0, "a queue of 1 cannot hold 200 requests");
             assertTrue(b.submit(new float[3]).isCompletedExceptionally(), "a wrong-sized image fails at once");
         }
@@ -147,7 +165,10 @@ class EmbeddingServerTest {
                 assertTrue(r.body().contains("20000×20000 = 400000000 pixels, over the budget"), r.body());
             }
             Path f = dir.resolve("ok.png");
-            javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
+            javax.imageio.ImageIO.write(
+                    new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB),
+                    "png",
+                    f.toFile());
             byte[] whole = java.nio.file.Files.readAllBytes(f);
             HttpResponse<String> cut = served.post(java.util.Arrays.copyOf(whole, whole.length / 2));
             assertEquals(400, cut.statusCode(), cut.body());
@@ -161,9 +182,11 @@ class EmbeddingServerTest {
     void aTricklingClientIsCutOff() throws Exception {
         assertEquals(String.valueOf(READ_TIMEOUT_S), System.getProperty(EmbeddingServer.READ_TIMEOUT_PROPERTY));
         try (Served served = Served.start(4, 1000);
-             java.net.Socket s = new java.net.Socket("127.0.0.1", served.server().port())) {
+                java.net.Socket s =
+                        new java.net.Socket("127.0.0.1", served.server().port())) {
             var out = s.getOutputStream();
-            out.write(("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(("POST /embed HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             long start = System.nanoTime();
             boolean cut = false;
             // one byte every 200 ms, for at most 20 s: far past the timeout, bounded either way
@@ -192,19 +215,26 @@ class EmbeddingServerTest {
             HttpClient http = served.http();
             URI uri = served.uri();
             Path f = dir.resolve("honest.png");
-            javax.imageio.ImageIO.write(new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB), "png", f.toFile());
+            javax.imageio.ImageIO.write(
+                    new java.awt.image.BufferedImage(40, 32, java.awt.image.BufferedImage.TYPE_INT_RGB),
+                    "png",
+                    f.toFile());
             byte[] honest = java.nio.file.Files.readAllBytes(f);
             byte[][] bombs = {bomb("20000x20000.png"), bomb("20000x20000.jpg")};
             var pool = java.util.concurrent.Executors.newFixedThreadPool(8);
             try {
-                List<java.util.concurrent.Future<long[]>> results = new ArrayList<>();  // {is bomb, status, nanos}
+                List<java.util.concurrent.Future<long[]>> results = new ArrayList<>(); // {is bomb, status, nanos}
                 for (int i = 0; i < 64; i++) {
                     boolean isBomb = i % 2 == 0;
                     byte[] body = isBomb ? bombs[i / 2 % 2] : honest;
                     results.add(pool.submit(() -> {
                         long t0 = System.nanoTime();
-                        int status = http.send(HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
-                                HttpResponse.BodyHandlers.discarding()).statusCode();
+                        int status = http.send(
+                                        HttpRequest.newBuilder(uri)
+                                                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                                                .build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode();
                         return new long[] {isBomb ? 1 : 0, status, System.nanoTime() - t0};
                     }));
                 }
@@ -215,7 +245,8 @@ class EmbeddingServerTest {
                     if (v[0] == 0) honestMs.add(v[2] / 1e6);
                 }
                 honestMs.sort(null);
-                System.out.printf("bombs and honest requests: 32 + 32, honest p50 %.1f ms, p99 %.1f ms%n",
+                System.out.printf(
+                        "bombs and honest requests: 32 + 32, honest p50 %.1f ms, p99 %.1f ms%n",
                         honestMs.get(honestMs.size() / 2), honestMs.get((int) Math.ceil(0.99 * honestMs.size()) - 1));
             } finally {
                 pool.shutdownNow();
@@ -225,13 +256,29 @@ class EmbeddingServerTest {
 
     @Test
     void theQueueIsBoundedByBytes() throws Exception {
-        try (Model small = Model.create(CONFIG, Device.cpu(), 1); Encoder e = Encoder.of(small)) {
+        try (Model small = Model.create(CONFIG, Device.cpu(), 1);
+                Encoder e = Encoder.of(small)) {
             assertEquals(4096, EmbeddingServer.queueCapacity(e), "28 × 28 grey images: the count bound");
         }
-        try (Model big = Model.create(MaeConfig.builder().imgSize(224).patchSize(16).inChans(3).embedDim(8).depth(1)
-                .numHeads(1).decoderEmbedDim(8).decoderDepth(1).decoderNumHeads(1).build(), Device.cpu(), 1);
-             Encoder e = Encoder.of(big)) {
-            assertEquals((256 << 20) / (4 * 3 * 224 * 224), EmbeddingServer.queueCapacity(e), "224 × 224 RGB: 256 MiB of them");
+        try (Model big = Model.create(
+                        MaeConfig.builder()
+                                .imgSize(224)
+                                .patchSize(16)
+                                .inChans(3)
+                                .embedDim(8)
+                                .depth(1)
+                                .numHeads(1)
+                                .decoderEmbedDim(8)
+                                .decoderDepth(1)
+                                .decoderNumHeads(1)
+                                .build(),
+                        Device.cpu(),
+                        1);
+                Encoder e = Encoder.of(big)) {
+            assertEquals(
+                    (256 << 20) / (4 * 3 * 224 * 224),
+                    EmbeddingServer.queueCapacity(e),
+                    "224 × 224 RGB: 256 MiB of them");
         }
     }
 }

@@ -218,40 +218,24 @@ public final class FineTuner extends NativeResource {
      * Defaults as main_finetune.py: AdamW betas 0.9/0.999, eps 1e-8, weight decay 0.05, layer decay 0.75,
      * label smoothing 0.1; lr 1e-3 constant unless a schedule is given.
      */
-    public static final class Builder {
+    /**
+     * A fine-tuner's settings: {@link OptimizerBuilder}'s (AdamW 0.9/0.999, lr 1e-3, as main_finetune.py), layer-wise
+     * learning-rate decay and label smoothing.
+     */
+    public static final class Builder extends OptimizerBuilder<Builder> {
         private final Classifier classifier;
-        private double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.05;
         private double layerDecay = 0.75, labelSmoothing = 0.1;
-        private LrSchedule schedule;
-        private int maxNonFinite = 5;
-        private ProcessGroup group;
-        private long bucketBytes = 25L << 20;
-        private int stepThreads = Trainer.AUTO_STEP_THREADS;
 
         private Builder(Classifier classifier) {
+            super(1e-3, 0.9, 0.999);
             this.classifier = classifier;
         }
 
-        public Builder learningRate(double v) {
-            lr = v;
+        @Override
+        Builder self() {
             return this;
         }
 
-        public Builder weightDecay(double v) {
-            weightDecay = v;
-            return this;
-        }
-
-        public Builder betas(double b1, double b2) {
-            beta1 = b1;
-            beta2 = b2;
-            return this;
-        }
-
-        public Builder eps(double v) {
-            eps = v;
-            return this;
-        }
         /** The ratio of a block's learning rate to the next higher one's; 1 turns layer decay off. */
         public Builder layerDecay(double v) {
             layerDecay = v;
@@ -262,52 +246,18 @@ public final class FineTuner extends NativeResource {
             labelSmoothing = v;
             return this;
         }
-        /** A learning rate per update, in place of the constant {@link #learningRate}. */
-        public Builder schedule(LrSchedule v) {
-            schedule = v;
-            return this;
-        }
-        /** Updates in a row with a non-finite loss or gradient (each skipped) after which a step throws; 5 by default. */
-        public Builder maxConsecutiveNonFinite(int v) {
-            maxNonFinite = v;
-            return this;
-        }
-        /** Trains data-parallel over {@code g}: building is a collective that copies rank 0's weights to all ranks. */
-        public Builder processGroup(ProcessGroup g) {
-            group = g;
-            return this;
-        }
-        /** Size of the gradient buckets all-reduced together; 25 MiB by default. */
-        public Builder bucketBytes(long v) {
-            bucketBytes = v;
-            return this;
-        }
-        /**
-         * Data parallelism inside this process, on a CPU: each batch is cut into this many shards whose forward and
-         * backward passes run at once, one thread each (with its share of {@link Library#threads}), and their
-         * gradients are summed in shard order. Results are reproducible for a given count and equal to one unsplit
-         * step's up to rounding; masks (stochastic depth) are drawn for the whole batch first. Default:
-         * {@link Trainer#defaultStepThreads}. Ignored on CUDA.
-         */
-        public Builder stepThreads(int v) {
-            stepThreads = v;
-            return this;
-        }
 
         public FineTuner build() {
-            if (!(lr >= 0) || Double.isInfinite(lr))
-                throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
+            checkShared();
             if (!(layerDecay > 0 && layerDecay <= 1))
                 throw new IllegalArgumentException("layerDecay must be in (0, 1], got " + layerDecay);
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
-            if (maxNonFinite < 1)
-                throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             int shards = Trainer.resolveStepThreads(stepThreads, classifier.config(), classifier.device());
-            LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
+            LrSchedule lrs = lrSchedule();
             NativeResource.acquireAll(group, classifier);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment cfg = Trainer.adamwConfig(arena, lr, beta1, beta2, eps, weightDecay);
+                MemorySegment cfg = adamwConfig(arena);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);

@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_adamw_config;
 import dev.mae4j.bindings.mae_tensor_view;
 import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.ImageDataset;
@@ -332,17 +331,6 @@ public final class Trainer extends NativeResource {
     }
 
     /** torch.optim.AdamW's hyper-parameters as the C ABI's struct (shared with FineTuner). */
-    static MemorySegment adamwConfig(
-            Arena arena, double lr, double beta1, double beta2, double eps, double weightDecay) {
-        MemorySegment cfg = mae_adamw_config.allocate(arena);
-        mae_adamw_config.lr(cfg, lr);
-        mae_adamw_config.beta1(cfg, beta1);
-        mae_adamw_config.beta2(cfg, beta2);
-        mae_adamw_config.eps(cfg, eps);
-        mae_adamw_config.weight_decay(cfg, weightDecay);
-        return cfg;
-    }
-
     /** The model's weights and this trainer's optimiser state, as checkpoints see them. */
     private TrainingCheckpoint.Trainable checkpointed() {
         return new TrainingCheckpoint.Trainable(
@@ -397,101 +385,36 @@ public final class Trainer extends NativeResource {
     }
 
     /** Defaults: the paper's AdamW (lr 1.5e-4, betas 0.9/0.95, weight decay 0.05, eps 1e-8), constant lr. */
-    public static final class Builder {
+    /** A trainer's settings: {@link OptimizerBuilder}'s (AdamW 0.9/0.95, lr 1.5e-4) and gradient accumulation. */
+    public static final class Builder extends OptimizerBuilder<Builder> {
         private final Model model;
-        private double lr = 1.5e-4, beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0.05;
-        private LrSchedule schedule;
         private int accumulationSteps = 1;
-        private int maxNonFinite = 5;
-        private ProcessGroup group;
-        private long bucketBytes = 25L << 20;
-        private int stepThreads = AUTO_STEP_THREADS;
 
         private Builder(Model model) {
+            super(1.5e-4, 0.9, 0.95);
             this.model = model;
         }
 
-        public Builder learningRate(double v) {
-            lr = v;
+        @Override
+        Builder self() {
             return this;
         }
 
-        public Builder weightDecay(double v) {
-            weightDecay = v;
-            return this;
-        }
-
-        public Builder betas(double b1, double b2) {
-            beta1 = b1;
-            beta2 = b2;
-            return this;
-        }
-
-        public Builder eps(double v) {
-            eps = v;
-            return this;
-        }
-        /** A learning rate per update, in place of the constant {@link #learningRate}. */
-        public Builder schedule(LrSchedule v) {
-            schedule = v;
-            return this;
-        }
         /** Micro-batches per update (the reference's accum_iter); 1 by default. */
         public Builder accumulationSteps(int v) {
             accumulationSteps = v;
             return this;
         }
-        /**
-         * Updates in a row with a NaN or infinite loss or gradient (each skipped) after which a step throws
-         * NonFiniteLossException; 5 by default.
-         */
-        public Builder maxConsecutiveNonFinite(int v) {
-            maxNonFinite = v;
-            return this;
-        }
-        /**
-         * Trains data-parallel over {@code g}; building is then a collective (every rank builds its trainer), which
-         * copies rank 0's weights to all ranks.
-         */
-        public Builder processGroup(ProcessGroup g) {
-            group = g;
-            return this;
-        }
-        /** Size of the gradient buckets all-reduced together (DDP's bucket_cap_mb); 25 MiB by default. */
-        public Builder bucketBytes(long v) {
-            bucketBytes = v;
-            return this;
-        }
-        /**
-         * Data parallelism inside this process, on a CPU: each batch is cut into this many shards whose forward and
-         * backward passes run at once, one thread each (with its share of {@link Library#threads}), and their
-         * gradients are summed in shard order. Results are reproducible for a given count and equal to one unsplit
-         * step's up to rounding; masks are drawn for the whole batch first. Default:
-         * {@link Trainer#defaultStepThreads}. Ignored on CUDA.
-         */
-        public Builder stepThreads(int v) {
-            stepThreads = v;
-            return this;
-        }
 
         public Trainer build() {
-            if (!(lr >= 0) || Double.isInfinite(lr))
-                throw new IllegalArgumentException("learningRate must be finite and >= 0, got " + lr);
-            if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1), got " + beta1);
-            if (!(beta2 >= 0 && beta2 < 1)) throw new IllegalArgumentException("beta2 must be in [0, 1), got " + beta2);
-            if (!(eps > 0) || Double.isInfinite(eps))
-                throw new IllegalArgumentException("eps must be finite and > 0, got " + eps);
-            if (!(weightDecay >= 0) || Double.isInfinite(weightDecay))
-                throw new IllegalArgumentException("weightDecay must be finite and >= 0, got " + weightDecay);
+            checkShared();
             if (accumulationSteps < 1)
                 throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
-            if (maxNonFinite < 1)
-                throw new IllegalArgumentException("maxConsecutiveNonFinite must be >= 1, got " + maxNonFinite);
             int shards = resolveStepThreads(stepThreads, model.config(), model.device());
-            LrSchedule lrs = schedule != null ? schedule : LrSchedule.constant(lr);
+            LrSchedule lrs = lrSchedule();
             NativeResource.acquireAll(group, model);
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment cfg = adamwConfig(arena, lr, beta1, beta2, eps, weightDecay);
+                MemorySegment cfg = adamwConfig(arena);
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);

@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,26 +17,26 @@ import java.util.Map;
  * Parameters are named as that model's state_dict (cls_token, pos_embed, patch_embed.*, blocks.*, head.*,
  * fc_norm.*). Inference may run on many threads; training steps take the model exclusively.
  */
-public final class Classifier extends NativeResource {
+public final class Classifier extends Network {
     private final MemorySegment handle;
-    private final MaeConfig config;
-    private final Device device;
     private final int numClasses;
     private final double dropPathRate;
-    private final List<ParameterInfo> parameters;
-    private volatile Preprocessing preprocessing;
 
     private Classifier(MemorySegment handle, MaeConfig config, Device device, int numClasses, double dropPathRate) {
-        super(() -> Mae.mae_classifier_free(handle));
+        super(
+                handle,
+                config,
+                device,
+                () -> Mae.mae_classifier_free(handle),
+                new ParameterCalls(
+                        out -> Mae.mae_classifier_param_count(handle, out),
+                        (i, name, view, trainable) -> Mae.mae_classifier_param_info(handle, i, name, view, trainable),
+                        (n, out) -> Mae.mae_classifier_param_get(handle, n, out),
+                        (n, out) -> Mae.mae_classifier_grad_get(handle, n, out),
+                        (n, view) -> Mae.mae_classifier_param_set(handle, n, view)));
         this.handle = handle;
-        this.config = config;
-        this.device = device;
         this.numClasses = numClasses;
         this.dropPathRate = dropPathRate;
-        this.preprocessing = Preprocessing.defaultFor(config.inChans());
-        this.parameters = ParameterFiles.describe(
-                out -> Mae.mae_classifier_param_count(handle, out),
-                (i, name, view, trainable) -> Mae.mae_classifier_param_info(handle, i, name, view, trainable));
     }
 
     /**
@@ -127,7 +126,7 @@ public final class Classifier extends NativeResource {
             throw new CheckpointException(path, e.getMessage());
         }
         try {
-            ParameterFiles.load(path, weights.tensors, c.parameters, c::setParameter, name -> false);
+            ParameterFiles.load(path, weights.tensors, c.parameters(), c::setParameter, name -> false);
             c.preprocessing = p;
             return c;
         } catch (IOException | RuntimeException e) {
@@ -140,25 +139,11 @@ public final class Classifier extends NativeResource {
     public void save(Path path) throws IOException {
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
-        metadata.putAll(config.toMetadata());
+        metadata.putAll(config().toMetadata());
         metadata.put(NUM_CLASSES, Integer.toString(numClasses));
         metadata.put(DROP_PATH_RATE, Double.toString(dropPathRate));
-        metadata.putAll(preprocessing.toMetadata());
-        ParameterFiles.save(path, metadata, parameters, this::parameter);
-    }
-
-    /** How input pixels are normalised: read with the weights, taken from the encoder, or set; see {@link Model#preprocessing}. */
-    public Preprocessing preprocessing() {
-        return preprocessing;
-    }
-
-    /** Records the normalisation this classifier is trained with, for {@link #save} to write. */
-    public void setPreprocessing(Preprocessing preprocessing) {
-        if (preprocessing == null) throw new IllegalArgumentException("preprocessing must not be null");
-        if (preprocessing.channels() != config.inChans())
-            throw new IllegalArgumentException(
-                    "preprocessing has " + preprocessing.channels() + " channels, the classifier " + config.inChans());
-        this.preprocessing = preprocessing;
+        metadata.putAll(preprocessing().toMetadata());
+        ParameterFiles.save(path, metadata, parameters(), this::parameter);
     }
 
     /** Class scores [N, numClasses] of images [N, C, H, W]: evaluation mode, no gradients. Thread-safe. */
@@ -228,31 +213,6 @@ public final class Classifier extends NativeResource {
         }
     }
 
-    public Tensor parameter(String name) {
-        return getNamed(name, (n, out) -> Mae.mae_classifier_param_get(handle, n, out));
-    }
-
-    public Tensor gradient(String name) {
-        return getNamed(name, (n, out) -> Mae.mae_classifier_grad_get(handle, n, out));
-    }
-
-    public void setParameter(String name, Tensor value) {
-        setNamed(name, value, (n, view) -> Mae.mae_classifier_param_set(handle, n, view));
-    }
-
-    /** Every parameter in the reference state_dict's order. */
-    public List<ParameterInfo> parameters() {
-        return parameters;
-    }
-
-    public MaeConfig config() {
-        return config;
-    }
-
-    public Device device() {
-        return device;
-    }
-
     public int numClasses() {
         return numClasses;
     }
@@ -279,10 +239,6 @@ public final class Classifier extends NativeResource {
         } finally {
             release();
         }
-    }
-
-    MemorySegment handle() {
-        return handle;
     }
 
     @Override

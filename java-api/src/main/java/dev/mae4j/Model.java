@@ -19,22 +19,22 @@ import java.util.Map;
  * A masked autoencoder: a ViT encoder over the visible patches and a light decoder that reconstructs the
  * removed ones, with parameters named and initialised as the reference implementation's.
  */
-public final class Model extends NativeResource {
+public final class Model extends Network {
     private final MemorySegment handle;
-    private final MaeConfig config;
-    private final Device device;
-    private final List<ParameterInfo> parameters;
-    private volatile Preprocessing preprocessing;
 
     private Model(MemorySegment handle, MaeConfig config, Device device) {
-        super(() -> Mae.mae_model_free(handle));
+        super(
+                handle,
+                config,
+                device,
+                () -> Mae.mae_model_free(handle),
+                new ParameterCalls(
+                        out -> Mae.mae_model_param_count(handle, out),
+                        (i, name, view, trainable) -> Mae.mae_model_param_info(handle, i, name, view, trainable),
+                        (n, out) -> Mae.mae_model_param_get(handle, n, out),
+                        (n, out) -> Mae.mae_model_grad_get(handle, n, out),
+                        (n, view) -> Mae.mae_model_param_set(handle, n, view)));
         this.handle = handle;
-        this.config = config;
-        this.device = device;
-        this.preprocessing = Preprocessing.defaultFor(config.inChans());
-        this.parameters = ParameterFiles.describe(
-                out -> Mae.mae_model_param_count(handle, out),
-                (i, name, view, trainable) -> Mae.mae_model_param_info(handle, i, name, view, trainable));
     }
 
     /** A freshly initialised model; the same seed gives the same weights. */
@@ -115,7 +115,7 @@ public final class Model extends NativeResource {
         Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
         Model model = create(config, device, 0);
         try {
-            ParameterFiles.load(path, weights.tensors, model.parameters, model::setParameter, optional);
+            ParameterFiles.load(path, weights.tensors, model.parameters(), model::setParameter, optional);
             model.preprocessing = p;
             return model;
         } catch (IOException | RuntimeException e) {
@@ -128,27 +128,9 @@ public final class Model extends NativeResource {
     public void save(Path path) throws IOException {
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("format", "pt");
-        metadata.putAll(config.toMetadata());
-        metadata.putAll(preprocessing.toMetadata());
-        ParameterFiles.save(path, metadata, parameters, this::parameter);
-    }
-
-    /**
-     * How this model's input pixels are normalised: what its weights file recorded, what
-     * {@link #setPreprocessing} set, or (new models, files that record none) {@link Preprocessing#defaultFor}
-     * its channel count. {@link #save} and {@link #saveHuggingFace} write it.
-     */
-    public Preprocessing preprocessing() {
-        return preprocessing;
-    }
-
-    /** Records the normalisation this model is trained with, for {@link #save} to write. */
-    public void setPreprocessing(Preprocessing preprocessing) {
-        if (preprocessing == null) throw new IllegalArgumentException("preprocessing must not be null");
-        if (preprocessing.channels() != config.inChans())
-            throw new IllegalArgumentException(
-                    "preprocessing has " + preprocessing.channels() + " channels, the model " + config.inChans());
-        this.preprocessing = preprocessing;
+        metadata.putAll(config().toMetadata());
+        metadata.putAll(preprocessing().toMetadata());
+        ParameterFiles.save(path, metadata, parameters(), this::parameter);
     }
 
     /**
@@ -157,11 +139,11 @@ public final class Model extends NativeResource {
      */
     public void saveHuggingFace(Path dir, double maskRatio) throws IOException {
         if (dir == null) throw new IllegalArgumentException("dir must not be null");
-        Map<String, List<String>> names = Checkpoints.huggingFaceNames(parameters);
+        Map<String, List<String>> names = Checkpoints.huggingFaceNames(parameters());
         List<Tensor> values = new ArrayList<>();
         try {
             List<SafeTensors.Source> sources = new ArrayList<>();
-            for (ParameterInfo p : parameters) {
+            for (ParameterInfo p : parameters()) {
                 Tensor t = parameter(p.name());
                 values.add(t);
                 List<String> hf = names.get(p.name());
@@ -174,8 +156,8 @@ public final class Model extends NativeResource {
             }
             java.nio.file.Files.createDirectories(dir);
             SafeTensors.write(dir.resolve("model.safetensors"), Map.of("format", "pt"), sources);
-            HuggingFaceConfig.write(dir.resolve("config.json"), config, maskRatio);
-            preprocessing.writeHuggingFace(dir.resolve(Preprocessing.HF_FILE), config.imgSize());
+            HuggingFaceConfig.write(dir.resolve("config.json"), config(), maskRatio);
+            preprocessing().writeHuggingFace(dir.resolve(Preprocessing.HF_FILE), config().imgSize());
         } finally {
             values.forEach(Tensor::close);
         }
@@ -243,34 +225,6 @@ public final class Model extends NativeResource {
         }
     }
 
-    /** A copy of a parameter's current value. */
-    public Tensor parameter(String name) {
-        return getNamed(name, (n, out) -> Mae.mae_model_param_get(handle, n, out));
-    }
-
-    /** A copy of a parameter's gradient from the last {@link #forwardBackward}. */
-    public Tensor gradient(String name) {
-        return getNamed(name, (n, out) -> Mae.mae_model_grad_get(handle, n, out));
-    }
-
-    /** Overwrites a parameter (values converted to the model's precision); the shape must match. */
-    public void setParameter(String name, Tensor value) {
-        setNamed(name, value, (n, view) -> Mae.mae_model_param_set(handle, n, view));
-    }
-
-    /** Every parameter in the reference state_dict's order. */
-    public List<ParameterInfo> parameters() {
-        return parameters;
-    }
-
-    public MaeConfig config() {
-        return config;
-    }
-
-    public Device device() {
-        return device;
-    }
-
     /**
      * Diagnostics: the address of the image data the last forward pass computed on. It equals the
      * caller's segment address when the images were used in place (matching dtype and device).
@@ -284,11 +238,6 @@ public final class Model extends NativeResource {
         } finally {
             release();
         }
-    }
-
-    /** The native handle; call between acquire and release. */
-    MemorySegment handle() {
-        return handle;
     }
 
     @Override

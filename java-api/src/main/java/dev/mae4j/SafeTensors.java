@@ -194,8 +194,11 @@ final class SafeTensors implements AutoCloseable {
     static void write(Path path, Map<String, String> metadata, List<Source> tensors) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         header.put(METADATA_KEY, metadata);
+        // widest element first, as the reference writer orders them: every tensor then starts aligned to its type
+        List<Source> ordered = new ArrayList<>(tensors);
+        ordered.sort(Comparator.comparingLong((Source t) -> -t.dtype().byteSize()));
         long offset = 0;
-        for (Source t : tensors) {
+        for (Source t : ordered) {
             long bytes = t.data().byteSize();
             Map<String, Object> entry = new LinkedHashMap<>(); // a fixed order: identical models, identical files
             entry.put("dtype", t.dtype().safetensorsName());
@@ -213,7 +216,7 @@ final class SafeTensors implements AutoCloseable {
 
         AtomicFile.write(path, ch -> {
             writeFully(ch, head);
-            for (Source t : tensors) writeFully(ch, t.data().asByteBuffer());
+            for (Source t : ordered) writeFully(ch, t.data().asByteBuffer());
         });
     }
 

@@ -2,6 +2,7 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
+import dev.mae4j.data.LabelledDataset;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -9,6 +10,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Fine-tunes a {@link Classifier} end to end as the reference's main_finetune.py: label-smoothed
@@ -148,6 +150,70 @@ public final class FineTuner extends NativeResource {
 
     public void setOptimizerState(String name, Tensor value) {
         setNamed(name, value, (n, view) -> Mae.mae_finetuner_state_set(handle, n, view));
+    }
+
+    /** One update from batch {@code batchIndex}'s images and labels, e.g. with Mixup's soft targets. */
+    @FunctionalInterface
+    public interface LabelledStep {
+        double step(FineTuner tuner, long batchIndex, Tensor images, long[] labels) throws IOException;
+    }
+
+    /**
+     * Fine-tunes on {@code data} as {@link Trainer#fit} pretrains (this rank's shard of each epoch's order; resumable
+     * at the exact batch from {@link #stepCount()}), one update per batch of images and labels through
+     * {@link #step}, until {@code fit.updates()} updates. Returns the updates taken by this call.
+     */
+    public long fit(LabelledDataset data, Fit fit, Fit.Listener listener) throws IOException, InterruptedException {
+        return fit(
+                data,
+                fit,
+                (tuner, index, images, labels) -> {
+                    try (Tensor y = Tensor.fromLongs(labels, labels.length)) {
+                        return tuner.step(images, y);
+                    }
+                },
+                update -> {},
+                listener,
+                Map::of);
+    }
+
+    /**
+     * As {@link #fit(LabelledDataset, Fit, Fit.Listener)}, each batch through {@code step}; after each update
+     * {@code evaluation} (before the checkpoint, so that the checkpoint can carry it), and each checkpoint's progress
+     * also holds what {@code checkpointProgress} gives when it is written (its keys win over {@code fit.progress()}).
+     */
+    public long fit(
+            LabelledDataset data,
+            Fit fit,
+            LabelledStep step,
+            Fit.Evaluation evaluation,
+            Fit.Listener listener,
+            Supplier<Map<String, String>> checkpointProgress)
+            throws IOException, InterruptedException {
+        if (data == null
+                || fit == null
+                || step == null
+                || evaluation == null
+                || listener == null
+                || checkpointProgress == null)
+            throw new IllegalArgumentException(
+                    "data, fit, step, evaluation, listener and checkpointProgress must not be null");
+        return FitLoop.run(
+                data,
+                fit,
+                new FitLoop.Optimiser(() -> updates, () -> false, 1, schedule, group),
+                (b, loader) -> {
+                    int[] indices = loader.indices(b.index());
+                    long[] labels = new long[indices.length];
+                    for (int i = 0; i < indices.length; i++) labels[i] = data.label(indices[i]);
+                    try (Tensor images = b.images()) {
+                        return step.step(this, b.index(), images, labels);
+                    }
+                },
+                progress -> saveCheckpoint(fit.checkpoint(), progress),
+                evaluation,
+                listener,
+                checkpointProgress);
     }
 
     /**

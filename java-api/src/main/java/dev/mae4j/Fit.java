@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * How {@link Trainer#fit} runs: batches of {@code batchSize} images in per-epoch orders drawn from
+ * How {@link Trainer#fit} and {@link FineTuner#fit} run: batches of {@code batchSize} images in per-epoch orders drawn from
  * {@code seed}, each passed through {@code transform} (e.g. augmentation) on the loading thread, until the
  * trainer has taken {@code updates} updates; a checkpoint every {@code checkpointEvery} updates and at the end
  * when {@code checkpoint} is set, carrying {@code progress} (what a resumed run must share with this one).
@@ -35,6 +35,15 @@ public record Fit(
     /** What {@link Trainer#fit} reports after each update. */
     public record Update(
             long update, double epoch, double loss, double lr, double imagesPerSecond, double dataWaitFraction) {}
+
+    /**
+     * Runs after every update, before its checkpoint (which may then carry what it found), on every rank: e.g. a
+     * test-set evaluation at the end of each epoch. {@code update} is the number of updates taken so far.
+     */
+    @FunctionalInterface
+    public interface Evaluation {
+        void evaluate(long update) throws java.io.IOException;
+    }
 
     /** Receives every update; returning false stops the fit after it (and after its checkpoint). */
     @FunctionalInterface

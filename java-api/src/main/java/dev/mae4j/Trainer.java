@@ -2,14 +2,12 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_tensor_view;
-import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.ImageDataset;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -247,43 +245,19 @@ public final class Trainer extends NativeResource {
         if (data == null || masker == null || fit == null || listener == null || checkpointProgress == null)
             throw new IllegalArgumentException("data, masker, fit, listener and checkpointProgress must not be null");
         if (pending != 0) throw new IllegalStateException(pending + " micro-batches are accumulated: apply them first");
-        long first = stepCount() * accumulationSteps, end = fit.updates() * accumulationSteps, taken = 0;
-        long start = System.nanoTime(), images = 0;
-        double lossSum = 0;
-        int rank = group == null ? 0 : group.rank(), ranks = group == null ? 1 : group.worldSize();
-        try (BatchLoader loader =
-                new BatchLoader(data, fit.batchSize(), fit.seed(), first, end, 2, fit.transform(), rank, ranks)) {
-            for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
-                try (Tensor batch = b.images()) {
-                    lossSum += step(batch, masker);
-                }
-                images += fit.batchSize();
-                if (pending != 0) continue;
-                taken++;
-                long update = updates;
-                if (fit.checkpoint() != null && (update % fit.checkpointEvery() == 0 || update == fit.updates()))
-                    saveCheckpoint(fit.checkpoint(), masker, progressAt(fit, checkpointProgress));
-                double secs = (System.nanoTime() - start) / 1e9;
-                boolean go = listener.onUpdate(new Fit.Update(
-                        update,
-                        (double) (b.index() + 1) / loader.batchesPerEpoch(),
-                        lossSum / accumulationSteps,
-                        schedule.lr(update - 1),
-                        images * ranks / secs,
-                        loader.waitSeconds() / secs));
-                lossSum = 0;
-                // all ranks stop together, or the others would wait for this one's gradients until the timeout
-                if (group != null) go = group.allReduceSum(go ? 0L : 1L)[0] == 0;
-                if (!go) break;
-            }
-        }
-        return taken;
-    }
-
-    private static Map<String, String> progressAt(Fit fit, Supplier<Map<String, String>> checkpointProgress) {
-        Map<String, String> progress = new LinkedHashMap<>(fit.progress());
-        progress.putAll(checkpointProgress.get());
-        return progress;
+        return FitLoop.run(
+                data,
+                fit,
+                new FitLoop.Optimiser(() -> updates, () -> pending != 0, accumulationSteps, schedule, group),
+                (b, loader) -> {
+                    try (Tensor batch = b.images()) {
+                        return step(batch, masker);
+                    }
+                },
+                progress -> saveCheckpoint(fit.checkpoint(), masker, progress),
+                update -> {},
+                listener,
+                checkpointProgress);
     }
 
     /**

@@ -5,13 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Classifier;
 import dev.mae4j.Device;
 import dev.mae4j.FineTuner;
+import dev.mae4j.Fit;
 import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
 import dev.mae4j.Preprocessing;
 import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
-import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.LabelledDataset;
 import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandAugment;
@@ -280,67 +280,48 @@ final class FinetuneCommand implements Callable<Integer> {
                     clock.resumeFrom(progress);
                     System.out.printf("resuming from %s at update %d%n", checkpoint, tuner.stepCount());
                 }
-                long start = tuner.stepCount(), taken = 0;
-                double lossSum = 0;
-                long window = 0, imagesSeen = 0, t0 = System.nanoTime();
+                long start = tuner.stepCount();
+                long[] taken = {0};
+                double[] window = {0, 0}; // loss sum, updates
+                Fit fit =
+                        new Fit(batch, steps, seed, augmentation.transform(batch), checkpoint, checkpointEvery, runKey);
                 try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), start);
-                        TrainingProgress console = TrainingProgress.forConsole("finetune", steps, start);
-                        BatchLoader loader = new BatchLoader(
-                                train, batch, seed, start, steps, 2, augmentation.transform(batch), rank, ranks)) {
-                    long[] labels = new long[batch];
-                    for (BatchLoader.Batch b; (b = loader.next()) != null; ) {
-                        int[] idx = loader.indices(b.index());
-                        for (int i = 0; i < batch; i++) labels[i] = train.label(idx[i]);
-                        double loss;
-                        try (Tensor images = b.images()) {
-                            loss = augmentation.step(
-                                    tuner, b.index(), images, labels, train.classCount(), labelSmoothing);
-                        }
-                        long update = tuner.stepCount();
-                        imagesSeen += (long) batch * ranks;
-                        lossSum += loss;
-                        window++;
-                        double secs = (System.nanoTime() - t0) / 1e9;
-                        console.update(update, loss, imagesSeen / secs);
-                        if (update % logEvery == 0 || update == steps) {
-                            double epoch = (double) update / perEpoch;
-                            metrics.log(
-                                    update,
-                                    epoch,
-                                    lossSum / window,
-                                    schedule.lr(update - 1),
-                                    imagesSeen / secs,
-                                    loader.waitSeconds() / secs);
-                            console.log(
-                                    update,
-                                    epoch,
-                                    lossSum / window,
-                                    schedule.lr(update - 1),
-                                    imagesSeen / secs,
-                                    loader.waitSeconds() / secs);
-                            lossSum = 0;
-                            window = 0;
-                        }
-                        if (update % perEpoch == 0 || update == steps) {
-                            double top1 = top1(classifier, test, group);
-                            Map<String, Object> row = new LinkedHashMap<>();
-                            row.put("epoch", (double) update / perEpoch);
-                            row.put("step", update);
-                            row.put("test_top1", top1);
-                            perEpochTop1.add(row);
-                            System.out.printf(
-                                    "epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
-                        }
-                        if (update % checkpointEvery == 0 || update == steps) {
-                            Map<String, String> progress = new LinkedHashMap<>(runKey);
-                            progress.put(EVALUATIONS, JSON.writeValueAsString(perEpochTop1));
-                            tuner.saveCheckpoint(checkpoint, clock.stamp(progress));
-                        }
-                        if (++taken == interruptAfter && update < steps) {
-                            System.out.println("interrupted after " + taken + " updates");
-                            return 3;
-                        }
-                    }
+                        TrainingProgress console = TrainingProgress.forConsole("finetune", steps, start)) {
+                    tuner.fit(
+                            train,
+                            fit,
+                            (t, index, images, labels) ->
+                                    augmentation.step(t, index, images, labels, train.classCount(), labelSmoothing),
+                            update -> { // each epoch's end: the test set, which the checkpoint then carries
+                                if (update % perEpoch != 0 && update != steps) return;
+                                double top1 = top1(classifier, test, group);
+                                Map<String, Object> row = new LinkedHashMap<>();
+                                row.put("epoch", (double) update / perEpoch);
+                                row.put("step", update);
+                                row.put("test_top1", top1);
+                                perEpochTop1.add(row);
+                                System.out.printf(
+                                        "epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
+                            },
+                            u -> {
+                                console.update(u.update(), u.loss(), u.imagesPerSecond());
+                                window[0] += u.loss();
+                                window[1]++;
+                                if (u.update() % logEvery == 0 || u.update() == steps) {
+                                    double epoch = (double) u.update() / perEpoch, loss = window[0] / window[1];
+                                    metrics.log(
+                                            u.update(), epoch, loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
+                                    console.log(
+                                            u.update(), epoch, loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
+                                    window[0] = window[1] = 0;
+                                }
+                                return ++taken[0] < interruptAfter;
+                            },
+                            () -> clock.stamp(Map.of(EVALUATIONS, json(perEpochTop1))));
+                }
+                if (taken[0] == interruptAfter && tuner.stepCount() < steps) {
+                    System.out.println("interrupted after " + taken[0] + " updates");
+                    return 3;
                 }
                 if (!main) return 0;
                 classifier.save(out.resolve("classifier.safetensors"));
@@ -513,5 +494,14 @@ final class FinetuneCommand implements Callable<Integer> {
                     spec.commandLine(), "--mixup-switch-prob must be in [0, 1], got " + mixupSwitchProb);
         if (fromScratch && weights == null)
             System.out.println("no --weights: training MaeConfig.fashionMnistSmall()'s encoder from scratch");
+    }
+
+    /** The evaluations so far, as the checkpoint's progress keeps them. */
+    private static String json(List<Map<String, Object>> rows) {
+        try {
+            return JSON.writeValueAsString(rows);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

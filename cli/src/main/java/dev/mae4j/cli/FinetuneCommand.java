@@ -236,7 +236,6 @@ final class FinetuneCommand implements Callable<Integer> {
                     stepThreads == 1 ? "" : "s");
             if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
 
-            Map<String, Object> report = new LinkedHashMap<>();
             List<Map<String, Object>> perEpochTop1 = new ArrayList<>();
             // --from-scratch with --weights: the same architecture, fresh; without --weights the encoder already is
             try (Model fresh = fromScratch && weights != null ? Model.create(config, dev, seed) : null;
@@ -270,23 +269,22 @@ final class FinetuneCommand implements Callable<Integer> {
                 if (resume && Files.exists(checkpoint)) {
                     Map<String, String> progress = tuner.loadCheckpoint(checkpoint);
                     progress.putIfAbsent("auto_augment", "none"); // checkpoints from before RandAugment
-                    for (var e : runKey.entrySet())
-                        if (!e.getValue().equals(progress.get(e.getKey())))
-                            throw new ParameterException(
-                                    spec.commandLine(),
-                                    "the checkpoint was written with " + e.getKey() + " = " + progress.get(e.getKey())
-                                            + "; resume with the same value, not " + e.getValue());
+                    RunKey.requireSame(spec, runKey, progress);
                     perEpochTop1.addAll(JSON.readValue(progress.get(EVALUATIONS), EVALUATION_ROWS));
                     clock.resumeFrom(progress);
                     System.out.printf("resuming from %s at update %d%n", checkpoint, tuner.stepCount());
                 }
                 long start = tuner.stepCount();
-                long[] taken = {0};
-                double[] window = {0, 0}; // loss sum, updates
                 Fit fit =
                         new Fit(batch, steps, seed, augmentation.transform(batch), checkpoint, checkpointEvery, runKey);
-                try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), start);
-                        TrainingProgress console = TrainingProgress.forConsole("finetune", steps, start)) {
+                try (UpdateLog log = new UpdateLog(
+                        role.metricsFile(out),
+                        TrainingProgress.forConsole("finetune", steps, start),
+                        start,
+                        steps,
+                        logEvery,
+                        interruptAfter,
+                        update -> (double) update / perEpoch)) {
                     tuner.fit(
                             train,
                             fit,
@@ -303,25 +301,9 @@ final class FinetuneCommand implements Callable<Integer> {
                                 System.out.printf(
                                         "epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
                             },
-                            u -> {
-                                console.update(u.update(), u.loss(), u.imagesPerSecond());
-                                window[0] += u.loss();
-                                window[1]++;
-                                if (u.update() % logEvery == 0 || u.update() == steps) {
-                                    double epoch = (double) u.update() / perEpoch, loss = window[0] / window[1];
-                                    metrics.log(
-                                            u.update(), epoch, loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
-                                    console.log(
-                                            u.update(), epoch, loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
-                                    window[0] = window[1] = 0;
-                                }
-                                return ++taken[0] < interruptAfter;
-                            },
+                            log,
                             () -> clock.stamp(Map.of(EVALUATIONS, json(perEpochTop1))));
-                }
-                if (taken[0] == interruptAfter && tuner.stepCount() < steps) {
-                    System.out.println("interrupted after " + taken[0] + " updates");
-                    return 3;
+                    if (log.interrupted(tuner.stepCount())) return 3;
                 }
                 if (!main) return 0;
                 classifier.save(out.resolve("classifier.safetensors"));
@@ -337,41 +319,20 @@ final class FinetuneCommand implements Callable<Integer> {
                         "cross-entropy (label smoothing " + labelSmoothing + ")",
                         new LossPlot.Curve("test top-1 (%)", epochEnds, top1s));
                 double finalTop1 = (double) perEpochTop1.getLast().get("test_top1");
-                report.put("test_top1", finalTop1);
-                report.put(
-                        "init", scratch ? "scratch" : weights.toAbsolutePath().toString());
-                report.put("test_top1_per_epoch", perEpochTop1);
-                report.put("train_images", train.size());
-                report.put("test_images", test.size());
-                report.put("classes", train.classCount());
-                report.put("updates", steps);
-                report.put("skipped_updates", tuner.skippedUpdates());
-                report.put("batch", batch * ranks);
-                report.put("ranks", ranks);
-                report.put("step_threads", stepThreads);
-                report.put("epochs", epochs);
-                report.put("peak_lr", peakLr);
-                report.put("warmup_updates", warmup);
-                report.put("layer_decay", layerDecay);
-                report.put("weight_decay", weightDecay);
-                report.put("drop_path", dropPath);
-                report.put("label_smoothing", labelSmoothing);
-                report.put(
-                        "augment",
-                        !augment
-                                ? "none"
-                                : "RandomResizedCrop(" + cropMinScale + "-1) + flip"
-                                        + (randAugment() != null ? " + RandAugment(" + autoAugment + ")" : "")
-                                        + (reprob > 0 ? " + RandomErasing(" + reprob + ", pixel)" : ""));
-                report.put("auto_augment", augment ? autoAugment : "none");
-                report.put("reprob", augment ? reprob : 0);
-                report.put("mixup", mixupAlpha);
-                report.put("cutmix", cutmixAlpha);
-                report.put("mixup_prob", mixupProb);
-                report.put("mixup_switch_prob", mixupSwitchProb);
-                report.put("seed", seed);
-                report.put("config", config);
-                report.put("duration_s", clock.seconds());
+                Map<String, Object> report = report(
+                        finalTop1,
+                        scratch,
+                        perEpochTop1,
+                        train,
+                        test,
+                        steps,
+                        tuner.skippedUpdates(),
+                        ranks,
+                        stepThreads,
+                        peakLr,
+                        warmup,
+                        config,
+                        clock.seconds());
                 JSON.writerWithDefaultPrettyPrinter()
                         .writeValue(out.resolve("report.json").toFile(), report);
                 System.out.printf(
@@ -503,5 +464,58 @@ final class FinetuneCommand implements Callable<Integer> {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /** report.json: the result and everything that produced it. */
+    private Map<String, Object> report(
+            double finalTop1,
+            boolean scratch,
+            List<Map<String, Object>> perEpochTop1,
+            LabelledDataset train,
+            LabelledDataset test,
+            long steps,
+            long skipped,
+            int ranks,
+            int stepThreads,
+            double peakLr,
+            long warmup,
+            MaeConfig config,
+            double seconds) {
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("test_top1", finalTop1);
+        report.put("init", scratch ? "scratch" : weights.toAbsolutePath().toString());
+        report.put("test_top1_per_epoch", perEpochTop1);
+        report.put("train_images", train.size());
+        report.put("test_images", test.size());
+        report.put("classes", train.classCount());
+        report.put("updates", steps);
+        report.put("skipped_updates", skipped);
+        report.put("batch", batch * ranks);
+        report.put("ranks", ranks);
+        report.put("step_threads", stepThreads);
+        report.put("epochs", epochs);
+        report.put("peak_lr", peakLr);
+        report.put("warmup_updates", warmup);
+        report.put("layer_decay", layerDecay);
+        report.put("weight_decay", weightDecay);
+        report.put("drop_path", dropPath);
+        report.put("label_smoothing", labelSmoothing);
+        report.put(
+                "augment",
+                !augment
+                        ? "none"
+                        : "RandomResizedCrop(" + cropMinScale + "-1) + flip"
+                                + (randAugment() != null ? " + RandAugment(" + autoAugment + ")" : "")
+                                + (reprob > 0 ? " + RandomErasing(" + reprob + ", pixel)" : ""));
+        report.put("auto_augment", augment ? autoAugment : "none");
+        report.put("reprob", augment ? reprob : 0);
+        report.put("mixup", mixupAlpha);
+        report.put("cutmix", cutmixAlpha);
+        report.put("mixup_prob", mixupProb);
+        report.put("mixup_switch_prob", mixupSwitchProb);
+        report.put("seed", seed);
+        report.put("config", config);
+        report.put("duration_s", seconds);
+        return report;
     }
 }

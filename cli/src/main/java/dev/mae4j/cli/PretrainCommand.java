@@ -219,24 +219,7 @@ final class PretrainCommand implements Callable<Integer> {
                 ? (stepsOption == null ? 2400 : stepsOption)
                 : Math.max(1, Math.round(epochs * (perRank / batch) / accumIter));
         IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
-        MaeConfig config;
-        try {
-            config = MaeConfig.fashionMnist().toBuilder()
-                    .imgSize(imgSize)
-                    .patchSize(patchSize)
-                    .inChans(inChans)
-                    .embedDim(embedDim)
-                    .depth(depth)
-                    .numHeads(numHeads)
-                    .decoderEmbedDim(decoderEmbedDim)
-                    .decoderDepth(decoderDepth)
-                    .decoderNumHeads(decoderNumHeads)
-                    .normPixLoss(normPixLoss)
-                    .precision(precision.dtype())
-                    .build();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "bad architecture: " + e.getMessage());
-        }
+        MaeConfig config = architecture();
         if (dataset.height() != config.imgSize() || dataset.channels() != config.inChans())
             throw new ParameterException(
                     spec.commandLine(),
@@ -254,21 +237,7 @@ final class PretrainCommand implements Callable<Integer> {
 
         Files.createDirectories(out);
         Path checkpoint = out.resolve("checkpoint.safetensors"), weights = out.resolve("last.safetensors");
-        Map<String, String> runKey = new LinkedHashMap<>(); // what a resumed run must share with the first
-        runKey.put("batch", Integer.toString(batch));
-        runKey.put("accum_iter", Integer.toString(accumIter));
-        runKey.put("world_size", Integer.toString(ranks));
-        runKey.put("seed", Long.toString(seed));
-        runKey.put("data", source.toAbsolutePath().toString());
-        runKey.put("augment", Boolean.toString(augment));
-        runKey.put("mask_type", maskType);
-        runKey.put("mask_ratio", Double.toString(maskRatio));
-        runKey.put("norm_pix_loss", Boolean.toString(normPixLoss));
-        runKey.put("steps", Long.toString(steps)); // the schedule depends on these
-        runKey.put("peak_lr", Double.toString(peakLr));
-        runKey.put("min_lr", Double.toString(minLr));
-        runKey.put("warmup_steps", Long.toString(warmup));
-        runKey.put("weight_decay", Double.toString(weightDecay));
+        Map<String, String> runKey = runKey(source, steps, peakLr, warmup, ranks);
 
         int stepThreads = threads.resolve(config, dev);
         try (ProcessGroup group = role.join();
@@ -293,12 +262,7 @@ final class PretrainCommand implements Callable<Integer> {
                             "the checkpoint was trained with " + model.preprocessing() + ", this run normalises with "
                                     + norm + ": resume with the same data and --image-mean/--image-std");
                 progress.putIfAbsent("world_size", "1"); // checkpoints from before data parallelism
-                for (var e : runKey.entrySet())
-                    if (!e.getValue().equals(progress.get(e.getKey())))
-                        throw new ParameterException(
-                                spec.commandLine(),
-                                "the checkpoint was written with " + e.getKey() + " = " + progress.get(e.getKey())
-                                        + "; resume with the same value, not " + e.getValue());
+                RunKey.requireSame(spec, runKey, progress);
                 clock.resumeFrom(progress);
                 System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
             }
@@ -343,33 +307,16 @@ final class PretrainCommand implements Callable<Integer> {
                         }
                     };
             Fit fit = new Fit(batch, steps, seed, transform, checkpoint, checkpointEvery, runKey);
-            long[] taken = {0};
-            double[] window = {0, 0}; // loss sum, updates
-            try (MetricsLog metrics = new MetricsLog(role.metricsFile(out), trainer.stepCount());
-                    TrainingProgress console = TrainingProgress.forConsole(steps, trainer.stepCount())) {
-                trainer.fit(
-                        dataset,
-                        masker,
-                        fit,
-                        u -> {
-                            console.update(u.update(), u.loss(), u.imagesPerSecond());
-                            window[0] += u.loss();
-                            window[1]++;
-                            if (u.update() % logEvery == 0 || u.update() == steps) {
-                                double loss = window[0] / window[1];
-                                metrics.log(
-                                        u.update(), u.epoch(), loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
-                                console.log(
-                                        u.update(), u.epoch(), loss, u.lr(), u.imagesPerSecond(), u.dataWaitFraction());
-                                window[0] = window[1] = 0;
-                            }
-                            return ++taken[0] < interruptAfter;
-                        },
-                        () -> clock.stamp(Map.of()));
-            }
-            if (taken[0] == interruptAfter && trainer.stepCount() < steps) {
-                System.out.println("interrupted after " + taken[0] + " updates");
-                return 3;
+            try (UpdateLog log = new UpdateLog(
+                    role.metricsFile(out),
+                    TrainingProgress.forConsole(steps, trainer.stepCount()),
+                    trainer.stepCount(),
+                    steps,
+                    logEvery,
+                    interruptAfter,
+                    null)) {
+                trainer.fit(dataset, masker, fit, log, () -> clock.stamp(Map.of()));
+                if (log.interrupted(trainer.stepCount())) return 3;
             }
             if (!main) return 0;
             model.save(weights);
@@ -461,5 +408,46 @@ final class PretrainCommand implements Callable<Integer> {
                     spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
         if (!(baseLr > 0))
             throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
+    }
+
+    /** The architecture the options describe. */
+    private MaeConfig architecture() {
+        try {
+            return MaeConfig.fashionMnist().toBuilder()
+                    .imgSize(imgSize)
+                    .patchSize(patchSize)
+                    .inChans(inChans)
+                    .embedDim(embedDim)
+                    .depth(depth)
+                    .numHeads(numHeads)
+                    .decoderEmbedDim(decoderEmbedDim)
+                    .decoderDepth(decoderDepth)
+                    .decoderNumHeads(decoderNumHeads)
+                    .normPixLoss(normPixLoss)
+                    .precision(precision.dtype())
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "bad architecture: " + e.getMessage());
+        }
+    }
+
+    /** What a resumed run must share with the first (RunKey.requireSame). */
+    private Map<String, String> runKey(Path source, long steps, double peakLr, long warmup, int ranks) {
+        Map<String, String> runKey = new LinkedHashMap<>();
+        runKey.put("batch", Integer.toString(batch));
+        runKey.put("accum_iter", Integer.toString(accumIter));
+        runKey.put("world_size", Integer.toString(ranks));
+        runKey.put("seed", Long.toString(seed));
+        runKey.put("data", source.toAbsolutePath().toString());
+        runKey.put("augment", Boolean.toString(augment));
+        runKey.put("mask_type", maskType);
+        runKey.put("mask_ratio", Double.toString(maskRatio));
+        runKey.put("norm_pix_loss", Boolean.toString(normPixLoss));
+        runKey.put("steps", Long.toString(steps)); // the schedule depends on these
+        runKey.put("peak_lr", Double.toString(peakLr));
+        runKey.put("min_lr", Double.toString(minLr));
+        runKey.put("warmup_steps", Long.toString(warmup));
+        runKey.put("weight_decay", Double.toString(weightDecay));
+        return runKey;
     }
 }

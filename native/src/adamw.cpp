@@ -54,8 +54,9 @@ AdamW::AdamW(std::vector<Param>& params, const mae_adamw_config& cfg, const Grou
         const auto g = group(p);
         require(std::isfinite(g.lr_scale) && g.lr_scale >= 0,
                 "lr_scale of '" + p.name + "' must be finite and >= 0, got " + std::to_string(g.lr_scale));
-        slots_.push_back(
-            {p.name, p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), g.decay, g.lr_scale});
+        slots_.push_back({p.name, p.value, torch::zeros_like(p.value), torch::zeros_like(p.value), g.decay, g.lr_scale,
+                          fusable(p.value)});
+        fused_everywhere_ = fused_everywhere_ && slots_.back().fused;
     }
     for (const auto& s : slots_) slot_sizes_.push_back(s.param.numel());
     for (const auto& s : slots_) state_names_.push_back("exp_avg." + s.name);
@@ -99,12 +100,6 @@ void AdamW::settle(bool skipped) {
     if (!skipped) applied_.add_(1);
 }
 
-bool AdamW::fused_everywhere() const {
-    for (const auto& s : slots_)
-        if (!fusable(s.param)) return false;
-    return true;
-}
-
 void AdamW::update(double t, const std::optional<torch::Tensor>& found_inf, StepThreads* threads) {
     torch::NoGradGuard no_grad;
     const auto weight_decay = [&](const Slot& s) { return s.decay ? cfg_.weight_decay : 0.0; };
@@ -123,7 +118,7 @@ void AdamW::update(double t, const std::optional<torch::Tensor>& found_inf, Step
             auto& s = slots_[i];
             if (!s.param.grad().defined()) return;
             const double lr = cfg_.lr * s.lr_scale;  // util/lr_sched.py: lr * param_group["lr_scale"]
-            if (!fusable(s.param)) {
+            if (!s.fused) {
                 update_with_tensor_ops(s.param, s.param.grad(), s.exp_avg, s.exp_avg_sq, lr, weight_decay(s),
                                        cfg_.beta1, cfg_.beta2, cfg_.eps, t);
                 return;
@@ -138,7 +133,7 @@ void AdamW::update(double t, const std::optional<torch::Tensor>& found_inf, Step
     for (size_t i = 0; i < slots_.size(); ++i) {
         auto& s = slots_[i];
         if (!s.param.grad().defined()) continue;
-        if (fusable(s.param)) {
+        if (s.fused) {
             groups[{s.lr_scale, weight_decay(s)}].push_back(i);
         } else {
             update_with_tensor_ops(s.param, s.param.grad(), s.exp_avg, s.exp_avg_sq, cfg_.lr * s.lr_scale,

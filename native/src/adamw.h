@@ -42,7 +42,7 @@ public:
     void settle(bool skipped);
     // Whether every trained parameter takes ATen's fused kernel (a floating dtype, contiguous, CPU or CUDA):
     // step_unless() needs it, having no host-side fallback that can wait for found_inf.
-    bool fused_everywhere() const;
+    bool fused_everywhere() const { return fused_everywhere_; }
     // Counts an update that was skipped (a non-finite gradient): no tensor changes and the bias correction's
     // count ("step") stays, as torch's GradScaler skips optimizer.step(); the step count advances so that
     // schedules and data positions keyed to it stay in step.
@@ -66,11 +66,13 @@ private:
         torch::Tensor param, exp_avg, exp_avg_sq;
         bool decay;
         double lr_scale;
+        bool fused;  // ATen's fused kernel takes it (parameters keep their dtype and layout)
     };
     std::vector<Slot> slots_;
     std::vector<int64_t> slot_sizes_;  // elements per slot: how step() shares the slots out over threads
     std::vector<std::string> state_names_;
     mae_adamw_config cfg_;
+    bool fused_everywhere_ = true;
     int64_t step_ = 0;
     torch::Tensor applied_ = torch::zeros({1}, torch::kFloat64);
     torch::Tensor fused_step_;  // F32 [] on the parameters' device: the update's number, as the fused kernel reads it

@@ -117,12 +117,7 @@ final class Checkpoints {
         long[] shape = e.shape().length == 0 ? new long[] {1} : e.shape();
         switch (e.dtype()) {
             case "F32", "F64", "I64": {
-                DType dtype = DType.ofSafetensorsName(e.dtype());
-                if (e.data().byteSize() > 0 && e.data().address() % dtype.byteSize() == 0)
-                    return Tensor.wrap(e.data(), dtype, shape);
-                Tensor t = Tensor.zeros(dtype, shape); // empty, or not aligned (the format does not promise it): a copy
-                MemorySegment.copy(e.data(), 0, t.segment(), 0, e.data().byteSize());
-                return t;
+                return SafeTensors.inPlaceOrCopied(e.data(), DType.ofSafetensorsName(e.dtype()), shape);
             }
             case "F16", "BF16": {
                 Tensor t = Tensor.zeros(DType.F32, shape);

@@ -190,6 +190,17 @@ final class SafeTensors implements AutoCloseable {
         }
     }
 
+    /**
+     * A tensor's bytes as a tensor: used in place when aligned to the element type, else copied (empty tensors; files
+     * whose writer did not order tensors widest first: the format does not promise alignment).
+     */
+    static Tensor inPlaceOrCopied(MemorySegment data, DType dtype, long[] shape) {
+        if (data.byteSize() > 0 && data.address() % dtype.byteSize() == 0) return Tensor.wrap(data, dtype, shape);
+        Tensor t = Tensor.zeros(dtype, shape);
+        MemorySegment.copy(data, 0, t.segment(), 0, data.byteSize());
+        return t;
+    }
+
     /** Writes atomically: a temporary file beside {@code path}, flushed to disk, then renamed over it. */
     static void write(Path path, Map<String, String> metadata, List<Source> tensors) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();

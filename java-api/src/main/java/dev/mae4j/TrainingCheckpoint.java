@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -195,7 +194,7 @@ final class TrainingCheckpoint {
                 if (dtype == null || e.shape().length == 0)
                     throw new CheckpointException(
                             file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
-                try (Tensor t = inPlaceOrCopied(e.data(), dtype, e.shape())) {
+                try (Tensor t = SafeTensors.inPlaceOrCopied(e.data(), dtype, e.shape())) {
                     restore.accept(e.name(), t);
                 } catch (IllegalArgumentException bad) {
                     throw new CheckpointException(file, bad.getMessage());
@@ -208,13 +207,5 @@ final class TrainingCheckpoint {
             Preprocessing preprocessing = Preprocessing.recordedIn(file, meta);
             return new Read(updates, progress, preprocessing);
         }
-    }
-
-    // Files written before tensors were ordered widest first may hold an F64 at an offset that is not a multiple of 8.
-    private static Tensor inPlaceOrCopied(MemorySegment data, DType dtype, long[] shape) {
-        if (data.address() % dtype.byteSize() == 0) return Tensor.wrap(data, dtype, shape);
-        Tensor t = Tensor.zeros(dtype, shape);
-        MemorySegment.copy(data, 0, t.segment(), 0, data.byteSize());
-        return t;
     }
 }

@@ -209,9 +209,12 @@ public class LeakTest {
     private static long[][] soak(String workload, int cycles, long leakBytes) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                // C1 only: C2's compiler arenas come and go in malloc too, and would blur the count
+                // Everything compiled on first call, by C1 alone: compiles that happen later, as methods get hot,
+                // take and free hundreds of KiB in malloc well after the warm-up (a CI run saw +364 KiB in one
+                // interval) and would blur the count
                 "-Xmx32m",
                 "-XX:+UseSerialGC",
+                "-Xcomp",
                 "-XX:TieredStopAtLevel=1",
                 "--enable-native-access=ALL-UNNAMED",
                 "-cp",

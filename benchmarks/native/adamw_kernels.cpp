@@ -47,14 +47,16 @@ std::vector<Shape> trained_shapes(const mae_config& c) {
     mae_device cpu{MAE_DEVICE_CPU, 0};
     mae_model* model = nullptr;
     check(mae_model_create(&c, &cpu, 0, &model), "mae_model_create");
+    mae_params* params = nullptr;
+    check(mae_model_params(model, &params), "mae_model_params");
     int64_t count = 0;
-    check(mae_model_param_count(model, &count), "mae_model_param_count");
+    check(mae_params_count(params, &count), "mae_params_count");
     std::vector<Shape> shapes;
     for (int64_t i = 0; i < count; ++i) {
         const char* name = nullptr;
         mae_tensor_view view{};
         int32_t trainable = 0;
-        check(mae_model_param_info(model, i, &name, &view, &trainable), "mae_model_param_info");
+        check(mae_params_info(params, i, &name, &view, &trainable), "mae_params_info");
         if (!trainable) continue;
         const std::string n = name;
         const bool bias = n.size() >= 5 && n.compare(n.size() - 5, 5, ".bias") == 0;

@@ -121,7 +121,9 @@ struct Driver {
         check(mae_masker_random(0.75, 0, &masker), "mae_masker_random");
         mae_adamw_config adamw{1.5e-4, 0.9, 0.95, 1e-8, 0.05};
         check(mae_trainer_create(model, &adamw, &trainer), "mae_trainer_create");
-        check(mae_trainer_set_step_threads(trainer, step_threads), "mae_trainer_set_step_threads");
+        mae_training* training = nullptr;
+        check(mae_trainer_training(trainer, &training), "mae_trainer_training");
+        check(mae_training_set_step_threads(training, step_threads), "mae_training_set_step_threads");
 
         pixels.resize(static_cast<size_t>(batch) * cfg.in_chans * cfg.img_size * cfg.img_size);
         std::mt19937 gen(0);

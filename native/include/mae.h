@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 16
+#define MAE_ABI_VERSION 17
 
 #define MAE_MAX_DIMS 8
 
@@ -70,6 +70,11 @@ typedef struct mae_tensor mae_tensor;
 typedef struct mae_classifier mae_classifier;
 typedef struct mae_finetuner mae_finetuner;
 typedef struct mae_process_group mae_process_group;
+/* Borrowed views into a handle above, never freed, valid while their owner lives: the parameters of a model or a
+   classifier (mae_model_params, mae_classifier_params), the training of a trainer or a fine-tuner
+   (mae_trainer_training, mae_finetuner_training). What both kinds have is reached through them once. */
+typedef struct mae_params mae_params;
+typedef struct mae_training mae_training;
 
 /* The architecture, named as the reference MaskedAutoencoderViT's arguments. */
 typedef struct mae_config {
@@ -230,13 +235,8 @@ int32_t mae_masker_state_set(mae_masker* m, const mae_tensor_view* state);
 int32_t mae_model_create(const mae_config* config, const mae_device* device, uint64_t seed, mae_model** out);
 int32_t mae_model_free(mae_model* m);
 int32_t mae_model_config(const mae_model* m, mae_config* out);
-int32_t mae_model_param_count(const mae_model* m, int64_t* out);
-/* name_out stays valid while the model lives; shape_out gets dtype and shape, data = NULL. */
-int32_t mae_model_param_info(const mae_model* m, int64_t index, const char** name_out,
-                             mae_tensor_view* shape_out, int32_t* trainable_out);
-int32_t mae_model_param_get(const mae_model* m, const char* name, mae_tensor** out);
-int32_t mae_model_param_set(mae_model* m, const char* name, const mae_tensor_view* value);
-int32_t mae_model_grad_get(const mae_model* m, const char* name, mae_tensor** out);
+/* The model's parameters (mae_params_*). */
+int32_t mae_model_params(mae_model* m, mae_params** out);
 /* images: [N, C, H, W], F32 or F64. */
 int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_masker* masker, int32_t flags,
                           mae_forward_result* out);
@@ -253,14 +253,9 @@ int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out);
 /* Trainers: one forward, backward and AdamW update per step. */
 int32_t mae_trainer_create(mae_model* m, const mae_adamw_config* config, mae_trainer** out);
 int32_t mae_trainer_free(mae_trainer* t);
-int32_t mae_trainer_set_lr(mae_trainer* t, double lr);
+/* The trainer's learning rate, counts and optimiser state (mae_training_*). */
+int32_t mae_trainer_training(mae_trainer* t, mae_training** out);
 int32_t mae_trainer_step(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double* loss_out);
-int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out);
-/* Updates skipped because a loss or gradient was NaN or infinite: the weights and AdamW's moments stayed as they
-   were, while the update count still advanced (schedules and data positions stay in step). The step returns
-   its non-finite loss. */
-int32_t mae_trainer_skipped_count(const mae_trainer* t, int64_t* out);
-int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step);
 
 /* Gradient accumulation: each call runs forward and backward on a micro-batch and adds
    loss_scale · its gradients (loss_scale = 1/k for k micro-batches); mae_trainer_apply then takes one AdamW
@@ -268,12 +263,6 @@ int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step);
 int32_t mae_trainer_accumulate(mae_trainer* t, const mae_tensor_view* images, mae_masker* masker, double loss_scale,
                                int32_t flags, double* loss_out);
 int32_t mae_trainer_apply(mae_trainer* t);
-
-/* The optimiser's state for checkpoints: "exp_avg.<param>" and "exp_avg_sq.<param>" per trained parameter. */
-int32_t mae_trainer_state_count(const mae_trainer* t, int64_t* out);
-int32_t mae_trainer_state_info(const mae_trainer* t, int64_t index, const char** name_out, mae_tensor_view* shape_out);
-int32_t mae_trainer_state_get(const mae_trainer* t, const char* name, mae_tensor** out);
-int32_t mae_trainer_state_set(mae_trainer* t, const char* name, const mae_tensor_view* value);
 
 /* Classifiers for fine-tuning: the reference models_vit.VisionTransformer with global pooling (patch tokens
    mean-pooled, fc_norm, a linear head). The encoder (cls_token, pos_embed, patch_embed, blocks) is copied
@@ -286,12 +275,8 @@ int32_t mae_classifier_num_classes(const mae_classifier* c, int32_t* out);
 /* The stochastic-depth generator's state (U8), to resume a fine-tune's exact drop-path draws. */
 int32_t mae_classifier_rng_state_get(mae_classifier* c, mae_tensor** out);
 int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* state);
-int32_t mae_classifier_param_count(const mae_classifier* c, int64_t* out);
-int32_t mae_classifier_param_info(const mae_classifier* c, int64_t index, const char** name_out,
-                                  mae_tensor_view* shape_out, int32_t* trainable_out);
-int32_t mae_classifier_param_get(const mae_classifier* c, const char* name, mae_tensor** out);
-int32_t mae_classifier_param_set(mae_classifier* c, const char* name, const mae_tensor_view* value);
-int32_t mae_classifier_grad_get(const mae_classifier* c, const char* name, mae_tensor** out);
+/* The classifier's parameters (mae_params_*). */
+int32_t mae_classifier_params(mae_classifier* c, mae_params** out);
 /* Evaluation: images [N, C, H, W] -> logits [N, num_classes]; no gradients, no stochastic depth. */
 int32_t mae_classifier_logits(mae_classifier* c, const mae_tensor_view* images, mae_tensor** out);
 /* Evaluation: images [N, C, H, W] -> the head's input [N, embed_dim]: patch tokens mean-pooled, then fc_norm. */
@@ -301,27 +286,47 @@ int32_t mae_classifier_features(mae_classifier* c, const mae_tensor_view* images
 int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, const mae_tensor_view* labels,
                             double label_smoothing, int32_t flags, double* loss_out);
 
+/* Parameters of a model or a classifier, listed in the reference state_dict's order and naming. */
+int32_t mae_params_count(const mae_params* p, int64_t* out);
+/* name_out stays valid while the owner lives; shape_out gets dtype and shape, data = NULL. */
+int32_t mae_params_info(const mae_params* p, int64_t index, const char** name_out, mae_tensor_view* shape_out,
+                        int32_t* trainable_out);
+int32_t mae_params_get(const mae_params* p, const char* name, mae_tensor** out);
+/* Overwrites a parameter with values converted to its dtype; the shape must match. */
+int32_t mae_params_set(mae_params* p, const char* name, const mae_tensor_view* value);
+/* The gradient of the last backward pass (MAE_ERR_INVALID_STATE before any). */
+int32_t mae_params_grad_get(const mae_params* p, const char* name, mae_tensor** out);
+
 /* Fine-tuners: one training-mode forward, backward and AdamW update per step, with layer-wise learning-rate
    decay (lr · layer_decay^(depth + 1 − layer), layer 0 = embeddings, i + 1 = blocks.i) and no weight decay
    on 1-D parameters, pos_embed and cls_token, as the reference's param_groups_lrd. */
 int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, double layer_decay,
                              double label_smoothing, mae_finetuner** out);
 int32_t mae_finetuner_free(mae_finetuner* t);
-int32_t mae_finetuner_set_lr(mae_finetuner* t, double lr);
+/* The fine-tuner's learning rate, counts and optimiser state (mae_training_*). */
+int32_t mae_finetuner_training(mae_finetuner* t, mae_training** out);
 int32_t mae_finetuner_step(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* labels,
                            double* loss_out);
 /* The same update with soft targets [N, num_classes] F32/F64 (finite, non-negative, rows summing to 1; e.g. Mixup's
    mixed, smoothed one-hot rows) and timm's SoftTargetCrossEntropy; the tuner's label smoothing is not added. */
 int32_t mae_finetuner_step_soft(mae_finetuner* t, const mae_tensor_view* images, const mae_tensor_view* targets,
                                 double* loss_out);
-int32_t mae_finetuner_step_count(const mae_finetuner* t, int64_t* out);
-int32_t mae_finetuner_skipped_count(const mae_finetuner* t, int64_t* out);
-int32_t mae_finetuner_set_step_count(mae_finetuner* t, int64_t step);
-int32_t mae_finetuner_state_count(const mae_finetuner* t, int64_t* out);
-int32_t mae_finetuner_state_info(const mae_finetuner* t, int64_t index, const char** name_out,
-                                 mae_tensor_view* shape_out);
-int32_t mae_finetuner_state_get(const mae_finetuner* t, const char* name, mae_tensor** out);
-int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_tensor_view* value);
+
+/* The training of a trainer or a fine-tuner: AdamW's learning rate and update count (the schedule's position and
+   its bias correction) and the updates skipped because a loss or gradient was NaN or infinite: the weights and
+   AdamW's moments stayed as they were, while the update count still advanced (schedules and data positions stay
+   in step); the step returns its non-finite loss. */
+int32_t mae_training_set_lr(mae_training* t, double lr);
+int32_t mae_training_step_count(const mae_training* t, int64_t* out);
+int32_t mae_training_skipped_count(const mae_training* t, int64_t* out);
+int32_t mae_training_set_step_count(mae_training* t, int64_t step);
+/* The optimiser's state for checkpoints: "exp_avg.<param>" and "exp_avg_sq.<param>" per trained parameter, then
+   "step". */
+int32_t mae_training_state_count(const mae_training* t, int64_t* out);
+int32_t mae_training_state_info(const mae_training* t, int64_t index, const char** name_out,
+                                mae_tensor_view* shape_out);
+int32_t mae_training_state_get(const mae_training* t, const char* name, mae_tensor** out);
+int32_t mae_training_state_set(mae_training* t, const char* name, const mae_tensor_view* value);
 
 /* Process groups (c10d): data-parallel training over processes and machines. Every rank must make the same
    collective calls in the same order. Creating one blocks until all world_size ranks have arrived, or fails
@@ -340,13 +345,12 @@ int32_t mae_process_group_broadcast(mae_process_group* g, const mae_tensor_view*
 /* Every rank's `in` (all of one dtype and shape): out [world_size, ...in.shape]. */
 int32_t mae_process_group_all_gather(mae_process_group* g, const mae_tensor_view* in, mae_tensor** out);
 
-/* Makes a trainer data-parallel over `group` (a collective: every rank calls it). Copies rank 0's parameters to
-   all ranks; from then on every update uses the gradients averaged over the ranks, all-reduced in buckets of
-   about bucket_bytes (DDP's default is 25 MiB), and steps return the loss averaged over the ranks. A non-finite
-   loss or gradient on any rank skips the update on all. After MAE_ERR_PEER_FAILURE the trainer is unusable. */
-int32_t mae_trainer_set_process_group(mae_trainer* t, mae_process_group* group, int64_t bucket_bytes);
-/* The same for a fine-tuner: rank 0's classifier weights everywhere, then averaged gradients and losses. */
-int32_t mae_finetuner_set_process_group(mae_finetuner* t, mae_process_group* group, int64_t bucket_bytes);
+/* Makes a trainer or fine-tuner data-parallel over `group` (a collective: every rank calls it). Copies rank 0's
+   parameters to all ranks; from then on every update uses the gradients averaged over the ranks, all-reduced in
+   buckets of about bucket_bytes (DDP's default is 25 MiB), and steps return the loss averaged over the ranks. A
+   non-finite loss or gradient on any rank skips the update on all. After MAE_ERR_PEER_FAILURE the training is
+   unusable. */
+int32_t mae_training_set_process_group(mae_training* t, mae_process_group* group, int64_t bucket_bytes);
 
 /* Data parallelism inside the process (CPU): each batch (micro-batch) is cut into `threads` near-equal shards
    whose forward and backward passes run at once, one thread each, with single-threaded BLAS; the gradients are
@@ -354,8 +358,7 @@ int32_t mae_finetuner_set_process_group(mae_finetuner* t, mae_process_group* gro
    to rounding. Masks and stochastic depth are drawn for the whole batch first. 1 (the default) turns it off;
    it is ignored on CUDA. Use it with one intra-op thread (mae_set_num_threads(1)) and at most one thread per core.
    While a split step runs, OpenBLAS is set to one thread for the whole process (restored afterwards). */
-int32_t mae_trainer_set_step_threads(mae_trainer* t, int32_t threads);
-int32_t mae_finetuner_set_step_threads(mae_finetuner* t, int32_t threads);
+int32_t mae_training_set_step_threads(mae_training* t, int32_t threads);
 
 #ifdef __cplusplus
 }

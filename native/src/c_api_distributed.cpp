@@ -99,17 +99,9 @@ int32_t mae_process_group_all_gather(mae_process_group* g, const mae_tensor_view
     });
 }
 
-int32_t mae_trainer_set_process_group(mae_trainer* t, mae_process_group* group, int64_t bucket_bytes) {
+int32_t mae_training_set_process_group(mae_training* t, mae_process_group* group, int64_t bucket_bytes) {
     return guarded([&] {
-        require_ptr(t, "trainer");
-        require_ptr(group, "group");
-        t->impl->set_process_group(group->impl, bucket_bytes);
-    });
-}
-
-int32_t mae_finetuner_set_process_group(mae_finetuner* t, mae_process_group* group, int64_t bucket_bytes) {
-    return guarded([&] {
-        require_ptr(t, "fine-tuner");
+        require_ptr(t, "training");
         require_ptr(group, "group");
         t->impl->set_process_group(group->impl, bucket_bytes);
     });

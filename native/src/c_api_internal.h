@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <memory>
+#include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "classifier.h"
 #include "distributed.h"
@@ -17,24 +19,43 @@
 #include "model.h"
 #include "trainer.h"
 
+// A model's or classifier's parameters: borrowed, it lives inside its owner's handle (mae_model_params).
+struct mae_params {
+    std::vector<mae::Param>* params;
+    std::shared_mutex* lock;
+};
+// A trainer's or fine-tuner's training: borrowed the same way (mae_trainer_training).
+struct mae_training {
+    mae::AnyTraining* impl;
+};
+
 struct mae_model {
+    explicit mae_model(std::shared_ptr<mae::MaeModel> m) : impl(std::move(m)), params{&impl->params(), &impl->lock()} {}
     std::shared_ptr<mae::MaeModel> impl;
     std::atomic<uint64_t> last_input_address{0};
+    mae_params params;
 };
 struct mae_masker {
     std::unique_ptr<mae::Masker> impl;
 };
 struct mae_trainer {
+    explicit mae_trainer(std::unique_ptr<mae::Trainer> t) : impl(std::move(t)), training{impl.get()} {}
     std::unique_ptr<mae::Trainer> impl;
+    mae_training training;
 };
 struct mae_tensor {
     torch::Tensor value;  // host, contiguous
 };
 struct mae_classifier {
+    explicit mae_classifier(std::shared_ptr<mae::VitClassifier> c)
+        : impl(std::move(c)), params{&impl->params(), &impl->lock()} {}
     std::shared_ptr<mae::VitClassifier> impl;
+    mae_params params;
 };
 struct mae_finetuner {
+    explicit mae_finetuner(std::unique_ptr<mae::FineTuner> t) : impl(std::move(t)), training{impl.get()} {}
     std::unique_ptr<mae::FineTuner> impl;
+    mae_training training;
 };
 struct mae_process_group {
     std::shared_ptr<mae::ProcessGroup> impl;  // shared with the trainers made data-parallel over it

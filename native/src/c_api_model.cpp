@@ -9,53 +9,6 @@ namespace {
 
 using namespace mae::abi;
 
-// Parameter access shared by models and classifiers (both have params(), param(name) and lock()).
-template <class Net>
-void describe_param(const Net& net, int64_t index, const char** name_out, mae_tensor_view* shape_out,
-                    int32_t* trainable_out) {
-    const auto& params = net.params();
-    mae::require(index >= 0 && index < static_cast<int64_t>(params.size()),
-                 "index must be in [0, " + std::to_string(params.size()) + "), got " + std::to_string(index));
-    const auto& p = params[static_cast<size_t>(index)];
-    if (name_out) *name_out = p.name.c_str();
-    if (shape_out) mae::describe(p.value, shape_out);
-    if (trainable_out) *trainable_out = p.trainable ? 1 : 0;
-}
-
-template <class Net>
-mae_tensor* copy_param(const Net& net, const char* name) {
-    require_ptr(name, "name");
-    std::shared_lock<std::shared_mutex> lock(net.lock());
-    return export_tensor(net.param(name).value.clone());
-}
-
-template <class Net>
-void overwrite_param(Net& net, const char* name, const mae_tensor_view* value) {
-    require_ptr(name, "name");
-    auto src = mae::wrap_view(value, "value");
-    std::unique_lock<std::shared_mutex> lock(net.lock());
-    const auto& p = net.param(name);
-    mae::require(src.sizes().equals(p.value.sizes()), std::string("parameter '") + name + "' has shape " +
-                                                          mae::shape_string(p.value.sizes()) + ", got " +
-                                                          mae::shape_string(src.sizes()));
-    mae::require(src.is_floating_point(), std::string("parameter '") + name + "' needs F32 or F64 values");
-    torch::NoGradGuard no_grad;
-    p.value.copy_(src);
-}
-
-template <class Net>
-mae_tensor* copy_grad(const Net& net, const char* name) {
-    require_ptr(name, "name");
-    std::shared_lock<std::shared_mutex> lock(net.lock());
-    const auto& p = net.param(name);
-    if (!p.trainable) throw mae::InvalidArgument(std::string("parameter '") + name + "' is not trained");
-    const auto& g = p.value.grad();
-    if (!g.defined())
-        throw mae::InvalidState(std::string("no gradient for '") + name +
-                                "': run a forward pass with MAE_FORWARD_BACKWARD first");
-    return export_tensor(g.clone());
-}
-
 // The encoder's features [N, 1 + L, D] of caller images, shaped by `pool` (e.g. into [N, D]).
 template <class Pool>
 int32_t encode_with(mae_model* m, const mae_tensor_view* images, mae_tensor** out, Pool&& pool) {
@@ -84,9 +37,7 @@ int32_t mae_model_create(const mae_config* config, const mae_device* device, uin
         require_ptr(out, "out");
         mae::validate_config(*config);
         auto dev = device_of(device);
-        auto model = std::make_unique<mae_model>();
-        model->impl = std::make_shared<mae::MaeModel>(*config, dev, seed);
-        *out = model.release();
+        *out = new mae_model(std::make_shared<mae::MaeModel>(*config, dev, seed));
     });
 }
 
@@ -102,42 +53,11 @@ int32_t mae_model_config(const mae_model* m, mae_config* out) {
     });
 }
 
-int32_t mae_model_param_count(const mae_model* m, int64_t* out) {
+int32_t mae_model_params(mae_model* m, mae_params** out) {
     return guarded([&] {
         require_ptr(m, "model");
         require_ptr(out, "out");
-        *out = static_cast<int64_t>(m->impl->params().size());
-    });
-}
-
-int32_t mae_model_param_info(const mae_model* m, int64_t index, const char** name_out, mae_tensor_view* shape_out,
-                             int32_t* trainable_out) {
-    return guarded([&] {
-        require_ptr(m, "model");
-        describe_param(*m->impl, index, name_out, shape_out, trainable_out);
-    });
-}
-
-int32_t mae_model_param_get(const mae_model* m, const char* name, mae_tensor** out) {
-    return guarded([&] {
-        require_ptr(m, "model");
-        require_ptr(out, "out");
-        *out = copy_param(*m->impl, name);
-    });
-}
-
-int32_t mae_model_param_set(mae_model* m, const char* name, const mae_tensor_view* value) {
-    return guarded([&] {
-        require_ptr(m, "model");
-        overwrite_param(*m->impl, name, value);
-    });
-}
-
-int32_t mae_model_grad_get(const mae_model* m, const char* name, mae_tensor** out) {
-    return guarded([&] {
-        require_ptr(m, "model");
-        require_ptr(out, "out");
-        *out = copy_grad(*m->impl, name);
+        *out = &m->params;
     });
 }
 
@@ -206,7 +126,7 @@ int32_t mae_classifier_create(const mae_model* encoder, int32_t num_classes, dou
         require_ptr(out, "out");
         std::shared_lock<std::shared_mutex> lock(encoder->impl->lock());
         auto impl = std::make_shared<mae::VitClassifier>(*encoder->impl, num_classes, drop_path_rate, seed);
-        *out = new mae_classifier{std::move(impl)};
+        *out = new mae_classifier(std::move(impl));
     });
 }
 
@@ -240,42 +160,11 @@ int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* s
     });
 }
 
-int32_t mae_classifier_param_count(const mae_classifier* c, int64_t* out) {
+int32_t mae_classifier_params(mae_classifier* c, mae_params** out) {
     return guarded([&] {
         require_ptr(c, "classifier");
         require_ptr(out, "out");
-        *out = static_cast<int64_t>(c->impl->params().size());
-    });
-}
-
-int32_t mae_classifier_param_info(const mae_classifier* c, int64_t index, const char** name_out,
-                                  mae_tensor_view* shape_out, int32_t* trainable_out) {
-    return guarded([&] {
-        require_ptr(c, "classifier");
-        describe_param(*c->impl, index, name_out, shape_out, trainable_out);
-    });
-}
-
-int32_t mae_classifier_param_get(const mae_classifier* c, const char* name, mae_tensor** out) {
-    return guarded([&] {
-        require_ptr(c, "classifier");
-        require_ptr(out, "out");
-        *out = copy_param(*c->impl, name);
-    });
-}
-
-int32_t mae_classifier_param_set(mae_classifier* c, const char* name, const mae_tensor_view* value) {
-    return guarded([&] {
-        require_ptr(c, "classifier");
-        overwrite_param(*c->impl, name, value);
-    });
-}
-
-int32_t mae_classifier_grad_get(const mae_classifier* c, const char* name, mae_tensor** out) {
-    return guarded([&] {
-        require_ptr(c, "classifier");
-        require_ptr(out, "out");
-        *out = copy_grad(*c->impl, name);
+        *out = &c->params;
     });
 }
 
@@ -333,6 +222,72 @@ int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, co
             c10::InferenceMode inference;  // no autograd bookkeeping at all
             *loss_out = loss_of().item<double>();
         }
+    });
+}
+
+// --- parameters of a model or a classifier ---
+
+int32_t mae_params_count(const mae_params* p, int64_t* out) {
+    return guarded([&] {
+        require_ptr(p, "params");
+        require_ptr(out, "out");
+        *out = static_cast<int64_t>(p->params->size());  // the list never changes: no lock
+    });
+}
+
+int32_t mae_params_info(const mae_params* p, int64_t index, const char** name_out, mae_tensor_view* shape_out,
+                        int32_t* trainable_out) {
+    return guarded([&] {
+        require_ptr(p, "params");
+        const auto& params = *p->params;
+        mae::require(index >= 0 && index < static_cast<int64_t>(params.size()),
+                     "index must be in [0, " + std::to_string(params.size()) + "), got " + std::to_string(index));
+        const auto& param = params[static_cast<size_t>(index)];
+        if (name_out) *name_out = param.name.c_str();
+        if (shape_out) mae::describe(param.value, shape_out);
+        if (trainable_out) *trainable_out = param.trainable ? 1 : 0;
+    });
+}
+
+int32_t mae_params_get(const mae_params* p, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(p, "params");
+        require_ptr(name, "name");
+        require_ptr(out, "out");
+        std::shared_lock<std::shared_mutex> lock(*p->lock);
+        *out = export_tensor(mae::find_param(*p->params, name).value.clone());
+    });
+}
+
+int32_t mae_params_set(mae_params* p, const char* name, const mae_tensor_view* value) {
+    return guarded([&] {
+        require_ptr(p, "params");
+        require_ptr(name, "name");
+        auto src = mae::wrap_view(value, "value");
+        std::unique_lock<std::shared_mutex> lock(*p->lock);
+        const auto& param = mae::find_param(*p->params, name);
+        mae::require(src.sizes().equals(param.value.sizes()), std::string("parameter '") + name + "' has shape " +
+                                                                  mae::shape_string(param.value.sizes()) + ", got " +
+                                                                  mae::shape_string(src.sizes()));
+        mae::require(src.is_floating_point(), std::string("parameter '") + name + "' needs F32 or F64 values");
+        torch::NoGradGuard no_grad;
+        param.value.copy_(src);
+    });
+}
+
+int32_t mae_params_grad_get(const mae_params* p, const char* name, mae_tensor** out) {
+    return guarded([&] {
+        require_ptr(p, "params");
+        require_ptr(name, "name");
+        require_ptr(out, "out");
+        std::shared_lock<std::shared_mutex> lock(*p->lock);
+        const auto& param = mae::find_param(*p->params, name);
+        if (!param.trainable) throw mae::InvalidArgument(std::string("parameter '") + name + "' is not trained");
+        const auto& g = param.value.grad();
+        if (!g.defined())
+            throw mae::InvalidState(std::string("no gradient for '") + name +
+                                    "': run a forward pass with MAE_FORWARD_BACKWARD first");
+        *out = export_tensor(g.clone());
     });
 }
 

@@ -1,23 +1,10 @@
-// The C ABI, training section: trainers (pretraining) and fine-tuners: steps, accumulation, optimiser state.
+// The C ABI, training section: trainers (pretraining) and fine-tuners, their steps and accumulation, and the
+// training both have (mae_training): learning rate, counts, optimiser state, step threads.
 #include <mutex>
 #include <shared_mutex>
 
 #include "c_api_internal.h"
 #include "tensors.h"
-
-namespace {
-
-using namespace mae::abi;
-
-// The optimiser state's name and shape (shapes never change, so no lock).
-template <class Train>
-void describe_state(Train& t, int64_t index, const char** name_out, mae_tensor_view* shape_out) {
-    const auto& name = t.state_name(index);
-    if (name_out) *name_out = name.c_str();
-    if (shape_out) mae::describe(t.optimizer().state(name), shape_out);
-}
-
-}  // namespace
 
 using namespace mae::abi;
 
@@ -29,7 +16,7 @@ int32_t mae_trainer_create(mae_model* m, const mae_adamw_config* config, mae_tra
         require_ptr(config, "config");
         require_ptr(out, "out");
         std::unique_lock<std::shared_mutex> lock(m->impl->lock());
-        *out = new mae_trainer{std::make_unique<mae::Trainer>(m->impl, *config)};
+        *out = new mae_trainer(std::make_unique<mae::Trainer>(m->impl, *config));
     });
 }
 
@@ -37,10 +24,11 @@ int32_t mae_trainer_free(mae_trainer* t) {
     return guarded([&] { delete t; });
 }
 
-int32_t mae_trainer_set_lr(mae_trainer* t, double lr) {
+int32_t mae_trainer_training(mae_trainer* t, mae_training** out) {
     return guarded([&] {
         require_ptr(t, "trainer");
-        t->impl->set_lr(lr);
+        require_ptr(out, "out");
+        *out = &t->training;
     });
 }
 
@@ -51,29 +39,6 @@ int32_t mae_trainer_step(mae_trainer* t, const mae_tensor_view* images, mae_mask
         require_ptr(loss_out, "loss_out");
         auto raw = mae::wrap_view(images, "images");
         *loss_out = t->impl->step(raw, *masker->impl);
-    });
-}
-
-int32_t mae_trainer_step_count(const mae_trainer* t, int64_t* out) {
-    return guarded([&] {
-        require_ptr(t, "trainer");
-        require_ptr(out, "out");
-        *out = t->impl->step_count();
-    });
-}
-
-int32_t mae_trainer_skipped_count(const mae_trainer* t, int64_t* out) {
-    return guarded([&] {
-        require_ptr(t, "trainer");
-        require_ptr(out, "out");
-        *out = t->impl->skipped_updates();
-    });
-}
-
-int32_t mae_trainer_set_step_count(mae_trainer* t, int64_t step) {
-    return guarded([&] {
-        require_ptr(t, "trainer");
-        t->impl->set_step_count(step);
     });
 }
 
@@ -97,38 +62,6 @@ int32_t mae_trainer_apply(mae_trainer* t) {
     });
 }
 
-int32_t mae_trainer_state_count(const mae_trainer* t, int64_t* out) {
-    return guarded([&] {
-        require_ptr(t, "trainer");
-        require_ptr(out, "out");
-        *out = static_cast<int64_t>(t->impl->state_names().size());
-    });
-}
-
-int32_t mae_trainer_state_info(const mae_trainer* t, int64_t index, const char** name_out, mae_tensor_view* shape_out) {
-    return guarded([&] {
-        require_ptr(t, "trainer");
-        describe_state(*t->impl, index, name_out, shape_out);
-    });
-}
-
-int32_t mae_trainer_state_get(const mae_trainer* t, const char* name, mae_tensor** out) {
-    return guarded([&] {
-        require_ptr(t, "trainer");
-        require_ptr(out, "out");
-        require_ptr(name, "name");
-        *out = export_tensor(t->impl->state_copy(name));
-    });
-}
-
-int32_t mae_trainer_state_set(mae_trainer* t, const char* name, const mae_tensor_view* value) {
-    return guarded([&] {
-        require_ptr(t, "trainer");
-        require_ptr(name, "name");
-        t->impl->state_set(name, mae::wrap_view(value, "value"));
-    });
-}
-
 int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, double layer_decay,
                              double label_smoothing, mae_finetuner** out) {
     return guarded([&] {
@@ -136,7 +69,7 @@ int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, 
         require_ptr(config, "config");
         require_ptr(out, "out");
         std::unique_lock<std::shared_mutex> lock(c->impl->lock());
-        *out = new mae_finetuner{std::make_unique<mae::FineTuner>(c->impl, *config, layer_decay, label_smoothing)};
+        *out = new mae_finetuner(std::make_unique<mae::FineTuner>(c->impl, *config, layer_decay, label_smoothing));
     });
 }
 
@@ -144,10 +77,11 @@ int32_t mae_finetuner_free(mae_finetuner* t) {
     return guarded([&] { delete t; });
 }
 
-int32_t mae_finetuner_set_lr(mae_finetuner* t, double lr) {
+int32_t mae_finetuner_training(mae_finetuner* t, mae_training** out) {
     return guarded([&] {
         require_ptr(t, "finetuner");
-        t->impl->set_lr(lr);
+        require_ptr(out, "out");
+        *out = &t->training;
     });
 }
 
@@ -170,75 +104,77 @@ int32_t mae_finetuner_step_soft(mae_finetuner* t, const mae_tensor_view* images,
     });
 }
 
-int32_t mae_finetuner_step_count(const mae_finetuner* t, int64_t* out) {
+// --- the training of a trainer or a fine-tuner ---
+
+int32_t mae_training_set_lr(mae_training* t, double lr) {
     return guarded([&] {
-        require_ptr(t, "finetuner");
+        require_ptr(t, "training");
+        t->impl->set_lr(lr);
+    });
+}
+
+int32_t mae_training_step_count(const mae_training* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "training");
         require_ptr(out, "out");
         *out = t->impl->step_count();
     });
 }
 
-int32_t mae_finetuner_skipped_count(const mae_finetuner* t, int64_t* out) {
+int32_t mae_training_skipped_count(const mae_training* t, int64_t* out) {
     return guarded([&] {
-        require_ptr(t, "finetuner");
+        require_ptr(t, "training");
         require_ptr(out, "out");
         *out = t->impl->skipped_updates();
     });
 }
 
-int32_t mae_finetuner_set_step_count(mae_finetuner* t, int64_t step) {
+int32_t mae_training_set_step_count(mae_training* t, int64_t step) {
     return guarded([&] {
-        require_ptr(t, "finetuner");
+        require_ptr(t, "training");
         t->impl->set_step_count(step);
     });
 }
 
-int32_t mae_finetuner_state_count(const mae_finetuner* t, int64_t* out) {
+int32_t mae_training_set_step_threads(mae_training* t, int32_t threads) {
     return guarded([&] {
-        require_ptr(t, "finetuner");
+        require_ptr(t, "training");
+        t->impl->set_step_threads(threads);
+    });
+}
+
+int32_t mae_training_state_count(const mae_training* t, int64_t* out) {
+    return guarded([&] {
+        require_ptr(t, "training");
         require_ptr(out, "out");
         *out = static_cast<int64_t>(t->impl->state_names().size());
     });
 }
 
-int32_t mae_finetuner_state_info(const mae_finetuner* t, int64_t index, const char** name_out,
-                                 mae_tensor_view* shape_out) {
+int32_t mae_training_state_info(const mae_training* t, int64_t index, const char** name_out,
+                                mae_tensor_view* shape_out) {
     return guarded([&] {
-        require_ptr(t, "finetuner");
-        describe_state(*t->impl, index, name_out, shape_out);
+        require_ptr(t, "training");
+        const auto& name = t->impl->state_name(index);
+        if (name_out) *name_out = name.c_str();
+        if (shape_out) mae::describe(t->impl->optimizer().state(name), shape_out);  // shapes never change: no lock
     });
 }
 
-int32_t mae_finetuner_state_get(const mae_finetuner* t, const char* name, mae_tensor** out) {
+int32_t mae_training_state_get(const mae_training* t, const char* name, mae_tensor** out) {
     return guarded([&] {
-        require_ptr(t, "finetuner");
-        require_ptr(out, "out");
+        require_ptr(t, "training");
         require_ptr(name, "name");
+        require_ptr(out, "out");
         *out = export_tensor(t->impl->state_copy(name));
     });
 }
 
-int32_t mae_finetuner_state_set(mae_finetuner* t, const char* name, const mae_tensor_view* value) {
+int32_t mae_training_state_set(mae_training* t, const char* name, const mae_tensor_view* value) {
     return guarded([&] {
-        require_ptr(t, "finetuner");
+        require_ptr(t, "training");
         require_ptr(name, "name");
         t->impl->state_set(name, mae::wrap_view(value, "value"));
-    });
-}
-
-// --- process groups ---
-
-int32_t mae_trainer_set_step_threads(mae_trainer* t, int32_t threads) {
-    return guarded([&] {
-        require_ptr(t, "trainer");
-        t->impl->set_step_threads(threads);
-    });
-}
-
-int32_t mae_finetuner_set_step_threads(mae_finetuner* t, int32_t threads) {
-    return guarded([&] {
-        require_ptr(t, "fine-tuner");
-        t->impl->set_step_threads(threads);
     });
 }
 

@@ -36,29 +36,45 @@ torch::Tensor non_finite_flag(const torch::Tensor& loss, const std::vector<Param
 // The trainable parameters' tensors, in order.
 std::vector<torch::Tensor> trainable(const std::vector<Param>& params);
 
+// What a training offers whatever it trains: the C ABI's mae_training reaches a Trainer or a FineTuner through it.
+class AnyTraining {
+public:
+    virtual ~AnyTraining() = default;
+    virtual void set_lr(double lr) = 0;
+    virtual int64_t step_count() const = 0;
+    virtual void set_step_count(int64_t step) = 0;
+    // Updates skipped because a loss or gradient was not finite: weights and optimiser state stayed as they were.
+    virtual int64_t skipped_updates() const = 0;
+    // Splits each batch over this many threads (1: no split; ignored on CUDA); see step_threads.h.
+    virtual void set_step_threads(int threads) = 0;
+    // Data parallelism: rank 0's parameters are copied to every rank now, and each update uses the gradients
+    // averaged over the group's ranks; losses returned are averaged over the ranks too.
+    virtual void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) = 0;
+    // The optimiser state for checkpoints (AdamW::state_names): its names, a copy of one, and its overwrite
+    // (shape and F32/F64 checked; "step" a whole number >= 0).
+    virtual const std::vector<std::string>& state_names() const = 0;
+    virtual const std::string& state_name(int64_t index) const = 0;
+    virtual torch::Tensor state_copy(const std::string& name) = 0;
+    virtual void state_set(const std::string& name, const torch::Tensor& value) = 0;
+    virtual AdamW& optimizer() = 0;
+};
+
 // The optimisation of one network (MaeModel or VitClassifier: params(), lock(), device()); its subclasses add the
 // loss. Methods that read or change state take the network's lock themselves.
 template <class Net>
-class Training {
+class Training : public AnyTraining {
 public:
-    virtual ~Training() = default;
-    void set_lr(double lr);
-    int64_t step_count() const { return optimizer_.step_count(); }
-    void set_step_count(int64_t step);
-    // Updates skipped because a loss or gradient was not finite: weights and optimiser state stayed as they were.
-    int64_t skipped_updates() const { return skipped_; }
-    // Splits each batch over this many threads (1: no split; ignored on CUDA); see step_threads.h.
-    void set_step_threads(int threads);
-    // Data parallelism: rank 0's parameters are copied to every rank now, and each update uses the gradients
-    // averaged over the group's ranks; losses returned are averaged over the ranks too.
-    void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes);
-    // The optimiser state for checkpoints (AdamW::state_names): its names, a copy of one, and its overwrite
-    // (shape and F32/F64 checked; "step" a whole number >= 0).
-    const std::vector<std::string>& state_names() const { return optimizer_.state_names(); }
-    const std::string& state_name(int64_t index) const;
-    torch::Tensor state_copy(const std::string& name);
-    void state_set(const std::string& name, const torch::Tensor& value);
-    AdamW& optimizer() { return optimizer_; }
+    void set_lr(double lr) override;
+    int64_t step_count() const override { return optimizer_.step_count(); }
+    void set_step_count(int64_t step) override;
+    int64_t skipped_updates() const override { return skipped_; }
+    void set_step_threads(int threads) override;
+    void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) override;
+    const std::vector<std::string>& state_names() const override { return optimizer_.state_names(); }
+    const std::string& state_name(int64_t index) const override;
+    torch::Tensor state_copy(const std::string& name) override;
+    void state_set(const std::string& name, const torch::Tensor& value) override;
+    AdamW& optimizer() override { return optimizer_; }
     Net& model() { return *model_; }
 
 protected:

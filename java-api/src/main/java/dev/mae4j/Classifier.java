@@ -23,17 +23,7 @@ public final class Classifier extends Network {
     private final double dropPathRate;
 
     private Classifier(MemorySegment handle, MaeConfig config, Device device, int numClasses, double dropPathRate) {
-        super(
-                handle,
-                config,
-                device,
-                () -> Mae.mae_classifier_free(handle),
-                new ParameterCalls(
-                        out -> Mae.mae_classifier_param_count(handle, out),
-                        (i, name, view, trainable) -> Mae.mae_classifier_param_info(handle, i, name, view, trainable),
-                        (n, out) -> Mae.mae_classifier_param_get(handle, n, out),
-                        (n, out) -> Mae.mae_classifier_grad_get(handle, n, out),
-                        (n, view) -> Mae.mae_classifier_param_set(handle, n, view)));
+        super(handle, config, device, () -> Mae.mae_classifier_free(handle), Mae::mae_classifier_params);
         this.handle = handle;
         this.numClasses = numClasses;
         this.dropPathRate = dropPathRate;

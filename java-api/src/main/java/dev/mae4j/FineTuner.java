@@ -8,7 +8,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -20,36 +19,21 @@ import java.util.function.Supplier;
  * ({@link Builder#processGroup}) it trains data-parallel as {@link Trainer} does: rank 0's weights on every rank,
  * gradients and losses averaged over the ranks. Use one thread at a time.
  */
-public final class FineTuner extends NativeResource {
-    private int stepThreads = 1;
+public final class FineTuner extends Training {
     private final MemorySegment handle;
     private final Classifier classifier;
-    private final ProcessGroup group; // null when training alone
-    private final LrSchedule schedule;
-    private long updates;
-    private double currentLr = Double.NaN;
-    private final int maxNonFinite;
-    private long skipped;
-    private int consecutiveNonFinite;
 
     private FineTuner(
-            MemorySegment handle, Classifier classifier, ProcessGroup group, LrSchedule schedule, int maxNonFinite) {
-        super(() -> Mae.mae_finetuner_free(handle));
+            MemorySegment handle,
+            MemorySegment training,
+            Classifier classifier,
+            ProcessGroup group,
+            LrSchedule schedule,
+            int stepThreads,
+            int maxNonFinite) {
+        super(() -> Mae.mae_finetuner_free(handle), training, group, schedule, stepThreads, maxNonFinite);
         this.handle = handle;
         this.classifier = classifier;
-        this.group = group;
-        this.schedule = schedule;
-        this.maxNonFinite = maxNonFinite;
-    }
-
-    /** The group this fine-tuner trains with, or null when it trains alone. */
-    public ProcessGroup processGroup() {
-        return group;
-    }
-
-    /** Updates skipped because a loss or gradient was NaN or infinite (the weights were left as they were). */
-    public long skippedUpdates() {
-        return skipped;
     }
 
     public static Builder builder(Classifier classifier) {
@@ -77,11 +61,7 @@ public final class FineTuner extends NativeResource {
     private double update(Tensor images, Tensor labels, boolean soft) {
         acquireAll(this, images, labels);
         try (Arena arena = Arena.ofConfined()) {
-            double lr = schedule.lr(updates);
-            if (lr != currentLr) {
-                Status.check(Mae.mae_finetuner_set_lr(handle, lr));
-                currentLr = lr;
-            }
+            useLearningRate();
             MemorySegment iv = mae_tensor_view.allocate(arena), lv = mae_tensor_view.allocate(arena);
             images.writeView(iv);
             labels.writeView(lv);
@@ -90,66 +70,11 @@ public final class FineTuner extends NativeResource {
                     soft
                             ? Mae.mae_finetuner_step_soft(handle, iv, lv, loss)
                             : Mae.mae_finetuner_step(handle, iv, lv, loss));
-            updates++;
-            MemorySegment count = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(Mae.mae_finetuner_skipped_count(handle, count));
-            long now = count.get(ValueLayout.JAVA_LONG, 0);
-            consecutiveNonFinite = now > skipped ? consecutiveNonFinite + 1 : 0;
-            skipped = now;
-            if (consecutiveNonFinite >= maxNonFinite) throw new NonFiniteLossException(consecutiveNonFinite, skipped);
+            countUpdate();
             return loss.get(ValueLayout.JAVA_DOUBLE, 0);
         } finally {
             releaseAll(this, images, labels);
         }
-    }
-
-    /** The shards each CPU step splits its batch into (Builder.stepThreads, else Trainer.defaultStepThreads). */
-    public int stepThreads() {
-        return stepThreads;
-    }
-
-    /** The learning rate of the next update (before layer decay, i.e. the head's). */
-    public double learningRate() {
-        return schedule.lr(updates);
-    }
-
-    /** Updates taken so far, skipped (non-finite) ones included: the position schedules follow. */
-    public long stepCount() {
-        return updates;
-    }
-
-    /** Sets the update count (resuming): the schedule and AdamW's bias correction continue from it. */
-    public void setStepCount(long updates) {
-        acquire();
-        try {
-            Status.check(Mae.mae_finetuner_set_step_count(handle, updates));
-            this.updates = updates;
-        } finally {
-            release();
-        }
-    }
-
-    /**
-     * The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per parameter, then "step" (F64 [1]): the
-     * updates AdamW has applied, as torch's state["step"]; unlike {@link #stepCount()} it leaves out skipped ones.
-     */
-    public List<String> optimizerStateNames() {
-        acquire();
-        try {
-            return ParameterFiles.names(
-                    out -> Mae.mae_finetuner_state_count(handle, out),
-                    (i, name) -> Mae.mae_finetuner_state_info(handle, i, name, MemorySegment.NULL));
-        } finally {
-            release();
-        }
-    }
-
-    public Tensor optimizerState(String name) {
-        return getNamed(name, (n, out) -> Mae.mae_finetuner_state_get(handle, n, out));
-    }
-
-    public void setOptimizerState(String name, Tensor value) {
-        setNamed(name, value, (n, view) -> Mae.mae_finetuner_state_set(handle, n, view));
     }
 
     /** One update from batch {@code batchIndex}'s images and labels, e.g. with Mixup's soft targets. */
@@ -327,12 +252,9 @@ public final class FineTuner extends NativeResource {
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
-                Status.check(Mae.mae_finetuner_set_step_threads(handle, shards), () -> Mae.mae_finetuner_free(handle));
-                if (group != null)
-                    group.attach(handle, bucketBytes, Mae::mae_finetuner_set_process_group, Mae::mae_finetuner_free);
-                FineTuner tuner = new FineTuner(handle, classifier, group, lrs, maxNonFinite);
-                tuner.stepThreads = shards;
-                return tuner;
+                MemorySegment training = Training.configure(
+                        handle, Mae::mae_finetuner_training, shards, group, bucketBytes, Mae::mae_finetuner_free);
+                return new FineTuner(handle, training, classifier, group, lrs, shards, maxNonFinite);
             } finally {
                 NativeResource.releaseAll(group, classifier);
             }

@@ -23,17 +23,7 @@ public final class Model extends Network {
     private final MemorySegment handle;
 
     private Model(MemorySegment handle, MaeConfig config, Device device) {
-        super(
-                handle,
-                config,
-                device,
-                () -> Mae.mae_model_free(handle),
-                new ParameterCalls(
-                        out -> Mae.mae_model_param_count(handle, out),
-                        (i, name, view, trainable) -> Mae.mae_model_param_info(handle, i, name, view, trainable),
-                        (n, out) -> Mae.mae_model_param_get(handle, n, out),
-                        (n, out) -> Mae.mae_model_grad_get(handle, n, out),
-                        (n, view) -> Mae.mae_model_param_set(handle, n, view)));
+        super(handle, config, device, () -> Mae.mae_model_free(handle), Mae::mae_model_params);
         this.handle = handle;
     }
 

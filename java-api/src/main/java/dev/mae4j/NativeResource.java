@@ -99,6 +99,20 @@ abstract class NativeResource implements AutoCloseable {
         }
     }
 
+    /** A downcall that returns, through {@code out}, a view borrowed from {@code owner} (mae_model_params, ...). */
+    interface BorrowCall {
+        int call(MemorySegment owner, MemorySegment out);
+    }
+
+    /** The view {@code call} borrows from a live {@code owner}: valid while the owner is, never freed itself. */
+    static MemorySegment borrow(MemorySegment owner, BorrowCall call) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            Status.check(call.call(owner, out));
+            return out.get(ValueLayout.ADDRESS, 0);
+        }
+    }
+
     /** A downcall that returns the tensor named {@code cname} through {@code out}. */
     interface NamedGetter {
         int call(MemorySegment cname, MemorySegment out);

@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import dev.mae4j.bindings.Mae;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
@@ -8,44 +9,40 @@ import java.util.List;
  * parameters (listed, copied, overwritten, their gradients) and the pixel normalisation the weights go with.
  */
 abstract class Network extends NativeResource {
-    /** The C ABI's parameter functions of one kind of network, bound to its handle. */
-    record ParameterCalls(
-            ParameterFiles.CountCall count,
-            ParameterFiles.InfoCall info,
-            NamedGetter get,
-            NamedGetter gradient,
-            NamedSetter set) {}
-
     private final MemorySegment handle;
     private final MaeConfig config;
     private final Device device;
-    private final ParameterCalls calls;
+    private final MemorySegment params; // mae_params, borrowed from the handle
     private final List<ParameterInfo> parameters;
     volatile Preprocessing preprocessing; // set directly only by loaders, whose files were checked on reading
 
-    Network(MemorySegment handle, MaeConfig config, Device device, Runnable free, ParameterCalls calls) {
+    /** {@code params} borrows the handle's parameters: mae_model_params or mae_classifier_params. */
+    Network(MemorySegment handle, MaeConfig config, Device device, Runnable free, BorrowCall params) {
         super(free);
         this.handle = handle;
         this.config = config;
         this.device = device;
-        this.calls = calls;
+        MemorySegment p = borrow(handle, params);
+        this.params = p;
         this.preprocessing = Preprocessing.defaultFor(config.inChans());
-        this.parameters = ParameterFiles.describe(calls.count(), calls.info());
+        this.parameters = ParameterFiles.describe(
+                out -> Mae.mae_params_count(p, out),
+                (i, name, view, trainable) -> Mae.mae_params_info(p, i, name, view, trainable));
     }
 
     /** A copy of a parameter's current value. */
     public Tensor parameter(String name) {
-        return getNamed(name, calls.get());
+        return getNamed(name, (n, out) -> Mae.mae_params_get(params, n, out));
     }
 
     /** A copy of a parameter's gradient from the last backward pass. */
     public Tensor gradient(String name) {
-        return getNamed(name, calls.gradient());
+        return getNamed(name, (n, out) -> Mae.mae_params_grad_get(params, n, out));
     }
 
     /** Overwrites a parameter (values converted to the network's precision); the shape must match. */
     public void setParameter(String name, Tensor value) {
-        setNamed(name, value, calls.set());
+        setNamed(name, value, (n, view) -> Mae.mae_params_set(params, n, view));
     }
 
     /** Every parameter in the reference state_dict's order. */

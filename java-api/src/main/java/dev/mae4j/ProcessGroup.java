@@ -242,22 +242,22 @@ public final class ProcessGroup extends NativeResource {
         return handle;
     }
 
-    /** The downcalls that make a native trainer data-parallel and that free it. */
+    /** The downcalls that make a native training data-parallel and that free its owner. */
     interface Attach {
-        int call(MemorySegment trainer, MemorySegment group, long bucketBytes);
+        int call(MemorySegment training, MemorySegment group, long bucketBytes);
     }
 
     interface Free {
-        int call(MemorySegment trainer);
+        int call(MemorySegment handle);
     }
 
-    /** Makes a freshly created native trainer data-parallel over this group; frees it and throws when that fails. */
-    void attach(MemorySegment trainer, long bucketBytes, Attach attach, Free free) {
+    /** Makes a fresh native training data-parallel over this group; frees its owner and throws when that fails. */
+    void attach(MemorySegment training, long bucketBytes, Attach attach, Free free) {
         if (bucketBytes <= 0) {
-            free.call(trainer);
+            free.call(training);
             throw new IllegalArgumentException("bucketBytes must be positive, got " + bucketBytes);
         }
-        Status.check(attach.call(trainer, handle, bucketBytes), () -> free.call(trainer));
+        Status.check(attach.call(training, handle, bucketBytes), () -> free.call(training));
     }
 
     @Override

@@ -8,7 +8,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -21,54 +20,25 @@ import java.util.function.Supplier;
  * ranks (all-reduced in buckets while the backward pass runs), losses are averaged over the ranks, and
  * {@link #fit} reads this rank's shard of the data. Use one thread at a time.
  */
-public final class Trainer extends NativeResource {
-    private int stepThreads = 1;
+public final class Trainer extends Training {
     private final MemorySegment handle;
     private final Model model;
-    private final ProcessGroup group; // null when training alone
-    private final LrSchedule schedule;
     private final int accumulationSteps;
     private int pending; // micro-batches accumulated since the last update
-    private long updates; // mirrors the native step count
-    private double currentLr = Double.NaN;
-    private final int maxNonFinite;
-    private long skipped; // mirrors the native skipped count
-    private int consecutiveNonFinite;
 
     private Trainer(
             MemorySegment handle,
+            MemorySegment training,
             Model model,
             ProcessGroup group,
             LrSchedule schedule,
+            int stepThreads,
             int accumulationSteps,
             int maxNonFinite) {
-        super(() -> Mae.mae_trainer_free(handle));
+        super(() -> Mae.mae_trainer_free(handle), training, group, schedule, stepThreads, maxNonFinite);
         this.handle = handle;
         this.model = model;
-        this.group = group;
-        this.schedule = schedule;
         this.accumulationSteps = accumulationSteps;
-        this.maxNonFinite = maxNonFinite;
-    }
-
-    // After each update: a skipped one (non-finite loss or gradient) counts towards the limit, a finite one resets it.
-    private void afterUpdate() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(Mae.mae_trainer_skipped_count(handle, out));
-            long now = out.get(ValueLayout.JAVA_LONG, 0);
-            consecutiveNonFinite = now > skipped ? consecutiveNonFinite + 1 : 0;
-            skipped = now;
-        }
-        if (consecutiveNonFinite >= maxNonFinite) throw new NonFiniteLossException(consecutiveNonFinite, skipped);
-    }
-
-    /**
-     * Updates skipped so far because a loss or gradient was NaN or infinite (their weights and AdamW moments
-     * were left as they were); {@link Builder#maxConsecutiveNonFinite} of them in a row stop training.
-     */
-    public long skippedUpdates() {
-        return skipped;
     }
 
     public static Builder builder(Model model) {
@@ -83,10 +53,9 @@ public final class Trainer extends NativeResource {
     public double step(Tensor images, Masker masker) {
         if (accumulationSteps == 1) {
             return withImages(images, masker, (view, loss) -> {
-                useLearningRate(schedule.lr(updates));
+                useLearningRate();
                 Status.check(Mae.mae_trainer_step(handle, view, masker.handle(), loss));
-                updates++;
-                afterUpdate();
+                countUpdate();
             });
         }
         double loss = accumulate(images, masker);
@@ -114,11 +83,10 @@ public final class Trainer extends NativeResource {
         if (pending == 0) throw new IllegalStateException("nothing accumulated since the last update");
         acquire();
         try {
-            useLearningRate(schedule.lr(updates));
+            useLearningRate();
             Status.check(Mae.mae_trainer_apply(handle));
-            updates++;
             pending = 0;
-            afterUpdate();
+            countUpdate();
         } finally {
             release();
         }
@@ -148,75 +116,9 @@ public final class Trainer extends NativeResource {
         }
     }
 
-    // Call between acquire and release; skips the downcall when the rate has not changed.
-    private void useLearningRate(double lr) {
-        if (lr == currentLr) return;
-        Status.check(Mae.mae_trainer_set_lr(handle, lr));
-        currentLr = lr;
-    }
-
-    /** The learning rate the next update will use. */
-    public double learningRate() {
-        return schedule.lr(updates);
-    }
-
-    /** The shards each CPU step splits its batch into (Builder.stepThreads, else defaultStepThreads). */
-    public int stepThreads() {
-        return stepThreads;
-    }
-
-    /** Updates taken so far, skipped (non-finite) ones included: the position schedules and data follow. */
-    public long stepCount() {
-        acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(Mae.mae_trainer_step_count(handle, out));
-            return out.get(ValueLayout.JAVA_LONG, 0);
-        } finally {
-            release();
-        }
-    }
-
-    /** Sets the update count, e.g. when resuming: the schedule and AdamW's bias correction continue from it. */
-    public void setStepCount(long updates) {
-        acquire();
-        try {
-            Status.check(Mae.mae_trainer_set_step_count(handle, updates));
-            this.updates = updates;
-        } finally {
-            release();
-        }
-    }
-
     /** Micro-batches accumulated since the last update. */
     public int pendingMicroBatches() {
         return pending;
-    }
-
-    /**
-     * The optimiser state's entries: "exp_avg.NAME" and "exp_avg_sq.NAME" per trained parameter, then "step" (F64
-     * [1]): the updates AdamW has applied, which its bias correction counts, as torch's state["step"]; unlike
-     * {@link #stepCount()} it does not count skipped (non-finite) updates.
-     */
-    public List<String> optimizerStateNames() {
-        acquire();
-        try {
-            return ParameterFiles.names(
-                    out -> Mae.mae_trainer_state_count(handle, out),
-                    (i, name) -> Mae.mae_trainer_state_info(handle, i, name, MemorySegment.NULL));
-        } finally {
-            release();
-        }
-    }
-
-    /** A copy of one optimiser state entry. */
-    public Tensor optimizerState(String name) {
-        return getNamed(name, (n, out) -> Mae.mae_trainer_state_get(handle, n, out));
-    }
-
-    /** Overwrites one optimiser state entry; the shape must match. */
-    public void setOptimizerState(String name, Tensor value) {
-        setNamed(name, value, (n, view) -> Mae.mae_trainer_state_set(handle, n, view));
     }
 
     /**
@@ -304,7 +206,6 @@ public final class Trainer extends NativeResource {
         return contents.progress();
     }
 
-    /** torch.optim.AdamW's hyper-parameters as the C ABI's struct (shared with FineTuner). */
     /** The model's weights and this trainer's optimiser state, as checkpoints see them. */
     private TrainingCheckpoint.Trainable checkpointed() {
         return new TrainingCheckpoint.Trainable(
@@ -321,11 +222,6 @@ public final class Trainer extends NativeResource {
 
     public Model model() {
         return model;
-    }
-
-    /** The group this trainer trains with, or null when it trains alone. */
-    public ProcessGroup processGroup() {
-        return group;
     }
 
     @Override
@@ -358,8 +254,10 @@ public final class Trainer extends NativeResource {
         if (n < 1 || n > 1024) throw new IllegalArgumentException("stepThreads must be in [1, 1024], got " + n);
     }
 
-    /** Defaults: the paper's AdamW (lr 1.5e-4, betas 0.9/0.95, weight decay 0.05, eps 1e-8), constant lr. */
-    /** A trainer's settings: {@link OptimizerBuilder}'s (AdamW 0.9/0.95, lr 1.5e-4) and gradient accumulation. */
+    /**
+     * A trainer's settings: {@link OptimizerBuilder}'s, by default the paper's AdamW (lr 1.5e-4, betas 0.9/0.95,
+     * weight decay 0.05, eps 1e-8) at a constant rate, and gradient accumulation.
+     */
     public static final class Builder extends OptimizerBuilder<Builder> {
         private final Model model;
         private int accumulationSteps = 1;
@@ -392,12 +290,9 @@ public final class Trainer extends NativeResource {
                 MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
                 Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
-                Status.check(Mae.mae_trainer_set_step_threads(handle, shards), () -> Mae.mae_trainer_free(handle));
-                if (group != null)
-                    group.attach(handle, bucketBytes, Mae::mae_trainer_set_process_group, Mae::mae_trainer_free);
-                Trainer trainer = new Trainer(handle, model, group, lrs, accumulationSteps, maxNonFinite);
-                trainer.stepThreads = shards;
-                return trainer;
+                MemorySegment training = Training.configure(
+                        handle, Mae::mae_trainer_training, shards, group, bucketBytes, Mae::mae_trainer_free);
+                return new Trainer(handle, training, model, group, lrs, shards, accumulationSteps, maxNonFinite);
             } finally {
                 NativeResource.releaseAll(group, model);
             }

@@ -150,8 +150,10 @@ class NonFiniteTest {
                     }
             assertTrue(overflowed, "some gradient overflowed");
             assertEquals(0, Mae.mae_trainer_apply(t.handle()));
+            MemorySegment training = arena.allocate(ValueLayout.ADDRESS);
+            assertEquals(0, Mae.mae_trainer_training(t.handle(), training));
             MemorySegment skipped = arena.allocate(ValueLayout.JAVA_LONG);
-            assertEquals(0, Mae.mae_trainer_skipped_count(t.handle(), skipped));
+            assertEquals(0, Mae.mae_training_skipped_count(training.get(ValueLayout.ADDRESS, 0), skipped));
             assertEquals(1, skipped.get(ValueLayout.JAVA_LONG, 0), "the update was skipped");
             Map<String, float[]> after = weights(m);
             for (String name : before.keySet())

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)16L;
+    private static final int MAE_ABI_VERSION = (int)17L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 16
+     * #define MAE_ABI_VERSION 17
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -2117,14 +2117,14 @@ public class Mae {
         }
     }
 
-    private static class mae_model_param_count {
+    private static class mae_model_params {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
             Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_param_count");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_params");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2132,287 +2132,45 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_model_param_count(const mae_model *m, int64_t *out)
+     * int32_t mae_model_params(mae_model *m, mae_params **out)
      * }
      */
-    public static FunctionDescriptor mae_model_param_count$descriptor() {
-        return mae_model_param_count.DESC;
+    public static FunctionDescriptor mae_model_params$descriptor() {
+        return mae_model_params.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_model_param_count(const mae_model *m, int64_t *out)
+     * int32_t mae_model_params(mae_model *m, mae_params **out)
      * }
      */
-    public static MethodHandle mae_model_param_count$handle() {
-        return mae_model_param_count.HANDLE;
+    public static MethodHandle mae_model_params$handle() {
+        return mae_model_params.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_model_param_count(const mae_model *m, int64_t *out)
+     * int32_t mae_model_params(mae_model *m, mae_params **out)
      * }
      */
-    public static MemorySegment mae_model_param_count$address() {
-        return mae_model_param_count.ADDR;
+    public static MemorySegment mae_model_params$address() {
+        return mae_model_params.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_model_param_count(const mae_model *m, int64_t *out)
+     * int32_t mae_model_params(mae_model *m, mae_params **out)
      * }
      */
-    public static int mae_model_param_count(MemorySegment m, MemorySegment out) {
-        var mh$ = mae_model_param_count.HANDLE;
+    public static int mae_model_params(MemorySegment m, MemorySegment out) {
+        var mh$ = mae_model_params.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_model_param_count", m, out);
+                traceDowncall("mae_model_params", m, out);
             }
             return (int)mh$.invokeExact(m, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_model_param_info {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_LONG,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_param_info");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_info(const mae_model *m, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
-     * }
-     */
-    public static FunctionDescriptor mae_model_param_info$descriptor() {
-        return mae_model_param_info.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_info(const mae_model *m, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
-     * }
-     */
-    public static MethodHandle mae_model_param_info$handle() {
-        return mae_model_param_info.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_info(const mae_model *m, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
-     * }
-     */
-    public static MemorySegment mae_model_param_info$address() {
-        return mae_model_param_info.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_model_param_info(const mae_model *m, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
-     * }
-     */
-    public static int mae_model_param_info(MemorySegment m, long index, MemorySegment name_out, MemorySegment shape_out, MemorySegment trainable_out) {
-        var mh$ = mae_model_param_info.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_model_param_info", m, index, name_out, shape_out, trainable_out);
-            }
-            return (int)mh$.invokeExact(m, index, name_out, shape_out, trainable_out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_model_param_get {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_param_get");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_get(const mae_model *m, const char *name, mae_tensor **out)
-     * }
-     */
-    public static FunctionDescriptor mae_model_param_get$descriptor() {
-        return mae_model_param_get.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_get(const mae_model *m, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MethodHandle mae_model_param_get$handle() {
-        return mae_model_param_get.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_get(const mae_model *m, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MemorySegment mae_model_param_get$address() {
-        return mae_model_param_get.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_model_param_get(const mae_model *m, const char *name, mae_tensor **out)
-     * }
-     */
-    public static int mae_model_param_get(MemorySegment m, MemorySegment name, MemorySegment out) {
-        var mh$ = mae_model_param_get.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_model_param_get", m, name, out);
-            }
-            return (int)mh$.invokeExact(m, name, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_model_param_set {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_param_set");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_set(mae_model *m, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static FunctionDescriptor mae_model_param_set$descriptor() {
-        return mae_model_param_set.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_set(mae_model *m, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static MethodHandle mae_model_param_set$handle() {
-        return mae_model_param_set.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_model_param_set(mae_model *m, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static MemorySegment mae_model_param_set$address() {
-        return mae_model_param_set.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_model_param_set(mae_model *m, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static int mae_model_param_set(MemorySegment m, MemorySegment name, MemorySegment value) {
-        var mh$ = mae_model_param_set.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_model_param_set", m, name, value);
-            }
-            return (int)mh$.invokeExact(m, name, value);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_model_grad_get {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_grad_get");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_model_grad_get(const mae_model *m, const char *name, mae_tensor **out)
-     * }
-     */
-    public static FunctionDescriptor mae_model_grad_get$descriptor() {
-        return mae_model_grad_get.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_model_grad_get(const mae_model *m, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MethodHandle mae_model_grad_get$handle() {
-        return mae_model_grad_get.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_model_grad_get(const mae_model *m, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MemorySegment mae_model_grad_get$address() {
-        return mae_model_grad_get.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_model_grad_get(const mae_model *m, const char *name, mae_tensor **out)
-     * }
-     */
-    public static int mae_model_grad_get(MemorySegment m, MemorySegment name, MemorySegment out) {
-        var mh$ = mae_model_grad_get.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_model_grad_get", m, name, out);
-            }
-            return (int)mh$.invokeExact(m, name, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2778,14 +2536,14 @@ public class Mae {
         }
     }
 
-    private static class mae_trainer_set_lr {
+    private static class mae_trainer_training {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
-            Mae.C_DOUBLE
+            Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_set_lr");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_training");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -2793,45 +2551,45 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_lr(mae_trainer *t, double lr)
+     * int32_t mae_trainer_training(mae_trainer *t, mae_training **out)
      * }
      */
-    public static FunctionDescriptor mae_trainer_set_lr$descriptor() {
-        return mae_trainer_set_lr.DESC;
+    public static FunctionDescriptor mae_trainer_training$descriptor() {
+        return mae_trainer_training.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_lr(mae_trainer *t, double lr)
+     * int32_t mae_trainer_training(mae_trainer *t, mae_training **out)
      * }
      */
-    public static MethodHandle mae_trainer_set_lr$handle() {
-        return mae_trainer_set_lr.HANDLE;
+    public static MethodHandle mae_trainer_training$handle() {
+        return mae_trainer_training.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_lr(mae_trainer *t, double lr)
+     * int32_t mae_trainer_training(mae_trainer *t, mae_training **out)
      * }
      */
-    public static MemorySegment mae_trainer_set_lr$address() {
-        return mae_trainer_set_lr.ADDR;
+    public static MemorySegment mae_trainer_training$address() {
+        return mae_trainer_training.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_lr(mae_trainer *t, double lr)
+     * int32_t mae_trainer_training(mae_trainer *t, mae_training **out)
      * }
      */
-    public static int mae_trainer_set_lr(MemorySegment t, double lr) {
-        var mh$ = mae_trainer_set_lr.HANDLE;
+    public static int mae_trainer_training(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_trainer_training.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_set_lr", t, lr);
+                traceDowncall("mae_trainer_training", t, out);
             }
-            return (int)mh$.invokeExact(t, lr);
+            return (int)mh$.invokeExact(t, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -2893,183 +2651,6 @@ public class Mae {
                 traceDowncall("mae_trainer_step", t, images, masker, loss_out);
             }
             return (int)mh$.invokeExact(t, images, masker, loss_out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_trainer_step_count {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_step_count");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_step_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static FunctionDescriptor mae_trainer_step_count$descriptor() {
-        return mae_trainer_step_count.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_step_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static MethodHandle mae_trainer_step_count$handle() {
-        return mae_trainer_step_count.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_step_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static MemorySegment mae_trainer_step_count$address() {
-        return mae_trainer_step_count.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_trainer_step_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static int mae_trainer_step_count(MemorySegment t, MemorySegment out) {
-        var mh$ = mae_trainer_step_count.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_step_count", t, out);
-            }
-            return (int)mh$.invokeExact(t, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_trainer_skipped_count {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_skipped_count");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_skipped_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static FunctionDescriptor mae_trainer_skipped_count$descriptor() {
-        return mae_trainer_skipped_count.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_skipped_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static MethodHandle mae_trainer_skipped_count$handle() {
-        return mae_trainer_skipped_count.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_skipped_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static MemorySegment mae_trainer_skipped_count$address() {
-        return mae_trainer_skipped_count.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_trainer_skipped_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static int mae_trainer_skipped_count(MemorySegment t, MemorySegment out) {
-        var mh$ = mae_trainer_skipped_count.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_skipped_count", t, out);
-            }
-            return (int)mh$.invokeExact(t, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_trainer_set_step_count {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_LONG
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_set_step_count");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_set_step_count(mae_trainer *t, int64_t step)
-     * }
-     */
-    public static FunctionDescriptor mae_trainer_set_step_count$descriptor() {
-        return mae_trainer_set_step_count.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_set_step_count(mae_trainer *t, int64_t step)
-     * }
-     */
-    public static MethodHandle mae_trainer_set_step_count$handle() {
-        return mae_trainer_set_step_count.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_set_step_count(mae_trainer *t, int64_t step)
-     * }
-     */
-    public static MemorySegment mae_trainer_set_step_count$address() {
-        return mae_trainer_set_step_count.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_trainer_set_step_count(mae_trainer *t, int64_t step)
-     * }
-     */
-    public static int mae_trainer_set_step_count(MemorySegment t, long step) {
-        var mh$ = mae_trainer_set_step_count.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_set_step_count", t, step);
-            }
-            return (int)mh$.invokeExact(t, step);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3191,246 +2772,6 @@ public class Mae {
                 traceDowncall("mae_trainer_apply", t);
             }
             return (int)mh$.invokeExact(t);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_trainer_state_count {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_state_count");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static FunctionDescriptor mae_trainer_state_count$descriptor() {
-        return mae_trainer_state_count.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static MethodHandle mae_trainer_state_count$handle() {
-        return mae_trainer_state_count.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static MemorySegment mae_trainer_state_count$address() {
-        return mae_trainer_state_count.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_count(const mae_trainer *t, int64_t *out)
-     * }
-     */
-    public static int mae_trainer_state_count(MemorySegment t, MemorySegment out) {
-        var mh$ = mae_trainer_state_count.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_state_count", t, out);
-            }
-            return (int)mh$.invokeExact(t, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_trainer_state_info {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_LONG,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_state_info");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_info(const mae_trainer *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
-     * }
-     */
-    public static FunctionDescriptor mae_trainer_state_info$descriptor() {
-        return mae_trainer_state_info.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_info(const mae_trainer *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
-     * }
-     */
-    public static MethodHandle mae_trainer_state_info$handle() {
-        return mae_trainer_state_info.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_info(const mae_trainer *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
-     * }
-     */
-    public static MemorySegment mae_trainer_state_info$address() {
-        return mae_trainer_state_info.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_info(const mae_trainer *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
-     * }
-     */
-    public static int mae_trainer_state_info(MemorySegment t, long index, MemorySegment name_out, MemorySegment shape_out) {
-        var mh$ = mae_trainer_state_info.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_state_info", t, index, name_out, shape_out);
-            }
-            return (int)mh$.invokeExact(t, index, name_out, shape_out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_trainer_state_get {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_state_get");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_get(const mae_trainer *t, const char *name, mae_tensor **out)
-     * }
-     */
-    public static FunctionDescriptor mae_trainer_state_get$descriptor() {
-        return mae_trainer_state_get.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_get(const mae_trainer *t, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MethodHandle mae_trainer_state_get$handle() {
-        return mae_trainer_state_get.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_get(const mae_trainer *t, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MemorySegment mae_trainer_state_get$address() {
-        return mae_trainer_state_get.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_get(const mae_trainer *t, const char *name, mae_tensor **out)
-     * }
-     */
-    public static int mae_trainer_state_get(MemorySegment t, MemorySegment name, MemorySegment out) {
-        var mh$ = mae_trainer_state_get.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_state_get", t, name, out);
-            }
-            return (int)mh$.invokeExact(t, name, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_trainer_state_set {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_state_set");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_set(mae_trainer *t, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static FunctionDescriptor mae_trainer_state_set$descriptor() {
-        return mae_trainer_state_set.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_set(mae_trainer *t, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static MethodHandle mae_trainer_state_set$handle() {
-        return mae_trainer_state_set.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_set(mae_trainer *t, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static MemorySegment mae_trainer_state_set$address() {
-        return mae_trainer_state_set.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_trainer_state_set(mae_trainer *t, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static int mae_trainer_state_set(MemorySegment t, MemorySegment name, MemorySegment value) {
-        var mh$ = mae_trainer_state_set.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_state_set", t, name, value);
-            }
-            return (int)mh$.invokeExact(t, name, value);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -3733,14 +3074,14 @@ public class Mae {
         }
     }
 
-    private static class mae_classifier_param_count {
+    private static class mae_classifier_params {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
             Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_param_count");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_params");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -3748,287 +3089,45 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_classifier_param_count(const mae_classifier *c, int64_t *out)
+     * int32_t mae_classifier_params(mae_classifier *c, mae_params **out)
      * }
      */
-    public static FunctionDescriptor mae_classifier_param_count$descriptor() {
-        return mae_classifier_param_count.DESC;
+    public static FunctionDescriptor mae_classifier_params$descriptor() {
+        return mae_classifier_params.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_classifier_param_count(const mae_classifier *c, int64_t *out)
+     * int32_t mae_classifier_params(mae_classifier *c, mae_params **out)
      * }
      */
-    public static MethodHandle mae_classifier_param_count$handle() {
-        return mae_classifier_param_count.HANDLE;
+    public static MethodHandle mae_classifier_params$handle() {
+        return mae_classifier_params.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_classifier_param_count(const mae_classifier *c, int64_t *out)
+     * int32_t mae_classifier_params(mae_classifier *c, mae_params **out)
      * }
      */
-    public static MemorySegment mae_classifier_param_count$address() {
-        return mae_classifier_param_count.ADDR;
+    public static MemorySegment mae_classifier_params$address() {
+        return mae_classifier_params.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_classifier_param_count(const mae_classifier *c, int64_t *out)
+     * int32_t mae_classifier_params(mae_classifier *c, mae_params **out)
      * }
      */
-    public static int mae_classifier_param_count(MemorySegment c, MemorySegment out) {
-        var mh$ = mae_classifier_param_count.HANDLE;
+    public static int mae_classifier_params(MemorySegment c, MemorySegment out) {
+        var mh$ = mae_classifier_params.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_classifier_param_count", c, out);
+                traceDowncall("mae_classifier_params", c, out);
             }
             return (int)mh$.invokeExact(c, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_classifier_param_info {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_LONG,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_param_info");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_info(const mae_classifier *c, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
-     * }
-     */
-    public static FunctionDescriptor mae_classifier_param_info$descriptor() {
-        return mae_classifier_param_info.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_info(const mae_classifier *c, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
-     * }
-     */
-    public static MethodHandle mae_classifier_param_info$handle() {
-        return mae_classifier_param_info.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_info(const mae_classifier *c, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
-     * }
-     */
-    public static MemorySegment mae_classifier_param_info$address() {
-        return mae_classifier_param_info.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_info(const mae_classifier *c, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
-     * }
-     */
-    public static int mae_classifier_param_info(MemorySegment c, long index, MemorySegment name_out, MemorySegment shape_out, MemorySegment trainable_out) {
-        var mh$ = mae_classifier_param_info.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_classifier_param_info", c, index, name_out, shape_out, trainable_out);
-            }
-            return (int)mh$.invokeExact(c, index, name_out, shape_out, trainable_out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_classifier_param_get {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_param_get");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_get(const mae_classifier *c, const char *name, mae_tensor **out)
-     * }
-     */
-    public static FunctionDescriptor mae_classifier_param_get$descriptor() {
-        return mae_classifier_param_get.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_get(const mae_classifier *c, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MethodHandle mae_classifier_param_get$handle() {
-        return mae_classifier_param_get.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_get(const mae_classifier *c, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MemorySegment mae_classifier_param_get$address() {
-        return mae_classifier_param_get.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_get(const mae_classifier *c, const char *name, mae_tensor **out)
-     * }
-     */
-    public static int mae_classifier_param_get(MemorySegment c, MemorySegment name, MemorySegment out) {
-        var mh$ = mae_classifier_param_get.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_classifier_param_get", c, name, out);
-            }
-            return (int)mh$.invokeExact(c, name, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_classifier_param_set {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_param_set");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_set(mae_classifier *c, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static FunctionDescriptor mae_classifier_param_set$descriptor() {
-        return mae_classifier_param_set.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_set(mae_classifier *c, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static MethodHandle mae_classifier_param_set$handle() {
-        return mae_classifier_param_set.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_set(mae_classifier *c, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static MemorySegment mae_classifier_param_set$address() {
-        return mae_classifier_param_set.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_classifier_param_set(mae_classifier *c, const char *name, const mae_tensor_view *value)
-     * }
-     */
-    public static int mae_classifier_param_set(MemorySegment c, MemorySegment name, MemorySegment value) {
-        var mh$ = mae_classifier_param_set.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_classifier_param_set", c, name, value);
-            }
-            return (int)mh$.invokeExact(c, name, value);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_classifier_grad_get {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_grad_get");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_grad_get(const mae_classifier *c, const char *name, mae_tensor **out)
-     * }
-     */
-    public static FunctionDescriptor mae_classifier_grad_get$descriptor() {
-        return mae_classifier_grad_get.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_grad_get(const mae_classifier *c, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MethodHandle mae_classifier_grad_get$handle() {
-        return mae_classifier_grad_get.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_grad_get(const mae_classifier *c, const char *name, mae_tensor **out)
-     * }
-     */
-    public static MemorySegment mae_classifier_grad_get$address() {
-        return mae_classifier_grad_get.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_classifier_grad_get(const mae_classifier *c, const char *name, mae_tensor **out)
-     * }
-     */
-    public static int mae_classifier_grad_get(MemorySegment c, MemorySegment name, MemorySegment out) {
-        var mh$ = mae_classifier_grad_get.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_classifier_grad_get", c, name, out);
-            }
-            return (int)mh$.invokeExact(c, name, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -4217,6 +3316,307 @@ public class Mae {
         }
     }
 
+    private static class mae_params_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_params_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_params_count(const mae_params *p, int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_params_count$descriptor() {
+        return mae_params_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_params_count(const mae_params *p, int64_t *out)
+     * }
+     */
+    public static MethodHandle mae_params_count$handle() {
+        return mae_params_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_params_count(const mae_params *p, int64_t *out)
+     * }
+     */
+    public static MemorySegment mae_params_count$address() {
+        return mae_params_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_params_count(const mae_params *p, int64_t *out)
+     * }
+     */
+    public static int mae_params_count(MemorySegment p, MemorySegment out) {
+        var mh$ = mae_params_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_params_count", p, out);
+            }
+            return (int)mh$.invokeExact(p, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_params_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_LONG,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_params_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_params_info(const mae_params *p, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
+     * }
+     */
+    public static FunctionDescriptor mae_params_info$descriptor() {
+        return mae_params_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_params_info(const mae_params *p, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
+     * }
+     */
+    public static MethodHandle mae_params_info$handle() {
+        return mae_params_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_params_info(const mae_params *p, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
+     * }
+     */
+    public static MemorySegment mae_params_info$address() {
+        return mae_params_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_params_info(const mae_params *p, int64_t index, const char **name_out, mae_tensor_view *shape_out, int32_t *trainable_out)
+     * }
+     */
+    public static int mae_params_info(MemorySegment p, long index, MemorySegment name_out, MemorySegment shape_out, MemorySegment trainable_out) {
+        var mh$ = mae_params_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_params_info", p, index, name_out, shape_out, trainable_out);
+            }
+            return (int)mh$.invokeExact(p, index, name_out, shape_out, trainable_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_params_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_params_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_params_get(const mae_params *p, const char *name, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_params_get$descriptor() {
+        return mae_params_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_params_get(const mae_params *p, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_params_get$handle() {
+        return mae_params_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_params_get(const mae_params *p, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_params_get$address() {
+        return mae_params_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_params_get(const mae_params *p, const char *name, mae_tensor **out)
+     * }
+     */
+    public static int mae_params_get(MemorySegment p, MemorySegment name, MemorySegment out) {
+        var mh$ = mae_params_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_params_get", p, name, out);
+            }
+            return (int)mh$.invokeExact(p, name, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_params_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_params_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_params_set(mae_params *p, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static FunctionDescriptor mae_params_set$descriptor() {
+        return mae_params_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_params_set(mae_params *p, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static MethodHandle mae_params_set$handle() {
+        return mae_params_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_params_set(mae_params *p, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static MemorySegment mae_params_set$address() {
+        return mae_params_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_params_set(mae_params *p, const char *name, const mae_tensor_view *value)
+     * }
+     */
+    public static int mae_params_set(MemorySegment p, MemorySegment name, MemorySegment value) {
+        var mh$ = mae_params_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_params_set", p, name, value);
+            }
+            return (int)mh$.invokeExact(p, name, value);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_params_grad_get {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_params_grad_get");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_params_grad_get(const mae_params *p, const char *name, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_params_grad_get$descriptor() {
+        return mae_params_grad_get.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_params_grad_get(const mae_params *p, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_params_grad_get$handle() {
+        return mae_params_grad_get.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_params_grad_get(const mae_params *p, const char *name, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_params_grad_get$address() {
+        return mae_params_grad_get.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_params_grad_get(const mae_params *p, const char *name, mae_tensor **out)
+     * }
+     */
+    public static int mae_params_grad_get(MemorySegment p, MemorySegment name, MemorySegment out) {
+        var mh$ = mae_params_grad_get.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_params_grad_get", p, name, out);
+            }
+            return (int)mh$.invokeExact(p, name, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class mae_finetuner_create {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
@@ -4337,14 +3737,14 @@ public class Mae {
         }
     }
 
-    private static class mae_finetuner_set_lr {
+    private static class mae_finetuner_training {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
-            Mae.C_DOUBLE
+            Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_set_lr");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_training");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4352,45 +3752,45 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_set_lr(mae_finetuner *t, double lr)
+     * int32_t mae_finetuner_training(mae_finetuner *t, mae_training **out)
      * }
      */
-    public static FunctionDescriptor mae_finetuner_set_lr$descriptor() {
-        return mae_finetuner_set_lr.DESC;
+    public static FunctionDescriptor mae_finetuner_training$descriptor() {
+        return mae_finetuner_training.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_set_lr(mae_finetuner *t, double lr)
+     * int32_t mae_finetuner_training(mae_finetuner *t, mae_training **out)
      * }
      */
-    public static MethodHandle mae_finetuner_set_lr$handle() {
-        return mae_finetuner_set_lr.HANDLE;
+    public static MethodHandle mae_finetuner_training$handle() {
+        return mae_finetuner_training.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_set_lr(mae_finetuner *t, double lr)
+     * int32_t mae_finetuner_training(mae_finetuner *t, mae_training **out)
      * }
      */
-    public static MemorySegment mae_finetuner_set_lr$address() {
-        return mae_finetuner_set_lr.ADDR;
+    public static MemorySegment mae_finetuner_training$address() {
+        return mae_finetuner_training.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_set_lr(mae_finetuner *t, double lr)
+     * int32_t mae_finetuner_training(mae_finetuner *t, mae_training **out)
      * }
      */
-    public static int mae_finetuner_set_lr(MemorySegment t, double lr) {
-        var mh$ = mae_finetuner_set_lr.HANDLE;
+    public static int mae_finetuner_training(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_finetuner_training.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_set_lr", t, lr);
+                traceDowncall("mae_finetuner_training", t, out);
             }
-            return (int)mh$.invokeExact(t, lr);
+            return (int)mh$.invokeExact(t, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -4518,14 +3918,14 @@ public class Mae {
         }
     }
 
-    private static class mae_finetuner_step_count {
+    private static class mae_training_set_lr {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
-            Mae.C_POINTER
+            Mae.C_DOUBLE
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_step_count");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_set_lr");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4533,58 +3933,58 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_step_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_set_lr(mae_training *t, double lr)
      * }
      */
-    public static FunctionDescriptor mae_finetuner_step_count$descriptor() {
-        return mae_finetuner_step_count.DESC;
+    public static FunctionDescriptor mae_training_set_lr$descriptor() {
+        return mae_training_set_lr.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_step_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_set_lr(mae_training *t, double lr)
      * }
      */
-    public static MethodHandle mae_finetuner_step_count$handle() {
-        return mae_finetuner_step_count.HANDLE;
+    public static MethodHandle mae_training_set_lr$handle() {
+        return mae_training_set_lr.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_step_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_set_lr(mae_training *t, double lr)
      * }
      */
-    public static MemorySegment mae_finetuner_step_count$address() {
-        return mae_finetuner_step_count.ADDR;
+    public static MemorySegment mae_training_set_lr$address() {
+        return mae_training_set_lr.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_step_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_set_lr(mae_training *t, double lr)
      * }
      */
-    public static int mae_finetuner_step_count(MemorySegment t, MemorySegment out) {
-        var mh$ = mae_finetuner_step_count.HANDLE;
+    public static int mae_training_set_lr(MemorySegment t, double lr) {
+        var mh$ = mae_training_set_lr.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_step_count", t, out);
+                traceDowncall("mae_training_set_lr", t, lr);
             }
-            return (int)mh$.invokeExact(t, out);
+            return (int)mh$.invokeExact(t, lr);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
     }
 
-    private static class mae_finetuner_skipped_count {
+    private static class mae_training_step_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
             Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_skipped_count");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_step_count");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4592,43 +3992,43 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_skipped_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_step_count(const mae_training *t, int64_t *out)
      * }
      */
-    public static FunctionDescriptor mae_finetuner_skipped_count$descriptor() {
-        return mae_finetuner_skipped_count.DESC;
+    public static FunctionDescriptor mae_training_step_count$descriptor() {
+        return mae_training_step_count.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_skipped_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_step_count(const mae_training *t, int64_t *out)
      * }
      */
-    public static MethodHandle mae_finetuner_skipped_count$handle() {
-        return mae_finetuner_skipped_count.HANDLE;
+    public static MethodHandle mae_training_step_count$handle() {
+        return mae_training_step_count.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_skipped_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_step_count(const mae_training *t, int64_t *out)
      * }
      */
-    public static MemorySegment mae_finetuner_skipped_count$address() {
-        return mae_finetuner_skipped_count.ADDR;
+    public static MemorySegment mae_training_step_count$address() {
+        return mae_training_step_count.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_skipped_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_step_count(const mae_training *t, int64_t *out)
      * }
      */
-    public static int mae_finetuner_skipped_count(MemorySegment t, MemorySegment out) {
-        var mh$ = mae_finetuner_skipped_count.HANDLE;
+    public static int mae_training_step_count(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_training_step_count.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_skipped_count", t, out);
+                traceDowncall("mae_training_step_count", t, out);
             }
             return (int)mh$.invokeExact(t, out);
         } catch (Throwable ex$) {
@@ -4636,14 +4036,73 @@ public class Mae {
         }
     }
 
-    private static class mae_finetuner_set_step_count {
+    private static class mae_training_skipped_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_skipped_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_training_skipped_count(const mae_training *t, int64_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_training_skipped_count$descriptor() {
+        return mae_training_skipped_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_training_skipped_count(const mae_training *t, int64_t *out)
+     * }
+     */
+    public static MethodHandle mae_training_skipped_count$handle() {
+        return mae_training_skipped_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_training_skipped_count(const mae_training *t, int64_t *out)
+     * }
+     */
+    public static MemorySegment mae_training_skipped_count$address() {
+        return mae_training_skipped_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_training_skipped_count(const mae_training *t, int64_t *out)
+     * }
+     */
+    public static int mae_training_skipped_count(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_training_skipped_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_training_skipped_count", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_training_set_step_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
             Mae.C_LONG
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_set_step_count");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_set_step_count");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4651,43 +4110,43 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_set_step_count(mae_finetuner *t, int64_t step)
+     * int32_t mae_training_set_step_count(mae_training *t, int64_t step)
      * }
      */
-    public static FunctionDescriptor mae_finetuner_set_step_count$descriptor() {
-        return mae_finetuner_set_step_count.DESC;
+    public static FunctionDescriptor mae_training_set_step_count$descriptor() {
+        return mae_training_set_step_count.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_set_step_count(mae_finetuner *t, int64_t step)
+     * int32_t mae_training_set_step_count(mae_training *t, int64_t step)
      * }
      */
-    public static MethodHandle mae_finetuner_set_step_count$handle() {
-        return mae_finetuner_set_step_count.HANDLE;
+    public static MethodHandle mae_training_set_step_count$handle() {
+        return mae_training_set_step_count.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_set_step_count(mae_finetuner *t, int64_t step)
+     * int32_t mae_training_set_step_count(mae_training *t, int64_t step)
      * }
      */
-    public static MemorySegment mae_finetuner_set_step_count$address() {
-        return mae_finetuner_set_step_count.ADDR;
+    public static MemorySegment mae_training_set_step_count$address() {
+        return mae_training_set_step_count.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_set_step_count(mae_finetuner *t, int64_t step)
+     * int32_t mae_training_set_step_count(mae_training *t, int64_t step)
      * }
      */
-    public static int mae_finetuner_set_step_count(MemorySegment t, long step) {
-        var mh$ = mae_finetuner_set_step_count.HANDLE;
+    public static int mae_training_set_step_count(MemorySegment t, long step) {
+        var mh$ = mae_training_set_step_count.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_set_step_count", t, step);
+                traceDowncall("mae_training_set_step_count", t, step);
             }
             return (int)mh$.invokeExact(t, step);
         } catch (Throwable ex$) {
@@ -4695,14 +4154,14 @@ public class Mae {
         }
     }
 
-    private static class mae_finetuner_state_count {
+    private static class mae_training_state_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
             Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_state_count");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_state_count");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4710,43 +4169,43 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_state_count(const mae_training *t, int64_t *out)
      * }
      */
-    public static FunctionDescriptor mae_finetuner_state_count$descriptor() {
-        return mae_finetuner_state_count.DESC;
+    public static FunctionDescriptor mae_training_state_count$descriptor() {
+        return mae_training_state_count.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_state_count(const mae_training *t, int64_t *out)
      * }
      */
-    public static MethodHandle mae_finetuner_state_count$handle() {
-        return mae_finetuner_state_count.HANDLE;
+    public static MethodHandle mae_training_state_count$handle() {
+        return mae_training_state_count.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_state_count(const mae_training *t, int64_t *out)
      * }
      */
-    public static MemorySegment mae_finetuner_state_count$address() {
-        return mae_finetuner_state_count.ADDR;
+    public static MemorySegment mae_training_state_count$address() {
+        return mae_training_state_count.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_count(const mae_finetuner *t, int64_t *out)
+     * int32_t mae_training_state_count(const mae_training *t, int64_t *out)
      * }
      */
-    public static int mae_finetuner_state_count(MemorySegment t, MemorySegment out) {
-        var mh$ = mae_finetuner_state_count.HANDLE;
+    public static int mae_training_state_count(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_training_state_count.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_state_count", t, out);
+                traceDowncall("mae_training_state_count", t, out);
             }
             return (int)mh$.invokeExact(t, out);
         } catch (Throwable ex$) {
@@ -4754,7 +4213,7 @@ public class Mae {
         }
     }
 
-    private static class mae_finetuner_state_info {
+    private static class mae_training_state_info {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
@@ -4763,7 +4222,7 @@ public class Mae {
             Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_state_info");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_state_info");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4771,43 +4230,43 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_info(const mae_finetuner *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * int32_t mae_training_state_info(const mae_training *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
      * }
      */
-    public static FunctionDescriptor mae_finetuner_state_info$descriptor() {
-        return mae_finetuner_state_info.DESC;
+    public static FunctionDescriptor mae_training_state_info$descriptor() {
+        return mae_training_state_info.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_info(const mae_finetuner *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * int32_t mae_training_state_info(const mae_training *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
      * }
      */
-    public static MethodHandle mae_finetuner_state_info$handle() {
-        return mae_finetuner_state_info.HANDLE;
+    public static MethodHandle mae_training_state_info$handle() {
+        return mae_training_state_info.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_info(const mae_finetuner *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * int32_t mae_training_state_info(const mae_training *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
      * }
      */
-    public static MemorySegment mae_finetuner_state_info$address() {
-        return mae_finetuner_state_info.ADDR;
+    public static MemorySegment mae_training_state_info$address() {
+        return mae_training_state_info.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_info(const mae_finetuner *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
+     * int32_t mae_training_state_info(const mae_training *t, int64_t index, const char **name_out, mae_tensor_view *shape_out)
      * }
      */
-    public static int mae_finetuner_state_info(MemorySegment t, long index, MemorySegment name_out, MemorySegment shape_out) {
-        var mh$ = mae_finetuner_state_info.HANDLE;
+    public static int mae_training_state_info(MemorySegment t, long index, MemorySegment name_out, MemorySegment shape_out) {
+        var mh$ = mae_training_state_info.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_state_info", t, index, name_out, shape_out);
+                traceDowncall("mae_training_state_info", t, index, name_out, shape_out);
             }
             return (int)mh$.invokeExact(t, index, name_out, shape_out);
         } catch (Throwable ex$) {
@@ -4815,7 +4274,7 @@ public class Mae {
         }
     }
 
-    private static class mae_finetuner_state_get {
+    private static class mae_training_state_get {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
@@ -4823,7 +4282,7 @@ public class Mae {
             Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_state_get");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_state_get");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4831,43 +4290,43 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_get(const mae_finetuner *t, const char *name, mae_tensor **out)
+     * int32_t mae_training_state_get(const mae_training *t, const char *name, mae_tensor **out)
      * }
      */
-    public static FunctionDescriptor mae_finetuner_state_get$descriptor() {
-        return mae_finetuner_state_get.DESC;
+    public static FunctionDescriptor mae_training_state_get$descriptor() {
+        return mae_training_state_get.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_get(const mae_finetuner *t, const char *name, mae_tensor **out)
+     * int32_t mae_training_state_get(const mae_training *t, const char *name, mae_tensor **out)
      * }
      */
-    public static MethodHandle mae_finetuner_state_get$handle() {
-        return mae_finetuner_state_get.HANDLE;
+    public static MethodHandle mae_training_state_get$handle() {
+        return mae_training_state_get.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_get(const mae_finetuner *t, const char *name, mae_tensor **out)
+     * int32_t mae_training_state_get(const mae_training *t, const char *name, mae_tensor **out)
      * }
      */
-    public static MemorySegment mae_finetuner_state_get$address() {
-        return mae_finetuner_state_get.ADDR;
+    public static MemorySegment mae_training_state_get$address() {
+        return mae_training_state_get.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_get(const mae_finetuner *t, const char *name, mae_tensor **out)
+     * int32_t mae_training_state_get(const mae_training *t, const char *name, mae_tensor **out)
      * }
      */
-    public static int mae_finetuner_state_get(MemorySegment t, MemorySegment name, MemorySegment out) {
-        var mh$ = mae_finetuner_state_get.HANDLE;
+    public static int mae_training_state_get(MemorySegment t, MemorySegment name, MemorySegment out) {
+        var mh$ = mae_training_state_get.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_state_get", t, name, out);
+                traceDowncall("mae_training_state_get", t, name, out);
             }
             return (int)mh$.invokeExact(t, name, out);
         } catch (Throwable ex$) {
@@ -4875,7 +4334,7 @@ public class Mae {
         }
     }
 
-    private static class mae_finetuner_state_set {
+    private static class mae_training_state_set {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
@@ -4883,7 +4342,7 @@ public class Mae {
             Mae.C_POINTER
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_state_set");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_state_set");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -4891,43 +4350,43 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_set(mae_finetuner *t, const char *name, const mae_tensor_view *value)
+     * int32_t mae_training_state_set(mae_training *t, const char *name, const mae_tensor_view *value)
      * }
      */
-    public static FunctionDescriptor mae_finetuner_state_set$descriptor() {
-        return mae_finetuner_state_set.DESC;
+    public static FunctionDescriptor mae_training_state_set$descriptor() {
+        return mae_training_state_set.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_set(mae_finetuner *t, const char *name, const mae_tensor_view *value)
+     * int32_t mae_training_state_set(mae_training *t, const char *name, const mae_tensor_view *value)
      * }
      */
-    public static MethodHandle mae_finetuner_state_set$handle() {
-        return mae_finetuner_state_set.HANDLE;
+    public static MethodHandle mae_training_state_set$handle() {
+        return mae_training_state_set.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_set(mae_finetuner *t, const char *name, const mae_tensor_view *value)
+     * int32_t mae_training_state_set(mae_training *t, const char *name, const mae_tensor_view *value)
      * }
      */
-    public static MemorySegment mae_finetuner_state_set$address() {
-        return mae_finetuner_state_set.ADDR;
+    public static MemorySegment mae_training_state_set$address() {
+        return mae_training_state_set.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_state_set(mae_finetuner *t, const char *name, const mae_tensor_view *value)
+     * int32_t mae_training_state_set(mae_training *t, const char *name, const mae_tensor_view *value)
      * }
      */
-    public static int mae_finetuner_state_set(MemorySegment t, MemorySegment name, MemorySegment value) {
-        var mh$ = mae_finetuner_state_set.HANDLE;
+    public static int mae_training_state_set(MemorySegment t, MemorySegment name, MemorySegment value) {
+        var mh$ = mae_training_state_set.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_state_set", t, name, value);
+                traceDowncall("mae_training_state_set", t, name, value);
             }
             return (int)mh$.invokeExact(t, name, value);
         } catch (Throwable ex$) {
@@ -5466,7 +4925,7 @@ public class Mae {
         }
     }
 
-    private static class mae_trainer_set_process_group {
+    private static class mae_training_set_process_group {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
@@ -5474,7 +4933,7 @@ public class Mae {
             Mae.C_LONG
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_set_process_group");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_set_process_group");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5482,43 +4941,43 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_process_group(mae_trainer *t, mae_process_group *group, int64_t bucket_bytes)
+     * int32_t mae_training_set_process_group(mae_training *t, mae_process_group *group, int64_t bucket_bytes)
      * }
      */
-    public static FunctionDescriptor mae_trainer_set_process_group$descriptor() {
-        return mae_trainer_set_process_group.DESC;
+    public static FunctionDescriptor mae_training_set_process_group$descriptor() {
+        return mae_training_set_process_group.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_process_group(mae_trainer *t, mae_process_group *group, int64_t bucket_bytes)
+     * int32_t mae_training_set_process_group(mae_training *t, mae_process_group *group, int64_t bucket_bytes)
      * }
      */
-    public static MethodHandle mae_trainer_set_process_group$handle() {
-        return mae_trainer_set_process_group.HANDLE;
+    public static MethodHandle mae_training_set_process_group$handle() {
+        return mae_training_set_process_group.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_process_group(mae_trainer *t, mae_process_group *group, int64_t bucket_bytes)
+     * int32_t mae_training_set_process_group(mae_training *t, mae_process_group *group, int64_t bucket_bytes)
      * }
      */
-    public static MemorySegment mae_trainer_set_process_group$address() {
-        return mae_trainer_set_process_group.ADDR;
+    public static MemorySegment mae_training_set_process_group$address() {
+        return mae_training_set_process_group.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_process_group(mae_trainer *t, mae_process_group *group, int64_t bucket_bytes)
+     * int32_t mae_training_set_process_group(mae_training *t, mae_process_group *group, int64_t bucket_bytes)
      * }
      */
-    public static int mae_trainer_set_process_group(MemorySegment t, MemorySegment group, long bucket_bytes) {
-        var mh$ = mae_trainer_set_process_group.HANDLE;
+    public static int mae_training_set_process_group(MemorySegment t, MemorySegment group, long bucket_bytes) {
+        var mh$ = mae_training_set_process_group.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_set_process_group", t, group, bucket_bytes);
+                traceDowncall("mae_training_set_process_group", t, group, bucket_bytes);
             }
             return (int)mh$.invokeExact(t, group, bucket_bytes);
         } catch (Throwable ex$) {
@@ -5526,74 +4985,14 @@ public class Mae {
         }
     }
 
-    private static class mae_finetuner_set_process_group {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER,
-            Mae.C_LONG
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_set_process_group");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_finetuner_set_process_group(mae_finetuner *t, mae_process_group *group, int64_t bucket_bytes)
-     * }
-     */
-    public static FunctionDescriptor mae_finetuner_set_process_group$descriptor() {
-        return mae_finetuner_set_process_group.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_finetuner_set_process_group(mae_finetuner *t, mae_process_group *group, int64_t bucket_bytes)
-     * }
-     */
-    public static MethodHandle mae_finetuner_set_process_group$handle() {
-        return mae_finetuner_set_process_group.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_finetuner_set_process_group(mae_finetuner *t, mae_process_group *group, int64_t bucket_bytes)
-     * }
-     */
-    public static MemorySegment mae_finetuner_set_process_group$address() {
-        return mae_finetuner_set_process_group.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_finetuner_set_process_group(mae_finetuner *t, mae_process_group *group, int64_t bucket_bytes)
-     * }
-     */
-    public static int mae_finetuner_set_process_group(MemorySegment t, MemorySegment group, long bucket_bytes) {
-        var mh$ = mae_finetuner_set_process_group.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_set_process_group", t, group, bucket_bytes);
-            }
-            return (int)mh$.invokeExact(t, group, bucket_bytes);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_trainer_set_step_threads {
+    private static class mae_training_set_step_threads {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
             Mae.C_POINTER,
             Mae.C_INT
         );
 
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_trainer_set_step_threads");
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_set_step_threads");
 
         public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
     }
@@ -5601,102 +5000,43 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_step_threads(mae_trainer *t, int32_t threads)
+     * int32_t mae_training_set_step_threads(mae_training *t, int32_t threads)
      * }
      */
-    public static FunctionDescriptor mae_trainer_set_step_threads$descriptor() {
-        return mae_trainer_set_step_threads.DESC;
+    public static FunctionDescriptor mae_training_set_step_threads$descriptor() {
+        return mae_training_set_step_threads.DESC;
     }
 
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_step_threads(mae_trainer *t, int32_t threads)
+     * int32_t mae_training_set_step_threads(mae_training *t, int32_t threads)
      * }
      */
-    public static MethodHandle mae_trainer_set_step_threads$handle() {
-        return mae_trainer_set_step_threads.HANDLE;
+    public static MethodHandle mae_training_set_step_threads$handle() {
+        return mae_training_set_step_threads.HANDLE;
     }
 
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_step_threads(mae_trainer *t, int32_t threads)
+     * int32_t mae_training_set_step_threads(mae_training *t, int32_t threads)
      * }
      */
-    public static MemorySegment mae_trainer_set_step_threads$address() {
-        return mae_trainer_set_step_threads.ADDR;
+    public static MemorySegment mae_training_set_step_threads$address() {
+        return mae_training_set_step_threads.ADDR;
     }
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_trainer_set_step_threads(mae_trainer *t, int32_t threads)
+     * int32_t mae_training_set_step_threads(mae_training *t, int32_t threads)
      * }
      */
-    public static int mae_trainer_set_step_threads(MemorySegment t, int threads) {
-        var mh$ = mae_trainer_set_step_threads.HANDLE;
+    public static int mae_training_set_step_threads(MemorySegment t, int threads) {
+        var mh$ = mae_training_set_step_threads.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_trainer_set_step_threads", t, threads);
-            }
-            return (int)mh$.invokeExact(t, threads);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_finetuner_set_step_threads {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_INT
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_finetuner_set_step_threads");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_finetuner_set_step_threads(mae_finetuner *t, int32_t threads)
-     * }
-     */
-    public static FunctionDescriptor mae_finetuner_set_step_threads$descriptor() {
-        return mae_finetuner_set_step_threads.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_finetuner_set_step_threads(mae_finetuner *t, int32_t threads)
-     * }
-     */
-    public static MethodHandle mae_finetuner_set_step_threads$handle() {
-        return mae_finetuner_set_step_threads.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_finetuner_set_step_threads(mae_finetuner *t, int32_t threads)
-     * }
-     */
-    public static MemorySegment mae_finetuner_set_step_threads$address() {
-        return mae_finetuner_set_step_threads.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_finetuner_set_step_threads(mae_finetuner *t, int32_t threads)
-     * }
-     */
-    public static int mae_finetuner_set_step_threads(MemorySegment t, int threads) {
-        var mh$ = mae_finetuner_set_step_threads.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_set_step_threads", t, threads);
+                traceDowncall("mae_training_set_step_threads", t, threads);
             }
             return (int)mh$.invokeExact(t, threads);
         } catch (Throwable ex$) {

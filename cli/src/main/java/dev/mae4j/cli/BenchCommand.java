@@ -131,24 +131,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        MaeConfig c;
-        try {
-            c = precision.apply(named(config));
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
-        if (steps < 1 || warmup < 0 || (threads != null && threads < 1))
-            throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
-        if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
-        String threadsProblem = stepThreadsOption.problem();
-        if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
-        if (turnsPrefix != null && (dist.launches() || !device.equals("cpu")))
-            throw new ParameterException(spec.commandLine(), "--turns takes steps in turns on the CPU in one process");
-        if (alternateNative != null && (dist.launches() || !device.equals("cpu")))
-            throw new ParameterException(
-                    spec.commandLine(),
-                    "--alternate-native runs the C++ driver on the CPU in this "
-                            + "process: leave out --device and --nproc-per-node");
+        MaeConfig c = validated();
         if (dist.launches())
             return dist.launcher()
                     .run(spec.commandLine().getParseResult().originalArgs(), Files.createTempDirectory("mae-bench-"));
@@ -215,42 +198,81 @@ final class BenchCommand implements Callable<Integer> {
             double[] javaInOrder = ms.clone();
             Arrays.sort(ms);
             if (group != null && !group.isMain()) return 0;
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("driver", "java");
-            out.put("config", config);
-            out.put("precision", c.precision().toString());
-            out.put("batch", n);
-            out.put("threads", intraOp);
-            out.put("step_threads", stepThreads);
-            out.put("ranks", ranks);
-            out.put("device", device);
-            out.put("steps", steps);
-            out.put("median_ms", q(ms, 0.5));
-            out.put("p25_ms", q(ms, 0.25));
-            out.put("p75_ms", q(ms, 0.75));
-            out.put("images_per_s", 1000.0 * n * ranks / q(ms, 0.5));
-            // the model's FLOPs (Flops: as PyTorch's FlopCounterMode counts them) at the median step: MFU's numerator
-            double flops = Flops.trainingStepPerImage(c, 0.75);
-            out.put("train_flops_per_image", flops);
-            out.put("achieved_tflops", flops * n * ranks / (q(ms, 0.5) / 1000.0) / 1e12);
-            out.put("last_loss", loss);
-            out.put("jvm_settle_steps", jvm.settleSteps());
-            out.put("jit_ms_measured", jvm.jitMs());
-            out.put("gc_count_measured", jvm.gcCount());
-            if (cppMs == null && turnsPrefix != null) out.put("java_ms_in_order", javaInOrder);
-            if (cppMs != null) {
-                double[] over = new double[steps];
-                for (int i = 0; i < steps; i++) over[i] = 100 * (javaInOrder[i] / cppMs[i] - 1);
-                out.put("java_ms_in_order", javaInOrder);
-                out.put("cpp_ms_in_order", cppMs.clone());
-                Arrays.sort(cppMs);
-                Arrays.sort(over);
-                out.put("cpp_median_ms", q(cppMs, 0.5));
-                out.put("java_over_cpp_pct_median", q(over, 0.5));
-            }
+            Map<String, Object> out = result(c, n, intraOp, stepThreads, ranks, ms, javaInOrder, cppMs, loss, jvm);
             System.out.println(new ObjectMapper().writeValueAsString(out));
         }
         return 0;
+    }
+
+    /** The configuration the options name, after checking the options that go together. */
+    private MaeConfig validated() {
+        MaeConfig c;
+        try {
+            c = precision.apply(named(config));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (steps < 1 || warmup < 0 || (threads != null && threads < 1))
+            throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
+        if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
+        String threadsProblem = stepThreadsOption.problem();
+        if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
+        if (turnsPrefix != null && (dist.launches() || !device.equals("cpu")))
+            throw new ParameterException(spec.commandLine(), "--turns takes steps in turns on the CPU in one process");
+        if (alternateNative != null && (dist.launches() || !device.equals("cpu")))
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--alternate-native runs the C++ driver on the CPU in this "
+                            + "process: leave out --device and --nproc-per-node");
+        return c;
+    }
+
+    /** The run's figures as one JSON object: quartiles of the sorted {@code ms}, FLOPs, the JVM's, the C++ driver's. */
+    private Map<String, Object> result(
+            MaeConfig c,
+            int n,
+            int intraOp,
+            int stepThreads,
+            int ranks,
+            double[] ms,
+            double[] javaInOrder,
+            double[] cppMs,
+            double loss,
+            JvmActivity jvm) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("driver", "java");
+        out.put("config", config);
+        out.put("precision", c.precision().toString());
+        out.put("batch", n);
+        out.put("threads", intraOp);
+        out.put("step_threads", stepThreads);
+        out.put("ranks", ranks);
+        out.put("device", device);
+        out.put("steps", steps);
+        out.put("median_ms", q(ms, 0.5));
+        out.put("p25_ms", q(ms, 0.25));
+        out.put("p75_ms", q(ms, 0.75));
+        out.put("images_per_s", 1000.0 * n * ranks / q(ms, 0.5));
+        // the model's FLOPs (Flops: as PyTorch's FlopCounterMode counts them) at the median step: MFU's numerator
+        double flops = Flops.trainingStepPerImage(c, 0.75);
+        out.put("train_flops_per_image", flops);
+        out.put("achieved_tflops", flops * n * ranks / (q(ms, 0.5) / 1000.0) / 1e12);
+        out.put("last_loss", loss);
+        out.put("jvm_settle_steps", jvm.settleSteps());
+        out.put("jit_ms_measured", jvm.jitMs());
+        out.put("gc_count_measured", jvm.gcCount());
+        if (cppMs == null && turnsPrefix != null) out.put("java_ms_in_order", javaInOrder);
+        if (cppMs != null) {
+            double[] over = new double[steps];
+            for (int i = 0; i < steps; i++) over[i] = 100 * (javaInOrder[i] / cppMs[i] - 1);
+            out.put("java_ms_in_order", javaInOrder);
+            out.put("cpp_ms_in_order", cppMs.clone());
+            Arrays.sort(cppMs);
+            Arrays.sort(over);
+            out.put("cpp_median_ms", q(cppMs, 0.5));
+            out.put("java_over_cpp_pct_median", q(over, 0.5));
+        }
+        return out;
     }
 
     private static double q(double[] sorted, double p) {

@@ -82,6 +82,12 @@ final class DistributedOptions {
             return rank * 0x9E3779B97F4A7C15L;
         }
 
+        /** Says which rank this is and where the group meets, when there is a group. */
+        void printRank() {
+            if (ranks > 1)
+                System.out.printf("rank %d of %d (%s:%d)%n", rank, ranks, options.masterAddr(), options.masterPort());
+        }
+
         /** Joins the group (blocking until all ranks arrive), or null when alone. */
         ProcessGroup join() {
             return options == null ? null : ProcessGroup.join(options);

@@ -179,7 +179,6 @@ final class FinetuneCommand implements Callable<Integer> {
         Device dev = dist.device(device);
         DistributedOptions.Role role = dist.role(dev);
         int rank = role.rank(), ranks = role.ranks();
-        boolean main = role.main(); // rank 0 writes the metrics, classifier and report
         try (ProcessGroup group = role.join();
                 Model encoder = weights != null
                         ? Model.load(weights, dev)
@@ -193,48 +192,14 @@ final class FinetuneCommand implements Callable<Integer> {
                     : data.forFreshModel(config.inChans());
             LabelledData.Splits splits = data.open(config.inChans(), config.imgSize(), norm);
             LabelledDataset train = splits.train(), test = splits.test();
-            if (train.height() != config.imgSize() || train.channels() != config.inChans())
-                throw new ParameterException(
-                        spec.commandLine(),
-                        "images are " + train.channels() + "×" + train.height() + "×" + train.width()
-                                + ", the encoder needs " + config.inChans() + "×" + config.imgSize() + "×"
-                                + config.imgSize());
-            int perRank = (train.size() + ranks - 1) / ranks; // each rank's shard of an epoch
-            if (batch > perRank)
-                throw new ParameterException(
-                        spec.commandLine(),
-                        "--batch " + batch + " exceeds the " + perRank + " training images"
-                                + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
+            int perRank = checkedShare(train, config, ranks);
             boolean scratch = fromScratch || weights == null;
             long perEpoch = perRank / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
             long warmup = Math.min(steps - 1, Math.round(warmupEpochs * perEpoch));
             double peakLr = LrSchedule.scaledLr(baseLr, (long) batch * ranks);
             LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
             Files.createDirectories(out);
-            System.out.printf(
-                    "mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
-                            + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
-                            + "RandAugment %s, random erasing %.2f, mixup %.2f, cutmix %.2f, %d step thread%s%n",
-                    scratch ? "from scratch" : "from " + weights,
-                    train.size(),
-                    test.size(),
-                    train.classCount(),
-                    data.source(),
-                    steps,
-                    batch * ranks,
-                    epochs,
-                    peakLr,
-                    warmup,
-                    layerDecay,
-                    dropPath,
-                    labelSmoothing,
-                    augment ? autoAugment : "none",
-                    augment ? reprob : 0,
-                    mixupAlpha,
-                    cutmixAlpha,
-                    stepThreads,
-                    stepThreads == 1 ? "" : "s");
-            if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
+            printStart(train, test, scratch, steps, ranks, peakLr, warmup, stepThreads, rank);
 
             List<Map<String, Object>> perEpochTop1 = new ArrayList<>();
             // --from-scratch with --weights: the same architecture, fresh; without --weights the encoder already is
@@ -252,28 +217,10 @@ final class FinetuneCommand implements Callable<Integer> {
                             .processGroup(group)
                             .stepThreads(stepThreads)
                             .build()) {
-                FinetuneAugmentation augmentation = new FinetuneAugmentation(
-                        augment,
-                        new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5),
-                        randAugment(),
-                        new double[][] {doubles(norm.mean()), doubles(norm.std())},
-                        RandomErasing.withProbability(reprob),
-                        new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb),
-                        config.imgSize(),
-                        seed,
-                        role.augmentationSalt());
+                FinetuneAugmentation augmentation = augmentation(config, norm, role);
                 Path checkpoint = out.resolve("checkpoint.safetensors");
                 Map<String, String> runKey = runKey(scratch, ranks, steps, warmup, peakLr);
-                if (resume && !Files.exists(checkpoint))
-                    System.out.printf("no checkpoint at %s: starting from the first update%n", checkpoint);
-                if (resume && Files.exists(checkpoint)) {
-                    Map<String, String> progress = tuner.loadCheckpoint(checkpoint);
-                    progress.putIfAbsent("auto_augment", "none"); // checkpoints from before RandAugment
-                    RunKey.requireSame(spec, runKey, progress);
-                    perEpochTop1.addAll(JSON.readValue(progress.get(EVALUATIONS), EVALUATION_ROWS));
-                    clock.resumeFrom(progress);
-                    System.out.printf("resuming from %s at update %d%n", checkpoint, tuner.stepCount());
-                }
+                if (resume) resume(tuner, checkpoint, runKey, perEpochTop1, clock);
                 long start = tuner.stepCount();
                 Fit fit =
                         new Fit(batch, steps, seed, augmentation.transform(batch), checkpoint, checkpointEvery, runKey);
@@ -290,62 +237,190 @@ final class FinetuneCommand implements Callable<Integer> {
                             fit,
                             (t, index, images, labels) ->
                                     augmentation.step(t, index, images, labels, train.classCount(), labelSmoothing),
-                            update -> { // each epoch's end: the test set, which the checkpoint then carries
-                                if (update % perEpoch != 0 && update != steps) return;
-                                double top1 = top1(classifier, test, group);
-                                Map<String, Object> row = new LinkedHashMap<>();
-                                row.put("epoch", (double) update / perEpoch);
-                                row.put("step", update);
-                                row.put("test_top1", top1);
-                                perEpochTop1.add(row);
-                                System.out.printf(
-                                        "epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
-                            },
+                            epochEnds(classifier, test, group, perEpoch, steps, perEpochTop1),
                             log,
                             () -> clock.stamp(Map.of(EVALUATIONS, json(perEpochTop1))));
                     if (log.interrupted(tuner.stepCount())) return 3;
                 }
-                if (!main) return 0;
-                classifier.save(out.resolve("classifier.safetensors"));
-                List<Double> epochEnds = new ArrayList<>(), top1s = new ArrayList<>();
-                for (Map<String, Object> row : perEpochTop1) {
-                    epochEnds.add(((Number) row.get("step")).doubleValue());
-                    top1s.add(100 * (double) row.get("test_top1"));
-                }
-                LossPlot.write(
-                        out.resolve("metrics.jsonl"),
-                        out.resolve("loss.png"),
-                        "Fine-tuning: training loss and test top-1",
-                        "cross-entropy (label smoothing " + labelSmoothing + ")",
-                        new LossPlot.Curve("test top-1 (%)", epochEnds, top1s));
-                double finalTop1 = (double) perEpochTop1.getLast().get("test_top1");
-                Map<String, Object> report = report(
-                        finalTop1,
-                        scratch,
-                        perEpochTop1,
+                if (!role.main()) return 0; // rank 0 writes the metrics, classifier and report
+                writeResults(
+                        classifier,
+                        tuner,
                         train,
                         test,
-                        steps,
-                        tuner.skippedUpdates(),
+                        perEpochTop1,
+                        scratch,
                         ranks,
                         stepThreads,
-                        peakLr,
+                        steps,
                         warmup,
-                        config,
-                        clock.seconds());
-                JSON.writerWithDefaultPrettyPrinter()
-                        .writeValue(out.resolve("report.json").toFile(), report);
-                System.out.printf(
-                        "test top-1 %.2f%% (%s)%nwrote %s, %s, %s, %s%n",
-                        100 * finalTop1,
-                        scratch ? "from scratch" : "fine-tuned",
-                        out.resolve("report.json"),
-                        out.resolve("classifier.safetensors"),
-                        out.resolve("metrics.jsonl"),
-                        out.resolve("loss.png"));
+                        peakLr,
+                        clock);
             }
         }
         return 0;
+    }
+
+    private void printStart(
+            LabelledDataset train,
+            LabelledDataset test,
+            boolean scratch,
+            long steps,
+            int ranks,
+            double peakLr,
+            long warmup,
+            int stepThreads,
+            int rank) {
+        System.out.printf(
+                "mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
+                        + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
+                        + "RandAugment %s, random erasing %.2f, mixup %.2f, cutmix %.2f, %d step thread%s%n",
+                scratch ? "from scratch" : "from " + weights,
+                train.size(),
+                test.size(),
+                train.classCount(),
+                data.source(),
+                steps,
+                batch * ranks,
+                epochs,
+                peakLr,
+                warmup,
+                layerDecay,
+                dropPath,
+                labelSmoothing,
+                augment ? autoAugment : "none",
+                augment ? reprob : 0,
+                mixupAlpha,
+                cutmixAlpha,
+                stepThreads,
+                stepThreads == 1 ? "" : "s");
+        if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
+    }
+
+    /** Checks the images against the encoder and --batch against each rank's share of an epoch; returns the share. */
+    private int checkedShare(LabelledDataset train, MaeConfig config, int ranks) {
+        if (train.height() != config.imgSize() || train.channels() != config.inChans())
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "images are " + train.channels() + "×" + train.height() + "×" + train.width()
+                            + ", the encoder needs " + config.inChans() + "×" + config.imgSize() + "×"
+                            + config.imgSize());
+        int perRank = (train.size() + ranks - 1) / ranks;
+        if (batch > perRank)
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--batch " + batch + " exceeds the " + perRank + " training images"
+                            + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
+        return perRank;
+    }
+
+    /** The reference's fine-tuning augmentation as the options set it; ranks draw their own. */
+    private FinetuneAugmentation augmentation(MaeConfig config, Preprocessing norm, DistributedOptions.Role role) {
+        return new FinetuneAugmentation(
+                augment,
+                new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5),
+                randAugment(),
+                new double[][] {doubles(norm.mean()), doubles(norm.std())},
+                RandomErasing.withProbability(reprob),
+                new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb),
+                config.imgSize(),
+                seed,
+                role.augmentationSalt());
+    }
+
+    /** Continues from the checkpoint when there is one and this same run wrote it, with its evaluations so far. */
+    private void resume(
+            FineTuner tuner,
+            Path checkpoint,
+            Map<String, String> runKey,
+            List<Map<String, Object>> perEpochTop1,
+            RunClock clock)
+            throws java.io.IOException {
+        if (!Files.exists(checkpoint)) {
+            System.out.printf("no checkpoint at %s: starting from the first update%n", checkpoint);
+            return;
+        }
+        Map<String, String> progress = tuner.loadCheckpoint(checkpoint);
+        progress.putIfAbsent("auto_augment", "none"); // checkpoints from before RandAugment
+        RunKey.requireSame(spec, runKey, progress);
+        perEpochTop1.addAll(JSON.readValue(progress.get(EVALUATIONS), EVALUATION_ROWS));
+        clock.resumeFrom(progress);
+        System.out.printf("resuming from %s at update %d%n", checkpoint, tuner.stepCount());
+    }
+
+    /** Each epoch's end (and the last update): top-1 on the test set, added to the rows the checkpoint carries. */
+    private static Fit.Evaluation epochEnds(
+            Classifier classifier,
+            LabelledDataset test,
+            ProcessGroup group,
+            long perEpoch,
+            long steps,
+            List<Map<String, Object>> perEpochTop1) {
+        return update -> {
+            if (update % perEpoch != 0 && update != steps) return;
+            double top1 = top1(classifier, test, group);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("epoch", (double) update / perEpoch);
+            row.put("step", update);
+            row.put("test_top1", top1);
+            perEpochTop1.add(row);
+            System.out.printf("epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
+        };
+    }
+
+    /** Rank 0's files: the classifier, the loss and top-1 plot, report.json. */
+    private void writeResults(
+            Classifier classifier,
+            FineTuner tuner,
+            LabelledDataset train,
+            LabelledDataset test,
+            List<Map<String, Object>> perEpochTop1,
+            boolean scratch,
+            int ranks,
+            int stepThreads,
+            long steps,
+            long warmup,
+            double peakLr,
+            RunClock clock)
+            throws java.io.IOException {
+        MaeConfig config = classifier.config();
+        classifier.save(out.resolve("classifier.safetensors"));
+        List<Double> epochEnds = new ArrayList<>(), top1s = new ArrayList<>();
+        for (Map<String, Object> row : perEpochTop1) {
+            epochEnds.add(((Number) row.get("step")).doubleValue());
+            top1s.add(100 * (double) row.get("test_top1"));
+        }
+        LossPlot.write(
+                out.resolve("metrics.jsonl"),
+                out.resolve("loss.png"),
+                "Fine-tuning: training loss and test top-1",
+                "cross-entropy (label smoothing " + labelSmoothing + ")",
+                new LossPlot.Curve("test top-1 (%)", epochEnds, top1s));
+        double finalTop1 = (double) perEpochTop1.getLast().get("test_top1");
+        Map<String, Object> report = report(
+                finalTop1,
+                scratch,
+                perEpochTop1,
+                train,
+                test,
+                steps,
+                tuner.skippedUpdates(),
+                ranks,
+                stepThreads,
+                peakLr,
+                warmup,
+                config,
+                clock.seconds());
+        JSON.writerWithDefaultPrettyPrinter()
+                .writeValue(out.resolve("report.json").toFile(), report);
+        System.out.printf(
+                "test top-1 %.2f%% (%s)%nwrote %s, %s, %s, %s%n",
+                100 * finalTop1,
+                scratch ? "from scratch" : "fine-tuned",
+                out.resolve("report.json"),
+                out.resolve("classifier.safetensors"),
+                out.resolve("metrics.jsonl"),
+                out.resolve("loss.png"));
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -184,9 +184,81 @@ final class PretrainCommand implements Callable<Integer> {
             return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
         Device dev = dist.device(device);
         DistributedOptions.Role role = dist.role(dev);
-        int rank = role.rank(), ranks = role.ranks();
-        boolean main = role.main(); // rank 0 writes the weights, metrics, figures and report
+        int ranks = role.ranks();
         RunClock clock = new RunClock();
+        Data data = openData(ranks);
+        MaeConfig config = architecture();
+        requireFits(data.dataset(), config);
+        long effectiveBatch = (long) batch * accumIter * ranks;
+        double peakLr = LrSchedule.scaledLr(baseLr, effectiveBatch);
+        if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
+            throw new ParameterException(
+                    spec.commandLine(), "--warmup-steps must be in [0, " + steps + "), got " + warmupSteps);
+        long warmup = warmupSteps != null ? warmupSteps : steps / 20;
+        LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
+
+        Files.createDirectories(out);
+        Path checkpoint = out.resolve("checkpoint.safetensors"), weights = out.resolve("last.safetensors");
+        Map<String, String> runKey = runKey(data.source(), steps, peakLr, warmup, ranks);
+        int stepThreads = threads.resolve(config, dev);
+        try (ProcessGroup group = role.join();
+                Model model = Model.create(config, dev, seed);
+                Trainer trainer = Trainer.builder(model)
+                        .schedule(schedule)
+                        .weightDecay(weightDecay)
+                        .betas(0.9, 0.95)
+                        .accumulationSteps(accumIter)
+                        .processGroup(group)
+                        .stepThreads(stepThreads)
+                        .build();
+                Masker masker = Masker.of(maskType, maskRatio, seed + role.rank())) {
+            model.setPreprocessing(data.norm());
+            if (resume) resume(trainer, masker, checkpoint, data.norm(), runKey, clock);
+            System.out.printf(
+                    "mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
+                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b, %d step thread%s%n",
+                    data.dataset().size(),
+                    data.source(),
+                    steps,
+                    effectiveBatch,
+                    batch,
+                    accumIter,
+                    ranks > 1 ? " × " + ranks + " ranks" : "",
+                    peakLr,
+                    warmup,
+                    maskRatio,
+                    normPixLoss,
+                    augment,
+                    stepThreads,
+                    stepThreads == 1 ? "" : "s");
+            role.printRank();
+            Fit fit = new Fit(batch, steps, seed, cropTransform(config, role), checkpoint, checkpointEvery, runKey);
+            try (UpdateLog log = new UpdateLog(
+                    role.metricsFile(out),
+                    TrainingProgress.forConsole(steps, trainer.stepCount()),
+                    trainer.stepCount(),
+                    steps,
+                    logEvery,
+                    interruptAfter,
+                    null)) {
+                trainer.fit(data.dataset(), masker, fit, log, () -> clock.stamp(Map.of()));
+                if (log.interrupted(trainer.stepCount())) return 3;
+            }
+            if (!role.main()) return 0; // rank 0 writes the weights, metrics, figures and report
+            model.save(weights);
+            System.out.printf(
+                    "wrote %s (weights, reference names), %s (to --resume), %s%n",
+                    weights, checkpoint, out.resolve("metrics.jsonl"));
+            if (eval) evaluate(model, trainer, data, effectiveBatch, stepThreads, peakLr, clock);
+        }
+        return 0;
+    }
+
+    /** The training images, where they came from, Fashion-MNIST's splits when they are the data, the normalisation. */
+    private record Data(ImageDataset dataset, Path source, IdxImages train, IdxImages test, Preprocessing norm) {}
+
+    /** Opens --shard, --images or Fashion-MNIST, checks --batch against each rank's share, and settles the steps. */
+    private Data openData(int ranks) throws java.io.IOException {
         boolean folder = images != null || shard != null;
         if (images != null && shard != null)
             throw new ParameterException(spec.commandLine(), "give --images or --shard, not both");
@@ -206,9 +278,9 @@ final class PretrainCommand implements Callable<Integer> {
                     spec.commandLine(),
                     "--image-mean/--image-std give " + norm.channels() + " values for " + (folder ? inChans : 1)
                             + " channels");
-        float mean0 = norm.mean()[0], std0 = norm.std()[0];
-        ImageDataset dataset =
-                shard != null ? openShard(norm) : images != null ? imageFolder(norm) : train.asDataset(mean0, std0);
+        ImageDataset dataset = shard != null
+                ? openShard(norm)
+                : images != null ? imageFolder(norm) : train.asDataset(norm.mean()[0], norm.std()[0]);
         int perRank = (dataset.size() + ranks - 1) / ranks; // each rank's shard of an epoch
         if (batch > perRank)
             throw new ParameterException(
@@ -219,7 +291,10 @@ final class PretrainCommand implements Callable<Integer> {
                 ? (stepsOption == null ? 2400 : stepsOption)
                 : Math.max(1, Math.round(epochs * (perRank / batch) / accumIter));
         IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
-        MaeConfig config = architecture();
+        return new Data(dataset, source, train, test, norm);
+    }
+
+    private void requireFits(ImageDataset dataset, MaeConfig config) {
         if (dataset.height() != config.imgSize() || dataset.channels() != config.inChans())
             throw new ParameterException(
                     spec.commandLine(),
@@ -227,138 +302,100 @@ final class PretrainCommand implements Callable<Integer> {
                             + dataset.width() + ", the model needs " + config.inChans() + "×" + config.imgSize() + "×"
                             + config.imgSize()
                             + " (--img-size, --in-chans)");
-        long effectiveBatch = (long) batch * accumIter * ranks;
-        double peakLr = LrSchedule.scaledLr(baseLr, effectiveBatch);
-        if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
-            throw new ParameterException(
-                    spec.commandLine(), "--warmup-steps must be in [0, " + steps + "), got " + warmupSteps);
-        long warmup = warmupSteps != null ? warmupSteps : steps / 20;
-        LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
+    }
 
-        Files.createDirectories(out);
-        Path checkpoint = out.resolve("checkpoint.safetensors"), weights = out.resolve("last.safetensors");
-        Map<String, String> runKey = runKey(source, steps, peakLr, warmup, ranks);
-
-        int stepThreads = threads.resolve(config, dev);
-        try (ProcessGroup group = role.join();
-                Model model = Model.create(config, dev, seed);
-                Trainer trainer = Trainer.builder(model)
-                        .schedule(schedule)
-                        .weightDecay(weightDecay)
-                        .betas(0.9, 0.95)
-                        .accumulationSteps(accumIter)
-                        .processGroup(group)
-                        .stepThreads(stepThreads)
-                        .build();
-                Masker masker = Masker.of(maskType, maskRatio, seed + rank)) {
-            model.setPreprocessing(norm);
-            if (resume && !Files.exists(checkpoint))
-                System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
-            if (resume && Files.exists(checkpoint)) {
-                Map<String, String> progress = trainer.loadCheckpoint(checkpoint, masker);
-                if (!model.preprocessing().equals(norm))
-                    throw new ParameterException(
-                            spec.commandLine(),
-                            "the checkpoint was trained with " + model.preprocessing() + ", this run normalises with "
-                                    + norm + ": resume with the same data and --image-mean/--image-std");
-                progress.putIfAbsent("world_size", "1"); // checkpoints from before data parallelism
-                RunKey.requireSame(spec, runKey, progress);
-                clock.resumeFrom(progress);
-                System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
-            }
-            System.out.printf(
-                    "mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
-                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b, %d step thread%s%n",
-                    dataset.size(),
-                    source,
-                    steps,
-                    effectiveBatch,
-                    batch,
-                    accumIter,
-                    ranks > 1 ? " × " + ranks + " ranks" : "",
-                    peakLr,
-                    warmup,
-                    maskRatio,
-                    normPixLoss,
-                    augment,
-                    stepThreads,
-                    stepThreads == 1 ? "" : "s");
-            if (ranks > 1)
-                System.out.printf(
-                        "rank %d of %d (%s:%d)%n",
-                        rank, ranks, role.options().masterAddr(), role.options().masterPort());
-
-            RandomResizedCrop crops = RandomResizedCrop.mae();
-            int size = config.imgSize();
-            // each batch's boxes come from its own seed, so a resumed run augments exactly as the first would have;
-            // ranks draw different boxes for their batch i (rank 0 as a single process does)
-            long rankSalt = role.augmentationSalt();
-            BatchLoader.Transform transform = !augment
-                    ? null
-                    : new BatchLoader.Transform() {
-                        @Override
-                        public Tensor apply(Tensor stored, long i) {
-                            return crops.apply(stored, size, new Random(seed * 7_919L + i + rankSalt));
-                        }
-
-                        @Override // image folders are cropped from the files at full resolution
-                        public Tensor load(ImageDataset data, int[] indices, long i) {
-                            return crops.apply(data, indices, size, new Random(seed * 7_919L + i + rankSalt));
-                        }
-                    };
-            Fit fit = new Fit(batch, steps, seed, transform, checkpoint, checkpointEvery, runKey);
-            try (UpdateLog log = new UpdateLog(
-                    role.metricsFile(out),
-                    TrainingProgress.forConsole(steps, trainer.stepCount()),
-                    trainer.stepCount(),
-                    steps,
-                    logEvery,
-                    interruptAfter,
-                    null)) {
-                trainer.fit(dataset, masker, fit, log, () -> clock.stamp(Map.of()));
-                if (log.interrupted(trainer.stepCount())) return 3;
-            }
-            if (!main) return 0;
-            model.save(weights);
-            System.out.printf(
-                    "wrote %s (weights, reference names), %s (to --resume), %s%n",
-                    weights, checkpoint, out.resolve("metrics.jsonl"));
-            if (eval) {
-                LossPlot.writePretraining(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
-                int[] shown = {0, 1, 2, 3, 4, 5, 6, 7};
-                ReconstructionFigure.write(
-                        out.resolve("reconstructions.png"),
-                        model,
-                        test.asDataset(mean0, std0),
-                        java.util.Arrays.copyOf(shown, Math.min(8, test.count())),
-                        maskRatio,
-                        seed,
-                        norm.mean(),
-                        norm.std());
-                Map<String, Object> report = new LinkedHashMap<>(ProbeEvaluation.run(
-                        model, train.asDataset(mean0, std0), test.asDataset(mean0, std0), false, probe, seed));
-                report.put("updates", trainer.stepCount());
-                report.put("skipped_updates", trainer.skippedUpdates());
-                report.put("effective_batch", effectiveBatch);
-                report.put("step_threads", stepThreads);
-                report.put("peak_lr", peakLr);
-                report.put("mask_ratio", maskRatio);
-                report.put("config", model.config());
-                report.put("duration_s", clock.seconds());
-                new com.fasterxml.jackson.databind.ObjectMapper()
-                        .writerWithDefaultPrettyPrinter()
-                        .writeValue(out.resolve("report.json").toFile(), report);
-                System.out.printf(
-                        "linear probe top-1 %.2f%% (untrained encoder: %.2f%%), kNN top-1 %.2f%%%n",
-                        100 * (double) report.get("linear_probe_top1"),
-                        100 * (double) report.get("linear_probe_top1_random_init"),
-                        100 * (double) report.get("knn_top1"));
-                System.out.printf(
-                        "wrote %s, %s, %s%n",
-                        out.resolve("report.json"), out.resolve("loss.png"), out.resolve("reconstructions.png"));
-            }
+    /** Continues from the checkpoint when there is one and it was written by this same run (else says so). */
+    private void resume(
+            Trainer trainer,
+            Masker masker,
+            Path checkpoint,
+            Preprocessing norm,
+            Map<String, String> runKey,
+            RunClock clock)
+            throws java.io.IOException {
+        if (!Files.exists(checkpoint)) {
+            System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
+            return;
         }
-        return 0;
+        Map<String, String> progress = trainer.loadCheckpoint(checkpoint, masker);
+        if (!trainer.model().preprocessing().equals(norm))
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "the checkpoint was trained with " + trainer.model().preprocessing()
+                            + ", this run normalises with " + norm
+                            + ": resume with the same data and --image-mean/--image-std");
+        progress.putIfAbsent("world_size", "1"); // checkpoints from before data parallelism
+        RunKey.requireSame(spec, runKey, progress);
+        clock.resumeFrom(progress);
+        System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
+    }
+
+    /**
+     * The reference's RandomResizedCrop, or null without --augment. Each batch's boxes come from its own seed, so a
+     * resumed run augments exactly as the first would have; ranks draw different boxes for their batch i (rank 0 as a
+     * single process does).
+     */
+    private BatchLoader.Transform cropTransform(MaeConfig config, DistributedOptions.Role role) {
+        if (!augment) return null;
+        RandomResizedCrop crops = RandomResizedCrop.mae();
+        int size = config.imgSize();
+        long rankSalt = role.augmentationSalt();
+        return new BatchLoader.Transform() {
+            @Override
+            public Tensor apply(Tensor stored, long i) {
+                return crops.apply(stored, size, new Random(seed * 7_919L + i + rankSalt));
+            }
+
+            @Override // image folders are cropped from the files at full resolution
+            public Tensor load(ImageDataset images, int[] indices, long i) {
+                return crops.apply(images, indices, size, new Random(seed * 7_919L + i + rankSalt));
+            }
+        };
+    }
+
+    /** Fashion-MNIST only: the loss plot, reconstructions of test images, the probes and report.json. */
+    private void evaluate(
+            Model model,
+            Trainer trainer,
+            Data data,
+            long effectiveBatch,
+            int stepThreads,
+            double peakLr,
+            RunClock clock)
+            throws java.io.IOException {
+        float mean0 = data.norm().mean()[0], std0 = data.norm().std()[0];
+        LossPlot.writePretraining(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
+        int[] shown = {0, 1, 2, 3, 4, 5, 6, 7};
+        ReconstructionFigure.write(
+                out.resolve("reconstructions.png"),
+                model,
+                data.test().asDataset(mean0, std0),
+                java.util.Arrays.copyOf(shown, Math.min(8, data.test().count())),
+                maskRatio,
+                seed,
+                data.norm().mean(),
+                data.norm().std());
+        Map<String, Object> report = new LinkedHashMap<>(ProbeEvaluation.run(
+                model, data.train().asDataset(mean0, std0), data.test().asDataset(mean0, std0), false, probe, seed));
+        report.put("updates", trainer.stepCount());
+        report.put("skipped_updates", trainer.skippedUpdates());
+        report.put("effective_batch", effectiveBatch);
+        report.put("step_threads", stepThreads);
+        report.put("peak_lr", peakLr);
+        report.put("mask_ratio", maskRatio);
+        report.put("config", model.config());
+        report.put("duration_s", clock.seconds());
+        new com.fasterxml.jackson.databind.ObjectMapper()
+                .writerWithDefaultPrettyPrinter()
+                .writeValue(out.resolve("report.json").toFile(), report);
+        System.out.printf(
+                "linear probe top-1 %.2f%% (untrained encoder: %.2f%%), kNN top-1 %.2f%%%n",
+                100 * (double) report.get("linear_probe_top1"),
+                100 * (double) report.get("linear_probe_top1_random_init"),
+                100 * (double) report.get("knn_top1"));
+        System.out.printf(
+                "wrote %s, %s, %s%n",
+                out.resolve("report.json"), out.resolve("loss.png"), out.resolve("reconstructions.png"));
     }
 
     private ImageDataset openShard(Preprocessing norm) throws java.io.IOException {

@@ -214,9 +214,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (steps < 1 || warmup < 0 || (threads != null && threads < 1))
             throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
-        if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
-        String threadsProblem = stepThreadsOption.problem();
-        if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
+        new OptionChecks(spec).problem(dist.problem()).problem(stepThreadsOption.problem());
         if (turnsPrefix != null && (dist.launches() || !device.equals("cpu")))
             throw new ParameterException(spec.commandLine(), "--turns takes steps in turns on the CPU in one process");
         if (alternateNative != null && (dist.launches() || !device.equals("cpu")))

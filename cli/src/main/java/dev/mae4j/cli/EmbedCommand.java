@@ -73,7 +73,7 @@ final class EmbedCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--output must be cls, mean or tokens, got " + output);
         }
-        if (batch < 1) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
+        new OptionChecks(spec).positive("--batch", batch);
         Device dev = Device.parse(device);
         MaeConfig config;
         try {

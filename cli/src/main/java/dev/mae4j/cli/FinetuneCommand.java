@@ -486,48 +486,30 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     private void validate() {
-        String problem = data.problem();
-        if (problem != null) throw new ParameterException(spec.commandLine(), problem);
-        if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
-        String threadsProblem = threads.problem();
-        if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
-        if (!(epochs > 0)) throw new ParameterException(spec.commandLine(), "--epochs must be positive, got " + epochs);
-        if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
-        if (logEvery <= 0)
-            throw new ParameterException(spec.commandLine(), "--log-every must be positive, got " + logEvery);
-        if (!(baseLr > 0))
-            throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
-        if (!(warmupEpochs >= 0))
-            throw new ParameterException(spec.commandLine(), "--warmup-epochs must be >= 0, got " + warmupEpochs);
-        if (!(layerDecay > 0 && layerDecay <= 1))
-            throw new ParameterException(spec.commandLine(), "--layer-decay must be in (0, 1], got " + layerDecay);
-        if (!(dropPath >= 0 && dropPath < 1))
-            throw new ParameterException(spec.commandLine(), "--drop-path must be in [0, 1), got " + dropPath);
-        if (!(labelSmoothing >= 0 && labelSmoothing < 1))
-            throw new ParameterException(
-                    spec.commandLine(), "--label-smoothing must be in [0, 1), got " + labelSmoothing);
-        if (!(cropMinScale > 0 && cropMinScale <= 1))
-            throw new ParameterException(spec.commandLine(), "--crop-min-scale must be in (0, 1], got " + cropMinScale);
-        if (checkpointEvery <= 0)
-            throw new ParameterException(
-                    spec.commandLine(), "--checkpoint-every must be positive, got " + checkpointEvery);
-        if (!(reprob >= 0 && reprob <= 1))
-            throw new ParameterException(spec.commandLine(), "--reprob must be in [0, 1], got " + reprob);
-        try {
-            randAugment();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--aa: " + e.getMessage());
-        }
-        if (!(mixupAlpha >= 0 && Double.isFinite(mixupAlpha)))
-            throw new ParameterException(spec.commandLine(), "--mixup must be a finite alpha >= 0, got " + mixupAlpha);
-        if (!(cutmixAlpha >= 0 && Double.isFinite(cutmixAlpha)))
-            throw new ParameterException(
-                    spec.commandLine(), "--cutmix must be a finite alpha >= 0, got " + cutmixAlpha);
-        if (!(mixupProb >= 0 && mixupProb <= 1))
-            throw new ParameterException(spec.commandLine(), "--mixup-prob must be in [0, 1], got " + mixupProb);
-        if (!(mixupSwitchProb >= 0 && mixupSwitchProb <= 1))
-            throw new ParameterException(
-                    spec.commandLine(), "--mixup-switch-prob must be in [0, 1], got " + mixupSwitchProb);
+        new OptionChecks(spec)
+                .problem(data.problem())
+                .problem(dist.problem())
+                .problem(threads.problem())
+                .positive("--epochs", epochs)
+                .positive("--batch", batch)
+                .positive("--log-every", logEvery)
+                .positive("--base-lr", baseLr)
+                .nonNegative("--warmup-epochs", warmupEpochs)
+                .fraction("--layer-decay", layerDecay)
+                .belowOne("--drop-path", dropPath)
+                .belowOne("--label-smoothing", labelSmoothing)
+                .fraction("--crop-min-scale", cropMinScale)
+                .positive("--checkpoint-every", checkpointEvery)
+                .probability("--reprob", reprob)
+                .parses("--aa: ", this::randAugment)
+                .require(
+                        mixupAlpha >= 0 && Double.isFinite(mixupAlpha),
+                        "--mixup must be a finite alpha >= 0, got " + mixupAlpha)
+                .require(
+                        cutmixAlpha >= 0 && Double.isFinite(cutmixAlpha),
+                        "--cutmix must be a finite alpha >= 0, got " + cutmixAlpha)
+                .probability("--mixup-prob", mixupProb)
+                .probability("--mixup-switch-prob", mixupSwitchProb);
         if (fromScratch && weights == null)
             System.out.println("no --weights: training MaeConfig.fashionMnistSmall()'s encoder from scratch");
     }

@@ -10,7 +10,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** `mae linprobe`: linear probe and kNN of a checkpoint's frozen features on Fashion-MNIST, labelled folders or shards. */
@@ -43,8 +42,7 @@ final class LinprobeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
-        if (data.problem() != null) throw new ParameterException(spec.commandLine(), data.problem());
+        new OptionChecks(spec).problem(probe.problem()).problem(data.problem());
         try (Model model = Model.load(weights, Device.cpu())) {
             LabelledData.Splits splits = data.open(
                     model.config().inChans(),

@@ -7,7 +7,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /** `mae pack`: an image folder as one shard file that training memory-maps. */
@@ -37,10 +36,9 @@ final class PackCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (imgSize <= 0)
-            throw new ParameterException(spec.commandLine(), "--img-size must be positive, got " + imgSize);
-        if (inChans != 1 && inChans != 3)
-            throw new ParameterException(spec.commandLine(), "--in-chans must be 1 or 3, got " + inChans);
+        new OptionChecks(spec)
+                .positive("--img-size", imgSize)
+                .require(inChans == 1 || inChans == 3, "--in-chans must be 1 or 3, got " + inChans);
         ImageFolder folder = new ImageFolder(images, imgSize, inChans, new float[inChans], filled(inChans));
         Shard.write(
                 out,

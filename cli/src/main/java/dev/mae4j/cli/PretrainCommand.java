@@ -418,33 +418,22 @@ final class PretrainCommand implements Callable<Integer> {
     }
 
     private void validate() {
-        try {
-            precision.dtype();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
-        if (stepsOption != null && epochs != null)
-            throw new ParameterException(spec.commandLine(), "give --steps or --epochs, not both");
-        if (stepsOption != null && stepsOption <= 0)
-            throw new ParameterException(spec.commandLine(), "--steps must be positive, got " + stepsOption);
-        if (epochs != null && !(epochs > 0))
-            throw new ParameterException(spec.commandLine(), "--epochs must be positive, got " + epochs);
-        if (batch <= 0) throw new ParameterException(spec.commandLine(), "--batch must be positive, got " + batch);
-        if (accumIter <= 0)
-            throw new ParameterException(spec.commandLine(), "--accum-iter must be positive, got " + accumIter);
-        if (logEvery <= 0 || checkpointEvery <= 0)
-            throw new ParameterException(spec.commandLine(), "--log-every and --checkpoint-every must be positive");
-        if (!(maskRatio >= 0 && maskRatio < 1))
-            throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
-        if (probe.problem() != null) throw new ParameterException(spec.commandLine(), probe.problem());
-        if (dist.problem() != null) throw new ParameterException(spec.commandLine(), dist.problem());
-        String threadsProblem = threads.problem();
-        if (threadsProblem != null) throw new ParameterException(spec.commandLine(), threadsProblem);
-        if (!java.util.List.of("random", "block", "grid").contains(maskType))
-            throw new ParameterException(
-                    spec.commandLine(), "--mask-type must be random, block or grid, got " + maskType);
-        if (!(baseLr > 0))
-            throw new ParameterException(spec.commandLine(), "--base-lr must be positive, got " + baseLr);
+        new OptionChecks(spec)
+                .parses("", precision::dtype)
+                .require(stepsOption == null || epochs == null, "give --steps or --epochs, not both")
+                .require(stepsOption == null || stepsOption > 0, "--steps must be positive, got " + stepsOption)
+                .require(epochs == null || epochs > 0, "--epochs must be positive, got " + epochs)
+                .positive("--batch", batch)
+                .positive("--accum-iter", accumIter)
+                .require(logEvery > 0 && checkpointEvery > 0, "--log-every and --checkpoint-every must be positive")
+                .belowOne("--mask-ratio", maskRatio)
+                .problem(probe.problem())
+                .problem(dist.problem())
+                .problem(threads.problem())
+                .require(
+                        java.util.List.of("random", "block", "grid").contains(maskType),
+                        "--mask-type must be random, block or grid, got " + maskType)
+                .positive("--base-lr", baseLr);
     }
 
     /** The architecture the options describe. */

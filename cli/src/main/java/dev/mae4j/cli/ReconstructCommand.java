@@ -51,8 +51,7 @@ final class ReconstructCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!(maskRatio >= 0 && maskRatio < 1))
-            throw new ParameterException(spec.commandLine(), "--mask-ratio must be in [0, 1), got " + maskRatio);
+        new OptionChecks(spec).belowOne("--mask-ratio", maskRatio);
         try (Model model = Model.load(weights, Device.cpu())) {
             var c = model.config();
             if (c.inChans() != 1 && c.inChans() != 3)

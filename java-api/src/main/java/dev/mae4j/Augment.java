@@ -1,12 +1,9 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_tensor_view;
 import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandAugment;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.List;
 
@@ -77,19 +74,13 @@ public final class Augment {
             for (int j = 0; j < steps.get(i).size(); j++)
                 planStep(steps.get(i).get(j), (int) shape[3], (int) shape[2], plan, (i * k + j) * columns);
         NativeLibrary.ensureLoaded();
-        images.acquire();
-        try (Arena arena = Arena.ofConfined();
+        try (Downcall d = Downcall.holding(images);
                 Tensor p = Tensor.fromDoubles(plan, shape[0], (long) k * columns);
                 Tensor m = Tensor.fromDoubles(mean, mean.length);
                 Tensor s = Tensor.fromDoubles(std, std.length)) {
-            MemorySegment[] views = new MemorySegment[4];
-            Tensor[] tensors = {images, p, m, s};
-            for (int i = 0; i < 4; i++) tensors[i].writeView(views[i] = mae_tensor_view.allocate(arena));
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_augment_rand(views[0], views[1], views[2], views[3], out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            images.release();
+            MemorySegment out = d.pointer();
+            d.check(Mae.mae_augment_rand(d.view(images), d.view(p), d.view(m), d.view(s), out));
+            return d.adopt(out);
         }
     }
 
@@ -134,17 +125,11 @@ public final class Augment {
             throw new IllegalArgumentException(
                     "boxes must hold " + columns + " values per image (" + n * columns + "), got " + boxes.length);
         NativeLibrary.ensureLoaded();
-        images.acquire();
-        try (Arena arena = Arena.ofConfined();
+        try (Downcall d = Downcall.holding(images);
                 Tensor b = columns == 0 ? null : Tensor.fromDoubles(boxes, n, columns)) {
-            MemorySegment imagesView = mae_tensor_view.allocate(arena), boxesView = MemorySegment.NULL;
-            images.writeView(imagesView);
-            if (b != null) b.writeView(boxesView = mae_tensor_view.allocate(arena));
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(call.call(imagesView, boxesView, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            images.release();
+            MemorySegment out = d.pointer();
+            d.check(call.call(d.view(images), b == null ? MemorySegment.NULL : d.view(b), out));
+            return d.adopt(out);
         }
     }
 }

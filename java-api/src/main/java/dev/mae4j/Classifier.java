@@ -1,9 +1,7 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_tensor_view;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -39,10 +37,9 @@ public final class Classifier extends Network {
         if (numClasses < 1) throw new IllegalArgumentException("numClasses must be >= 1, got " + numClasses);
         if (!(dropPathRate >= 0 && dropPathRate < 1))
             throw new IllegalArgumentException("dropPathRate must be in [0, 1), got " + dropPathRate);
-        encoder.acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_classifier_create(encoder.handle(), numClasses, dropPathRate, seed, out));
+        try (Downcall d = Downcall.holding(encoder)) {
+            MemorySegment out = d.pointer();
+            d.check(Mae.mae_classifier_create(encoder.handle(), numClasses, dropPathRate, seed, out));
             MemorySegment h = out.get(ValueLayout.ADDRESS, 0);
             try {
                 Classifier c = new Classifier(h, encoder.config(), encoder.device(), numClasses, dropPathRate);
@@ -52,8 +49,6 @@ public final class Classifier extends Network {
                 Mae.mae_classifier_free(h);
                 throw e;
             }
-        } finally {
-            encoder.release();
         }
     }
 
@@ -153,15 +148,10 @@ public final class Classifier extends Network {
     // A downcall from images to a tensor the library returns.
     private Tensor evaluate(Tensor images, ImagesCall call) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
-        acquireAll(this, images);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            images.writeView(view);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(call.call(view, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            releaseAll(this, images);
+        try (Downcall d = Downcall.holding(this, images)) {
+            MemorySegment out = d.pointer();
+            d.check(call.call(d.view(images), out));
+            return d.adopt(out);
         }
     }
 
@@ -190,16 +180,10 @@ public final class Classifier extends Network {
 
     private double loss(Tensor images, Tensor labels, double labelSmoothing, int flags) {
         if (images == null || labels == null) throw new IllegalArgumentException("images and labels must not be null");
-        acquireAll(this, images, labels);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment iv = mae_tensor_view.allocate(arena), lv = mae_tensor_view.allocate(arena);
-            images.writeView(iv);
-            labels.writeView(lv);
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_DOUBLE);
-            Status.check(Mae.mae_classifier_loss(handle, iv, lv, labelSmoothing, flags, out));
+        try (Downcall d = Downcall.holding(this, images, labels)) {
+            MemorySegment out = d.arena().allocate(ValueLayout.JAVA_DOUBLE);
+            d.check(Mae.mae_classifier_loss(handle, d.view(images), d.view(labels), labelSmoothing, flags, out));
             return out.get(ValueLayout.JAVA_DOUBLE, 0);
-        } finally {
-            releaseAll(this, images, labels);
         }
     }
 
@@ -213,21 +197,15 @@ public final class Classifier extends Network {
 
     /** The state of the generator that draws stochastic depth, to resume a fine-tune's exact draws later. */
     public byte[] dropPathState() {
-        acquire();
-        try {
+        try (Downcall d = Downcall.holding(this)) {
             return GeneratorStates.get(out -> Mae.mae_classifier_rng_state_get(handle, out));
-        } finally {
-            release();
         }
     }
 
     /** Restores a state from {@link #dropPathState()}: the following draws are the ones that followed it then. */
     public void restoreDropPathState(byte[] state) {
-        acquire();
-        try {
+        try (Downcall d = Downcall.holding(this)) {
             GeneratorStates.set(state, view -> Mae.mae_classifier_rng_state_set(handle, view));
-        } finally {
-            release();
         }
     }
 

@@ -1,10 +1,8 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_tensor_view;
 import dev.mae4j.data.LabelledDataset;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -59,21 +57,16 @@ public final class FineTuner extends Training {
     }
 
     private double update(Tensor images, Tensor labels, boolean soft) {
-        acquireAll(this, images, labels);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Downcall d = Downcall.holding(this, images, labels)) {
             useLearningRate();
-            MemorySegment iv = mae_tensor_view.allocate(arena), lv = mae_tensor_view.allocate(arena);
-            images.writeView(iv);
-            labels.writeView(lv);
-            MemorySegment loss = arena.allocate(ValueLayout.JAVA_DOUBLE);
-            Status.check(
+            MemorySegment iv = d.view(images), lv = d.view(labels);
+            MemorySegment loss = d.arena().allocate(ValueLayout.JAVA_DOUBLE);
+            d.check(
                     soft
                             ? Mae.mae_finetuner_step_soft(handle, iv, lv, loss)
                             : Mae.mae_finetuner_step(handle, iv, lv, loss));
             countUpdate();
             return loss.get(ValueLayout.JAVA_DOUBLE, 0);
-        } finally {
-            releaseAll(this, images, labels);
         }
     }
 
@@ -246,17 +239,14 @@ public final class FineTuner extends Training {
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
             int shards = Trainer.resolveStepThreads(stepThreads, classifier.config(), classifier.device());
             LrSchedule lrs = lrSchedule();
-            NativeResource.acquireAll(group, classifier);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment cfg = adamwConfig(arena);
-                MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-                Status.check(Mae.mae_finetuner_create(classifier.handle(), cfg, layerDecay, labelSmoothing, out));
+            try (Downcall d = Downcall.holding(group, classifier)) {
+                MemorySegment out = d.pointer();
+                d.check(Mae.mae_finetuner_create(
+                        classifier.handle(), adamwConfig(d.arena()), layerDecay, labelSmoothing, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
                 MemorySegment training = Training.configure(
                         handle, Mae::mae_finetuner_training, shards, group, bucketBytes, Mae::mae_finetuner_free);
                 return new FineTuner(handle, training, classifier, group, lrs, shards, maxNonFinite);
-            } finally {
-                NativeResource.releaseAll(group, classifier);
             }
         }
     }

@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_tensor_view;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -73,15 +72,10 @@ public final class Masker extends NativeResource {
         if (noise == null) throw new IllegalArgumentException("noise must not be null");
         checkRatio(maskRatio);
         NativeLibrary.ensureLoaded();
-        noise.acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            noise.writeView(view);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_masker_from_noise(view, maskRatio, out));
+        try (Downcall d = Downcall.holding(noise)) {
+            MemorySegment out = d.pointer();
+            d.check(Mae.mae_masker_from_noise(d.view(noise), maskRatio, out));
             return new Masker(out.get(ValueLayout.ADDRESS, 0), maskRatio);
-        } finally {
-            noise.release();
         }
     }
 
@@ -92,21 +86,15 @@ public final class Masker extends NativeResource {
 
     /** The generator state that decides the next masks, to resume the same sequence later. */
     public byte[] state() {
-        acquire();
-        try {
+        try (Downcall d = Downcall.holding(this)) {
             return GeneratorStates.get(out -> Mae.mae_masker_state_get(handle, out));
-        } finally {
-            release();
         }
     }
 
     /** Restores a state from {@link #state()}: the following masks are the ones that followed it then. */
     public void restoreState(byte[] state) {
-        acquire();
-        try {
+        try (Downcall d = Downcall.holding(this)) {
             GeneratorStates.set(state, view -> Mae.mae_masker_state_set(handle, view));
-        } finally {
-            release();
         }
     }
 

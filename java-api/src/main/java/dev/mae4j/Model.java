@@ -4,7 +4,6 @@ import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_config;
 import dev.mae4j.bindings.mae_device;
 import dev.mae4j.bindings.mae_forward_result;
-import dev.mae4j.bindings.mae_tensor_view;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -166,20 +165,15 @@ public final class Model extends Network {
     private ForwardResult forward(Tensor images, Masker masker, int flags) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         if (masker == null) throw new IllegalArgumentException("masker must not be null");
-        acquireAll(this, images, masker);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            images.writeView(view);
-            MemorySegment out = mae_forward_result.allocate(arena);
-            Status.check(Mae.mae_model_forward(handle, view, masker.handle(), flags, out));
+        try (Downcall d = Downcall.holding(this, images, masker)) {
+            MemorySegment out = mae_forward_result.allocate(d.arena());
+            d.check(Mae.mae_model_forward(handle, d.view(images), masker.handle(), flags, out));
             return new ForwardResult(
                     mae_forward_result.loss(out),
                     Tensor.adopt(mae_forward_result.pred(out)),
                     Tensor.adopt(mae_forward_result.mask(out)),
                     Tensor.adopt(mae_forward_result.ids_restore(out)),
                     Tensor.adopt(mae_forward_result.latent(out)));
-        } finally {
-            releaseAll(this, images, masker);
         }
     }
 
@@ -203,15 +197,10 @@ public final class Model extends Network {
 
     private Tensor encode(Tensor images, EncodeCall call) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
-        acquireAll(this, images);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            images.writeView(view);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(call.call(view, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            releaseAll(this, images);
+        try (Downcall d = Downcall.holding(this, images)) {
+            MemorySegment out = d.pointer();
+            d.check(call.call(d.view(images), out));
+            return d.adopt(out);
         }
     }
 
@@ -220,14 +209,7 @@ public final class Model extends Network {
      * caller's segment address when the images were used in place (matching dtype and device).
      */
     public long lastInputAddress() {
-        acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(Mae.mae_model_last_input_address(handle, out));
-            return out.get(ValueLayout.JAVA_LONG, 0);
-        } finally {
-            release();
-        }
+        return Downcall.readLong(out -> Mae.mae_model_last_input_address(handle, out), this);
     }
 
     @Override

@@ -1,7 +1,5 @@
 package dev.mae4j;
 
-import dev.mae4j.bindings.mae_tensor_view;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
@@ -106,9 +104,9 @@ abstract class NativeResource implements AutoCloseable {
 
     /** The view {@code call} borrows from a live {@code owner}: valid while the owner is, never freed itself. */
     static MemorySegment borrow(MemorySegment owner, BorrowCall call) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(call.call(owner, out));
+        try (Downcall d = Downcall.holding()) {
+            MemorySegment out = d.pointer();
+            d.check(call.call(owner, out));
             return out.get(ValueLayout.ADDRESS, 0);
         }
     }
@@ -126,13 +124,10 @@ abstract class NativeResource implements AutoCloseable {
     /** A copy of a named native tensor (a parameter, a gradient, an optimiser state entry). */
     final Tensor getNamed(String name, NamedGetter getter) {
         if (name == null) throw new IllegalArgumentException("name must not be null");
-        acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(getter.call(arena.allocateFrom(name), out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            release();
+        try (Downcall d = Downcall.holding(this)) {
+            MemorySegment out = d.pointer();
+            d.check(getter.call(d.arena().allocateFrom(name), out));
+            return d.adopt(out);
         }
     }
 
@@ -140,13 +135,8 @@ abstract class NativeResource implements AutoCloseable {
     final void setNamed(String name, Tensor value, NamedSetter setter) {
         if (name == null) throw new IllegalArgumentException("name must not be null");
         if (value == null) throw new IllegalArgumentException("value must not be null");
-        acquireAll(this, value);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            value.writeView(view);
-            Status.check(setter.call(arena.allocateFrom(name), view));
-        } finally {
-            releaseAll(this, value);
+        try (Downcall d = Downcall.holding(this, value)) {
+            d.check(setter.call(d.arena().allocateFrom(name), d.view(value)));
         }
     }
 

@@ -19,23 +19,14 @@ public final class Pixels {
         if (pool == null || indices == null || mean == null || std == null)
             throw new IllegalArgumentException("pool, indices, mean and std must not be null");
         NativeLibrary.ensureLoaded();
-        pool.acquire();
-        try (Arena arena = Arena.ofConfined();
+        try (Downcall d = Downcall.holding(pool);
                 Tensor idx = Tensor.zeros(DType.I64, indices.length);
                 Tensor m = Tensor.fromDoubles(mean, mean.length);
                 Tensor s = Tensor.fromDoubles(std, std.length)) {
             MemorySegment.copy(indices, 0, idx.segment(), ValueLayout.JAVA_LONG, 0, indices.length);
-            MemorySegment[] views = new MemorySegment[4];
-            Tensor[] tensors = {pool, idx, m, s};
-            for (int i = 0; i < 4; i++) {
-                views[i] = mae_tensor_view.allocate(arena);
-                tensors[i].writeView(views[i]);
-            }
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_gather_normalize(views[0], views[1], views[2], views[3], out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            pool.release();
+            MemorySegment out = d.pointer();
+            d.check(Mae.mae_gather_normalize(d.view(pool), d.view(idx), d.view(m), d.view(s), out));
+            return d.adopt(out);
         }
     }
 
@@ -51,22 +42,16 @@ public final class Pixels {
             throw new IllegalArgumentException(
                     "crop needs top, left, height and width, got " + crop.length + " values");
         NativeLibrary.ensureLoaded();
-        image.acquire();
-        // The box and the views live in one confined arena: a shared one's close costs a handshake with every
-        // thread (30-45 µs here), paid per image.
-        try (Arena arena = Arena.ofConfined();
+        // The box lives in the call's confined arena too: a shared one's close costs a handshake with every thread
+        // (30-45 µs here), paid per image.
+        try (Downcall d = Downcall.holding(image);
                 Tensor box = Tensor.wrap(
-                        arena.allocateFrom(ValueLayout.JAVA_DOUBLE, crop[0], crop[1], crop[2], crop[3]),
+                        d.arena().allocateFrom(ValueLayout.JAVA_DOUBLE, crop[0], crop[1], crop[2], crop[3]),
                         DType.F64,
                         4)) {
-            MemorySegment iv = mae_tensor_view.allocate(arena), bv = mae_tensor_view.allocate(arena);
-            image.writeView(iv);
-            box.writeView(bv);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_resized_crop(iv, bv, height, width, flip ? 1 : 0, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            image.release();
+            MemorySegment out = d.pointer();
+            d.check(Mae.mae_resized_crop(d.view(image), d.view(box), height, width, flip ? 1 : 0, out));
+            return d.adopt(out);
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_tensor_view;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -27,15 +26,10 @@ public final class PositionTables {
     public static Tensor resize(Tensor posEmbed, int newGrid) {
         if (posEmbed == null) throw new IllegalArgumentException("posEmbed must not be null");
         NativeLibrary.ensureLoaded();
-        posEmbed.acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            posEmbed.writeView(view);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_resize_pos_embed(view, newGrid, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        } finally {
-            posEmbed.release();
+        try (Downcall d = Downcall.holding(posEmbed)) {
+            MemorySegment out = d.pointer();
+            d.check(Mae.mae_resize_pos_embed(d.view(posEmbed), newGrid, out));
+            return d.adopt(out);
         }
     }
 }

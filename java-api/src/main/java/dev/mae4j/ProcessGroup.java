@@ -2,7 +2,6 @@ package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_process_group_config;
-import dev.mae4j.bindings.mae_tensor_view;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -158,12 +157,7 @@ public final class ProcessGroup extends NativeResource {
 
     /** Returns once every rank has called it. */
     public void barrier() {
-        acquire();
-        try {
-            Status.check(Mae.mae_process_group_barrier(handle));
-        } finally {
-            release();
-        }
+        Downcall.run(() -> Mae.mae_process_group_barrier(handle), this);
     }
 
     /** The element-wise sums over all ranks. */
@@ -204,20 +198,15 @@ public final class ProcessGroup extends NativeResource {
         }
         try (Tensor mine = Tensor.zeros(DType.U8, longest)) {
             MemorySegment.copy(bytes, 0, mine.segment(), ValueLayout.JAVA_BYTE, 0, bytes.length);
-            acquireAll(this, mine);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment view = mae_tensor_view.allocate(arena);
-                mine.writeView(view);
-                MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-                Status.check(Mae.mae_process_group_all_gather(handle, view, out));
-                try (Tensor gathered = Tensor.adopt(out.get(ValueLayout.ADDRESS, 0))) {
+            try (Downcall d = Downcall.holding(this, mine)) {
+                MemorySegment out = d.pointer();
+                d.check(Mae.mae_process_group_all_gather(handle, d.view(mine), out));
+                try (Tensor gathered = d.adopt(out)) {
                     for (int r = 0; r < worldSize; r++)
                         all[r] = gathered.segment()
                                 .asSlice(r * longest, lengths[r])
                                 .toArray(ValueLayout.JAVA_BYTE);
                 }
-            } finally {
-                releaseAll(this, mine);
             }
         }
         return all;
@@ -228,13 +217,8 @@ public final class ProcessGroup extends NativeResource {
     }
 
     private void collective(Tensor t, ViewCall call) {
-        acquireAll(this, t);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            t.writeView(view);
-            Status.check(call.call(view));
-        } finally {
-            releaseAll(this, t);
+        try (Downcall d = Downcall.holding(this, t)) {
+            d.check(call.call(d.view(t)));
         }
     }
 

@@ -1,10 +1,8 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_tensor_view;
 import dev.mae4j.data.ImageDataset;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -81,14 +79,11 @@ public final class Trainer extends Training {
     /** One AdamW update from the accumulated gradients, at the schedule's learning rate; clears them. */
     public void applyUpdate() {
         if (pending == 0) throw new IllegalStateException("nothing accumulated since the last update");
-        acquire();
-        try {
+        try (Downcall d = Downcall.holding(this)) {
             useLearningRate();
-            Status.check(Mae.mae_trainer_apply(handle));
+            d.check(Mae.mae_trainer_apply(handle));
             pending = 0;
             countUpdate();
-        } finally {
-            release();
         }
     }
 
@@ -104,15 +99,10 @@ public final class Trainer extends Training {
     private double withImages(Tensor images, Masker masker, NativeStep body) {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         if (masker == null) throw new IllegalArgumentException("masker must not be null");
-        acquireAll(this, images, masker);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            images.writeView(view);
-            MemorySegment loss = arena.allocate(ValueLayout.JAVA_DOUBLE);
-            body.run(view, loss);
+        try (Downcall d = Downcall.holding(this, images, masker)) {
+            MemorySegment loss = d.arena().allocate(ValueLayout.JAVA_DOUBLE);
+            body.run(d.view(images), loss);
             return loss.get(ValueLayout.JAVA_DOUBLE, 0);
-        } finally {
-            releaseAll(this, images, masker);
         }
     }
 
@@ -284,17 +274,13 @@ public final class Trainer extends Training {
                 throw new IllegalArgumentException("accumulationSteps must be >= 1, got " + accumulationSteps);
             int shards = resolveStepThreads(stepThreads, model.config(), model.device());
             LrSchedule lrs = lrSchedule();
-            NativeResource.acquireAll(group, model);
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment cfg = adamwConfig(arena);
-                MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-                Status.check(Mae.mae_trainer_create(model.handle(), cfg, out));
+            try (Downcall d = Downcall.holding(group, model)) {
+                MemorySegment out = d.pointer();
+                d.check(Mae.mae_trainer_create(model.handle(), adamwConfig(d.arena()), out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
                 MemorySegment training = Training.configure(
                         handle, Mae::mae_trainer_training, shards, group, bucketBytes, Mae::mae_trainer_free);
                 return new Trainer(handle, training, model, group, lrs, shards, accumulationSteps, maxNonFinite);
-            } finally {
-                NativeResource.releaseAll(group, model);
             }
         }
     }

@@ -1,9 +1,7 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
@@ -75,13 +73,9 @@ abstract class Training extends NativeResource {
      */
     final void countUpdate() {
         updates++;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(Mae.mae_training_skipped_count(training, out));
-            long now = out.get(ValueLayout.JAVA_LONG, 0);
-            consecutiveNonFinite = now > skipped ? consecutiveNonFinite + 1 : 0;
-            skipped = now;
-        }
+        long now = Downcall.readLong(out -> Mae.mae_training_skipped_count(training, out));
+        consecutiveNonFinite = now > skipped ? consecutiveNonFinite + 1 : 0;
+        skipped = now;
         if (consecutiveNonFinite >= maxNonFinite) throw new NonFiniteLossException(consecutiveNonFinite, skipped);
     }
 
@@ -110,25 +104,13 @@ abstract class Training extends NativeResource {
 
     /** Updates taken so far, skipped (non-finite) ones included: the position schedules and data follow. */
     public long stepCount() {
-        acquire();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(Mae.mae_training_step_count(training, out));
-            return out.get(ValueLayout.JAVA_LONG, 0);
-        } finally {
-            release();
-        }
+        return Downcall.readLong(out -> Mae.mae_training_step_count(training, out), this);
     }
 
     /** Sets the update count, e.g. when resuming: the schedule and AdamW's bias correction continue from it. */
     public void setStepCount(long updates) {
-        acquire();
-        try {
-            Status.check(Mae.mae_training_set_step_count(training, updates));
-            this.updates = updates;
-        } finally {
-            release();
-        }
+        Downcall.run(() -> Mae.mae_training_set_step_count(training, updates), this);
+        this.updates = updates;
     }
 
     /**
@@ -137,13 +119,10 @@ abstract class Training extends NativeResource {
      * {@link #stepCount()} it does not count skipped (non-finite) updates.
      */
     public List<String> optimizerStateNames() {
-        acquire();
-        try {
+        try (Downcall d = Downcall.holding(this)) {
             return ParameterFiles.names(
                     out -> Mae.mae_training_state_count(training, out),
                     (i, name) -> Mae.mae_training_state_info(training, i, name, MemorySegment.NULL));
-        } finally {
-            release();
         }
     }
 

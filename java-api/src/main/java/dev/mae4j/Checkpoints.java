@@ -65,7 +65,7 @@ final class Checkpoints {
             Map<String, Tensor> raw = new LinkedHashMap<>();
             Map<String, String> metadata = Map.of();
             if (TorchCheckpoint.isZip(head(file))) {
-                raw.putAll(TorchCheckpoint.read(file));
+                raw.putAll(TorchCheckpoint.read(file, TENSORS));
                 owned.addAll(raw.values());
             } else {
                 SafeTensors st = SafeTensors.open(file);
@@ -138,6 +138,24 @@ final class Checkpoints {
                         file, "tensor '" + e.name() + "' is " + e.dtype() + "; F32, F64, F16, BF16 or I64 is needed");
         }
     }
+
+    /** mae4j's tensors for io's readers, which know none of their own. */
+    static final TorchCheckpoint.Tensors<Tensor> TENSORS = new TorchCheckpoint.Tensors<>() {
+        @Override
+        public Tensor zeros(String dtype, long[] shape) {
+            return Tensor.zeros(DType.valueOf(dtype), shape);
+        }
+
+        @Override
+        public MemorySegment data(Tensor tensor) {
+            return tensor.segment();
+        }
+
+        @Override
+        public void close(Tensor tensor) {
+            tensor.close();
+        }
+    };
 
     private static Map<String, Tensor> stripModulePrefix(Map<String, Tensor> raw) {
         Map<String, Tensor> out = new LinkedHashMap<>();

@@ -1,6 +1,5 @@
 package dev.mae4j;
 
-import dev.mae4j.data.BatchLoader;
 import java.nio.file.Path;
 import java.util.Map;
 

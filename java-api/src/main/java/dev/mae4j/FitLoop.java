@@ -1,7 +1,5 @@
 package dev.mae4j;
 
-import dev.mae4j.data.BatchLoader;
-import dev.mae4j.data.ImageDataset;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;

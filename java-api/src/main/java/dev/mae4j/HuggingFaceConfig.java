@@ -103,6 +103,6 @@ final class HuggingFaceConfig {
         c.put("mask_ratio", maskRatio);
         c.put("norm_pix_loss", m.normPixLoss());
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(c);
-        dev.mae4j.data.AtomicFile.write(configJson, out -> out.write(java.nio.ByteBuffer.wrap(bytes)));
+        dev.mae4j.io.AtomicFile.write(configJson, out -> out.write(java.nio.ByteBuffer.wrap(bytes)));
     }
 }

@@ -160,7 +160,7 @@ public final class Preprocessing {
         c.set(MEAN_KEY, array(mean));
         c.set(STD_KEY, array(std));
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(c);
-        dev.mae4j.data.AtomicFile.write(file, out -> out.write(java.nio.ByteBuffer.wrap(bytes)));
+        dev.mae4j.io.AtomicFile.write(file, out -> out.write(java.nio.ByteBuffer.wrap(bytes)));
     }
 
     private static ArrayNode array(float[] v) {

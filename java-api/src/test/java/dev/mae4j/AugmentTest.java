@@ -164,7 +164,7 @@ class AugmentTest {
     void mixupBlendsEachImageWithItsMirror() {
         // three 4 × 4 images of 1s, 2s and 3s; lam 0.25: 0.25·1 + 0.75·3, 2 (its own mirror), 0.25·3 + 0.75·1
         try (Tensor img = constants(1, 2, 3);
-                Tensor out = Augment.mix(img, new Mixup.Mix(0.25, null))) {
+                Tensor out = new Mixup.Mix(0.25, null).apply(img)) {
             float[] o = out.toFloatArray();
             for (int k = 0; k < 16; k++) {
                 assertEquals(2.5f, o[k], 1e-6f);
@@ -178,7 +178,7 @@ class AugmentTest {
     void cutmixPastesTheMirrorsBox() {
         // box rows 1..2, columns 1..3 (top 1, left 1, 2 × 3) from image 2 − i
         try (Tensor img = constants(1, 2, 3);
-                Tensor out = Augment.mix(img, new Mixup.Mix(1 - 6.0 / 16, new int[] {1, 1, 2, 3}))) {
+                Tensor out = new Mixup.Mix(1 - 6.0 / 16, new int[] {1, 1, 2, 3}).apply(img)) {
             float[] o = out.toFloatArray();
             for (int y = 0; y < 4; y++)
                 for (int x = 0; x < 4; x++) {
@@ -190,7 +190,7 @@ class AugmentTest {
             TestData.assertRefused(
                     IllegalArgumentException.class,
                     "the box (top 2, left 2, 3 × 1) must lie inside the 4 × 4 images",
-                    () -> Augment.mix(img, new Mixup.Mix(0.5, new int[] {2, 2, 3, 1})));
+                    () -> new Mixup.Mix(0.5, new int[] {2, 2, 3, 1}).apply(img));
         }
     }
 

@@ -2,7 +2,6 @@ package dev.mae4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.mae4j.data.LabelledDataset;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -71,7 +71,7 @@ class ParserFuzzTest {
             zip.closeEntry();
         }
         try {
-            TorchCheckpoint.read(f).values().forEach(Tensor::close);
+            TorchCheckpoint.read(f, Checkpoints.TENSORS).values().forEach(Tensor::close);
         } catch (IOException expected) {
             // refused
         } finally {

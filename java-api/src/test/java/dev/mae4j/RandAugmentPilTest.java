@@ -14,7 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Augment.randAugment against PIL itself: pil/rand-augment.json holds small grey and RGB images put through each of
+ * RandAugment.apply (Augment.randAugment) against PIL itself: pil/rand-augment.json holds small grey and RGB images put through each of
  * timm's RandAugment operations (and pairs of them) by PIL 9.4 (src/test/python/make_pil_fixtures.py); every pixel
  * must come out the same.
  */
@@ -58,7 +58,7 @@ class RandAugmentPilTest {
                 steps.add(chain);
             }
             try (Tensor in = Tensor.fromFloats(batch, n, c, h, w);
-                    Tensor out = Augment.randAugment(in, steps, mean, std)) {
+                    Tensor out = RandAugment.apply(in, steps, mean, std)) {
                 float[] o = out.toFloatArray();
                 for (int j = 0; j < n; j++) {
                     JsonNode expected = cases.get(j).get("output");
@@ -89,11 +89,11 @@ class RandAugmentPilTest {
                 Tensor nan = Tensor.fromFloats(withNan, 1, 1, 4, 4)) {
             IllegalArgumentException e = assertThrows(
                     IllegalArgumentException.class,
-                    () -> Augment.randAugment(two, List.of(List.of()), new double[] {0, 0}, new double[] {1, 1}));
+                    () -> RandAugment.apply(two, List.of(List.of()), new double[] {0, 0}, new double[] {1, 1}));
             assertTrue(e.getMessage().contains("grey (1) or RGB (3)"), e.getMessage());
             assertTrue(assertThrows(
                             IllegalArgumentException.class,
-                            () -> Augment.randAugment(
+                            () -> RandAugment.apply(
                                     one,
                                     List.of(List.of(new RandAugment.Step(RandAugment.Op.CONTRAST, 1e300))),
                                     new double[] {0},
@@ -102,16 +102,16 @@ class RandAugmentPilTest {
                     .contains("below 1e6"));
             assertTrue(assertThrows(
                             IllegalArgumentException.class,
-                            () -> Augment.randAugment(nan, List.of(List.of()), new double[] {0}, new double[] {1}))
+                            () -> RandAugment.apply(nan, List.of(List.of()), new double[] {0}, new double[] {1}))
                     .getMessage()
                     .contains("images must be finite"));
             assertThrows(
                     IllegalArgumentException.class,
-                    () -> Augment.randAugment(two, List.of(), new double[] {0, 0}, new double[] {1, 1}),
+                    () -> RandAugment.apply(two, List.of(), new double[] {0, 0}, new double[] {1, 1}),
                     "one list of steps per image");
             assertThrows(
                     IllegalArgumentException.class,
-                    () -> Augment.randAugment(two, List.of(List.of()), new double[] {0}, new double[] {1}),
+                    () -> RandAugment.apply(two, List.of(List.of()), new double[] {0}, new double[] {1}),
                     "one mean per channel");
         }
     }

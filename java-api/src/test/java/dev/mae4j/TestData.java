@@ -42,9 +42,9 @@ public final class TestData {
     }
 
     /** {@code n} seeded Gaussian images of the configuration's size. */
-    static dev.mae4j.data.ImageDataset dataset(MaeConfig c, int n, long seed) {
+    static dev.mae4j.ImageDataset dataset(MaeConfig c, int n, long seed) {
         float[] pixels = toFloats(gaussian(n * c.inChans() * c.imgSize() * c.imgSize(), seed));
-        return new dev.mae4j.data.ImageDataset() {
+        return new dev.mae4j.ImageDataset() {
             public int size() {
                 return n;
             }

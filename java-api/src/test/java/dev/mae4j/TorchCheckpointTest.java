@@ -111,7 +111,7 @@ class TorchCheckpointTest {
 
     @Test
     void storageLayoutsAreReadAsPyTorchHoldsThem() throws Exception {
-        Map<String, Tensor> t = TorchCheckpoint.read(fixture("layouts.pth"));
+        Map<String, Tensor> t = TorchCheckpoint.read(fixture("layouts.pth"), Checkpoints.TENSORS);
         try {
             double[] base = expected(0, 12);
             assertArrayEquals(base, t.get("whole").toDoubleArray());
@@ -142,7 +142,7 @@ class TorchCheckpointTest {
 
     @Test
     void learnedPositionTablesResizeAsTheReference() throws Exception {
-        Map<String, Tensor> t = TorchCheckpoint.read(fixture("pos_resize.pth"));
+        Map<String, Tensor> t = TorchCheckpoint.read(fixture("pos_resize.pth"), Checkpoints.TENSORS);
         try (Tensor resized = PositionTables.resize(t.get("pos"), 6)) {
             assertArrayEquals(new long[] {1, 37, 4}, resized.shape());
             TestData.assertClose(

@@ -1,10 +1,10 @@
 package dev.mae4j.cli;
 
 import dev.mae4j.Augment;
+import dev.mae4j.BatchLoader;
 import dev.mae4j.FineTuner;
+import dev.mae4j.ImageDataset;
 import dev.mae4j.Tensor;
-import dev.mae4j.data.BatchLoader;
-import dev.mae4j.data.ImageDataset;
 import dev.mae4j.data.Mixup;
 import dev.mae4j.data.RandAugment;
 import dev.mae4j.data.RandomErasing;
@@ -56,8 +56,8 @@ record FinetuneAugmentation(
         Tensor augmented = cropped;
         if (randAugment != null)
             try (Tensor before = augmented) {
-                augmented = Augment.randAugment(
-                        before, randAugment.draw(batch, random), normalisation[0], normalisation[1]);
+                augmented =
+                        RandAugment.apply(before, randAugment.draw(batch, random), normalisation[0], normalisation[1]);
             }
         if (erasing.probability() == 0) return augmented;
         try (Tensor unerased = augmented) {
@@ -73,7 +73,7 @@ record FinetuneAugmentation(
             }
         }
         Mixup.Mix mix = mixup.draw(size, size, new Random(seed * 104_729L + index + salt));
-        try (Tensor mixed = Augment.mix(images, mix);
+        try (Tensor mixed = mix.apply(images);
                 Tensor targets = Tensor.fromFloats(
                         Mixup.targets(labels, classes, mix.lam(), labelSmoothing), labels.length, classes)) {
             return tuner.stepSoftTargets(mixed, targets);

@@ -1,9 +1,9 @@
 package dev.mae4j.cli;
 
+import dev.mae4j.LabelledDataset;
 import dev.mae4j.Preprocessing;
 import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageFolder;
-import dev.mae4j.data.LabelledDataset;
 import dev.mae4j.data.Shard;
 import java.io.IOException;
 import java.nio.file.Path;

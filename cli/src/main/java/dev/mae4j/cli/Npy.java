@@ -2,7 +2,7 @@ package dev.mae4j.cli;
 
 import dev.mae4j.DType;
 import dev.mae4j.Tensor;
-import dev.mae4j.data.AtomicFile;
+import dev.mae4j.io.AtomicFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

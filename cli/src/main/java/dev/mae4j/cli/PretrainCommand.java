@@ -1,7 +1,9 @@
 package dev.mae4j.cli;
 
+import dev.mae4j.BatchLoader;
 import dev.mae4j.Device;
 import dev.mae4j.Fit;
+import dev.mae4j.ImageDataset;
 import dev.mae4j.LrSchedule;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Masker;
@@ -10,9 +12,7 @@ import dev.mae4j.Preprocessing;
 import dev.mae4j.ProcessGroup;
 import dev.mae4j.Tensor;
 import dev.mae4j.Trainer;
-import dev.mae4j.data.BatchLoader;
 import dev.mae4j.data.IdxImages;
-import dev.mae4j.data.ImageDataset;
 import dev.mae4j.data.RandomResizedCrop;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
 package dev.mae4j.cli;
 
 import dev.mae4j.Device;
+import dev.mae4j.LabelledDataset;
 import dev.mae4j.Model;
-import dev.mae4j.data.LabelledDataset;
 import dev.mae4j.eval.Features;
 import dev.mae4j.eval.Knn;
 import dev.mae4j.eval.LinearProbe;

@@ -1,9 +1,9 @@
 package dev.mae4j.cli;
 
 import dev.mae4j.Device;
+import dev.mae4j.ImageDataset;
 import dev.mae4j.Model;
 import dev.mae4j.Preprocessing;
-import dev.mae4j.data.ImageDataset;
 import dev.mae4j.data.ImageFolder;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -1,10 +1,10 @@
 package dev.mae4j.cli;
 
 import dev.mae4j.ForwardResult;
+import dev.mae4j.ImageDataset;
 import dev.mae4j.Masker;
 import dev.mae4j.Model;
 import dev.mae4j.Tensor;
-import dev.mae4j.data.ImageDataset;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;

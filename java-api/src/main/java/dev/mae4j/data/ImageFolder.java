@@ -1,6 +1,7 @@
 package dev.mae4j.data;
 
 import dev.mae4j.DType;
+import dev.mae4j.LabelledDataset;
 import dev.mae4j.Pixels;
 import dev.mae4j.Tensor;
 import java.awt.color.ColorSpace;

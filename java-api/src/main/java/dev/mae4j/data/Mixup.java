@@ -9,7 +9,7 @@ import org.apache.commons.rng.sampling.distribution.ChengBetaSampler;
  * --cutmix 1.0}): with {@code probability} a batch is mixed with itself reversed (image i with image N − 1 − i) —
  * by CutMix with {@code switchProbability} when both are on, else by Mixup — with lam ~ Beta(α, α) of the kind
  * chosen. CutMix pastes a box of about (1 − lam) of the image, its centre uniform and its sides clipped at the
- * borders, and corrects lam to 1 − box area / image area. {@code dev.mae4j.Augment.mix} mixes the images;
+ * borders, and corrects lam to 1 − box area / image area. {@link Mix#apply} mixes the images;
  * {@link #targets} mixes the labels' smoothed one-hot rows with the same lam.
  */
 public record Mixup(double mixupAlpha, double cutmixAlpha, double probability, double switchProbability) {
@@ -46,6 +46,11 @@ public record Mixup(double mixupAlpha, double cutmixAlpha, double probability, d
 
         public boolean isCutMix() {
             return box != null;
+        }
+
+        /** This mix of a batch with itself reversed, in native code ({@link dev.mae4j.Augment#mix}). */
+        public dev.mae4j.Tensor apply(dev.mae4j.Tensor images) {
+            return dev.mae4j.Augment.mix(images, lam, box);
         }
     }
 

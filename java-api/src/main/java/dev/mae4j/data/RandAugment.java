@@ -1,6 +1,10 @@
 package dev.mae4j.data;
 
+import dev.mae4j.Augment;
+import dev.mae4j.Tensor;
+import dev.mae4j.bindings.Mae;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -10,7 +14,7 @@ import java.util.Random;
  * applied with probability ½ at a magnitude drawn from N({@code magnitude}, {@code magnitudeStd}) (uniform on
  * [0, magnitude] when the spread is infinite) and clipped to [0, {@code magnitudeMax}]; {@code increasing} picks
  * the variants that grow stronger with the magnitude (timm's {@code inc1}). This class draws the {@link Step}s;
- * {@code dev.mae4j.Augment.randAugment} applies them with PIL's arithmetic.
+ * {@link #apply} applies them with PIL's arithmetic.
  */
 public record RandAugment(int layers, double magnitude, double magnitudeStd, double magnitudeMax, boolean increasing) {
     /** timm's operations, by the names of its auto_augment.py. */
@@ -152,6 +156,58 @@ public record RandAugment(int layers, double magnitude, double magnitudeStd, dou
 
     private static double randomlyNegate(double v, Random random) {
         return random.nextDouble() > 0.5 ? -v : v; // timm's _randomly_negate
+    }
+
+    /**
+     * RandAugment for a whole batch with PIL's arithmetic: image i of images [N, C, H, W] (F32, normalised with
+     * {@code mean} and {@code std}, one value per channel; C 1 or 3) changed by {@code steps.get(i)} in order (from
+     * {@link #draw}), in native code ({@link Augment#randAugment} with these steps' plan). Returns a new tensor.
+     */
+    public static Tensor apply(Tensor images, List<List<Step>> steps, double[] mean, double[] std) {
+        if (images == null || steps == null || mean == null || std == null)
+            throw new IllegalArgumentException(
+                    (images == null ? "images" : steps == null ? "steps" : mean == null ? "mean" : "std")
+                            + " must not be null");
+        long[] shape = images.shape();
+        if (shape.length != 4)
+            throw new IllegalArgumentException("images must be [N, C, H, W], got " + Arrays.toString(shape));
+        if (steps.size() != shape[0])
+            throw new IllegalArgumentException(
+                    "steps must hold one list per image (" + shape[0] + "), got " + steps.size());
+        if (mean.length != shape[1] || std.length != shape[1])
+            throw new IllegalArgumentException("mean and std need one value per channel (" + shape[1] + "), got "
+                    + mean.length + " and " + std.length);
+        int k = Math.max(1, steps.stream().mapToInt(List::size).max().orElse(0)), columns = 7;
+        double[] plan = new double[steps.size() * k * columns]; // unused steps stay MAE_RA_NONE (0)
+        for (int i = 0; i < steps.size(); i++)
+            for (int j = 0; j < steps.get(i).size(); j++)
+                planStep(steps.get(i).get(j), (int) shape[3], (int) shape[2], plan, (i * k + j) * columns);
+        return Augment.randAugment(images, plan, k, mean, std);
+    }
+
+    /** Writes step's native form (an MAE_RA_* code and six arguments) at plan[at ...] for a width × height image. */
+    private static void planStep(Step step, int width, int height, double[] plan, int at) {
+        double[] affine = affineCoefficients(step, width, height);
+        if (affine != null) {
+            plan[at] = Mae.MAE_RA_AFFINE();
+            System.arraycopy(affine, 0, plan, at + 1, 6);
+            return;
+        }
+        plan[at] = switch (step.op()) {
+            case AUTO_CONTRAST -> Mae.MAE_RA_AUTOCONTRAST();
+            case EQUALIZE -> Mae.MAE_RA_EQUALIZE();
+            case INVERT -> Mae.MAE_RA_INVERT();
+            case POSTERIZE -> Mae.MAE_RA_POSTERIZE();
+            case SOLARIZE -> Mae.MAE_RA_SOLARIZE();
+            case SOLARIZE_ADD -> Mae.MAE_RA_SOLARIZE_ADD();
+            case COLOR -> Mae.MAE_RA_COLOR();
+            case CONTRAST -> Mae.MAE_RA_CONTRAST();
+            case BRIGHTNESS -> Mae.MAE_RA_BRIGHTNESS();
+            case SHARPNESS -> Mae.MAE_RA_SHARPNESS();
+            default -> throw new IllegalStateException("no native form for " + step.op()); // geometric ones are affine
+        };
+        plan[at + 1] = step.arg();
+        if (step.op() == Op.SOLARIZE_ADD) plan[at + 2] = 128; // timm's solarize_add threshold
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.mae4j.data;
 
 import dev.mae4j.Augment;
+import dev.mae4j.ImageDataset;
 import dev.mae4j.Tensor;
 import java.util.Arrays;
 import java.util.Random;

@@ -1,8 +1,10 @@
 package dev.mae4j.data;
 
 import dev.mae4j.DType;
+import dev.mae4j.LabelledDataset;
 import dev.mae4j.Pixels;
 import dev.mae4j.Tensor;
+import dev.mae4j.io.AtomicFile;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,8 +1,8 @@
 package dev.mae4j.eval;
 
+import dev.mae4j.ImageDataset;
 import dev.mae4j.Model;
 import dev.mae4j.Tensor;
-import dev.mae4j.data.ImageDataset;
 
 /** Frozen encoder features of dataset images, for probes. */
 public final class Features {

@@ -1,9 +1,8 @@
 package dev.mae4j.io;
 
-import dev.mae4j.DType;
-import dev.mae4j.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -19,8 +18,21 @@ import java.util.zip.ZipFile;
  * Reads the tensors of a file written by torch.save (the zip format of PyTorch ≥ 1.6): the state dict under
  * 'model', 'state_dict' or 'module' when the file holds a training checkpoint, else the top-level dict itself.
  * Floating-point tensors come back as F32 (F64 kept), integer ones as I64, each contiguous and owned by the caller.
+ * It knows no tensor type of its own: the caller's {@link Tensors} makes and fills them, so this package depends on
+ * nothing of the API's.
  */
 public final class TorchCheckpoint {
+    /** The caller's tensors: made zeroed, filled through their memory, closed when reading fails. */
+    public interface Tensors<T> {
+        /** A new zeroed, contiguous tensor; {@code dtype} is "F32", "F64" or "I64". */
+        T zeros(String dtype, long[] shape);
+
+        /** Its memory, written in place. */
+        MemorySegment data(T tensor);
+
+        void close(T tensor);
+    }
+
     private static final long MAX_PICKLE = 256L << 20;
 
     private TorchCheckpoint() {}
@@ -30,8 +42,8 @@ public final class TorchCheckpoint {
         return head.length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
     }
 
-    /** The state dict's tensors in file order; the caller closes them. */
-    public static Map<String, Tensor> read(Path file) throws IOException {
+    /** The state dict's tensors in file order, made by {@code tensors}; the caller closes them. */
+    public static <T> Map<String, T> read(Path file, Tensors<T> tensors) throws IOException {
         try (ZipFile zip = new ZipFile(file.toFile())) {
             ZipEntry pkl = null;
             for (var e = zip.entries(); e.hasMoreElements(); ) {
@@ -64,26 +76,24 @@ public final class TorchCheckpoint {
                 throw new IOException(file + ": " + e.getMessage(), e);
             }
             Map<?, ?> dict = stateDict(root, file);
-            Map<String, Tensor> out = new LinkedHashMap<>();
-            Map<String, Tensor> storages = new HashMap<>();
-            try {
+            Map<String, T> out = new LinkedHashMap<>();
+            Map<String, MemorySegment> storages = new HashMap<>();
+            try (Arena storageArena = Arena.ofConfined()) { // the raw storages live only while reading
                 for (var e : dict.entrySet()) {
                     if (!(e.getKey() instanceof String name)
                             || !(e.getValue() instanceof RestrictedUnpickler.TensorRef t)) continue;
-                    Tensor storage = storages.get(t.storage().key());
+                    MemorySegment storage = storages.get(t.storage().key());
                     if (storage == null) {
-                        storage = readStorage(zip, prefix, t.storage(), file);
+                        storage = readStorage(zip, prefix, t.storage(), file, storageArena);
                         storages.put(t.storage().key(), storage);
                     }
-                    out.put(name, materialise(storage, t, name, file));
+                    out.put(name, materialise(storage, t, name, file, tensors));
                 }
                 if (out.isEmpty()) throw new IOException(file + ": its state dict holds no tensors");
                 return out;
             } catch (IOException | RuntimeException e) {
-                out.values().forEach(Tensor::close);
+                out.values().forEach(tensors::close);
                 throw e;
-            } finally {
-                storages.values().forEach(Tensor::close);
             }
         }
     }
@@ -113,28 +123,25 @@ public final class TorchCheckpoint {
         };
     }
 
-    private static Tensor readStorage(ZipFile zip, String prefix, RestrictedUnpickler.StorageRef s, Path file)
-            throws IOException {
+    private static MemorySegment readStorage(
+            ZipFile zip, String prefix, RestrictedUnpickler.StorageRef s, Path file, Arena arena) throws IOException {
         ZipEntry e = zip.getEntry(prefix + "data/" + s.key());
         if (e == null) throw new IOException(file + ": storage data/" + s.key() + " is missing");
         long bytes = Math.multiplyExact(s.numel(), elementSize(s.type()));
         if (e.getSize() != bytes)
             throw new IOException(
                     file + ": storage data/" + s.key() + " holds " + e.getSize() + " bytes, its record says " + bytes);
-        Tensor raw = Tensor.zeros(DType.U8, Math.max(bytes, 1));
+        MemorySegment raw = arena.allocate(Math.max(bytes, 1));
         try (InputStream in = zip.getInputStream(e)) {
             byte[] buf = new byte[1 << 20];
             long at = 0;
             for (int n; (n = in.read(buf)) > 0; at += n) {
                 if (at + n > bytes)
                     throw new IOException(file + ": storage data/" + s.key() + " is longer than recorded");
-                MemorySegment.copy(buf, 0, raw.segment(), ValueLayout.JAVA_BYTE, at, n);
+                MemorySegment.copy(buf, 0, raw, ValueLayout.JAVA_BYTE, at, n);
             }
             if (at != bytes) throw new IOException(file + ": storage data/" + s.key() + " ends early");
             return raw;
-        } catch (IOException | RuntimeException ex) {
-            raw.close();
-            throw ex;
         }
     }
 
@@ -142,7 +149,8 @@ public final class TorchCheckpoint {
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     // Copies the view into a contiguous tensor, converting half precision to F32 and integers to I64.
-    private static Tensor materialise(Tensor storage, RestrictedUnpickler.TensorRef t, String name, Path file)
+    private static <T> T materialise(
+            MemorySegment storage, RestrictedUnpickler.TensorRef t, String name, Path file, Tensors<T> tensors)
             throws IOException {
         long[] size = t.size(), stride = t.stride();
         if (size.length != stride.length)
@@ -157,15 +165,14 @@ public final class TorchCheckpoint {
                     + t.storage().numel());
         String type = t.storage().type();
         int es = elementSize(type);
-        DType outType = type.equals("DoubleStorage")
-                ? DType.F64
-                : switch (type) {
-                    case "FloatStorage", "HalfStorage", "BFloat16Storage" -> DType.F32;
-                    default -> DType.I64;
-                };
+        String outType = switch (type) {
+            case "DoubleStorage" -> "F64";
+            case "FloatStorage", "HalfStorage", "BFloat16Storage" -> "F32";
+            default -> "I64";
+        };
         long[] shape = size.length == 0 ? new long[] {1} : size.clone();
-        Tensor out = Tensor.zeros(outType, shape);
-        MemorySegment src = storage.segment(), dst = out.segment();
+        T out = tensors.zeros(outType, shape);
+        MemorySegment src = storage, dst = tensors.data(out);
         long[] index = new long[size.length];
         for (long i = 0; i < numel; i++) {
             long at = t.offset();

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mae4j.Device;
+import dev.mae4j.ImageDataset;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Model;
 import dev.mae4j.Tensor;
-import dev.mae4j.data.ImageDataset;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 

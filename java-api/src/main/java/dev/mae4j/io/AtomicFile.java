@@ -1,4 +1,4 @@
-package dev.mae4j.data;
+package dev.mae4j.io;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

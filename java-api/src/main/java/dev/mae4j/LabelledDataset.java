@@ -1,4 +1,4 @@
-package dev.mae4j.data;
+package dev.mae4j;
 
 /** A dataset whose images carry class labels in [0, classes), or −1 for an unlabeled image. */
 public interface LabelledDataset extends ImageDataset {

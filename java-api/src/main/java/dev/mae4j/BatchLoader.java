@@ -1,6 +1,5 @@
-package dev.mae4j.data;
+package dev.mae4j;
 
-import dev.mae4j.Tensor;
 import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;

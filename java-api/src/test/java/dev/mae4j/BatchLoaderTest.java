@@ -1,4 +1,4 @@
-package dev.mae4j.data;
+package dev.mae4j;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package dev.mae4j.data;
+package dev.mae4j;
 
 /** Images of one size, addressable by index, delivered as normalised floats [C, H, W]. */
 public interface ImageDataset {
@@ -18,9 +18,9 @@ public interface ImageDataset {
     }
 
     /** Images {@code indices} as one normalised batch [N, C, H, W]; datasets with native storage override it. */
-    default dev.mae4j.Tensor batch(int[] indices) {
+    default Tensor batch(int[] indices) {
         float[] buf = new float[indices.length * imageFloats()];
         for (int i = 0; i < indices.length; i++) copyNormalised(indices[i], buf, i * imageFloats());
-        return dev.mae4j.Tensor.fromFloats(buf, indices.length, channels(), height(), width());
+        return Tensor.fromFloats(buf, indices.length, channels(), height(), width());
     }
 }

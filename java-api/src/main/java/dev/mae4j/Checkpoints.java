@@ -1,5 +1,7 @@
 package dev.mae4j;
 
+import dev.mae4j.io.FormatException;
+import dev.mae4j.io.SafeTensors;
 import dev.mae4j.io.TorchCheckpoint;
 import java.io.IOException;
 import java.io.InputStream;
@@ -68,7 +70,7 @@ final class Checkpoints {
                 raw.putAll(TorchCheckpoint.read(file, TENSORS));
                 owned.addAll(raw.values());
             } else {
-                SafeTensors st = SafeTensors.open(file);
+                SafeTensors st = open(file);
                 owned.add(st);
                 metadata = st.metadata();
                 for (SafeTensors.Entry e : st.entries().values()) {
@@ -117,7 +119,7 @@ final class Checkpoints {
         long[] shape = e.shape().length == 0 ? new long[] {1} : e.shape();
         switch (e.dtype()) {
             case "F32", "F64", "I64": {
-                return SafeTensors.inPlaceOrCopied(e.data(), DType.ofSafetensorsName(e.dtype()), shape);
+                return inPlaceOrCopied(e.data(), DType.ofSafetensorsName(e.dtype()), shape);
             }
             case "F16", "BF16": {
                 Tensor t = Tensor.zeros(DType.F32, shape);
@@ -137,6 +139,31 @@ final class Checkpoints {
                 throw new CheckpointException(
                         file, "tensor '" + e.name() + "' is " + e.dtype() + "; F32, F64, F16, BF16 or I64 is needed");
         }
+    }
+
+    /** Maps and checks a safetensors file; its format errors are the API's CheckpointException. */
+    static SafeTensors open(Path file) throws IOException {
+        try {
+            return SafeTensors.open(file);
+        } catch (FormatException e) {
+            throw new CheckpointException(e.file(), e.problem());
+        }
+    }
+
+    /** A tensor as io's writer takes it: its bytes, in place. */
+    static SafeTensors.Source source(String name, Tensor t) {
+        return new SafeTensors.Source(name, t.dtype().safetensorsName(), t.shape(), t.segment());
+    }
+
+    /**
+     * A tensor's bytes as a tensor: used in place when aligned to the element type, else copied (empty tensors; files
+     * whose writer did not order tensors widest first: the format does not promise alignment).
+     */
+    static Tensor inPlaceOrCopied(MemorySegment data, DType dtype, long[] shape) {
+        if (data.byteSize() > 0 && data.address() % dtype.byteSize() == 0) return Tensor.wrap(data, dtype, shape);
+        Tensor t = Tensor.zeros(dtype, shape);
+        MemorySegment.copy(data, 0, t.segment(), 0, data.byteSize());
+        return t;
     }
 
     /** mae4j's tensors for io's readers, which know none of their own. */

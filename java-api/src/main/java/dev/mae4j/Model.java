@@ -4,6 +4,7 @@ import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_config;
 import dev.mae4j.bindings.mae_device;
 import dev.mae4j.bindings.mae_forward_result;
+import dev.mae4j.io.SafeTensors;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -141,7 +142,10 @@ public final class Model extends Network {
                 shape[0] = rows;
                 for (int i = 0; i < hf.size(); i++)
                     sources.add(new SafeTensors.Source(
-                            hf.get(i), t.dtype(), shape.clone(), t.segment().asSlice(i * bytes, bytes)));
+                            hf.get(i),
+                            t.dtype().safetensorsName(),
+                            shape.clone(),
+                            t.segment().asSlice(i * bytes, bytes)));
             }
             java.nio.file.Files.createDirectories(dir);
             SafeTensors.write(dir.resolve("model.safetensors"), Map.of("format", "pt"), sources);

@@ -1,6 +1,7 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.mae_tensor_view;
+import dev.mae4j.io.SafeTensors;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,7 @@ final class ParameterFiles {
             for (ParameterInfo p : parameters) {
                 Tensor t = getter.get(p.name());
                 values.add(t);
-                sources.add(new SafeTensors.Source(p.name(), t.dtype(), t.shape(), t.segment()));
+                sources.add(Checkpoints.source(p.name(), t));
             }
             SafeTensors.write(path, metadata, sources);
         } finally {

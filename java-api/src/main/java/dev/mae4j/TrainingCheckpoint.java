@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import dev.mae4j.io.SafeTensors;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -147,7 +148,7 @@ final class TrainingCheckpoint {
             throws IOException {
         try {
             List<SafeTensors.Source> sources = new ArrayList<>();
-            tensors.forEach((name, t) -> sources.add(new SafeTensors.Source(name, t.dtype(), t.shape(), t.segment())));
+            tensors.forEach((name, t) -> sources.add(Checkpoints.source(name, t)));
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", format);
             metadata.putAll(model);
@@ -174,7 +175,7 @@ final class TrainingCheckpoint {
             Predicate<String> extra,
             BiConsumer<String, Tensor> restore)
             throws IOException {
-        try (SafeTensors st = SafeTensors.open(file)) {
+        try (SafeTensors st = Checkpoints.open(file)) {
             Map<String, String> meta = st.metadata();
             if (!format.equals(meta.get("format")))
                 throw new CheckpointException(
@@ -194,7 +195,7 @@ final class TrainingCheckpoint {
                 if (dtype == null || e.shape().length == 0)
                     throw new CheckpointException(
                             file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
-                try (Tensor t = SafeTensors.inPlaceOrCopied(e.data(), dtype, e.shape())) {
+                try (Tensor t = Checkpoints.inPlaceOrCopied(e.data(), dtype, e.shape())) {
                     restore.accept(e.name(), t);
                 } catch (IllegalArgumentException bad) {
                     throw new CheckpointException(file, bad.getMessage());

@@ -1,5 +1,6 @@
 package dev.mae4j;
 
+import dev.mae4j.io.SafeTensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,7 +19,7 @@ public final class Weights {
         List<SafeTensors.Source> sources = new ArrayList<>();
         for (var e : tensors.entrySet()) {
             Tensor t = e.getValue();
-            sources.add(new SafeTensors.Source(e.getKey(), t.dtype(), t.shape(), t.segment()));
+            sources.add(Checkpoints.source(e.getKey(), t));
         }
         SafeTensors.write(out, metadata, sources);
     }
@@ -48,7 +49,7 @@ public final class Weights {
             List<SafeTensors.Source> sources = new ArrayList<>();
             for (var e : w.tensors.entrySet()) {
                 Tensor t = e.getValue();
-                sources.add(new SafeTensors.Source(e.getKey(), t.dtype(), t.shape(), t.segment()));
+                sources.add(Checkpoints.source(e.getKey(), t));
             }
             SafeTensors.write(out, metadata, sources);
             return sources.size();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mae4j.io.SafeTensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -117,8 +118,8 @@ class CheckpointTest {
         arena.close(); // the second tensor's memory is gone: writing it fails after the first was written
         try (Tensor ok = Tensor.zeros(DType.F32, 4)) {
             List<SafeTensors.Source> sources = List.of(
-                    new SafeTensors.Source("a", DType.F32, new long[] {4}, ok.segment()),
-                    new SafeTensors.Source("b", DType.F32, new long[] {4}, gone));
+                    new SafeTensors.Source("a", "F32", new long[] {4}, ok.segment()),
+                    new SafeTensors.Source("b", "F32", new long[] {4}, gone));
             assertThrows(IllegalStateException.class, () -> SafeTensors.write(file, java.util.Map.of(), sources));
         }
         assertArrayEquals(before, Files.readAllBytes(file));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mae4j.data.IdxImages;
+import dev.mae4j.io.SafeTensors;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -98,9 +99,9 @@ class MixedPrecisionTest {
                         dir.resolve("inputs.safetensors"),
                         Map.of(),
                         List.of(
-                                new SafeTensors.Source("pixels", DType.F32, pixels.shape(), pixels.segment()),
-                                new SafeTensors.Source("noise", DType.F64, noise.shape(), noise.segment()),
-                                new SafeTensors.Source("mask_ratio", DType.F64, ratio.shape(), ratio.segment())));
+                                new SafeTensors.Source("pixels", "F32", pixels.shape(), pixels.segment()),
+                                new SafeTensors.Source("noise", "F64", noise.shape(), noise.segment()),
+                                new SafeTensors.Source("mask_ratio", "F64", ratio.shape(), ratio.segment())));
             }
             fp32 = forwardBackward(m, pixels, noise);
             try (Model mixed = Model.load(weights, BF16, Device.cpu())) {

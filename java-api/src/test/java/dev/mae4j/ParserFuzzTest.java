@@ -5,6 +5,7 @@ import dev.mae4j.data.IdxImages;
 import dev.mae4j.data.ImageFolder;
 import dev.mae4j.data.ImageHeader;
 import dev.mae4j.data.Shard;
+import dev.mae4j.io.SafeTensors;
 import dev.mae4j.io.TorchCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;

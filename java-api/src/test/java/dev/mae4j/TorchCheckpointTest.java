@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mae4j.io.SafeTensors;
 import dev.mae4j.io.TorchCheckpoint;
 import java.io.IOException;
 import java.net.URISyntaxException;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mae4j.io.SafeTensors;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -136,10 +137,9 @@ class TransformersInteropTest {
                     dir.resolve("ours-inputs.safetensors"),
                     Map.of(),
                     List.of(
-                            new SafeTensors.Source("image_u8", DType.F32, new long[] {32, 32, 3}, image.segment()),
-                            new SafeTensors.Source(
-                                    "pixel_values", DType.F32, new long[] {2, 3, 32, 32}, pixels.segment()),
-                            new SafeTensors.Source("noise", DType.F32, new long[] {2, 16}, noise.segment())));
+                            new SafeTensors.Source("image_u8", "F32", new long[] {32, 32, 3}, image.segment()),
+                            new SafeTensors.Source("pixel_values", "F32", new long[] {2, 3, 32, 32}, pixels.segment()),
+                            new SafeTensors.Source("noise", "F32", new long[] {2, 16}, noise.segment())));
             script("read", dir);
             Path out = dir.resolve("ours-outputs.safetensors");
             assertEquals(r.loss(), read(out, "loss")[0], TOL, "loss");

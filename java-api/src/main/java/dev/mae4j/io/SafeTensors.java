@@ -1,11 +1,10 @@
-package dev.mae4j;
+package dev.mae4j.io;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.mae4j.io.AtomicFile;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,8 +25,8 @@ import java.util.Map;
  * dtype, shape and byte range, then the raw little-endian data. Reading memory-maps the file and checks
  * every field before anything is used; writing goes to a temporary file that is flushed and renamed.
  */
-final class SafeTensors implements AutoCloseable {
-    static final long MAX_HEADER_BYTES = 100_000_000; // the format's own limit
+public final class SafeTensors implements AutoCloseable {
+    public static final long MAX_HEADER_BYTES = 100_000_000; // the format's own limit
     private static final String METADATA_KEY = "__metadata__";
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
@@ -50,10 +49,14 @@ final class SafeTensors implements AutoCloseable {
             Map.entry("F64", 8));
 
     /** One tensor of the file; {@code data} is a read-only slice of the mapping. */
-    record Entry(String name, String dtype, long[] shape, MemorySegment data) {}
+    public record Entry(String name, String dtype, long[] shape, MemorySegment data) {}
 
-    /** A tensor to write. */
-    record Source(String name, DType dtype, long[] shape, MemorySegment data) {}
+    /** A tensor to write: its dtype by the format's name ("F32", "BF16", ...), its bytes little-endian. */
+    public record Source(String name, String dtype, long[] shape, MemorySegment data) {
+        public Source {
+            if (!DTYPE_BYTES.containsKey(dtype)) throw new IllegalArgumentException("unknown dtype " + dtype);
+        }
+    }
 
     private final Arena arena;
     private final Map<String, String> metadata;
@@ -65,12 +68,12 @@ final class SafeTensors implements AutoCloseable {
         this.entries = entries;
     }
 
-    Map<String, String> metadata() {
+    public Map<String, String> metadata() {
         return metadata;
     }
 
     /** Entries in the header's order. */
-    Map<String, Entry> entries() {
+    public Map<String, Entry> entries() {
         return entries;
     }
 
@@ -79,17 +82,17 @@ final class SafeTensors implements AutoCloseable {
         arena.close();
     }
 
-    /** Maps and validates {@code path}; throws CheckpointException naming what is wrong. */
-    static SafeTensors open(Path path) throws IOException {
+    /** Maps and validates {@code path}; throws FormatException naming what is wrong. */
+    public static SafeTensors open(Path path) throws IOException {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8)
-                throw new CheckpointException(path, "file has " + size + " bytes, fewer than the 8-byte header length");
+                throw new FormatException(path, "file has " + size + " bytes, fewer than the 8-byte header length");
             MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             long headerLen = file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
             if (headerLen <= 0 || headerLen > MAX_HEADER_BYTES || headerLen > size - 8)
-                throw new CheckpointException(
+                throw new FormatException(
                         path,
                         "header length " + Long.toUnsignedString(headerLen) + " is not in [1, min(" + MAX_HEADER_BYTES
                                 + ", file size − 8 = " + (size - 8) + ")]");
@@ -103,16 +106,16 @@ final class SafeTensors implements AutoCloseable {
     }
 
     private static SafeTensors parse(Path path, byte[] headerBytes, MemorySegment data, Arena arena)
-            throws CheckpointException {
+            throws FormatException {
         JsonNode root;
         try {
             root = JSON.readTree(headerBytes);
         } catch (JsonProcessingException e) {
-            throw new CheckpointException(path, "header is not valid JSON: " + e.getOriginalMessage());
+            throw new FormatException(path, "header is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
-            throw new CheckpointException(path, "header cannot be read: " + e.getMessage());
+            throw new FormatException(path, "header cannot be read: " + e.getMessage());
         }
-        if (root == null || !root.isObject()) throw new CheckpointException(path, "header is not a JSON object");
+        if (root == null || !root.isObject()) throw new FormatException(path, "header is not a JSON object");
 
         Map<String, String> metadata = new LinkedHashMap<>();
         Map<String, Entry> entries = new LinkedHashMap<>();
@@ -120,10 +123,10 @@ final class SafeTensors implements AutoCloseable {
             String name = field.getKey();
             JsonNode node = field.getValue();
             if (name.equals(METADATA_KEY)) {
-                if (!node.isObject()) throw new CheckpointException(path, METADATA_KEY + " is not an object");
+                if (!node.isObject()) throw new FormatException(path, METADATA_KEY + " is not an object");
                 for (Map.Entry<String, JsonNode> kv : node.properties()) {
                     if (!kv.getValue().isTextual())
-                        throw new CheckpointException(path, METADATA_KEY + "." + kv.getKey() + " is not a string");
+                        throw new FormatException(path, METADATA_KEY + "." + kv.getKey() + " is not a string");
                     metadata.put(kv.getKey(), kv.getValue().textValue());
                 }
                 continue;
@@ -134,28 +137,27 @@ final class SafeTensors implements AutoCloseable {
         return new SafeTensors(arena, metadata, entries);
     }
 
-    private static Entry parseEntry(Path path, String name, JsonNode node, MemorySegment data)
-            throws CheckpointException {
-        if (!node.isObject()) throw new CheckpointException(path, "tensor '" + name + "' is not an object");
+    private static Entry parseEntry(Path path, String name, JsonNode node, MemorySegment data) throws FormatException {
+        if (!node.isObject()) throw new FormatException(path, "tensor '" + name + "' is not an object");
         JsonNode dtypeNode = node.get("dtype"), shapeNode = node.get("shape"), offsetsNode = node.get("data_offsets");
         if (dtypeNode == null || !dtypeNode.isTextual())
-            throw new CheckpointException(path, "tensor '" + name + "' has no string dtype");
+            throw new FormatException(path, "tensor '" + name + "' has no string dtype");
         String dtype = dtypeNode.textValue();
         Integer elemBytes = DTYPE_BYTES.get(dtype);
-        if (elemBytes == null) throw new CheckpointException(path, "tensor '" + name + "' has unknown dtype " + dtype);
+        if (elemBytes == null) throw new FormatException(path, "tensor '" + name + "' has unknown dtype " + dtype);
         if (shapeNode == null || !shapeNode.isArray())
-            throw new CheckpointException(path, "tensor '" + name + "' has no shape array");
+            throw new FormatException(path, "tensor '" + name + "' has no shape array");
         long[] shape = new long[shapeNode.size()];
         long bytes = elemBytes;
         for (int i = 0; i < shape.length; i++) {
             JsonNode d = shapeNode.get(i);
             if (!d.canConvertToExactIntegral() || !d.canConvertToLong() || d.longValue() < 0)
-                throw new CheckpointException(path, "tensor '" + name + "' has a bad shape entry " + d);
+                throw new FormatException(path, "tensor '" + name + "' has a bad shape entry " + d);
             shape[i] = d.longValue();
             try {
                 bytes = Math.multiplyExact(bytes, shape[i]);
             } catch (ArithmeticException e) {
-                throw new CheckpointException(path, "tensor '" + name + "' has a shape too large to address");
+                throw new FormatException(path, "tensor '" + name + "' has a shape too large to address");
             }
         }
         if (offsetsNode == null
@@ -165,54 +167,43 @@ final class SafeTensors implements AutoCloseable {
                 || !offsetsNode.get(1).canConvertToExactIntegral()
                 || !offsetsNode.get(0).canConvertToLong()
                 || !offsetsNode.get(1).canConvertToLong())
-            throw new CheckpointException(path, "tensor '" + name + "' needs data_offsets [begin, end]");
+            throw new FormatException(path, "tensor '" + name + "' needs data_offsets [begin, end]");
         long begin = offsetsNode.get(0).longValue(), end = offsetsNode.get(1).longValue();
         if (begin < 0 || end < begin || end > data.byteSize())
-            throw new CheckpointException(
+            throw new FormatException(
                     path,
                     "tensor '" + name + "' has data_offsets [" + begin + ", " + end + "] outside the data section of "
                             + data.byteSize() + " bytes");
         if (end - begin != bytes)
-            throw new CheckpointException(
+            throw new FormatException(
                     path,
                     "tensor '" + name + "' spans " + (end - begin) + " bytes but " + dtype + " "
                             + java.util.Arrays.toString(shape) + " needs " + bytes);
         return new Entry(name, dtype, shape, data.asSlice(begin, end - begin));
     }
 
-    private static void checkNoOverlap(Path path, Map<String, Entry> entries) throws CheckpointException {
+    private static void checkNoOverlap(Path path, Map<String, Entry> entries) throws FormatException {
         List<Entry> sorted = new ArrayList<>(entries.values());
         sorted.sort(Comparator.comparingLong(e -> e.data().address()));
         for (int i = 1; i < sorted.size(); i++) {
             Entry prev = sorted.get(i - 1), cur = sorted.get(i);
             if (cur.data().address() < prev.data().address() + prev.data().byteSize())
-                throw new CheckpointException(path, "tensors '" + prev.name() + "' and '" + cur.name() + "' overlap");
+                throw new FormatException(path, "tensors '" + prev.name() + "' and '" + cur.name() + "' overlap");
         }
     }
 
-    /**
-     * A tensor's bytes as a tensor: used in place when aligned to the element type, else copied (empty tensors; files
-     * whose writer did not order tensors widest first: the format does not promise alignment).
-     */
-    static Tensor inPlaceOrCopied(MemorySegment data, DType dtype, long[] shape) {
-        if (data.byteSize() > 0 && data.address() % dtype.byteSize() == 0) return Tensor.wrap(data, dtype, shape);
-        Tensor t = Tensor.zeros(dtype, shape);
-        MemorySegment.copy(data, 0, t.segment(), 0, data.byteSize());
-        return t;
-    }
-
     /** Writes atomically: a temporary file beside {@code path}, flushed to disk, then renamed over it. */
-    static void write(Path path, Map<String, String> metadata, List<Source> tensors) throws IOException {
+    public static void write(Path path, Map<String, String> metadata, List<Source> tensors) throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         header.put(METADATA_KEY, metadata);
         // widest element first, as the reference writer orders them: every tensor then starts aligned to its type
         List<Source> ordered = new ArrayList<>(tensors);
-        ordered.sort(Comparator.comparingLong((Source t) -> -t.dtype().byteSize()));
+        ordered.sort(Comparator.comparingLong((Source t) -> -DTYPE_BYTES.get(t.dtype())));
         long offset = 0;
         for (Source t : ordered) {
             long bytes = t.data().byteSize();
             Map<String, Object> entry = new LinkedHashMap<>(); // a fixed order: identical models, identical files
-            entry.put("dtype", t.dtype().safetensorsName());
+            entry.put("dtype", t.dtype());
             entry.put("shape", t.shape());
             entry.put("data_offsets", new long[] {offset, offset + bytes});
             header.put(t.name(), entry);

@@ -244,7 +244,12 @@ public final class FineTuner extends Training {
                         classifier.handle(), adamwConfig(d.arena()), layerDecay, labelSmoothing, out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
                 MemorySegment training = Training.configure(
-                        handle, Mae::mae_finetuner_training, shards, group, bucketBytes, Mae::mae_finetuner_free);
+                        handle,
+                        Mae::mae_finetuner_training,
+                        shards,
+                        group,
+                        bucketBytes,
+                        () -> Mae.mae_finetuner_free(handle));
                 return new FineTuner(handle, training, classifier, group, lrs, shards, maxNonFinite);
             }
         }

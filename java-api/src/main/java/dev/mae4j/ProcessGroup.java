@@ -226,22 +226,16 @@ public final class ProcessGroup extends NativeResource {
         return handle;
     }
 
-    /** The downcalls that make a native training data-parallel and that free its owner. */
-    interface Attach {
-        int call(MemorySegment training, MemorySegment group, long bucketBytes);
-    }
-
-    interface Free {
-        int call(MemorySegment handle);
-    }
-
-    /** Makes a fresh native training data-parallel over this group; frees its owner and throws when that fails. */
-    void attach(MemorySegment training, long bucketBytes, Attach attach, Free free) {
+    /**
+     * Makes a fresh native training (mae_training) data-parallel over this group; runs {@code freeOwner} (frees its
+     * trainer or fine-tuner) and throws when that fails.
+     */
+    void attach(MemorySegment training, long bucketBytes, Runnable freeOwner) {
         if (bucketBytes <= 0) {
-            free.call(training);
+            freeOwner.run();
             throw new IllegalArgumentException("bucketBytes must be positive, got " + bucketBytes);
         }
-        Status.check(attach.call(training, handle, bucketBytes), () -> free.call(training));
+        Status.check(Mae.mae_training_set_process_group(training, handle, bucketBytes), freeOwner);
     }
 
     @Override

@@ -278,7 +278,12 @@ public final class Trainer extends Training {
                 d.check(Mae.mae_trainer_create(model.handle(), adamwConfig(d.arena()), out));
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
                 MemorySegment training = Training.configure(
-                        handle, Mae::mae_trainer_training, shards, group, bucketBytes, Mae::mae_trainer_free);
+                        handle,
+                        Mae::mae_trainer_training,
+                        shards,
+                        group,
+                        bucketBytes,
+                        () -> Mae.mae_trainer_free(handle));
                 return new Trainer(handle, training, model, group, lrs, shards, accumulationSteps, maxNonFinite);
             }
         }

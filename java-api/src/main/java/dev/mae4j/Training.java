@@ -45,17 +45,16 @@ abstract class Training extends NativeResource {
             int stepThreads,
             ProcessGroup group,
             long bucketBytes,
-            ProcessGroup.Free free) {
+            Runnable free) {
         MemorySegment training;
         try {
             training = borrow(handle, borrow);
         } catch (RuntimeException e) {
-            free.call(handle);
+            free.run();
             throw e;
         }
-        Status.check(Mae.mae_training_set_step_threads(training, stepThreads), () -> free.call(handle));
-        if (group != null)
-            group.attach(training, bucketBytes, Mae::mae_training_set_process_group, t -> free.call(handle));
+        Status.check(Mae.mae_training_set_step_threads(training, stepThreads), free);
+        if (group != null) group.attach(training, bucketBytes, free);
         return training;
     }
 

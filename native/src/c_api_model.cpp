@@ -15,13 +15,9 @@ int32_t encode_with(mae_model* m, const mae_tensor_view* images, mae_tensor** ou
     return guarded([&] {
         require_ptr(m, "model");
         require_ptr(out, "out");
-        auto raw = mae::wrap_view(images, "images");
-        auto& model = *m->impl;
-        std::shared_lock<std::shared_mutex> lock(model.lock());
-        c10::InferenceMode inference;  // no autograd bookkeeping at all
-        auto imgs = mae::prepare_images(model, raw);
-        m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
-        *out = export_tensor(pool(model.encode(imgs)));
+        auto tokens = m->impl->run_encoder(mae::wrap_view(images, "images"), m->last_input_address);
+        c10::InferenceMode inference;  // the pooling too
+        *out = export_tensor(pool(tokens));
     });
 }
 
@@ -69,23 +65,8 @@ int32_t mae_model_forward(mae_model* m, const mae_tensor_view* images, mae_maske
         require_ptr(out, "out");
         mae::require(flags == MAE_FORWARD_DEFAULT || flags == MAE_FORWARD_BACKWARD,
                      "flags must be MAE_FORWARD_DEFAULT or MAE_FORWARD_BACKWARD, got " + std::to_string(flags));
-        auto& model = *m->impl;
-        auto raw = mae::wrap_view(images, "images");
-        mae::ForwardOutput result;
-        if (flags == MAE_FORWARD_BACKWARD) {
-            std::unique_lock<std::shared_mutex> lock(model.lock());
-            auto imgs = mae::prepare_images(model, raw);
-            m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
-            mae::clear_gradients(model);
-            result = mae::forward_backward(model, imgs, *masker->impl);
-        } else {
-            std::shared_lock<std::shared_mutex> lock(model.lock());
-            c10::InferenceMode inference;  // no autograd bookkeeping at all
-            auto imgs = mae::prepare_images(model, raw);
-            m->last_input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
-            auto noise = masker->impl->noise(imgs.size(0), model.num_patches(), model.device());
-            result = model.forward(imgs, noise, masker->impl->mask_ratio());
-        }
+        auto result = m->impl->run(mae::wrap_view(images, "images"), *masker->impl, flags == MAE_FORWARD_BACKWARD,
+                                   m->last_input_address);
         auto pred = std::unique_ptr<mae_tensor>(export_tensor(result.pred));
         auto mask = std::unique_ptr<mae_tensor>(export_tensor(result.mask));
         auto ids = std::unique_ptr<mae_tensor>(export_tensor(result.ids_restore));
@@ -146,17 +127,14 @@ int32_t mae_classifier_rng_state_get(mae_classifier* c, mae_tensor** out) {
     return guarded([&] {
         require_ptr(c, "classifier");
         require_ptr(out, "out");
-        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
-        *out = export_tensor(c->impl->rng_state());
+        *out = export_tensor(c->impl->locked_rng_state());
     });
 }
 
 int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* state) {
     return guarded([&] {
         require_ptr(c, "classifier");
-        auto s = mae::wrap_view(state, "state");
-        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
-        c->impl->set_rng_state(s);
+        c->impl->locked_set_rng_state(mae::wrap_view(state, "state"));
     });
 }
 
@@ -172,12 +150,7 @@ int32_t mae_classifier_logits(mae_classifier* c, const mae_tensor_view* images, 
     return guarded([&] {
         require_ptr(c, "classifier");
         require_ptr(out, "out");
-        auto raw = mae::wrap_view(images, "images");
-        auto& model = *c->impl;
-        std::shared_lock<std::shared_mutex> lock(model.lock());
-        c10::InferenceMode inference;  // no autograd bookkeeping at all
-        auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
-        *out = export_tensor(model.forward(imgs, /*train=*/false));
+        *out = export_tensor(c->impl->run_logits(mae::wrap_view(images, "images")));
     });
 }
 
@@ -185,12 +158,7 @@ int32_t mae_classifier_features(mae_classifier* c, const mae_tensor_view* images
     return guarded([&] {
         require_ptr(c, "classifier");
         require_ptr(out, "out");
-        auto raw = mae::wrap_view(images, "images");
-        auto& model = *c->impl;
-        std::shared_lock<std::shared_mutex> lock(model.lock());
-        c10::InferenceMode inference;  // no autograd bookkeeping at all
-        auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
-        *out = export_tensor(model.forward_features(imgs, /*train=*/false));
+        *out = export_tensor(c->impl->run_features(mae::wrap_view(images, "images")));
     });
 }
 
@@ -201,27 +169,8 @@ int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, co
         require_ptr(loss_out, "loss_out");
         mae::require(flags == MAE_FORWARD_DEFAULT || flags == MAE_FORWARD_BACKWARD,
                      "flags must be MAE_FORWARD_DEFAULT or MAE_FORWARD_BACKWARD, got " + std::to_string(flags));
-        auto raw = mae::wrap_view(images, "images");
-        auto y = mae::wrap_view(labels, "labels");
-        auto& model = *c->impl;
-        auto loss_of = [&] {
-            auto imgs = mae::prepare_images(model.config(), model.device(), model.dtype(), raw);
-            mae::check_labels(y, imgs.size(0), model.num_classes());
-            auto logits = model.forward(imgs, /*train=*/flags == MAE_FORWARD_BACKWARD);
-            return mae::smoothed_cross_entropy(logits, y.to(model.device()), label_smoothing);
-        };
-        if (flags == MAE_FORWARD_BACKWARD) {
-            std::unique_lock<std::shared_mutex> lock(model.lock());
-            mae::clear_gradients(model.params());
-            auto loss = loss_of();
-            loss.backward();
-            *loss_out = loss.item<double>();
-        } else {
-            // Evaluation never draws from the stochastic-depth generator, so readers may share the lock.
-            std::shared_lock<std::shared_mutex> lock(model.lock());
-            c10::InferenceMode inference;  // no autograd bookkeeping at all
-            *loss_out = loss_of().item<double>();
-        }
+        *loss_out = c->impl->run_loss(mae::wrap_view(images, "images"), mae::wrap_view(labels, "labels"),
+                                      label_smoothing, flags == MAE_FORWARD_BACKWARD);
     });
 }
 

@@ -42,6 +42,18 @@ public:
     // gave. Callers hold lock().
     torch::Tensor rng_state() { return gen_.get_state(); }
     void set_rng_state(const torch::Tensor& state);
+
+    // Caller-facing passes on caller images [N, C, H, W] (brought to the classifier's dtype and device), each taking
+    // lock() itself (model_passes.cpp). Evaluation runs in inference mode under a shared lock (it never draws from
+    // the generator): logits [N, num_classes], features [N, D].
+    torch::Tensor run_logits(const torch::Tensor& images);
+    torch::Tensor run_features(const torch::Tensor& images);
+    // The label-smoothed cross-entropy of labels [N]; `backward`: training mode, gradients cleared then computed
+    // (exclusive lock); else evaluation.
+    double run_loss(const torch::Tensor& images, const torch::Tensor& labels, double smoothing, bool backward);
+    // rng_state and set_rng_state under the lock.
+    torch::Tensor locked_rng_state();
+    void locked_set_rng_state(const torch::Tensor& state);
     // Stochastic depth for a training batch of n: one DropPath per block, drawn from the model's generator.
     std::vector<DropPath> draw_drop_path(int64_t n);
     // Logits with the given stochastic depth (rows matching imgs'), or none when `drops` is null.

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "vit.h"
 
 namespace mae {
+
+class Masker;
 
 struct ForwardOutput {
     torch::Tensor loss;         // scalar
@@ -45,6 +48,13 @@ public:
 
     // Guards parameters: shared for inference, exclusive for updates and backward passes.
     std::shared_mutex& lock() const { return lock_; }
+
+    // Caller-facing passes on caller images [N, C, H, W] (brought to the model's dtype and device; `input_address`
+    // gets the address computed on, the zero-copy check), each taking lock() itself (model_passes.cpp). `backward`:
+    // gradients cleared, then the loss's computed (exclusive lock); else inference mode under a shared lock.
+    ForwardOutput run(const torch::Tensor& images, Masker& masker, bool backward, std::atomic<uint64_t>& input_address);
+    // The encoder's features [N, 1 + L, D] of caller images, in inference mode under a shared lock.
+    torch::Tensor run_encoder(const torch::Tensor& images, std::atomic<uint64_t>& input_address) const;
 
 private:
     void add(const std::string& name, torch::Tensor value, bool trainable = true);

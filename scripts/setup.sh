@@ -1,6 +1,6 @@
 # Shared set-up for ./mae and ./run-tests (sourced, not run): installs missing Debian packages, makes the project's
-# Python venv with the one LibTorch mae4j builds on, finds a JDK >= 22 and builds what is stale. Idempotent: a
-# second run finds everything in place and does nothing.
+# Python venv with the one LibTorch mae4j builds on (./run-tests adds the test-only packages), finds a JDK >= 22
+# and builds what is stale. Idempotent: a second run finds everything in place and does nothing.
 
 MAE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Gloo's headers only (the wheel compiles Gloo in but ships none); libjpeg for PIL-exact JPEG decoding;
@@ -11,8 +11,9 @@ MAE_MIN_JDK=22
 # what libmae builds on and what the mae4j-native jar bundles; the Python tests and benchmarks use the same torch.
 MAE_TORCH_REQUIREMENT="torch==2.13.0+cpu"
 MAE_VENV="$MAE_ROOT/.venv"
-# The real transformers the interop tests check against (TransformersInteropTest; skipped with the reason without it).
-MAE_TRANSFORMERS_REQUIREMENT="transformers==5.18.0"
+# What only the tests add to the venv: numpy for the Python references, and the real transformers (the version
+# TransformersInteropTest asserts) and safetensors the interop tests check against.
+MAE_TEST_REQUIREMENTS=(numpy transformers==5.18.0 safetensors)
 # Where pip finds that wheel when its configured indexes do not hold it (PyTorch's own index for CPU wheels).
 MAE_TORCH_PIP_OPTION="--extra-index-url https://download.pytorch.org/whl/cpu"
 
@@ -40,30 +41,62 @@ mae_ensure_packages() {
         || { mae_log "could not install ${missing[*]}; install them and retry"; return 1; }
 }
 
-# Makes $MAE_VENV with $MAE_TORCH_REQUIREMENT (and the Python peers the tests and benchmarks call), and the
-# link .venv/libtorch -> its torch package, the prefix CMake builds against. Extra pip options: $MAE_PIP_OPTIONS.
+# pip, quick to give up on an index it cannot reach: when the configured index (pip's default, the public one)
+# does not answer within 3 s, pip gets no retries and a 3 s timeout, so each package costs no minutes of retrying
+# an address that will not answer; the other configured indexes and find-links still serve. A reachable index,
+# or PIP_RETRIES/PIP_TIMEOUT set by the caller, leaves pip as configured. Runs pip of the Python at $1.
+mae_pip_install() {
+    local py=$1; shift
+    if [ -z "${MAE_PIP_INDEX_CHECKED:-}" ]; then
+        MAE_PIP_INDEX_CHECKED=1
+        local index
+        index=${PIP_INDEX_URL:-$("$py" -m pip config get global.index-url 2>/dev/null || echo https://pypi.org/simple/)}
+        if [ -z "${PIP_RETRIES:-}${PIP_TIMEOUT:-}" ] && ! "$py" - "$index" <<'PY' 2>/dev/null
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=3)
+PY
+        then
+            mae_log "pip index $index does not answer: pip will not retry it"
+            export PIP_RETRIES=0 PIP_TIMEOUT=3
+        fi
+    fi
+    # shellcheck disable=SC2086
+    "$py" -m pip install -q --disable-pip-version-check ${MAE_PIP_OPTIONS:-} "$@"
+}
+
+# Makes $MAE_VENV with $MAE_TORCH_REQUIREMENT alone (all the main job needs: LibTorch's headers, CMake files and
+# libraries), and the link .venv/libtorch -> its torch package, the prefix CMake builds against. Extra pip
+# options: $MAE_PIP_OPTIONS.
 mae_ensure_venv() {
     local want=${MAE_TORCH_REQUIREMENT#torch==} have=""
-    [ -x "$MAE_VENV/bin/python" ] && have=$("$MAE_VENV/bin/python" -c 'import numpy, torch; print(torch.__version__)' 2>/dev/null)
+    [ -x "$MAE_VENV/bin/python" ] && have=$("$MAE_VENV/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null)
     if [ "$have" != "$want" ]; then
         mae_log "installing $MAE_TORCH_REQUIREMENT into $MAE_VENV"
         [ -x "$MAE_VENV/bin/python" ] || python3 -m venv "$MAE_VENV" \
             || { mae_log "python3 -m venv failed (Debian: apt-get install python3-venv)"; return 1; }
-        # shellcheck disable=SC2086
-        "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check ${MAE_PIP_OPTIONS:-} "$MAE_TORCH_REQUIREMENT" numpy \
+        mae_pip_install "$MAE_VENV/bin/python" "$MAE_TORCH_REQUIREMENT" \
             || { mae_log "pip could not install $MAE_TORCH_REQUIREMENT; where your pip indexes lack it, run again with"
                  mae_log "  MAE_PIP_OPTIONS='$MAE_TORCH_PIP_OPTION'"; return 1; }
-    fi
-    if ! "$MAE_VENV/bin/python" -c 'import transformers, safetensors' 2>/dev/null; then
-        mae_log "installing $MAE_TRANSFORMERS_REQUIREMENT into $MAE_VENV (for the interop tests)"
-        # shellcheck disable=SC2086
-        "$MAE_VENV/bin/python" -m pip install -q --disable-pip-version-check ${MAE_PIP_OPTIONS:-} \
-            "$MAE_TRANSFORMERS_REQUIREMENT" safetensors "$MAE_TORCH_REQUIREMENT" \
-            || mae_log "pip could not install $MAE_TRANSFORMERS_REQUIREMENT: TransformersInteropTest will be skipped"
     fi
     local torch_dir
     torch_dir=$("$MAE_VENV/bin/python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null) || return 1
     [ "$(readlink "$MAE_VENV/libtorch" 2>/dev/null)" = "$torch_dir" ] || ln -sfn "$torch_dir" "$MAE_VENV/libtorch"
+}
+
+# Adds to $MAE_VENV what only the tests use: numpy and the real transformers and safetensors the interop tests
+# check mae4j against (the suite fails without them). Called by ./run-tests after mae_ensure_venv.
+mae_ensure_test_packages() {
+    "$MAE_VENV/bin/python" - "${MAE_TEST_REQUIREMENTS[@]}" <<'PY' 2>/dev/null && return 0
+import sys
+from importlib.metadata import version
+for req in sys.argv[1:]:
+    name, _, want = req.partition("==")
+    if want and version(name) != want or not want and not version(name):
+        sys.exit(1)
+PY
+    mae_log "installing ${MAE_TEST_REQUIREMENTS[*]} into $MAE_VENV (for the tests)"
+    mae_pip_install "$MAE_VENV/bin/python" "${MAE_TEST_REQUIREMENTS[@]}" "$MAE_TORCH_REQUIREMENT" \
+        || { mae_log "pip could not install ${MAE_TEST_REQUIREMENTS[*]}: the interop tests need them"; return 1; }
 }
 
 # Makes $MAE_CUDA_VENV hold $MAE_CUDA_REQUIREMENTS (checked by a stamp of the list, written once pip succeeded).
@@ -74,9 +107,7 @@ mae_ensure_cuda_venv() {
         mkdir -p "$(dirname "$MAE_CUDA_VENV")"
         [ -x "$MAE_CUDA_VENV/bin/python" ] || python3 -m venv "$MAE_CUDA_VENV" \
             || { mae_log "python3 -m venv failed (Debian: apt-get install python3-venv)"; return 1; }
-        # shellcheck disable=SC2086
-        "$MAE_CUDA_VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps ${MAE_PIP_OPTIONS:-} \
-            "${MAE_CUDA_REQUIREMENTS[@]}" \
+        mae_pip_install "$MAE_CUDA_VENV/bin/python" --no-deps "${MAE_CUDA_REQUIREMENTS[@]}" \
             || { mae_log "pip could not install the CUDA wheels; where your pip indexes lack them, run again with"
                  mae_log "  MAE_PIP_OPTIONS='$MAE_CUDA_TORCH_PIP_OPTION'"; return 1; }
         echo "${MAE_CUDA_REQUIREMENTS[*]}" > "$stamp"

@@ -48,7 +48,7 @@ extern "C" {
 
 /* Flags of mae_model_forward. */
 #define MAE_FORWARD_DEFAULT 0
-#define MAE_FORWARD_BACKWARD 1 /* also run backward: gradients become readable with mae_model_grad */
+#define MAE_FORWARD_BACKWARD 1 /* also run backward: gradients become readable with mae_params_grad_get */
 
 /* Poolings of mae_model_encode_pooled. */
 #define MAE_POOL_CLS 0
@@ -356,8 +356,9 @@ int32_t mae_training_set_process_group(mae_training* t, mae_process_group* group
    whose forward and backward passes run at once, one thread each, with single-threaded BLAS; the gradients are
    summed in shard order, so results are reproducible for a given thread count and equal to the unsplit step's up
    to rounding. Masks and stochastic depth are drawn for the whole batch first. 1 (the default) turns it off;
-   it is ignored on CUDA. Use it with one intra-op thread (mae_set_num_threads(1)) and at most one thread per core.
-   While a split step runs, OpenBLAS is set to one thread for the whole process (restored afterwards). */
+   it is ignored on CUDA. Each shard's thread runs with its share of the intra-op threads (mae_set_num_threads
+   divided by the shard count, at least 1), set for that thread alone (OpenMP's and MKL's thread-local counts)
+   and restored when the shard ends; at most one step thread per core is the useful range. */
 int32_t mae_training_set_step_threads(mae_training* t, int32_t threads);
 
 #ifdef __cplusplus

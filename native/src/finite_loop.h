@@ -1,6 +1,6 @@
-// Whether an array holds no Inf or NaN, in one read (plain arrays: no libtorch here, so this file can be compiled
-// with its own optimisation flags). torch::isfinite(g).all() on a CPU float tensor in LibTorch 1.13 takes four
-// passes and three temporaries (abs, !=, ==, &): for ViT-B/16's 112 M gradients, every step.
+// Whether an array holds no Inf or NaN, in one read and no temporary (plain arrays: no libtorch here, so this file
+// can be compiled with its own optimisation flags); torch::isfinite(g).all() writes a boolean tensor of every
+// element first, for ViT-B/16's 112 M gradients every step.
 #pragma once
 
 #include <cstdint>

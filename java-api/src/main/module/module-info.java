@@ -1,4 +1,7 @@
-/** mae4j: Masked Autoencoders for the JVM. Only {@code dev.mae4j} is public; the bindings stay internal. */
+/**
+ * mae4j: Masked Autoencoders for the JVM. Exported: {@code dev.mae4j} (the API), {@code dev.mae4j.data} (datasets and
+ * augmentation samplers) and {@code dev.mae4j.eval} (probes); {@code dev.mae4j.io} and the bindings stay internal.
+ */
 module dev.mae4j {
     requires dev.mae4j.bindings;
     requires com.fasterxml.jackson.databind;

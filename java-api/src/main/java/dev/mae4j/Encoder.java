@@ -10,7 +10,8 @@ import java.nio.file.Path;
  *
  * <p>Thread-safe: any number of threads may call {@link #embed} at once and get exactly what serial calls
  * give. {@link #close} waits for no one: calls already inside the library finish, later ones throw
- * IllegalStateException, and the native memory is freed when the last call leaves.
+ * IllegalStateException, and weights this encoder loaded are freed when the last call leaves (a model or
+ * classifier passed to {@code of} stays open: it is its owner's to close).
  */
 public final class Encoder implements AutoCloseable {
     /** What {@link #embed} returns per image. */
@@ -30,6 +31,7 @@ public final class Encoder implements AutoCloseable {
     private final Classifier vit;
     private final boolean owned;
     private final int maxBatch;
+    private volatile boolean closed;
 
     private Encoder(Model mae, Classifier vit, boolean owned, int maxBatch) {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
@@ -105,6 +107,7 @@ public final class Encoder implements AutoCloseable {
      */
     public Tensor embed(Tensor images, Output output) {
         if (images == null || output == null) throw new IllegalArgumentException("images and output must not be null");
+        if (closed) throw new IllegalStateException("this encoder is closed");
         long n = images.shape().length == 0 ? 0 : images.shape()[0];
         if (n > maxBatch)
             throw new IllegalArgumentException(
@@ -140,12 +143,15 @@ public final class Encoder implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return mae != null ? mae.isClosed() : vit.isClosed();
+        return closed || (mae != null ? mae.isClosed() : vit.isClosed());
     }
 
-    /** Frees the weights when this encoder loaded them; calls in flight finish first. */
+    /**
+     * Refuses later calls; frees the weights when this encoder loaded them (calls in flight finish first). Idempotent.
+     */
     @Override
     public void close() {
+        closed = true;
         if (!owned) return;
         if (mae != null) mae.close();
         else vit.close();

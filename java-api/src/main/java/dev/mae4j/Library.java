@@ -9,7 +9,7 @@ import java.lang.foreign.ValueLayout;
 public final class Library {
     private Library() {}
 
-    /** The LibTorch version libmae was built against, e.g. "1.13.0". */
+    /** The LibTorch version libmae was built against, e.g. "2.13.0". */
     public static String torchVersion() {
         NativeLibrary.ensureLoaded();
         try (Arena arena = Arena.ofConfined()) {

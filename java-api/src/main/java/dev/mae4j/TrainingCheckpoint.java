@@ -31,8 +31,7 @@ final class TrainingCheckpoint {
     /** What a checkpoint restores besides the tensors: the caller's progress and the normalisation (null if none). */
     record Contents(Map<String, String> progress, Preprocessing preprocessing) {}
 
-    // AdamW's applied-update count: set after the update count, which resets it to the update count (as in files from
-    // before it was kept, which lack it)
+    // AdamW's applied-update count: set after the update count, which resets it to the update count
     private static final String APPLIED = OPTIMIZER_PREFIX + "step";
 
     /** The weights and optimiser state of a trainer, by name: what a checkpoint reads and writes. */
@@ -93,32 +92,24 @@ final class TrainingCheckpoint {
         Set<String> expected = new HashSet<>();
         for (ParameterInfo p : t.parameters()) expected.add(MODEL_PREFIX + p.name());
         for (String name : t.optimizerStateNames()) expected.add(OPTIMIZER_PREFIX + name);
-        expected.remove(APPLIED); // optional: files from before it was kept lack it
         expected.add(stateName);
         String mine = rankName(stateName, rank);
         boolean[] found = {false};
         double[] applied = {Double.NaN};
-        Read contents = read(
-                file,
-                format,
-                kind,
-                expected,
-                name -> name.startsWith(stateName + ".rank") || name.equals(APPLIED),
-                (name, v) -> {
-                    if (name.equals(APPLIED)) {
-                        double d = v.toDoubleArray()[0];
-                        if (!(d >= 0 && d == Math.floor(d)))
-                            throw new IllegalArgumentException("optimizer.step is not a count: " + d);
-                        applied[0] = d;
-                    } else if (name.startsWith(stateName)) {
-                        if (name.equals(mine)) {
-                            restoreState.accept(v.segment().toArray(ValueLayout.JAVA_BYTE));
-                            found[0] = true;
-                        }
-                    } else if (name.startsWith(MODEL_PREFIX))
-                        t.setParameter().accept(name.substring(MODEL_PREFIX.length()), v);
-                    else t.setOptimizerState().accept(name.substring(OPTIMIZER_PREFIX.length()), v);
-                });
+        Read contents = read(file, format, kind, expected, name -> name.startsWith(stateName + ".rank"), (name, v) -> {
+            if (name.equals(APPLIED)) {
+                double d = v.toDoubleArray()[0];
+                if (!(d >= 0 && d == Math.floor(d)))
+                    throw new IllegalArgumentException("optimizer.step is not a count: " + d);
+                applied[0] = d;
+            } else if (name.startsWith(stateName)) {
+                if (name.equals(mine)) {
+                    restoreState.accept(v.segment().toArray(ValueLayout.JAVA_BYTE));
+                    found[0] = true;
+                }
+            } else if (name.startsWith(MODEL_PREFIX)) t.setParameter().accept(name.substring(MODEL_PREFIX.length()), v);
+            else t.setOptimizerState().accept(name.substring(OPTIMIZER_PREFIX.length()), v);
+        });
         if (!found[0])
             System.getLogger(TrainingCheckpoint.class.getName())
                     .log(
@@ -126,10 +117,9 @@ final class TrainingCheckpoint {
                             file + " has no " + stateName + " for rank " + rank
                                     + " (it was written by fewer ranks): this rank's draws continue from its own seed");
         t.setStepCount().accept(contents.updates());
-        if (!Double.isNaN(applied[0]))
-            try (Tensor count = Tensor.fromDoubles(new double[] {applied[0]}, 1)) {
-                t.setOptimizerState().accept("step", count);
-            }
+        try (Tensor count = Tensor.fromDoubles(new double[] {applied[0]}, 1)) {
+            t.setOptimizerState().accept("step", count);
+        }
         return new Contents(contents.progress(), contents.preprocessing());
     }
 

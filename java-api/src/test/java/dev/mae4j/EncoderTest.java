@@ -47,6 +47,23 @@ class EncoderTest {
     }
 
     @Test
+    void anEncoderOfACallersModelRefusesCallsAfterCloseAndLeavesTheModelOpen() {
+        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+                Tensor x = images(1, 63)) {
+            Encoder e = Encoder.of(m);
+            e.close();
+            assertTrue(e.isClosed());
+            IllegalStateException refused =
+                    assertThrows(IllegalStateException.class, () -> e.embed(x, Encoder.Output.CLS));
+            assertTrue(refused.getMessage().contains("closed"), refused.getMessage());
+            assertTrue(!m.isClosed(), "the caller's model stays open");
+            try (Tensor encoded = m.encode(x)) {
+                assertEquals(17, encoded.shape()[1]);
+            }
+        }
+    }
+
+    @Test
     void aFineTunedClassifierServesItsPooledFeatures(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("vit.safetensors");
         try (Classifier c = Classifier.create(CONFIG, 5, 0.1, Device.cpu(), 2);

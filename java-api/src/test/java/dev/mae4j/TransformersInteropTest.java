@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The real transformers library (the project venv's, transformers 5.x on PyTorch 2.13; src/test/python/
  * transformers_interop.py) on both sides: folders it saves load here and give its loss, logits, mask and
  * last_hidden_state on the same noise, and the folders mae4j writes load with from_pretrained and AutoModel without
- * missing or unexpected keys and give the same outputs. Without the venv the tests are skipped with the reason.
+ * missing or unexpected keys and give the same outputs. Without the venv's transformers the tests fail, naming what
+ * is missing ({@code -Dmae.allowSkips=true} reports them as skipped instead).
  */
 @Tag("python")
 class TransformersInteropTest {

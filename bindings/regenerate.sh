@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the FFM bindings of native/include/mae.h with jextract (taken from PATH), in place.
 # Only mae.h's own declarations are bound: jextract's include filters list exactly those.
+# The committed bindings come from openjdk/jextract at 0b89a46, the last commit whose output compiles for Java 22
+# (maven.compiler.release); later ones call JDK 23+ API (SymbolLookup.findOrThrow).
 # Running it on an unchanged header changes nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -19,16 +19,17 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 17
+#define MAE_ABI_VERSION 18
 
 #define MAE_MAX_DIMS 8
 
 /* Status codes. */
 #define MAE_OK 0
-#define MAE_ERR_INVALID_ARGUMENT 1 /* a bad value, shape, dtype or null pointer */
+#define MAE_ERR_INVALID_ARGUMENT 1 /* a bad value, shape, dtype or null pointer; a CUDA device none is seen for */
 #define MAE_ERR_INVALID_STATE 2    /* e.g. gradients read before any backward pass */
 #define MAE_ERR_OUT_OF_MEMORY 3
-#define MAE_ERR_UNSUPPORTED 4      /* e.g. a CUDA device on a CPU-only build */
+#define MAE_ERR_UNSUPPORTED 4      /* what this libmae was built without: a process-group backend, libjpeg, or a
+                                      JPEG colour space it does not decode */
 #define MAE_ERR_INTERNAL 5         /* anything else libtorch reported */
 #define MAE_ERR_PEER_FAILURE 6     /* a collective failed: a peer died, left, never arrived or timed out */
 
@@ -234,7 +235,6 @@ int32_t mae_masker_state_set(mae_masker* m, const mae_tensor_view* state);
 /* Models. Parameters are listed in the reference state_dict's order and naming. */
 int32_t mae_model_create(const mae_config* config, const mae_device* device, uint64_t seed, mae_model** out);
 int32_t mae_model_free(mae_model* m);
-int32_t mae_model_config(const mae_model* m, mae_config* out);
 /* The model's parameters (mae_params_*). */
 int32_t mae_model_params(mae_model* m, mae_params** out);
 /* images: [N, C, H, W], F32 or F64. */
@@ -271,7 +271,6 @@ int32_t mae_trainer_apply(mae_trainer* t);
 int32_t mae_classifier_create(const mae_model* encoder, int32_t num_classes, double drop_path_rate, uint64_t seed,
                               mae_classifier** out);
 int32_t mae_classifier_free(mae_classifier* c);
-int32_t mae_classifier_num_classes(const mae_classifier* c, int32_t* out);
 /* The stochastic-depth generator's state (U8), to resume a fine-tune's exact drop-path draws. */
 int32_t mae_classifier_rng_state_get(mae_classifier* c, mae_tensor** out);
 int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* state);
@@ -335,8 +334,6 @@ int32_t mae_training_state_set(mae_training* t, const char* name, const mae_tens
 int32_t mae_process_group_backend_available(int32_t backend, int32_t* out);
 int32_t mae_process_group_create(const mae_process_group_config* config, mae_process_group** out);
 int32_t mae_process_group_free(mae_process_group* g);
-int32_t mae_process_group_rank(const mae_process_group* g, int32_t* out);
-int32_t mae_process_group_world_size(const mae_process_group* g, int32_t* out);
 int32_t mae_process_group_barrier(mae_process_group* g);
 /* In place on caller memory (F32, F64 or I64): the element-wise sum over all ranks. */
 int32_t mae_process_group_all_reduce_sum(mae_process_group* g, const mae_tensor_view* inout);

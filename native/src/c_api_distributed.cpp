@@ -55,22 +55,6 @@ int32_t mae_process_group_free(mae_process_group* g) {
     return guarded([&] { delete g; });
 }
 
-int32_t mae_process_group_rank(const mae_process_group* g, int32_t* out) {
-    return guarded([&] {
-        require_ptr(g, "group");
-        require_ptr(out, "out");
-        *out = g->impl->rank();
-    });
-}
-
-int32_t mae_process_group_world_size(const mae_process_group* g, int32_t* out) {
-    return guarded([&] {
-        require_ptr(g, "group");
-        require_ptr(out, "out");
-        *out = g->impl->world_size();
-    });
-}
-
 int32_t mae_process_group_barrier(mae_process_group* g) {
     return guarded([&] {
         require_ptr(g, "group");

@@ -41,14 +41,6 @@ int32_t mae_model_free(mae_model* m) {
     return guarded([&] { delete m; });
 }
 
-int32_t mae_model_config(const mae_model* m, mae_config* out) {
-    return guarded([&] {
-        require_ptr(m, "model");
-        require_ptr(out, "out");
-        *out = m->impl->config();
-    });
-}
-
 int32_t mae_model_params(mae_model* m, mae_params** out) {
     return guarded([&] {
         require_ptr(m, "model");
@@ -113,14 +105,6 @@ int32_t mae_classifier_create(const mae_model* encoder, int32_t num_classes, dou
 
 int32_t mae_classifier_free(mae_classifier* c) {
     return guarded([&] { delete c; });
-}
-
-int32_t mae_classifier_num_classes(const mae_classifier* c, int32_t* out) {
-    return guarded([&] {
-        require_ptr(c, "classifier");
-        require_ptr(out, "out");
-        *out = static_cast<int32_t>(c->impl->num_classes());
-    });
 }
 
 int32_t mae_classifier_rng_state_get(mae_classifier* c, mae_tensor** out) {

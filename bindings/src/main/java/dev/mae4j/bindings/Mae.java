@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)17L;
+    private static final int MAE_ABI_VERSION = (int)18L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 17
+     * #define MAE_ABI_VERSION 18
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -2058,65 +2058,6 @@ public class Mae {
         }
     }
 
-    private static class mae_model_config {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_model_config");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_model_config(const mae_model *m, mae_config *out)
-     * }
-     */
-    public static FunctionDescriptor mae_model_config$descriptor() {
-        return mae_model_config.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_model_config(const mae_model *m, mae_config *out)
-     * }
-     */
-    public static MethodHandle mae_model_config$handle() {
-        return mae_model_config.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_model_config(const mae_model *m, mae_config *out)
-     * }
-     */
-    public static MemorySegment mae_model_config$address() {
-        return mae_model_config.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_model_config(const mae_model *m, mae_config *out)
-     * }
-     */
-    public static int mae_model_config(MemorySegment m, MemorySegment out) {
-        var mh$ = mae_model_config.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_model_config", m, out);
-            }
-            return (int)mh$.invokeExact(m, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
     private static class mae_model_params {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             Mae.C_INT,
@@ -2892,65 +2833,6 @@ public class Mae {
                 traceDowncall("mae_classifier_free", c);
             }
             return (int)mh$.invokeExact(c);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_classifier_num_classes {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_num_classes");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_num_classes(const mae_classifier *c, int32_t *out)
-     * }
-     */
-    public static FunctionDescriptor mae_classifier_num_classes$descriptor() {
-        return mae_classifier_num_classes.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_num_classes(const mae_classifier *c, int32_t *out)
-     * }
-     */
-    public static MethodHandle mae_classifier_num_classes$handle() {
-        return mae_classifier_num_classes.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_classifier_num_classes(const mae_classifier *c, int32_t *out)
-     * }
-     */
-    public static MemorySegment mae_classifier_num_classes$address() {
-        return mae_classifier_num_classes.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_classifier_num_classes(const mae_classifier *c, int32_t *out)
-     * }
-     */
-    public static int mae_classifier_num_classes(MemorySegment c, MemorySegment out) {
-        var mh$ = mae_classifier_num_classes.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_classifier_num_classes", c, out);
-            }
-            return (int)mh$.invokeExact(c, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -4565,124 +4447,6 @@ public class Mae {
                 traceDowncall("mae_process_group_free", g);
             }
             return (int)mh$.invokeExact(g);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_process_group_rank {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_rank");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_process_group_rank(const mae_process_group *g, int32_t *out)
-     * }
-     */
-    public static FunctionDescriptor mae_process_group_rank$descriptor() {
-        return mae_process_group_rank.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_process_group_rank(const mae_process_group *g, int32_t *out)
-     * }
-     */
-    public static MethodHandle mae_process_group_rank$handle() {
-        return mae_process_group_rank.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_process_group_rank(const mae_process_group *g, int32_t *out)
-     * }
-     */
-    public static MemorySegment mae_process_group_rank$address() {
-        return mae_process_group_rank.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_process_group_rank(const mae_process_group *g, int32_t *out)
-     * }
-     */
-    public static int mae_process_group_rank(MemorySegment g, MemorySegment out) {
-        var mh$ = mae_process_group_rank.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_process_group_rank", g, out);
-            }
-            return (int)mh$.invokeExact(g, out);
-        } catch (Throwable ex$) {
-           throw new AssertionError("should not reach here", ex$);
-        }
-    }
-
-    private static class mae_process_group_world_size {
-        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
-            Mae.C_INT,
-            Mae.C_POINTER,
-            Mae.C_POINTER
-        );
-
-        public static final MemorySegment ADDR = Mae.findOrThrow("mae_process_group_world_size");
-
-        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
-    }
-
-    /**
-     * Function descriptor for:
-     * {@snippet lang=c :
-     * int32_t mae_process_group_world_size(const mae_process_group *g, int32_t *out)
-     * }
-     */
-    public static FunctionDescriptor mae_process_group_world_size$descriptor() {
-        return mae_process_group_world_size.DESC;
-    }
-
-    /**
-     * Downcall method handle for:
-     * {@snippet lang=c :
-     * int32_t mae_process_group_world_size(const mae_process_group *g, int32_t *out)
-     * }
-     */
-    public static MethodHandle mae_process_group_world_size$handle() {
-        return mae_process_group_world_size.HANDLE;
-    }
-
-    /**
-     * Address for:
-     * {@snippet lang=c :
-     * int32_t mae_process_group_world_size(const mae_process_group *g, int32_t *out)
-     * }
-     */
-    public static MemorySegment mae_process_group_world_size$address() {
-        return mae_process_group_world_size.ADDR;
-    }
-
-    /**
-     * {@snippet lang=c :
-     * int32_t mae_process_group_world_size(const mae_process_group *g, int32_t *out)
-     * }
-     */
-    public static int mae_process_group_world_size(MemorySegment g, MemorySegment out) {
-        var mh$ = mae_process_group_world_size.HANDLE;
-        try {
-            if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_process_group_world_size", g, out);
-            }
-            return (int)mh$.invokeExact(g, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -7,7 +7,7 @@
 # official models_mae.py's computation) checks libmae's loss and prediction on the same weights and noise before
 # any time counts. Writes the table into benchmarks/README.md between the comparison markers and the raw JSON lines
 # to benchmarks/results/.
-#   benchmarks/compare.sh [CONFIGS...]     (default: fashion tiny224 vitb16; run ./run-tests first)
+#   benchmarks/compare.sh [CONFIGS...]     (default: fashion-mnist vit-tiny16 vit-base16; run ./run-tests first)
 #   COMPILE=0 benchmarks/compare.sh        (skip torch.compile, which compiles for minutes on 2 cores)
 #   DDP=1 benchmarks/compare.sh            (also Python DistributedDataParallel over one process per core)
 #   benchmarks/compare.sh --table FILE...  (rewrite the table from earlier result files only)
@@ -22,7 +22,7 @@ if [ "${1:-}" = "--table" ]; then
   "$python" "$root/benchmarks/python/comparison_table.py" "$root/benchmarks/README.md" "$@"
   exit 0
 fi
-configs=("${@:-fashion tiny224 vitb16}")
+configs=("${@:-fashion-mnist vit-tiny16 vit-base16}")
 read -r -a configs <<< "${configs[*]}"
 driver="$root/native/target/cmake/benchmarks/native/mae_train_step_driver"
 [ -x "$driver" ] || { echo "compare.sh: build first (./run-tests or mvn install): $driver is missing" >&2; exit 1; }
@@ -33,7 +33,7 @@ out="$root/benchmarks/results/compare-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 mkdir -p "$(dirname "$out")" "$root/benchmarks/results/check"
 field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" <<< "$2"; }
 for c in "${configs[@]}"; do
-  case $c in fashion) steps=10; warmup=3;; tiny224) steps=10; warmup=3;; vitb16) steps=5; warmup=1;; *) echo "unknown config $c" >&2; exit 2;; esac
+  case $c in vit-base16|vit-large16|vit-huge14) steps=5; warmup=1;; *) steps=10; warmup=3;; esac  # the wide ones: fewer
   check="$root/benchmarks/results/check/$c"
   mae bench --config "$c" --steps 1 --warmup 0 --step-threads 1 --export-check "$check" > /dev/null
   line=$(mae bench --config "$c" --steps "$steps" --warmup "$warmup")   # the API's defaults

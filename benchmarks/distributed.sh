@@ -12,12 +12,12 @@ out="$root/benchmarks/results/distributed-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 mkdir -p "$(dirname "$out")"
 port=29650
 for t in 1 2; do
-  mae bench --config fashion --threads "$t" --batch 256 --steps 10 --warmup 3 | tee -a "$out"
+  mae bench --config fashion-mnist --threads "$t" --batch 256 --steps 10 --warmup 3 | tee -a "$out"
 done
 for n in "${@:-2}"; do
   for b in $((256 / n)) 256; do
     port=$((port + 1))
-    mae bench --config fashion --threads 1 --batch "$b" --steps 10 --warmup 3 --nproc-per-node "$n" --master-port "$port" \
+    mae bench --config fashion-mnist --threads 1 --batch "$b" --steps 10 --warmup 3 --nproc-per-node "$n" --master-port "$port" \
         | grep '^{' | tee -a "$out"
   done
 done

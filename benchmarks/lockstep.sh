@@ -3,7 +3,7 @@
 # processes alive at once and stepping in turns, so the drift of this machine between separate runs drops out of
 # their ratio; which side is named first alternates between runs. Raw lines to benchmarks/results/, then the
 # per-step ratios pooled (benchmarks/python/pair_overhead.py).
-#   benchmarks/lockstep.sh [CONFIG] [RUNS]   (default: vitb16 3; run ./run-tests or mvn install first)
+#   benchmarks/lockstep.sh [CONFIG] [RUNS]   (default: vit-base16 3; run ./run-tests or mvn install first)
 #   env: STEPS (measured step pairs a run, default 16), WARMUP (default 2), THREADS and STEP_THREADS (Java's; default:
 #        the API's defaults), PY_THREADS (Python's intra-op, default nproc, PyTorch's own default), COMPILE=1 (Python
 #        under torch.compile; its compilation happens in the warm-up steps)
@@ -11,7 +11,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
 mae_find_jdk
-config=${1:-vitb16}
+config=${1:-vit-base16}
 runs=${2:-3}
 steps=${STEPS:-16}
 warmup=${WARMUP:-2}

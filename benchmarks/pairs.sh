@@ -2,7 +2,7 @@
 # Java-vs-C++ overhead with the machine's noise beside it: N interleaved pairs of `mae bench` and the C++ driver
 # at one configuration and setting (so both sides see the same ambient load; every other pair runs C++ first, so
 # neither side always gets the fresher machine), raw lines to benchmarks/results/.
-#   benchmarks/pairs.sh [CONFIG] [PAIRS]   (default: tiny224 6)
+#   benchmarks/pairs.sh [CONFIG] [PAIRS]   (default: vit-tiny16 6)
 #   env: THREADS (intra-op, default 1), STEP_THREADS (default nproc), STEPS (default 20), WARMUP (default 5),
 #        IN_JVM=1: triples instead, the third the C++ loop inside a JVM process (DriverInJvm), order rotating;
 #        ALTERNATE=1: PAIRS runs of `mae bench --alternate-native`, each Java step beside a C++ driver step in one
@@ -13,7 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
 mae_find_jdk
-config=${1:-tiny224}
+config=${1:-vit-tiny16}
 pairs=${2:-6}
 setting=(--config "$config" --threads "${THREADS:-1}" --step-threads "${STEP_THREADS:-$(nproc)}"
          --steps "${STEPS:-20}" --warmup "${WARMUP:-5}")

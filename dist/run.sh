@@ -30,20 +30,20 @@ case $mode in
   bench)
     # the jars lie flat in lib/, not where mae-cli.jar's manifest expects them: name them all
     mae="$java -cp $(ls "$here"/lib/*.jar | tr '\n' ':') dev.mae4j.cli.MaeCommand"
-    for c in fashion tiny224 vitb16; do
+    for c in fashion-mnist vit-tiny16 vit-base16; do
       $mae bench --config "$c" --device "${MAE_DEVICE:-cuda}" | tee -a "$here/out/bench.jsonl"
     done
     # data-parallel steps on the CPU over loopback Gloo (1, 2 and 4 ranks of one thread, batch 128 each)
     for n in 1 2 4; do
-      $mae bench --config fashion --device cpu --threads 1 --batch 128 --steps 5 \
+      $mae bench --config fashion-mnist --device cpu --threads 1 --batch 128 --steps 5 \
           --nproc-per-node "$n" --master-port $((29600 + n)) | tee -a "$here/out/bench.jsonl"
     done
     ;;
   gpu)
     # The one prepared GPU run (issue 22; at most 8 minutes): the tests, then per configuration the bf16 training step
     # driven from Java, by the C++ driver, and by PyTorch eager and torch.compile on the same weights, merged with
-    # TFLOP/s and MFU into out/gpu.json. Rehearse it on a CPU: MAE_DEVICE=cpu MAE_GPU_CONFIGS=fashion ./run.sh gpu
-    dev=${MAE_DEVICE:-cuda}; configs=${MAE_GPU_CONFIGS:-vitb16 vitl16}
+    # TFLOP/s and MFU into out/gpu.json. Rehearse it on a CPU: MAE_DEVICE=cpu MAE_GPU_CONFIGS=fashion-mnist ./run.sh gpu
+    dev=${MAE_DEVICE:-cuda}; configs=${MAE_GPU_CONFIGS:-vit-base16 vit-large16}
     steps=${MAE_GPU_STEPS:-20}; warmup=${MAE_GPU_WARMUP:-5}
     "$0" test || echo "run.sh gpu: some tests failed (out/tests.txt); measuring anyway" >&2
     mae="$java -cp $(ls "$here"/lib/*.jar | tr '\n' ':') dev.mae4j.cli.MaeCommand"
@@ -52,7 +52,7 @@ case $mode in
     run() { timeout "${MAE_GPU_STEP_TIMEOUT:-240}" "$@" 2>> "$here/out/gpu.log" | grep '^{' | tee -a "$here/out/gpu.jsonl" \
               || echo "run.sh gpu: $1 failed or timed out (out/gpu.log)" >&2; }
     for c in $configs; do
-      batch=${MAE_GPU_BATCH:-$([ "$c" = fashion ] && echo 256 || echo 64)}
+      batch=${MAE_GPU_BATCH:-$([ "$c" = fashion-mnist ] && echo 256 || echo 64)}
       # float32 weights and reference outputs on the CPU, which bench_step.py checks PyTorch's model against
       $mae bench --config "$c" --device cpu --batch 2 --steps 1 --warmup 0 --export-check "$here/out/check-$c" > /dev/null
       run $mae bench --config "$c" --device "$dev" --precision bf16 --batch "$batch" --steps "$steps" --warmup "$warmup"

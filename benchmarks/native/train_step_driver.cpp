@@ -9,7 +9,8 @@
 // first every other step): the A/A control of --alternate-native, i.e. how far two identical steps in one process
 // drift apart with nothing but their memory different.
 //
-//   mae_train_step_driver --config fashion|tiny224|vitb16|vitl16 [--batch N] [--steps N] [--warmup N] [--threads N]
+//   mae_train_step_driver --config PRESET (mae_preset_*: fashion-mnist, vit-base16, ...) [--batch N] [--steps N]
+//   [--warmup N] [--threads N]
 //                         [--step-threads N] [--name NAME (the "driver" field; default c++)] [--twin 1]
 //                         [--device cpu|cuda] [--precision f32|bf16]
 #include <algorithm>
@@ -32,29 +33,18 @@ void check(int32_t status, const char* what) {
     }
 }
 
-// The configurations of benchmarks/README.md (norm_pix_loss on, mlp_ratio 4, F32; --precision changes the last).
+// A preset of libmae's registry as the benchmarks time it (norm_pix_loss on; --precision sets the dtype), and its
+// default batch: 256 for images of up to 32 px, else 8 (as mae bench).
 bool config_named(const std::string& name, mae_config* c, int* batch) {
-    if (name == "fashion") {
-        *c = {28, 4, 1, 192, 6, 3, 128, 2, 4, 4.0, 1, MAE_DTYPE_F32, 1e-6};
-        *batch = 256;
-    } else if (name == "tiny224") {
-        *c = {224, 16, 3, 192, 12, 3, 128, 4, 4, 4.0, 1, MAE_DTYPE_F32, 1e-6};
-        *batch = 8;
-    } else if (name == "vitb16") {
-        *c = {224, 16, 3, 768, 12, 12, 512, 8, 16, 4.0, 1, MAE_DTYPE_F32, 1e-6};
-        *batch = 8;
-    } else if (name == "vitl16") {
-        *c = {224, 16, 3, 1024, 24, 16, 512, 8, 16, 4.0, 1, MAE_DTYPE_F32, 1e-6};
-        *batch = 8;
-    } else {
-        return false;
-    }
+    if (mae_preset_config(name.c_str(), c) != MAE_OK) return false;
+    c->norm_pix_loss = 1;
+    *batch = c->img_size <= 32 ? 256 : 8;
     return true;
 }
 
 // The driver's options, model, masker, trainer and images: one training step's worth of state.
 struct Driver {
-    std::string config = "fashion", name = "c++", device = "cpu", precision = "f32";
+    std::string config = "fashion-mnist", name = "c++", device = "cpu", precision = "f32";
     int batch = -1, steps = 10, warmup = 3, threads = 1, step_threads = 1, twin = 0;
     mae_model* model = nullptr;
     mae_masker* masker = nullptr;
@@ -101,7 +91,7 @@ struct Driver {
         mae_config cfg;
         int default_batch;
         if (!config_named(config, &cfg, &default_batch)) {
-            std::fprintf(stderr, "unknown config %s (fashion, tiny224, vitb16, vitl16)\n", config.c_str());
+            std::fprintf(stderr, "--config: %s\n", mae_last_error());
             return false;
         }
         if (precision != "f32" && precision != "bf16") {

@@ -1,7 +1,7 @@
 """Times the Python reference's MAE training step (forward, backward, AdamW) with the protocol of mae bench and
 the C++ driver, after checking that it computes what libmae computes on the same weights and noise.
 
-  .venv/bin/python bench_step.py --config fashion --check DIR [--batch N] [--steps N] [--warmup N] [--threads N]
+  .venv/bin/python bench_step.py --config fashion-mnist --check DIR [--batch N] [--steps N] [--warmup N] [--threads N]
                                  [--ddp RANKS] [--turns PREFIX] [--compile]
 
 --ddp RANKS times Python's own way to use several cores: DistributedDataParallel over Gloo on loopback, RANKS
@@ -26,21 +26,19 @@ import torch.multiprocessing as mp
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mae_reference import MaskedAutoencoderViT, load_safetensors, param_groups  # noqa: E402
 
-CONFIGS = {  # as benchmarks/native/train_step_driver.cpp and mae bench
-    "fashion": dict(img_size=28, patch_size=4, in_chans=1, embed_dim=192, depth=6, num_heads=3, decoder_embed_dim=128,
-                    decoder_depth=2, decoder_num_heads=4, batch=256),
-    "tiny224": dict(img_size=224, patch_size=16, in_chans=3, embed_dim=192, depth=12, num_heads=3, decoder_embed_dim=128,
-                    decoder_depth=4, decoder_num_heads=4, batch=8),
-    "vitb16": dict(img_size=224, patch_size=16, in_chans=3, embed_dim=768, depth=12, num_heads=12, decoder_embed_dim=512,
-                   decoder_depth=8, decoder_num_heads=16, batch=8),
-    "vitl16": dict(img_size=224, patch_size=16, in_chans=3, embed_dim=1024, depth=24, num_heads=16, decoder_embed_dim=512,
-                   decoder_depth=8, decoder_num_heads=16, batch=8),
-}
+ARCHITECTURE = ("img_size", "patch_size", "in_chans", "embed_dim", "depth", "num_heads", "decoder_embed_dim",
+                "decoder_depth", "decoder_num_heads")
+
+
+def architecture(check_dir):
+    """The model mae bench exported: the architecture its weights' metadata records (libmae's preset registry)."""
+    _, meta = load_safetensors(os.path.join(check_dir, "weights.safetensors"))
+    return {k: int(meta[k]) for k in ARCHITECTURE}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--config", default="fashion", choices=sorted(CONFIGS))
+    ap.add_argument("--config", default="fashion-mnist", help="the preset's name, for the report (the model is --check's)")
     ap.add_argument("--check", required=True, help="directory written by mae bench --export-check")
     ap.add_argument("--batch", type=int)
     ap.add_argument("--steps", type=int, default=10)
@@ -57,9 +55,8 @@ def main():
                     help="torch.compile the model (inductor); the warm-up steps include the compilation")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    cfg = dict(CONFIGS[a.config])
-    batch = a.batch or cfg.pop("batch")
-    cfg.pop("batch", None)
+    cfg = architecture(a.check)
+    batch = a.batch or (256 if cfg["img_size"] <= 32 else 8)  # as mae bench
     model = build(a, cfg)
     check, _ = load_safetensors(os.path.join(a.check, "check.safetensors"))
     with torch.no_grad():

@@ -59,7 +59,7 @@ def main(readme, files):
              "| PyTorch `torch.compile`, best | Python DDP, one process per core | Java vs C++ "
              "| Java speed-up vs the better of eager and compiled |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for cfg in ["fashion", "tiny224", "vitb16"]:
+    for cfg in ["fashion-mnist", "vit-tiny16", "vit-base16"]:
         of = lambda *drivers: [r for r in rows if r["config"] == cfg and r["driver"] in drivers]
         j = fastest(of("java"))
         if j is None:

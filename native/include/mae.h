@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 18
+#define MAE_ABI_VERSION 19
 
 #define MAE_MAX_DIMS 8
 
@@ -231,6 +231,13 @@ int32_t mae_masker_free(mae_masker* m);
 /* A random masker's generator state (U8), to resume its exact sequence of masks. */
 int32_t mae_masker_state_get(const mae_masker* m, mae_tensor** out);
 int32_t mae_masker_state_set(mae_masker* m, const mae_tensor_view* state);
+
+/* Named architectures, the one registry of them (vit-base16, fashion-mnist, ...): index in [0, count). The name and
+   a one-line description stay valid for the library's lifetime; every preset is F32 with LayerNorm eps 1e-6.
+   mae_preset_config fails with MAE_ERR_INVALID_ARGUMENT, listing the names, for a name it does not know. */
+int32_t mae_preset_count(int32_t* out);
+int32_t mae_preset_info(int32_t index, const char** name_out, const char** description_out);
+int32_t mae_preset_config(const char* name, mae_config* out);
 
 /* Models. Parameters are listed in the reference state_dict's order and naming. */
 int32_t mae_model_create(const mae_config* config, const mae_device* device, uint64_t seed, mae_model** out);

@@ -1,7 +1,8 @@
-// The C ABI, library section: versions, threads, devices, the last error, and the tensors handed out.
+// The C ABI, library section: versions, threads, devices, the last error, the presets, and the tensors handed out.
 #include <torch/version.h>
 
 #include "c_api_internal.h"
+#include "presets.h"
 #include "tensors.h"
 
 namespace mae::abi {
@@ -68,6 +69,41 @@ int32_t mae_get_num_threads(int32_t* out) {
     return guarded([&] {
         require_ptr(out, "out");
         *out = static_cast<int32_t>(torch::get_num_threads());
+    });
+}
+
+int32_t mae_preset_count(int32_t* out) {
+    return guarded([&] {
+        require_ptr(out, "out");
+        *out = static_cast<int32_t>(mae::presets().size());
+    });
+}
+
+int32_t mae_preset_info(int32_t index, const char** name_out, const char** description_out) {
+    return guarded([&] {
+        require_ptr(name_out, "name_out");
+        require_ptr(description_out, "description_out");
+        const auto all = mae::presets();
+        mae::require(index >= 0 && static_cast<size_t>(index) < all.size(),
+                     "preset index must be in [0, " + std::to_string(all.size()) + "), got " + std::to_string(index));
+        *name_out = all[index].name;
+        *description_out = all[index].description;
+    });
+}
+
+int32_t mae_preset_config(const char* name, mae_config* out) {
+    return guarded([&] {
+        require_ptr(name, "name");
+        require_ptr(out, "out");
+        std::string names;
+        for (const auto& p : mae::presets()) {
+            if (std::string(name) == p.name) {
+                *out = p.config;
+                return;
+            }
+            names += (names.empty() ? "" : ", ") + std::string(p.name);
+        }
+        throw mae::InvalidArgument("unknown preset '" + std::string(name) + "' (" + names + ")");
     });
 }
 

@@ -1,7 +1,10 @@
 package dev.mae4j;
 
+import dev.mae4j.bindings.Mae;
 import dev.mae4j.bindings.mae_config;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -140,50 +143,70 @@ public record MaeConfig(
                 .layerNormEps(layerNormEps);
     }
 
-    /** MAE ViT-B/16 with the paper's decoder (512 wide, 8 blocks, 16 heads), 224 px RGB. */
+    /**
+     * The named architectures, name to a one-line description, in the registry's order: libmae holds the one list
+     * (native/src/presets.cpp) that this API, the CLI and the benchmarks read.
+     */
+    public static Map<String, String> presets() {
+        NativeLibrary.ensureLoaded();
+        Map<String, String> all = new LinkedHashMap<>();
+        try (Downcall d = Downcall.holding()) {
+            MemorySegment count = d.arena().allocate(ValueLayout.JAVA_INT);
+            d.check(Mae.mae_preset_count(count));
+            MemorySegment name = d.pointer(), description = d.pointer();
+            for (int i = 0; i < count.get(ValueLayout.JAVA_INT, 0); i++) {
+                d.check(Mae.mae_preset_info(i, name, description));
+                all.put(
+                        NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)),
+                        NativeLibrary.string(description.get(ValueLayout.ADDRESS, 0)));
+            }
+        }
+        return Collections.unmodifiableMap(all);
+    }
+
+    /**
+     * The architecture named {@code name} (one of {@link #presets()}: vit-base16, fashion-mnist, ...); throws
+     * IllegalArgumentException listing the names for any other.
+     */
+    public static MaeConfig preset(String name) {
+        if (name == null) throw new IllegalArgumentException("preset name must not be null");
+        NativeLibrary.ensureLoaded();
+        try (Downcall d = Downcall.holding()) {
+            MemorySegment s = mae_config.allocate(d.arena());
+            d.check(Mae.mae_preset_config(d.arena().allocateFrom(name), s));
+            return readFrom(s);
+        }
+    }
+
+    /** MAE ViT-B/16 with the paper's decoder (512 wide, 8 blocks, 16 heads), 224 px RGB: preset vit-base16. */
     public static MaeConfig vitBase16() {
-        return builder().embedDim(768).depth(12).numHeads(12).build();
+        return preset("vit-base16");
     }
 
-    /** MAE ViT-L/16 with the paper's decoder, 224 px RGB. */
+    /** MAE ViT-L/16 with the paper's decoder, 224 px RGB: preset vit-large16. */
     public static MaeConfig vitLarge16() {
-        return builder().embedDim(1024).depth(24).numHeads(16).build();
+        return preset("vit-large16");
     }
 
-    /** MAE ViT-H/14 with the paper's decoder, 224 px RGB. */
+    /** MAE ViT-H/14 with the paper's decoder, 224 px RGB: preset vit-huge14. */
     public static MaeConfig vitHuge14() {
-        return builder().patchSize(14).embedDim(1280).depth(32).numHeads(16).build();
+        return preset("vit-huge14");
     }
 
-    /** The Fashion-MNIST default: 28 px grey images, patch 4 (49 patches), a 192-wide 6-block encoder. */
+    /**
+     * The Fashion-MNIST default: 28 px grey images, patch 4 (49 patches), a 192-wide 6-block encoder: preset
+     * fashion-mnist.
+     */
     public static MaeConfig fashionMnist() {
-        return builder()
-                .imgSize(28)
-                .patchSize(4)
-                .inChans(1)
-                .embedDim(192)
-                .depth(6)
-                .numHeads(3)
-                .decoderEmbedDim(128)
-                .decoderDepth(2)
-                .decoderNumHeads(4)
-                .normPixLoss(true)
-                .build();
+        return preset("fashion-mnist");
     }
 
     /**
      * The default of {@code mae pretrain}: Fashion-MNIST with a 128×4 encoder and a 64×2 decoder, sized so
-     * that pretraining and the probes fit in minutes on two CPU cores.
+     * that pretraining and the probes fit in minutes on two CPU cores: preset fashion-mnist-small.
      */
     public static MaeConfig fashionMnistSmall() {
-        return fashionMnist().toBuilder()
-                .embedDim(128)
-                .depth(4)
-                .numHeads(4)
-                .decoderEmbedDim(64)
-                .decoderDepth(2)
-                .decoderNumHeads(4)
-                .build();
+        return preset("fashion-mnist-small");
     }
 
     /** A tiny model for tests: 8 px, 2 channels, patch 2 (16 patches), widths 8 and 12. */
@@ -200,6 +223,23 @@ public record MaeConfig(
                 .decoderNumHeads(3)
                 .mlpRatio(2.0)
                 .build();
+    }
+
+    static MaeConfig readFrom(MemorySegment s) {
+        return new MaeConfig(
+                mae_config.img_size(s),
+                mae_config.patch_size(s),
+                mae_config.in_chans(s),
+                mae_config.embed_dim(s),
+                mae_config.depth(s),
+                mae_config.num_heads(s),
+                mae_config.decoder_embed_dim(s),
+                mae_config.decoder_depth(s),
+                mae_config.decoder_num_heads(s),
+                mae_config.mlp_ratio(s),
+                mae_config.norm_pix_loss(s) != 0,
+                DType.ofCode(mae_config.dtype(s)),
+                mae_config.layer_norm_eps(s));
     }
 
     void writeTo(MemorySegment s) {

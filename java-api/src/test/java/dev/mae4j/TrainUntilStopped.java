@@ -8,7 +8,7 @@ package dev.mae4j;
 final class TrainUntilStopped {
     public static void main(String[] args) {
         MaeConfig c = MaeConfig.fashionMnist();
-        int n = 256; // mae bench's fashion step, split over two step threads: where the crash showed
+        int n = 256; // mae bench's fashion-mnist step, split over two step threads: where the crash showed
         try (Model m = Model.create(c, Device.cpu(), 0);
                 Trainer t = Trainer.builder(m).stepThreads(2).build();
                 Masker masker = Masker.random(0.75, 0);

@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 10)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class TrainStepBenchmark {
-    @Param({"fashion"})
+    @Param({"fashion-mnist"})
     public String config;
 
     @Param({"64"})
@@ -47,20 +47,8 @@ public class TrainStepBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        MaeConfig cfg = switch (config) {
-            case "fashion" -> MaeConfig.fashionMnist();
-            case "tiny224" ->
-                MaeConfig.builder()
-                        .embedDim(192)
-                        .depth(12)
-                        .numHeads(3)
-                        .decoderEmbedDim(128)
-                        .decoderDepth(4)
-                        .decoderNumHeads(4)
-                        .build();
-            case "vitb16" -> MaeConfig.vitBase16();
-            default -> throw new IllegalArgumentException("unknown config " + config);
-        };
+        // a preset of libmae's registry, norm_pix_loss on as every benchmark times it
+        MaeConfig cfg = MaeConfig.preset(config).toBuilder().normPixLoss(true).build();
         model = Model.create(cfg, Device.cpu(), 0);
         trainer = Trainer.builder(model)
                 .learningRate(1e-4)

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)18L;
+    private static final int MAE_ABI_VERSION = (int)19L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 18
+     * #define MAE_ABI_VERSION 19
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -1934,6 +1934,183 @@ public class Mae {
                 traceDowncall("mae_masker_state_set", m, state);
             }
             return (int)mh$.invokeExact(m, state);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_preset_count {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_preset_count");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_count(int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_preset_count$descriptor() {
+        return mae_preset_count.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_count(int32_t *out)
+     * }
+     */
+    public static MethodHandle mae_preset_count$handle() {
+        return mae_preset_count.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_count(int32_t *out)
+     * }
+     */
+    public static MemorySegment mae_preset_count$address() {
+        return mae_preset_count.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_preset_count(int32_t *out)
+     * }
+     */
+    public static int mae_preset_count(MemorySegment out) {
+        var mh$ = mae_preset_count.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_preset_count", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_preset_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_preset_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_info(int32_t index, const char **name_out, const char **description_out)
+     * }
+     */
+    public static FunctionDescriptor mae_preset_info$descriptor() {
+        return mae_preset_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_info(int32_t index, const char **name_out, const char **description_out)
+     * }
+     */
+    public static MethodHandle mae_preset_info$handle() {
+        return mae_preset_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_info(int32_t index, const char **name_out, const char **description_out)
+     * }
+     */
+    public static MemorySegment mae_preset_info$address() {
+        return mae_preset_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_preset_info(int32_t index, const char **name_out, const char **description_out)
+     * }
+     */
+    public static int mae_preset_info(int index, MemorySegment name_out, MemorySegment description_out) {
+        var mh$ = mae_preset_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_preset_info", index, name_out, description_out);
+            }
+            return (int)mh$.invokeExact(index, name_out, description_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_preset_config {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_preset_config");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_config(const char *name, mae_config *out)
+     * }
+     */
+    public static FunctionDescriptor mae_preset_config$descriptor() {
+        return mae_preset_config.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_config(const char *name, mae_config *out)
+     * }
+     */
+    public static MethodHandle mae_preset_config$handle() {
+        return mae_preset_config.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_preset_config(const char *name, mae_config *out)
+     * }
+     */
+    public static MemorySegment mae_preset_config$address() {
+        return mae_preset_config.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_preset_config(const char *name, mae_config *out)
+     * }
+     */
+    public static int mae_preset_config(MemorySegment name, MemorySegment out) {
+        var mh$ = mae_preset_config.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_preset_config", name, out);
+            }
+            return (int)mh$.invokeExact(name, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

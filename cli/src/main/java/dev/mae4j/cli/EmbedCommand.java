@@ -38,8 +38,9 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Option(
             names = "--preset",
+            completionCandidates = PresetNames.class,
             description = "Architecture for weights that record none (e.g. official .pth files): "
-                    + "vit-base16, vit-large16, vit-huge14, fashion-mnist, fashion-mnist-small.")
+                    + "${COMPLETION-CANDIDATES}.")
     String preset;
 
     @Option(
@@ -77,7 +78,7 @@ final class EmbedCommand implements Callable<Integer> {
         Device dev = Device.parse(device);
         MaeConfig config;
         try {
-            config = preset == null ? null : preset(preset);
+            config = preset == null ? null : MaeConfig.preset(preset);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -124,18 +125,5 @@ final class EmbedCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    static MaeConfig preset(String name) {
-        return switch (name) {
-            case "vit-base16" -> MaeConfig.vitBase16();
-            case "vit-large16" -> MaeConfig.vitLarge16();
-            case "vit-huge14" -> MaeConfig.vitHuge14();
-            case "fashion-mnist" -> MaeConfig.fashionMnist();
-            case "fashion-mnist-small" -> MaeConfig.fashionMnistSmall();
-            default ->
-                throw new IllegalArgumentException("unknown preset " + name
-                        + " (vit-base16, vit-large16, vit-huge14, fashion-mnist, fashion-mnist-small)");
-        };
     }
 }

@@ -211,7 +211,7 @@ class InteropCommandTest {
                             new StringWriter(),
                             "bench",
                             "--config",
-                            "fashion",
+                            "fashion-mnist",
                             "--batch",
                             "2",
                             "--steps",
@@ -254,7 +254,7 @@ class InteropCommandTest {
         assertTrue(Files.size(check.resolve("check.safetensors")) > 0);
         StringWriter err = new StringWriter();
         assertEquals(2, run(err, "bench", "--config", "huge"));
-        assertTrue(err.toString().contains("--config must be fashion, tiny224, vitb16 or vitl16"), err.toString());
+        assertTrue(err.toString().contains("unknown preset 'huge' (vit-base16, "), err.toString());
     }
 
     @Tag("process")
@@ -268,7 +268,7 @@ class InteropCommandTest {
         Process p = new ProcessBuilder(
                         driver.toString(),
                         "--config",
-                        "fashion",
+                        "fashion-mnist",
                         "--batch",
                         "2",
                         "--steps",
@@ -308,7 +308,7 @@ class InteropCommandTest {
                             new StringWriter(),
                             "bench",
                             "--config",
-                            "fashion",
+                            "fashion-mnist",
                             "--batch",
                             "2",
                             "--steps",
@@ -350,7 +350,7 @@ class InteropCommandTest {
                         err,
                         "bench",
                         "--config",
-                        "fashion",
+                        "fashion-mnist",
                         "--batch",
                         "2",
                         "--steps",
@@ -380,7 +380,7 @@ class InteropCommandTest {
                 new StringWriter(),
                 "bench",
                 "--config",
-                "fashion",
+                "fashion-mnist",
                 "--batch",
                 "2",
                 "--steps",
@@ -428,7 +428,7 @@ class InteropCommandTest {
                         err,
                         "bench",
                         "--config",
-                        "fashion",
+                        "fashion-mnist",
                         "--batch",
                         "2",
                         "--steps",
@@ -453,7 +453,7 @@ class InteropCommandTest {
                         new StringWriter(),
                         "bench",
                         "--config",
-                        "fashion",
+                        "fashion-mnist",
                         "--batch",
                         "2",
                         "--steps",

@@ -29,7 +29,7 @@ class ReadmeSnippetTest {
     private static final Map<String, String> FREE_NAMES = new LinkedHashMap<>();
 
     static {
-        FREE_NAMES.put("MaeConfig config = MaeConfig.fashionMnist();", "float[] pixels, int batch");
+        FREE_NAMES.put("MaeConfig config = MaeConfig.preset(", "float[] pixels, int batch");
         FREE_NAMES.put(
                 "try (Classifier c = Classifier.fromEncoder(model",
                 "Model model, Tensor images, int n, Random rng, long[] labels");

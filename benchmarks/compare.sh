@@ -7,7 +7,7 @@
 # official models_mae.py's computation) checks libmae's loss and prediction on the same weights and noise before
 # any time counts. Writes the table into benchmarks/README.md between the comparison markers and the raw JSON lines
 # to benchmarks/results/.
-#   benchmarks/compare.sh [CONFIGS...]     (default: fashion-mnist vit-tiny16 vit-base16; run ./run-tests first)
+#   benchmarks/compare.sh [CONFIGS...]     (default: fashion-mnist vit-tiny16 vit-base16; run ./run-tests, then mvn -Pbenchmarks install -DskipTests)
 #   COMPILE=0 benchmarks/compare.sh        (skip torch.compile, which compiles for minutes on 2 cores)
 #   DDP=1 benchmarks/compare.sh            (also Python DistributedDataParallel over one process per core)
 #   benchmarks/compare.sh --table FILE...  (rewrite the table from earlier result files only)
@@ -25,7 +25,7 @@ fi
 configs=("${@:-fashion-mnist vit-tiny16 vit-base16}")
 read -r -a configs <<< "${configs[*]}"
 driver="$root/native/target/cmake/benchmarks/native/mae_train_step_driver"
-[ -x "$driver" ] || { echo "compare.sh: build first (./run-tests or mvn install): $driver is missing" >&2; exit 1; }
+[ -x "$driver" ] || { echo "compare.sh: build first (mvn -Pbenchmarks install -DskipTests): $driver is missing" >&2; exit 1; }
 mae() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/cli/target/mae-cli.jar" "$@"; }
 cores=$(nproc)
 python_malloc=(env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 "$python")

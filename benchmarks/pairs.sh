@@ -5,7 +5,7 @@
 #   benchmarks/pairs.sh [CONFIG] [PAIRS]   (default: vit-tiny16 6)
 #   env: THREADS (intra-op, default 1), STEP_THREADS (default nproc), STEPS (default 20), WARMUP (default 5),
 #        IN_JVM=1: triples instead, the third the C++ loop inside a JVM process (DriverInJvm), order rotating;
-#        ALTERNATE=1: PAIRS runs of `mae bench --alternate-native`, each Java step beside a C++ driver step in one
+#        ALTERNATE=1: PAIRS runs of `PairedSteps --alternate-native` (benchmarks' harness), each Java step beside a C++ driver step in one
 #        process (STEPS step pairs a run; the Java code's cost without the drift between processes);
 #        TWIN=1: PAIRS runs of the C++ driver with --twin 1, its step beside a twin of itself in one process: the
 #        A/A control of ALTERNATE=1 (how far two identical steps drift apart)
@@ -18,16 +18,17 @@ pairs=${2:-6}
 setting=(--config "$config" --threads "${THREADS:-1}" --step-threads "${STEP_THREADS:-$(nproc)}"
          --steps "${STEPS:-20}" --warmup "${WARMUP:-5}")
 driver="$root/native/target/cmake/benchmarks/native/mae_train_step_driver"
-[ -x "$driver" ] || { echo "pairs.sh: build first (./run-tests or mvn install): $driver is missing" >&2; exit 1; }
+[ -x "$driver" ] || { echo "pairs.sh: build first (mvn -Pbenchmarks install -DskipTests): $driver is missing" >&2; exit 1; }
 out="$root/benchmarks/results/pairs-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
+mkdir -p "$(dirname "$out")"
 java_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/cli/target/mae-cli.jar" bench "${setting[@]}" \
                | tail -1 | tee -a "$out"; }
 cpp_run() { "$driver" "${setting[@]}" | tee -a "$out"; }
 in_jvm_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$root/benchmarks/target/mae-benchmarks.jar" \
                  dev.mae4j.benchmarks.DriverInJvm "$(dirname "$driver")/libmae_train_step_driver_in_jvm.so" "${setting[@]}" \
                  | tee -a "$out"; }
-alternate_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$root/cli/target/mae-cli.jar" bench "${setting[@]}" \
-                    --alternate-native "$(dirname "$driver")/libmae_train_step_driver_in_jvm.so" | tail -1 | tee -a "$out"; }
+alternate_run() { "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$root/benchmarks/target/mae-benchmarks.jar" \
+                    dev.mae4j.benchmarks.PairedSteps "${setting[@]}" --alternate-native "$(dirname "$driver")/libmae_train_step_driver_in_jvm.so" | tail -1 | tee -a "$out"; }
 twin_run() { "$driver" "${setting[@]}" --twin 1 | tee -a "$out"; }
 for i in $(seq "$pairs"); do
   if [ "${ALTERNATE:-0}" = 1 ]; then alternate_run

@@ -2,7 +2,7 @@
 # Packs what a GPU machine without Maven or network needs into target/mae4j-bundle.tar.gz (< 64 MiB):
 # a jlink'd Java runtime, the jars, libmae's sources and CMake files, the benchmark drivers, the GPU tests,
 # and run.sh, which builds libmae against the LibTorch found there and runs the tests or the benchmarks.
-#   dist/make-bundle.sh        (after ./run-tests or mvn install -DskipTests)
+#   dist/make-bundle.sh        (after ./run-tests, or mvn install -DskipTests; run.sh builds the drivers itself)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"

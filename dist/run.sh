@@ -12,6 +12,7 @@ if [ ! -f "$here/build/native/libmae.so" ]; then
   # nccl.h of the nvidia-nccl wheel beside PyTorch, for NCCL process groups (CMake tests that it compiles)
   nccl=${NCCL_INCLUDE_DIR:-$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' 2>/dev/null || true)}
   cmake -S "$here/src" -B "$here/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release -DMAE_BUNDLE=OFF \
+      -DMAE_BUILD_BENCHMARKS=ON \
       ${nccl:+-DNCCL_INCLUDE_DIR="$nccl"} > "$here/out/cmake.log"
   cmake --build "$here/build" -j "$(nproc)" >> "$here/out/cmake.log"
 fi

@@ -2,7 +2,6 @@ package dev.mae4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mae4j.Device;
-import dev.mae4j.Flops;
 import dev.mae4j.ForwardResult;
 import dev.mae4j.Library;
 import dev.mae4j.MaeConfig;
@@ -14,9 +13,7 @@ import dev.mae4j.Trainer;
 import dev.mae4j.Weights;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -33,9 +30,9 @@ import picocli.CommandLine.Spec;
  * each measured step timed alone; one JSON line, which also says how many extra warm-up steps the JIT needed to
  * go quiet and how much it compiled while the steps were timed. --export-check writes what the Python reference must reproduce.
  * With --nproc-per-node N it times the data-parallel step of N worker processes (each --batch images, gradients
- * all-reduced over loopback); rank 0 prints the line, images/s counting all ranks' images. With --alternate-native
- * each Java step alternates with a step of the C++ driver in this process (benchmarks/pairs.sh ALTERNATE=1); with
- * --turns it takes its steps in turns with the Python reference's process (benchmarks/python/lockstep.py).
+ * all-reduced over loopback); rank 0 prints the line, images/s counting all ranks' images. The benchmarks' harness
+ * (benchmarks/: steps beside the C++ driver or in turns with Python) builds on {@link StepReport} and
+ * {@link JvmActivity}.
  */
 @Command(
         name = "bench",
@@ -76,23 +73,6 @@ final class BenchCommand implements Callable<Integer> {
             description = "Also write DIR/weights.safetensors and DIR/check.safetensors "
                     + "(images, noise, loss, prediction) for benchmarks/python/bench_step.py's equality check.")
     Path exportCheck;
-
-    @Option(
-            names = "--alternate-native",
-            paramLabel = "LIBRARY",
-            description =
-                    "Also run the C++ driver's step "
-                            + "(benchmarks/native's libmae_train_step_driver_in_jvm.so) on its own model in this process, one step "
-                            + "beside each Java step, and report both and the median of the per-step ratios (CPU, one process).")
-    Path alternateNative;
-
-    @Option(
-            names = "--turns",
-            paramLabel = "PREFIX",
-            description =
-                    "Take each step in turn with another process: ask "
-                            + "on the pipe PREFIX.from, wait for go on PREFIX.to (benchmarks/python/lockstep.py; CPU, one process).")
-    Path turnsPrefix;
 
     @Mixin
     DistributedOptions dist = new DistributedOptions();
@@ -135,7 +115,6 @@ final class BenchCommand implements Callable<Integer> {
             double[] ms = new double[steps];
             double loss = 0;
             JvmActivity jvm = new JvmActivity();
-            double[] cppMs = alternateNative == null ? null : new double[steps];
             try (Trainer trainer = Trainer.builder(model)
                             .learningRate(1.5e-4)
                             .betas(0.9, 0.95)
@@ -144,46 +123,22 @@ final class BenchCommand implements Callable<Integer> {
                             .stepThreads(stepThreads)
                             .build();
                     Masker masker = Masker.random(0.75, group == null ? 0 : group.rank());
-                    Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize());
-                    NativeDriverStep cpp = alternateNative == null
-                            ? null
-                            : new NativeDriverStep(
-                                    alternateNative,
-                                    List.of(
-                                            "--config",
-                                            config,
-                                            "--batch",
-                                            "" + n,
-                                            "--threads",
-                                            "" + intraOp,
-                                            "--step-threads",
-                                            "" + stepThreads));
-                    StepTurns turns = turnsPrefix == null ? null : new StepTurns(turnsPrefix)) {
-                Runnable warmStep = () -> {
-                    if (turns != null) turns.await(false);
-                    trainer.step(images, masker);
-                    if (cpp != null) cpp.step();
-                };
+                    Tensor images = Tensor.fromFloats(pixels, n, c.inChans(), c.imgSize(), c.imgSize())) {
+                Runnable warmStep = () -> trainer.step(images, masker);
                 for (int i = 0; i < warmup; i++) warmStep.run();
                 // Ranks must take the same steps (each one all-reduces), and each JIT goes quiet on its own time.
                 if (group == null) jvm.settle(warmStep);
                 jvm.start();
                 for (int i = 0; i < steps; i++) {
-                    // with the driver beside it, each side goes first every other step
-                    if (cpp != null && i % 2 == 1) cppMs[i] = cpp.step();
-                    if (turns != null) turns.await(true);
                     long t0 = System.nanoTime();
                     loss = trainer.step(images, masker);
                     ms[i] = (System.nanoTime() - t0) / 1e6;
-                    if (cpp != null && i % 2 == 0) cppMs[i] = cpp.step();
                 }
                 jvm.stop();
             }
-            double[] javaInOrder = ms.clone();
-            Arrays.sort(ms);
             if (group != null && !group.isMain()) return 0;
-            Map<String, Object> out = result(c, n, intraOp, stepThreads, ranks, ms, javaInOrder, cppMs, loss, jvm);
-            System.out.println(new ObjectMapper().writeValueAsString(out));
+            StepReport report = new StepReport(config, c, n, intraOp, stepThreads, ranks, device, ms, loss, jvm);
+            System.out.println(new ObjectMapper().writeValueAsString(report.fields()));
         }
         return 0;
     }
@@ -199,66 +154,7 @@ final class BenchCommand implements Callable<Integer> {
         if (steps < 1 || warmup < 0 || (threads != null && threads < 1))
             throw new ParameterException(spec.commandLine(), "--steps and --threads must be positive, --warmup >= 0");
         new OptionChecks(spec).problem(dist.problem()).problem(stepThreadsOption.problem());
-        if (turnsPrefix != null && (dist.launches() || !device.equals("cpu")))
-            throw new ParameterException(spec.commandLine(), "--turns takes steps in turns on the CPU in one process");
-        if (alternateNative != null && (dist.launches() || !device.equals("cpu")))
-            throw new ParameterException(
-                    spec.commandLine(),
-                    "--alternate-native runs the C++ driver on the CPU in this "
-                            + "process: leave out --device and --nproc-per-node");
         return c;
-    }
-
-    /** The run's figures as one JSON object: quartiles of the sorted {@code ms}, FLOPs, the JVM's, the C++ driver's. */
-    private Map<String, Object> result(
-            MaeConfig c,
-            int n,
-            int intraOp,
-            int stepThreads,
-            int ranks,
-            double[] ms,
-            double[] javaInOrder,
-            double[] cppMs,
-            double loss,
-            JvmActivity jvm) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("driver", "java");
-        out.put("config", config);
-        out.put("precision", c.precision().toString());
-        out.put("batch", n);
-        out.put("threads", intraOp);
-        out.put("step_threads", stepThreads);
-        out.put("ranks", ranks);
-        out.put("device", device);
-        out.put("steps", steps);
-        out.put("median_ms", q(ms, 0.5));
-        out.put("p25_ms", q(ms, 0.25));
-        out.put("p75_ms", q(ms, 0.75));
-        out.put("images_per_s", 1000.0 * n * ranks / q(ms, 0.5));
-        // the model's FLOPs (Flops: as PyTorch's FlopCounterMode counts them) at the median step: MFU's numerator
-        double flops = Flops.trainingStepPerImage(c, 0.75);
-        out.put("train_flops_per_image", flops);
-        out.put("achieved_tflops", flops * n * ranks / (q(ms, 0.5) / 1000.0) / 1e12);
-        out.put("last_loss", loss);
-        out.put("jvm_settle_steps", jvm.settleSteps());
-        out.put("jit_ms_measured", jvm.jitMs());
-        out.put("gc_count_measured", jvm.gcCount());
-        if (cppMs == null && turnsPrefix != null) out.put("java_ms_in_order", javaInOrder);
-        if (cppMs != null) {
-            double[] over = new double[steps];
-            for (int i = 0; i < steps; i++) over[i] = 100 * (javaInOrder[i] / cppMs[i] - 1);
-            out.put("java_ms_in_order", javaInOrder);
-            out.put("cpp_ms_in_order", cppMs.clone());
-            Arrays.sort(cppMs);
-            Arrays.sort(over);
-            out.put("cpp_median_ms", q(cppMs, 0.5));
-            out.put("java_over_cpp_pct_median", q(over, 0.5));
-        }
-        return out;
-    }
-
-    private static double q(double[] sorted, double p) {
-        return sorted[Math.min(sorted.length - 1, (int) (p * (sorted.length - 1) + 0.5))];
     }
 
     // The initial weights, two images, noise, and libmae's loss and prediction on them.

@@ -6,19 +6,19 @@ import java.lang.management.ManagementFactory;
 
 /**
  * What the JVM itself did around a timed loop: the JIT compiler's and the collectors' threads compete with the
- * step's threads for the cores, so `mae bench` warms up until the JIT is quiet and reports what happened while it
+ * step's threads for the cores, so `mae bench` (and the benchmarks' harness) warms up until the JIT is quiet and reports what happened while it
  * measured (so an outlier can be told from the JVM's own work).
  */
-final class JvmActivity {
+public final class JvmActivity {
     /** Most extra warm-up steps spent waiting for a quiet JIT. */
-    static final int MAX_SETTLE_STEPS = 20;
+    public static final int MAX_SETTLE_STEPS = 20;
 
     private final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
     private int settleSteps;
     private long jitAtStart, jitMs = -1, gcAtStart, gcCount;
 
     /** Runs {@code step} until one whole step passes without JIT compilation (at most MAX_SETTLE_STEPS times). */
-    void settle(Runnable step) {
+    public void settle(Runnable step) {
         while (settleSteps < MAX_SETTLE_STEPS) {
             long before = jitTime();
             step.run();
@@ -27,26 +27,26 @@ final class JvmActivity {
         }
     }
 
-    void start() {
+    public void start() {
         jitAtStart = jitTime();
         gcAtStart = gcCollections();
     }
 
-    void stop() {
+    public void stop() {
         jitMs = jitAtStart < 0 ? -1 : jitTime() - jitAtStart;
         gcCount = gcCollections() - gcAtStart;
     }
 
-    int settleSteps() {
+    public int settleSteps() {
         return settleSteps;
     }
 
     /** Milliseconds of JIT compilation between start and stop; -1 where the JVM does not count it. */
-    long jitMs() {
+    public long jitMs() {
         return jitMs;
     }
 
-    long gcCount() {
+    public long gcCount() {
         return gcCount;
     }
 

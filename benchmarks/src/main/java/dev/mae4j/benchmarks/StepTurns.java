@@ -1,4 +1,4 @@
-package dev.mae4j.cli;
+package dev.mae4j.benchmarks;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Steps taken in turns with another process, for `mae bench --turns PREFIX` (benchmarks/python/lockstep.py): before
+ * Steps taken in turns with another process, for `PairedSteps --turns PREFIX` (benchmarks/python/lockstep.py): before
  * each step this process asks for its turn on the pipe PREFIX.from ("warm" or "step") and waits for "go" on
  * PREFIX.to; "end" says it has finished. The coordinator lets one side step at a time, each side first every
  * other measured step, so Java and the Python reference see the same machine from one step to the next.

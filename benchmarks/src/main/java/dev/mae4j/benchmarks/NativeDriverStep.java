@@ -1,4 +1,4 @@
-package dev.mae4j.cli;
+package dev.mae4j.benchmarks;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -13,7 +13,7 @@ import java.util.List;
 
 /**
  * The C++ driver's training step (benchmarks/native, built as libmae_train_step_driver_in_jvm.so) on a model of its
- * own in this process, for `mae bench --alternate-native`: one driver step beside each Java step, so both sides of
+ * own in this process, for `PairedSteps --alternate-native`: one driver step beside each Java step, so both sides of
  * each pair see the same machine, and the ratio is the Java code's cost without the drift between separate runs.
  */
 final class NativeDriverStep implements AutoCloseable {

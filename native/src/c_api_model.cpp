@@ -31,8 +31,7 @@ int32_t mae_model_create(const mae_config* config, const mae_device* device, uin
     return guarded([&] {
         require_ptr(config, "config");
         require_ptr(out, "out");
-        mae::validate_config(*config);
-        auto dev = device_of(device);
+        auto dev = device_of(device);  // the model's constructor validates the configuration
         *out = new mae_model(std::make_shared<mae::MaeModel>(*config, dev, seed));
     });
 }
@@ -199,12 +198,7 @@ int32_t mae_params_set(mae_params* p, const char* name, const mae_tensor_view* v
         auto src = mae::wrap_view(value, "value");
         std::unique_lock<std::shared_mutex> lock(*p->lock);
         const auto& param = mae::find_param(*p->params, name);
-        mae::require(src.sizes().equals(param.value.sizes()), std::string("parameter '") + name + "' has shape " +
-                                                                  mae::shape_string(param.value.sizes()) + ", got " +
-                                                                  mae::shape_string(src.sizes()));
-        mae::require(src.is_floating_point(), std::string("parameter '") + name + "' needs F32 or F64 values");
-        torch::NoGradGuard no_grad;
-        param.value.copy_(src);
+        mae::copy_checked(param.value, src, std::string("parameter '") + name + "'");
     });
 }
 

@@ -25,28 +25,6 @@ GroupRule layer_decay_groups(int64_t depth, double layer_decay) {
     };
 }
 
-void check_labels(const torch::Tensor& labels, int64_t n, int64_t num_classes) {
-    require(labels.scalar_type() == torch::kInt64, "labels must be I64");
-    require(labels.dim() == 1 && labels.size(0) == n,
-            "labels must be [" + std::to_string(n) + "], got " + shape_string(labels.sizes()));
-    const auto lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
-    require(lo >= 0 && hi < num_classes, "labels must be in [0, " + std::to_string(num_classes) +
-                                             "), got values from " + std::to_string(lo) + " to " + std::to_string(hi));
-}
-
-void check_targets(const torch::Tensor& targets, int64_t n, int64_t num_classes) {
-    require(targets.scalar_type() == torch::kFloat32 || targets.scalar_type() == torch::kFloat64,
-            "targets must be F32 or F64");
-    require(targets.dim() == 2 && targets.size(0) == n && targets.size(1) == num_classes,
-            "targets must be [" + std::to_string(n) + ", " + std::to_string(num_classes) + "], got " +
-                shape_string(targets.sizes()));
-    auto t = targets.to(torch::kFloat64);
-    require(torch::isfinite(t).all().item<bool>() && (t >= 0).all().item<bool>(),
-            "targets must be finite and non-negative");
-    const auto worst = (t.sum(-1) - 1).abs().max().item<double>();
-    require(worst <= 1e-4, "each row of targets must sum to 1, one is off by " + std::to_string(worst));
-}
-
 FineTuner::FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
                      double label_smoothing)
     : Training<VitClassifier>(model, cfg, layer_decay_groups(model->config().depth, layer_decay)),

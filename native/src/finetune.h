@@ -21,12 +21,6 @@ int64_t vit_layer_id(const std::string& name, int64_t depth);
 // and on timm's no_weight_decay() list (pos_embed, cls_token).
 GroupRule layer_decay_groups(int64_t depth, double layer_decay);
 
-// Checks labels [N] int64 with values in [0, num_classes) for n images.
-void check_labels(const torch::Tensor& labels, int64_t n, int64_t num_classes);
-
-// Checks soft targets [N, num_classes] F32/F64 for n images: finite, non-negative, each row summing to 1.
-void check_targets(const torch::Tensor& targets, int64_t n, int64_t num_classes);
-
 class FineTuner : public Training<VitClassifier> {
 public:
     FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,

@@ -27,6 +27,11 @@ struct ForwardOutput {
 // Validates a configuration, throwing InvalidArgument that names the first bad field.
 void validate_config(const mae_config& cfg);
 
+class MaeModel;
+
+// Forward, then backward of loss·loss_scale, adding to the gradients; the caller holds the exclusive lock.
+ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale = 1.0);
+
 class MaeModel {
 public:
     MaeModel(const mae_config& cfg, torch::Device device, uint64_t seed);

@@ -1,29 +1,34 @@
-// The passes callers run on a model or a classifier (the C ABI's forward, encode, logits, features, loss): each
-// takes the network's lock itself, shared for evaluation and exclusive where gradients are written, and brings the
-// caller's images to the network's dtype and device.
+// The passes callers run on an MAE model (the C ABI's forward and encode): each takes the model's lock itself,
+// shared for evaluation and exclusive where gradients are written, and brings the caller's images to the model's
+// dtype and device.
 #include <mutex>
 #include <shared_mutex>
 
-#include "classifier.h"
-#include "finetune.h"
+#include "batches.h"
 #include "masking.h"
 #include "model.h"
-#include "trainer.h"
 
 namespace mae {
+
+ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale) {
+    auto noise = masker.noise(imgs.size(0), model.num_patches(), model.device());
+    auto out = model.forward(imgs, noise, masker.mask_ratio());
+    (loss_scale == 1.0 ? out.loss : out.loss * loss_scale).backward();
+    return out;
+}
 
 ForwardOutput MaeModel::run(const torch::Tensor& images, Masker& masker, bool backward,
                             std::atomic<uint64_t>& input_address) {
     if (backward) {
         std::unique_lock<std::shared_mutex> lock(lock_);
-        auto imgs = prepare_images(*this, images);
+        auto imgs = prepare_images(cfg_, device_, dtype(), images);
         input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
-        clear_gradients(*this);
+        clear_gradients(params_);
         return forward_backward(*this, imgs, masker);
     }
     std::shared_lock<std::shared_mutex> lock(lock_);
     c10::InferenceMode inference;  // no autograd bookkeeping at all
-    auto imgs = prepare_images(*this, images);
+    auto imgs = prepare_images(cfg_, device_, dtype(), images);
     input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
     auto noise = masker.noise(imgs.size(0), num_patches(), device_);
     return forward(imgs, noise, masker.mask_ratio());
@@ -32,52 +37,9 @@ ForwardOutput MaeModel::run(const torch::Tensor& images, Masker& masker, bool ba
 torch::Tensor MaeModel::run_encoder(const torch::Tensor& images, std::atomic<uint64_t>& input_address) const {
     std::shared_lock<std::shared_mutex> lock(lock_);
     c10::InferenceMode inference;
-    auto imgs = prepare_images(*this, images);
+    auto imgs = prepare_images(cfg_, device_, dtype(), images);
     input_address = reinterpret_cast<uint64_t>(imgs.data_ptr());
     return encode(imgs);
-}
-
-torch::Tensor VitClassifier::run_logits(const torch::Tensor& images) {
-    std::shared_lock<std::shared_mutex> lock(lock_);
-    c10::InferenceMode inference;
-    return forward(prepare_images(cfg_, device_, dtype(), images), /*train=*/false);
-}
-
-torch::Tensor VitClassifier::run_features(const torch::Tensor& images) {
-    std::shared_lock<std::shared_mutex> lock(lock_);
-    c10::InferenceMode inference;
-    return forward_features(prepare_images(cfg_, device_, dtype(), images), /*train=*/false);
-}
-
-double VitClassifier::run_loss(const torch::Tensor& images, const torch::Tensor& labels, double smoothing,
-                               bool backward) {
-    auto loss_of = [&] {
-        auto imgs = prepare_images(cfg_, device_, dtype(), images);
-        check_labels(labels, imgs.size(0), num_classes_);
-        auto logits = forward(imgs, /*train=*/backward);
-        return smoothed_cross_entropy(logits, labels.to(device_), smoothing);
-    };
-    if (backward) {
-        std::unique_lock<std::shared_mutex> lock(lock_);
-        clear_gradients(params_);
-        auto loss = loss_of();
-        loss.backward();
-        return loss.item<double>();
-    }
-    // Evaluation never draws from the stochastic-depth generator, so readers may share the lock.
-    std::shared_lock<std::shared_mutex> lock(lock_);
-    c10::InferenceMode inference;
-    return loss_of().item<double>();
-}
-
-torch::Tensor VitClassifier::locked_rng_state() {
-    std::unique_lock<std::shared_mutex> lock(lock_);
-    return rng_state();
-}
-
-void VitClassifier::locked_set_rng_state(const torch::Tensor& state) {
-    std::unique_lock<std::shared_mutex> lock(lock_);
-    set_rng_state(state);
 }
 
 }  // namespace mae

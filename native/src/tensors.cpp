@@ -53,6 +53,14 @@ std::string shape_string(c10::IntArrayRef shape) {
     return s + "]";
 }
 
+void copy_checked(const torch::Tensor& target, const torch::Tensor& values, const std::string& what) {
+    require(values.sizes().equals(target.sizes()),
+            what + " has shape " + shape_string(target.sizes()) + ", got " + shape_string(values.sizes()));
+    require(values.is_floating_point(), what + " needs F32 or F64 values");
+    torch::NoGradGuard no_grad;
+    target.copy_(values);
+}
+
 void describe(const torch::Tensor& t, mae_tensor_view* out) {
     require(t.dim() <= MAE_MAX_DIMS, "tensor has more than MAE_MAX_DIMS dimensions");
     out->data = nullptr;

@@ -19,6 +19,10 @@ torch::Tensor wrap_view(const mae_tensor_view* view, const std::string& what);
 // "[2, 3, 4]", for error messages.
 std::string shape_string(c10::IntArrayRef shape);
 
+// Copies `values` into `target` (a parameter, an optimiser state) after checking that the shapes match and the
+// values are F32 or F64; `what` names the target in the messages, e.g. "parameter 'cls_token'".
+void copy_checked(const torch::Tensor& target, const torch::Tensor& values, const std::string& what);
+
 // Fills `out` with dtype and shape of `t`; data = NULL.
 void describe(const torch::Tensor& t, mae_tensor_view* out);
 

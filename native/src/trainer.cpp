@@ -19,13 +19,6 @@ torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images,
 
 void clear_gradients(MaeModel& model) { clear_gradients(model.params()); }
 
-ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale) {
-    auto noise = masker.noise(imgs.size(0), model.num_patches(), model.device());
-    auto out = model.forward(imgs, noise, masker.mask_ratio());
-    (loss_scale == 1.0 ? out.loss : out.loss * loss_scale).backward();
-    return out;
-}
-
 double forward_backward_in_shards(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale,
                                   StepThreads& threads) {
     const int64_t n = imgs.size(0);

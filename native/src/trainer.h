@@ -19,8 +19,6 @@ torch::Tensor prepare_images(const MaeModel& model, const torch::Tensor& images,
 
 void clear_gradients(MaeModel& model);
 
-// Forward, then backward of loss·loss_scale, adding to the gradients; the caller holds the exclusive lock.
-ForwardOutput forward_backward(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale = 1.0);
 // The same split over `threads` (batch shards, the masks drawn for the whole batch first); returns the batch's
 // loss, equal to the unsplit loss up to rounding.
 double forward_backward_in_shards(MaeModel& model, const torch::Tensor& imgs, Masker& masker, double loss_scale,

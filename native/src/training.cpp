@@ -11,22 +11,6 @@
 
 namespace mae {
 
-torch::Tensor prepare_images(const mae_config& c, const torch::Device& device, torch::ScalarType dtype,
-                             const torch::Tensor& images) {
-    const std::vector<int64_t> expected{images.dim() > 0 ? images.size(0) : 0, c.in_chans, c.img_size, c.img_size};
-    require(images.dim() == 4 && images.sizes().slice(1).equals(c10::IntArrayRef(expected).slice(1)),
-            "images must be [N, " + std::to_string(c.in_chans) + ", " + std::to_string(c.img_size) + ", " +
-                std::to_string(c.img_size) + "], got " + shape_string(images.sizes()));
-    require(images.scalar_type() == torch::kFloat32 || images.scalar_type() == torch::kFloat64,
-            std::string("images must be F32 or F64, got ") + c10::toString(images.scalar_type()));
-    return images.to(device, dtype);
-}
-
-void clear_gradients(std::vector<Param>& params) {
-    for (auto& p : params)
-        if (p.trainable) p.value.mutable_grad() = torch::Tensor();  // set_to_none
-}
-
 namespace {
 
 // One read of a contiguous CPU float or double tensor; null when the tensor needs libtorch's ops instead.
@@ -125,18 +109,12 @@ torch::Tensor Training<Net>::state_copy(const std::string& name) {
 template <class Net>
 void Training<Net>::state_set(const std::string& name, const torch::Tensor& value) {
     std::unique_lock<std::shared_mutex> lock(model_->lock());
-    auto& state = optimizer_.state(name);
-    require(value.sizes().equals(state.sizes()), "optimiser state '" + name + "' has shape " +
-                                                     shape_string(state.sizes()) + ", got " +
-                                                     shape_string(value.sizes()));
-    require(value.is_floating_point(), "optimiser state '" + name + "' needs F32 or F64 values");
-    if (name == "step") {
+    if (name == "step" && value.is_floating_point() && value.numel() == 1) {
         const double v = value.to(torch::kFloat64).item<double>();
         require(v >= 0 && v == std::floor(v) && v < 9007199254740992.0,
                 "optimiser state 'step' counts updates: a whole number >= 0, got " + std::to_string(v));
     }
-    torch::NoGradGuard no_grad;
-    state.copy_(value);
+    copy_checked(optimizer_.state(name), value, "optimiser state '" + name + "'");
 }
 
 template <class Net>

@@ -1,4 +1,4 @@
-// What pretraining (Trainer) and fine-tuning (FineTuner) share: checks of caller images, the model's lock, AdamW,
+// What pretraining (Trainer) and fine-tuning (FineTuner) share: the model's lock, AdamW,
 // the skip of non-finite updates, step threads, data parallelism, and the optimiser state checkpoints hold.
 #pragma once
 
@@ -10,20 +10,13 @@
 #include <vector>
 
 #include "adamw.h"
+#include "batches.h"
 #include "distributed.h"
 #include "mae.h"
 #include "model.h"
 #include "step_threads.h"
 
 namespace mae {
-
-// Brings caller images to the model's dtype and device (a no-op, hence zero-copy, when they match)
-// after checking their shape against the configuration.
-torch::Tensor prepare_images(const mae_config& config, const torch::Device& device, torch::ScalarType dtype,
-                             const torch::Tensor& images);
-
-// Sets every trained parameter's gradient to none.
-void clear_gradients(std::vector<Param>& params);
 
 // Whether the loss and every gradient are finite: contiguous CPU float/double gradients scanned in one read each
 // (finite_loop.h), any others with libtorch's ops and one host synchronisation for all of them.

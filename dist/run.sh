@@ -24,7 +24,7 @@ case $mode in
         -jar "$here/tests/junit-console.jar" execute --class-path "$cp" \
         --select-class dev.mae4j.GpuTest --select-class dev.mae4j.ForwardReferenceTest --select-class dev.mae4j.GradientTest \
         --select-class dev.mae4j.AdamWTest --select-class dev.mae4j.ClassifierTest --select-class dev.mae4j.FineTunerTest \
-        --select-class dev.mae4j.EncoderTest --select-class dev.mae4j.NonFiniteTest --select-class dev.mae4j.TorchCheckpointTest \
+        --select-class dev.mae4j.EncoderTest --select-class dev.mae4j.NonFiniteTest --select-class dev.mae4j.TorchSaveFileTest \
         --select-class dev.mae4j.DistributedTest \
         --reports-dir "$here/out/junit" | tee "$here/out/tests.txt"
     ;;

@@ -1,4 +1,4 @@
-"""Writes the torch.save fixtures of TorchCheckpointTest with real PyTorch (the committed ones come from Debian's
+"""Writes the torch.save fixtures of TorchSaveFileTest with real PyTorch (the committed ones come from Debian's
 torch 1.13, the era of the official MAE checkpoints; the project venv's 2.13 writes files the test reads as well:
 ../../../../.venv/bin/python make_torch_fixtures.py DIR). The values follow a formula the Java test
 repeats: parameter k, element i holds ((7 i + 13 k) mod 17 - 8) / 16, exactly representable in every dtype."""

@@ -62,7 +62,7 @@ public final class Classifier extends Network {
     /** Loads a classifier written by {@link #save}, taking the architecture from its metadata. */
     public static Classifier load(Path path, Device device) throws IOException {
         if (path == null) throw new IllegalArgumentException("path must not be null");
-        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+        try (WeightsReader.Loaded weights = WeightsReader.read(path)) {
             Map<String, String> meta = weights.metadata;
             if (!meta.containsKey(NUM_CLASSES))
                 throw new CheckpointException(
@@ -91,7 +91,7 @@ public final class Classifier extends Network {
      */
     public static Classifier load(Path path, MaeConfig config, Device device) throws IOException {
         if (path == null || config == null) throw new IllegalArgumentException("path and config must not be null");
-        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+        try (WeightsReader.Loaded weights = WeightsReader.read(path)) {
             Tensor head = weights.tensors.get("head.bias");
             if (head == null || !weights.tensors.containsKey("fc_norm.weight"))
                 throw new CheckpointException(
@@ -100,8 +100,8 @@ public final class Classifier extends Network {
         }
     }
 
-    private static Classifier load(
-            Path path, Checkpoints.Loaded weights, MaeConfig config, int classes, double dropPath, Device device)
+    static Classifier load(
+            Path path, WeightsReader.Loaded weights, MaeConfig config, int classes, double dropPath, Device device)
             throws IOException {
         Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
         Classifier c;
@@ -110,14 +110,7 @@ public final class Classifier extends Network {
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(path, e.getMessage());
         }
-        try {
-            ParameterFiles.load(path, weights.tensors, c.parameters(), c::setParameter, name -> false);
-            c.preprocessing = p;
-            return c;
-        } catch (IOException | RuntimeException e) {
-            c.close();
-            throw e;
-        }
+        return loaded(c, path, weights, p, name -> false);
     }
 
     /** Writes every parameter with the architecture in the metadata, atomically. */
@@ -128,7 +121,7 @@ public final class Classifier extends Network {
         metadata.put(NUM_CLASSES, Integer.toString(numClasses));
         metadata.put(DROP_PATH_RATE, Double.toString(dropPathRate));
         metadata.putAll(preprocessing().toMetadata());
-        ParameterFiles.save(path, metadata, parameters(), this::parameter);
+        NetworkWeights.save(path, metadata, parameters(), this::parameter);
     }
 
     /** Class scores [N, numClasses] of images [N, C, H, W]: evaluation mode, no gradients. Thread-safe. */

@@ -1,9 +1,7 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /** Where a model's parameters and computation live. */
 public record Device(Type type, int index) {
@@ -45,11 +43,7 @@ public record Device(Type type, int index) {
     /** How many CUDA devices the loaded libtorch sees (0 on a CPU build). */
     public static int cudaDeviceCount() {
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
-            Status.check(Mae.mae_cuda_device_count(out));
-            return out.get(ValueLayout.JAVA_INT, 0);
-        }
+        return Downcall.readInt(Mae::mae_cuda_device_count);
     }
 
     void writeTo(MemorySegment struct) {

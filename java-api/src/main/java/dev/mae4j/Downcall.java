@@ -8,7 +8,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * One native call's frame: the resources it reads held against {@code close()} ({@link NativeResource#acquire}), a
  * confined arena for its tensor views and outputs, and its status checked. It replaces, at every call, the
- * acquire / arena / try / Status.check / finally-release block:
+ * acquire / arena / try / Status.check / finally-release block; with no resources it frames a static call:
  *
  * <pre>{@code
  * try (Downcall d = Downcall.holding(this, images)) {
@@ -45,6 +45,33 @@ final class Downcall implements AutoCloseable {
             MemorySegment out = d.arena.allocate(ValueLayout.JAVA_LONG);
             d.check(call.call(out));
             return out.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    /** A call's int result, e.g. a count or a flag, with {@code resources} held (none: a static call). */
+    static int readInt(Out call, NativeResource... resources) {
+        try (Downcall d = holding(resources)) {
+            MemorySegment out = d.arena.allocate(ValueLayout.JAVA_INT);
+            d.check(call.call(out));
+            return out.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    /** A call's string result, which the library keeps (e.g. a version), with {@code resources} held. */
+    static String readString(Out call, NativeResource... resources) {
+        try (Downcall d = holding(resources)) {
+            MemorySegment out = d.pointer();
+            d.check(call.call(out));
+            return NativeLibrary.string(out.get(ValueLayout.ADDRESS, 0));
+        }
+    }
+
+    /** A call's new handle (e.g. a masker), which the caller owns, with {@code resources} held. */
+    static MemorySegment readHandle(Out call, NativeResource... resources) {
+        try (Downcall d = holding(resources)) {
+            MemorySegment out = d.pointer();
+            d.check(call.call(out));
+            return out.get(ValueLayout.ADDRESS, 0);
         }
     }
 

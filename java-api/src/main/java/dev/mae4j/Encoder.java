@@ -66,7 +66,7 @@ public final class Encoder implements AutoCloseable {
     public static Encoder load(Path path, MaeConfig config, Device device, int maxBatch) throws IOException {
         if (path == null || config == null || device == null)
             throw new IllegalArgumentException("path, config and device must not be null");
-        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+        try (WeightsReader.Loaded weights = WeightsReader.read(path)) {
             return load(path, weights, config, device, maxBatch);
         }
     }
@@ -74,26 +74,19 @@ public final class Encoder implements AutoCloseable {
     /** Loads weights that record their architecture (our metadata or Hugging Face's config.json). */
     public static Encoder load(Path path, Device device) throws IOException {
         if (path == null || device == null) throw new IllegalArgumentException("path and device must not be null");
-        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+        try (WeightsReader.Loaded weights = WeightsReader.read(path)) {
             return load(path, weights, Model.configOf(path, weights), device, DEFAULT_MAX_BATCH);
         }
     }
 
-    private static Encoder load(Path path, Checkpoints.Loaded weights, MaeConfig config, Device device, int maxBatch)
+    private static Encoder load(Path path, WeightsReader.Loaded weights, MaeConfig config, Device device, int maxBatch)
             throws IOException {
+        if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         if (weights.tensors.containsKey("fc_norm.weight")) {
             Tensor head = weights.tensors.get("head.bias");
             if (head == null) throw new CheckpointException(path, "has fc_norm but no head.bias");
-            Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
-            Classifier c = Classifier.create(config, (int) head.shape()[0], 0.0, device, 0);
-            try {
-                ParameterFiles.load(path, weights.tensors, c.parameters(), c::setParameter, name -> false);
-                c.setPreprocessing(p);
-                return new Encoder(null, c, true, maxBatch);
-            } catch (IOException | RuntimeException e) {
-                c.close();
-                throw e;
-            }
+            Classifier c = Classifier.load(path, weights, config, (int) head.shape()[0], 0.0, device);
+            return new Encoder(null, c, true, maxBatch);
         }
         // MAE weights: the decoder (and its mask token) may be absent, as in the official encoder-only files.
         Model m = Model.load(

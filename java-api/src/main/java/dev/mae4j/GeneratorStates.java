@@ -1,7 +1,5 @@
 package dev.mae4j;
 
-import dev.mae4j.bindings.mae_tensor_view;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -18,12 +16,8 @@ final class GeneratorStates {
     }
 
     static byte[] get(Getter getter) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(getter.get(out));
-            try (Tensor t = Tensor.adopt(out.get(ValueLayout.ADDRESS, 0))) {
-                return t.segment().toArray(ValueLayout.JAVA_BYTE);
-            }
+        try (Tensor t = Downcall.readTensor(getter::get)) {
+            return t.segment().toArray(ValueLayout.JAVA_BYTE);
         }
     }
 
@@ -36,11 +30,9 @@ final class GeneratorStates {
 
     static void set(byte[] state, Setter setter) {
         if (state == null || state.length == 0) throw new IllegalArgumentException("state must not be empty");
-        try (Arena arena = Arena.ofConfined();
-                Tensor t = tensorOf(state)) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            t.writeView(view); // t is ours alone: no other thread can close it meanwhile
-            Status.check(setter.set(view));
+        try (Tensor t = tensorOf(state);
+                Downcall d = Downcall.holding(t)) {
+            d.check(setter.set(d.view(t)));
         }
     }
 }

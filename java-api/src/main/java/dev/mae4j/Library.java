@@ -1,9 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /** Facts about the loaded native library. */
 public final class Library {
@@ -12,11 +9,7 @@ public final class Library {
     /** The LibTorch version libmae was built against, e.g. "2.13.0". */
     public static String torchVersion() {
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_torch_version(out));
-            return NativeLibrary.string(out.get(ValueLayout.ADDRESS, 0));
-        }
+        return Downcall.readString(Mae::mae_torch_version);
     }
 
     /** The ABI version of the loaded libmae (always the one these bindings need: others are refused). */
@@ -45,11 +38,7 @@ public final class Library {
     /** libtorch's intra-op thread count. */
     public static int threads() {
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
-            Status.check(Mae.mae_get_num_threads(out));
-            return out.get(ValueLayout.JAVA_INT, 0);
-        }
+        return Downcall.readInt(Mae::mae_get_num_threads);
     }
 
     /**
@@ -59,6 +48,6 @@ public final class Library {
      */
     public static void setThreads(int n) {
         NativeLibrary.ensureLoaded();
-        Status.check(Mae.mae_set_num_threads(n));
+        Downcall.run(() -> Mae.mae_set_num_threads(n));
     }
 }

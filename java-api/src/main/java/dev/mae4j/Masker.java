@@ -1,7 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -60,11 +59,7 @@ public final class Masker extends NativeResource {
 
     private static Masker create(double maskRatio, Constructor constructor) {
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(constructor.create(out));
-            return new Masker(out.get(ValueLayout.ADDRESS, 0), maskRatio);
-        }
+        return new Masker(Downcall.readHandle(constructor::create), maskRatio);
     }
 
     /** Always the caller's noise, [N, L] (copied now): masks for exactly N images of L patches. */

@@ -32,15 +32,16 @@ public final class Model extends Network {
         if (config == null) throw new IllegalArgumentException("config must not be null");
         if (device == null) throw new IllegalArgumentException("device must not be null");
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Downcall d = Downcall.holding()) {
+            Arena arena = d.arena();
             MemorySegment cfg = mae_config.allocate(arena);
             config.writeTo(cfg);
             MemorySegment dev = mae_device.allocate(arena);
             device.writeTo(dev);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment out = d.pointer();
             NativeCalls.enter(); // initialising ViT-B/16 takes seconds: the JVM's exit waits for it
             try {
-                Status.check(Mae.mae_model_create(cfg, dev, seed, out));
+                d.check(Mae.mae_model_create(cfg, dev, seed, out));
             } finally {
                 NativeCalls.exit();
             }
@@ -64,7 +65,7 @@ public final class Model extends Network {
     public static Model load(Path path, MaeConfig config, Device device) throws IOException {
         if (path == null) throw new IllegalArgumentException("path must not be null");
         if (config == null) throw new IllegalArgumentException("config must not be null");
-        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+        try (WeightsReader.Loaded weights = WeightsReader.read(path)) {
             return load(path, weights, config, device, name -> false);
         }
     }
@@ -75,13 +76,13 @@ public final class Model extends Network {
      */
     public static Model load(Path path, Device device) throws IOException {
         if (path == null) throw new IllegalArgumentException("path must not be null");
-        try (Checkpoints.Loaded weights = Checkpoints.read(path)) {
+        try (WeightsReader.Loaded weights = WeightsReader.read(path)) {
             return load(path, weights, configOf(path, weights), device, name -> false);
         }
     }
 
     /** The architecture recorded with the weights: our metadata, else Hugging Face's config.json. */
-    static MaeConfig configOf(Path path, Checkpoints.Loaded weights) throws IOException {
+    static MaeConfig configOf(Path path, WeightsReader.Loaded weights) throws IOException {
         if (weights.metadata.containsKey("embed_dim")) {
             try {
                 return MaeConfig.fromMetadata(weights.metadata, weights.precision());
@@ -97,21 +98,13 @@ public final class Model extends Network {
 
     static Model load(
             Path path,
-            Checkpoints.Loaded weights,
+            WeightsReader.Loaded weights,
             MaeConfig config,
             Device device,
             java.util.function.Predicate<String> optional)
             throws IOException {
         Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
-        Model model = create(config, device, 0);
-        try {
-            ParameterFiles.load(path, weights.tensors, model.parameters(), model::setParameter, optional);
-            model.preprocessing = p;
-            return model;
-        } catch (IOException | RuntimeException e) {
-            model.close();
-            throw e;
-        }
+        return loaded(create(config, device, 0), path, weights, p, optional);
     }
 
     /** Writes every parameter, reference key names, the configuration in the metadata; atomically. */
@@ -120,7 +113,7 @@ public final class Model extends Network {
         metadata.put("format", "pt");
         metadata.putAll(config().toMetadata());
         metadata.putAll(preprocessing().toMetadata());
-        ParameterFiles.save(path, metadata, parameters(), this::parameter);
+        NetworkWeights.save(path, metadata, parameters(), this::parameter);
     }
 
     /**
@@ -129,7 +122,7 @@ public final class Model extends Network {
      */
     public void saveHuggingFace(Path dir, double maskRatio) throws IOException {
         if (dir == null) throw new IllegalArgumentException("dir must not be null");
-        Map<String, List<String>> names = Checkpoints.huggingFaceNames(parameters());
+        Map<String, List<String>> names = WeightsReader.huggingFaceNames(parameters());
         List<Tensor> values = new ArrayList<>();
         try {
             List<SafeTensors.Source> sources = new ArrayList<>();

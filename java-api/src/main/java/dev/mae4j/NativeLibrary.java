@@ -64,7 +64,8 @@ final class NativeLibrary {
     }
 
     private static void configureThreads() {
-        Status.check(Mae.mae_set_num_threads(startThreads(System.getProperty(THREADS_PROPERTY), System.getenv())));
+        int threads = startThreads(System.getProperty(THREADS_PROPERTY), System.getenv());
+        Downcall.run(() -> Mae.mae_set_num_threads(threads));
     }
 
     /**

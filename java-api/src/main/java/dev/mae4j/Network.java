@@ -1,8 +1,11 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * What {@link Model} and {@link Classifier} share: the native handle, the configuration and device, the
@@ -25,7 +28,7 @@ abstract class Network extends NativeResource {
         MemorySegment p = borrow(handle, params);
         this.params = p;
         this.preprocessing = Preprocessing.defaultFor(config.inChans());
-        this.parameters = ParameterFiles.describe(
+        this.parameters = NetworkWeights.describe(
                 out -> Mae.mae_params_count(p, out),
                 (i, name, view, trainable) -> Mae.mae_params_info(p, i, name, view, trainable));
     }
@@ -79,5 +82,22 @@ abstract class Network extends NativeResource {
     /** The native handle; call between acquire and release. */
     MemorySegment handle() {
         return handle;
+    }
+
+    /**
+     * Fills {@code net} from a weights file's tensors (those {@code optional} names may be absent) and gives it the
+     * file's preprocessing; on any failure closes {@code net} and rethrows, so a half-loaded network never escapes.
+     */
+    static <N extends Network> N loaded(
+            N net, Path path, WeightsReader.Loaded weights, Preprocessing preprocessing, Predicate<String> optional)
+            throws IOException {
+        try {
+            NetworkWeights.load(path, weights.tensors, net.parameters(), net::setParameter, optional);
+            net.preprocessing = preprocessing;
+            return net;
+        } catch (IOException | RuntimeException e) {
+            net.close();
+            throw e;
+        }
     }
 }

@@ -1,8 +1,6 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import dev.mae4j.bindings.mae_tensor_view;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -62,11 +60,7 @@ public final class Pixels {
         Boolean available = jpegAvailable;
         if (available == null) {
             NativeLibrary.ensureLoaded();
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
-                Status.check(Mae.mae_jpeg_available(out));
-                jpegAvailable = available = out.get(ValueLayout.JAVA_INT, 0) == 1;
-            }
+            jpegAvailable = available = Downcall.readInt(Mae::mae_jpeg_available) == 1;
         }
         return available;
     }
@@ -80,18 +74,17 @@ public final class Pixels {
     public static Tensor decodeJpeg(byte[] file) {
         if (file == null || file.length == 0) throw new IllegalArgumentException("file must hold a JPEG's bytes");
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined();
-                Tensor bytes = Tensor.wrap(arena.allocateFrom(ValueLayout.JAVA_BYTE, file), DType.U8, file.length)) {
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            bytes.writeView(view);
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+        try (Downcall d = Downcall.holding();
+                Tensor bytes =
+                        Tensor.wrap(d.arena().allocateFrom(ValueLayout.JAVA_BYTE, file), DType.U8, file.length)) {
+            MemorySegment view = d.view(bytes), out = d.pointer();
             NativeCalls.enter(); // loader threads decode all through training: the JVM's exit waits for them
             try {
-                Status.check(Mae.mae_decode_jpeg(view, out));
+                d.check(Mae.mae_decode_jpeg(view, out));
             } finally {
                 NativeCalls.exit();
             }
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
+            return d.adopt(out);
         }
     }
 }

@@ -1,9 +1,7 @@
 package dev.mae4j;
 
 import dev.mae4j.bindings.Mae;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /** Position embeddings for another image size: the fixed sine-cosine tables regenerated, learned ones resized. */
 public final class PositionTables {
@@ -12,11 +10,7 @@ public final class PositionTables {
     /** The reference's 2-D sine-cosine table for a grid × grid layout: [1, 1 + grid², embedDim] F64, [CLS] row zero. */
     public static Tensor sincos(int embedDim, int grid) {
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_sincos_pos_embed(embedDim, grid, out));
-            return Tensor.adopt(out.get(ValueLayout.ADDRESS, 0));
-        }
+        return Downcall.readTensor(out -> Mae.mae_sincos_pos_embed(embedDim, grid, out));
     }
 
     /**

@@ -80,19 +80,16 @@ public final class ProcessGroup extends NativeResource {
     /** Whether the loaded libmae was built with {@code backend} (Gloo needs libgloo-dev's headers at build time). */
     public static boolean isAvailable(Backend backend) {
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_INT);
-            Status.check(Mae.mae_process_group_backend_available(
-                    backend == Backend.GLOO ? Mae.MAE_BACKEND_GLOO() : Mae.MAE_BACKEND_NCCL(), out));
-            return out.get(ValueLayout.JAVA_INT, 0) == 1;
-        }
+        int code = backend == Backend.GLOO ? Mae.MAE_BACKEND_GLOO() : Mae.MAE_BACKEND_NCCL();
+        return Downcall.readInt(out -> Mae.mae_process_group_backend_available(code, out)) == 1;
     }
 
     /** Joins the group, blocking until every rank has arrived (or the timeout passes: PeerFailureException). */
     public static ProcessGroup join(Options o) {
         if (o == null) throw new IllegalArgumentException("options must not be null");
         NativeLibrary.ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
+        try (Downcall d = Downcall.holding()) {
+            Arena arena = d.arena();
             MemorySegment cfg = mae_process_group_config.allocate(arena);
             mae_process_group_config.backend(
                     cfg, o.backend() == Backend.GLOO ? Mae.MAE_BACKEND_GLOO() : Mae.MAE_BACKEND_NCCL());
@@ -104,8 +101,8 @@ public final class ProcessGroup extends NativeResource {
             mae_process_group_config.interface_(
                     cfg, o.networkInterface() == null ? MemorySegment.NULL : arena.allocateFrom(o.networkInterface()));
             o.device().writeTo(mae_process_group_config.device(cfg));
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            Status.check(Mae.mae_process_group_create(cfg, out));
+            MemorySegment out = d.pointer();
+            d.check(Mae.mae_process_group_create(cfg, out));
             return new ProcessGroup(out.get(ValueLayout.ADDRESS, 0), o.rank(), o.worldSize());
         }
     }

@@ -119,7 +119,7 @@ abstract class Training extends NativeResource {
      */
     public List<String> optimizerStateNames() {
         try (Downcall d = Downcall.holding(this)) {
-            return ParameterFiles.names(
+            return NetworkWeights.names(
                     out -> Mae.mae_training_state_count(training, out),
                     (i, name) -> Mae.mae_training_state_info(training, i, name, MemorySegment.NULL));
         }

@@ -138,7 +138,7 @@ final class TrainingCheckpoint {
             throws IOException {
         try {
             List<SafeTensors.Source> sources = new ArrayList<>();
-            tensors.forEach((name, t) -> sources.add(Checkpoints.source(name, t)));
+            tensors.forEach((name, t) -> sources.add(WeightsReader.source(name, t)));
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", format);
             metadata.putAll(model);
@@ -165,7 +165,7 @@ final class TrainingCheckpoint {
             Predicate<String> extra,
             BiConsumer<String, Tensor> restore)
             throws IOException {
-        try (SafeTensors st = Checkpoints.open(file)) {
+        try (SafeTensors st = WeightsReader.open(file)) {
             Map<String, String> meta = st.metadata();
             if (!format.equals(meta.get("format")))
                 throw new CheckpointException(
@@ -185,7 +185,7 @@ final class TrainingCheckpoint {
                 if (dtype == null || e.shape().length == 0)
                     throw new CheckpointException(
                             file, "tensor '" + e.name() + "' is a " + e.dtype() + " scalar or of an unknown type");
-                try (Tensor t = Checkpoints.inPlaceOrCopied(e.data(), dtype, e.shape())) {
+                try (Tensor t = WeightsReader.inPlaceOrCopied(e.data(), dtype, e.shape())) {
                     restore.accept(e.name(), t);
                 } catch (IllegalArgumentException bad) {
                     throw new CheckpointException(file, bad.getMessage());

@@ -19,7 +19,7 @@ public final class Weights {
         List<SafeTensors.Source> sources = new ArrayList<>();
         for (var e : tensors.entrySet()) {
             Tensor t = e.getValue();
-            sources.add(Checkpoints.source(e.getKey(), t));
+            sources.add(WeightsReader.source(e.getKey(), t));
         }
         SafeTensors.write(out, metadata, sources);
     }
@@ -33,7 +33,7 @@ public final class Weights {
      */
     public static int convert(Path in, Path out) throws IOException {
         if (in == null || out == null) throw new IllegalArgumentException("in and out must not be null");
-        try (Checkpoints.Loaded w = Checkpoints.read(in)) {
+        try (WeightsReader.Loaded w = WeightsReader.read(in)) {
             Map<String, String> metadata = new LinkedHashMap<>();
             metadata.put("format", "pt");
             Path hf = HuggingFaceConfig.beside(in);
@@ -49,7 +49,7 @@ public final class Weights {
             List<SafeTensors.Source> sources = new ArrayList<>();
             for (var e : w.tensors.entrySet()) {
                 Tensor t = e.getValue();
-                sources.add(Checkpoints.source(e.getKey(), t));
+                sources.add(WeightsReader.source(e.getKey(), t));
             }
             SafeTensors.write(out, metadata, sources);
             return sources.size();

@@ -178,7 +178,7 @@ public class LeakTest {
 
     /**
      * The child: WORKLOAD CYCLES LEAK_BYTES: WARM_UP cycles (LibTorch's and malloc's caches fill in the first few
-     * hundred), then CYCLES, printing "rss DONE RSS_KIB MALLOC_IN_USE_KIB" SAMPLES times. Checkpoints go to /dev/shm where there is one: the
+     * hundred), then CYCLES, printing "rss DONE RSS_KIB MALLOC_IN_USE_KIB" SAMPLES times. WeightsReader go to /dev/shm where there is one: the
      * files' fsync would otherwise make their cycle the slowest by far.
      */
     public static void main(String[] args) throws Throwable {

@@ -6,7 +6,7 @@ import dev.mae4j.data.ImageFolder;
 import dev.mae4j.data.ImageHeader;
 import dev.mae4j.data.Shard;
 import dev.mae4j.io.SafeTensors;
-import dev.mae4j.io.TorchCheckpoint;
+import dev.mae4j.io.TorchSaveFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,7 +53,7 @@ class ParserFuzzTest {
     @FuzzTest(maxDuration = "10s")
     void weightsInAnyFormat(byte[] data) throws IOException {
         Path f = file(data, ".pth");
-        try (Checkpoints.Loaded w = Checkpoints.read(f)) {
+        try (WeightsReader.Loaded w = WeightsReader.read(f)) {
             w.tensors.size();
         } catch (IOException expected) {
             // refused: not a checkpoint, a hostile pickle, a broken zip
@@ -72,7 +72,7 @@ class ParserFuzzTest {
             zip.closeEntry();
         }
         try {
-            TorchCheckpoint.read(f, Checkpoints.TENSORS).values().forEach(Tensor::close);
+            TorchSaveFile.read(f, WeightsReader.TENSORS).values().forEach(Tensor::close);
         } catch (IOException expected) {
             // refused
         } finally {

@@ -2,7 +2,7 @@ package dev.mae4j;
 
 import dev.mae4j.io.FormatException;
 import dev.mae4j.io.SafeTensors;
-import dev.mae4j.io.TorchCheckpoint;
+import dev.mae4j.io.TorchSaveFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
@@ -21,8 +21,8 @@ import java.util.Map;
  * (optionally with DDP's "module." prefix) or as Hugging Face's ViTMAEForPreTraining / ViTMAEModel, whose
  * separate query, key and value projections are fused into qkv.
  */
-final class Checkpoints {
-    private Checkpoints() {}
+final class WeightsReader {
+    private WeightsReader() {}
 
     /** Tensors under reference names plus the file's metadata; closing frees what reading allocated. */
     static final class Loaded implements AutoCloseable {
@@ -66,8 +66,8 @@ final class Checkpoints {
         try {
             Map<String, Tensor> raw = new LinkedHashMap<>();
             Map<String, String> metadata = Map.of();
-            if (TorchCheckpoint.isZip(head(file))) {
-                raw.putAll(TorchCheckpoint.read(file, TENSORS));
+            if (TorchSaveFile.isZip(head(file))) {
+                raw.putAll(TorchSaveFile.read(file, TENSORS));
                 owned.addAll(raw.values());
             } else {
                 SafeTensors st = open(file);
@@ -167,7 +167,7 @@ final class Checkpoints {
     }
 
     /** mae4j's tensors for io's readers, which know none of their own. */
-    static final TorchCheckpoint.Tensors<Tensor> TENSORS = new TorchCheckpoint.Tensors<>() {
+    static final TorchSaveFile.Tensors<Tensor> TENSORS = new TorchSaveFile.Tensors<>() {
         @Override
         public Tensor zeros(String dtype, long[] shape) {
             return Tensor.zeros(DType.valueOf(dtype), shape);

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mae4j.io.SafeTensors;
-import dev.mae4j.io.TorchCheckpoint;
+import dev.mae4j.io.TorchSaveFile;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -19,12 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
  * Files written by real PyTorch (src/test/python/make_torch_fixtures.py; written by Debian's torch 1.13, as old checkpoints are) read back:
  * training checkpoints, encoder-only and Hugging Face folders, storage layouts, and a hostile pickle.
  */
-class TorchCheckpointTest {
+class TorchSaveFileTest {
     private static Path extracted;
 
     /** A fixture file (or the hf_tiny folder); copied out first when the tests run from a jar (the GPU bundle). */
     private static Path fixture(String name) throws URISyntaxException, IOException {
-        java.net.URL url = TorchCheckpointTest.class.getResource("/torch/" + name);
+        java.net.URL url = TorchSaveFileTest.class.getResource("/torch/" + name);
         if (url.getProtocol().equals("file")) return Path.of(url.toURI());
         if (extracted == null) {
             extracted = Files.createTempDirectory("mae4j-torch-fixtures");
@@ -39,7 +39,7 @@ class TorchCheckpointTest {
             }) {
                 Path to = extracted.resolve(f);
                 Files.createDirectories(to.getParent());
-                try (var in = TorchCheckpointTest.class.getResourceAsStream("/torch/" + f)) {
+                try (var in = TorchSaveFileTest.class.getResourceAsStream("/torch/" + f)) {
                     Files.copy(in, to);
                 }
             }
@@ -112,7 +112,7 @@ class TorchCheckpointTest {
 
     @Test
     void storageLayoutsAreReadAsPyTorchHoldsThem() throws Exception {
-        Map<String, Tensor> t = TorchCheckpoint.read(fixture("layouts.pth"), Checkpoints.TENSORS);
+        Map<String, Tensor> t = TorchSaveFile.read(fixture("layouts.pth"), WeightsReader.TENSORS);
         try {
             double[] base = expected(0, 12);
             assertArrayEquals(base, t.get("whole").toDoubleArray());
@@ -143,7 +143,7 @@ class TorchCheckpointTest {
 
     @Test
     void learnedPositionTablesResizeAsTheReference() throws Exception {
-        Map<String, Tensor> t = TorchCheckpoint.read(fixture("pos_resize.pth"), Checkpoints.TENSORS);
+        Map<String, Tensor> t = TorchSaveFile.read(fixture("pos_resize.pth"), WeightsReader.TENSORS);
         try (Tensor resized = PositionTables.resize(t.get("pos"), 6)) {
             assertArrayEquals(new long[] {1, 37, 4}, resized.shape());
             TestData.assertClose(

@@ -21,7 +21,7 @@ import java.util.zip.ZipFile;
  * It knows no tensor type of its own: the caller's {@link Tensors} makes and fills them, so this package depends on
  * nothing of the API's.
  */
-public final class TorchCheckpoint {
+public final class TorchSaveFile {
     /** The caller's tensors: made zeroed, filled through their memory, closed when reading fails. */
     public interface Tensors<T> {
         /** A new zeroed, contiguous tensor; {@code dtype} is "F32", "F64" or "I64". */
@@ -35,7 +35,7 @@ public final class TorchCheckpoint {
 
     private static final long MAX_PICKLE = 256L << 20;
 
-    private TorchCheckpoint() {}
+    private TorchSaveFile() {}
 
     /** Whether {@code head} (the file's first bytes) starts a zip archive, as torch.save writes. */
     public static boolean isZip(byte[] head) {

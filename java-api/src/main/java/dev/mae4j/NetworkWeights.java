@@ -3,7 +3,6 @@ package dev.mae4j;
 import dev.mae4j.bindings.mae_tensor_view;
 import dev.mae4j.io.SafeTensors;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
@@ -14,8 +13,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /** Weights files shared by every network type: all parameters by name, in a safetensors file. */
-final class ParameterFiles {
-    private ParameterFiles() {}
+final class NetworkWeights {
+    private NetworkWeights() {}
 
     interface Getter {
         Tensor get(String name);
@@ -35,7 +34,7 @@ final class ParameterFiles {
             for (ParameterInfo p : parameters) {
                 Tensor t = getter.get(p.name());
                 values.add(t);
-                sources.add(Checkpoints.source(p.name(), t));
+                sources.add(WeightsReader.source(p.name(), t));
             }
             SafeTensors.write(path, metadata, sources);
         } finally {
@@ -126,13 +125,13 @@ final class ParameterFiles {
 
     /** The names a library object lists by count and index (e.g. optimiser state entries). */
     static List<String> names(CountCall count, NameCall name) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment n = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(count.call(n));
-            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+        try (Downcall d = Downcall.holding()) {
+            MemorySegment n = d.arena().allocate(ValueLayout.JAVA_LONG);
+            d.check(count.call(n));
+            MemorySegment out = d.pointer();
             List<String> names = new ArrayList<>();
             for (long i = 0; i < n.get(ValueLayout.JAVA_LONG, 0); i++) {
-                Status.check(name.call(i, out));
+                d.check(name.call(i, out));
                 names.add(NativeLibrary.string(out.get(ValueLayout.ADDRESS, 0)));
             }
             return List.copyOf(names);
@@ -141,15 +140,15 @@ final class ParameterFiles {
 
     /** Every parameter's name, dtype, shape and trainability, in the library's order. */
     static List<ParameterInfo> describe(CountCall count, InfoCall info) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment n = arena.allocate(ValueLayout.JAVA_LONG);
-            Status.check(count.call(n));
-            MemorySegment name = arena.allocate(ValueLayout.ADDRESS);
-            MemorySegment view = mae_tensor_view.allocate(arena);
-            MemorySegment trainable = arena.allocate(ValueLayout.JAVA_INT);
+        try (Downcall d = Downcall.holding()) {
+            MemorySegment n = d.arena().allocate(ValueLayout.JAVA_LONG);
+            d.check(count.call(n));
+            MemorySegment name = d.pointer();
+            MemorySegment view = mae_tensor_view.allocate(d.arena());
+            MemorySegment trainable = d.arena().allocate(ValueLayout.JAVA_INT);
             List<ParameterInfo> infos = new ArrayList<>();
             for (long i = 0; i < n.get(ValueLayout.JAVA_LONG, 0); i++) {
-                Status.check(info.call(i, name, view, trainable));
+                d.check(info.call(i, name, view, trainable));
                 infos.add(new ParameterInfo(
                         NativeLibrary.string(name.get(ValueLayout.ADDRESS, 0)),
                         DType.ofCode(mae_tensor_view.dtype(view)),

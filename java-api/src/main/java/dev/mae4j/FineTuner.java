@@ -198,12 +198,9 @@ public final class FineTuner extends Training {
     }
 
     /**
-     * Defaults as main_finetune.py: AdamW betas 0.9/0.999, eps 1e-8, weight decay 0.05, layer decay 0.75,
-     * label smoothing 0.1; lr 1e-3 constant unless a schedule is given.
-     */
-    /**
-     * A fine-tuner's settings: {@link OptimizerBuilder}'s (AdamW 0.9/0.999, lr 1e-3, as main_finetune.py), layer-wise
-     * learning-rate decay and label smoothing.
+     * A fine-tuner's settings, with main_finetune.py's defaults: {@link OptimizerBuilder}'s (AdamW betas 0.9/0.999,
+     * eps 1e-8, weight decay 0.05, lr 1e-3 constant unless a schedule is given), layer-wise learning-rate decay 0.75
+     * and label smoothing 0.1.
      */
     public static final class Builder extends OptimizerBuilder<Builder> {
         private final Classifier classifier;

@@ -28,14 +28,11 @@ final class WeightsReader {
     static final class Loaded implements AutoCloseable {
         final Map<String, Tensor> tensors;
         final Map<String, String> metadata;
-        final String naming; // "reference" or "huggingface"
         private final List<AutoCloseable> owned;
 
-        private Loaded(
-                Map<String, Tensor> tensors, Map<String, String> metadata, String naming, List<AutoCloseable> owned) {
+        private Loaded(Map<String, Tensor> tensors, Map<String, String> metadata, List<AutoCloseable> owned) {
             this.tensors = tensors;
             this.metadata = metadata;
-            this.naming = naming;
             this.owned = owned;
         }
 
@@ -85,9 +82,9 @@ final class WeightsReader {
                             || k.startsWith("module.vit.")
                             || k.startsWith("module.embeddings."));
             Map<String, Tensor> named = hf ? fromHuggingFace(file, raw, owned) : stripModulePrefix(raw);
-            return new Loaded(named, metadata, hf ? "huggingface" : "reference", owned);
+            return new Loaded(named, metadata, owned);
         } catch (IOException | RuntimeException e) {
-            new Loaded(Map.of(), Map.of(), "", owned).close();
+            new Loaded(Map.of(), Map.of(), owned).close();
             throw e;
         }
     }

@@ -178,113 +178,135 @@ final class FinetuneCommand implements Callable<Integer> {
         RunClock clock = new RunClock();
         Device dev = dist.device(device);
         DistributedOptions.Role role = dist.role(dev);
-        int rank = role.rank(), ranks = role.ranks();
         try (ProcessGroup group = role.join();
                 Model encoder = weights != null
                         ? Model.load(weights, dev)
                         : Model.create(MaeConfig.fashionMnistSmall(), dev, seed)) {
-            MaeConfig config = encoder.config();
-            int stepThreads = threads.resolve(config, dev);
-            // the weights' normalisation when fine-tuning them, the data's own for a fresh encoder
-            Preprocessing norm = weights != null
-                    ? data.forWeights(
-                            encoder.preprocessing(), weights, spec.commandLine().getErr())
-                    : data.forFreshModel(config.inChans());
-            LabelledData.Splits splits = data.open(config.inChans(), config.imgSize(), norm);
-            LabelledDataset train = splits.train(), test = splits.test();
-            int perRank = checkedShare(train, config, ranks);
-            boolean scratch = fromScratch || weights == null;
-            long perEpoch = perRank / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
-            long warmup = Math.min(steps - 1, Math.round(warmupEpochs * perEpoch));
-            double peakLr = LrSchedule.scaledLr(baseLr, (long) batch * ranks);
-            LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
+            Preprocessing norm = normalisation(encoder);
+            LabelledData.Splits splits =
+                    data.open(encoder.config().inChans(), encoder.config().imgSize(), norm);
+            FinetunePlan plan = plan(encoder, splits, role, norm);
             Files.createDirectories(out);
-            printStart(train, test, scratch, steps, ranks, peakLr, warmup, stepThreads, rank);
-
+            printStart(plan);
             List<Map<String, Object>> perEpochTop1 = new ArrayList<>();
-            // --from-scratch with --weights: the same architecture, fresh; without --weights the encoder already is
-            try (Model fresh = fromScratch && weights != null ? Model.create(config, dev, seed) : null;
-                    // every rank its own stochastic depth; the weights are rank 0's once the tuner is built
-                    Classifier classifier = withPreprocessing(
-                            Classifier.fromEncoder(
-                                    fresh != null ? fresh : encoder, train.classCount(), dropPath, seed + rank),
-                            norm);
-                    FineTuner tuner = FineTuner.builder(classifier)
-                            .schedule(schedule)
-                            .weightDecay(weightDecay)
-                            .layerDecay(layerDecay)
-                            .labelSmoothing(labelSmoothing)
-                            .processGroup(group)
-                            .stepThreads(stepThreads)
-                            .build()) {
-                FinetuneAugmentation augmentation = augmentation(config, norm, role);
+            try (Model fresh = fromScratch && weights != null ? Model.create(encoder.config(), dev, seed) : null;
+                    Classifier classifier = classifier(fresh != null ? fresh : encoder, plan);
+                    FineTuner tuner = tuner(classifier, group, plan)) {
                 Path checkpoint = out.resolve("checkpoint.safetensors");
-                Map<String, String> runKey = runKey(scratch, ranks, steps, warmup, peakLr);
+                Map<String, String> runKey = runKey(plan);
                 if (resume) resume(tuner, checkpoint, runKey, perEpochTop1, clock);
-                long start = tuner.stepCount();
-                Fit fit =
-                        new Fit(batch, steps, seed, augmentation.transform(batch), checkpoint, checkpointEvery, runKey);
-                try (UpdateLog log = new UpdateLog(
-                        role.metricsFile(out),
-                        TrainingProgress.forConsole("finetune", steps, start),
-                        start,
-                        steps,
-                        logEvery,
-                        interruptAfter,
-                        update -> (double) update / perEpoch)) {
-                    tuner.fit(
-                            train,
-                            fit,
-                            (t, index, images, labels) ->
-                                    augmentation.step(t, index, images, labels, train.classCount(), labelSmoothing),
-                            epochEnds(classifier, test, group, perEpoch, steps, perEpochTop1),
-                            log,
-                            () -> clock.stamp(Map.of(EVALUATIONS, json(perEpochTop1))));
-                    if (log.interrupted(tuner.stepCount())) return 3;
-                }
+                if (!train(tuner, group, plan, perEpochTop1, clock)) return 3;
                 if (!role.main()) return 0; // rank 0 writes the metrics, classifier and report
-                writeResults(
-                        classifier,
-                        tuner,
-                        train,
-                        test,
-                        perEpochTop1,
-                        scratch,
-                        ranks,
-                        stepThreads,
-                        steps,
-                        warmup,
-                        peakLr,
-                        clock);
+                writeResults(tuner, perEpochTop1, plan, clock);
             }
         }
         return 0;
     }
 
-    private void printStart(
-            LabelledDataset train,
-            LabelledDataset test,
-            boolean scratch,
-            long steps,
-            int ranks,
-            double peakLr,
-            long warmup,
-            int stepThreads,
-            int rank) {
+    /** The weights' normalisation when fine-tuning them, the data's own for a fresh encoder. */
+    private Preprocessing normalisation(Model encoder) {
+        return weights != null
+                ? data.forWeights(
+                        encoder.preprocessing(), weights, spec.commandLine().getErr())
+                : data.forFreshModel(encoder.config().inChans());
+    }
+
+    /** The run's numbers, computed once from the options, the encoder, the data and the ranks. */
+    private FinetunePlan plan(
+            Model encoder, LabelledData.Splits splits, DistributedOptions.Role role, Preprocessing norm) {
+        MaeConfig config = encoder.config();
+        int perRank = checkedShare(splits.train(), config, role.ranks());
+        long perEpoch = perRank / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
+        return new FinetunePlan(
+                fromScratch || weights == null,
+                role,
+                threads.resolve(config, encoder.device()),
+                perEpoch,
+                steps,
+                Math.min(steps - 1, Math.round(warmupEpochs * perEpoch)),
+                LrSchedule.scaledLr(baseLr, (long) batch * role.ranks()),
+                norm,
+                splits);
+    }
+
+    /** The classifier on {@code encoder}: every rank its own stochastic depth (the weights are rank 0's once tuned). */
+    private Classifier classifier(Model encoder, FinetunePlan plan) {
+        Classifier c =
+                Classifier.fromEncoder(encoder, plan.splits().train().classCount(), dropPath, seed + plan.rank());
+        c.setPreprocessing(plan.norm()); // what the classifier is trained on; classifier.safetensors records it
+        return c;
+    }
+
+    private FineTuner tuner(Classifier classifier, ProcessGroup group, FinetunePlan plan) {
+        return FineTuner.builder(classifier)
+                .schedule(LrSchedule.warmupCosine(
+                        plan.peakLr(), Math.min(minLr, plan.peakLr()), plan.warmup(), plan.steps()))
+                .weightDecay(weightDecay)
+                .layerDecay(layerDecay)
+                .labelSmoothing(labelSmoothing)
+                .processGroup(group)
+                .stepThreads(plan.stepThreads())
+                .build();
+    }
+
+    /** Trains to the last update, evaluating at each epoch's end; false when --interrupt-after stopped it. */
+    private boolean train(
+            FineTuner tuner,
+            ProcessGroup group,
+            FinetunePlan plan,
+            List<Map<String, Object>> perEpochTop1,
+            RunClock clock)
+            throws java.io.IOException, InterruptedException {
+        LabelledData.Splits splits = plan.splits();
+        LabelledDataset train = splits.train();
+        FinetuneAugmentation augmentation =
+                augmentation(tuner.classifier().config().imgSize(), plan);
+        long start = tuner.stepCount();
+        Fit fit = new Fit(
+                batch,
+                plan.steps(),
+                seed,
+                augmentation.transform(batch),
+                out.resolve("checkpoint.safetensors"),
+                checkpointEvery,
+                runKey(plan));
+        try (UpdateLog log = new UpdateLog(
+                plan.role().metricsFile(out),
+                TrainingProgress.forConsole("finetune", plan.steps(), start),
+                start,
+                plan.steps(),
+                logEvery,
+                interruptAfter,
+                plan::epochOf)) {
+            tuner.fit(
+                    train,
+                    fit,
+                    (t, index, images, labels) ->
+                            augmentation.step(t, index, images, labels, train.classCount(), labelSmoothing),
+                    epochEnds(tuner.classifier(), splits.test(), group, plan, perEpochTop1),
+                    log,
+                    () -> clock.stamp(Map.of(EVALUATIONS, json(perEpochTop1))));
+            return !log.interrupted(tuner.stepCount());
+        }
+    }
+
+    private void printStart(FinetunePlan plan) {
+        LabelledData.Splits splits = plan.splits();
+        LabelledDataset train = splits.train();
         System.out.printf(
                 "mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
                         + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
                         + "RandAugment %s, random erasing %.2f, mixup %.2f, cutmix %.2f, %d step thread%s%n",
-                scratch ? "from scratch" : "from " + weights,
+                plan.scratch() ? "from scratch" : "from " + weights,
                 train.size(),
-                test.size(),
+                splits.test().size(),
                 train.classCount(),
                 data.source(),
-                steps,
-                batch * ranks,
+                plan.steps(),
+                batch * plan.ranks(),
                 epochs,
-                peakLr,
-                warmup,
+                plan.peakLr(),
+                plan.warmup(),
                 layerDecay,
                 dropPath,
                 labelSmoothing,
@@ -292,9 +314,10 @@ final class FinetuneCommand implements Callable<Integer> {
                 augment ? reprob : 0,
                 mixupAlpha,
                 cutmixAlpha,
-                stepThreads,
-                stepThreads == 1 ? "" : "s");
-        if (ranks > 1) System.out.printf("rank %d of %d, %d images per rank and update%n", rank, ranks, batch);
+                plan.stepThreads(),
+                plan.stepThreads() == 1 ? "" : "s");
+        if (plan.ranks() > 1)
+            System.out.printf("rank %d of %d, %d images per rank and update%n", plan.rank(), plan.ranks(), batch);
     }
 
     /** Checks the images against the encoder and --batch against each rank's share of an epoch; returns the share. */
@@ -315,7 +338,8 @@ final class FinetuneCommand implements Callable<Integer> {
     }
 
     /** The reference's fine-tuning augmentation as the options set it; ranks draw their own. */
-    private FinetuneAugmentation augmentation(MaeConfig config, Preprocessing norm, DistributedOptions.Role role) {
+    private FinetuneAugmentation augmentation(int imgSize, FinetunePlan plan) {
+        Preprocessing norm = plan.norm();
         return new FinetuneAugmentation(
                 augment,
                 new RandomResizedCrop(cropMinScale, 1.0, 3.0 / 4, 4.0 / 3, 0.5),
@@ -323,9 +347,9 @@ final class FinetuneCommand implements Callable<Integer> {
                 new double[][] {doubles(norm.mean()), doubles(norm.std())},
                 RandomErasing.withProbability(reprob),
                 new Mixup(mixupAlpha, cutmixAlpha, mixupProb, mixupSwitchProb),
-                config.imgSize(),
+                imgSize,
                 seed,
-                role.augmentationSalt());
+                plan.role().augmentationSalt());
     }
 
     /** Continues from the checkpoint when there is one and this same run wrote it, with its evaluations so far. */
@@ -341,7 +365,6 @@ final class FinetuneCommand implements Callable<Integer> {
             return;
         }
         Map<String, String> progress = tuner.loadCheckpoint(checkpoint);
-        progress.putIfAbsent("auto_augment", "none"); // checkpoints from before RandAugment
         RunKey.requireSame(spec, runKey, progress);
         perEpochTop1.addAll(JSON.readValue(progress.get(EVALUATIONS), EVALUATION_ROWS));
         clock.resumeFrom(progress);
@@ -353,37 +376,25 @@ final class FinetuneCommand implements Callable<Integer> {
             Classifier classifier,
             LabelledDataset test,
             ProcessGroup group,
-            long perEpoch,
-            long steps,
+            FinetunePlan plan,
             List<Map<String, Object>> perEpochTop1) {
         return update -> {
-            if (update % perEpoch != 0 && update != steps) return;
+            if (update % plan.perEpoch() != 0 && update != plan.steps()) return;
             double top1 = top1(classifier, test, group);
             Map<String, Object> row = new LinkedHashMap<>();
-            row.put("epoch", (double) update / perEpoch);
+            row.put("epoch", plan.epochOf(update));
             row.put("step", update);
             row.put("test_top1", top1);
             perEpochTop1.add(row);
-            System.out.printf("epoch %.2f: test top-1 %.2f%%%n", (double) update / perEpoch, 100 * top1);
+            System.out.printf("epoch %.2f: test top-1 %.2f%%%n", plan.epochOf(update), 100 * top1);
         };
     }
 
     /** Rank 0's files: the classifier, the loss and top-1 plot, report.json. */
     private void writeResults(
-            Classifier classifier,
-            FineTuner tuner,
-            LabelledDataset train,
-            LabelledDataset test,
-            List<Map<String, Object>> perEpochTop1,
-            boolean scratch,
-            int ranks,
-            int stepThreads,
-            long steps,
-            long warmup,
-            double peakLr,
-            RunClock clock)
+            FineTuner tuner, List<Map<String, Object>> perEpochTop1, FinetunePlan plan, RunClock clock)
             throws java.io.IOException {
-        MaeConfig config = classifier.config();
+        Classifier classifier = tuner.classifier();
         classifier.save(out.resolve("classifier.safetensors"));
         List<Double> epochEnds = new ArrayList<>(), top1s = new ArrayList<>();
         for (Map<String, Object> row : perEpochTop1) {
@@ -397,26 +408,13 @@ final class FinetuneCommand implements Callable<Integer> {
                 "cross-entropy (label smoothing " + labelSmoothing + ")",
                 new LossPlot.Curve("test top-1 (%)", epochEnds, top1s));
         double finalTop1 = (double) perEpochTop1.getLast().get("test_top1");
-        Map<String, Object> report = report(
-                finalTop1,
-                scratch,
-                perEpochTop1,
-                train,
-                test,
-                steps,
-                tuner.skippedUpdates(),
-                ranks,
-                stepThreads,
-                peakLr,
-                warmup,
-                config,
-                clock.seconds());
+        Map<String, Object> report = report(tuner, perEpochTop1, plan, clock.seconds());
         JSON.writerWithDefaultPrettyPrinter()
                 .writeValue(out.resolve("report.json").toFile(), report);
         System.out.printf(
                 "test top-1 %.2f%% (%s)%nwrote %s, %s, %s, %s%n",
                 100 * finalTop1,
-                scratch ? "from scratch" : "fine-tuned",
+                plan.scratch() ? "from scratch" : "fine-tuned",
                 out.resolve("report.json"),
                 out.resolve("classifier.safetensors"),
                 out.resolve("metrics.jsonl"),
@@ -428,16 +426,16 @@ final class FinetuneCommand implements Callable<Integer> {
     private static final TypeReference<List<Map<String, Object>>> EVALUATION_ROWS = new TypeReference<>() {};
 
     /** What a resumed run must share with the one that wrote the checkpoint. */
-    private Map<String, String> runKey(boolean scratch, int ranks, long steps, long warmup, double peakLr) {
+    private Map<String, String> runKey(FinetunePlan plan) {
         Map<String, String> key = new LinkedHashMap<>();
-        key.put("init", scratch ? "scratch" : weights.toAbsolutePath().toString());
+        key.put("init", plan.scratch() ? "scratch" : weights.toAbsolutePath().toString());
         key.put("data", data.source().toAbsolutePath().toString());
         key.put("batch", Integer.toString(batch));
-        key.put("world_size", Integer.toString(ranks));
+        key.put("world_size", Integer.toString(plan.ranks()));
         key.put("seed", Long.toString(seed));
-        key.put("steps", Long.toString(steps)); // the schedule depends on these
-        key.put("warmup_steps", Long.toString(warmup));
-        key.put("peak_lr", Double.toString(peakLr));
+        key.put("steps", Long.toString(plan.steps())); // the schedule depends on these
+        key.put("warmup_steps", Long.toString(plan.warmup()));
+        key.put("peak_lr", Double.toString(plan.peakLr()));
         key.put("min_lr", Double.toString(minLr));
         key.put("weight_decay", Double.toString(weightDecay));
         key.put("layer_decay", Double.toString(layerDecay));
@@ -454,12 +452,6 @@ final class FinetuneCommand implements Callable<Integer> {
     /** --aa's RandAugment, or null for none. */
     private RandAugment randAugment() {
         return autoAugment.equals("none") ? null : RandAugment.parse(autoAugment);
-    }
-
-    /** Top-1 accuracy on every image of {@code test}, in batches; with a group each rank scores every ranks-th image. */
-    private static Classifier withPreprocessing(Classifier c, Preprocessing p) {
-        c.setPreprocessing(p); // what the classifier is trained on; classifier.safetensors records it
-        return c;
     }
 
     private static double[] doubles(float[] v) {
@@ -525,34 +517,24 @@ final class FinetuneCommand implements Callable<Integer> {
 
     /** report.json: the result and everything that produced it. */
     private Map<String, Object> report(
-            double finalTop1,
-            boolean scratch,
-            List<Map<String, Object>> perEpochTop1,
-            LabelledDataset train,
-            LabelledDataset test,
-            long steps,
-            long skipped,
-            int ranks,
-            int stepThreads,
-            double peakLr,
-            long warmup,
-            MaeConfig config,
-            double seconds) {
+            FineTuner tuner, List<Map<String, Object>> perEpochTop1, FinetunePlan plan, double seconds) {
+        LabelledData.Splits splits = plan.splits();
+        LabelledDataset train = splits.train();
         Map<String, Object> report = new LinkedHashMap<>();
-        report.put("test_top1", finalTop1);
-        report.put("init", scratch ? "scratch" : weights.toAbsolutePath().toString());
+        report.put("test_top1", perEpochTop1.getLast().get("test_top1"));
+        report.put("init", plan.scratch() ? "scratch" : weights.toAbsolutePath().toString());
         report.put("test_top1_per_epoch", perEpochTop1);
         report.put("train_images", train.size());
-        report.put("test_images", test.size());
+        report.put("test_images", splits.test().size());
         report.put("classes", train.classCount());
-        report.put("updates", steps);
-        report.put("skipped_updates", skipped);
-        report.put("batch", batch * ranks);
-        report.put("ranks", ranks);
-        report.put("step_threads", stepThreads);
+        report.put("updates", plan.steps());
+        report.put("skipped_updates", tuner.skippedUpdates());
+        report.put("batch", batch * plan.ranks());
+        report.put("ranks", plan.ranks());
+        report.put("step_threads", plan.stepThreads());
         report.put("epochs", epochs);
-        report.put("peak_lr", peakLr);
-        report.put("warmup_updates", warmup);
+        report.put("peak_lr", plan.peakLr());
+        report.put("warmup_updates", plan.warmup());
         report.put("layer_decay", layerDecay);
         report.put("weight_decay", weightDecay);
         report.put("drop_path", dropPath);
@@ -571,7 +553,7 @@ final class FinetuneCommand implements Callable<Integer> {
         report.put("mixup_prob", mixupProb);
         report.put("mixup_switch_prob", mixupSwitchProb);
         report.put("seed", seed);
-        report.put("config", config);
+        report.put("config", tuner.classifier().config());
         report.put("duration_s", seconds);
         return report;
     }

@@ -97,8 +97,6 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", description = "Passes over the data, instead of --steps.")
     Double epochs;
 
-    private long steps;
-
     @Option(names = "--batch", description = "Images per micro-batch.")
     int batch = 64;
 
@@ -183,90 +181,115 @@ final class PretrainCommand implements Callable<Integer> {
         if (dist.launches())
             return dist.launcher().run(spec.commandLine().getParseResult().originalArgs(), out.resolve("logs"));
         Device dev = dist.device(device);
-        DistributedOptions.Role role = dist.role(dev);
-        int ranks = role.ranks();
         RunClock clock = new RunClock();
-        Data data = openData(ranks);
-        MaeConfig config = architecture();
-        requireFits(data.dataset(), config);
-        long effectiveBatch = (long) batch * accumIter * ranks;
-        double peakLr = LrSchedule.scaledLr(baseLr, effectiveBatch);
-        if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
-            throw new ParameterException(
-                    spec.commandLine(), "--warmup-steps must be in [0, " + steps + "), got " + warmupSteps);
-        long warmup = warmupSteps != null ? warmupSteps : steps / 20;
-        LrSchedule schedule = LrSchedule.warmupCosine(peakLr, Math.min(minLr, peakLr), warmup, steps);
-
+        PretrainPlan plan = plan(dist.role(dev), dev);
         Files.createDirectories(out);
         Path checkpoint = out.resolve("checkpoint.safetensors"), weights = out.resolve("last.safetensors");
-        Map<String, String> runKey = runKey(data.source(), steps, peakLr, warmup, ranks);
-        int stepThreads = threads.resolve(config, dev);
-        try (ProcessGroup group = role.join();
-                Model model = Model.create(config, dev, seed);
-                Trainer trainer = Trainer.builder(model)
-                        .schedule(schedule)
-                        .weightDecay(weightDecay)
-                        .betas(0.9, 0.95)
-                        .accumulationSteps(accumIter)
-                        .processGroup(group)
-                        .stepThreads(stepThreads)
-                        .build();
-                Masker masker = Masker.of(maskType, maskRatio, seed + role.rank())) {
-            model.setPreprocessing(data.norm());
-            if (resume) resume(trainer, masker, checkpoint, data.norm(), runKey, clock);
-            System.out.printf(
-                    "mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
-                            + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b, %d step thread%s%n",
-                    data.dataset().size(),
-                    data.source(),
-                    steps,
-                    effectiveBatch,
-                    batch,
-                    accumIter,
-                    ranks > 1 ? " × " + ranks + " ranks" : "",
-                    peakLr,
-                    warmup,
-                    maskRatio,
-                    normPixLoss,
-                    augment,
-                    stepThreads,
-                    stepThreads == 1 ? "" : "s");
-            role.printRank();
-            Fit fit = new Fit(batch, steps, seed, cropTransform(config, role), checkpoint, checkpointEvery, runKey);
+        try (ProcessGroup group = plan.role().join();
+                Model model = Model.create(plan.config(), dev, seed);
+                Trainer trainer = trainer(model, group, plan);
+                Masker masker =
+                        Masker.of(maskType, maskRatio, seed + plan.role().rank())) {
+            model.setPreprocessing(plan.data().norm());
+            if (resume) resume(trainer, masker, plan, clock);
+            printStart(plan);
+            Fit fit =
+                    new Fit(batch, plan.steps(), seed, cropTransform(plan), checkpoint, checkpointEvery, runKey(plan));
             try (UpdateLog log = new UpdateLog(
-                    role.metricsFile(out),
-                    TrainingProgress.forConsole(steps, trainer.stepCount()),
+                    plan.role().metricsFile(out),
+                    TrainingProgress.forConsole(plan.steps(), trainer.stepCount()),
                     trainer.stepCount(),
-                    steps,
+                    plan.steps(),
                     logEvery,
                     interruptAfter,
                     null)) {
-                trainer.fit(data.dataset(), masker, fit, log, () -> clock.stamp(Map.of()));
+                trainer.fit(plan.data().dataset(), masker, fit, log, () -> clock.stamp(Map.of()));
                 if (log.interrupted(trainer.stepCount())) return 3;
             }
-            if (!role.main()) return 0; // rank 0 writes the weights, metrics, figures and report
+            if (!plan.role().main()) return 0; // rank 0 writes the weights, metrics, figures and report
             model.save(weights);
             System.out.printf(
                     "wrote %s (weights, reference names), %s (to --resume), %s%n",
                     weights, checkpoint, out.resolve("metrics.jsonl"));
-            if (eval) evaluate(model, trainer, data, effectiveBatch, stepThreads, peakLr, clock);
+            if (plan.evaluate()) evaluate(trainer, plan, clock);
         }
         return 0;
     }
 
-    /** The training images, where they came from, Fashion-MNIST's splits when they are the data, the normalisation. */
-    private record Data(ImageDataset dataset, Path source, IdxImages train, IdxImages test, Preprocessing norm) {}
+    /** The run's numbers, computed once from the options, the data and the ranks. */
+    private PretrainPlan plan(DistributedOptions.Role role, Device dev) throws java.io.IOException {
+        boolean folder = images != null || shard != null;
+        if (folder && eval)
+            System.out.println(
+                    "probes and figures need Fashion-MNIST's labelled test split: skipped for --images and --shard");
+        boolean evaluate = eval && !folder;
+        PretrainPlan.Data data = openData(evaluate);
+        MaeConfig config = architecture();
+        requireFits(data.dataset(), config);
+        int perRank = (data.dataset().size() + role.ranks() - 1) / role.ranks(); // each rank's shard of an epoch
+        if (batch > perRank)
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--batch " + batch + " exceeds the " + perRank + " images"
+                            + (role.ranks() > 1 ? " of each of the " + role.ranks() + " ranks" : ""));
+        long steps = epochs == null
+                ? (stepsOption == null ? 2400 : stepsOption)
+                : Math.max(1, Math.round(epochs * (perRank / batch) / accumIter));
+        if (warmupSteps != null && (warmupSteps < 0 || warmupSteps >= steps))
+            throw new ParameterException(
+                    spec.commandLine(), "--warmup-steps must be in [0, " + steps + "), got " + warmupSteps);
+        long effectiveBatch = (long) batch * accumIter * role.ranks();
+        return new PretrainPlan(
+                data,
+                role,
+                config,
+                threads.resolve(config, dev),
+                steps,
+                warmupSteps != null ? warmupSteps : steps / 20,
+                effectiveBatch,
+                LrSchedule.scaledLr(baseLr, effectiveBatch),
+                evaluate);
+    }
 
-    /** Opens --shard, --images or Fashion-MNIST, checks --batch against each rank's share, and settles the steps. */
-    private Data openData(int ranks) throws java.io.IOException {
+    private Trainer trainer(Model model, ProcessGroup group, PretrainPlan plan) {
+        return Trainer.builder(model)
+                .schedule(LrSchedule.warmupCosine(
+                        plan.peakLr(), Math.min(minLr, plan.peakLr()), plan.warmup(), plan.steps()))
+                .weightDecay(weightDecay)
+                .betas(0.9, 0.95)
+                .accumulationSteps(accumIter)
+                .processGroup(group)
+                .stepThreads(plan.stepThreads())
+                .build();
+    }
+
+    private void printStart(PretrainPlan plan) {
+        int ranks = plan.role().ranks();
+        System.out.printf(
+                "mae pretrain: %d images from %s; %d updates of %d images (batch %d × %d%s), peak lr %.3g, "
+                        + "warm-up %d, mask ratio %.2f, norm_pix_loss %b, augment %b, %d step thread%s%n",
+                plan.data().dataset().size(),
+                plan.data().source(),
+                plan.steps(),
+                plan.effectiveBatch(),
+                batch,
+                accumIter,
+                ranks > 1 ? " × " + ranks + " ranks" : "",
+                plan.peakLr(),
+                plan.warmup(),
+                maskRatio,
+                normPixLoss,
+                augment,
+                plan.stepThreads(),
+                plan.stepThreads() == 1 ? "" : "s");
+        plan.role().printRank();
+    }
+
+    /** Opens --shard, --images or Fashion-MNIST (its test split too when the run evaluates). */
+    private PretrainPlan.Data openData(boolean evaluate) throws java.io.IOException {
         boolean folder = images != null || shard != null;
         if (images != null && shard != null)
             throw new ParameterException(spec.commandLine(), "give --images or --shard, not both");
-        if (folder && eval) {
-            System.out.println(
-                    "probes and figures need Fashion-MNIST's labelled test split: skipped for --images and --shard");
-            eval = false;
-        }
         Path source = shard != null ? shard : images != null ? images : data;
         IdxImages train = folder ? null : IdxImages.readSplit(data, "train");
         // what the weights will record: the options, else Fashion-MNIST's statistics on its files, else the default
@@ -281,17 +304,8 @@ final class PretrainCommand implements Callable<Integer> {
         ImageDataset dataset = shard != null
                 ? openShard(norm)
                 : images != null ? imageFolder(norm) : train.asDataset(norm.mean()[0], norm.std()[0]);
-        int perRank = (dataset.size() + ranks - 1) / ranks; // each rank's shard of an epoch
-        if (batch > perRank)
-            throw new ParameterException(
-                    spec.commandLine(),
-                    "--batch " + batch + " exceeds the " + perRank + " images"
-                            + (ranks > 1 ? " of each of the " + ranks + " ranks" : ""));
-        steps = epochs == null
-                ? (stepsOption == null ? 2400 : stepsOption)
-                : Math.max(1, Math.round(epochs * (perRank / batch) / accumIter));
-        IdxImages test = eval ? IdxImages.readSplit(data, "t10k") : null;
-        return new Data(dataset, source, train, test, norm);
+        IdxImages test = evaluate ? IdxImages.readSplit(data, "t10k") : null;
+        return new PretrainPlan.Data(dataset, source, train, test, norm);
     }
 
     private void requireFits(ImageDataset dataset, MaeConfig config) {
@@ -305,14 +319,9 @@ final class PretrainCommand implements Callable<Integer> {
     }
 
     /** Continues from the checkpoint when there is one and it was written by this same run (else says so). */
-    private void resume(
-            Trainer trainer,
-            Masker masker,
-            Path checkpoint,
-            Preprocessing norm,
-            Map<String, String> runKey,
-            RunClock clock)
-            throws java.io.IOException {
+    private void resume(Trainer trainer, Masker masker, PretrainPlan plan, RunClock clock) throws java.io.IOException {
+        Path checkpoint = out.resolve("checkpoint.safetensors");
+        Preprocessing norm = plan.data().norm();
         if (!Files.exists(checkpoint)) {
             System.out.printf("no checkpoint at %s: starting from scratch%n", checkpoint);
             return;
@@ -324,8 +333,7 @@ final class PretrainCommand implements Callable<Integer> {
                     "the checkpoint was trained with " + trainer.model().preprocessing()
                             + ", this run normalises with " + norm
                             + ": resume with the same data and --image-mean/--image-std");
-        progress.putIfAbsent("world_size", "1"); // checkpoints from before data parallelism
-        RunKey.requireSame(spec, runKey, progress);
+        RunKey.requireSame(spec, runKey(plan), progress);
         clock.resumeFrom(progress);
         System.out.printf("resuming from %s at update %d%n", checkpoint, trainer.stepCount());
     }
@@ -335,11 +343,11 @@ final class PretrainCommand implements Callable<Integer> {
      * resumed run augments exactly as the first would have; ranks draw different boxes for their batch i (rank 0 as a
      * single process does).
      */
-    private BatchLoader.Transform cropTransform(MaeConfig config, DistributedOptions.Role role) {
+    private BatchLoader.Transform cropTransform(PretrainPlan plan) {
         if (!augment) return null;
         RandomResizedCrop crops = RandomResizedCrop.mae();
-        int size = config.imgSize();
-        long rankSalt = role.augmentationSalt();
+        int size = plan.config().imgSize();
+        long rankSalt = plan.role().augmentationSalt();
         return new BatchLoader.Transform() {
             @Override
             public Tensor apply(Tensor stored, long i) {
@@ -354,15 +362,9 @@ final class PretrainCommand implements Callable<Integer> {
     }
 
     /** Fashion-MNIST only: the loss plot, reconstructions of test images, the probes and report.json. */
-    private void evaluate(
-            Model model,
-            Trainer trainer,
-            Data data,
-            long effectiveBatch,
-            int stepThreads,
-            double peakLr,
-            RunClock clock)
-            throws java.io.IOException {
+    private void evaluate(Trainer trainer, PretrainPlan plan, RunClock clock) throws java.io.IOException {
+        Model model = trainer.model();
+        PretrainPlan.Data data = plan.data();
         float mean0 = data.norm().mean()[0], std0 = data.norm().std()[0];
         LossPlot.writePretraining(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
         int[] shown = {0, 1, 2, 3, 4, 5, 6, 7};
@@ -379,9 +381,9 @@ final class PretrainCommand implements Callable<Integer> {
                 model, data.train().asDataset(mean0, std0), data.test().asDataset(mean0, std0), false, probe, seed));
         report.put("updates", trainer.stepCount());
         report.put("skipped_updates", trainer.skippedUpdates());
-        report.put("effective_batch", effectiveBatch);
-        report.put("step_threads", stepThreads);
-        report.put("peak_lr", peakLr);
+        report.put("effective_batch", plan.effectiveBatch());
+        report.put("step_threads", plan.stepThreads());
+        report.put("peak_lr", plan.peakLr());
         report.put("mask_ratio", maskRatio);
         report.put("config", model.config());
         report.put("duration_s", clock.seconds());
@@ -458,21 +460,21 @@ final class PretrainCommand implements Callable<Integer> {
     }
 
     /** What a resumed run must share with the first (RunKey.requireSame). */
-    private Map<String, String> runKey(Path source, long steps, double peakLr, long warmup, int ranks) {
+    private Map<String, String> runKey(PretrainPlan plan) {
         Map<String, String> runKey = new LinkedHashMap<>();
         runKey.put("batch", Integer.toString(batch));
         runKey.put("accum_iter", Integer.toString(accumIter));
-        runKey.put("world_size", Integer.toString(ranks));
+        runKey.put("world_size", Integer.toString(plan.role().ranks()));
         runKey.put("seed", Long.toString(seed));
-        runKey.put("data", source.toAbsolutePath().toString());
+        runKey.put("data", plan.data().source().toAbsolutePath().toString());
         runKey.put("augment", Boolean.toString(augment));
         runKey.put("mask_type", maskType);
         runKey.put("mask_ratio", Double.toString(maskRatio));
         runKey.put("norm_pix_loss", Boolean.toString(normPixLoss));
-        runKey.put("steps", Long.toString(steps)); // the schedule depends on these
-        runKey.put("peak_lr", Double.toString(peakLr));
+        runKey.put("steps", Long.toString(plan.steps())); // the schedule depends on these
+        runKey.put("peak_lr", Double.toString(plan.peakLr()));
         runKey.put("min_lr", Double.toString(minLr));
-        runKey.put("warmup_steps", Long.toString(warmup));
+        runKey.put("warmup_steps", Long.toString(plan.warmup()));
         runKey.put("weight_decay", Double.toString(weightDecay));
         return runKey;
     }

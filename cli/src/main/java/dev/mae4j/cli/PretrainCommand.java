@@ -91,7 +91,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--decoder-num-heads", description = "Decoder attention heads.")
     int decoderNumHeads = MaeConfig.fashionMnistSmall().decoderNumHeads();
 
-    @Option(names = "--steps", description = "Optimiser updates (default 2400: about 4 minutes on 2 cores).")
+    @Option(names = "--steps", description = "Optimiser updates (default 2400: about 3.5 minutes on 2 cores).")
     Long stepsOption;
 
     @Option(names = "--epochs", description = "Passes over the data, instead of --steps.")

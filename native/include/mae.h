@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 19
+#define MAE_ABI_VERSION 20
 
 #define MAE_MAX_DIMS 8
 
@@ -43,7 +43,8 @@ extern "C" {
    what it keeps in float32 in float32); the tensors handed back are F32. */
 #define MAE_DTYPE_BF16 4
 
-/* Device types. */
+/* Device types. On CUDA, float32 stays IEEE float32: the first CUDA device used turns cuDNN's TF32 off for the
+   process (LibTorch's matrix products do not use TF32 by default); MAE_DTYPE_BF16 is the faster precision. */
 #define MAE_DEVICE_CPU 0
 #define MAE_DEVICE_CUDA 1
 
@@ -364,6 +365,9 @@ int32_t mae_training_set_process_group(mae_training* t, mae_process_group* group
    divided by the shard count, at least 1), set for that thread alone (OpenMP's and MKL's thread-local counts)
    and restored when the shard ends; at most one step thread per core is the useful range. */
 int32_t mae_training_set_step_threads(mae_training* t, int32_t threads);
+/* The shards the last step (or micro-batch) actually cut its batch into: 1 when it was not split (one step thread,
+   one image, or CUDA), 0 before any step. */
+int32_t mae_training_last_step_shards(const mae_training* t, int32_t* out);
 
 #ifdef __cplusplus
 }

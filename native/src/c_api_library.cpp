@@ -1,6 +1,8 @@
 // The C ABI, library section: versions, threads, devices, the last error, the presets, and the tensors handed out.
 #include <torch/version.h>
 
+#include <mutex>
+
 #include "c_api_internal.h"
 #include "presets.h"
 #include "tensors.h"
@@ -26,6 +28,10 @@ torch::Device device_of(const mae_device* d) {
     const auto count = static_cast<int32_t>(torch::cuda::device_count());
     mae::require(d->index >= 0 && d->index < count,
                  "device.index must be in [0, " + std::to_string(count) + "), got " + std::to_string(d->index));
+    // float32 is IEEE float32 on CUDA too: cuDNN's convolutions (the patch embedding) would use TF32 by default;
+    // LibTorch's matrix products already do not. bfloat16 autocast is how to trade precision for speed.
+    static std::once_flag ieee_float32;
+    std::call_once(ieee_float32, [] { at::globalContext().setAllowTF32CuDNN(false); });
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(d->index));
 }
 

@@ -129,6 +129,14 @@ int32_t mae_training_skipped_count(const mae_training* t, int64_t* out) {
     });
 }
 
+int32_t mae_training_last_step_shards(const mae_training* t, int32_t* out) {
+    return guarded([&] {
+        require_ptr(t, "training");
+        require_ptr(out, "out");
+        *out = t->impl->last_step_shards();
+    });
+}
+
 int32_t mae_training_set_step_count(mae_training* t, int64_t step) {
     return guarded([&] {
         require_ptr(t, "training");

@@ -66,7 +66,7 @@ double FineTuner::update_from(const torch::Tensor& imgs, const RowsLoss& loss_of
 double FineTuner::forward_backward(const torch::Tensor& imgs, const RowsLoss& loss_of) {
     auto& m = *model_;
     const int64_t n = imgs.size(0);
-    if (!threads_ || n < 2) {
+    if (shard_batch(n) == 1) {
         auto loss = loss_of(m.forward(imgs, /*train=*/true), 0, n);
         if (sync_) sync_->arm();
         loss.backward();

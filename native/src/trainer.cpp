@@ -52,6 +52,7 @@ double Trainer::step(const torch::Tensor& images, Masker& masker) {
 
 double Trainer::step_with_one_read(const torch::Tensor& images, Masker& masker) {
     auto imgs = prepare_images(*model_, images, &staging_);
+    shard_batch(imgs.size(0));  // no step threads here: 1
     clear_gradients(*model_);
     const auto loss = forward_backward(*model_, imgs, masker).loss.detach();
     const auto found_inf = non_finite_flag(loss, model_->params());
@@ -78,7 +79,7 @@ double Trainer::micro_batch(const torch::Tensor& images, Masker& masker, double 
         window_finite_ = true;
     }
     const bool sync = sync_ && last;
-    const bool split = threads_ && imgs.size(0) > 1;
+    const bool split = shard_batch(imgs.size(0)) > 1;
     if (sync && !split) sync_->arm();  // split shards hand their gradients over at the end: all-reduce after
     double loss = split ? forward_backward_in_shards(*model_, imgs, masker, loss_scale, *threads_)
                         : forward_backward(*model_, imgs, masker, loss_scale).loss.item<double>();

@@ -40,6 +40,8 @@ public:
     virtual int64_t skipped_updates() const = 0;
     // Splits each batch over this many threads (1: no split; ignored on CUDA); see step_threads.h.
     virtual void set_step_threads(int threads) = 0;
+    // The shards the last forward and backward pass cut its batch into: 1 when it was not split, 0 before any.
+    virtual int last_step_shards() const = 0;
     // Data parallelism: rank 0's parameters are copied to every rank now, and each update uses the gradients
     // averaged over the group's ranks; losses returned are averaged over the ranks too.
     virtual void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) = 0;
@@ -62,6 +64,7 @@ public:
     void set_step_count(int64_t step) override;
     int64_t skipped_updates() const override { return skipped_; }
     void set_step_threads(int threads) override;
+    int last_step_shards() const override { return last_shards_; }
     void set_process_group(std::shared_ptr<ProcessGroup> group, int64_t bucket_bytes) override;
     const std::vector<std::string>& state_names() const override { return optimizer_.state_names(); }
     const std::string& state_name(int64_t index) const override;
@@ -80,6 +83,12 @@ protected:
     void update(bool finite);
     // Counts an update that AdamW::step_unless queued as applied or skipped, and clears the gradients.
     void settle(bool skipped);
+    // The shards a batch of n images is cut into (1 without step threads, or for one image); records it for
+    // last_step_shards().
+    int shard_batch(int64_t n) {
+        last_shards_ = threads_ && n > 1 ? static_cast<int>(shard_sizes(n, threads_->size()).size()) : 1;
+        return last_shards_;
+    }
     // Whether the device decides on skipping (undistributed, every parameter in the fused kernel).
     bool skips_on_device() const { return !sync_ && optimizer_.fused_everywhere(); }
 
@@ -88,6 +97,7 @@ protected:
     std::unique_ptr<GradientSync> sync_;    // set when data-parallel
     std::unique_ptr<StepThreads> threads_;  // set when CPU batches are split over threads
     int64_t skipped_ = 0;
+    int last_shards_ = 0;  // of the last forward and backward pass
 };
 
 }  // namespace mae

@@ -96,6 +96,15 @@ abstract class Training extends NativeResource {
         return stepThreads;
     }
 
+    /**
+     * The shards the last step (or micro-batch) actually cut its batch into, as libmae reports it: {@link
+     * #stepThreads()} at most, fewer for a smaller batch, 1 when it was not split (one step thread, one image, CUDA);
+     * 0 before any step.
+     */
+    public int lastStepShards() {
+        return Downcall.readInt(out -> Mae.mae_training_last_step_shards(training, out), this);
+    }
+
     /** The group this trains with, or null when it trains alone. */
     public ProcessGroup processGroup() {
         return group;

@@ -28,7 +28,7 @@ class AdamWTest {
     void severalStepsEqualPlainJavaAdamW(DType precision, double tolerance) {
         double[] pixels = TestData.gaussian(2 * 128, 31);
         double[] noise = TestData.uniform(2 * 16, 32);
-        try (Model model = Model.create(CONFIG.toBuilder().precision(precision).build(), Device.cpu(), 3);
+        try (Model model = Model.create(CONFIG.toBuilder().precision(precision).build(), TestData.device(), 3);
                 Trainer trainer = Trainer.builder(model)
                         .learningRate(LR)
                         .betas(B1, B2)
@@ -90,8 +90,8 @@ class AdamWTest {
     void weightDecayReachesExactlyTheReferenceGroups() {
         // Same weights, gradients and Adam moments: the two runs differ only by the decoupled decay −lr·wd·p.
         double[] pixels = TestData.gaussian(2 * 128, 33);
-        try (Model plain = Model.create(CONFIG, Device.cpu(), 4);
-                Model decayed = Model.create(CONFIG, Device.cpu(), 4);
+        try (Model plain = Model.create(CONFIG, TestData.device(), 4);
+                Model decayed = Model.create(CONFIG, TestData.device(), 4);
                 Trainer t0 =
                         Trainer.builder(plain).learningRate(LR).weightDecay(0).build();
                 Trainer t1 = Trainer.builder(decayed)
@@ -135,7 +135,7 @@ class AdamWTest {
      */
     @Test
     void theBuildersDefaultBetasAreTheRecipes() {
-        try (Model model = Model.create(CONFIG, Device.cpu(), 3);
+        try (Model model = Model.create(CONFIG, TestData.device(), 3);
                 Trainer trainer = Trainer.builder(model).build();
                 Masker masker = Masker.random(0.75, 5)) {
             assertBetas(0.9, 0.95, "blocks.0.mlp.fc1.weight", trainer::optimizerState, s -> {
@@ -144,7 +144,7 @@ class AdamWTest {
                 }
             });
         }
-        try (Classifier c = Classifier.create(CONFIG, 3, 0.0, Device.cpu(), 3);
+        try (Classifier c = Classifier.create(CONFIG, 3, 0.0, TestData.device(), 3);
                 FineTuner tuner = FineTuner.builder(c).build();
                 Tensor labels = Tensor.fromLongs(new long[] {0, 2}, 2)) {
             assertBetas(0.9, 0.999, "head.weight", tuner::optimizerState, s -> {

@@ -22,7 +22,7 @@ class CheckpointTest {
     Path dir;
 
     private static Model trained(MaeConfig c) {
-        Model model = Model.create(c, Device.cpu(), 8);
+        Model model = Model.create(c, TestData.device(), 8);
         try (Trainer t = Trainer.builder(model).learningRate(1e-2).build();
                 Tensor images = Tensor.fromFloats(TestData.toFloats(TestData.gaussian(2 * 128, 3)), 2, 2, 8, 8);
                 Masker m = Masker.random(0.75, 1)) {
@@ -38,8 +38,8 @@ class CheckpointTest {
         Path file = dir.resolve("ckpt.safetensors");
         try (Model model = trained(c)) {
             model.save(file);
-            try (Model byConfig = Model.load(file, c, Device.cpu());
-                    Model byMetadata = Model.load(file, Device.cpu())) {
+            try (Model byConfig = Model.load(file, c, TestData.device());
+                    Model byMetadata = Model.load(file, TestData.device())) {
                 assertEquals(c, byMetadata.config());
                 for (ParameterInfo p : model.parameters()) {
                     try (Tensor a = model.parameter(p.name());
@@ -66,7 +66,7 @@ class CheckpointTest {
     @Test
     void fileUsesReferenceKeysShapesAndF32() throws IOException {
         Path file = dir.resolve("ckpt.safetensors");
-        try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 0)) {
+        try (Model model = Model.create(MaeConfig.tiny(), TestData.device(), 0)) {
             model.save(file);
         }
         byte[] bytes = Files.readAllBytes(file);
@@ -94,11 +94,11 @@ class CheckpointTest {
     @Test
     void savingReplacesAnEarlierCheckpoint() throws IOException {
         Path file = dir.resolve("ckpt.safetensors");
-        try (Model a = Model.create(MaeConfig.tiny(), Device.cpu(), 1);
-                Model b = Model.create(MaeConfig.tiny(), Device.cpu(), 2)) {
+        try (Model a = Model.create(MaeConfig.tiny(), TestData.device(), 1);
+                Model b = Model.create(MaeConfig.tiny(), TestData.device(), 2)) {
             a.save(file);
             b.save(file);
-            try (Model loaded = Model.load(file, Device.cpu());
+            try (Model loaded = Model.load(file, TestData.device());
                     Tensor x = loaded.parameter("cls_token");
                     Tensor y = b.parameter("cls_token")) {
                 assertEquals(-1, x.segment().mismatch(y.segment()));
@@ -109,7 +109,7 @@ class CheckpointTest {
     @Test
     void aWriteThatFailsMidwayKeepsThePreviousFileAndLeavesNoTemporary() throws IOException {
         Path file = dir.resolve("ckpt.safetensors");
-        try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 1)) {
+        try (Model model = Model.create(MaeConfig.tiny(), TestData.device(), 1)) {
             model.save(file);
         }
         byte[] before = Files.readAllBytes(file);
@@ -143,7 +143,7 @@ class CheckpointTest {
 
     private void assertRejected(Path file, String messagePart) {
         CheckpointException e =
-                assertThrows(CheckpointException.class, () -> Model.load(file, MaeConfig.tiny(), Device.cpu()));
+                assertThrows(CheckpointException.class, () -> Model.load(file, MaeConfig.tiny(), TestData.device()));
         assertTrue(
                 e.getMessage().contains(messagePart), "message '" + e.getMessage() + "' lacks '" + messagePart + "'");
     }
@@ -192,31 +192,33 @@ class CheckpointTest {
     @Test
     void wrongShapesAndTypesAreRejected() throws IOException {
         Path good = dir.resolve("good.safetensors");
-        try (Model model = Model.create(MaeConfig.tiny(), Device.cpu(), 0)) {
+        try (Model model = Model.create(MaeConfig.tiny(), TestData.device(), 0)) {
             model.save(good);
         }
         // the same file read as a model of another width: every key is present, shapes differ
         MaeConfig wider = MaeConfig.tiny().toBuilder().embedDim(12).numHeads(3).build();
-        CheckpointException e = assertThrows(CheckpointException.class, () -> Model.load(good, wider, Device.cpu()));
+        CheckpointException e =
+                assertThrows(CheckpointException.class, () -> Model.load(good, wider, TestData.device()));
         assertTrue(e.getMessage().contains("has shape"), e.getMessage());
         // a model of another depth: keys differ
         MaeConfig deeper = MaeConfig.tiny().toBuilder().depth(3).build();
-        e = assertThrows(CheckpointException.class, () -> Model.load(good, deeper, Device.cpu()));
+        e = assertThrows(CheckpointException.class, () -> Model.load(good, deeper, TestData.device()));
         assertTrue(e.getMessage().contains("missing [blocks.2."), e.getMessage());
-        assertThrows(java.nio.file.NoSuchFileException.class, () -> Model.load(dir.resolve("absent"), Device.cpu()));
+        assertThrows(
+                java.nio.file.NoSuchFileException.class, () -> Model.load(dir.resolve("absent"), TestData.device()));
     }
 
     @Test
     void metadataWithoutConfigNeedsAnExplicitOne() throws IOException {
         Path file = write("bare", withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4));
-        CheckpointException e = assertThrows(CheckpointException.class, () -> Model.load(file, Device.cpu()));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Model.load(file, TestData.device()));
         assertTrue(e.getMessage().contains("pass a MaeConfig"), e.getMessage());
     }
 
     @Test
     void nanWeightsAreRefusedWithTheTensorNamed(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
         Path file = dir.resolve("nan.safetensors");
-        try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 1)) {
+        try (Model m = Model.create(MaeConfig.tiny(), TestData.device(), 1)) {
             float[] v = new float[8];
             v[3] = Float.NaN;
             try (Tensor t = Tensor.fromFloats(v, 8)) {
@@ -224,7 +226,7 @@ class CheckpointTest {
             }
             m.save(file);
         }
-        CheckpointException e = assertThrows(CheckpointException.class, () -> Model.load(file, Device.cpu()));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Model.load(file, TestData.device()));
         assertTrue(e.getMessage().contains("'norm.bias' holds a NaN or infinite value (element 3)"), e.getMessage());
     }
 }

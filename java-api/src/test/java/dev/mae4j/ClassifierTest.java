@@ -21,7 +21,7 @@ class ClassifierTest {
 
     /** A classifier whose head is not ~0 (as initialised), so the logits test something. */
     static Classifier classifier(MaeConfig config, long seed) {
-        Classifier c = Classifier.create(config, CLASSES, 0.0, Device.cpu(), seed);
+        Classifier c = Classifier.create(config, CLASSES, 0.0, TestData.device(), seed);
         double[] head = TestData.gaussian(CLASSES * config.embedDim(), seed + 1);
         try (Tensor t = Tensor.fromDoubles(head, CLASSES, config.embedDim())) {
             c.setParameter("head.weight", t);
@@ -69,7 +69,7 @@ class ClassifierTest {
     @Test
     void encoderWeightsAreCopiedAndTheHeadStartsAsMainFinetune() {
         MaeConfig big = MaeConfig.tiny().toBuilder().embedDim(64).numHeads(4).build();
-        try (Model encoder = Model.create(big, Device.cpu(), 3);
+        try (Model encoder = Model.create(big, TestData.device(), 3);
                 Classifier c = Classifier.fromEncoder(encoder, 10, 0.1, 4)) {
             for (ParameterInfo p : c.parameters()) {
                 if (p.name().startsWith("head.") || p.name().startsWith("fc_norm.")) continue;
@@ -142,7 +142,7 @@ class ClassifierTest {
     @Test
     void stochasticDepthIsOnlyOnInTraining() {
         double[] pixels = TestData.gaussian(8 * 128, 35);
-        try (Classifier c = Classifier.create(F64, CLASSES, 0.5, Device.cpu(), 1);
+        try (Classifier c = Classifier.create(F64, CLASSES, 0.5, TestData.device(), 1);
                 Tensor images = Tensor.fromDoubles(pixels, 8, 2, 8, 8);
                 Tensor y = Tensor.fromLongs(new long[] {0, 1, 2, 3, 0, 1, 2, 3}, 8)) {
             assertEquals(c.loss(images, y, 0.1), c.loss(images, y, 0.1), "evaluation is deterministic");
@@ -160,7 +160,7 @@ class ClassifierTest {
         try (Classifier c = classifier(F64, 10);
                 Tensor images = Tensor.fromDoubles(pixels, N, 2, 8, 8)) {
             c.save(file);
-            try (Classifier back = Classifier.load(file, Device.cpu());
+            try (Classifier back = Classifier.load(file, TestData.device());
                     Tensor a = c.logits(images);
                     Tensor b = back.logits(images)) {
                 assertEquals(CLASSES, back.numClasses());
@@ -169,10 +169,10 @@ class ClassifierTest {
             }
         }
         Path mae = dir.resolve("mae.safetensors");
-        try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 1)) {
+        try (Model m = Model.create(MaeConfig.tiny(), TestData.device(), 1)) {
             m.save(mae);
         }
-        CheckpointException e = assertThrows(CheckpointException.class, () -> Classifier.load(mae, Device.cpu()));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Classifier.load(mae, TestData.device()));
         assertTrue(e.getMessage().contains("num_classes"), e.getMessage());
     }
 
@@ -189,8 +189,8 @@ class ClassifierTest {
             assertMessage(() -> c.loss(images, floats, 0.1), "labels must be I64");
             assertMessage(() -> c.loss(images, valid, 1.5), "label_smoothing");
         }
-        assertThrows(IllegalArgumentException.class, () -> Classifier.create(F64, 0, 0.1, Device.cpu(), 1));
-        assertThrows(IllegalArgumentException.class, () -> Classifier.create(F64, 3, 1.0, Device.cpu(), 1));
+        assertThrows(IllegalArgumentException.class, () -> Classifier.create(F64, 0, 0.1, TestData.device(), 1));
+        assertThrows(IllegalArgumentException.class, () -> Classifier.create(F64, 3, 1.0, TestData.device(), 1));
     }
 
     private static void assertMessage(org.junit.jupiter.api.function.Executable call, String fragment) {
@@ -200,7 +200,7 @@ class ClassifierTest {
 
     @Test
     void aRestoredDropPathStateRepeatsTheDrawsAndAForeignOneIsRefused() {
-        try (Classifier c = Classifier.create(F64, CLASSES, 0.5, Device.cpu(), 3);
+        try (Classifier c = Classifier.create(F64, CLASSES, 0.5, TestData.device(), 3);
                 Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 47), N, 2, 8, 8);
                 Tensor y = Tensor.fromLongs(new long[] {0, 1, 2}, N)) {
             byte[] state = c.dropPathState();

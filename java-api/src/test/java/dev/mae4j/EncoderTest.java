@@ -25,7 +25,7 @@ class EncoderTest {
 
     @Test
     void clsAndMeanComeFromTheTokens() {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+        try (Model m = Model.create(CONFIG, TestData.device(), 1);
                 Encoder e = Encoder.of(m);
                 Tensor x = images(3, 61);
                 Tensor tokens = e.embed(x, Encoder.Output.TOKENS);
@@ -48,7 +48,7 @@ class EncoderTest {
 
     @Test
     void anEncoderOfACallersModelRefusesCallsAfterCloseAndLeavesTheModelOpen() {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+        try (Model m = Model.create(CONFIG, TestData.device(), 1);
                 Tensor x = images(1, 63)) {
             Encoder e = Encoder.of(m);
             e.close();
@@ -66,10 +66,10 @@ class EncoderTest {
     @Test
     void aFineTunedClassifierServesItsPooledFeatures(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("vit.safetensors");
-        try (Classifier c = Classifier.create(CONFIG, 5, 0.1, Device.cpu(), 2);
+        try (Classifier c = Classifier.create(CONFIG, 5, 0.1, TestData.device(), 2);
                 Tensor x = images(2, 62)) {
             c.save(file);
-            try (Encoder e = Encoder.load(file, CONFIG, Device.cpu());
+            try (Encoder e = Encoder.load(file, CONFIG, TestData.device());
                     Tensor f = e.embed(x, Encoder.Output.MEAN);
                     Tensor direct = c.features(x)) {
                 assertArrayEquals(direct.toFloatArray(), f.toFloatArray());
@@ -81,10 +81,10 @@ class EncoderTest {
     @Test
     void batchesAboveTheLimitAreRefused(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("mae.safetensors");
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1)) {
+        try (Model m = Model.create(CONFIG, TestData.device(), 1)) {
             m.save(file);
         }
-        try (Encoder e = Encoder.load(file, CONFIG, Device.cpu(), 4);
+        try (Encoder e = Encoder.load(file, CONFIG, TestData.device(), 4);
                 Tensor x = images(5, 63)) {
             IllegalArgumentException ex =
                     assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
@@ -95,7 +95,7 @@ class EncoderTest {
     @Test
     void eightThreadsGetExactlyTheSerialResults() throws Exception {
         int threads = 8, calls = 50;
-        try (Model m = Model.create(CONFIG, Device.cpu(), 3);
+        try (Model m = Model.create(CONFIG, TestData.device(), 3);
                 Encoder e = Encoder.of(m)) {
             List<float[]> serial = new ArrayList<>();
             List<Tensor> inputs = new ArrayList<>();
@@ -136,10 +136,10 @@ class EncoderTest {
     @Test
     void closingWhileThreadsEmbedNeverCrashes(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("mae.safetensors");
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1)) {
+        try (Model m = Model.create(CONFIG, TestData.device(), 1)) {
             m.save(file);
         }
-        Encoder e = Encoder.load(file, CONFIG, Device.cpu());
+        Encoder e = Encoder.load(file, CONFIG, TestData.device());
         ExecutorService pool = Executors.newFixedThreadPool(4);
         java.util.concurrent.CountDownLatch everyThreadEmbedded = new java.util.concurrent.CountDownLatch(4);
         java.util.concurrent.atomic.AtomicLong closedAt = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
@@ -162,10 +162,17 @@ class EncoderTest {
                 }));
             // every thread has embedded, and a call is inside the library when close() starts
             assertTrue(everyThreadEmbedded.await(2, java.util.concurrent.TimeUnit.MINUTES));
-            while (NativeCalls.inFlight() == 0) Thread.onSpinWait();
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(2);
+            while (NativeCalls.inFlight() == 0) {
+                if (System.nanoTime() > deadline)
+                    org.junit.jupiter.api.Assertions.fail("no embed call entered the library within 2 minutes");
+                Thread.onSpinWait();
+            }
             closedAt.set(System.nanoTime());
             e.close();
-            for (Future<Integer> f : results) assertTrue(f.get() >= 1, "every thread embedded before the close");
+            for (Future<Integer> f : results)
+                assertTrue(
+                        f.get(2, java.util.concurrent.TimeUnit.MINUTES) >= 1, "every thread embedded before the close");
             assertTrue(e.isClosed());
             assertTrue(finishedAfterClose.get() >= 1, "the call in flight at close() finished with its result");
         } finally {

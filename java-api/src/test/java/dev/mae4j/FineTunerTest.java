@@ -152,7 +152,7 @@ class FineTunerTest {
         LrSchedule schedule = LrSchedule.warmupCosine(1e-2, 1e-4, 1, 4);
         double[] uninterrupted = new double[2], resumed = new double[2];
         Map<String, double[]> finalWeights = new HashMap<>();
-        try (Classifier c = Classifier.create(F64, 4, 0.5, Device.cpu(), 5);
+        try (Classifier c = Classifier.create(F64, 4, 0.5, TestData.device(), 5);
                 Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 46), N, 2, 8, 8);
                 Tensor y = Tensor.fromLongs(labels, N);
                 FineTuner t = FineTuner.builder(c).schedule(schedule).build()) {
@@ -166,7 +166,7 @@ class FineTunerTest {
                 }
             }
         }
-        try (Classifier c = Classifier.create(F64, 4, 0.5, Device.cpu(), 99); // other weights, other draws
+        try (Classifier c = Classifier.create(F64, 4, 0.5, TestData.device(), 99); // other weights, other draws
                 Tensor images = Tensor.fromDoubles(TestData.gaussian(N * 128, 46), N, 2, 8, 8);
                 Tensor y = Tensor.fromLongs(labels, N);
                 FineTuner t = FineTuner.builder(c).schedule(schedule).build()) {
@@ -180,15 +180,15 @@ class FineTunerTest {
                 }
             }
         }
-        try (Classifier other = Classifier.create(F64, 3, 0.5, Device.cpu(), 5);
+        try (Classifier other = Classifier.create(F64, 3, 0.5, TestData.device(), 5);
                 FineTuner t = FineTuner.builder(other).build()) {
             CheckpointException e = assertThrows(CheckpointException.class, () -> t.loadCheckpoint(file));
             assertTrue(e.getMessage().contains("head"), e.getMessage()); // 3 classes, the file has 4
         }
-        try (Model m = Model.create(F64, Device.cpu(), 1);
+        try (Model m = Model.create(F64, TestData.device(), 1);
                 Trainer trainer = Trainer.builder(m).build();
                 Masker masker = Masker.random(0.75, 1);
-                Classifier c = Classifier.create(F64, 4, 0.5, Device.cpu(), 5);
+                Classifier c = Classifier.create(F64, 4, 0.5, TestData.device(), 5);
                 FineTuner t = FineTuner.builder(c).build()) {
             Path pretraining = dir.resolve("pretraining.safetensors");
             trainer.saveCheckpoint(pretraining, masker, Map.of());
@@ -209,7 +209,7 @@ class FineTunerTest {
             for (int k = 0; k < 128; k++) pixels[i * 128 + k] = 0.3 * pixels[i * 128 + k] + (labels[i] - 1.5);
         }
         MaeConfig config = MaeConfig.tiny();
-        try (Classifier c = Classifier.create(config, 4, 0.0, Device.cpu(), 3);
+        try (Classifier c = Classifier.create(config, 4, 0.0, TestData.device(), 3);
                 Tensor images = TestData.images(pixels, DType.F32, config, n);
                 Tensor y = Tensor.fromLongs(labels, n);
                 FineTuner t =
@@ -227,7 +227,7 @@ class FineTunerTest {
 
     @Test
     void badSettingsAreRefused() {
-        try (Classifier c = Classifier.create(F64, 3, 0.0, Device.cpu(), 1)) {
+        try (Classifier c = Classifier.create(F64, 3, 0.0, TestData.device(), 1)) {
             TestData.assertRefused(
                     IllegalArgumentException.class,
                     "layerDecay must be in (0, 1], got 0.0",

@@ -22,7 +22,7 @@ class ForwardReferenceTest {
         // F64 agrees to rounding; F32 to the 1e-5 relative the issue asks.
         double tol = precision == DType.F64 ? 1e-10 : 1e-5;
 
-        try (Model model = Model.create(config, Device.cpu(), 7);
+        try (Model model = Model.create(config, TestData.device(), 7);
                 Tensor images = TestData.images(pixels, precision, config, n);
                 Tensor noiseT = Tensor.fromDoubles(noise, n, L);
                 Masker masker = Masker.fromNoise(noiseT, ratio);

@@ -19,7 +19,7 @@ class GradientTest {
         double[] noise = TestData.uniform(N * CONFIG.numPatches(), 22);
         Random pick = new Random(23);
         double h = 1e-5;
-        try (Model model = Model.create(CONFIG, Device.cpu(), 5);
+        try (Model model = Model.create(CONFIG, TestData.device(), 5);
                 Tensor images = Tensor.fromDoubles(pixels, N, 2, 8, 8);
                 Tensor noiseT = Tensor.fromDoubles(noise, N, CONFIG.numPatches());
                 Masker masker = Masker.fromNoise(noiseT, 0.75)) {
@@ -58,7 +58,7 @@ class GradientTest {
 
     @Test
     void fixedTablesHaveNoGradientAndNoneExistsBeforeBackward() {
-        try (Model model = Model.create(CONFIG, Device.cpu(), 5)) {
+        try (Model model = Model.create(CONFIG, TestData.device(), 5)) {
             assertThrows(IllegalStateException.class, () -> model.gradient("norm.weight"));
             assertThrows(IllegalArgumentException.class, () -> model.gradient("pos_embed"));
         }

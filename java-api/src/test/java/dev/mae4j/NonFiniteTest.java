@@ -43,7 +43,7 @@ class NonFiniteTest {
     @ParameterizedTest(name = "step threads {0}")
     @ValueSource(ints = {1, 2})
     void aNonFiniteStepLeavesTheWeightsAndIsCounted(int stepThreads) {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+        try (Model m = Model.create(CONFIG, TestData.device(), 1);
                 Trainer t = Trainer.builder(m)
                         .learningRate(1e-2)
                         .stepThreads(stepThreads)
@@ -54,6 +54,8 @@ class NonFiniteTest {
             t.step(good, masker);
             Map<String, float[]> before = weights(m), stateBefore = state(t);
             assertTrue(Double.isNaN(t.step(bad, masker)), "the step reports its NaN loss");
+            int shards = TestData.device().type() == Device.Type.CPU ? stepThreads : 1; // CUDA steps are not split
+            assertEquals(shards, t.lastStepShards(), "the poisoned batch of 2 ran in this many shards");
             Map<String, float[]> after = weights(m), stateAfter = state(t);
             for (String name : before.keySet())
                 assertArrayEquals(before.get(name), after.get(name), name + " untouched");
@@ -81,7 +83,7 @@ class NonFiniteTest {
     @ValueSource(ints = {1, 2})
     void aSkippedUpdateLeavesNoTraceInLaterOnes(int stepThreads) {
         Map<String, float[]> withSkip, without;
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+        try (Model m = Model.create(CONFIG, TestData.device(), 1);
                 Trainer t = Trainer.builder(m)
                         .learningRate(1e-2)
                         .stepThreads(stepThreads)
@@ -95,7 +97,7 @@ class NonFiniteTest {
             t.step(good, masker);
             withSkip = weights(m);
         }
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+        try (Model m = Model.create(CONFIG, TestData.device(), 1);
                 Trainer t = Trainer.builder(m)
                         .learningRate(1e-2)
                         .stepThreads(stepThreads)
@@ -126,7 +128,7 @@ class NonFiniteTest {
         // C ABI (the Java API scales only by 1/accumulation steps), so the gradient scan alone must catch it.
         MaeConfig c = CONFIG.toBuilder().precision(precision).build();
         double scale = precision == DType.F32 ? 3e38 : 1.7e308;
-        try (Model m = Model.create(c, Device.cpu(), 1);
+        try (Model m = Model.create(c, TestData.device(), 1);
                 Trainer t = Trainer.builder(m)
                         .learningRate(1e-2)
                         .stepThreads(stepThreads)
@@ -163,7 +165,7 @@ class NonFiniteTest {
 
     @Test
     void tooManyInARowStopTraining() {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+        try (Model m = Model.create(CONFIG, TestData.device(), 1);
                 Trainer t = Trainer.builder(m)
                         .learningRate(1e-2)
                         .maxConsecutiveNonFinite(3)
@@ -184,7 +186,7 @@ class NonFiniteTest {
 
     @Test
     void accumulatedWindowsWithANonFiniteMicroBatchAreSkippedWhole() {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
+        try (Model m = Model.create(CONFIG, TestData.device(), 1);
                 Trainer t = Trainer.builder(m)
                         .learningRate(1e-2)
                         .accumulationSteps(2)
@@ -203,7 +205,7 @@ class NonFiniteTest {
 
     @Test
     void fineTuningSkipsNonFiniteStepsToo() {
-        try (Classifier c = Classifier.create(CONFIG, 3, 0.0, Device.cpu(), 1);
+        try (Classifier c = Classifier.create(CONFIG, 3, 0.0, TestData.device(), 1);
                 FineTuner t = FineTuner.builder(c).maxConsecutiveNonFinite(2).build();
                 Tensor bad = images(true);
                 Tensor y = Tensor.fromLongs(new long[] {0, 1}, 2)) {

@@ -30,6 +30,7 @@ class StepThreadsTest {
                         .accumulationSteps(accumulation)
                         .stepThreads(stepThreads)
                         .build()) {
+            assertEquals(0, t.lastStepShards(), "no step yet");
             for (int s = 0; s < STEPS; s++) {
                 double[] pixels = TestData.gaussian(n * IMG, 100 + s), noise = TestData.uniform(n * L, 200 + s);
                 for (int k = 0; k < accumulation; k++)
@@ -43,6 +44,8 @@ class StepThreadsTest {
                                     Arrays.copyOfRange(noise, k * micro * L, (k + 1) * micro * L), micro, L);
                             Masker m = Masker.fromNoise(z, 0.75)) {
                         losses[s * accumulation + k] = t.step(images, m);
+                        // what the library did, not what was asked: one shard per thread, at most one per image
+                        assertEquals(Math.min(stepThreads, micro), t.lastStepShards(), "shards of the last step");
                     }
             }
             return new Object[] {DistributedTest.parameters(model), losses};
@@ -87,6 +90,7 @@ class StepThreadsTest {
                         Tensor y = Tensor.fromLongs(labels, n)) {
                     losses[s] = t.step(images, y);
                 }
+                assertEquals(Math.min(stepThreads, n), t.lastStepShards(), "shards of the last fine-tuning step");
             }
             return new Object[] {DistributedTest.parameters(c), losses};
         }

@@ -72,6 +72,31 @@ public final class TestData {
      * naming what is missing, so that CI cannot pass by skipping; with -Dmae.allowSkips=true (a partial build) the
      * test is reported as skipped, with the reason.
      */
+    /**
+     * The device the reference tests run on: -Dmae.device (the build's mae.device, "cpu"; dist/run.sh on the GPU
+     * machine sets "cuda"). A CUDA device that libmae's LibTorch does not see fails the test, never skips it.
+     */
+    public static Device device() {
+        Device d = Device.parse(System.getProperty("mae.device", "cpu"));
+        if (d.type() == Device.Type.CUDA && Device.cudaDeviceCount() <= d.index())
+            org.junit.jupiter.api.Assertions.fail("mae.device=" + System.getProperty("mae.device")
+                    + " but libmae's LibTorch sees " + Device.cudaDeviceCount() + " CUDA devices");
+        return d;
+    }
+
+    /**
+     * For tests that need a CUDA device: passes when there is one; fails when -Dmae.device names CUDA (the run was
+     * meant for a GPU and must not pass by skipping), else skips with the reason.
+     */
+    public static void assumeCuda() {
+        if (Device.cudaDeviceCount() > 0) return;
+        String wanted = System.getProperty("mae.device", "cpu");
+        if (wanted.startsWith("cuda"))
+            org.junit.jupiter.api.Assertions.fail(
+                    "mae.device=" + wanted + " but libmae's LibTorch sees no CUDA device (a CPU build, or no driver)");
+        org.junit.jupiter.api.Assumptions.assumeTrue(false, "no CUDA device: libmae's LibTorch sees none");
+    }
+
     public static void assumeBuilt(boolean built, String missing) {
         if (built) return;
         if (Boolean.getBoolean("mae.allowSkips")) org.junit.jupiter.api.Assumptions.assumeTrue(false, missing);

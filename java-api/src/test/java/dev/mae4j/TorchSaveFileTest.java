@@ -67,7 +67,7 @@ class TorchSaveFileTest {
 
     @Test
     void aTrainingCheckpointLoadsIntoTheModel() throws Exception {
-        try (Model m = Model.load(fixture("mae_tiny_checkpoint.pth"), MaeConfig.tiny(), Device.cpu())) {
+        try (Model m = Model.load(fixture("mae_tiny_checkpoint.pth"), MaeConfig.tiny(), TestData.device())) {
             assertFormulaValues(m);
         }
     }
@@ -76,8 +76,8 @@ class TorchSaveFileTest {
     void huggingFaceNamesGiveTheSameModelAndOutputs() throws Exception {
         double[] pixels = TestData.gaussian(2 * 128, 51);
         double[] noise = TestData.uniform(2 * 16, 52);
-        try (Model ref = Model.load(fixture("mae_tiny_checkpoint.pth"), MaeConfig.tiny(), Device.cpu());
-                Model hf = Model.load(fixture("hf_tiny"), Device.cpu()); // config.json in the folder
+        try (Model ref = Model.load(fixture("mae_tiny_checkpoint.pth"), MaeConfig.tiny(), TestData.device());
+                Model hf = Model.load(fixture("hf_tiny"), TestData.device()); // config.json in the folder
                 Tensor images = TestData.images(pixels, DType.F32, MaeConfig.tiny(), 2);
                 Tensor noiseT = Tensor.fromDoubles(noise, 2, 16);
                 Masker masker = Masker.fromNoise(noiseT, 0.75);
@@ -94,12 +94,12 @@ class TorchSaveFileTest {
     void ourHuggingFaceExportRoundTripsBitExactly(@TempDir Path dir) throws Exception {
         MaeConfig c = MaeConfig.tiny().toBuilder().layerNormEps(1e-12).build();
         double[] pixels = TestData.gaussian(2 * 128, 53);
-        try (Model m = Model.create(c, Device.cpu(), 4);
+        try (Model m = Model.create(c, TestData.device(), 4);
                 Tensor images = TestData.images(pixels, DType.F32, c, 2);
                 Masker masker = Masker.random(0.75, 9)) {
             m.saveHuggingFace(dir, 0.75);
             assertTrue(Files.readString(dir.resolve("config.json")).contains("\"layer_norm_eps\" : 1.0E-12"));
-            try (Model back = Model.load(dir, Device.cpu());
+            try (Model back = Model.load(dir, TestData.device());
                     Masker again = Masker.random(0.75, 9);
                     ForwardResult a = m.forward(images, masker);
                     ForwardResult b = back.forward(images, again)) {
@@ -137,7 +137,7 @@ class TorchSaveFileTest {
     @Test
     void aHostilePickleIsRefusedNotRun() {
         IOException e = assertThrows(
-                IOException.class, () -> Model.load(fixture("hostile.pth"), MaeConfig.tiny(), Device.cpu()));
+                IOException.class, () -> Model.load(fixture("hostile.pth"), MaeConfig.tiny(), TestData.device()));
         assertTrue(e.getMessage().contains("os.system") && e.getMessage().contains("never executed"), e.getMessage());
     }
 
@@ -156,10 +156,10 @@ class TorchSaveFileTest {
     @Test
     void fixedTablesAreRegeneratedForANewImageSize() throws Exception {
         MaeConfig bigger = MaeConfig.tiny().toBuilder().imgSize(12).build(); // grid 4 -> 6
-        try (Encoder e = Encoder.load(fixture("mae_tiny_encoder.pth"), bigger, Device.cpu());
+        try (Encoder e = Encoder.load(fixture("mae_tiny_encoder.pth"), bigger, TestData.device());
                 Tensor images = TestData.images(TestData.gaussian(144 * 2, 54), DType.F32, bigger, 1);
                 Tensor tokens = e.embed(images, Encoder.Output.TOKENS);
-                Model probe = Model.load(fixture("mae_tiny_checkpoint.pth"), bigger, Device.cpu());
+                Model probe = Model.load(fixture("mae_tiny_checkpoint.pth"), bigger, TestData.device());
                 Tensor pos = probe.parameter("pos_embed")) {
             assertArrayEquals(new long[] {1, 37, 8}, tokens.shape());
             TestData.assertClose(
@@ -170,7 +170,7 @@ class TorchSaveFileTest {
     @Test
     void viTMAEModelNamesWithoutTheVitPrefixLoadAsAnEncoder(@TempDir Path dir) throws Exception {
         // ViTMAEModel (no decoder, no "vit." prefix): rename our Hugging Face export's encoder keys.
-        try (Model m = Model.create(MaeConfig.tiny(), Device.cpu(), 8)) {
+        try (Model m = Model.create(MaeConfig.tiny(), TestData.device(), 8)) {
             m.saveHuggingFace(dir.resolve("hf"), 0.75);
             Map<String, Tensor> tensors = new java.util.LinkedHashMap<>();
             try (SafeTensors st = SafeTensors.open(dir.resolve("hf/model.safetensors"))) {
@@ -184,7 +184,7 @@ class TorchSaveFileTest {
             Path encoderOnly = dir.resolve("vitmae-model.safetensors");
             Weights.write(encoderOnly, tensors, Map.of("format", "pt"));
             tensors.values().forEach(Tensor::close);
-            try (Encoder e = Encoder.load(encoderOnly, MaeConfig.tiny(), Device.cpu());
+            try (Encoder e = Encoder.load(encoderOnly, MaeConfig.tiny(), TestData.device());
                     Tensor x = TestData.images(TestData.gaussian(128, 55), DType.F32, MaeConfig.tiny(), 1);
                     Tensor a = e.embed(x, Encoder.Output.TOKENS);
                     Tensor b = m.encode(x)) {

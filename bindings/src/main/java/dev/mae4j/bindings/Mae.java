@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)19L;
+    private static final int MAE_ABI_VERSION = (int)20L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 19
+     * #define MAE_ABI_VERSION 20
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -4980,6 +4980,65 @@ public class Mae {
                 traceDowncall("mae_training_set_step_threads", t, threads);
             }
             return (int)mh$.invokeExact(t, threads);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_training_last_step_shards {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_training_last_step_shards");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_training_last_step_shards(const mae_training *t, int32_t *out)
+     * }
+     */
+    public static FunctionDescriptor mae_training_last_step_shards$descriptor() {
+        return mae_training_last_step_shards.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_training_last_step_shards(const mae_training *t, int32_t *out)
+     * }
+     */
+    public static MethodHandle mae_training_last_step_shards$handle() {
+        return mae_training_last_step_shards.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_training_last_step_shards(const mae_training *t, int32_t *out)
+     * }
+     */
+    public static MemorySegment mae_training_last_step_shards$address() {
+        return mae_training_last_step_shards.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_training_last_step_shards(const mae_training *t, int32_t *out)
+     * }
+     */
+    public static int mae_training_last_step_shards(MemorySegment t, MemorySegment out) {
+        var mh$ = mae_training_last_step_shards.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_training_last_step_shards", t, out);
+            }
+            return (int)mh$.invokeExact(t, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** WeightsReader survive SIGKILL at any moment and a disk that runs out: the last complete file always loads. */
+/** Checkpoints survive SIGKILL at any moment and a disk that runs out: the last complete file always loads. */
 @Tag("process")
 class CrashSafetyTest {
     private static List<String> javaCommand(String... args) {

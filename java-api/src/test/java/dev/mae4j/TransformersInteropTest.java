@@ -26,6 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("python")
 class TransformersInteropTest {
     private static final double TOL = 2e-5;
+    /** The transformers these tests check against: scripts/setup.sh pins it (MAE_TEST_REQUIREMENTS). */
+    static final String TRANSFORMERS_VERSION = "5.18.0";
+
     private static Path python;
 
     @BeforeAll
@@ -33,8 +36,19 @@ class TransformersInteropTest {
         python = Venv.python("transformers, safetensors");
     }
 
+    /** Runs the script in {@code mode}; asserts the transformers it ran against is the pinned one, and says which. */
     private static void script(String mode, Path dir) throws Exception {
-        Venv.script(python, "transformers_interop.py", mode, dir.toString());
+        String out = Venv.script(python, "transformers_interop.py", mode, dir.toString());
+        String versions = out.lines()
+                .filter(l -> l.startsWith("{") && l.contains("\"transformers\""))
+                .reduce((a, b) -> b)
+                .orElseThrow(() -> new AssertionError("transformers_interop.py printed no versions:\n" + out));
+        String ran = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(versions)
+                .get("transformers")
+                .asText();
+        System.out.println("TransformersInteropTest (" + mode + "): transformers " + ran);
+        assertEquals(TRANSFORMERS_VERSION, ran, "the transformers the interop test ran against");
     }
 
     private static double[] read(Path file, String name) throws IOException {

@@ -31,7 +31,7 @@ mkdir -p "$out/src/benchmarks"
 cp "$root/CMakeLists.txt" "$out/src/" && cp -r "$root/cmake" "$out/src/cmake"
 cp -r "$root/native" "$out/src/native" && rm -rf "$out/src/native/target" "$out/src/native/pom.xml"
 cp -r "$root/benchmarks/native" "$root/benchmarks/python" "$out/src/benchmarks/"
-cp "$root/dist/run.sh" "$out/run.sh"
+cp "$root/dist/run.sh" "$root/dist/configure.sh" "$out/"
 tar -C "$root/target/bundle" -czf "$root/target/mae4j-bundle.tar.gz" mae4j
 size=$(stat -c %s "$root/target/mae4j-bundle.tar.gz")
 echo "wrote target/mae4j-bundle.tar.gz: $((size / 1024 / 1024)) MiB"

@@ -1,23 +1,23 @@
 #!/usr/bin/env bash
-# On the GPU machine: builds libmae against the LibTorch found here (TORCH_PREFIX, else the one inside the
-# PyTorch install), then runs the tests (./run.sh test: the GPU tests and the numerical references, which also
-# prove the LibTorch 2.x code paths) or the benchmarks (./run.sh bench). MAE_DEVICE=cpu runs them on the CPU.
-# Output in out/.
+# On the GPU machine: builds libmae against the PyTorch python3 finds (configure.sh: the one CUDA configure path,
+# which scripts/cuda-build.sh runs in CI too), then runs the tests (./run.sh test: the GPU tests and the numerical
+# references, on the device MAE_DEVICE names, cuda by default) or the benchmarks (./run.sh bench, ./run.sh gpu).
+# ./run.sh build only builds. MAE_DEVICE=cpu runs them on the CPU. Output in out/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mode=${1:-test}
-prefix=${TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}
 mkdir -p "$here/out"
 if [ ! -f "$here/build/native/libmae.so" ]; then
-  # nccl.h of the nvidia-nccl wheel beside PyTorch, for NCCL process groups (CMake tests that it compiles)
-  nccl=${NCCL_INCLUDE_DIR:-$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' 2>/dev/null || true)}
-  cmake -S "$here/src" -B "$here/build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release -DMAE_BUNDLE=OFF \
-      -DMAE_BUILD_BENCHMARKS=ON \
-      ${nccl:+-DNCCL_INCLUDE_DIR="$nccl"} > "$here/out/cmake.log"
-  cmake --build "$here/build" -j "$(nproc)" >> "$here/out/cmake.log"
+  "$here/configure.sh" "$here/src" "$here/build" > "$here/out/cmake.log" 2>&1 \
+      || { tail -40 "$here/out/cmake.log" >&2; echo "run.sh: configure failed (out/cmake.log)" >&2; exit 1; }
+  cmake --build "$here/build" -j "$(nproc)" >> "$here/out/cmake.log" 2>&1 \
+      || { tail -40 "$here/out/cmake.log" >&2; echo "run.sh: build failed (out/cmake.log)" >&2; exit 1; }
 fi
 java="$here/runtime/bin/java --enable-native-access=ALL-UNNAMED -Dmae.library.path=$here/build/native/libmae.so"
 case $mode in
+  build)
+    echo "run.sh: built $here/build/native/libmae.so (out/cmake.log)"
+    ;;
   test)
     cp="$here/tests/mae4j-api-tests.jar:$(ls "$here"/lib/*.jar | grep -v mae-cli | tr '\n' ':')"
     $java -Dmae.device=${MAE_DEVICE:-cuda} -Dmae.allowMissingGloo=true -Dmae.test.classpath="$cp" \
@@ -25,6 +25,7 @@ case $mode in
         --select-class dev.mae4j.GpuTest --select-class dev.mae4j.ForwardReferenceTest --select-class dev.mae4j.GradientTest \
         --select-class dev.mae4j.AdamWTest --select-class dev.mae4j.ClassifierTest --select-class dev.mae4j.FineTunerTest \
         --select-class dev.mae4j.EncoderTest --select-class dev.mae4j.NonFiniteTest --select-class dev.mae4j.TorchSaveFileTest \
+        --select-class dev.mae4j.CheckpointTest \
         --select-class dev.mae4j.DistributedTest \
         --reports-dir "$here/out/junit" | tee "$here/out/tests.txt"
     ;;
@@ -69,5 +70,5 @@ case $mode in
     python3 "$here/src/benchmarks/python/gpu_report.py" "$here/out/gpu.jsonl" > "$here/out/gpu.json"
     cat "$here/out/gpu.json"
     ;;
-  *) echo "usage: run.sh test|bench|gpu" >&2; exit 2 ;;
+  *) echo "usage: run.sh build|test|bench|gpu" >&2; exit 2 ;;
 esac

@@ -358,10 +358,10 @@ int32_t mae_process_group_all_gather(mae_process_group* g, const mae_tensor_view
 int32_t mae_training_set_process_group(mae_training* t, mae_process_group* group, int64_t bucket_bytes);
 
 /* Data parallelism inside the process (CPU): each batch (micro-batch) is cut into `threads` near-equal shards
-   whose forward and backward passes run at once, one thread each, with single-threaded BLAS; the gradients are
-   summed in shard order, so results are reproducible for a given thread count and equal to the unsplit step's up
-   to rounding. Masks and stochastic depth are drawn for the whole batch first. 1 (the default) turns it off;
-   it is ignored on CUDA. Each shard's thread runs with its share of the intra-op threads (mae_set_num_threads
+   whose forward and backward passes run at once, one thread each; the gradients are summed in shard order, so
+   results are reproducible for a given thread count and equal to the unsplit step's up to rounding. Masks and
+   stochastic depth are drawn for the whole batch first. 1 (the default) turns it off; it is ignored on CUDA. Each
+   shard's thread runs with its share of the intra-op threads (mae_set_num_threads
    divided by the shard count, at least 1), set for that thread alone (OpenMP's and MKL's thread-local counts)
    and restored when the shard ends; at most one step thread per core is the useful range. */
 int32_t mae_training_set_step_threads(mae_training* t, int32_t threads);

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -86,7 +87,8 @@ protected:
     // The shards a batch of n images is cut into (1 without step threads, or for one image); records it for
     // last_step_shards().
     int shard_batch(int64_t n) {
-        last_shards_ = threads_ && n > 1 ? static_cast<int>(shard_sizes(n, threads_->size()).size()) : 1;
+        // as many as shard_sizes(n, threads) makes: one per thread, at most one per image
+        last_shards_ = threads_ && n > 1 ? static_cast<int>(std::min<int64_t>(n, threads_->size())) : 1;
         return last_shards_;
     }
     // Whether the device decides on skipping (undistributed, every parameter in the fused kernel).

@@ -234,7 +234,11 @@ public final class ImageFolder implements LabelledDataset {
      * normalised channel planes at {@code dst[offset...]}; throws UncheckedIOException naming the file when it cannot.
      */
     public static void decode(Path p, int size, int channels, float[] mean, float[] std, float[] dst, int offset) {
-        byte[] px = evaluationPixels(p, size, channels);
+        normalise(evaluationPixels(p, size, channels), size, channels, mean, std, dst, offset);
+    }
+
+    /** 8-bit planes [C, size, size] as ((pixel / 255) − mean[c]) / std[c] at {@code dst[offset...]}. */
+    static void normalise(byte[] px, int size, int channels, float[] mean, float[] std, float[] dst, int offset) {
         int plane = size * size;
         for (int c = 0; c < channels; c++) {
             float m = mean[c], s = std[c];
@@ -254,28 +258,33 @@ public final class ImageFolder implements LabelledDataset {
      */
     public static byte[] evaluationPixels(Path p, int size, int channels) {
         try (Decoded image = read(p, channels)) {
-            int h = image.height(), w = image.width();
-            double cropPct = size <= 224 ? 224.0 / 256 : 1.0;
-            int shorter = (int) (size / cropPct);
-            // torchvision's _compute_resized_output_size: int(requested * long / short)
-            int rh = h <= w ? shorter : (int) ((double) ((long) shorter * h) / w);
-            int rw = w <= h ? shorter : (int) ((double) ((long) shorter * w) / h);
-            try (Tensor resized = Pixels.resizedCrop(image.image(), new int[] {0, 0, h, w}, rh, rw, false)) {
-                // F.center_crop: int(round((extent - size) / 2.0)), Python's round halves to even as rint does
-                int top = (int) Math.rint((rh - size) / 2.0), left = (int) Math.rint((rw - size) / 2.0);
-                byte[] planes = new byte[channels * size * size];
-                MemorySegment r = resized.segment();
-                for (int c = 0; c < channels; c++)
-                    for (int y = 0; y < size; y++)
-                        MemorySegment.copy(
-                                r,
-                                ValueLayout.JAVA_BYTE,
-                                ((long) image.plane(c) * rh + top + y) * rw + left,
-                                planes,
-                                (c * size + y) * size,
-                                size);
-                return planes;
-            }
+            return evaluationPixels(image, size, channels);
+        }
+    }
+
+    /** {@link #evaluationPixels(Path, int, int)} of an image decoded already. */
+    static byte[] evaluationPixels(Decoded image, int size, int channels) {
+        int h = image.height(), w = image.width();
+        double cropPct = size <= 224 ? 224.0 / 256 : 1.0;
+        int shorter = (int) (size / cropPct);
+        // torchvision's _compute_resized_output_size: int(requested * long / short)
+        int rh = h <= w ? shorter : (int) ((double) ((long) shorter * h) / w);
+        int rw = w <= h ? shorter : (int) ((double) ((long) shorter * w) / h);
+        try (Tensor resized = Pixels.resizedCrop(image.image(), new int[] {0, 0, h, w}, rh, rw, false)) {
+            // F.center_crop: int(round((extent - size) / 2.0)), Python's round halves to even as rint does
+            int top = (int) Math.rint((rh - size) / 2.0), left = (int) Math.rint((rw - size) / 2.0);
+            byte[] planes = new byte[channels * size * size];
+            MemorySegment r = resized.segment();
+            for (int c = 0; c < channels; c++)
+                for (int y = 0; y < size; y++)
+                    MemorySegment.copy(
+                            r,
+                            ValueLayout.JAVA_BYTE,
+                            ((long) image.plane(c) * rh + top + y) * rw + left,
+                            planes,
+                            (c * size + y) * size,
+                            size);
+            return planes;
         }
     }
 
@@ -292,9 +301,14 @@ public final class ImageFolder implements LabelledDataset {
         } catch (IOException | RuntimeException e) {
             throw new UncheckedIOException(new IOException("cannot read " + p + ": " + e.getMessage(), e));
         }
+        return read(file, p.toString(), channels);
+    }
+
+    /** As {@link #read(Path, int)} on a whole file's bytes already in memory; {@code p} names it in errors. */
+    static Decoded read(byte[] file, String p, int channels) {
         // The declared size against the pixel budget before any decoder allocates for it.
         try {
-            ImageHeader.check(file, p.toString());
+            ImageHeader.check(file, p);
         } catch (ImageTooLargeException e) {
             throw new UncheckedIOException(e);
         } catch (IOException e) {

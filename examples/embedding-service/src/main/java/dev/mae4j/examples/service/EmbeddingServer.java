@@ -5,11 +5,10 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mae4j.Device;
 import dev.mae4j.Encoder;
-import dev.mae4j.data.ImageFolder;
+import dev.mae4j.data.ImageDecoder;
 import dev.mae4j.data.ImageTooLargeException;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -51,15 +50,15 @@ public final class EmbeddingServer implements AutoCloseable {
     private final Encoder encoder;
     private final MicroBatcher batcher;
     private final HttpServer server;
-    private final float[] mean, std;
+    private final ImageDecoder decoder;
 
     /** Serves {@code encoder} on 127.0.0.1:{@code port} (0 picks a free port). */
     public EmbeddingServer(Encoder encoder, int port, int maxBatch, long maxWaitMicros) throws IOException {
         this.encoder = encoder;
         this.batcher = new MicroBatcher(encoder, Encoder.Output.CLS, maxBatch, maxWaitMicros, queueCapacity(encoder));
         // normalised as the weights were trained: what they record (or the default for their channel count)
-        this.mean = encoder.preprocessing().mean();
-        this.std = encoder.preprocessing().std();
+        this.decoder =
+                new ImageDecoder(encoder.config().imgSize(), encoder.config().inChans(), encoder.preprocessing());
         this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 256);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/embed", this::embed);
@@ -84,10 +83,13 @@ public final class EmbeddingServer implements AutoCloseable {
     }
 
     /** The normalised input the server computes for an image file: what a caller can check vectors against. */
-    public float[] preprocess(Path imageFile) {
-        var c = encoder.config();
-        float[] x = new float[c.inChans() * c.imgSize() * c.imgSize()];
-        ImageFolder.decode(imageFile, c.imgSize(), c.inChans(), mean, std, x, 0);
+    public float[] preprocess(Path imageFile) throws IOException {
+        return preprocess(Files.readAllBytes(imageFile), imageFile.toString());
+    }
+
+    private float[] preprocess(byte[] image, String name) throws IOException {
+        float[] x = new float[decoder.imageFloats()];
+        decoder.decode(image, name, x, 0);
         return x;
     }
 
@@ -147,23 +149,16 @@ public final class EmbeddingServer implements AutoCloseable {
             error(ex, 503, "every decoder is busy; retry later");
             return null;
         }
-        Path tmp = Files.createTempFile("mae4j-request", ".img");
         try {
-            Files.write(tmp, body);
-            return preprocess(tmp);
-        } catch (UncheckedIOException e) {
-            boolean bomb = e.getCause() instanceof ImageTooLargeException;
-            error(
-                    ex,
-                    bomb ? 413 : 400,
-                    bomb ? e.getCause().getMessage() : "not a readable PNG or JPEG image: " + e.getMessage());
+            return preprocess(body, "the request body"); // decoded in memory: no file is written
+        } catch (ImageTooLargeException e) {
+            error(ex, 413, e.getMessage());
             return null;
-        } catch (RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             error(ex, 400, "not a readable PNG or JPEG image: " + e.getMessage());
             return null;
         } finally {
             decodes.release();
-            Files.deleteIfExists(tmp);
         }
     }
 

@@ -73,9 +73,14 @@ public final class Encoder implements AutoCloseable {
 
     /** Loads weights that record their architecture (our metadata or Hugging Face's config.json). */
     public static Encoder load(Path path, Device device) throws IOException {
+        return load(path, device, DEFAULT_MAX_BATCH);
+    }
+
+    /** As {@link #load(Path, Device)}, refusing calls of more than {@code maxBatch} images. */
+    public static Encoder load(Path path, Device device, int maxBatch) throws IOException {
         if (path == null || device == null) throw new IllegalArgumentException("path and device must not be null");
         try (WeightsReader.Loaded weights = WeightsReader.read(path)) {
-            return load(path, weights, Model.configOf(path, weights), device, DEFAULT_MAX_BATCH);
+            return load(path, weights, Model.configOf(path, weights), device, maxBatch);
         }
     }
 

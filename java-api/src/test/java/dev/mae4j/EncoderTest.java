@@ -90,6 +90,13 @@ class EncoderTest {
                     assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
             assertTrue(ex.getMessage().contains("limit of 4"), ex.getMessage());
         }
+        // weights that record their architecture take the limit too
+        try (Encoder e = Encoder.load(file, TestData.device(), 4);
+                Tensor x = images(5, 63)) {
+            assertEquals(4, e.maxBatch());
+            assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
+        }
+        assertThrows(IllegalArgumentException.class, () -> Encoder.load(file, TestData.device(), 0));
     }
 
     @Test

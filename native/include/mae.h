@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 20
+#define MAE_ABI_VERSION 21
 
 #define MAE_MAX_DIMS 8
 
@@ -306,9 +306,13 @@ int32_t mae_params_grad_get(const mae_params* p, const char* name, mae_tensor** 
 
 /* Fine-tuners: one training-mode forward, backward and AdamW update per step, with layer-wise learning-rate
    decay (lr · layer_decay^(depth + 1 − layer), layer 0 = embeddings, i + 1 = blocks.i) and no weight decay
-   on 1-D parameters, pos_embed and cls_token, as the reference's param_groups_lrd. */
+   on 1-D parameters, pos_embed and cls_token, as the reference's param_groups_lrd. Partial fine-tuning (the paper's
+   third protocol): the last trainable_blocks blocks, fc_norm and the head are trained, the patch embedding, position
+   table, [CLS] and first depth − trainable_blocks blocks frozen — no gradient is computed for them, and backward
+   stops below the first trained block; the classifier's parameters report which (mae_params_info's trainable_out)
+   until another fine-tuner is made for it. trainable_blocks in [1, depth]; depth trains everything. */
 int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, double layer_decay,
-                             double label_smoothing, mae_finetuner** out);
+                             double label_smoothing, int32_t trainable_blocks, mae_finetuner** out);
 int32_t mae_finetuner_free(mae_finetuner* t);
 /* The fine-tuner's learning rate, counts and optimiser state (mae_training_*). */
 int32_t mae_finetuner_training(mae_finetuner* t, mae_training** out);

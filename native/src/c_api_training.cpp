@@ -63,13 +63,14 @@ int32_t mae_trainer_apply(mae_trainer* t) {
 }
 
 int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, double layer_decay,
-                             double label_smoothing, mae_finetuner** out) {
+                             double label_smoothing, int32_t trainable_blocks, mae_finetuner** out) {
     return guarded([&] {
         require_ptr(c, "classifier");
         require_ptr(config, "config");
         require_ptr(out, "out");
         std::unique_lock<std::shared_mutex> lock(c->impl->lock());
-        *out = new mae_finetuner(std::make_unique<mae::FineTuner>(c->impl, *config, layer_decay, label_smoothing));
+        *out = new mae_finetuner(
+            std::make_unique<mae::FineTuner>(c->impl, *config, layer_decay, label_smoothing, trainable_blocks));
     });
 }
 

@@ -25,9 +25,21 @@ GroupRule layer_decay_groups(int64_t depth, double layer_decay) {
     };
 }
 
+std::shared_ptr<VitClassifier> train_last_blocks(std::shared_ptr<VitClassifier> model, int64_t k) {
+    const int64_t depth = model->config().depth;
+    require(k >= 1 && k <= depth,
+            "trainable_blocks must be in [1, " + std::to_string(depth) + "], got " + std::to_string(k));
+    for (auto& p : model->params()) {
+        p.trainable = k == depth || vit_layer_id(p.name, depth) > depth - k;  // all: the embeddings too
+        p.value.requires_grad_(p.trainable);  // autograd records nothing below the first trained block
+    }
+    return model;
+}
+
 FineTuner::FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
-                     double label_smoothing)
-    : Training<VitClassifier>(model, cfg, layer_decay_groups(model->config().depth, layer_decay)),
+                     double label_smoothing, int64_t trainable_blocks)
+    : Training<VitClassifier>(train_last_blocks(model, trainable_blocks), cfg,
+                              layer_decay_groups(model->config().depth, layer_decay)),
       label_smoothing_(label_smoothing) {
     require(std::isfinite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
             "label_smoothing must be in [0, 1), got " + std::to_string(label_smoothing));

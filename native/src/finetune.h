@@ -21,10 +21,17 @@ int64_t vit_layer_id(const std::string& name, int64_t depth);
 // and on timm's no_weight_decay() list (pos_embed, cls_token).
 GroupRule layer_decay_groups(int64_t depth, double layer_decay);
 
+// Partial fine-tuning: marks the last k blocks (layer ids above depth − k), fc_norm and the head as trained, and the
+// rest (patch embedding, position table, [CLS], the first depth − k blocks) as frozen, their tensors not requiring
+// gradients, so backward computes none for them and stops below the first trained block. k in [1, depth]; k = depth
+// trains every parameter, the embeddings included (full fine-tuning).
+std::shared_ptr<VitClassifier> train_last_blocks(std::shared_ptr<VitClassifier> model, int64_t k);
+
 class FineTuner : public Training<VitClassifier> {
 public:
+    // Trains the last trainable_blocks blocks, fc_norm and the head (train_last_blocks); all of them: depth.
     FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
-              double label_smoothing);
+              double label_smoothing, int64_t trainable_blocks);
     // One update from one labelled batch (stochastic depth on); returns the batch's loss.
     double step(const torch::Tensor& images, const torch::Tensor& labels);
     // The same with soft targets [N, K] (e.g. Mixup/CutMix's mixed, smoothed one-hot rows) and timm's

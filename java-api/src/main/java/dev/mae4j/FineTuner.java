@@ -19,18 +19,21 @@ import java.util.function.Supplier;
 public final class FineTuner extends Training {
     private final MemorySegment handle;
     private final Classifier classifier;
+    private final int trainableBlocks;
 
-    private FineTuner(
-            MemorySegment handle,
-            MemorySegment training,
-            Classifier classifier,
-            ProcessGroup group,
-            LrSchedule schedule,
-            int stepThreads,
-            int maxNonFinite) {
-        super(() -> Mae.mae_finetuner_free(handle), training, group, schedule, stepThreads, maxNonFinite);
+    private FineTuner(Builder b, MemorySegment handle, MemorySegment training, LrSchedule schedule, int stepThreads) {
+        super(() -> Mae.mae_finetuner_free(handle), training, b.group, schedule, stepThreads, b.maxNonFinite);
         this.handle = handle;
-        this.classifier = classifier;
+        this.classifier = b.classifier;
+        this.trainableBlocks = b.trainableBlocks;
+    }
+
+    /**
+     * The blocks this tuner trains, the last ones, with fc_norm and the head (the rest of the encoder frozen: no
+     * gradient computed for it); the classifier's depth for full fine-tuning.
+     */
+    public int trainableBlocks() {
+        return trainableBlocks;
     }
 
     public static Builder builder(Classifier classifier) {
@@ -144,13 +147,15 @@ public final class FineTuner extends Training {
         byte[] mine = classifier.dropPathState();
         byte[][] states = group == null ? new byte[][] {mine} : group.allGather(mine);
         if (group != null && !group.isMain()) return;
+        Map<String, String> withBlocks = new java.util.LinkedHashMap<>(progress);
+        withBlocks.put(TRAINABLE_BLOCKS, Integer.toString(trainableBlocks));
         TrainingCheckpoint.save(
                 file,
                 FORMAT,
                 classifier.config(),
                 classifier.preprocessing(),
                 stepCount(),
-                progress,
+                withBlocks,
                 checkpointed(),
                 DROP_PATH_STATE,
                 states);
@@ -158,10 +163,22 @@ public final class FineTuner extends Training {
 
     /**
      * Restores a checkpoint of {@link #saveCheckpoint} into this fine-tuner and its classifier; returns the progress
-     * saved with it. The classifier's architecture and class count must match the file's.
+     * saved with it. The classifier's architecture and class count must match the file's, and the file must have
+     * been written by a tuner training as many blocks ({@link #trainableBlocks()}).
      */
     public Map<String, String> loadCheckpoint(Path file) throws IOException {
         if (file == null) throw new IllegalArgumentException("file must not be null");
+        String written, format;
+        try (var st = WeightsReader.open(file)) {
+            written = st.metadata().get("progress." + TRAINABLE_BLOCKS);
+            format = st.metadata().get("format");
+        }
+        // (a file of another kind is refused below, naming its format)
+        if (FORMAT.equals(format) && !Integer.toString(trainableBlocks).equals(written))
+            throw new CheckpointException(
+                    file,
+                    "was written by a fine-tuner training " + (written == null ? "an unrecorded number of" : written)
+                            + " blocks; this one trains " + trainableBlocks);
         TrainingCheckpoint.Contents contents = TrainingCheckpoint.load(
                 file,
                 FORMAT,
@@ -171,7 +188,9 @@ public final class FineTuner extends Training {
                 group == null ? 0 : group.rank(),
                 classifier::restoreDropPathState);
         if (contents.preprocessing() != null) classifier.setPreprocessing(contents.preprocessing());
-        return contents.progress();
+        Map<String, String> progress = new java.util.LinkedHashMap<>(contents.progress());
+        progress.remove(TRAINABLE_BLOCKS);
+        return progress;
     }
 
     /** The classifier's weights and this tuner's optimiser state, as checkpoints see them. */
@@ -187,6 +206,8 @@ public final class FineTuner extends Training {
     }
 
     private static final String FORMAT = "mae4j-finetuning", DROP_PATH_STATE = "drop_path.state";
+    // in the checkpoint's progress: the blocks the tuner that wrote it trained
+    private static final String TRAINABLE_BLOCKS = "fine_tuner.trainable_blocks";
 
     public Classifier classifier() {
         return classifier;
@@ -205,10 +226,12 @@ public final class FineTuner extends Training {
     public static final class Builder extends OptimizerBuilder<Builder> {
         private final Classifier classifier;
         private double layerDecay = 0.75, labelSmoothing = 0.1;
+        private int trainableBlocks;
 
         private Builder(Classifier classifier) {
             super(1e-3, 0.9, 0.999);
             this.classifier = classifier;
+            this.trainableBlocks = classifier.config().depth();
         }
 
         @Override
@@ -227,18 +250,35 @@ public final class FineTuner extends Training {
             return this;
         }
 
+        /**
+         * Partial fine-tuning, the paper's third protocol: train the last {@code k} blocks, fc_norm and the head,
+         * and freeze the patch embedding, position table, [CLS] and the first depth − k blocks (no gradient is
+         * computed for them; backward stops below the first trained block). {@code k} in [1, depth]; the default,
+         * depth, trains everything, as main_finetune.py. (k = 0, the head alone with the linear-probe head, is not
+         * built: {@code dev.mae4j.eval.LinearProbe} probes frozen features.)
+         */
+        public Builder trainableBlocks(int k) {
+            trainableBlocks = k;
+            return this;
+        }
+
         public FineTuner build() {
             checkShared();
             if (!(layerDecay > 0 && layerDecay <= 1))
                 throw new IllegalArgumentException("layerDecay must be in (0, 1], got " + layerDecay);
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
+            int depth = classifier.config().depth();
+            if (trainableBlocks < 1 || trainableBlocks > depth)
+                throw new IllegalArgumentException("trainableBlocks must be in [1, " + depth + "], got "
+                        + trainableBlocks + (trainableBlocks == 0 ? " (the head alone is not built)" : ""));
             int shards = Trainer.resolveStepThreads(stepThreads, classifier.config(), classifier.device());
             LrSchedule lrs = lrSchedule();
             try (Downcall d = Downcall.holding(group, classifier)) {
                 MemorySegment out = d.pointer();
                 d.check(Mae.mae_finetuner_create(
-                        classifier.handle(), adamwConfig(d.arena()), layerDecay, labelSmoothing, out));
+                        classifier.handle(), adamwConfig(d.arena()), layerDecay, labelSmoothing, trainableBlocks, out));
+                classifier.refreshParameters(); // which are trained now
                 MemorySegment handle = out.get(ValueLayout.ADDRESS, 0);
                 MemorySegment training = Training.configure(
                         handle,
@@ -247,7 +287,7 @@ public final class FineTuner extends Training {
                         group,
                         bucketBytes,
                         () -> Mae.mae_finetuner_free(handle));
-                return new FineTuner(handle, training, classifier, group, lrs, shards, maxNonFinite);
+                return new FineTuner(this, handle, training, lrs, shards);
             }
         }
     }

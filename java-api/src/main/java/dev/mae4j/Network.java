@@ -16,7 +16,7 @@ abstract class Network extends NativeResource {
     private final MaeConfig config;
     private final Device device;
     private final MemorySegment params; // mae_params, borrowed from the handle
-    private final List<ParameterInfo> parameters;
+    private volatile List<ParameterInfo> parameters;
     volatile Preprocessing preprocessing; // set directly only by loaders, whose files were checked on reading
 
     /** {@code params} borrows the handle's parameters: mae_model_params or mae_classifier_params. */
@@ -28,9 +28,18 @@ abstract class Network extends NativeResource {
         MemorySegment p = borrow(handle, params);
         this.params = p;
         this.preprocessing = Preprocessing.defaultFor(config.inChans());
-        this.parameters = NetworkWeights.describe(
+        this.parameters = describe(p);
+    }
+
+    private static List<ParameterInfo> describe(MemorySegment p) {
+        return NetworkWeights.describe(
                 out -> Mae.mae_params_count(p, out),
                 (i, name, view, trainable) -> Mae.mae_params_info(p, i, name, view, trainable));
+    }
+
+    /** Reads the parameters' list again: a fine-tuner changes which are trained. Call acquired. */
+    final void refreshParameters() {
+        parameters = describe(params);
     }
 
     /** A copy of a parameter's current value. */

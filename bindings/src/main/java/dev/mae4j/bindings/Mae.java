@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)20L;
+    private static final int MAE_ABI_VERSION = (int)21L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 20
+     * #define MAE_ABI_VERSION 21
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -3683,6 +3683,7 @@ public class Mae {
             Mae.C_POINTER,
             Mae.C_DOUBLE,
             Mae.C_DOUBLE,
+            Mae.C_INT,
             Mae.C_POINTER
         );
 
@@ -3694,7 +3695,7 @@ public class Mae {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, mae_finetuner **out)
+     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, int32_t trainable_blocks, mae_finetuner **out)
      * }
      */
     public static FunctionDescriptor mae_finetuner_create$descriptor() {
@@ -3704,7 +3705,7 @@ public class Mae {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, mae_finetuner **out)
+     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, int32_t trainable_blocks, mae_finetuner **out)
      * }
      */
     public static MethodHandle mae_finetuner_create$handle() {
@@ -3714,7 +3715,7 @@ public class Mae {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, mae_finetuner **out)
+     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, int32_t trainable_blocks, mae_finetuner **out)
      * }
      */
     public static MemorySegment mae_finetuner_create$address() {
@@ -3723,16 +3724,16 @@ public class Mae {
 
     /**
      * {@snippet lang=c :
-     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, mae_finetuner **out)
+     * int32_t mae_finetuner_create(mae_classifier *c, const mae_adamw_config *config, double layer_decay, double label_smoothing, int32_t trainable_blocks, mae_finetuner **out)
      * }
      */
-    public static int mae_finetuner_create(MemorySegment c, MemorySegment config, double layer_decay, double label_smoothing, MemorySegment out) {
+    public static int mae_finetuner_create(MemorySegment c, MemorySegment config, double layer_decay, double label_smoothing, int trainable_blocks, MemorySegment out) {
         var mh$ = mae_finetuner_create.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("mae_finetuner_create", c, config, layer_decay, label_smoothing, out);
+                traceDowncall("mae_finetuner_create", c, config, layer_decay, label_smoothing, trainable_blocks, out);
             }
-            return (int)mh$.invokeExact(c, config, layer_decay, label_smoothing, out);
+            return (int)mh$.invokeExact(c, config, layer_decay, label_smoothing, trainable_blocks, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -85,6 +85,13 @@ final class FinetuneCommand implements Callable<Integer> {
     double layerDecay = 0.75;
 
     @Option(
+            names = "--trainable-blocks",
+            paramLabel = "K",
+            description = "Partial fine-tuning: train the last K blocks, fc_norm and the head; freeze the patch "
+                    + "embedding, position table, [CLS] and the blocks below (default: every block).")
+    Integer trainableBlocks;
+
+    @Option(
             names = "--weight-decay",
             description = "AdamW weight decay (not on 1-D parameters, pos_embed and cls_token).")
     double weightDecay = 0.05;
@@ -216,6 +223,11 @@ final class FinetuneCommand implements Callable<Integer> {
             Model encoder, LabelledData.Splits splits, DistributedOptions.Role role, Preprocessing norm) {
         MaeConfig config = encoder.config();
         int perRank = checkedShare(splits.train(), config, role.ranks());
+        int blocks = trainableBlocks != null ? trainableBlocks : config.depth();
+        if (blocks < 1 || blocks > config.depth())
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--trainable-blocks must be in [1, " + config.depth() + "] for this encoder, got " + blocks);
         long perEpoch = perRank / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
         return new FinetunePlan(
                 fromScratch || weights == null,
@@ -225,6 +237,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 steps,
                 Math.min(steps - 1, Math.round(warmupEpochs * perEpoch)),
                 LrSchedule.scaledLr(baseLr, (long) batch * role.ranks()),
+                blocks,
                 norm,
                 splits);
     }
@@ -244,6 +257,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 .weightDecay(weightDecay)
                 .layerDecay(layerDecay)
                 .labelSmoothing(labelSmoothing)
+                .trainableBlocks(plan.trainableBlocks())
                 .processGroup(group)
                 .stepThreads(plan.stepThreads())
                 .build();
@@ -295,7 +309,7 @@ final class FinetuneCommand implements Callable<Integer> {
         LabelledDataset train = splits.train();
         System.out.printf(
                 "mae finetune: %s, %d training and %d test images in %d classes from %s; %d updates of %d "
-                        + "(%.3g epochs), peak lr %.3g, warm-up %d, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
+                        + "(%.3g epochs), peak lr %.3g, warm-up %d, last %d blocks trained, layer decay %.2f, drop path %.2f, label smoothing %.2f, "
                         + "RandAugment %s, random erasing %.2f, mixup %.2f, cutmix %.2f, %d step thread%s%n",
                 plan.scratch() ? "from scratch" : "from " + weights,
                 train.size(),
@@ -307,6 +321,7 @@ final class FinetuneCommand implements Callable<Integer> {
                 epochs,
                 plan.peakLr(),
                 plan.warmup(),
+                plan.trainableBlocks(),
                 layerDecay,
                 dropPath,
                 labelSmoothing,
@@ -439,6 +454,7 @@ final class FinetuneCommand implements Callable<Integer> {
         key.put("min_lr", Double.toString(minLr));
         key.put("weight_decay", Double.toString(weightDecay));
         key.put("layer_decay", Double.toString(layerDecay));
+        key.put("trainable_blocks", Integer.toString(plan.trainableBlocks()));
         key.put("label_smoothing", Double.toString(labelSmoothing));
         key.put("drop_path", Double.toString(dropPath));
         key.put("augment", augment + ", crop " + cropMinScale + ", reprob " + reprob);
@@ -536,6 +552,7 @@ final class FinetuneCommand implements Callable<Integer> {
         report.put("peak_lr", plan.peakLr());
         report.put("warmup_updates", plan.warmup());
         report.put("layer_decay", layerDecay);
+        report.put("trainable_blocks", plan.trainableBlocks());
         report.put("weight_decay", weightDecay);
         report.put("drop_path", dropPath);
         report.put("label_smoothing", labelSmoothing);

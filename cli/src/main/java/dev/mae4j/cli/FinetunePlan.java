@@ -12,6 +12,7 @@ import dev.mae4j.Preprocessing;
  * @param perEpoch updates per epoch (each rank's share of the images over its batch)
  * @param steps updates in all; warmup, of them the linear warm-up
  * @param peakLr base lr scaled by the global batch / 256
+ * @param trainableBlocks the last blocks trained (--trainable-blocks; the encoder's depth by default)
  * @param norm the pixel normalisation the classifier trains and serves with
  * @param splits the labelled training and test images
  */
@@ -23,6 +24,7 @@ record FinetunePlan(
         long steps,
         long warmup,
         double peakLr,
+        int trainableBlocks,
         Preprocessing norm,
         LabelledData.Splits splits) {
 

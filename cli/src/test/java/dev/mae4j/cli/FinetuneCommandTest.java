@@ -333,6 +333,16 @@ class FinetuneCommandTest {
         err = new StringWriter();
         assertEquals(2, run(err, concat(common, "--out", broken.toString(), "--resume", "--layer-decay", "0.5")));
         assertTrue(err.toString().contains("the checkpoint was written with layer_decay = 0.75"), err.toString());
+        // partial fine-tuning is part of what a resume must share: the checkpoint refuses another block count
+        err = new StringWriter();
+        assertEquals(1, run(err, concat(common, "--out", broken.toString(), "--resume", "--trainable-blocks", "1")));
+        assertTrue(err.toString().contains("training 4 blocks; this one trains 1"), err.toString());
+        assertEquals(
+                2,
+                run(
+                        err = new StringWriter(),
+                        concat(common, "--out", dir.resolve("k9").toString(), "--trainable-blocks", "9")));
+        assertTrue(err.toString().contains("--trainable-blocks must be in [1, "), err.toString());
     }
 
     /** A freshly initialised MAE of the default config, saved as a pretrained one would be. */

@@ -454,7 +454,6 @@ final class FinetuneCommand implements Callable<Integer> {
         key.put("min_lr", Double.toString(minLr));
         key.put("weight_decay", Double.toString(weightDecay));
         key.put("layer_decay", Double.toString(layerDecay));
-        key.put("trainable_blocks", Integer.toString(plan.trainableBlocks()));
         key.put("label_smoothing", Double.toString(labelSmoothing));
         key.put("drop_path", Double.toString(dropPath));
         key.put("augment", augment + ", crop " + cropMinScale + ", reprob " + reprob);

@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 21
+#define MAE_ABI_VERSION 22
 
 #define MAE_MAX_DIMS 8
 
@@ -282,6 +282,13 @@ int32_t mae_classifier_free(mae_classifier* c);
 /* The stochastic-depth generator's state (U8), to resume a fine-tune's exact drop-path draws. */
 int32_t mae_classifier_rng_state_get(mae_classifier* c, mae_tensor** out);
 int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* state);
+/* Gives the classifier the paper's linear-probe head (main_linprobe.py): BatchNorm1d(embed_dim, affine=False,
+   eps=1e-6) in front of the linear layer, whose weight is drawn again from N(0, 0.01²) and bias zeroed. Parameters
+   head.weight and head.bias become head.1.weight and head.1.bias, after head.0.running_mean and head.0.running_var
+   (BatchNorm's statistics, not trained; PyTorch's num_batches_tracked is not kept). Training passes normalise by the
+   batch's statistics (at least 2 images) and move the running ones by momentum 0.1; evaluation uses the running
+   ones. A classifier that has it is unchanged by a second call. A fine-tuner with trainable_blocks 0 adds it. */
+int32_t mae_classifier_probe_head_add(mae_classifier* c);
 /* The classifier's parameters (mae_params_*). */
 int32_t mae_classifier_params(mae_classifier* c, mae_params** out);
 /* Evaluation: images [N, C, H, W] -> logits [N, num_classes]; no gradients, no stochastic depth. */
@@ -295,7 +302,8 @@ int32_t mae_classifier_loss(mae_classifier* c, const mae_tensor_view* images, co
 
 /* Parameters of a model or a classifier, listed in the reference state_dict's order and naming. */
 int32_t mae_params_count(const mae_params* p, int64_t* out);
-/* name_out stays valid while the owner lives; shape_out gets dtype and shape, data = NULL. */
+/* name_out stays valid while the owner lives (for head.weight and head.bias: until mae_classifier_probe_head_add
+   renames them); shape_out gets dtype and shape, data = NULL. */
 int32_t mae_params_info(const mae_params* p, int64_t index, const char** name_out, mae_tensor_view* shape_out,
                         int32_t* trainable_out);
 int32_t mae_params_get(const mae_params* p, const char* name, mae_tensor** out);
@@ -310,7 +318,10 @@ int32_t mae_params_grad_get(const mae_params* p, const char* name, mae_tensor** 
    third protocol): the last trainable_blocks blocks, fc_norm and the head are trained, the patch embedding, position
    table, [CLS] and first depth − trainable_blocks blocks frozen — no gradient is computed for them, and backward
    stops below the first trained block; the classifier's parameters report which (mae_params_info's trainable_out)
-   until another fine-tuner is made for it. trainable_blocks in [1, depth]; depth trains everything. */
+   until another fine-tuner is made for it. trainable_blocks in [0, depth]; depth trains everything; 0 is the linear
+   probe: the classifier gets the linear-probe head (mae_classifier_probe_head_add), only its linear layer is
+   trained, on features computed without stochastic depth and without gradients. A classifier with the linear-probe
+   head takes only trainable_blocks 0. */
 int32_t mae_finetuner_create(mae_classifier* c, const mae_adamw_config* config, double layer_decay,
                              double label_smoothing, int32_t trainable_blocks, mae_finetuner** out);
 int32_t mae_finetuner_free(mae_finetuner* t);

@@ -121,6 +121,14 @@ int32_t mae_classifier_rng_state_set(mae_classifier* c, const mae_tensor_view* s
     });
 }
 
+int32_t mae_classifier_probe_head_add(mae_classifier* c) {
+    return guarded([&] {
+        require_ptr(c, "classifier");
+        std::unique_lock<std::shared_mutex> lock(c->impl->lock());
+        c->impl->add_probe_head();
+    });
+}
+
 int32_t mae_classifier_params(mae_classifier* c, mae_params** out) {
     return guarded([&] {
         require_ptr(c, "classifier");

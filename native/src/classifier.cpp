@@ -1,5 +1,6 @@
 #include "classifier.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "autocast.h"
@@ -19,6 +20,7 @@ VitClassifier::VitClassifier(const MaeModel& mae, int64_t num_classes, double dr
             "drop_path_rate must be in [0, 1), got " + std::to_string(drop_path_rate));
     torch::NoGradGuard no_grad;
     const int64_t d = cfg_.embed_dim;
+    params_.reserve(4 + 12 * cfg_.depth + 6);  // add_probe_head appends two: names handed out stay where they are
     auto copy = [&](const std::string& name) {
         params_.push_back({name, mae.param(name).value.detach().clone(), true});
     };
@@ -56,6 +58,35 @@ VitClassifier::VitClassifier(const MaeModel& mae, int64_t num_classes, double dr
     }
 }
 
+void VitClassifier::add_probe_head() {
+    if (probe_head_) return;
+    torch::NoGradGuard no_grad;
+    auto opts = torch::TensorOptions().dtype(dtype()).device(device_);
+    auto head_w = torch::empty({num_classes_, cfg_.embed_dim}, opts.device(torch::kCPU));
+    head_w.normal_(0.0, 0.01, gen_);
+    head_w_.copy_(head_w);
+    head_b_.zero_();
+    for (auto& p : params_) {
+        if (p.name == "head.weight") p.name = "head.1.weight";
+        if (p.name == "head.bias") p.name = "head.1.bias";
+    }
+    running_mean_ = torch::zeros({cfg_.embed_dim}, opts);
+    running_var_ = torch::ones({cfg_.embed_dim}, opts);
+    // BatchNorm1d's buffers come before the linear layer's parameters in the state_dict
+    auto at = std::find_if(params_.begin(), params_.end(), [](const Param& p) { return p.name == "head.1.weight"; });
+    params_.insert(at, {{"head.0.running_mean", running_mean_, false}, {"head.0.running_var", running_var_, false}});
+    probe_head_ = true;
+}
+
+torch::Tensor VitClassifier::head_forward(const torch::Tensor& features, bool train) {
+    if (!probe_head_) return torch::linear(features, head_w_, head_b_);
+    require(!train || features.size(0) > 1,
+            "the linear-probe head's BatchNorm needs at least 2 images in a training batch, got " +
+                std::to_string(features.size(0)));
+    auto z = torch::batch_norm(features.to(dtype()), {}, {}, running_mean_, running_var_, train, 0.1, 1e-6, false);
+    return torch::linear(z, head_w_, head_b_);
+}
+
 torch::ScalarType VitClassifier::dtype() const {
     return cfg_.dtype == MAE_DTYPE_F64 ? torch::kFloat64 : torch::kFloat32;
 }
@@ -89,12 +120,12 @@ torch::Tensor VitClassifier::forward_features(const torch::Tensor& imgs, bool tr
 
 torch::Tensor VitClassifier::forward(const torch::Tensor& imgs, bool train) {
     AutocastScope autocast(mixed_precision(), device_.type());
-    return torch::linear(forward_features(imgs, train), head_w_, head_b_).to(dtype());  // the loss in float32
+    return head_forward(forward_features(imgs, train), train).to(dtype());  // the loss in float32
 }
 
 torch::Tensor VitClassifier::forward(const torch::Tensor& imgs, const std::vector<DropPath>* drops) {
     AutocastScope autocast(mixed_precision(), device_.type());
-    return torch::linear(features(imgs, drops), head_w_, head_b_).to(dtype());
+    return head_forward(features(imgs, drops), /*train=*/true).to(dtype());
 }
 
 torch::Tensor smoothed_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, double smoothing) {

@@ -34,6 +34,16 @@ public:
     const Param& param(const std::string& name) const { return find_param(params_, name); }
     std::shared_mutex& lock() const { return lock_; }
 
+    // The paper's linear-probe head (main_linprobe.py): BatchNorm1d(D, affine=False, eps=1e-6) in front of the
+    // linear layer, whose weight is drawn again from N(0, 0.01²) (its trunc_normal_ cut lies 200 deviations out).
+    // The parameters become head.0.running_mean, head.0.running_var (not trained), head.1.weight and head.1.bias.
+    // Once added it stays; a second call changes nothing. Callers hold lock().
+    void add_probe_head();
+    bool has_probe_head() const { return probe_head_; }
+    // features [N, D] -> logits [N, num_classes]. With the probe head, `train` normalises by the batch's statistics
+    // (at least 2 rows) and moves the running ones by momentum 0.1, as BatchNorm1d; otherwise by the running ones.
+    torch::Tensor head_forward(const torch::Tensor& features, bool train);
+
     // imgs [N, C, H, W] -> pooled, normalised features [N, D]. `train` turns stochastic depth on.
     torch::Tensor forward_features(const torch::Tensor& imgs, bool train);
     // imgs [N, C, H, W] -> logits [N, num_classes].
@@ -56,7 +66,7 @@ public:
     void locked_set_rng_state(const torch::Tensor& state);
     // Stochastic depth for a training batch of n: one DropPath per block, drawn from the model's generator.
     std::vector<DropPath> draw_drop_path(int64_t n);
-    // Logits with the given stochastic depth (rows matching imgs'), or none when `drops` is null.
+    // Training-mode logits with the given stochastic depth (rows matching imgs'), or none when `drops` is null.
     torch::Tensor forward(const torch::Tensor& imgs, const std::vector<DropPath>* drops);
 
 private:
@@ -69,6 +79,8 @@ private:
     at::Generator gen_;  // stochastic depth
 
     torch::Tensor cls_token_, pos_embed_, patch_w_, patch_b_, fc_norm_w_, fc_norm_b_, head_w_, head_b_;
+    bool probe_head_ = false;
+    torch::Tensor running_mean_, running_var_;  // the probe head's BatchNorm statistics
     std::vector<Block> blocks_;
 
     torch::Tensor features(const torch::Tensor& imgs, const std::vector<DropPath>* drops);

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <numeric>
 
+#include "autocast.h"
 #include "errors.h"
 #include "tensors.h"
 
@@ -27,11 +28,16 @@ GroupRule layer_decay_groups(int64_t depth, double layer_decay) {
 
 std::shared_ptr<VitClassifier> train_last_blocks(std::shared_ptr<VitClassifier> model, int64_t k) {
     const int64_t depth = model->config().depth;
-    require(k >= 1 && k <= depth,
-            "trainable_blocks must be in [1, " + std::to_string(depth) + "], got " + std::to_string(k));
+    require(k >= 0 && k <= depth,
+            "trainable_blocks must be in [0, " + std::to_string(depth) + "], got " + std::to_string(k));
+    require(k == 0 || !model->has_probe_head(),
+            "this classifier has the linear-probe head (trainable_blocks 0); training blocks under it is not "
+            "supported: start from the encoder again");
+    if (k == 0) model->add_probe_head();
     for (auto& p : model->params()) {
-        p.trainable = k == depth || vit_layer_id(p.name, depth) > depth - k;  // all: the embeddings too
-        p.value.requires_grad_(p.trainable);  // autograd records nothing below the first trained block
+        const bool head = p.name.rfind("head.", 0) == 0 && p.name.rfind("head.0.", 0) != 0;
+        p.trainable = k == 0 ? head : k == depth || vit_layer_id(p.name, depth) > depth - k;  // all: the embeddings too
+        p.value.requires_grad_(p.trainable);  // autograd records nothing below the first trained layer
     }
     return model;
 }
@@ -40,7 +46,8 @@ FineTuner::FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_confi
                      double label_smoothing, int64_t trainable_blocks)
     : Training<VitClassifier>(train_last_blocks(model, trainable_blocks), cfg,
                               layer_decay_groups(model->config().depth, layer_decay)),
-      label_smoothing_(label_smoothing) {
+      label_smoothing_(label_smoothing),
+      head_only_(trainable_blocks == 0) {
     require(std::isfinite(label_smoothing) && label_smoothing >= 0 && label_smoothing < 1,
             "label_smoothing must be in [0, 1), got " + std::to_string(label_smoothing));
 }
@@ -78,6 +85,24 @@ double FineTuner::update_from(const torch::Tensor& imgs, const RowsLoss& loss_of
 double FineTuner::forward_backward(const torch::Tensor& imgs, const RowsLoss& loss_of) {
     auto& m = *model_;
     const int64_t n = imgs.size(0);
+    if (head_only_) {
+        // The linear probe: the frozen encoder's features without stochastic depth (main_linprobe.py builds it
+        // with none), then BatchNorm on the whole batch's statistics and the linear layer.
+        torch::Tensor features;
+        {
+            torch::NoGradGuard no_grad;
+            features = m.forward_features(imgs, /*train=*/false);
+        }
+        torch::Tensor logits;
+        {
+            AutocastScope autocast(m.mixed_precision(), m.device().type());
+            logits = m.head_forward(features, /*train=*/true).to(m.dtype());
+        }
+        auto loss = loss_of(logits, 0, n);
+        if (sync_) sync_->arm();
+        loss.backward();
+        return loss.item<double>();
+    }
     if (shard_batch(n) == 1) {
         auto loss = loss_of(m.forward(imgs, /*train=*/true), 0, n);
         if (sync_) sync_->arm();

@@ -23,13 +23,15 @@ GroupRule layer_decay_groups(int64_t depth, double layer_decay);
 
 // Partial fine-tuning: marks the last k blocks (layer ids above depth − k), fc_norm and the head as trained, and the
 // rest (patch embedding, position table, [CLS], the first depth − k blocks) as frozen, their tensors not requiring
-// gradients, so backward computes none for them and stops below the first trained block. k in [1, depth]; k = depth
-// trains every parameter, the embeddings included (full fine-tuning).
+// gradients, so backward computes none for them and stops below the first trained block. k in [0, depth]; k = depth
+// trains every parameter, the embeddings included (full fine-tuning); k = 0 gives the classifier the linear-probe
+// head (VitClassifier::add_probe_head) and trains its linear layer alone. Blocks are not trained under a probe head.
 std::shared_ptr<VitClassifier> train_last_blocks(std::shared_ptr<VitClassifier> model, int64_t k);
 
 class FineTuner : public Training<VitClassifier> {
 public:
-    // Trains the last trainable_blocks blocks, fc_norm and the head (train_last_blocks); all of them: depth.
+    // Trains the last trainable_blocks blocks, fc_norm and the head (train_last_blocks); all of them: depth; the
+    // linear probe: 0.
     FineTuner(std::shared_ptr<VitClassifier> model, const mae_adamw_config& cfg, double layer_decay,
               double label_smoothing, int64_t trainable_blocks);
     // One update from one labelled batch (stochastic depth on); returns the batch's loss.
@@ -47,6 +49,7 @@ private:
     double forward_backward(const torch::Tensor& imgs, const RowsLoss& loss_of);
 
     double label_smoothing_;
+    bool head_only_;  // trainable_blocks 0: features under no_grad, the head on the whole batch
 };
 
 }  // namespace mae

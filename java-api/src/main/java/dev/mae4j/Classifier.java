@@ -92,10 +92,12 @@ public final class Classifier extends Network {
     public static Classifier load(Path path, MaeConfig config, Device device) throws IOException {
         if (path == null || config == null) throw new IllegalArgumentException("path and config must not be null");
         try (WeightsReader.Loaded weights = WeightsReader.read(path)) {
-            Tensor head = weights.tensors.get("head.bias");
+            Tensor head = weights.tensors.getOrDefault("head.bias", weights.tensors.get(PROBE_HEAD_BIAS));
             if (head == null || !weights.tensors.containsKey("fc_norm.weight"))
                 throw new CheckpointException(
-                        path, "has no head.bias and fc_norm.weight: not a globally pooled models_vit classifier");
+                        path,
+                        "has no head.bias (or " + PROBE_HEAD_BIAS
+                                + ") and fc_norm.weight: not a globally pooled models_vit classifier");
             return load(path, weights, config, (int) head.shape()[0], 0.0, device);
         }
     }
@@ -110,7 +112,27 @@ public final class Classifier extends Network {
         } catch (IllegalArgumentException e) {
             throw new CheckpointException(path, e.getMessage());
         }
+        if (weights.tensors.containsKey(PROBE_HEAD_BIAS)) c.addProbeHead();
         return loaded(c, path, weights, p, name -> false);
+    }
+
+    // the linear layer's bias behind the linear-probe head's BatchNorm
+    private static final String PROBE_HEAD_BIAS = "head.1.bias";
+
+    /**
+     * Whether the head is the paper's linear-probe head, BatchNorm1d without affine parameters before the linear
+     * layer (added by a {@link FineTuner} with {@code trainableBlocks(0)}, and by loading weights that have it).
+     */
+    public boolean hasProbeHead() {
+        return parameters().stream().anyMatch(p -> p.name().equals(PROBE_HEAD_BIAS));
+    }
+
+    /** Gives this classifier the linear-probe head (mae_classifier_probe_head_add); nothing if it has it. */
+    void addProbeHead() {
+        try (Downcall d = Downcall.holding(this)) {
+            d.check(Mae.mae_classifier_probe_head_add(handle));
+            refreshParameters();
+        }
     }
 
     /** Writes every parameter with the architecture in the metadata, atomically. */

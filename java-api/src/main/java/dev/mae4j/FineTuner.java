@@ -30,7 +30,8 @@ public final class FineTuner extends Training {
 
     /**
      * The blocks this tuner trains, the last ones, with fc_norm and the head (the rest of the encoder frozen: no
-     * gradient computed for it); the classifier's depth for full fine-tuning.
+     * gradient computed for it); the classifier's depth for full fine-tuning; 0 for the linear probe (the head's
+     * linear layer alone).
      */
     public int trainableBlocks() {
         return trainableBlocks;
@@ -253,9 +254,11 @@ public final class FineTuner extends Training {
         /**
          * Partial fine-tuning, the paper's third protocol: train the last {@code k} blocks, fc_norm and the head,
          * and freeze the patch embedding, position table, [CLS] and the first depth − k blocks (no gradient is
-         * computed for them; backward stops below the first trained block). {@code k} in [1, depth]; the default,
-         * depth, trains everything, as main_finetune.py. (k = 0, the head alone with the linear-probe head, is not
-         * built: {@code dev.mae4j.eval.LinearProbe} probes frozen features.)
+         * computed for them; backward stops below the first trained block). {@code k} in [0, depth]; the default,
+         * depth, trains everything, as main_finetune.py. {@code k} = 0 is the linear probe: the classifier gets the
+         * paper's linear-probe head (BatchNorm1d without affine parameters before the linear layer, as
+         * main_linprobe.py; see {@link Classifier#hasProbeHead}) and only its linear layer trains, on features of the
+         * frozen encoder computed without stochastic depth. A classifier with that head takes only {@code k} = 0.
          */
         public Builder trainableBlocks(int k) {
             trainableBlocks = k;
@@ -269,9 +272,9 @@ public final class FineTuner extends Training {
             if (!(labelSmoothing >= 0 && labelSmoothing < 1))
                 throw new IllegalArgumentException("labelSmoothing must be in [0, 1), got " + labelSmoothing);
             int depth = classifier.config().depth();
-            if (trainableBlocks < 1 || trainableBlocks > depth)
-                throw new IllegalArgumentException("trainableBlocks must be in [1, " + depth + "], got "
-                        + trainableBlocks + (trainableBlocks == 0 ? " (the head alone is not built)" : ""));
+            if (trainableBlocks < 0 || trainableBlocks > depth)
+                throw new IllegalArgumentException(
+                        "trainableBlocks must be in [0, " + depth + "], got " + trainableBlocks);
             int shards = Trainer.resolveStepThreads(stepThreads, classifier.config(), classifier.device());
             LrSchedule lrs = lrSchedule();
             try (Downcall d = Downcall.holding(group, classifier)) {

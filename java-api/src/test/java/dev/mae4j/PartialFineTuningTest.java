@@ -145,15 +145,15 @@ class PartialFineTuningTest {
     }
 
     @Test
-    void countsOutsideOneToTheDepthAreRefused() {
+    void countsOutsideZeroToTheDepthAreRefused() {
         try (Classifier c = Classifier.create(CONFIG, 3, 0.1, TestData.device(), 5)) {
             TestData.assertRefused(
                     IllegalArgumentException.class,
-                    "trainableBlocks must be in [1, 2], got 0 (the head alone is not built)",
-                    () -> FineTuner.builder(c).trainableBlocks(0).build());
+                    "trainableBlocks must be in [0, 2], got -1",
+                    () -> FineTuner.builder(c).trainableBlocks(-1).build());
             TestData.assertRefused(
                     IllegalArgumentException.class,
-                    "trainableBlocks must be in [1, 2], got 3",
+                    "trainableBlocks must be in [0, 2], got 3",
                     () -> FineTuner.builder(c).trainableBlocks(3).build());
         }
     }

@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)21L;
+    private static final int MAE_ABI_VERSION = (int)22L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 21
+     * #define MAE_ABI_VERSION 22
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -3128,6 +3128,64 @@ public class Mae {
                 traceDowncall("mae_classifier_rng_state_set", c, state);
             }
             return (int)mh$.invokeExact(c, state);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_classifier_probe_head_add {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_classifier_probe_head_add");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_probe_head_add(mae_classifier *c)
+     * }
+     */
+    public static FunctionDescriptor mae_classifier_probe_head_add$descriptor() {
+        return mae_classifier_probe_head_add.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_probe_head_add(mae_classifier *c)
+     * }
+     */
+    public static MethodHandle mae_classifier_probe_head_add$handle() {
+        return mae_classifier_probe_head_add.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_classifier_probe_head_add(mae_classifier *c)
+     * }
+     */
+    public static MemorySegment mae_classifier_probe_head_add$address() {
+        return mae_classifier_probe_head_add.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_classifier_probe_head_add(mae_classifier *c)
+     * }
+     */
+    public static int mae_classifier_probe_head_add(MemorySegment c) {
+        var mh$ = mae_classifier_probe_head_add.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_classifier_probe_head_add", c);
+            }
+            return (int)mh$.invokeExact(c);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -88,7 +88,8 @@ final class FinetuneCommand implements Callable<Integer> {
             names = "--trainable-blocks",
             paramLabel = "K",
             description = "Partial fine-tuning: train the last K blocks, fc_norm and the head; freeze the patch "
-                    + "embedding, position table, [CLS] and the blocks below (default: every block).")
+                    + "embedding, position table, [CLS] and the blocks below (default: every block). 0: the "
+                    + "linear probe, the paper's BatchNorm head over the frozen encoder, its linear layer trained.")
     Integer trainableBlocks;
 
     @Option(
@@ -224,10 +225,10 @@ final class FinetuneCommand implements Callable<Integer> {
         MaeConfig config = encoder.config();
         int perRank = checkedShare(splits.train(), config, role.ranks());
         int blocks = trainableBlocks != null ? trainableBlocks : config.depth();
-        if (blocks < 1 || blocks > config.depth())
+        if (blocks < 0 || blocks > config.depth())
             throw new ParameterException(
                     spec.commandLine(),
-                    "--trainable-blocks must be in [1, " + config.depth() + "] for this encoder, got " + blocks);
+                    "--trainable-blocks must be in [0, " + config.depth() + "] for this encoder, got " + blocks);
         long perEpoch = perRank / batch, steps = Math.max(1, Math.round(epochs * perEpoch));
         return new FinetunePlan(
                 fromScratch || weights == null,

@@ -342,7 +342,44 @@ class FinetuneCommandTest {
                 run(
                         err = new StringWriter(),
                         concat(common, "--out", dir.resolve("k9").toString(), "--trainable-blocks", "9")));
-        assertTrue(err.toString().contains("--trainable-blocks must be in [1, "), err.toString());
+        assertTrue(err.toString().contains("--trainable-blocks must be in [0, "), err.toString());
+    }
+
+    @Test
+    void noTrainableBlocksIsTheLinearProbeWithThePapersHead() throws IOException {
+        PretrainCommandTest.writeImages(dir, 32);
+        Path out = dir.resolve("k0"), weights = pretrainedWeights();
+        StringWriter err = new StringWriter();
+        int code = run(
+                err,
+                "finetune",
+                "--weights",
+                weights.toString(),
+                "--data",
+                dir.toString(),
+                "--batch",
+                "8",
+                "--epochs",
+                "1",
+                "--trainable-blocks",
+                "0",
+                "--out",
+                out.toString());
+        assertEquals(0, code, err.toString());
+        assertEquals(
+                0,
+                JSON.readTree(out.resolve("report.json").toFile())
+                        .get("trainable_blocks")
+                        .asInt());
+        try (Classifier c = Classifier.load(out.resolve("classifier.safetensors"), Device.cpu());
+                Model pretrained = Model.load(weights, Device.cpu())) {
+            assertTrue(c.hasProbeHead(), "the written classifier keeps its BatchNorm head");
+            for (String name : List.of("patch_embed.proj.weight", "blocks.3.mlp.fc2.weight", "blocks.3.norm2.bias"))
+                try (var a = c.parameter(name);
+                        var b = pretrained.parameter(name)) {
+                    assertArrayEquals(b.toFloatArray(), a.toFloatArray(), name + " stays the pretrained one");
+                }
+        }
     }
 
     /** A freshly initialised MAE of the default config, saved as a pretrained one would be. */

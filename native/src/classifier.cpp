@@ -5,6 +5,7 @@
 
 #include "autocast.h"
 #include "errors.h"
+#include "products.h"
 #include "tensors.h"
 
 namespace mae {
@@ -79,12 +80,12 @@ void VitClassifier::add_probe_head() {
 }
 
 torch::Tensor VitClassifier::head_forward(const torch::Tensor& features, bool train) {
-    if (!probe_head_) return torch::linear(features, head_w_, head_b_);
+    if (!probe_head_) return linear(features, head_w_, head_b_);
     require(!train || features.size(0) > 1,
             "the linear-probe head's BatchNorm needs at least 2 images in a training batch, got " +
                 std::to_string(features.size(0)));
     auto z = torch::batch_norm(features.to(dtype()), {}, {}, running_mean_, running_var_, train, 0.1, 1e-6, false);
-    return torch::linear(z, head_w_, head_b_);
+    return linear(z, head_w_, head_b_);
 }
 
 torch::ScalarType VitClassifier::dtype() const {

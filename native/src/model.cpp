@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "masking.h"
 #include "pos_embed.h"
+#include "products.h"
 
 namespace mae {
 
@@ -199,7 +200,7 @@ torch::Tensor MaeModel::encode(const torch::Tensor& imgs) const {
 }
 
 torch::Tensor MaeModel::forward_decoder(const torch::Tensor& latent, const torch::Tensor& ids_restore) const {
-    auto x = torch::linear(latent, decoder_embed_w_, decoder_embed_b_);  // [N, 1 + len_keep, Dd]
+    auto x = linear(latent, decoder_embed_w_, decoder_embed_b_);  // [N, 1 + len_keep, Dd]
     const int64_t n = x.size(0), l = ids_restore.size(1), dd = x.size(2);
     // append mask tokens to the sequence, then unshuffle
     auto mask_tokens = mask_token_.expand({n, l + 1 - x.size(1), dd});
@@ -209,7 +210,7 @@ torch::Tensor MaeModel::forward_decoder(const torch::Tensor& latent, const torch
     x = x + decoder_pos_embed_;
     for (const auto& b : decoder_blocks_) x = block_forward(b, x);
     x = layer_norm(x, decoder_norm_w_, decoder_norm_b_, cfg_.layer_norm_eps);
-    x = torch::linear(x, decoder_pred_w_, decoder_pred_b_);
+    x = linear(x, decoder_pred_w_, decoder_pred_b_);
     return x.narrow(1, 1, l);  // remove cls token: [N, L, p*p*C]
 }
 

@@ -1,21 +1,27 @@
 #include "vit.h"
 
 #include "errors.h"
+#include "products.h"
 
 namespace mae {
 
 namespace {
 
-torch::Tensor attention(const Block& b, const torch::Tensor& x) {
+// x [N, T, D] -> the heads' outputs before the projection, [N, T, D]
+torch::Tensor attention_heads(const Block& b, const torch::Tensor& x) {
     const int64_t n = x.size(0), t = x.size(1), dim = x.size(2), heads = b.num_heads;
-    auto qkv = torch::linear(x, b.qkv_w, b.qkv_b).reshape({n, t, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
+    auto qkv = linear(x, b.qkv_w, b.qkv_b).reshape({n, t, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
     auto q = qkv[0], k = qkv[1], v = qkv[2];               // [N, heads, T, head_dim]
     auto out = at::scaled_dot_product_attention(q, k, v);  // fused kernels; scale 1/sqrt(head_dim)
-    return torch::linear(out.transpose(1, 2).reshape({n, t, dim}), b.proj_w, b.proj_b);
+    return out.transpose(1, 2).reshape({n, t, dim});
 }
 
-torch::Tensor drop_path(const torch::Tensor& branch, const torch::Tensor& factors) {
-    return factors.defined() ? branch * factors : branch;
+// residual + branch(x)·factors, the branch a linear layer; without stochastic depth the addition may fuse into the
+// product (linear_add, where nothing is recorded for backward).
+torch::Tensor add_branch(const torch::Tensor& residual, const torch::Tensor& x, const torch::Tensor& w,
+                         const torch::Tensor& bias, const torch::Tensor& factors) {
+    if (factors.defined()) return residual + linear(x, w, bias) * factors;
+    return linear_add(x, w, bias, residual);
 }
 
 // A per-sample Bernoulli(keep) mask scaled by 1/keep.
@@ -91,9 +97,10 @@ DropPath draw_drop_path(const Block& b, int64_t n, torch::ScalarType dtype, cons
 torch::Tensor block_forward(const Block& b, const torch::Tensor& x, const DropPath* drop) {
     const DropPath none;
     if (drop == nullptr) drop = &none;
-    auto y = x + drop_path(attention(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps)), drop->attn);
-    auto h = torch::gelu(torch::linear(layer_norm(y, b.norm2_w, b.norm2_b, b.eps), b.fc1_w, b.fc1_b));  // erf GELU
-    return y + drop_path(torch::linear(h, b.fc2_w, b.fc2_b), drop->mlp);
+    auto heads = attention_heads(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps));
+    auto y = add_branch(x, heads, b.proj_w, b.proj_b, drop->attn);
+    auto h = linear_gelu(layer_norm(y, b.norm2_w, b.norm2_b, b.eps), b.fc1_w, b.fc1_b);  // erf GELU
+    return add_branch(y, h, b.fc2_w, b.fc2_b, drop->mlp);
 }
 
 }  // namespace mae

@@ -1,0 +1,216 @@
+#include "products.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <tuple>
+
+namespace mae {
+
+namespace {
+
+// What a product computes after the multiplication.
+enum class Epilogue { None, Gelu, Add };
+
+using PointwiseFn = at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, c10::string_view,
+                               c10::List<std::optional<at::Scalar>>, std::optional<c10::string_view>);
+using BinaryFn = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
+                            c10::string_view);
+
+// oneDNN's inner product as LibTorch registers it for inductor; absent from builds without mkldnn.
+template <typename Fn>
+std::optional<c10::TypedOperatorHandle<Fn>> find_op(const char* name, const char* overload) {
+    auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
+    if (!handle) return std::nullopt;
+    return handle->typed<Fn>();
+}
+
+const std::optional<c10::TypedOperatorHandle<PointwiseFn>>& pointwise_op() {
+    static const auto op = find_op<PointwiseFn>("mkldnn::_linear_pointwise", "");
+    return op;
+}
+
+const std::optional<c10::TypedOperatorHandle<BinaryFn>>& binary_op() {
+    static const auto op = find_op<BinaryFn>("mkldnn::_linear_pointwise", "binary");
+    return op;
+}
+
+// MAE_PRODUCT_KERNEL: aten or onednn forces that kernel; anything else (or unset) measures.
+std::optional<ProductKernel> kernel_from_environment() {
+    const char* v = std::getenv("MAE_PRODUCT_KERNEL");
+    if (v == nullptr) return std::nullopt;
+    const std::string s(v);
+    if (s == "aten") return ProductKernel::Aten;
+    if (s == "onednn") return ProductKernel::OneDnn;
+    return std::nullopt;
+}
+
+std::mutex forced_mutex;
+std::optional<ProductKernel> forced = kernel_from_environment();
+
+std::optional<ProductKernel> forced_kernel() {
+    std::lock_guard<std::mutex> lock(forced_mutex);
+    return forced;
+}
+
+bool onednn_can_run(const torch::Tensor& a, const torch::Tensor& b, Epilogue e) {
+    // oneDNN's product has no autograd: it runs where nothing is recorded (LinearFunction's passes, inference)
+    if (!a.device().is_cpu()) return false;
+    if (torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad())) return false;
+    if (a.scalar_type() != b.scalar_type()) return false;
+    if (a.scalar_type() != torch::kFloat32 && a.scalar_type() != torch::kBFloat16) return false;
+    return e == Epilogue::Add ? binary_op().has_value() : pointwise_op().has_value();
+}
+
+torch::Tensor run_aten(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
+                       const torch::Tensor& residual) {
+    auto y = bias.defined() ? torch::addmm(bias, a, b.t()) : a.mm(b.t());
+    if (e == Epilogue::Gelu) return torch::gelu(y);
+    if (e == Epilogue::Add) return y.add_(residual);
+    return y;
+}
+
+torch::Tensor run_onednn(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
+                         const torch::Tensor& residual) {
+    const std::optional<at::Tensor> bias_opt = bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt;
+    if (e == Epilogue::Add) return binary_op()->call(a, residual, b, bias_opt, "add");
+    // algorithm "none": the erf GELU, as torch::gelu's default
+    return pointwise_op()->call(a, b, bias_opt, e == Epilogue::Gelu ? "gelu" : "none",
+                                c10::List<std::optional<at::Scalar>>(),
+                                e == Epilogue::Gelu ? std::optional<c10::string_view>("none") : std::nullopt);
+}
+
+using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, bool, int, int, int>;
+
+Key key_of(const torch::Tensor& a, const torch::Tensor& b, bool bias, Epilogue e) {
+    // a transposed view (a weight gradient's gyᵀ) or weight (an input gradient's wᵀ) is a shape of its own
+    const bool a_t = a.stride(-1) != 1, b_t = b.stride(-1) != 1;
+    return {a.size(0),
+            a.size(1),
+            b.size(0),
+            a_t,
+            b_t,
+            bias,
+            static_cast<int>(e),
+            static_cast<int>(a.scalar_type()),
+            at::get_num_threads()};
+}
+
+double seconds_of(const std::function<void()>& run) {
+    run();  // warm: first-touch allocations, oneDNN's primitive cache
+    double best = 1e30;
+    for (int i = 0; i < 2; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+}
+
+ProductKernel choose(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
+                     const torch::Tensor& residual) {
+    if (!onednn_can_run(a, b, e)) return ProductKernel::Aten;
+    if (auto forced = forced_kernel()) return *forced;
+    static std::mutex mutex;
+    static std::map<Key, ProductKernel> chosen;
+    const Key key = key_of(a, b, bias.defined(), e);
+    std::lock_guard<std::mutex> lock(mutex);  // measured once, by one thread at a time: no timing disturbs another
+    auto it = chosen.find(key);
+    if (it != chosen.end()) return it->second;
+    torch::NoGradGuard no_grad;
+    const double aten = seconds_of([&] { run_aten(a, b, bias, e, residual); });
+    const double onednn = seconds_of([&] { run_onednn(a, b, bias, e, residual); });
+    return chosen[key] = onednn < aten ? ProductKernel::OneDnn : ProductKernel::Aten;
+}
+
+torch::Tensor dispatch(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
+                       const torch::Tensor& residual = {}) {
+    return choose(a, b, bias, e, residual) == ProductKernel::OneDnn ? run_onednn(a, b, bias, e, residual)
+                                                                    : run_aten(a, b, bias, e, residual);
+}
+
+// [..., in] as [M, in]
+torch::Tensor rows(const torch::Tensor& x) { return x.reshape({-1, x.size(-1)}); }
+
+std::vector<int64_t> out_shape(const torch::Tensor& x, int64_t out) {
+    auto shape = x.sizes().vec();
+    shape.back() = out;
+    return shape;
+}
+
+class LinearFunction : public torch::autograd::Function<LinearFunction> {
+public:
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                                 const torch::Tensor& b) {
+        auto x2 = rows(x);
+        ctx->save_for_backward({x2, w});
+        ctx->saved_data["shape"] = x.sizes().vec();
+        return dispatch(x2, w, b, Epilogue::None).view(out_shape(x, w.size(0)));
+    }
+
+    static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::tensor_list grads) {
+        const auto saved = ctx->get_saved_variables();
+        const auto& x2 = saved[0];
+        const auto& w = saved[1];
+        auto gy = grads[0].reshape({-1, w.size(0)});  // [M, out]
+        torch::Tensor gx, gw, gb;
+        if (ctx->needs_input_grad(0))
+            gx = dispatch(gy, w.t(), {}, Epilogue::None).view(ctx->saved_data["shape"].toIntVector());
+        if (ctx->needs_input_grad(1)) gw = dispatch(gy.t(), x2.t(), {}, Epilogue::None);  // [out, in]
+        if (ctx->needs_input_grad(2)) gb = gy.sum(0);
+        return {gx, gw, gb};
+    }
+};
+
+bool needs_autograd(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    return torch::GradMode::is_enabled() &&
+           (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
+}
+
+bool under_autocast(const torch::Tensor& x) { return at::autocast::is_autocast_enabled(x.device().type()); }
+
+}  // namespace
+
+torch::Tensor product(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias) {
+    return dispatch(a, b, bias, Epilogue::None);
+}
+
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    if (under_autocast(x) || !x.device().is_cpu()) return torch::linear(x, w, b);
+    if (needs_autograd(x, w, b)) return LinearFunction::apply(x, w, b);
+    return dispatch(rows(x), w, b, Epilogue::None).view(out_shape(x, w.size(0)));
+}
+
+torch::Tensor linear_gelu(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    if (under_autocast(x) || !x.device().is_cpu() || needs_autograd(x, w, b)) return torch::gelu(linear(x, w, b));
+    return dispatch(rows(x), w, b, Epilogue::Gelu).view(out_shape(x, w.size(0)));
+}
+
+torch::Tensor linear_add(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                         const torch::Tensor& residual) {
+    if (under_autocast(x) || !x.device().is_cpu() || needs_autograd(x, w, b) ||
+        (torch::GradMode::is_enabled() && residual.requires_grad()) || residual.scalar_type() != x.scalar_type())
+        return residual + linear(x, w, b);
+    auto shape = out_shape(x, w.size(0));
+    return dispatch(rows(x), w, b, Epilogue::Add, residual.expand(shape).reshape({-1, w.size(0)})).view(shape);
+}
+
+void force_product_kernel(std::optional<ProductKernel> kernel) {
+    std::lock_guard<std::mutex> lock(forced_mutex);
+    forced = kernel;
+}
+
+std::string product_kernel_for(int64_t m, int64_t k, int64_t n) {
+    torch::NoGradGuard no_grad;
+    auto a = torch::randn({m, k}), b = torch::randn({n, k}), bias = torch::randn({n});
+    return choose(a, b, bias, Epilogue::None, {}) == ProductKernel::OneDnn ? "onednn" : "aten";
+}
+
+}  // namespace mae

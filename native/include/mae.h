@@ -19,7 +19,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration below changes; the Java loader refuses a library of another version. */
-#define MAE_ABI_VERSION 22
+#define MAE_ABI_VERSION 23
 
 #define MAE_MAX_DIMS 8
 
@@ -55,11 +55,16 @@ extern "C" {
 /* Poolings of mae_model_encode_pooled. */
 #define MAE_POOL_CLS 0
 #define MAE_POOL_MEAN 1
+#define MAE_POOL_TOKENS 2 /* every token, [CLS] first (mae_encoder_embed) */
 
 /* Flags of mae_trainer_accumulate. */
 #define MAE_ACCUMULATE_DEFAULT 0
 #define MAE_ACCUMULATE_LAST 1 /* the window's last micro-batch: with a process group, its backward pass all-reduces
                                  the gradients bucket by bucket as they are produced */
+
+/* Kinds of inference encoders (mae_encoder_create). */
+#define MAE_ENCODER_MAE 0        /* an MAE's encoder: blocks, then the final norm over every token */
+#define MAE_ENCODER_CLASSIFIER 1 /* a fine-tuned classifier's: blocks, the patch tokens' mean, then fc_norm */
 
 /* Backends of process groups (torch.distributed's). */
 #define MAE_BACKEND_GLOO 0 /* CPU tensors */
@@ -72,8 +77,9 @@ typedef struct mae_tensor mae_tensor;
 typedef struct mae_classifier mae_classifier;
 typedef struct mae_finetuner mae_finetuner;
 typedef struct mae_process_group mae_process_group;
+typedef struct mae_encoder mae_encoder;
 /* Borrowed views into a handle above, never freed, valid while their owner lives: the parameters of a model or a
-   classifier (mae_model_params, mae_classifier_params), the training of a trainer or a fine-tuner
+   classifier or an encoder (mae_model_params, mae_classifier_params, mae_encoder_params), the training of a trainer or a fine-tuner
    (mae_trainer_training, mae_finetuner_training). What both kinds have is reached through them once. */
 typedef struct mae_params mae_params;
 typedef struct mae_training mae_training;
@@ -257,6 +263,28 @@ int32_t mae_model_encode_pooled(mae_model* m, const mae_tensor_view* images, int
 /* The address of the image data the last forward computed on: equals the caller's pointer when the
    view was used in place (zero-copy), differs when it had to be converted or moved. */
 int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out);
+
+/* Inference encoders: the encoder alone, as a service serves it. Only the encoder's parameters exist (cls_token,
+   pos_embed, patch_embed, blocks, and norm for MAE_ENCODER_MAE or fc_norm for MAE_ENCODER_CLASSIFIER, named as the
+   reference's state_dict): no decoder, no head, no gradients, no random initialisation — they start at zero
+   (an MAE's fixed position table at its sine-cosine values) for the caller to set (mae_params_set). Linear layers
+   run through libmae's product dispatch, bias+GELU and residual additions fused into the product where the kernel
+   allows. Any number of threads may embed at once; setting parameters waits for them. */
+int32_t mae_encoder_create(const mae_config* config, const mae_device* device, int32_t kind, mae_encoder** out);
+int32_t mae_encoder_free(mae_encoder* e);
+/* The encoder's parameters (mae_params_*). */
+int32_t mae_encoder_params(mae_encoder* e, mae_params** out);
+/* on = 1: the linear layers' products in bfloat16, from bfloat16 copies of their weights made at the first call
+   after the weights change (the residual stream, LayerNorms and output stay float32, as under autocast); 0: in
+   the parameters' dtype. */
+int32_t mae_encoder_bf16_set(mae_encoder* e, int32_t on);
+/* images [N, C, H, W] (F32 or F64) -> pool MAE_POOL_CLS: [N, embed_dim], the [CLS] token after the final norm;
+   MAE_POOL_MEAN: [N, embed_dim], the patch tokens' mean (MAE: after the final norm; classifier: then fc_norm, the
+   only pooling a classifier's encoder serves); MAE_POOL_TOKENS: [N, 1 + L, embed_dim], every token. */
+int32_t mae_encoder_embed(mae_encoder* e, const mae_tensor_view* images, int32_t pool, mae_tensor** out);
+/* The same, written into the caller's tensor `out` (F32 or F64, of exactly the result's shape). */
+int32_t mae_encoder_embed_into(mae_encoder* e, const mae_tensor_view* images, int32_t pool,
+                               const mae_tensor_view* out);
 
 /* Trainers: one forward, backward and AdamW update per step. */
 int32_t mae_trainer_create(mae_model* m, const mae_adamw_config* config, mae_trainer** out);

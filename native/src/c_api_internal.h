@@ -12,6 +12,7 @@
 
 #include "classifier.h"
 #include "distributed.h"
+#include "encoder.h"
 #include "errors.h"
 #include "finetune.h"
 #include "mae.h"
@@ -50,6 +51,12 @@ struct mae_classifier {
     explicit mae_classifier(std::shared_ptr<mae::VitClassifier> c)
         : impl(std::move(c)), params{&impl->params(), &impl->lock()} {}
     std::shared_ptr<mae::VitClassifier> impl;
+    mae_params params;
+};
+struct mae_encoder {
+    explicit mae_encoder(std::unique_ptr<mae::VitEncoder> e)
+        : impl(std::move(e)), params{&impl->params(), &impl->lock()} {}
+    std::unique_ptr<mae::VitEncoder> impl;
     mae_params params;
 };
 struct mae_finetuner {

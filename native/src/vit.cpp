@@ -103,4 +103,13 @@ torch::Tensor block_forward(const Block& b, const torch::Tensor& x, const DropPa
     return add_branch(y, h, b.fc2_w, b.fc2_b, drop->mlp);
 }
 
+torch::Tensor block_infer(const Block& b, const torch::Tensor& x) {
+    const auto compute = b.qkv_w.scalar_type();
+    if (compute == x.scalar_type()) return block_forward(b, x);
+    auto heads = attention_heads(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps).to(compute));
+    auto y = x + linear(heads, b.proj_w, b.proj_b);
+    auto h = linear_gelu(layer_norm(y, b.norm2_w, b.norm2_b, b.eps).to(compute), b.fc1_w, b.fc1_b);
+    return y + linear(h, b.fc2_w, b.fc2_b);
+}
+
 }  // namespace mae

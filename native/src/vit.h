@@ -50,4 +50,9 @@ DropPath draw_drop_path(const Block& b, int64_t n, torch::ScalarType dtype, cons
 // x + drop_path(attn(norm1(x))), then x + drop_path(mlp(norm2(x))); `drop` null means evaluation (nothing dropped).
 torch::Tensor block_forward(const Block& b, const torch::Tensor& x, const DropPath* drop = nullptr);
 
+// The same block for inference with its products in the dtype of b's linear weights (float32, or bfloat16 copies):
+// the residual stream and the LayerNorms stay in x's dtype, each product's input is cast to the weights' dtype and
+// its output added back in x's, as autocast does.
+torch::Tensor block_infer(const Block& b, const torch::Tensor& x);
+
 }  // namespace mae

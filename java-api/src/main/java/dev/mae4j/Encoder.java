@@ -1,7 +1,12 @@
 package dev.mae4j;
 
+import dev.mae4j.bindings.Mae;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A frozen ViT encoder for inference inside a service: evaluation mode, no gradients, no masking. It serves
@@ -29,28 +34,28 @@ public final class Encoder implements AutoCloseable {
 
     private final Model mae;
     private final Classifier vit;
-    private final boolean owned;
+    private final EncoderNetwork loaded; // what load gives: the encoder's weights alone
     private final int maxBatch;
     private volatile boolean closed;
 
-    private Encoder(Model mae, Classifier vit, boolean owned, int maxBatch) {
+    private Encoder(Model mae, Classifier vit, EncoderNetwork loaded, int maxBatch) {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         this.mae = mae;
         this.vit = vit;
-        this.owned = owned;
+        this.loaded = loaded;
         this.maxBatch = maxBatch;
     }
 
     /** Serves {@code model}'s encoder; the model stays the caller's (close it after the encoder). */
     public static Encoder of(Model model) {
         if (model == null) throw new IllegalArgumentException("model must not be null");
-        return new Encoder(model, null, false, DEFAULT_MAX_BATCH);
+        return new Encoder(model, null, null, DEFAULT_MAX_BATCH);
     }
 
     /** Serves a fine-tuned classifier's pooled features; the classifier stays the caller's. */
     public static Encoder of(Classifier classifier) {
         if (classifier == null) throw new IllegalArgumentException("classifier must not be null");
-        return new Encoder(null, classifier, false, DEFAULT_MAX_BATCH);
+        return new Encoder(null, classifier, null, DEFAULT_MAX_BATCH);
     }
 
     /**
@@ -87,16 +92,31 @@ public final class Encoder implements AutoCloseable {
     private static Encoder load(Path path, WeightsReader.Loaded weights, MaeConfig config, Device device, int maxBatch)
             throws IOException {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
-        if (weights.tensors.containsKey("fc_norm.weight")) {
-            Tensor head = weights.tensors.get("head.bias");
-            if (head == null) throw new CheckpointException(path, "has fc_norm but no head.bias");
-            Classifier c = Classifier.load(path, weights, config, (int) head.shape()[0], 0.0, device);
-            return new Encoder(null, c, true, maxBatch);
+        boolean classifier = weights.tensors.containsKey("fc_norm.weight");
+        if (classifier && !weights.tensors.containsKey("head.bias") && !weights.tensors.containsKey("head.1.bias"))
+            throw new CheckpointException(path, "has fc_norm but no head.bias");
+        // Only the encoder is built: an MAE's decoder and mask token, a classifier's head are left in the file.
+        Map<String, Tensor> encoderTensors = new LinkedHashMap<>(weights.tensors);
+        encoderTensors
+                .keySet()
+                .removeIf(name -> classifier
+                        ? name.startsWith("head.")
+                        : name.startsWith("decoder") || name.equals("mask_token"));
+        Preprocessing p = Preprocessing.of(path, weights.metadata, config.inChans());
+        EncoderNetwork net;
+        try {
+            net = EncoderNetwork.create(config, device, classifier);
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(path, e.getMessage());
         }
-        // MAE weights: the decoder (and its mask token) may be absent, as in the official encoder-only files.
-        Model m = Model.load(
-                path, weights, config, device, name -> name.startsWith("decoder") || name.equals("mask_token"));
-        return new Encoder(m, null, true, maxBatch);
+        Network.loaded(net, path, encoderTensors, p, name -> false);
+        try {
+            if (config.precision() == DType.BF16) net.setBf16(true); // trained in bfloat16: served in it
+            return new Encoder(null, null, net, maxBatch);
+        } catch (RuntimeException e) {
+            net.close();
+            throw e;
+        }
     }
 
     /**
@@ -104,19 +124,74 @@ public final class Encoder implements AutoCloseable {
      * Thread-safe.
      */
     public Tensor embed(Tensor images, Output output) {
+        checkCall(images, output);
+        if (loaded != null) return loaded.embed(images, pool(output));
+        if (vit != null) return vit.features(images);
+        return output == Output.TOKENS ? mae.encode(images) : mae.encodePooled(images, output == Output.CLS);
+    }
+
+    /**
+     * As {@link #embed}, writing the features into {@code out} (F32 or F64, of exactly the result's shape: [N, D],
+     * or [N, 1 + L, D] for {@link Output#TOKENS}), e.g. a service's preallocated off-heap buffer ({@link
+     * Tensor#wrap}). Thread-safe; an encoder given a model or classifier ({@code of}) copies what {@link #embed}
+     * returns.
+     */
+    public void embedInto(Tensor images, Output output, Tensor out) {
+        checkCall(images, output);
+        if (out == null) throw new IllegalArgumentException("out must not be null");
+        if (loaded != null) {
+            loaded.embedInto(images, pool(output), out);
+            return;
+        }
+        try (Tensor result = embed(images, output)) {
+            if (!java.util.Arrays.equals(result.shape(), out.shape()))
+                throw new IllegalArgumentException("out has shape " + java.util.Arrays.toString(out.shape())
+                        + ", the features " + java.util.Arrays.toString(result.shape()));
+            copy(result, out);
+        }
+    }
+
+    /**
+     * Runs the linear layers' products in bfloat16 ({@code true}) from bfloat16 copies of their weights, made once
+     * after the weights are loaded, or in the weights' precision ({@code false}); the residual stream, LayerNorms and
+     * the output stay float32, as under {@code torch.autocast}. Fastest on CPUs with bfloat16 dot-product units
+     * (avx512_bf16, AMX); the features' cosine to float32's is in benchmarks/README.md. Weights trained in bfloat16
+     * ({@link MaeConfig#precision()} BF16) start with it on. Only for encoders from {@code load}.
+     */
+    public void setBf16(boolean on) {
+        if (loaded == null)
+            throw new UnsupportedOperationException(
+                    "bfloat16 inference is for encoders from Encoder.load; this one serves a model or classifier");
+        loaded.setBf16(on);
+    }
+
+    private void checkCall(Tensor images, Output output) {
         if (images == null || output == null) throw new IllegalArgumentException("images and output must not be null");
         if (closed) throw new IllegalStateException("this encoder is closed");
         long n = images.shape().length == 0 ? 0 : images.shape()[0];
         if (n > maxBatch)
             throw new IllegalArgumentException(
                     "a batch of " + n + " images exceeds this encoder's limit of " + maxBatch);
-        if (vit != null) {
-            if (output != Output.MEAN)
-                throw new IllegalArgumentException(
-                        "a fine-tuned classifier's encoder pools globally: only Output.MEAN is served");
-            return vit.features(images);
+        if ((vit != null || (loaded != null && loaded.isClassifier())) && output != Output.MEAN)
+            throw new IllegalArgumentException(
+                    "a fine-tuned classifier's encoder pools globally: only Output.MEAN is served");
+    }
+
+    private static void copy(Tensor from, Tensor to) {
+        int n = (int) from.elementCount();
+        switch (to.dtype()) {
+            case F32 -> MemorySegment.copy(from.toFloatArray(), 0, to.segment(), ValueLayout.JAVA_FLOAT, 0, n);
+            case F64 -> MemorySegment.copy(from.toDoubleArray(), 0, to.segment(), ValueLayout.JAVA_DOUBLE, 0, n);
+            default -> throw new IllegalArgumentException("out must be F32 or F64, got " + to.dtype());
         }
-        return output == Output.TOKENS ? mae.encode(images) : mae.encodePooled(images, output == Output.CLS);
+    }
+
+    private static int pool(Output output) {
+        return switch (output) {
+            case CLS -> Mae.MAE_POOL_CLS();
+            case MEAN -> Mae.MAE_POOL_MEAN();
+            case TOKENS -> Mae.MAE_POOL_TOKENS();
+        };
     }
 
     /**
@@ -124,7 +199,15 @@ public final class Encoder implements AutoCloseable {
      * {@link Preprocessing#defaultFor} the channel count ({@link Preprocessing#recorded()} false).
      */
     public Preprocessing preprocessing() {
-        return mae != null ? mae.preprocessing() : vit.preprocessing();
+        return network().preprocessing();
+    }
+
+    /**
+     * The parameters this encoder holds, named as the reference's state_dict: for an encoder from {@code load} the
+     * encoder's alone (no decoder, no head); else those of the model or classifier it serves.
+     */
+    public java.util.List<ParameterInfo> parameters() {
+        return network().parameters();
     }
 
     /** The feature width D. */
@@ -133,7 +216,7 @@ public final class Encoder implements AutoCloseable {
     }
 
     public MaeConfig config() {
-        return mae != null ? mae.config() : vit.config();
+        return network().config();
     }
 
     public int maxBatch() {
@@ -141,7 +224,7 @@ public final class Encoder implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed || (mae != null ? mae.isClosed() : vit.isClosed());
+        return closed || network().isClosed();
     }
 
     /**
@@ -150,8 +233,10 @@ public final class Encoder implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        if (!owned) return;
-        if (mae != null) mae.close();
-        else vit.close();
+        if (loaded != null) loaded.close(); // a model or classifier given to of() stays its owner's
+    }
+
+    private Network network() {
+        return loaded != null ? loaded : mae != null ? mae : vit;
     }
 }

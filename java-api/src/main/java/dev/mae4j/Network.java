@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -100,8 +101,15 @@ abstract class Network extends NativeResource {
     static <N extends Network> N loaded(
             N net, Path path, WeightsReader.Loaded weights, Preprocessing preprocessing, Predicate<String> optional)
             throws IOException {
+        return loaded(net, path, weights.tensors, preprocessing, optional);
+    }
+
+    /** As above, from the tensors given (a file's, some left out). */
+    static <N extends Network> N loaded(
+            N net, Path path, Map<String, Tensor> tensors, Preprocessing preprocessing, Predicate<String> optional)
+            throws IOException {
         try {
-            NetworkWeights.load(path, weights.tensors, net.parameters(), net::setParameter, optional);
+            NetworkWeights.load(path, tensors, net.parameters(), net::setParameter, optional);
             net.preprocessing = preprocessing;
             return net;
         } catch (IOException | RuntimeException e) {

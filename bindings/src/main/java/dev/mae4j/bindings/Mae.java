@@ -68,10 +68,10 @@ public class Mae {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
-    private static final int MAE_ABI_VERSION = (int)22L;
+    private static final int MAE_ABI_VERSION = (int)23L;
     /**
      * {@snippet lang=c :
-     * #define MAE_ABI_VERSION 22
+     * #define MAE_ABI_VERSION 23
      * }
      */
     public static int MAE_ABI_VERSION() {
@@ -248,6 +248,15 @@ public class Mae {
     public static int MAE_POOL_MEAN() {
         return MAE_POOL_MEAN;
     }
+    private static final int MAE_POOL_TOKENS = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_POOL_TOKENS 2
+     * }
+     */
+    public static int MAE_POOL_TOKENS() {
+        return MAE_POOL_TOKENS;
+    }
     private static final int MAE_ACCUMULATE_DEFAULT = (int)0L;
     /**
      * {@snippet lang=c :
@@ -265,6 +274,24 @@ public class Mae {
      */
     public static int MAE_ACCUMULATE_LAST() {
         return MAE_ACCUMULATE_LAST;
+    }
+    private static final int MAE_ENCODER_MAE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_ENCODER_MAE 0
+     * }
+     */
+    public static int MAE_ENCODER_MAE() {
+        return MAE_ENCODER_MAE;
+    }
+    private static final int MAE_ENCODER_CLASSIFIER = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define MAE_ENCODER_CLASSIFIER 1
+     * }
+     */
+    public static int MAE_ENCODER_CLASSIFIER() {
+        return MAE_ENCODER_CLASSIFIER;
     }
     private static final int MAE_BACKEND_GLOO = (int)0L;
     /**
@@ -2531,6 +2558,365 @@ public class Mae {
                 traceDowncall("mae_model_last_input_address", m, out);
             }
             return (int)mh$.invokeExact(m, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_encoder_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_encoder_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_create(const mae_config *config, const mae_device *device, int32_t kind, mae_encoder **out)
+     * }
+     */
+    public static FunctionDescriptor mae_encoder_create$descriptor() {
+        return mae_encoder_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_create(const mae_config *config, const mae_device *device, int32_t kind, mae_encoder **out)
+     * }
+     */
+    public static MethodHandle mae_encoder_create$handle() {
+        return mae_encoder_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_create(const mae_config *config, const mae_device *device, int32_t kind, mae_encoder **out)
+     * }
+     */
+    public static MemorySegment mae_encoder_create$address() {
+        return mae_encoder_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_encoder_create(const mae_config *config, const mae_device *device, int32_t kind, mae_encoder **out)
+     * }
+     */
+    public static int mae_encoder_create(MemorySegment config, MemorySegment device, int kind, MemorySegment out) {
+        var mh$ = mae_encoder_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_encoder_create", config, device, kind, out);
+            }
+            return (int)mh$.invokeExact(config, device, kind, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_encoder_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_encoder_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_free(mae_encoder *e)
+     * }
+     */
+    public static FunctionDescriptor mae_encoder_free$descriptor() {
+        return mae_encoder_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_free(mae_encoder *e)
+     * }
+     */
+    public static MethodHandle mae_encoder_free$handle() {
+        return mae_encoder_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_free(mae_encoder *e)
+     * }
+     */
+    public static MemorySegment mae_encoder_free$address() {
+        return mae_encoder_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_encoder_free(mae_encoder *e)
+     * }
+     */
+    public static int mae_encoder_free(MemorySegment e) {
+        var mh$ = mae_encoder_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_encoder_free", e);
+            }
+            return (int)mh$.invokeExact(e);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_encoder_params {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_encoder_params");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_params(mae_encoder *e, mae_params **out)
+     * }
+     */
+    public static FunctionDescriptor mae_encoder_params$descriptor() {
+        return mae_encoder_params.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_params(mae_encoder *e, mae_params **out)
+     * }
+     */
+    public static MethodHandle mae_encoder_params$handle() {
+        return mae_encoder_params.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_params(mae_encoder *e, mae_params **out)
+     * }
+     */
+    public static MemorySegment mae_encoder_params$address() {
+        return mae_encoder_params.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_encoder_params(mae_encoder *e, mae_params **out)
+     * }
+     */
+    public static int mae_encoder_params(MemorySegment e, MemorySegment out) {
+        var mh$ = mae_encoder_params.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_encoder_params", e, out);
+            }
+            return (int)mh$.invokeExact(e, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_encoder_bf16_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_INT
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_encoder_bf16_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_bf16_set(mae_encoder *e, int32_t on)
+     * }
+     */
+    public static FunctionDescriptor mae_encoder_bf16_set$descriptor() {
+        return mae_encoder_bf16_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_bf16_set(mae_encoder *e, int32_t on)
+     * }
+     */
+    public static MethodHandle mae_encoder_bf16_set$handle() {
+        return mae_encoder_bf16_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_bf16_set(mae_encoder *e, int32_t on)
+     * }
+     */
+    public static MemorySegment mae_encoder_bf16_set$address() {
+        return mae_encoder_bf16_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_encoder_bf16_set(mae_encoder *e, int32_t on)
+     * }
+     */
+    public static int mae_encoder_bf16_set(MemorySegment e, int on) {
+        var mh$ = mae_encoder_bf16_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_encoder_bf16_set", e, on);
+            }
+            return (int)mh$.invokeExact(e, on);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_encoder_embed {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_encoder_embed");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_embed(mae_encoder *e, const mae_tensor_view *images, int32_t pool, mae_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor mae_encoder_embed$descriptor() {
+        return mae_encoder_embed.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_embed(mae_encoder *e, const mae_tensor_view *images, int32_t pool, mae_tensor **out)
+     * }
+     */
+    public static MethodHandle mae_encoder_embed$handle() {
+        return mae_encoder_embed.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_embed(mae_encoder *e, const mae_tensor_view *images, int32_t pool, mae_tensor **out)
+     * }
+     */
+    public static MemorySegment mae_encoder_embed$address() {
+        return mae_encoder_embed.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_encoder_embed(mae_encoder *e, const mae_tensor_view *images, int32_t pool, mae_tensor **out)
+     * }
+     */
+    public static int mae_encoder_embed(MemorySegment e, MemorySegment images, int pool, MemorySegment out) {
+        var mh$ = mae_encoder_embed.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_encoder_embed", e, images, pool, out);
+            }
+            return (int)mh$.invokeExact(e, images, pool, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class mae_encoder_embed_into {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            Mae.C_INT,
+            Mae.C_POINTER,
+            Mae.C_POINTER,
+            Mae.C_INT,
+            Mae.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = Mae.findOrThrow("mae_encoder_embed_into");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_embed_into(mae_encoder *e, const mae_tensor_view *images, int32_t pool, const mae_tensor_view *out)
+     * }
+     */
+    public static FunctionDescriptor mae_encoder_embed_into$descriptor() {
+        return mae_encoder_embed_into.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_embed_into(mae_encoder *e, const mae_tensor_view *images, int32_t pool, const mae_tensor_view *out)
+     * }
+     */
+    public static MethodHandle mae_encoder_embed_into$handle() {
+        return mae_encoder_embed_into.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t mae_encoder_embed_into(mae_encoder *e, const mae_tensor_view *images, int32_t pool, const mae_tensor_view *out)
+     * }
+     */
+    public static MemorySegment mae_encoder_embed_into$address() {
+        return mae_encoder_embed_into.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t mae_encoder_embed_into(mae_encoder *e, const mae_tensor_view *images, int32_t pool, const mae_tensor_view *out)
+     * }
+     */
+    public static int mae_encoder_embed_into(MemorySegment e, MemorySegment images, int pool, MemorySegment out) {
+        var mh$ = mae_encoder_embed_into.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("mae_encoder_embed_into", e, images, pool, out);
+            }
+            return (int)mh$.invokeExact(e, images, pool, out);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -1,5 +1,7 @@
 #include "encoder.h"
 
+#include <algorithm>
+
 #include "batches.h"
 #include "errors.h"
 #include "model.h"
@@ -72,11 +74,23 @@ torch::Tensor VitEncoder::embed(const torch::Tensor& images, int32_t pool) const
             "a fine-tuned classifier's encoder pools globally: only MAE_POOL_MEAN is served");
     std::shared_lock<std::shared_mutex> lock(lock_);
     c10::InferenceMode inference;
-    const auto dtype = patch_w_.scalar_type();
-    auto imgs = prepare_images(cfg_, device_, dtype, images);
+    auto imgs = prepare_images(cfg_, device_, patch_w_.scalar_type(), images);
     std::shared_ptr<const std::vector<Block>> bf16_blocks;
     if (bf16_) bf16_blocks = compute_blocks();
     const auto& blocks = bf16_ ? *bf16_blocks : blocks_;
+    // A large batch runs in pieces of about kPieceTokens tokens: their activations stay in the last-level cache
+    // (ViT-B/16 on a 32 MiB L3: 5.5 img/s at batch 8, 5.0 at batch 32 in one piece).
+    constexpr int64_t kPieceTokens = 1600;
+    const int64_t n = imgs.size(0), tokens = cfg_.img_size / cfg_.patch_size * (cfg_.img_size / cfg_.patch_size) + 1;
+    const int64_t piece = std::max<int64_t>(1, kPieceTokens / tokens);
+    if (n <= piece) return embed_piece(imgs, pool, blocks);
+    std::vector<torch::Tensor> outs;
+    for (int64_t first = 0; first < n; first += piece)
+        outs.push_back(embed_piece(imgs.narrow(0, first, std::min(piece, n - first)), pool, blocks));
+    return torch::cat(outs, 0);
+}
+
+torch::Tensor VitEncoder::embed_piece(const torch::Tensor& imgs, int32_t pool, const std::vector<Block>& blocks) const {
     // [N, C, H, W] -> [N, L, D], the position table added, [CLS] (with its position) in front: [N, 1 + L, D]
     auto x = torch::conv2d(imgs, patch_w_, patch_b_, cfg_.patch_size).flatten(2).transpose(1, 2);
     x = x + pos_embed_.narrow(1, 1, x.size(1));

@@ -36,7 +36,8 @@ public:
 
     // Caller images [N, C, H, W] -> MAE_POOL_CLS: [N, D] (the [CLS] token after the final norm), MAE_POOL_MEAN: [N, D]
     // (the patch tokens' mean after the final norm; for PooledFcNorm, the mean then fc_norm), MAE_POOL_NONE: every
-    // token [N, 1 + L, D]. Inference mode, shared lock: any number of threads at once.
+    // token [N, 1 + L, D]. Inference mode, shared lock: any number of threads at once. Batches of more than about
+    // 1600 tokens run in pieces of that size, one after the other.
     torch::Tensor embed(const torch::Tensor& images, int32_t pool) const;
 
 private:
@@ -56,6 +57,8 @@ private:
     mutable std::vector<int64_t> copied_versions_;
     mutable std::shared_ptr<const std::vector<Block>> bf16_blocks_;
     std::shared_ptr<const std::vector<Block>> compute_blocks() const;
+    // embed's work on prepared images, in one piece.
+    torch::Tensor embed_piece(const torch::Tensor& imgs, int32_t pool, const std::vector<Block>& blocks) const;
 };
 
 }  // namespace mae

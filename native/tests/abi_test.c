@@ -226,6 +226,55 @@ int main(void) {
     MUST(mae_tensor_free(a));
     MUST(mae_tensor_free(b));
 
+    /* The inference encoder: its parameters alone, set from the trained model's by name, embed as the model
+       encodes; a caller's tensor of the wrong shape is refused. */
+    {
+        mae_encoder* enc;
+        mae_params* enc_params;
+        MUST(mae_encoder_create(&config, &cpu, MAE_ENCODER_MAE, &enc));
+        MUST(mae_encoder_params(enc, &enc_params));
+        int64_t count = 0;
+        MUST(mae_params_count(enc_params, &count));
+        CHECK(count == 4 + 12 * config.depth + 2, "the encoder holds %lld parameters", (long long)count);
+        for (int64_t i = 0; i < count; i++) {
+            const char* name;
+            mae_tensor_view shape;
+            MUST(mae_params_info(enc_params, i, &name, &shape, NULL));
+            CHECK(strncmp(name, "decoder", 7) != 0 && strcmp(name, "mask_token") != 0, "encoder has %s", name);
+            mae_tensor* value;
+            MUST(mae_params_get(params, name, &value));
+            mae_tensor_view v;
+            MUST(mae_tensor_view_of(value, &v));
+            MUST(mae_params_set(enc_params, name, &v));
+            MUST(mae_tensor_free(value));
+        }
+        mae_tensor *tokens, *encoded;
+        MUST(mae_encoder_embed(enc, &batch, MAE_POOL_TOKENS, &tokens));
+        MUST(mae_model_encode(model, &batch, &encoded));
+        mae_tensor_view tv, ev;
+        MUST(mae_tensor_view_of(tokens, &tv));
+        MUST(mae_tensor_view_of(encoded, &ev));
+        CHECK(elements(&tv) == elements(&ev), "tokens %lld, encoded %lld", (long long)elements(&tv),
+              (long long)elements(&ev));
+        double worst = 0;
+        for (int64_t i = 0; i < elements(&tv) && i < elements(&ev); i++) {
+            double d = fabs(((const float*)tv.data)[i] - ((const float*)ev.data)[i]);
+            if (d > worst) worst = d;
+        }
+        CHECK(worst < 1e-5, "encoder tokens differ from the model's by %g", worst);
+        float cls[N * 16];
+        const int64_t cls_shape[2] = {N, 16}, wrong_cls_shape[2] = {N, 15};
+        mae_tensor_view into = view_of(cls, MAE_DTYPE_F32, 2, cls_shape);
+        MUST(mae_encoder_embed_into(enc, &batch, MAE_POOL_CLS, &into));
+        mae_tensor_view wrong_into = view_of(cls, MAE_DTYPE_F32, 2, wrong_cls_shape);
+        REFUSED(MAE_ERR_INVALID_ARGUMENT, mae_encoder_embed_into(enc, &batch, MAE_POOL_CLS, &wrong_into));
+        REFUSED(MAE_ERR_INVALID_ARGUMENT, mae_encoder_embed(enc, &batch, 7, &tokens));
+        MUST(mae_tensor_free(tokens));
+        MUST(mae_tensor_free(encoded));
+        MUST(mae_encoder_free(enc));
+        MUST(mae_encoder_free(NULL));
+    }
+
     /* Error paths: the documented status and a message, never a crash. */
     REFUSED(MAE_ERR_INVALID_ARGUMENT, mae_trainer_step(NULL, &batch, masker, &next));
     REFUSED(MAE_ERR_INVALID_ARGUMENT, mae_trainer_step(trainer, NULL, masker, &next));

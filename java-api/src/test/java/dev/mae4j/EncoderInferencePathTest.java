@@ -57,6 +57,21 @@ class EncoderInferencePathTest {
     }
 
     @Test
+    void aBatchRunInPiecesGivesEveryImageItsFeaturesInOrder(@TempDir Path dir) throws Exception {
+        Path file = saved(dir, 7);
+        int n = 200; // 17 tokens an image: pieces of 94 images
+        try (Model m = Model.load(file, Device.cpu());
+                Encoder whole = Encoder.of(m);
+                Encoder pieces = Encoder.load(file, Device.cpu());
+                Tensor x = images(n, 11);
+                Tensor expected = whole.embed(x, Encoder.Output.MEAN);
+                Tensor got = pieces.embed(x, Encoder.Output.MEAN)) {
+            assertArrayEquals(new long[] {n, 8}, got.shape());
+            TestData.assertClose(expected.toDoubleArray(), got.toDoubleArray(), 1e-5, "features of 200 images");
+        }
+    }
+
+    @Test
     void featuresAreWrittenIntoTheCallersBuffer(@TempDir Path dir) throws Exception {
         Path file = saved(dir, 5);
         try (Encoder e = Encoder.load(file, Device.cpu());

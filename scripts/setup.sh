@@ -99,6 +99,14 @@ PY
         || { mae_log "pip could not install ${MAE_TEST_REQUIREMENTS[*]}: the interop tests need them"; return 1; }
 }
 
+# Adds to $MAE_VENV what benchmarks/encoder_vs_ort.sh needs to export an encoder to ONNX: onnx and onnxscript
+# (torch.onnx's exporter). ONNX Runtime itself is a Maven dependency of the benchmarks module.
+mae_ensure_onnx() {
+    "$MAE_VENV/bin/python" -c 'import onnx, onnxscript' 2>/dev/null && return 0
+    mae_log "installing onnx and onnxscript into $MAE_VENV (for the ONNX Runtime comparison)"
+    mae_pip_install "$MAE_VENV/bin/python" onnx onnxscript "$MAE_TORCH_REQUIREMENT"
+}
+
 # Makes $MAE_CUDA_VENV hold $MAE_CUDA_REQUIREMENTS (checked by a stamp of the list, written once pip succeeded).
 mae_ensure_cuda_venv() {
     local stamp="$MAE_CUDA_VENV/mae4j-requirements.txt"

@@ -20,7 +20,7 @@ class ModuleDescriptorTest {
             assertEquals("dev.mae4j", d.name());
             Set<String> exports =
                     d.exports().stream().map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
-            assertEquals(Set.of("dev.mae4j", "dev.mae4j.data", "dev.mae4j.eval"), exports);
+            assertEquals(Set.of("dev.mae4j", "dev.mae4j.data", "dev.mae4j.eval", "dev.mae4j.serving"), exports);
             assertEquals(
                     Set.of(),
                     d.exports().stream()

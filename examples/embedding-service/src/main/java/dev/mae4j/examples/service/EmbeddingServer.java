@@ -7,24 +7,27 @@ import dev.mae4j.Device;
 import dev.mae4j.Encoder;
 import dev.mae4j.data.ImageDecoder;
 import dev.mae4j.data.ImageTooLargeException;
+import dev.mae4j.serving.BatchingEncoder;
+import dev.mae4j.serving.EncoderMetrics;
+import dev.mae4j.serving.EncoderOverloadedException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
  * POST /embed with a PNG or JPEG body returns {"embedding": [...], "dim": D} — the encoder's features of the
  * image resized and centre-cropped to the model's input size (the reference's evaluation transform). Requests run
- * on virtual threads and meet in a {@link MicroBatcher}.
+ * on virtual threads and meet in mae4j's {@link BatchingEncoder}.
  * GET /health answers "ok".
  *
  * <pre>java -cp ... dev.mae4j.examples.service.EmbeddingServer WEIGHTS [PORT] [MAX_BATCH] [MAX_WAIT_MICROS]</pre>
@@ -48,14 +51,21 @@ public final class EmbeddingServer implements AutoCloseable {
     private final Semaphore decodes = new Semaphore(Runtime.getRuntime().availableProcessors());
 
     private final Encoder encoder;
-    private final MicroBatcher batcher;
+    private final BatchingEncoder batcher;
+    private final BatchStats stats = new BatchStats();
     private final HttpServer server;
     private final ImageDecoder decoder;
 
     /** Serves {@code encoder} on 127.0.0.1:{@code port} (0 picks a free port). */
     public EmbeddingServer(Encoder encoder, int port, int maxBatch, long maxWaitMicros) throws IOException {
         this.encoder = encoder;
-        this.batcher = new MicroBatcher(encoder, Encoder.Output.CLS, maxBatch, maxWaitMicros, queueCapacity(encoder));
+        this.batcher = BatchingEncoder.builder(encoder)
+                .maxBatch(maxBatch)
+                .maxWait(Duration.ofNanos(maxWaitMicros * 1000))
+                .maxQueuedImages(4096)
+                .maxQueuedBytes(QUEUED_BYTES)
+                .metrics(stats)
+                .build();
         // normalised as the weights were trained: what they record (or the default for their channel count)
         this.decoder =
                 new ImageDecoder(encoder.config().imgSize(), encoder.config().inChans(), encoder.preprocessing());
@@ -66,20 +76,28 @@ public final class EmbeddingServer implements AutoCloseable {
         server.start();
     }
 
-    // The batcher's queue bounded by bytes: at most QUEUED_BYTES of decoded images wait (4096 at most), whatever
-    // their size (a 224 × 224 RGB image is 588 KiB of floats: 456 of them).
-    static int queueCapacity(Encoder encoder) {
-        var c = encoder.config();
-        long bytesPerImage = 4L * c.inChans() * c.imgSize() * c.imgSize();
-        return (int) Math.max(1, Math.min(4096, QUEUED_BYTES / bytesPerImage));
-    }
-
     public int port() {
         return server.getAddress().getPort();
     }
 
-    public MicroBatcher batcher() {
-        return batcher;
+    /** Mean images per encoder call so far. */
+    public double meanBatchSize() {
+        return stats.meanBatchSize();
+    }
+
+    /** Counts batches and their images. */
+    private static final class BatchStats implements EncoderMetrics {
+        private long batches, images;
+
+        @Override
+        public synchronized void batch(int n, Duration duration) {
+            batches++;
+            images += n;
+        }
+
+        synchronized double meanBatchSize() {
+            return batches == 0 ? 0 : (double) images / batches;
+        }
     }
 
     /** The normalised input the server computes for an image file: what a caller can check vectors against. */
@@ -126,9 +144,11 @@ public final class EmbeddingServer implements AutoCloseable {
             float[] v;
             try {
                 v = batcher.submit(x).get();
+            } catch (EncoderOverloadedException e) {
+                error(ex, 503, e.getMessage());
+                return;
             } catch (ExecutionException e) {
-                boolean busy = e.getCause() instanceof RejectedExecutionException;
-                error(ex, busy ? 503 : 500, String.valueOf(e.getCause().getMessage()));
+                error(ex, 500, String.valueOf(e.getCause().getMessage()));
                 return;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -191,7 +211,7 @@ public final class EmbeddingServer implements AutoCloseable {
         }
     }
 
-    /** Stops accepting connections, then the batcher; the encoder stays the caller's. */
+    /** Stops accepting connections, then the batcher, which answers what it accepted and closes the encoder. */
     @Override
     public void close() {
         server.stop(0);

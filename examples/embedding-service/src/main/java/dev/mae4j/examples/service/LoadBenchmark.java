@@ -55,7 +55,7 @@ public final class LoadBenchmark {
                             clients,
                             latencies.length,
                             latencies.length / secs,
-                            server.batcher().meanBatchSize(),
+                            server.meanBatchSize(),
                             pct(latencies, 50),
                             pct(latencies, 95),
                             pct(latencies, 99));

@@ -117,7 +117,7 @@ class EmbeddingServerTest {
                             f.toFloatArray(), served, 1e-5f, "image " + i + ": the served vector is the encoder's");
                 }
             }
-            assertEquals(12.0, server.batcher().meanBatchSize(), "12 concurrent requests shared one encoder call");
+            assertEquals(12.0, server.meanBatchSize(), "12 concurrent requests shared one encoder call");
 
             HttpResponse<String> bad = http.send(
                     HttpRequest.newBuilder(uri)
@@ -129,29 +129,6 @@ class EmbeddingServerTest {
             HttpResponse<String> get =
                     http.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(405, get.statusCode());
-        }
-    }
-
-    @Test
-    void aFullQueueRejectsInsteadOfGrowing() throws Exception {
-        try (Model m = Model.create(CONFIG, Device.cpu(), 1);
-                Encoder encoder = Encoder.of(m);
-                MicroBatcher b = new MicroBatcher(encoder, Encoder.Output.CLS, 1, 0, 1)) {
-            float[] x = new float[28 * 28];
-            List<CompletableFuture<float[]>> fs = new ArrayList<>();
-            for (int i = 0; i < 200; i++) fs.add(b.submit(x));
-            long rejected = fs.stream()
-                    .filter(f -> {
-                        try {
-                            f.get();
-                            return false;
-                        } catch (Exception e) {
-                            return e.getCause() instanceof java.util.concurrent.RejectedExecutionException;
-                        }
-                    })
-                    .count();
-            assertTrue(rejected > 0, "a queue of 1 cannot hold 200 requests");
-            assertTrue(b.submit(new float[3]).isCompletedExceptionally(), "a wrong-sized image fails at once");
         }
     }
 
@@ -251,34 +228,6 @@ class EmbeddingServerTest {
             } finally {
                 pool.shutdownNow();
             }
-        }
-    }
-
-    @Test
-    void theQueueIsBoundedByBytes() throws Exception {
-        try (Model small = Model.create(CONFIG, Device.cpu(), 1);
-                Encoder e = Encoder.of(small)) {
-            assertEquals(4096, EmbeddingServer.queueCapacity(e), "28 × 28 grey images: the count bound");
-        }
-        try (Model big = Model.create(
-                        MaeConfig.builder()
-                                .imgSize(224)
-                                .patchSize(16)
-                                .inChans(3)
-                                .embedDim(8)
-                                .depth(1)
-                                .numHeads(1)
-                                .decoderEmbedDim(8)
-                                .decoderDepth(1)
-                                .decoderNumHeads(1)
-                                .build(),
-                        Device.cpu(),
-                        1);
-                Encoder e = Encoder.of(big)) {
-            assertEquals(
-                    (256 << 20) / (4 * 3 * 224 * 224),
-                    EmbeddingServer.queueCapacity(e),
-                    "224 × 224 RGB: 256 MiB of them");
         }
     }
 }

@@ -1,0 +1,359 @@
+package dev.mae4j.serving;
+
+import dev.mae4j.DType;
+import dev.mae4j.Encoder;
+import dev.mae4j.MaeConfig;
+import dev.mae4j.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Dynamic batching in front of an {@link Encoder}, for services: any number of threads submit single normalised images
+ * and get a {@link CompletableFuture} of their feature vector; one worker gathers what is waiting into batches — up to
+ * {@link Builder#maxBatch} images, waiting at most {@link Builder#maxWait} after the first — and runs each as one
+ * encoder call, so that concurrent requests share the encoder's cost.
+ *
+ * <ul>
+ *   <li><b>Bounded:</b> at most {@link Builder#maxQueuedImages} images and {@link Builder#maxQueuedBytes} bytes of
+ *       pixels wait at once; beyond that {@link #submit} throws {@link EncoderOverloadedException} at once instead of
+ *       queueing (a service answers 429 or 503).
+ *   <li><b>Deadlines and cancellation:</b> a request whose deadline has passed, or whose future was cancelled, before
+ *       its batch forms never reaches the encoder; an expired one fails with {@link DeadlineExceededException}.
+ *   <li><b>Draining:</b> {@link #close} refuses new requests, answers every accepted one, then returns.
+ *   <li><b>Weights swapped under load:</b> {@link #swap} puts in a new encoder atomically: each batch runs wholly on
+ *       one encoder, none fails, and the old encoder is closed when its last batch has ended.
+ *   <li><b>Metrics:</b> optional, through {@link EncoderMetrics} ({@link MicrometerEncoderMetrics} for Micrometer,
+ *       whose jar is then the caller's dependency; nothing of Micrometer is loaded otherwise).
+ * </ul>
+ */
+public final class BatchingEncoder implements AutoCloseable {
+    /** One submitted image: its pixels, deadline (System.nanoTime; Long.MAX_VALUE for none) and future. */
+    private record Request(float[] pixels, long deadline, long submitted, CompletableFuture<float[]> result) {}
+
+    private final int maxBatch, maxQueuedImages, imageFloats;
+    private final long maxWaitNanos, maxQueuedBytes;
+    private final Encoder.Output output;
+    private final EncoderMetrics metrics;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition arrived = lock.newCondition();
+    private final ArrayDeque<Request> queue = new ArrayDeque<>();
+    private final Thread worker;
+    private final MaeConfig config;
+    private volatile Serving serving;
+    private long queuedBytes;
+    private boolean closed;
+
+    private BatchingEncoder(Builder b) {
+        this.maxBatch = b.maxBatch;
+        this.maxQueuedImages = b.maxQueuedImages;
+        this.maxQueuedBytes = b.maxQueuedBytes;
+        this.maxWaitNanos = b.maxWait.toNanos();
+        this.output = b.output;
+        this.metrics = b.metrics;
+        this.config = b.encoder.config();
+        this.imageFloats = config.inChans() * config.imgSize() * config.imgSize();
+        this.serving = new Serving(b.encoder);
+        metrics.queueDepth(this::queued);
+        this.worker =
+                Thread.ofPlatform().name("mae4j-batching-encoder").daemon().start(this::work);
+    }
+
+    public static Builder builder(Encoder encoder) {
+        if (encoder == null) throw new IllegalArgumentException("encoder must not be null");
+        return new Builder(encoder);
+    }
+
+    /** The feature vector of one normalised image ([C, H, W] flattened, C·H·W values), with no deadline. */
+    public CompletableFuture<float[]> submit(float[] pixels) {
+        return submit(pixels, null);
+    }
+
+    /**
+     * The feature vector of one normalised image ([C, H, W] flattened, C·H·W values, as {@code
+     * dev.mae4j.data.ImageDecoder} writes them), computed in a batch with whatever else is waiting. If {@code timeout}
+     * (null: none) passes before its batch forms, the future fails with {@link DeadlineExceededException} and the
+     * image is never embedded; cancelling the future has the same effect. Throws {@link EncoderOverloadedException}
+     * when the queue is full and {@link IllegalStateException} once closed.
+     */
+    public CompletableFuture<float[]> submit(float[] pixels, Duration timeout) {
+        if (pixels == null) throw new IllegalArgumentException("pixels must not be null");
+        if (pixels.length != imageFloats)
+            throw new IllegalArgumentException("an image of this encoder has " + imageFloats + " values ("
+                    + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize() + "), got " + pixels.length);
+        long now = System.nanoTime();
+        long deadline = timeout == null ? Long.MAX_VALUE : now + Math.max(0, timeout.toNanos());
+        Request r = new Request(pixels, deadline, now, new CompletableFuture<>());
+        long bytes = (long) pixels.length * Float.BYTES;
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("this batching encoder is closed");
+            if (queue.size() >= maxQueuedImages || queuedBytes + bytes > maxQueuedBytes) {
+                metrics.rejected();
+                throw new EncoderOverloadedException(queue.size() + " images (" + queuedBytes
+                        + " bytes) are waiting, the limit is " + maxQueuedImages + " images and " + maxQueuedBytes
+                        + " bytes");
+            }
+            queue.add(r);
+            queuedBytes += bytes;
+            arrived.signal();
+        } finally {
+            lock.unlock();
+        }
+        return r.result();
+    }
+
+    /**
+     * Serves later batches with {@code next} (the same image size, channels and feature width) and closes the current
+     * encoder once the batches running on it have ended; returns at once. Requests in flight are not disturbed: each
+     * batch is answered wholly by the encoder it started on.
+     */
+    public void swap(Encoder next) {
+        if (next == null) throw new IllegalArgumentException("next must not be null");
+        MaeConfig c = next.config();
+        if (c.imgSize() != config.imgSize() || c.inChans() != config.inChans() || c.embedDim() != config.embedDim())
+            throw new IllegalArgumentException("the new encoder takes " + c.inChans() + "×" + c.imgSize() + "×"
+                    + c.imgSize() + " images to " + c.embedDim() + " features; this one serves " + config.inChans()
+                    + "×" + config.imgSize() + "×" + config.imgSize() + " to " + config.embedDim());
+        if (next.maxBatch() < maxBatch)
+            throw new IllegalArgumentException("the new encoder takes at most " + next.maxBatch()
+                    + " images a call, batches here have " + maxBatch);
+        Serving old;
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("this batching encoder is closed");
+            old = serving;
+            serving = new Serving(next);
+        } finally {
+            lock.unlock();
+        }
+        old.retire();
+        metrics.swapped();
+    }
+
+    /** Images waiting for a batch. */
+    public int queued() {
+        lock.lock();
+        try {
+            return queue.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The encoder serving new batches. */
+    public Encoder encoder() {
+        return serving.encoder;
+    }
+
+    /**
+     * Refuses new requests, answers every accepted one (expired and cancelled ones as they are), closes the encoder
+     * serving last, and returns when all of that is done. Idempotent.
+     */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            arrived.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        boolean interrupted = false;
+        while (worker.isAlive())
+            try {
+                worker.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        serving.retire();
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    private void work() {
+        List<Request> batch = new ArrayList<>(maxBatch);
+        while (true) {
+            if (!gather(batch)) return;
+            run(batch);
+            batch.clear();
+        }
+    }
+
+    /**
+     * Waits for a first live request, then for more until the batch is full or maxWait has passed since the first;
+     * false once closed with nothing left. Expired and cancelled requests are answered here and never batched.
+     */
+    private boolean gather(List<Request> batch) {
+        lock.lock();
+        try {
+            long until = Long.MAX_VALUE;
+            while (batch.size() < maxBatch) {
+                Request r = queue.poll();
+                if (r == null) {
+                    if (closed) return !batch.isEmpty();
+                    long now = System.nanoTime();
+                    if (!batch.isEmpty() && now >= until) return true;
+                    if (batch.isEmpty()) arrived.await();
+                    else arrived.awaitNanos(until - now);
+                    continue;
+                }
+                queuedBytes -= (long) r.pixels().length * Float.BYTES;
+                long now = System.nanoTime();
+                if (r.result().isDone()) continue; // cancelled while waiting
+                if (now >= r.deadline()) {
+                    metrics.expired();
+                    r.result()
+                            .completeExceptionally(new DeadlineExceededException(
+                                    "the deadline passed after " + TimeUnit.NANOSECONDS.toMillis(now - r.submitted())
+                                            + " ms in the queue; the image was not embedded"));
+                    continue;
+                }
+                if (batch.isEmpty()) until = closed ? now : now + maxWaitNanos;
+                batch.add(r);
+            }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return !batch.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void run(List<Request> batch) {
+        Serving s = serving.enter();
+        int n = batch.size(), dim = config.embedDim();
+        long started = System.nanoTime();
+        try (Tensor x = Tensor.zeros(DType.F32, n, config.inChans(), config.imgSize(), config.imgSize())) {
+            MemorySegment seg = x.segment();
+            for (int i = 0; i < n; i++)
+                MemorySegment.copy(
+                        batch.get(i).pixels(), 0, seg, ValueLayout.JAVA_FLOAT, (long) i * imageFloats * 4, imageFloats);
+            float[] all;
+            try (Tensor f = s.encoder.embed(x, output)) {
+                all = f.toFloatArray();
+            }
+            metrics.batch(n, Duration.ofNanos(System.nanoTime() - started));
+            long done = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                Request r = batch.get(i);
+                r.result().complete(Arrays.copyOfRange(all, i * dim, (i + 1) * dim));
+                metrics.latency(Duration.ofNanos(done - r.submitted()));
+            }
+        } catch (RuntimeException e) {
+            metrics.failed(n);
+            for (Request r : batch) r.result().completeExceptionally(e);
+        } finally {
+            s.leave();
+        }
+    }
+
+    /** An encoder with the batches running on it; closed once retired and its last batch has left. */
+    private static final class Serving {
+        final Encoder encoder;
+        private int running;
+        private boolean retired;
+
+        Serving(Encoder encoder) {
+            this.encoder = encoder;
+        }
+
+        synchronized Serving enter() {
+            running++;
+            return this;
+        }
+
+        void leave() {
+            boolean close;
+            synchronized (this) {
+                close = --running == 0 && retired;
+            }
+            if (close) encoder.close();
+        }
+
+        void retire() {
+            boolean close;
+            synchronized (this) {
+                if (retired) return;
+                retired = true;
+                close = running == 0;
+            }
+            if (close) encoder.close();
+        }
+    }
+
+    /**
+     * Limits and batching of a {@link BatchingEncoder}. Defaults: batches of up to 16 images (at most the encoder's
+     * {@link Encoder#maxBatch}), 2 ms of waiting for more after the first, 256 images and 256 MiB of pixels queued,
+     * {@link Encoder.Output#CLS} features, no metrics.
+     */
+    public static final class Builder {
+        private final Encoder encoder;
+        private int maxBatch, maxQueuedImages = 256;
+        private long maxQueuedBytes = 256L << 20;
+        private Duration maxWait = Duration.ofMillis(2);
+        private Encoder.Output output = Encoder.Output.CLS;
+        private EncoderMetrics metrics = EncoderMetrics.NONE;
+
+        private Builder(Encoder encoder) {
+            this.encoder = encoder;
+            this.maxBatch = Math.min(16, encoder.maxBatch());
+        }
+
+        public Builder maxBatch(int n) {
+            maxBatch = n;
+            return this;
+        }
+
+        public Builder maxWait(Duration d) {
+            maxWait = d;
+            return this;
+        }
+
+        public Builder maxQueuedImages(int n) {
+            maxQueuedImages = n;
+            return this;
+        }
+
+        public Builder maxQueuedBytes(long bytes) {
+            maxQueuedBytes = bytes;
+            return this;
+        }
+
+        /** CLS or MEAN (a fine-tuned classifier's encoder: MEAN); TOKENS is not a vector. */
+        public Builder output(Encoder.Output o) {
+            output = o;
+            return this;
+        }
+
+        public Builder metrics(EncoderMetrics m) {
+            metrics = m;
+            return this;
+        }
+
+        public BatchingEncoder build() {
+            if (maxBatch < 1 || maxBatch > encoder.maxBatch())
+                throw new IllegalArgumentException(
+                        "maxBatch must be in [1, " + encoder.maxBatch() + "] (the encoder's limit), got " + maxBatch);
+            if (maxWait == null || maxWait.isNegative())
+                throw new IllegalArgumentException("maxWait must be zero or positive, got " + maxWait);
+            if (maxQueuedImages < 1)
+                throw new IllegalArgumentException("maxQueuedImages must be >= 1, got " + maxQueuedImages);
+            if (maxQueuedBytes < 1)
+                throw new IllegalArgumentException("maxQueuedBytes must be >= 1, got " + maxQueuedBytes);
+            if (output == null || output == Encoder.Output.TOKENS)
+                throw new IllegalArgumentException("output must be CLS or MEAN, got " + output);
+            if (metrics == null) throw new IllegalArgumentException("metrics must not be null (EncoderMetrics.NONE)");
+            if (encoder.isClosed()) throw new IllegalArgumentException("the encoder is closed");
+            return new BatchingEncoder(this);
+        }
+    }
+}

@@ -12,7 +12,7 @@ out=${OUT:-/tmp/mae4j-ort}
 what=${1:-all}
 driver=$(find "$root/native/target" -name mae_train_step_driver -type f -perm -u+x | head -1)
 report() {  # perf data -> grouped shares
-    perf report -i "$1" --no-children --sort dso,sym --stdio 2>/dev/null | "$MAE_VENV/bin/python" "$root/benchmarks/python/perf_breakdown.py"
+    perf report -i "$1" -n --no-children --sort dso,sym --stdio 2>/dev/null | "$MAE_VENV/bin/python" "$root/benchmarks/python/perf_breakdown.py"
 }
 if [[ $what == train || $what == all ]]; then
     for precision in f32 bf16; do

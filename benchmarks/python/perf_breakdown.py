@@ -1,7 +1,7 @@
-"""Groups `perf report --no-children --sort dso,sym --stdio` output (self samples per symbol) into the operations of
+"""Groups `perf report -n --no-children --sort dso,sym --stdio` output (self samples per symbol) into the operations of
 a ViT step, printing each group's share of the samples, largest first, and the top symbols. oneDNN generates its
 kernels at run time (JIT code, which perf sees as [unknown] in no object), so those samples are reported as oneDNN's
-(in a JVM the JIT-compiled Java lands there too; the JVM itself is its own group). Usage: perf report ... | python perf_breakdown.py [--top N]."""
+(in a JVM the JIT-compiled Java lands there too; the JVM itself is its own group). Usage: perf report -n ... | python perf_breakdown.py [--top N]."""
 import argparse
 import re
 import sys
@@ -29,13 +29,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--top", type=int, default=12)
     a = ap.parse_args()
-    line_re = re.compile(r"^\s*([\d.]+)%\s+(.+?)\s+\[[.k]\]\s+(.*)$")
+    # with -n: "  26.14%   1234  dso  [.] symbol"; shares come from the sample counts (the printed percentages are
+    # rounded per line, and thousands of one-sample JIT lines would add up to more than 100%)
+    line_re = re.compile(r"^\s*[\d.]+%\s+(\d+)\s+(.+?)\s+\[[.k]\]\s+(.*)$")
     groups, symbols = defaultdict(float), defaultdict(float)
     for line in sys.stdin:
         m = line_re.match(line)
         if not m:
             continue
-        share, dso, sym = float(m.group(1)), m.group(2), m.group(3).strip()
+        share, dso, sym = float(m.group(1)), m.group(2), m.group(3).strip()  # samples for now
         if dso.startswith("[JIT]") or dso == "[unknown]":
             # run-time generated code: oneDNN's kernels (in a JVM, the JIT-compiled Java is mixed in)
             name = "oneDNN products (run-time generated kernels)"
@@ -46,11 +48,12 @@ def main():
             name = "operating system (kernel)"
         groups[name] += share
         symbols[(dso, sym[:90])] += share
-    for name, share in sorted(groups.items(), key=lambda kv: -kv[1]):
-        print(f"{share:6.2f}%  {name}")
+    total = sum(groups.values()) or 1.0
+    for name, samples in sorted(groups.items(), key=lambda kv: -kv[1]):
+        print(f"{100 * samples / total:6.2f}%  {name}")
     print("top symbols:")
-    for (dso, sym), share in sorted(symbols.items(), key=lambda kv: -kv[1])[: a.top]:
-        print(f"{share:6.2f}%  {dso}  {sym}")
+    for (dso, sym), samples in sorted(symbols.items(), key=lambda kv: -kv[1])[: a.top]:
+        print(f"{100 * samples / total:6.2f}%  {dso}  {sym}")
 
 
 if __name__ == "__main__":

@@ -62,8 +62,11 @@ int main() {
             mae::force_product_kernel(kernel);
             const std::string name = std::string(kernel == mae::ProductKernel::Aten ? "aten" : "onednn") + " " +
                                      std::to_string(threads) + " thr";
-            for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{197, 192, 576}, {50, 768, 3072},
-                                   {17, 3072, 768}, {1, 64, 10}, {65, 48, 192}})
+            for (auto [m, k, n] : {std::tuple<int64_t, int64_t, int64_t>{197, 192, 576},
+                                   {50, 768, 3072},
+                                   {17, 3072, 768},
+                                   {1, 64, 10},
+                                   {65, 48, 192}})
                 check_shape(m, k, n, name);
         }
     }

@@ -61,7 +61,9 @@ public final class Encoder implements AutoCloseable {
     /**
      * Loads any weights {@link Model#load(Path, MaeConfig, Device)} reads, an encoder-only MAE checkpoint
      * (no decoder weights), or fine-tuned models_vit weights (fc_norm and head), for images of
-     * {@code config}'s size: position tables of another grid are regenerated (fixed) or resized (learned).
+     * {@code config}'s size: position tables of another grid are regenerated (fixed) or resized (learned). Only the
+     * encoder is built (no decoder, no head; see {@link #parameters}), and it runs for inference: no autograd state,
+     * GELU and residual additions fused into the matrix products, large batches in cache-sized pieces.
      */
     public static Encoder load(Path path, MaeConfig config, Device device) throws IOException {
         return load(path, config, device, DEFAULT_MAX_BATCH);

@@ -207,15 +207,7 @@ public final class BatchingEncoder implements AutoCloseable {
                 }
                 queuedBytes -= (long) r.pixels().length * Float.BYTES;
                 long now = System.nanoTime();
-                if (r.result().isDone()) continue; // cancelled while waiting
-                if (now >= r.deadline()) {
-                    metrics.expired();
-                    r.result()
-                            .completeExceptionally(new DeadlineExceededException(
-                                    "the deadline passed after " + TimeUnit.NANOSECONDS.toMillis(now - r.submitted())
-                                            + " ms in the queue; the image was not embedded"));
-                    continue;
-                }
+                if (!live(r, now)) continue;
                 if (batch.isEmpty()) until = closed ? now : now + maxWaitNanos;
                 batch.add(r);
             }
@@ -228,7 +220,22 @@ public final class BatchingEncoder implements AutoCloseable {
         }
     }
 
+    /** False for a request cancelled or expired (which is then failed): it must not reach the encoder. */
+    private boolean live(Request r, long now) {
+        if (r.result().isDone()) return false; // cancelled
+        if (now < r.deadline()) return true;
+        metrics.expired();
+        r.result()
+                .completeExceptionally(new DeadlineExceededException(
+                        "the deadline passed after " + TimeUnit.NANOSECONDS.toMillis(now - r.submitted())
+                                + " ms in the queue; the image was not embedded"));
+        return false;
+    }
+
     private void run(List<Request> batch) {
+        long now = System.nanoTime();
+        batch.removeIf(r -> !live(r, now)); // cancelled or expired while the batch formed
+        if (batch.isEmpty()) return;
         Serving s = serving.enter();
         int n = batch.size(), dim = config.embedDim();
         long started = System.nanoTime();

@@ -168,7 +168,7 @@ class BatchingEncoderTest {
             CompletableFuture<float[]> live = b.submit(images[0]); // opens a batch that waits 200 ms for more
             CompletableFuture<float[]> expired = b.submit(images[1], Duration.ZERO);
             CompletableFuture<float[]> cancelled = b.submit(images[2]);
-            cancelled.cancel(true);
+            cancelled.cancel(true); // in the queue or already in the forming batch: either way never embedded
             assertFeatures(expectedA[0], live.get(30, TimeUnit.SECONDS), "the live request");
             ExecutionException e = assertThrows(ExecutionException.class, () -> expired.get(30, TimeUnit.SECONDS));
             assertInstanceOf(DeadlineExceededException.class, e.getCause());
@@ -213,28 +213,30 @@ class BatchingEncoderTest {
                     int offset = t;
                     clients.add(pool.submit(() -> {
                         boolean sawB = false;
-                        for (int c = 0; c < 60; c++) {
+                        // until 20 requests after the swap: the swap always lands while every client is busy
+                        for (int c = 0, after = 0; after < 20; c++) {
+                            boolean swapDone = swapped.getCount() == 0;
                             int i = (offset * 7 + c) % IMAGES;
                             float[] f = b.submit(images[i]).get(30, TimeUnit.SECONDS);
                             boolean a = close(expectedA[i], f), bb = close(expectedB[i], f);
                             assertTrue(a || bb, "image " + i + " was answered by one of the two models");
                             if (bb) sawB = true;
-                            else if (sawB && swapped.getCount() == 0)
-                                throw new AssertionError("an old-model answer after a new-model one");
+                            else if (sawB) throw new AssertionError("an old-model answer after a new-model one");
                             (a ? fromA : fromB).incrementAndGet();
+                            if (swapDone) after++;
                         }
                         return null;
                     }));
                 }
-                Thread.sleep(100);
+                while (fromA.get() < 60) Thread.onSpinWait(); // under load before the swap
                 b.swap(Encoder.load(weightsB, Device.cpu()));
                 swapped.countDown();
                 for (Future<?> f : clients) f.get(60, TimeUnit.SECONDS);
             } finally {
                 pool.shutdownNow();
             }
-            assertEquals(360, fromA.get() + fromB.get(), "every request answered");
-            assertTrue(fromB.get() > 0, "the new weights served: " + fromB);
+            assertTrue(fromA.get() >= 60, "the old weights served before the swap: " + fromA);
+            assertTrue(fromB.get() >= 6 * 20, "the new weights served every request after it: " + fromB);
             assertTrue(first.isClosed(), "the old encoder is freed");
             assertFeatures(expectedB[5], b.submit(images[5]).get(30, TimeUnit.SECONDS), "after the swap");
             try (Model other = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1);
@@ -256,11 +258,12 @@ class BatchingEncoderTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         try (BatchingEncoder b = BatchingEncoder.builder(Encoder.load(weightsA, Device.cpu()))
                 .metrics(MicrometerEncoderMetrics.of(registry))
+                .maxBatch(1) // one image a call: submissions (microseconds) outrun the worker (a call each)
                 .maxQueuedImages(1)
                 .build()) {
             b.submit(images[0]).get(30, TimeUnit.SECONDS);
             int refusals = 0;
-            for (int i = 0; i < 20; i++)
+            for (int i = 0; i < 200; i++)
                 try {
                     b.submit(images[i % IMAGES]);
                 } catch (EncoderOverloadedException e) {

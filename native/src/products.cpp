@@ -4,11 +4,14 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <tuple>
 
 namespace mae {
@@ -51,12 +54,12 @@ std::optional<ProductKernel> kernel_from_environment() {
     return std::nullopt;
 }
 
-std::mutex forced_mutex;
-std::optional<ProductKernel> forced = kernel_from_environment();
+// -1: measure; else the ProductKernel forced (read on every product: an atomic, no lock)
+std::atomic<int> forced{kernel_from_environment() ? static_cast<int>(*kernel_from_environment()) : -1};
 
 std::optional<ProductKernel> forced_kernel() {
-    std::lock_guard<std::mutex> lock(forced_mutex);
-    return forced;
+    const int f = forced.load(std::memory_order_relaxed);
+    return f < 0 ? std::nullopt : std::optional<ProductKernel>(static_cast<ProductKernel>(f));
 }
 
 bool onednn_can_run(const torch::Tensor& a, const torch::Tensor& b, Epilogue e) {
@@ -117,10 +120,16 @@ ProductKernel choose(const torch::Tensor& a, const torch::Tensor& b, const torch
                      const torch::Tensor& residual) {
     if (!onednn_can_run(a, b, e)) return ProductKernel::Aten;
     if (auto forced = forced_kernel()) return *forced;
-    static std::mutex mutex;
+    static std::shared_mutex mutex;
     static std::map<Key, ProductKernel> chosen;
     const Key key = key_of(a, b, bias.defined(), e);
-    std::lock_guard<std::mutex> lock(mutex);  // measured once, by one thread at a time: no timing disturbs another
+    {
+        std::shared_lock<std::shared_mutex> read(mutex);  // every product after the first of its shape: a lookup
+        auto it = chosen.find(key);
+        if (it != chosen.end()) return it->second;
+    }
+    std::unique_lock<std::shared_mutex> lock(
+        mutex);  // measured once, by one thread at a time: no timing disturbs another
     auto it = chosen.find(key);
     if (it != chosen.end()) return it->second;
     torch::NoGradGuard no_grad;
@@ -203,8 +212,7 @@ torch::Tensor linear_add(const torch::Tensor& x, const torch::Tensor& w, const t
 }
 
 void force_product_kernel(std::optional<ProductKernel> kernel) {
-    std::lock_guard<std::mutex> lock(forced_mutex);
-    forced = kernel;
+    forced.store(kernel ? static_cast<int>(*kernel) : -1, std::memory_order_relaxed);
 }
 
 std::string product_kernel_for(int64_t m, int64_t k, int64_t n) {

@@ -96,7 +96,7 @@ torch::Tensor VitEncoder::embed_piece(const torch::Tensor& imgs, int32_t pool, c
     x = x + pos_embed_.narrow(1, 1, x.size(1));
     auto cls = (cls_token_ + pos_embed_.narrow(1, 0, 1)).expand({x.size(0), -1, -1});
     x = torch::cat({cls, x}, 1);
-    for (const auto& b : blocks) x = block_infer(b, x);
+    for (const auto& b : blocks) x = block_forward(b, x);
     const double eps = cfg_.layer_norm_eps;
     if (tail_ == Tail::PooledFcNorm) return layer_norm(x.narrow(1, 1, x.size(1) - 1).mean(1), norm_w_, norm_b_, eps);
     if (pool == MAE_POOL_CLS) return layer_norm(x.select(1, 0), norm_w_, norm_b_, eps);  // LayerNorm is per token

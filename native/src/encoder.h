@@ -35,7 +35,7 @@ public:
     bool bf16() const { return bf16_; }
 
     // Caller images [N, C, H, W] -> MAE_POOL_CLS: [N, D] (the [CLS] token after the final norm), MAE_POOL_MEAN: [N, D]
-    // (the patch tokens' mean after the final norm; for PooledFcNorm, the mean then fc_norm), MAE_POOL_NONE: every
+    // (the patch tokens' mean after the final norm; for PooledFcNorm, the mean then fc_norm), MAE_POOL_TOKENS: every
     // token [N, 1 + L, D]. Inference mode, shared lock: any number of threads at once. Batches of more than about
     // 1600 tokens run in pieces of that size, one after the other.
     torch::Tensor embed(const torch::Tensor& images, int32_t pool) const;

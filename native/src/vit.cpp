@@ -97,19 +97,13 @@ DropPath draw_drop_path(const Block& b, int64_t n, torch::ScalarType dtype, cons
 torch::Tensor block_forward(const Block& b, const torch::Tensor& x, const DropPath* drop) {
     const DropPath none;
     if (drop == nullptr) drop = &none;
-    auto heads = attention_heads(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps));
-    auto y = add_branch(x, heads, b.proj_w, b.proj_b, drop->attn);
-    auto h = linear_gelu(layer_norm(y, b.norm2_w, b.norm2_b, b.eps), b.fc1_w, b.fc1_b);  // erf GELU
-    return add_branch(y, h, b.fc2_w, b.fc2_b, drop->mlp);
-}
-
-torch::Tensor block_infer(const Block& b, const torch::Tensor& x) {
+    // The products' inputs in the weights' dtype (a no-op unless they are an inference encoder's bfloat16 copies);
+    // a residual addition of another dtype is not fused (linear_add) and promotes back to x's.
     const auto compute = b.qkv_w.scalar_type();
-    if (compute == x.scalar_type()) return block_forward(b, x);
     auto heads = attention_heads(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps).to(compute));
-    auto y = x + linear(heads, b.proj_w, b.proj_b);
-    auto h = linear_gelu(layer_norm(y, b.norm2_w, b.norm2_b, b.eps).to(compute), b.fc1_w, b.fc1_b);
-    return y + linear(h, b.fc2_w, b.fc2_b);
+    auto y = add_branch(x, heads, b.proj_w, b.proj_b, drop->attn);
+    auto h = linear_gelu(layer_norm(y, b.norm2_w, b.norm2_b, b.eps).to(compute), b.fc1_w, b.fc1_b);  // erf GELU
+    return add_branch(y, h, b.fc2_w, b.fc2_b, drop->mlp);
 }
 
 }  // namespace mae

@@ -48,11 +48,8 @@ DropPath draw_drop_path(const Block& b, int64_t n, torch::ScalarType dtype, cons
                         at::Generator& gen);
 
 // x + drop_path(attn(norm1(x))), then x + drop_path(mlp(norm2(x))); `drop` null means evaluation (nothing dropped).
+// The products run in the dtype of b's linear weights (bfloat16 copies: an inference encoder's bf16 mode), the
+// residual stream and the LayerNorms in x's, as autocast does.
 torch::Tensor block_forward(const Block& b, const torch::Tensor& x, const DropPath* drop = nullptr);
-
-// The same block for inference with its products in the dtype of b's linear weights (float32, or bfloat16 copies):
-// the residual stream and the LayerNorms stay in x's dtype, each product's input is cast to the weights' dtype and
-// its output added back in x's, as autocast does.
-torch::Tensor block_infer(const Block& b, const torch::Tensor& x);
 
 }  // namespace mae

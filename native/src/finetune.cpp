@@ -82,29 +82,22 @@ double FineTuner::update_from(const torch::Tensor& imgs, const RowsLoss& loss_of
     return value;
 }
 
+torch::Tensor FineTuner::probe_logits(const torch::Tensor& imgs) {
+    auto& m = *model_;
+    torch::Tensor features;
+    {
+        torch::NoGradGuard no_grad;
+        features = m.forward_features(imgs, /*train=*/false);
+    }
+    AutocastScope autocast(m.mixed_precision(), m.device().type());
+    return m.head_forward(features, /*train=*/true).to(m.dtype());
+}
+
 double FineTuner::forward_backward(const torch::Tensor& imgs, const RowsLoss& loss_of) {
     auto& m = *model_;
     const int64_t n = imgs.size(0);
-    if (head_only_) {
-        // The linear probe: the frozen encoder's features without stochastic depth (main_linprobe.py builds it
-        // with none), then BatchNorm on the whole batch's statistics and the linear layer.
-        torch::Tensor features;
-        {
-            torch::NoGradGuard no_grad;
-            features = m.forward_features(imgs, /*train=*/false);
-        }
-        torch::Tensor logits;
-        {
-            AutocastScope autocast(m.mixed_precision(), m.device().type());
-            logits = m.head_forward(features, /*train=*/true).to(m.dtype());
-        }
-        auto loss = loss_of(logits, 0, n);
-        if (sync_) sync_->arm();
-        loss.backward();
-        return loss.item<double>();
-    }
-    if (shard_batch(n) == 1) {
-        auto loss = loss_of(m.forward(imgs, /*train=*/true), 0, n);
+    if (shard_batch(head_only_ ? 1 : n) == 1) {  // the linear probe: one piece, BatchNorm over the whole batch
+        auto loss = loss_of(head_only_ ? probe_logits(imgs) : m.forward(imgs, /*train=*/true), 0, n);
         if (sync_) sync_->arm();
         loss.backward();
         return loss.item<double>();

@@ -45,6 +45,9 @@ private:
     using RowsLoss = std::function<torch::Tensor(const torch::Tensor& logits, int64_t first, int64_t rows)>;
     // Gradients of one batch's loss, then AdamW's update, or a skip when the loss or a gradient is not finite.
     double update_from(const torch::Tensor& imgs, const RowsLoss& loss_of);
+    // The linear probe's training logits: the frozen encoder's features without stochastic depth (main_linprobe.py
+    // builds it with none) and without gradients, then BatchNorm on the whole batch's statistics and the linear layer.
+    torch::Tensor probe_logits(const torch::Tensor& imgs);
     // Forward and backward, split over threads_ when set; returns the batch's loss.
     double forward_backward(const torch::Tensor& imgs, const RowsLoss& loss_of);
 

@@ -236,7 +236,8 @@ public final class BatchingEncoder implements AutoCloseable {
         long now = System.nanoTime();
         batch.removeIf(r -> !live(r, now)); // cancelled or expired while the batch formed
         if (batch.isEmpty()) return;
-        Serving s = serving.enter();
+        Serving s;
+        while ((s = serving.enter()) == null) Thread.onSpinWait(); // retired by a swap between read and enter
         int n = batch.size(), dim = config.embedDim();
         long started = System.nanoTime();
         try (Tensor x = Tensor.zeros(DType.F32, n, config.inChans(), config.imgSize(), config.imgSize())) {
@@ -273,7 +274,9 @@ public final class BatchingEncoder implements AutoCloseable {
             this.encoder = encoder;
         }
 
+        /** This, counted as running a batch; null once retired (swap has installed its successor). */
         synchronized Serving enter() {
+            if (retired) return null;
             running++;
             return this;
         }

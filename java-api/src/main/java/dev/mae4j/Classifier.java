@@ -117,7 +117,7 @@ public final class Classifier extends Network {
     }
 
     // the linear layer's bias behind the linear-probe head's BatchNorm
-    private static final String PROBE_HEAD_BIAS = "head.1.bias";
+    static final String PROBE_HEAD_BIAS = "head.1.bias";
 
     /**
      * Whether the head is the paper's linear-probe head, BatchNorm1d without affine parameters before the linear

@@ -95,7 +95,9 @@ public final class Encoder implements AutoCloseable {
             throws IOException {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         boolean classifier = weights.tensors.containsKey("fc_norm.weight");
-        if (classifier && !weights.tensors.containsKey("head.bias") && !weights.tensors.containsKey("head.1.bias"))
+        if (classifier
+                && !weights.tensors.containsKey("head.bias")
+                && !weights.tensors.containsKey(Classifier.PROBE_HEAD_BIAS))
             throw new CheckpointException(path, "has fc_norm but no head.bias");
         // Only the encoder is built: an MAE's decoder and mask token, a classifier's head are left in the file.
         Map<String, Tensor> encoderTensors = new LinkedHashMap<>(weights.tensors);

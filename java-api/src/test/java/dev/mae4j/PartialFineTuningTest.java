@@ -14,8 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Partial fine-tuning (the paper's third protocol): the last K blocks, fc_norm and the head train; everything below
- * stays exactly as it was and gets no gradient; the trained part's gradients are a full backward's; K = depth is
- * the full fine-tuning.
+ * stays exactly as it was and gets no gradient; the trained part's gradients are a full backward's (up to rounding);
+ * K = depth is the full fine-tuning.
  */
 class PartialFineTuningTest {
     private static final MaeConfig CONFIG = MaeConfig.tiny(); // depth 2
@@ -103,7 +103,17 @@ class PartialFineTuningTest {
             }
         }
         assertEquals(12 + 2 + 2, partial.size(), "block 1 (12 tensors), fc_norm and head: " + partial.keySet());
-        for (String name : partial.keySet()) assertArrayEquals(full.get(name), partial.get(name), name);
+        // Equal up to rounding, not bit for bit: the frozen block runs with nothing recorded, so its GELU and residual
+        // additions may fuse into oneDNN's products (products.h), while the full backward's block 0 runs unfused.
+        for (String name : partial.keySet()) {
+            float[] f = full.get(name), p = partial.get(name);
+            double scale = 0, err = 0;
+            for (int i = 0; i < f.length; i++) {
+                scale = Math.max(scale, Math.abs(f[i]));
+                err = Math.max(err, Math.abs(f[i] - p[i]));
+            }
+            assertTrue(scale > 0 && err <= 1e-4 * scale, name + ": max difference " + err + " of a largest " + scale);
+        }
     }
 
     @Test

@@ -36,8 +36,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * </ul>
  */
 public final class BatchingEncoder implements AutoCloseable {
-    /** One submitted image: its pixels, deadline (System.nanoTime; Long.MAX_VALUE for none) and future. */
-    private record Request(float[] pixels, long deadline, long submitted, CompletableFuture<float[]> result) {}
+    /**
+     * One submitted image: its pixels, deadline (System.nanoTime; Long.MAX_VALUE for none) and future — of the vector
+     * alone ({@link #submit}) or of an {@link Embedding} ({@link #embed}).
+     */
+    private record Request(float[] pixels, long deadline, long submitted, CompletableFuture<?> result, boolean tagged) {
+        @SuppressWarnings("unchecked")
+        void complete(float[] vector, String modelId) {
+            if (tagged) ((CompletableFuture<Embedding>) result).complete(new Embedding(vector, modelId));
+            else ((CompletableFuture<float[]>) result).complete(vector);
+        }
+    }
 
     private final int maxBatch, maxQueuedImages, imageFloats;
     private final long maxWaitNanos, maxQueuedBytes;
@@ -61,7 +70,7 @@ public final class BatchingEncoder implements AutoCloseable {
         this.metrics = b.metrics;
         this.config = b.encoder.config();
         this.imageFloats = config.inChans() * config.imgSize() * config.imgSize();
-        this.serving = new Serving(b.encoder);
+        this.serving = new Serving(b.encoder, b.modelId);
         metrics.queueDepth(this::queued);
         this.worker =
                 Thread.ofPlatform().name("mae4j-batching-encoder").daemon().start(this::work);
@@ -84,14 +93,28 @@ public final class BatchingEncoder implements AutoCloseable {
      * image is never embedded; cancelling the future has the same effect. Throws {@link EncoderOverloadedException}
      * when the queue is full and {@link IllegalStateException} once closed.
      */
+    @SuppressWarnings("unchecked")
     public CompletableFuture<float[]> submit(float[] pixels, Duration timeout) {
+        return (CompletableFuture<float[]>) enqueue(pixels, timeout, false);
+    }
+
+    /**
+     * As {@link #submit(float[], Duration)}, with the id of the model that answered: the one set by the builder's
+     * {@link Builder#modelId} or by the {@link #swap(Encoder, String)} whose encoder ran the image's batch.
+     */
+    @SuppressWarnings("unchecked")
+    public CompletableFuture<Embedding> embed(float[] pixels, Duration timeout) {
+        return (CompletableFuture<Embedding>) enqueue(pixels, timeout, true);
+    }
+
+    private CompletableFuture<?> enqueue(float[] pixels, Duration timeout, boolean tagged) {
         if (pixels == null) throw new IllegalArgumentException("pixels must not be null");
         if (pixels.length != imageFloats)
             throw new IllegalArgumentException("an image of this encoder has " + imageFloats + " values ("
                     + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize() + "), got " + pixels.length);
         long now = System.nanoTime();
         long deadline = timeout == null ? Long.MAX_VALUE : now + Math.max(0, timeout.toNanos());
-        Request r = new Request(pixels, deadline, now, new CompletableFuture<>());
+        Request r = new Request(pixels, deadline, now, new CompletableFuture<>(), tagged);
         long bytes = (long) pixels.length * Float.BYTES;
         lock.lock();
         try {
@@ -117,6 +140,12 @@ public final class BatchingEncoder implements AutoCloseable {
      * batch is answered wholly by the encoder it started on.
      */
     public void swap(Encoder next) {
+        swap(next, serving.modelId);
+    }
+
+    /** As {@link #swap(Encoder)}, naming the new model {@code modelId} in the {@link Embedding}s it answers. */
+    public void swap(Encoder next, String modelId) {
+        if (modelId == null) throw new IllegalArgumentException("modelId must not be null");
         if (next == null) throw new IllegalArgumentException("next must not be null");
         MaeConfig c = next.config();
         if (c.imgSize() != config.imgSize() || c.inChans() != config.inChans() || c.embedDim() != config.embedDim())
@@ -131,7 +160,7 @@ public final class BatchingEncoder implements AutoCloseable {
         try {
             if (closed) throw new IllegalStateException("this batching encoder is closed");
             old = serving;
-            serving = new Serving(next);
+            serving = new Serving(next, modelId);
         } finally {
             lock.unlock();
         }
@@ -152,6 +181,11 @@ public final class BatchingEncoder implements AutoCloseable {
     /** The encoder serving new batches. */
     public Encoder encoder() {
         return serving.encoder;
+    }
+
+    /** The id of the model serving new batches. */
+    public String modelId() {
+        return serving.modelId;
     }
 
     /**
@@ -253,7 +287,7 @@ public final class BatchingEncoder implements AutoCloseable {
             long done = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 Request r = batch.get(i);
-                r.result().complete(Arrays.copyOfRange(all, i * dim, (i + 1) * dim));
+                r.complete(Arrays.copyOfRange(all, i * dim, (i + 1) * dim), s.modelId);
                 metrics.latency(Duration.ofNanos(done - r.submitted()));
             }
         } catch (RuntimeException e) {
@@ -264,14 +298,16 @@ public final class BatchingEncoder implements AutoCloseable {
         }
     }
 
-    /** An encoder with the batches running on it; closed once retired and its last batch has left. */
+    /** An encoder (and its model's id) with the batches running on it; closed once retired and its last batch has left. */
     private static final class Serving {
         final Encoder encoder;
+        final String modelId;
         private int running;
         private boolean retired;
 
-        Serving(Encoder encoder) {
+        Serving(Encoder encoder, String modelId) {
             this.encoder = encoder;
+            this.modelId = modelId;
         }
 
         /** This, counted as running a batch; null once retired (swap has installed its successor). */
@@ -303,10 +339,11 @@ public final class BatchingEncoder implements AutoCloseable {
     /**
      * Limits and batching of a {@link BatchingEncoder}. Defaults: batches of up to 16 images (at most the encoder's
      * {@link Encoder#maxBatch}), 2 ms of waiting for more after the first, 256 images and 256 MiB of pixels queued,
-     * {@link Encoder.Output#CLS} features, no metrics.
+     * {@link Encoder.Output#CLS} features, no metrics, model id "model".
      */
     public static final class Builder {
         private final Encoder encoder;
+        private String modelId = "model";
         private int maxBatch, maxQueuedImages = 256;
         private long maxQueuedBytes = 256L << 20;
         private Duration maxWait = Duration.ofMillis(2);
@@ -349,6 +386,12 @@ public final class BatchingEncoder implements AutoCloseable {
             return this;
         }
 
+        /** The id {@link Embedding}s carry until a {@link #swap(Encoder, String)} names another. */
+        public Builder modelId(String id) {
+            modelId = id;
+            return this;
+        }
+
         public BatchingEncoder build() {
             if (maxBatch < 1 || maxBatch > encoder.maxBatch())
                 throw new IllegalArgumentException(
@@ -362,6 +405,7 @@ public final class BatchingEncoder implements AutoCloseable {
             if (output == null || output == Encoder.Output.TOKENS)
                 throw new IllegalArgumentException("output must be CLS or MEAN, got " + output);
             if (metrics == null) throw new IllegalArgumentException("metrics must not be null (EncoderMetrics.NONE)");
+            if (modelId == null) throw new IllegalArgumentException("modelId must not be null");
             if (encoder.isClosed()) throw new IllegalArgumentException("the encoder is closed");
             return new BatchingEncoder(this);
         }

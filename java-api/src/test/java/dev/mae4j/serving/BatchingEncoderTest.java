@@ -203,6 +203,7 @@ class BatchingEncoderTest {
         try (BatchingEncoder b = BatchingEncoder.builder(first)
                 .maxBatch(4)
                 .maxWait(Duration.ofMillis(1))
+                .modelId("A")
                 .build()) {
             ExecutorService pool = Executors.newFixedThreadPool(6);
             AtomicInteger fromA = new AtomicInteger(), fromB = new AtomicInteger();
@@ -217,9 +218,18 @@ class BatchingEncoderTest {
                         for (int c = 0, after = 0; after < 20; c++) {
                             boolean swapDone = swapped.getCount() == 0;
                             int i = (offset * 7 + c) % IMAGES;
-                            float[] f = b.submit(images[i]).get(30, TimeUnit.SECONDS);
+                            // half the clients ask which model answered: the id names the weights of the vector
+                            float[] f;
+                            String id = null;
+                            if (offset % 2 == 0) f = b.submit(images[i]).get(30, TimeUnit.SECONDS);
+                            else {
+                                Embedding em = b.embed(images[i], null).get(30, TimeUnit.SECONDS);
+                                f = em.vector();
+                                id = em.modelId();
+                            }
                             boolean a = close(expectedA[i], f), bb = close(expectedB[i], f);
                             assertTrue(a || bb, "image " + i + " was answered by one of the two models");
+                            if (id != null) assertEquals(a ? "A" : "B", id, "the answering model's id");
                             if (bb) sawB = true;
                             else if (sawB) throw new AssertionError("an old-model answer after a new-model one");
                             (a ? fromA : fromB).incrementAndGet();
@@ -229,7 +239,7 @@ class BatchingEncoderTest {
                     }));
                 }
                 while (fromA.get() < 60) Thread.onSpinWait(); // under load before the swap
-                b.swap(Encoder.load(weightsB, Device.cpu()));
+                b.swap(Encoder.load(weightsB, Device.cpu()), "B");
                 swapped.countDown();
                 for (Future<?> f : clients) f.get(60, TimeUnit.SECONDS);
             } finally {
@@ -239,6 +249,7 @@ class BatchingEncoderTest {
             assertTrue(fromB.get() >= 6 * 20, "the new weights served every request after it: " + fromB);
             assertTrue(first.isClosed(), "the old encoder is freed");
             assertFeatures(expectedB[5], b.submit(images[5]).get(30, TimeUnit.SECONDS), "after the swap");
+            assertEquals("B", b.modelId());
             try (Model other = Model.create(MaeConfig.fashionMnistSmall(), Device.cpu(), 1);
                     Encoder wrong = Encoder.of(other)) {
                 IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.swap(wrong));

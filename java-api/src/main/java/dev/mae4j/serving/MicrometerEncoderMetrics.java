@@ -57,6 +57,7 @@ public final class MicrometerEncoderMetrics implements EncoderMetrics {
     public void queueDepth(IntSupplier depth) {
         Gauge.builder("mae4j.encoder.queue.depth", depth, IntSupplier::getAsInt)
                 .description("images waiting for a batch")
+                .strongReference(true) // the supplier is a lambda no one else holds: weakly held, it would read NaN
                 .register(registry);
     }
 

@@ -30,6 +30,7 @@ import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * A folder of JPEG and PNG images: each sub-folder is a class (sorted by name, as torchvision's
@@ -325,7 +326,8 @@ public final class ImageFolder implements LabelledDataset {
         }
         BufferedImage img;
         try {
-            img = ImageIO.read(new ByteArrayInputStream(file));
+            // a memory cache: ImageIO's default for streams is a temporary file per image
+            img = ImageIO.read(new MemoryCacheImageInputStream(new ByteArrayInputStream(file)));
         } catch (IOException | RuntimeException e) {
             throw new UncheckedIOException(new IOException("cannot decode " + p + ": " + e.getMessage(), e));
         }

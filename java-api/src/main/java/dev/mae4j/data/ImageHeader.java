@@ -6,6 +6,7 @@ import java.util.Iterator;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * An image file's dimensions read from its header alone, before anything is decoded, and the one pixel budget every
@@ -55,7 +56,8 @@ public final class ImageHeader {
     /** The dimensions in the header of {@code file}'s bytes; IOException when no reader knows the format. */
     public static Dimensions read(byte[] file) throws IOException {
         if (file.length > 2 && (file[0] & 0xff) == 0xff && (file[1] & 0xff) == 0xd8) return jpegFrame(file);
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(file))) {
+        // a memory cache: ImageIO's default for streams is a temporary file per image
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(file))) {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) throw new IOException("not a JPEG or PNG image");
             ImageReader reader = readers.next();

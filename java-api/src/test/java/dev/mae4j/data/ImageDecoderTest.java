@@ -90,6 +90,35 @@ class ImageDecoderTest {
         assertTrue(!(bad instanceof ImageTooLargeException));
     }
 
+    /** ImageIO caches streams in a temporary file by default; decoding from memory must write none. */
+    @Test
+    void decodingFromMemoryWritesNoFile(@TempDir Path cache, @TempDir Path files) throws Exception {
+        byte[] png = Files.readAllBytes(image(files, "png", false));
+        byte[] jpg = Files.readAllBytes(image(files, "jpg", false));
+        java.io.File before = ImageIO.getCacheDirectory();
+        try (java.nio.file.WatchService watch = cache.getFileSystem().newWatchService()) {
+            ImageIO.setCacheDirectory(cache.toFile()); // where ImageIO's cache files would appear
+            cache.register(watch, java.nio.file.StandardWatchEventKinds.ENTRY_CREATE);
+            ImageDecoder d = new ImageDecoder(16, 3, RGB);
+            float[] x = new float[d.imageFloats()];
+            for (byte[] image : new byte[][] {png, jpg}) {
+                ImageHeader.read(image);
+                d.decode(image, "image", x, 0);
+            }
+            java.nio.file.WatchKey key = watch.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+            assertEquals(
+                    java.util.List.of(),
+                    key == null
+                            ? java.util.List.of()
+                            : key.pollEvents().stream()
+                                    .map(e -> e.context().toString())
+                                    .toList(),
+                    "files created while decoding");
+        } finally {
+            ImageIO.setCacheDirectory(before);
+        }
+    }
+
     @Test
     void streamsAreReadOnlyUpToTheLimit() throws IOException {
         ImageDecoder d = new ImageDecoder(16, 3, RGB, 1000);

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
             FinetuneCommand.class,
             LinprobeCommand.class,
             EmbedCommand.class,
+            ServeCommand.class,
             ConvertCommand.class,
             BenchCommand.class,
             ReconstructCommand.class,

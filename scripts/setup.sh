@@ -11,9 +11,10 @@ MAE_MIN_JDK=22
 # what libmae builds on and what the mae4j-native jar bundles; the Python tests and benchmarks use the same torch.
 MAE_TORCH_REQUIREMENT="torch==2.13.0+cpu"
 MAE_VENV="$MAE_ROOT/.venv"
-# What only the tests add to the venv: numpy for the Python references, and the real transformers (the version
-# TransformersInteropTest asserts) and safetensors the interop tests check against.
-MAE_TEST_REQUIREMENTS=(numpy transformers==5.18.0 safetensors)
+# What only the tests add to the venv: numpy for the Python references, the real transformers (the version
+# TransformersInteropTest asserts) and safetensors the interop tests check against, and the clients that drive
+# `mae serve` in its tests: grpcio with grpcio-tools (stubs made from the .proto) and prometheus_client's parser.
+MAE_TEST_REQUIREMENTS=(numpy transformers==5.18.0 safetensors grpcio==1.84.0 grpcio-tools==1.84.0 prometheus_client==0.26.0)
 # Where pip finds that wheel when its configured indexes do not hold it (PyTorch's own index for CPU wheels).
 MAE_TORCH_PIP_OPTION="--extra-index-url https://download.pytorch.org/whl/cpu"
 

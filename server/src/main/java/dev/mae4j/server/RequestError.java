@@ -4,6 +4,8 @@ import io.grpc.Status;
 
 /** A request the server answers with an error: its HTTP status and gRPC code, and a message that names the problem. */
 final class RequestError extends Exception {
+    private static final long serialVersionUID = 1L;
+
     enum Kind {
         /** No readable image, malformed JSON or base64, a batch over the per-request limit. */
         BAD_REQUEST(400, Status.Code.INVALID_ARGUMENT),

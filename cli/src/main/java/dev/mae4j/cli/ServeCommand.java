@@ -10,15 +10,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import sun.misc.Signal;
 
 /**
- * `mae serve`: the encoder of a weights file behind HTTP and gRPC until SIGTERM (or Ctrl-C), which drains: every
- * accepted request is answered before the process exits.
+ * `mae serve`: the encoder of a weights file behind HTTP and gRPC until SIGTERM (or Ctrl-C, SIGHUP), which drains:
+ * every accepted request is answered, then the process exits with status 0.
  */
 @Command(
         name = "serve",
@@ -27,7 +29,7 @@ import picocli.CommandLine.Spec;
         description = {
             "Serves an MAE encoder: POST /embed (a PNG/JPEG body, or JSON {\"image\": base64} / {\"images\": [...]}), "
                     + "gRPC mae4j.v1.Embedder (server/src/main/proto), GET /health, /ready, /info, /metrics "
-                    + "(Prometheus), POST /admin/reload. SIGTERM drains, then exits.",
+                    + "(Prometheus), POST /admin/reload. SIGTERM or Ctrl-C drains, then exits 0.",
             "Durations: 500us, 2ms, 30s, 1m."
         })
 final class ServeCommand implements Callable<Integer> {
@@ -146,11 +148,17 @@ final class ServeCommand implements Callable<Integer> {
                 .device(Device.parse(device))
                 .architecture(preset == null ? null : MaeConfig.preset(preset));
         if (decodeSlots != null) o.decodeSlots(decodeSlots);
+        // SIGTERM, SIGINT (Ctrl-C) and SIGHUP are taken from the JVM, whose own handling starts its shutdown, during
+        // which
+        // mae4j starts no native call (NativeCalls) and so could answer nothing: the signal starts the drain instead,
+        // and the command returns (exit status 0) once every accepted request has its answer.
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String name : new String[] {"TERM", "INT", "HUP"}) Signal.handle(new Signal(name), s -> stop.countDown());
         // notices on stderr: stdout carries the access log
         EmbeddingServer server = EmbeddingServer.start(weights, o, line -> System.err.println("mae serve: " + line));
-        // SIGTERM and Ctrl-C: drain, then let the JVM exit
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "mae4j-serve-drain"));
-        server.awaitClosed();
+        stop.await();
+        System.err.println("mae serve: signal received: draining");
+        server.close();
         return 0;
     }
 

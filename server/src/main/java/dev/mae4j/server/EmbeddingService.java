@@ -251,6 +251,8 @@ final class EmbeddingService implements AutoCloseable {
         if (c instanceof DeadlineExceededException) return new RequestError(RequestError.Kind.DEADLINE, c.getMessage());
         if (c instanceof java.util.concurrent.CancellationException)
             return new RequestError(RequestError.Kind.DEADLINE, "the request was cancelled");
+        if (c instanceof IllegalStateException) // closed, or the JVM shutting down
+        return new RequestError(RequestError.Kind.UNAVAILABLE, c.getMessage());
         return new RequestError(RequestError.Kind.INTERNAL, "the encoder failed: " + c.getMessage());
     }
 

@@ -157,7 +157,7 @@ mae_mvn() {
 # Builds the CLI when any source is newer than its jar.
 mae_build_if_stale() {
     local jar="$MAE_ROOT/cli/target/mae-cli.jar"
-    if [ -f "$jar" ] && [ -z "$(cd "$MAE_ROOT" && find pom.xml CMakeLists.txt cmake native bindings java-api cli \
+    if [ -f "$jar" ] && [ -z "$(cd "$MAE_ROOT" && find pom.xml CMakeLists.txt cmake native bindings java-api server cli \
             -newer "$jar" -type f -not -path '*/target/*' -print -quit)" ]; then
         return 0
     fi

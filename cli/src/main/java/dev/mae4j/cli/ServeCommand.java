@@ -94,7 +94,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-images-per-request", description = "Most images in one batch request.")
     int maxImagesPerRequest = 64;
 
-    @Option(names = "--decode-slots", description = "Images decoded at once (default: the cores, at most 4).")
+    @Option(
+            names = "--decode-slots",
+            description = "Images decoded at once (default: half the cores, at least 1, at most 4).")
     Integer decodeSlots;
 
     @Option(names = "--output", description = "cls ([CLS] token) or mean (mean of the patch tokens).")

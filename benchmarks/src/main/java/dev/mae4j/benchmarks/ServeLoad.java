@@ -156,6 +156,15 @@ public final class ServeLoad implements Callable<Integer> {
                             "bad_other", mixed.badOther.get(),
                             "vm_hwm_mib", hwm(server)));
 
+            long before = hwm(server);
+            Map<Integer, Long> flood = flood(http, base, Duration.ofSeconds(seconds));
+            emit(
+                    "flood_of_large_bodies",
+                    Map.of(
+                            "statuses", flood,
+                            "vm_hwm_before_mib", before,
+                            "vm_hwm_mib", hwm(server)));
+
             AtomicBoolean swapped = new AtomicBoolean();
             Result swap = closedLoop(http, base, honest, Duration.ofSeconds(seconds), elapsed -> {
                 if (elapsed > seconds * 500L && swapped.compareAndSet(false, true)) {
@@ -342,6 +351,35 @@ public final class ServeLoad implements Callable<Integer> {
             }
         }
         return m;
+    }
+
+    /**
+     * Every client sends 12 MiB bodies of noise (under the 16 MiB body limit, over what the body budget holds for all
+     * clients at once) as fast as it is answered: statuses by count. The peak resident memory must not follow the
+     * offered bytes.
+     */
+    private Map<Integer, Long> flood(HttpClient http, URI base, Duration length) throws Exception {
+        byte[] big = new byte[12 << 20];
+        new Random(3).nextBytes(big);
+        Map<Integer, Long> statuses = new ConcurrentHashMap<>();
+        long end = System.nanoTime() + length.toNanos();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int c = 0; c < clients; c++)
+                pool.submit(() -> {
+                    while (System.nanoTime() < end) {
+                        int status;
+                        try {
+                            status = http.send(post(base, big), HttpResponse.BodyHandlers.discarding())
+                                    .statusCode();
+                        } catch (IOException e) {
+                            status = -1;
+                        }
+                        statuses.merge(status, 1L, Long::sum);
+                    }
+                    return null;
+                });
+        }
+        return new HashMap<>(statuses);
     }
 
     /** SIGTERM after a third of a phase at saturation: every accepted request answered, none lost, exit status. */

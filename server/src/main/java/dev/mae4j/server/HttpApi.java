@@ -109,6 +109,7 @@ final class HttpApi {
                     r = error(400, "the request body could not be read: " + e.getMessage());
                 }
             }
+            if (r.status >= 400) drain(ex.getRequestBody());
             if (r.status == 503) ex.getResponseHeaders().set("Retry-After", "1");
             String requestId = requestId(ex.getRequestHeaders().getFirst("X-Request-Id"));
             if (requestId != null) ex.getResponseHeaders().set("X-Request-Id", requestId);
@@ -144,6 +145,20 @@ final class HttpApi {
     static String requestId(String header) {
         if (header == null || header.isEmpty() || header.length() > 128) return null;
         return header.chars().allMatch(c -> c > 32 && c < 127) ? header : null;
+    }
+
+    /**
+     * Reads and drops what is left of a refused request's body, up to four times the body limit, in a small buffer: a
+     * server that answers and closes while the client still sends makes the client's TCP stack drop the answer.
+     */
+    private void drain(InputStream body) {
+        try {
+            byte[] buf = new byte[64 * 1024];
+            long left = 4 * options.maxBodyBytes;
+            for (int n; left > 0 && (n = body.read(buf, 0, (int) Math.min(buf.length, left))) >= 0; ) left -= n;
+        } catch (IOException e) {
+            // the client went away: nothing to drain
+        }
     }
 
     private static Reply get(HttpExchange ex, Getter g) throws IOException {
@@ -204,7 +219,7 @@ final class HttpApi {
         List<CompletableFuture<Embedding>> futures;
         boolean batch;
         try {
-            byte[] body = readBounded(ex.getRequestBody());
+            byte[] body = readBounded(ex.getRequestBody(), lengthHeader == null ? -1 : declared);
             if (body == null) return tooLarge();
             String type = ex.getRequestHeaders().getFirst("Content-Type");
             List<byte[]> images = new ArrayList<>();
@@ -336,8 +351,15 @@ final class HttpApi {
         return d.compareTo(options.requestTimeout) < 0 ? d : options.requestTimeout;
     }
 
-    // The body, or null past maxBodyBytes (read no further).
-    private byte[] readBounded(InputStream in) throws IOException {
+    // The body, or null past maxBodyBytes (read no further). A declared length is read into one array of that size,
+    // so that a body costs its own bytes and no growing copies.
+    private byte[] readBounded(InputStream in, long declared) throws IOException {
+        if (declared >= 0) {
+            byte[] body = new byte[(int) declared];
+            int n = in.readNBytes(body, 0, body.length);
+            if (n < body.length) throw new IOException("the body ended after " + n + " of " + declared + " bytes");
+            return body;
+        }
         byte[] body = in.readNBytes((int) options.maxBodyBytes + 1);
         return body.length > options.maxBodyBytes ? null : body;
     }

@@ -108,6 +108,7 @@ public final class ServeLoad implements Callable<Integer> {
         try (Encoder encoder = Encoder.load(weights, Device.cpu());
                 Tensor x = Tensor.zeros(DType.F32, maxBatch, config.inChans(), config.imgSize(), config.imgSize())) {
             URI base = waitReady(server);
+            emit("ready", Map.of("heap", heap, "vm_hwm_mib", hwm(server)));
             HttpClient http = HttpClient.newBuilder()
                     .executor(Executors.newVirtualThreadPerTaskExecutor())
                     .build();
@@ -116,12 +117,19 @@ public final class ServeLoad implements Callable<Integer> {
             // Interleaved rounds on the same cores: Encoder.embed in this JVM while the server idles, then the
             // server at saturation while this JVM only sends; medians of each.
             double[] embed = new double[rounds], served = new double[rounds];
-            long failed = 0;
+            long failed = 0, answered = 0;
+            double serverCpu = 0, clientCpu = 0;
             for (int r = 0; r < rounds; r++) {
                 embed[r] = embedThroughput(encoder, x, seconds);
+                double s0 = cpuSeconds(server), c0 = cpuSeconds(ProcessHandle.current());
                 Result sat = closedLoop(http, base, honest, Duration.ofSeconds(seconds), null);
+                serverCpu += cpuSeconds(server) - s0;
+                clientCpu += cpuSeconds(ProcessHandle.current()) - c0;
                 served[r] = sat.rate();
                 failed += sat.failed.get();
+                answered += sat.ok.get();
+                System.err.printf(
+                        Locale.ROOT, "round %d: embed %.2f img/s, served %.2f img/s%n", r, embed[r], served[r]);
             }
             double embedRate = median(embed), satRate = median(served);
             emit("encoder", Map.of("preset", preset, "batch", maxBatch, "img_per_s", embedRate, "rounds", rounds));
@@ -138,6 +146,17 @@ public final class ServeLoad implements Callable<Integer> {
                             failed,
                             "mean_batch",
                             meanBatch(http, base),
+                            "encoder_call_ms_p50",
+                            1000
+                                    * metric(
+                                            scrape(http, base),
+                                            "mae4j_encoder_batch_duration_seconds\\{quantile=\"0.5\"\\}"),
+                            "server_cpu_ms_per_image",
+                            1000 * serverCpu / answered,
+                            "client_cpu_ms_per_image",
+                            1000 * clientCpu / answered,
+                            "embed_cpu_ms_per_image",
+                            1000.0 * Runtime.getRuntime().availableProcessors() / embedRate,
                             "vm_hwm_mib",
                             hwm(server)));
 
@@ -450,16 +469,28 @@ public final class ServeLoad implements Callable<Integer> {
                 .build();
     }
 
-    private static double meanBatch(HttpClient http, URI base) throws Exception {
-        String text = http.send(
-                        HttpRequest.newBuilder(base.resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString())
+    private static String scrape(HttpClient http, URI base) throws Exception {
+        return http.send(HttpRequest.newBuilder(base.resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString())
                 .body();
+    }
+
+    private static double meanBatch(HttpClient http, URI base) throws Exception {
+        String text = scrape(http, base);
         return metric(text, "mae4j_encoder_batch_size_sum") / metric(text, "mae4j_encoder_batch_size_count");
     }
 
     private static double metric(String text, String name) {
         Matcher m = Pattern.compile("(?m)^" + name + " (\\S+)$").matcher(text);
         return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+
+    /** CPU seconds a process has used so far (user and system). */
+    private static double cpuSeconds(Process p) {
+        return cpuSeconds(p.toHandle());
+    }
+
+    private static double cpuSeconds(ProcessHandle p) {
+        return p.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
     }
 
     /** The process's peak resident memory so far (VmHWM), MiB. */

@@ -96,7 +96,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--decode-slots",
-            description = "Images decoded at once (default: half the cores, at least 1, at most 4).")
+            description = "Threads that decode a batch's images between encoder calls (default: the cores, at most 4).")
     Integer decodeSlots;
 
     @Option(names = "--output", description = "cls ([CLS] token) or mean (mean of the patch tokens).")

@@ -4,6 +4,7 @@ import dev.mae4j.DType;
 import dev.mae4j.Encoder;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Tensor;
+import dev.mae4j.data.ImageDecoder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
@@ -12,6 +13,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -40,7 +45,18 @@ public final class BatchingEncoder implements AutoCloseable {
      * One submitted image: its pixels, deadline (System.nanoTime; Long.MAX_VALUE for none) and future — of the vector
      * alone ({@link #submit}) or of an {@link Embedding} ({@link #embed}).
      */
-    private record Request(float[] pixels, long deadline, long submitted, CompletableFuture<?> result, boolean tagged) {
+    private record Request(
+            float[] pixels,
+            Encoded encoded,
+            long deadline,
+            long submitted,
+            CompletableFuture<?> result,
+            boolean tagged) {
+        /** Bytes it holds while queued: its pixels, or its encoded file. */
+        long bytes() {
+            return pixels != null ? (long) pixels.length * Float.BYTES : encoded.image.length;
+        }
+
         @SuppressWarnings("unchecked")
         void complete(float[] vector, String modelId) {
             if (tagged) ((CompletableFuture<Embedding>) result).complete(new Embedding(vector, modelId));
@@ -56,6 +72,8 @@ public final class BatchingEncoder implements AutoCloseable {
     private final Condition arrived = lock.newCondition();
     private final ArrayDeque<Request> queue = new ArrayDeque<>();
     private final Thread worker;
+    private final int decodeThreads;
+    private ExecutorService decoders; // made at the first encoded image
     private final MaeConfig config;
     private volatile Serving serving;
     private long queuedBytes;
@@ -66,6 +84,7 @@ public final class BatchingEncoder implements AutoCloseable {
         this.maxQueuedImages = b.maxQueuedImages;
         this.maxQueuedBytes = b.maxQueuedBytes;
         this.maxWaitNanos = b.maxWait.toNanos();
+        this.decodeThreads = b.decodeThreads;
         this.output = b.output;
         this.metrics = b.metrics;
         this.config = b.encoder.config();
@@ -107,15 +126,40 @@ public final class BatchingEncoder implements AutoCloseable {
         return (CompletableFuture<Embedding>) enqueue(pixels, timeout, true);
     }
 
+    /**
+     * As {@link #embed(float[], Duration)} for an encoded image file (JPEG, PNG: what {@code decoder} reads), decoded by
+     * the batching worker together with the other images of its batch, on {@link Builder#decodeThreads} threads, while
+     * the encoder waits: decoding never competes with the encoder's threads for cores. A file that does not decode
+     * fails its future with the decoder's IOException ({@code dev.mae4j.data.ImageTooLargeException} for a bomb) and
+     * never reaches the encoder; the rest of its batch is unaffected. {@code decoder} must give this encoder's images.
+     */
+    @SuppressWarnings("unchecked")
+    public CompletableFuture<Embedding> embedEncoded(
+            byte[] image, String name, ImageDecoder decoder, Duration timeout) {
+        if (image == null || decoder == null) throw new IllegalArgumentException("image and decoder must not be null");
+        if (decoder.imageFloats() != imageFloats)
+            throw new IllegalArgumentException("the decoder gives images of " + decoder.imageFloats()
+                    + " values, this encoder takes " + imageFloats);
+        return (CompletableFuture<Embedding>)
+                enqueue(null, new Encoded(image, name == null ? "the image" : name, decoder), timeout, true);
+    }
+
+    /** An encoded image file, its name for errors, and the decoder that turns it into this encoder's input. */
+    private record Encoded(byte[] image, String name, ImageDecoder decoder) {}
+
     private CompletableFuture<?> enqueue(float[] pixels, Duration timeout, boolean tagged) {
         if (pixels == null) throw new IllegalArgumentException("pixels must not be null");
         if (pixels.length != imageFloats)
             throw new IllegalArgumentException("an image of this encoder has " + imageFloats + " values ("
                     + config.inChans() + "×" + config.imgSize() + "×" + config.imgSize() + "), got " + pixels.length);
+        return enqueue(pixels, null, timeout, tagged);
+    }
+
+    private CompletableFuture<?> enqueue(float[] pixels, Encoded encoded, Duration timeout, boolean tagged) {
         long now = System.nanoTime();
         long deadline = timeout == null ? Long.MAX_VALUE : now + Math.max(0, timeout.toNanos());
-        Request r = new Request(pixels, deadline, now, new CompletableFuture<>(), tagged);
-        long bytes = (long) pixels.length * Float.BYTES;
+        Request r = new Request(pixels, encoded, deadline, now, new CompletableFuture<>(), tagged);
+        long bytes = r.bytes();
         lock.lock();
         try {
             if (closed) throw new IllegalStateException("this batching encoder is closed");
@@ -209,6 +253,9 @@ public final class BatchingEncoder implements AutoCloseable {
                 interrupted = true;
             }
         serving.retire();
+        synchronized (this) {
+            if (decoders != null) decoders.shutdown();
+        }
         if (interrupted) Thread.currentThread().interrupt();
     }
 
@@ -239,7 +286,7 @@ public final class BatchingEncoder implements AutoCloseable {
                     else arrived.awaitNanos(until - now);
                     continue;
                 }
-                queuedBytes -= (long) r.pixels().length * Float.BYTES;
+                queuedBytes -= r.bytes();
                 long now = System.nanoTime();
                 if (!live(r, now)) continue;
                 if (batch.isEmpty()) until = closed ? now : now + maxWaitNanos;
@@ -269,6 +316,7 @@ public final class BatchingEncoder implements AutoCloseable {
     private void run(List<Request> batch) {
         long now = System.nanoTime();
         batch.removeIf(r -> !live(r, now)); // cancelled or expired while the batch formed
+        List<float[]> pixels = decode(batch); // the rows of the images that decoded, in batch order
         if (batch.isEmpty()) return;
         Serving s;
         while ((s = serving.enter()) == null) Thread.onSpinWait(); // retired by a swap between read and enter
@@ -278,7 +326,7 @@ public final class BatchingEncoder implements AutoCloseable {
             MemorySegment seg = x.segment();
             for (int i = 0; i < n; i++)
                 MemorySegment.copy(
-                        batch.get(i).pixels(), 0, seg, ValueLayout.JAVA_FLOAT, (long) i * imageFloats * 4, imageFloats);
+                        pixels.get(i), 0, seg, ValueLayout.JAVA_FLOAT, (long) i * imageFloats * 4, imageFloats);
             float[] all;
             try (Tensor f = s.encoder.embed(x, output)) {
                 all = f.toFloatArray();
@@ -296,6 +344,56 @@ public final class BatchingEncoder implements AutoCloseable {
         } finally {
             s.leave();
         }
+    }
+
+    /**
+     * The pixels of each request: its own, or its encoded file decoded here, the files of the batch in parallel.
+     * Requests whose file does not decode are failed and removed from {@code batch}.
+     */
+    private List<float[]> decode(List<Request> batch) {
+        long start = System.nanoTime();
+        int encoded = 0, failed = 0;
+        List<Future<float[]>> decoded = new ArrayList<>(batch.size());
+        for (Request r : batch) {
+            if (r.pixels() != null) decoded.add(CompletableFuture.completedFuture(r.pixels()));
+            else {
+                encoded++;
+                decoded.add(decoders().submit(() -> {
+                    float[] x = new float[imageFloats];
+                    r.encoded()
+                            .decoder()
+                            .decode(r.encoded().image(), r.encoded().name(), x, 0);
+                    return x;
+                }));
+            }
+        }
+        List<float[]> out = new ArrayList<>(batch.size());
+        for (int i = 0, k = 0; i < decoded.size(); i++) {
+            Request r = batch.get(k);
+            try {
+                out.add(decoded.get(i).get());
+                k++;
+            } catch (ExecutionException e) {
+                r.result().completeExceptionally(e.getCause());
+                batch.remove(k);
+                failed++;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                r.result().completeExceptionally(e);
+                batch.remove(k);
+                failed++;
+            }
+        }
+        if (encoded > 0) metrics.decoded(encoded, failed, Duration.ofNanos(System.nanoTime() - start));
+        return out;
+    }
+
+    private synchronized ExecutorService decoders() {
+        if (decoders == null)
+            decoders = Executors.newFixedThreadPool(
+                    decodeThreads,
+                    Thread.ofPlatform().name("mae4j-batch-decoder-", 0).daemon().factory());
+        return decoders;
     }
 
     /** An encoder (and its model's id) with the batches running on it; closed once retired and its last batch has left. */
@@ -344,6 +442,7 @@ public final class BatchingEncoder implements AutoCloseable {
     public static final class Builder {
         private final Encoder encoder;
         private String modelId = "model";
+        private int decodeThreads = Runtime.getRuntime().availableProcessors();
         private int maxBatch, maxQueuedImages = 256;
         private long maxQueuedBytes = 256L << 20;
         private Duration maxWait = Duration.ofMillis(2);
@@ -386,6 +485,12 @@ public final class BatchingEncoder implements AutoCloseable {
             return this;
         }
 
+        /** Threads that decode a batch's encoded images ({@link #embedEncoded}). Default: the cores. */
+        public Builder decodeThreads(int n) {
+            decodeThreads = n;
+            return this;
+        }
+
         /** The id {@link Embedding}s carry until a {@link #swap(Encoder, String)} names another. */
         public Builder modelId(String id) {
             modelId = id;
@@ -406,6 +511,8 @@ public final class BatchingEncoder implements AutoCloseable {
                 throw new IllegalArgumentException("output must be CLS or MEAN, got " + output);
             if (metrics == null) throw new IllegalArgumentException("metrics must not be null (EncoderMetrics.NONE)");
             if (modelId == null) throw new IllegalArgumentException("modelId must not be null");
+            if (decodeThreads < 1)
+                throw new IllegalArgumentException("decodeThreads must be >= 1, got " + decodeThreads);
             if (encoder.isClosed()) throw new IllegalArgumentException("the encoder is closed");
             return new BatchingEncoder(this);
         }

@@ -17,6 +17,12 @@ public interface EncoderMetrics {
     /** One batch of {@code images} embedded, the encoder call taking {@code duration}. */
     default void batch(int images, Duration duration) {}
 
+    /**
+     * The encoded images of one batch decoded ({@link BatchingEncoder#embedEncoded}): {@code images} of them, in
+     * {@code duration}, of which {@code failed} did not decode.
+     */
+    default void decoded(int images, int failed, Duration duration) {}
+
     /** One image answered, {@code latency} after it was submitted. */
     default void latency(Duration latency) {}
 

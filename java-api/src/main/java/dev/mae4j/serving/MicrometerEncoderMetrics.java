@@ -11,15 +11,16 @@ import java.util.function.IntSupplier;
 /**
  * {@link EncoderMetrics} recorded in a Micrometer {@link MeterRegistry}: {@code mae4j.encoder.queue.depth} (gauge),
  * {@code mae4j.encoder.batch.size} (summary), {@code mae4j.encoder.batch.duration} and {@code
- * mae4j.encoder.request.latency} (timers, with percentiles), {@code mae4j.encoder.requests.rejected}, {@code
- * .expired}, {@code .failed} and {@code mae4j.encoder.swaps} (counters). Micrometer (io.micrometer:micrometer-core) is
+ * mae4j.encoder.request.latency} and {@code mae4j.encoder.decode.duration} (timers, with percentiles), {@code
+ * mae4j.encoder.requests.rejected}, {@code .expired}, {@code .failed}, {@code mae4j.encoder.images.undecodable} and
+ * {@code mae4j.encoder.swaps} (counters). Micrometer (io.micrometer:micrometer-core) is
  * an optional dependency of mae4j: a service that uses this class brings it.
  */
 public final class MicrometerEncoderMetrics implements EncoderMetrics {
     private final MeterRegistry registry;
     private final DistributionSummary batchSize;
-    private final Timer batchDuration, latency;
-    private final Counter rejected, expired, failed, swaps;
+    private final Timer batchDuration, latency, decodeDuration;
+    private final Counter rejected, expired, failed, swaps, undecodable;
 
     private MicrometerEncoderMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -29,6 +30,13 @@ public final class MicrometerEncoderMetrics implements EncoderMetrics {
         this.batchDuration = Timer.builder("mae4j.encoder.batch.duration")
                 .description("time of one encoder call")
                 .publishPercentiles(0.5, 0.99)
+                .register(registry);
+        this.decodeDuration = Timer.builder("mae4j.encoder.decode.duration")
+                .description("decoding one batch's encoded images, between encoder calls")
+                .publishPercentiles(0.5, 0.99)
+                .register(registry);
+        this.undecodable = Counter.builder("mae4j.encoder.images.undecodable")
+                .description("encoded images that did not decode (never embedded)")
                 .register(registry);
         this.latency = Timer.builder("mae4j.encoder.request.latency")
                 .description("from submission to the answer")
@@ -59,6 +67,12 @@ public final class MicrometerEncoderMetrics implements EncoderMetrics {
                 .description("images waiting for a batch")
                 .strongReference(true) // the supplier is a lambda no one else holds: weakly held, it would read NaN
                 .register(registry);
+    }
+
+    @Override
+    public void decoded(int images, int failed, Duration duration) {
+        decodeDuration.record(duration);
+        undecodable.increment(failed);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.mae4j.server;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.Preprocessing;
 import dev.mae4j.data.ImageDecoder;
+import dev.mae4j.data.ImageHeader;
 import dev.mae4j.data.ImageTooLargeException;
 import dev.mae4j.serving.BatchingEncoder;
 import dev.mae4j.serving.DeadlineExceededException;
@@ -24,8 +25,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * What both protocols share: image bytes to normalised pixels within the byte and decode limits, then to the
- * {@link BatchingEncoder}; loading and reloading the weights; readiness. Requests meet in one batcher whichever
+ * What both protocols share: encoded images, their headers checked against the pixel budget, within the bound on
+ * images in flight, to the {@link BatchingEncoder} (whose worker decodes each batch); loading and reloading the
+ * weights; readiness. Requests meet in one batcher whichever
  * protocol they came by.
  */
 final class EmbeddingService implements AutoCloseable {
@@ -36,7 +38,7 @@ final class EmbeddingService implements AutoCloseable {
     private final Path weights;
     private final ServerOptions options;
     private final MeterRegistry registry;
-    private final Semaphore pixelBytes, decodes;
+    private final Semaphore pixelBytes;
     private final ReentrantLock reloading = new ReentrantLock();
     private final Counter reloads, reloadFailures;
     private volatile Served served;
@@ -47,7 +49,6 @@ final class EmbeddingService implements AutoCloseable {
         this.options = options;
         this.registry = registry;
         this.pixelBytes = new Semaphore((int) options.pixelBytesInFlight);
-        this.decodes = new Semaphore(options.decodeSlots);
         this.reloads = Counter.builder("mae4j.server.reloads")
                 .description("weights reloaded")
                 .register(registry);
@@ -76,6 +77,7 @@ final class EmbeddingService implements AutoCloseable {
                     .output(options.output)
                     .metrics(MicrometerEncoderMetrics.of(registry))
                     .modelId(m.id())
+                    .decodeThreads(options.decodeSlots)
                     .build();
             MaeConfig c = m.encoder().config();
             served = new Served(
@@ -166,8 +168,8 @@ final class EmbeddingService implements AutoCloseable {
     }
 
     /**
-     * The feature vectors of several encoded images: all are decoded (and any error thrown, naming the image) before
-     * any is submitted, so a bad batch costs the encoder nothing.
+     * The feature vectors of several encoded images: every header is checked (and the first bad one thrown, naming
+     * the image) before any is submitted; an image whose data then fails to decode fails its own future.
      */
     List<CompletableFuture<Embedding>> embedAll(List<byte[]> images, List<String> names, Duration timeout)
             throws RequestError {
@@ -190,14 +192,15 @@ final class EmbeddingService implements AutoCloseable {
             throw new RequestError(RequestError.Kind.OVERLOADED, "too many images in flight; retry later");
         boolean submitted = false;
         try {
-            List<float[]> pixels = new ArrayList<>(images.size());
-            for (int i = 0; i < images.size(); i++)
-                pixels.add(decode(s.decoder, images.get(i), names.get(i), deadline));
+            // Headers now (a bomb or garbage is refused before anything is queued), pixels in the batching worker,
+            // which decodes a batch's images while the encoder waits, so that decoding never takes the encoder's cores.
+            for (int i = 0; i < images.size(); i++) header(images.get(i), names.get(i));
             List<CompletableFuture<Embedding>> out = new ArrayList<>(images.size());
             try {
-                for (float[] x : pixels) {
+                for (int i = 0; i < images.size(); i++) {
                     long left = deadline - System.nanoTime();
-                    out.add(s.batcher.embed(x, Duration.ofNanos(Math.max(0, left))));
+                    out.add(s.batcher.embedEncoded(
+                            images.get(i), names.get(i), s.decoder, Duration.ofNanos(Math.max(0, left))));
                 }
             } catch (EncoderOverloadedException | IllegalStateException e) {
                 for (CompletableFuture<Embedding> f : out) f.cancel(false);
@@ -216,20 +219,15 @@ final class EmbeddingService implements AutoCloseable {
         }
     }
 
-    private float[] decode(ImageDecoder decoder, byte[] image, String name, long deadline) throws RequestError {
-        if (!acquire(decodes, 1, deadline, 5))
-            throw new RequestError(RequestError.Kind.OVERLOADED, "every decoder is busy; retry later");
+    // A bomb is a 413, bytes no reader knows a 400, before anything is queued.
+    private static void header(byte[] image, String name) throws RequestError {
         try {
-            float[] x = new float[decoder.imageFloats()];
-            decoder.decode(image, name, x, 0);
-            return x;
+            ImageHeader.check(image, name);
         } catch (ImageTooLargeException e) {
             throw new RequestError(RequestError.Kind.TOO_LARGE, e.getMessage());
         } catch (IOException | RuntimeException e) {
             throw new RequestError(
                     RequestError.Kind.BAD_REQUEST, name + " is not a readable PNG or JPEG image: " + e.getMessage());
-        } finally {
-            decodes.release();
         }
     }
 
@@ -248,6 +246,9 @@ final class EmbeddingService implements AutoCloseable {
     static RequestError failure(Throwable t) {
         Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
         if (c instanceof RequestError r) return r;
+        if (c instanceof ImageTooLargeException) return new RequestError(RequestError.Kind.TOO_LARGE, c.getMessage());
+        if (c instanceof IOException) // decoded in the batching worker: a file whose header read but whose data did not
+        return new RequestError(RequestError.Kind.BAD_REQUEST, "not a readable PNG or JPEG image: " + c.getMessage());
         if (c instanceof DeadlineExceededException) return new RequestError(RequestError.Kind.DEADLINE, c.getMessage());
         if (c instanceof java.util.concurrent.CancellationException)
             return new RequestError(RequestError.Kind.DEADLINE, "the request was cancelled");

@@ -14,7 +14,7 @@ import java.time.Duration;
  *   <li>request bodies: at most {@link #maxBodyBytes} each, {@link #bodyBytesInFlight} held at once;
  *   <li>decoded images waiting for or inside the encoder: at most {@link #pixelBytesInFlight} bytes of floats;
  *   <li>decoding: {@link #decodeSlots} images at a time, each declaring at most {@link #maxImagePixels} pixels (checked
- *       in the header, before decoding);
+ *       in the header when the request arrives, before anything is queued);
  *   <li>a request past any of these is answered at once (413 or 503 / RESOURCE_EXHAUSTED), never queued without end.
  * </ul>
  *
@@ -34,7 +34,7 @@ public final class ServerOptions {
     long pixelBytesInFlight = 128L << 20;
     long maxImagePixels = 25_000_000;
     int maxImagesPerRequest = 64;
-    int decodeSlots = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+    int decodeSlots = Math.min(4, Runtime.getRuntime().availableProcessors());
     Encoder.Output output = Encoder.Output.CLS;
     Path accessLog = Path.of("-");
     boolean bf16;
@@ -124,9 +124,8 @@ public final class ServerOptions {
     }
 
     /**
-     * Images decoded at once. Default: half the cores (at least 1, at most 4): a decode preempts one of the encoder's
-     * intra-op threads, and the encoder's parallel regions wait for their slowest thread (2-core Zen 4, vit-tiny16
-     * at saturation: 91% of Encoder.embed's throughput with 1 slot, 83-85% with 2).
+     * Threads that decode a batch's images, between encoder calls (so decoding never competes with the encoder's
+     * threads). Default: the cores, at most 4.
      */
     public ServerOptions decodeSlots(int n) {
         decodeSlots = n;

@@ -238,7 +238,12 @@ class BatchingEncoderTest {
                         return null;
                     }));
                 }
-                while (fromA.get() < 60) Thread.onSpinWait(); // under load before the swap
+                long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+                while (fromA.get() < 60 && System.nanoTime() < until) {
+                    for (Future<?> c : clients) if (c.isDone()) c.get(); // a client that failed fails the test here
+                    Thread.onSpinWait();
+                }
+                assertTrue(fromA.get() >= 60, "under load before the swap: " + fromA);
                 b.swap(Encoder.load(weightsB, Device.cpu()), "B");
                 swapped.countDown();
                 for (Future<?> f : clients) f.get(60, TimeUnit.SECONDS);

@@ -4,8 +4,8 @@
 
 MAE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Gloo's headers only (the wheel compiles Gloo in but ships none); libjpeg for PIL-exact JPEG decoding;
-# clang-format for the build's format check (spotless).
-MAE_PACKAGES=(libgloo-dev libjpeg-dev cmake g++ make maven dataset-fashion-mnist python3-venv clang-format)
+# clang-format for the build's format check (spotless); curl, the HTTP client the mae serve tests drive it with.
+MAE_PACKAGES=(libgloo-dev libjpeg-dev cmake g++ make maven dataset-fashion-mnist python3-venv clang-format curl)
 MAE_MIN_JDK=22
 # The one LibTorch: PyTorch's CPU wheel, pinned here and nowhere else. Its headers, CMake files and libraries are
 # what libmae builds on and what the mae4j-native jar bundles; the Python tests and benchmarks use the same torch.

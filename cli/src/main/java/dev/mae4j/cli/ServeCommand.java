@@ -83,7 +83,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--body-mib-in-flight", description = "Request bodies held at once, MiB.")
     long bodyMibInFlight = 128;
 
-    @Option(names = "--pixel-mib-in-flight", description = "Decoded images between decoding and their answer, MiB.")
+    @Option(
+            names = "--pixel-mib-in-flight",
+            description = "Images accepted and not yet answered, counted at their decoded size, MiB.")
     long pixelMibInFlight = 128;
 
     @Option(

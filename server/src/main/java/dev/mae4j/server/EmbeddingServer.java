@@ -118,7 +118,7 @@ public final class EmbeddingServer implements AutoCloseable {
     String memoryBound() {
         long decodeScratch = options.decodeSlots * options.maxImagePixels * 4;
         return String.format(
-                "requests hold at most %d MiB of bodies + %d MiB of decoded images + %d decodes × %d MiB",
+                "requests hold at most %d MiB of bodies + %d MiB of images (at their decoded size) + %d decodes × %d MiB",
                 options.bodyBytesInFlight >> 20,
                 options.pixelBytesInFlight >> 20,
                 options.decodeSlots,

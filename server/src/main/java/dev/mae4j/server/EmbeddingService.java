@@ -61,7 +61,7 @@ final class EmbeddingService implements AutoCloseable {
         Gauge.builder(
                         "mae4j.server.pixel.bytes.in.flight",
                         () -> options.pixelBytesInFlight - pixelBytes.availablePermits())
-                .description("decoded images between decoding and their answer, in bytes")
+                .description("images accepted and not yet answered, counted at their decoded size, in bytes")
                 .register(registry);
     }
 

@@ -12,7 +12,8 @@ import java.time.Duration;
  *
  * <ul>
  *   <li>request bodies: at most {@link #maxBodyBytes} each, {@link #bodyBytesInFlight} held at once;
- *   <li>decoded images waiting for or inside the encoder: at most {@link #pixelBytesInFlight} bytes of floats;
+ *   <li>images accepted and not yet answered: at most {@link #pixelBytesInFlight} bytes, counted at their decoded size
+ *       (4-byte floats; a batch's images are decoded just before its encoder call);
  *   <li>decoding: {@link #decodeSlots} images at a time, each declaring at most {@link #maxImagePixels} pixels (checked
  *       in the header when the request arrives, before anything is queued);
  *   <li>a request past any of these is answered at once (413 or 503 / RESOURCE_EXHAUSTED), never queued without end.
@@ -105,7 +106,7 @@ public final class ServerOptions {
         return this;
     }
 
-    /** Decoded images (4-byte floats) between decoding and their answer, in bytes. Default 128 MiB. */
+    /** Images accepted and not yet answered, counted at their decoded size (4-byte floats), in bytes. Default 128 MiB. */
     public ServerOptions pixelBytesInFlight(long n) {
         pixelBytesInFlight = n;
         return this;

@@ -30,18 +30,8 @@ final class EmbedCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(
-            names = "--weights",
-            required = true,
-            description = "MAE or fine-tuned weights: safetensors, .pth or a Hugging Face folder.")
-    Path weights;
-
-    @Option(
-            names = "--preset",
-            completionCandidates = PresetNames.class,
-            description = "Architecture for weights that record none (e.g. official .pth files): "
-                    + "${COMPLETION-CANDIDATES}.")
-    String preset;
+    @picocli.CommandLine.Mixin
+    EncoderWeightsOptions source = new EncoderWeightsOptions();
 
     @Option(
             names = "--img-size",
@@ -78,18 +68,20 @@ final class EmbedCommand implements Callable<Integer> {
         Device dev = Device.parse(device);
         MaeConfig config;
         try {
-            config = preset == null ? null : MaeConfig.preset(preset);
+            config = source.preset == null ? null : MaeConfig.preset(source.preset);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        try (Encoder probe = config == null ? Encoder.load(weights, dev) : null) {
+        try (Encoder probe = config == null ? Encoder.load(source.weights, dev) : null) {
             MaeConfig base = config != null ? config : probe.config();
             MaeConfig wanted =
                     imgSize == null ? base : base.toBuilder().imgSize(imgSize).build();
             boolean reuse = probe != null && wanted.equals(probe.config()) && batch <= probe.maxBatch();
-            try (Encoder encoder = reuse ? probe : Encoder.load(weights, wanted, dev, batch)) {
+            try (Encoder encoder = reuse ? probe : Encoder.load(source.weights, wanted, dev, batch)) {
                 Preprocessing p = preprocessing.resolve(
-                        encoder.preprocessing(), weights, spec.commandLine().getErr());
+                        encoder.preprocessing(),
+                        source.weights,
+                        spec.commandLine().getErr());
                 ImageFolder folder = new ImageFolder(images, wanted.imgSize(), wanted.inChans(), p.mean(), p.std());
                 List<Tensor> rows = new ArrayList<>();
                 long[] rowShape = null;

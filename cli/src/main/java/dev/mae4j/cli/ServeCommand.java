@@ -36,18 +36,8 @@ final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(
-            names = "--weights",
-            required = true,
-            description = "MAE or fine-tuned weights: safetensors, .pth or a Hugging Face folder.")
-    Path weights;
-
-    @Option(
-            names = "--preset",
-            completionCandidates = PresetNames.class,
-            description = "Architecture for weights that record none (e.g. official .pth files): "
-                    + "${COMPLETION-CANDIDATES}.")
-    String preset;
+    @picocli.CommandLine.Mixin
+    EncoderWeightsOptions source = new EncoderWeightsOptions();
 
     @Option(names = "--host", description = "Address to bind (0.0.0.0: every interface).")
     String host = "127.0.0.1";
@@ -150,7 +140,7 @@ final class ServeCommand implements Callable<Integer> {
                 .accessLog(accessLog.equals("none") ? null : Path.of(accessLog))
                 .bf16(bf16)
                 .device(Device.parse(device))
-                .architecture(preset == null ? null : MaeConfig.preset(preset));
+                .architecture(source.preset == null ? null : MaeConfig.preset(source.preset));
         if (decodeSlots != null) o.decodeSlots(decodeSlots);
         // SIGTERM, SIGINT (Ctrl-C) and SIGHUP are taken from the JVM, whose own handling starts its shutdown, during
         // which
@@ -159,7 +149,8 @@ final class ServeCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         for (String name : new String[] {"TERM", "INT", "HUP"}) Signal.handle(new Signal(name), s -> stop.countDown());
         // notices on stderr: stdout carries the access log
-        EmbeddingServer server = EmbeddingServer.start(weights, o, line -> System.err.println("mae serve: " + line));
+        EmbeddingServer server =
+                EmbeddingServer.start(source.weights, o, line -> System.err.println("mae serve: " + line));
         stop.await();
         System.err.println("mae serve: signal received: draining");
         server.close();

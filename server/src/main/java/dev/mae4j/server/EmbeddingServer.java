@@ -38,8 +38,14 @@ public final class EmbeddingServer implements AutoCloseable {
     // A client that trickles its body cannot hold a connection longer than this (the JDK server's own limit).
     static final String READ_TIMEOUT_PROPERTY = "sun.net.httpserver.maxReqTime";
 
+    // gRPC's Netty would load its epoll transport by unpacking a native library into java.io.tmpdir on every start:
+    // serving writes no file, so it uses the JDK's NIO transport (set to false before the first server to differ).
+    static final String NO_NATIVE_TRANSPORT_PROPERTY = "io.grpc.netty.shaded.io.netty.transport.noNative";
+
     static {
         if (System.getProperty(READ_TIMEOUT_PROPERTY) == null) System.setProperty(READ_TIMEOUT_PROPERTY, "30");
+        if (System.getProperty(NO_NATIVE_TRANSPORT_PROPERTY) == null)
+            System.setProperty(NO_NATIVE_TRANSPORT_PROPERTY, "true");
     }
 
     private final ServerOptions options;

@@ -182,6 +182,11 @@ public final class Encoder implements AutoCloseable {
     }
 
     private static void copy(Tensor from, Tensor to) {
+        if (from.dtype() == to.dtype() && (to.dtype() == DType.F32 || to.dtype() == DType.F64)) {
+            MemorySegment.copy(
+                    from.segment(), 0, to.segment(), 0, from.segment().byteSize()); // no Java array between
+            return;
+        }
         int n = (int) from.elementCount();
         switch (to.dtype()) {
             case F32 -> MemorySegment.copy(from.toFloatArray(), 0, to.segment(), ValueLayout.JAVA_FLOAT, 0, n);

@@ -96,9 +96,12 @@ class EncoderInferencePathTest {
                 Encoder e = Encoder.of(m);
                 Tensor x = images(2, 9);
                 Tensor expected = e.embed(x, Encoder.Output.MEAN);
-                Tensor out = Tensor.zeros(DType.F64, 2, 8)) {
+                Tensor out = Tensor.zeros(DType.F64, 2, 8);
+                Tensor out32 = Tensor.zeros(DType.F32, 2, 8)) {
             e.embedInto(x, Encoder.Output.MEAN, out);
             assertArrayEquals(expected.toDoubleArray(), out.toDoubleArray());
+            e.embedInto(x, Encoder.Output.MEAN, out32); // the same dtype: copied segment to segment
+            assertArrayEquals(expected.toFloatArray(), out32.toFloatArray());
         }
     }
 

@@ -434,6 +434,7 @@ public final class ServeLoad implements Callable<Integer> {
                 logged++;
                 Integer got = seen.get(id.group(1));
                 int status = Integer.parseInt(st.group(1));
+                if (status == 499) continue; // its connection broke before it was read or answered: nothing claimed
                 if (got == null || got != status) lost++;
                 if (status == 200) ok++;
                 if (status == 503) unavailable++;

@@ -159,7 +159,8 @@ class ServeCommandTest {
     /**
      * SIGTERM while 6 clients send requests without pause: the process drains and exits; every request its access log
      * shows answered reached its client with that answer (none lost), and every 200 carries the encoder's vector.
-     * Requests the server never read (the listener closed) fail at the client and are absent from the log.
+     * Requests the server never read (the listener closed) fail at the client and are absent from the log, or logged
+     * 499 when their connection broke while the server read them.
      */
     @Test
     @Timeout(240)
@@ -230,13 +231,16 @@ class ServeCommandTest {
                 if (e.getValue() instanceof String body) throw new AssertionError(e.getKey() + ": " + body);
                 if (e.getValue() instanceof Integer status) {
                     sent++;
-                    assertEquals(status, inLog, e.getKey() + ": the client's status is the one the server logged");
+                    // the logged status, or 499 where the server saw its answer fail to leave (claiming nothing)
+                    assertTrue(
+                            status.equals(inLog) || Integer.valueOf(499).equals(inLog),
+                            e.getKey() + ": the client got " + status + ", the server logged " + inLog);
                     assertTrue(status == 200 || status == 503, e.getKey() + ": " + status);
-                } else
-                    assertEquals(
-                            null,
-                            inLog,
-                            e.getKey() + " failed at the client (" + e.getValue() + ") though the server answered it");
+                } else // never read, or its connection broke while it was read: the log must claim no answer
+                assertTrue(
+                            inLog == null || inLog == 499,
+                            e.getKey() + " failed at the client (" + e.getValue() + ") though the server logged "
+                                    + inLog);
             }
             assertTrue(sent >= 60, "answered: " + sent);
         }

@@ -39,10 +39,18 @@ import java.util.concurrent.TimeoutException;
  *   <li>{@code POST /admin/reload} — reads the weights file again and swaps it in under load (409 while another
  *       reload runs, 422 when the new weights do not fit the served ones; the old model stays on any failure).
  * </ul>
+ *
+ * The access log and metrics give each request the status it was answered with, or 499 when its connection broke
+ * before the request was read or before the answer left.
  */
 final class HttpApi {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+    /**
+     * The status logged for a request whose connection broke before it was read or before its answer left (nginx's
+     * "client closed request"); never sent.
+     */
+    static final int CONNECTION_LOST = 499;
 
     private final EmbeddingService service;
     private final PrometheusMeterRegistry registry;
@@ -105,32 +113,38 @@ final class HttpApi {
                 } catch (RuntimeException e) {
                     r = error(500, "internal error: " + e);
                 } catch (IOException e) {
-                    // the client went away or was cut off (read timeout) while sending its body: logged, not answered
-                    r = error(400, "the request body could not be read: " + e.getMessage());
+                    // the connection broke before the request was read (the client went away, a read timeout, the
+                    // server stopping): nothing can be answered
+                    r = new Reply(CONNECTION_LOST, "text/plain", new byte[0], 0, null);
                 }
             }
-            if (r.status >= 400) drain(ex.getRequestBody());
-            if (r.status == 503) ex.getResponseHeaders().set("Retry-After", "1");
+            int logged = r.status;
             String requestId = requestId(ex.getRequestHeaders().getFirst("X-Request-Id"));
-            if (requestId != null) ex.getResponseHeaders().set("X-Request-Id", requestId);
-            ex.getResponseHeaders().set("Content-Type", r.type);
             try {
-                ex.sendResponseHeaders(r.status, r.body.length == 0 ? -1 : r.body.length);
-                try (OutputStream out = ex.getResponseBody()) {
-                    out.write(r.body);
+                if (r.status != CONNECTION_LOST) {
+                    if (r.status >= 400) drain(ex.getRequestBody());
+                    if (r.status == 503) ex.getResponseHeaders().set("Retry-After", "1");
+                    if (requestId != null) ex.getResponseHeaders().set("X-Request-Id", requestId);
+                    ex.getResponseHeaders().set("Content-Type", r.type);
+                    ex.sendResponseHeaders(r.status, r.body.length == 0 ? -1 : r.body.length);
+                    try (OutputStream out = ex.getResponseBody()) {
+                        out.write(r.body);
+                    }
                 }
+            } catch (IOException e) {
+                logged = CONNECTION_LOST; // the answer did not leave: the log must not say it was given
             } finally {
                 long length = parseLength(ex.getRequestHeaders().getFirst("Content-Length"));
                 Timer.builder("mae4j.server.requests")
                         .description("HTTP and gRPC requests by endpoint and status")
-                        .tags("protocol", "http", "endpoint", endpoint, "status", String.valueOf(r.status))
+                        .tags("protocol", "http", "endpoint", endpoint, "status", String.valueOf(logged))
                         .register(registry)
                         .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
                 log.log(
                         "http",
                         ex.getRequestMethod(),
                         ex.getRequestURI().getPath(),
-                        String.valueOf(r.status),
+                        String.valueOf(logged),
                         r.images,
                         Math.max(0, length),
                         start,

@@ -349,8 +349,8 @@ public final class BatchingEncoder implements AutoCloseable {
                 Request r = batch.get(i);
                 float[] v = new float[dim];
                 MemorySegment.copy(out, ValueLayout.JAVA_FLOAT, (long) i * dim * Float.BYTES, v, 0, dim);
+                metrics.latency(Duration.ofNanos(done - r.submitted())); // recorded before its caller can look
                 r.complete(v, s.modelId);
-                metrics.latency(Duration.ofNanos(done - r.submitted()));
             }
         } catch (RuntimeException e) {
             metrics.failed(n);

@@ -17,7 +17,9 @@ done
     --strip-debug --no-header-files --no-man-pages --compress zip-9 --output "$out/runtime"
 cp "$root/cli/target/mae-cli.jar" "$out/lib/"
 # not mae4j-native (libmae and the CPU LibTorch, 100 MB): run.sh builds libmae against the machine's own LibTorch
-find "$root/cli/target/lib" -name '*.jar' ! -name 'mae4j-native-*' -exec cp {} "$out/lib/" \;
+# mae serve's gRPC and Prometheus stack (~20 MiB) stays out: the GPU run does not serve, and the bundle must fit 64 MiB
+find "$root/cli/target/lib" -name '*.jar' ! -name 'mae4j-native-*' ! -name 'grpc-*' ! -name 'guava-*' \
+    ! -name 'proto-google-*' ! -name 'protobuf-*' ! -name 'prometheus-metrics-*' -exec cp {} "$out/lib/" \;
 # The GPU tests: the API's test classes and a JUnit console launcher.
 (cd "$root/java-api/target/test-classes" && "$JAVA_HOME/bin/jar" cf "$out/tests/mae4j-api-tests.jar" .)
 console=$(find "$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone" -name '*.jar' 2>/dev/null | sort | tail -1 || true)

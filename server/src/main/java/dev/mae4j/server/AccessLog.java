@@ -2,6 +2,8 @@ package dev.mae4j.server;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
@@ -10,6 +12,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One JSON object per line for each request, e.g. {@code {"time":"2026-12-06T16:00:00.123Z","protocol":"http",
@@ -21,23 +24,29 @@ final class AccessLog implements AutoCloseable {
     private static final JsonFactory JSON = new JsonFactory();
     private final OutputStream out;
     private final boolean owned;
+    private final MeterRegistry registry;
 
-    private AccessLog(OutputStream out, boolean owned) {
+    private AccessLog(OutputStream out, boolean owned, MeterRegistry registry) {
         this.out = out;
         this.owned = owned;
+        this.registry = registry;
     }
 
-    /** "-" is standard output; null logs nothing. */
-    static AccessLog open(Path target) throws IOException {
-        if (target == null) return new AccessLog(null, false);
-        if (target.toString().equals("-")) return new AccessLog(System.out, false);
-        return new AccessLog(new BufferedOutputStream(new FileOutputStream(target.toFile(), true)), true);
+    /**
+     * "-" is standard output; null logs nothing. Every request is also timed in {@code registry} as {@code
+     * mae4j.server.requests} by protocol, endpoint and status, whether or not lines are written.
+     */
+    static AccessLog open(Path target, MeterRegistry registry) throws IOException {
+        if (target == null) return new AccessLog(null, false, registry);
+        if (target.toString().equals("-")) return new AccessLog(System.out, false, registry);
+        return new AccessLog(new BufferedOutputStream(new FileOutputStream(target.toFile(), true)), true, registry);
     }
 
     void log(
             String protocol,
             String method,
             String path,
+            String endpoint,
             String status,
             int images,
             long bytes,
@@ -45,6 +54,11 @@ final class AccessLog implements AutoCloseable {
             String remote,
             String modelId,
             String requestId) {
+        Timer.builder("mae4j.server.requests")
+                .description("HTTP and gRPC requests by endpoint and status")
+                .tags("protocol", protocol, "endpoint", endpoint, "status", status)
+                .register(registry)
+                .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
         if (out == null) return;
         ByteArrayOutputStream line = new ByteArrayOutputStream(256);
         try (JsonGenerator g = JSON.createGenerator(line)) {

@@ -8,7 +8,6 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -71,7 +70,7 @@ public final class EmbeddingServer implements AutoCloseable {
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
-        this.accessLog = AccessLog.open(options.accessLog);
+        this.accessLog = AccessLog.open(options.accessLog, registry);
         this.service = new EmbeddingService(weights, options, registry);
         this.http = HttpServer.create(new InetSocketAddress(options.host, options.httpPort), 1024);
         http.setExecutor(httpThreads);
@@ -156,15 +155,11 @@ public final class EmbeddingServer implements AutoCloseable {
     }
 
     private void grpcCall(GrpcApi.Call call, Status.Code code, int images, long bytes, String modelId) {
-        Timer.builder("mae4j.server.requests")
-                .description("HTTP and gRPC requests by endpoint and status")
-                .tags("protocol", "grpc", "endpoint", call.method(), "status", code.name())
-                .register(registry)
-                .record(System.nanoTime() - call.startNanos(), TimeUnit.NANOSECONDS);
         accessLog.log(
                 "grpc",
                 "POST",
                 "/mae4j.v1.Embedder/" + call.method(),
+                call.method(),
                 code.name(),
                 images,
                 bytes,

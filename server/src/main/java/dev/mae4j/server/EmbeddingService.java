@@ -72,7 +72,7 @@ final class EmbeddingService implements AutoCloseable {
             BatchingEncoder b = BatchingEncoder.builder(m.encoder())
                     .maxBatch(options.maxBatch)
                     .maxWait(options.maxWait)
-                    .maxQueuedImages(Integer.MAX_VALUE) // bounded by pixelBytesInFlight below
+                    .maxQueuedImages(Integer.MAX_VALUE) // embedAll bounds images in flight by pixelBytes
                     .maxQueuedBytes(options.pixelBytesInFlight)
                     .output(options.output)
                     .metrics(MicrometerEncoderMetrics.of(registry))

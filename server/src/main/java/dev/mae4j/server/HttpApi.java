@@ -7,7 +7,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.mae4j.MaeConfig;
 import dev.mae4j.serving.Embedding;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -135,15 +134,11 @@ final class HttpApi {
                 logged = CONNECTION_LOST; // the answer did not leave: the log must not say it was given
             } finally {
                 long length = parseLength(ex.getRequestHeaders().getFirst("Content-Length"));
-                Timer.builder("mae4j.server.requests")
-                        .description("HTTP and gRPC requests by endpoint and status")
-                        .tags("protocol", "http", "endpoint", endpoint, "status", String.valueOf(logged))
-                        .register(registry)
-                        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
                 log.log(
                         "http",
                         ex.getRequestMethod(),
                         ex.getRequestURI().getPath(),
+                        endpoint,
                         String.valueOf(logged),
                         r.images,
                         Math.max(0, length),

@@ -1,17 +1,14 @@
 #include "products.h"
 
+#include "timed_choice.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdlib>
-#include <functional>
-#include <map>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <tuple>
 
 namespace mae {
@@ -105,37 +102,16 @@ Key key_of(const torch::Tensor& a, const torch::Tensor& b, bool bias, Epilogue e
             at::get_num_threads()};
 }
 
-double seconds_of(const std::function<void()>& run) {
-    run();  // warm: first-touch allocations, oneDNN's primitive cache
-    double best = 1e30;
-    for (int i = 0; i < 2; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        run();
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-}
-
 ProductKernel choose(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
                      const torch::Tensor& residual) {
     if (!onednn_can_run(a, b, e)) return ProductKernel::Aten;
     if (auto forced = forced_kernel()) return *forced;
-    static std::shared_mutex mutex;
-    static std::map<Key, ProductKernel> chosen;
-    const Key key = key_of(a, b, bias.defined(), e);
-    {
-        std::shared_lock<std::shared_mutex> read(mutex);  // every product after the first of its shape: a lookup
-        auto it = chosen.find(key);
-        if (it != chosen.end()) return it->second;
-    }
-    std::unique_lock<std::shared_mutex> lock(
-        mutex);  // measured once, by one thread at a time: no timing disturbs another
-    auto it = chosen.find(key);
-    if (it != chosen.end()) return it->second;
+    static TimedChoice<Key> choice;
     torch::NoGradGuard no_grad;
-    const double aten = seconds_of([&] { run_aten(a, b, bias, e, residual); });
-    const double onednn = seconds_of([&] { run_onednn(a, b, bias, e, residual); });
-    return chosen[key] = onednn < aten ? ProductKernel::OneDnn : ProductKernel::Aten;
+    const bool onednn = choice.second_faster(
+        key_of(a, b, bias.defined(), e), [&] { run_aten(a, b, bias, e, residual); },
+        [&] { run_onednn(a, b, bias, e, residual); });
+    return onednn ? ProductKernel::OneDnn : ProductKernel::Aten;
 }
 
 torch::Tensor dispatch(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,

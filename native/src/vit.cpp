@@ -1,5 +1,6 @@
 #include "vit.h"
 
+#include "attention.h"
 #include "errors.h"
 #include "products.h"
 
@@ -11,8 +12,8 @@ namespace {
 torch::Tensor attention_heads(const Block& b, const torch::Tensor& x) {
     const int64_t n = x.size(0), t = x.size(1), dim = x.size(2), heads = b.num_heads;
     auto qkv = linear(x, b.qkv_w, b.qkv_b).reshape({n, t, 3, heads, dim / heads}).permute({2, 0, 3, 1, 4});
-    auto q = qkv[0], k = qkv[1], v = qkv[2];               // [N, heads, T, head_dim]
-    auto out = at::scaled_dot_product_attention(q, k, v);  // fused kernels; scale 1/sqrt(head_dim)
+    auto q = qkv[0], k = qkv[1], v = qkv[2];  // [N, heads, T, head_dim]
+    auto out = attention(q, k, v);            // [N, heads, T, head_dim]
     return out.transpose(1, 2).reshape({n, t, dim});
 }
 

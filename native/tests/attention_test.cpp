@@ -88,7 +88,6 @@ int main() {
         std::fprintf(stderr, "FAIL timing the kernels left a gradient on the caller's tensor\n");
         ++failures;
     }
-    std::printf("attention: %d failures; measured kernel at [4,3,50,64] with autograd: %s\n", failures,
-                chosen.c_str());
+    std::printf("attention: %d failures; measured kernel at [4,3,50,64] with autograd: %s\n", failures, chosen.c_str());
     return failures == 0 ? 0 : 1;
 }

@@ -205,8 +205,16 @@ public final class EmbeddingServer implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
+            // http.stop returns once the answers have left; each handler logs its request after that, so the access
+            // log closes only when the handlers have ended
             httpThreads.shutdown();
             grpcThreads.shutdown();
+            try {
+                httpThreads.awaitTermination(drainSeconds, TimeUnit.SECONDS);
+                grpcThreads.awaitTermination(drainSeconds, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             gcMetrics.close();
             registry.close();
             try {

@@ -8,20 +8,13 @@
 #include <cstdio>
 #include <string>
 
+#include "close_checks.h"
 #include "attention.h"
 
 namespace {
 
-int failures = 0;
-
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, double tol, const std::string& what) {
-    const double scale = std::max(1.0, want.abs().max().item<double>());
-    const double err = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs().max().item<double>();
-    if (!(err <= tol * scale)) {
-        std::fprintf(stderr, "FAIL %s: max error %g exceeds %g\n", what.c_str(), err, tol * scale);
-        ++failures;
-    }
-}
+using mae_test::expect_close;
+using mae_test::failures;
 
 // [N, heads, T, d] views of a [N, T, 3, heads, d] tensor, as attention_heads makes them
 std::vector<torch::Tensor> heads_of(const torch::Tensor& qkv) {

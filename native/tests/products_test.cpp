@@ -7,20 +7,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "close_checks.h"
 #include "products.h"
 
 namespace {
 
-int failures = 0;
-
-void expect_close(const torch::Tensor& got, const torch::Tensor& want, double tol, const std::string& what) {
-    const double scale = std::max(1.0, want.abs().max().item<double>());
-    const double err = (got.to(torch::kFloat64) - want.to(torch::kFloat64)).abs().max().item<double>();
-    if (!(err <= tol * scale)) {
-        std::fprintf(stderr, "FAIL %s: max error %g exceeds %g\n", what.c_str(), err, tol * scale);
-        ++failures;
-    }
-}
+using mae_test::expect_close;
+using mae_test::failures;
 
 void check_shape(int64_t m, int64_t k, int64_t n, const std::string& kernel) {
     const std::string at = kernel + " [" + std::to_string(m) + "x" + std::to_string(k) + "]·[" + std::to_string(n) +

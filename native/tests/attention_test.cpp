@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <string>
 
-#include "close_checks.h"
 #include "attention.h"
+#include "close_checks.h"
 
 namespace {
 

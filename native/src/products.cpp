@@ -1,7 +1,5 @@
 #include "products.h"
 
-#include "timed_choice.h"
-
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -10,6 +8,8 @@
 #include <cstdlib>
 #include <optional>
 #include <tuple>
+
+#include "timed_choice.h"
 
 namespace mae {
 
@@ -107,10 +107,16 @@ ProductKernel choose(const torch::Tensor& a, const torch::Tensor& b, const torch
     if (!onednn_can_run(a, b, e)) return ProductKernel::Aten;
     if (auto forced = forced_kernel()) return *forced;
     static TimedChoice<Key> choice;
-    torch::NoGradGuard no_grad;
     const bool onednn = choice.second_faster(
-        key_of(a, b, bias.defined(), e), [&] { run_aten(a, b, bias, e, residual); },
-        [&] { run_onednn(a, b, bias, e, residual); });
+        key_of(a, b, bias.defined(), e),
+        [&] {
+            torch::NoGradGuard no_grad;  // timing records nothing
+            run_aten(a, b, bias, e, residual);
+        },
+        [&] {
+            torch::NoGradGuard no_grad;
+            run_onednn(a, b, bias, e, residual);
+        });
     return onednn ? ProductKernel::OneDnn : ProductKernel::Aten;
 }
 

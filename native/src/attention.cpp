@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <tuple>
 
 #include "timed_choice.h"
@@ -13,17 +12,8 @@ namespace mae {
 
 namespace {
 
-std::optional<AttentionKernel> kernel_from_environment() {
-    const char* v = std::getenv("MAE_ATTENTION_KERNEL");
-    if (v == nullptr) return std::nullopt;
-    const std::string s(v);
-    if (s == "fused") return AttentionKernel::Fused;
-    if (s == "composed") return AttentionKernel::Composed;
-    return std::nullopt;
-}
-
-// -1: measure; else the AttentionKernel forced
-std::atomic<int> forced{kernel_from_environment() ? static_cast<int>(*kernel_from_environment()) : -1};
+// -1: measure; else the AttentionKernel forced (MAE_ATTENTION_KERNEL=fused or composed)
+std::atomic<int> forced{kernel_forced_by_environment("MAE_ATTENTION_KERNEL", {"fused", "composed"})};
 
 torch::Tensor fused(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
     return at::scaled_dot_product_attention(q, k, v);  // scale 1/sqrt(head_dim)

@@ -5,7 +5,6 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <optional>
 #include <tuple>
 
@@ -41,18 +40,9 @@ const std::optional<c10::TypedOperatorHandle<BinaryFn>>& binary_op() {
     return op;
 }
 
-// MAE_PRODUCT_KERNEL: aten or onednn forces that kernel; anything else (or unset) measures.
-std::optional<ProductKernel> kernel_from_environment() {
-    const char* v = std::getenv("MAE_PRODUCT_KERNEL");
-    if (v == nullptr) return std::nullopt;
-    const std::string s(v);
-    if (s == "aten") return ProductKernel::Aten;
-    if (s == "onednn") return ProductKernel::OneDnn;
-    return std::nullopt;
-}
-
-// -1: measure; else the ProductKernel forced (read on every product: an atomic, no lock)
-std::atomic<int> forced{kernel_from_environment() ? static_cast<int>(*kernel_from_environment()) : -1};
+// -1: measure; else the ProductKernel forced (read on every product: an atomic, no lock). MAE_PRODUCT_KERNEL=aten or
+// onednn forces that kernel; anything else (or unset) measures.
+std::atomic<int> forced{kernel_forced_by_environment("MAE_PRODUCT_KERNEL", {"aten", "onednn"})};
 
 std::optional<ProductKernel> forced_kernel() {
     const int f = forced.load(std::memory_order_relaxed);

@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <string_view>
 
 namespace mae {
 
@@ -22,6 +25,19 @@ inline double best_seconds(const std::function<void()>& run) {
         best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     return best;
+}
+
+// The position in `names` of environment variable `var`'s value, the kernel a test or benchmark forces; -1 where it
+// is unset or names no kernel (then the choice is measured).
+inline int kernel_forced_by_environment(const char* var, std::initializer_list<std::string_view> names) {
+    const char* v = std::getenv(var);
+    if (v == nullptr) return -1;
+    int i = 0;
+    for (auto name : names) {
+        if (name == v) return i;
+        ++i;
+    }
+    return -1;
 }
 
 template <typename Key>

@@ -6,6 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+source scripts/setup.sh
 mkdir -p benchmarks/results
 out=benchmarks/results/bf16-vs-pytorch-$(date -u +%Y%m%dT%H%M%SZ).jsonl
 for c in fashion-mnist vit-tiny16 vit-base16; do  # the Python side's weights and equality check
@@ -18,7 +19,7 @@ for c in fashion-mnist vit-tiny16 vit-base16; do
   for p in bf16 f32; do
     flag=""; if [[ $p == bf16 ]]; then flag=--bf16; fi
     j=$(./mae bench --config $c --precision $p --steps $s --warmup $w 2>/dev/null | tail -1)
-    py=$(env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 .venv/bin/python benchmarks/python/bench_step.py --config $c --check /tmp/mae4j-check-$c --threads 2 --steps $s --warmup $w $flag 2>/dev/null | tail -1)
+    py=$(env MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 "$MAE_VENV/bin/python" benchmarks/python/bench_step.py --config $c --check /tmp/mae4j-check-$c --threads 2 --steps $s --warmup $w $flag 2>/dev/null | tail -1)
     echo "$j" >> "$out"
     echo "$py" >> "$out"
   done

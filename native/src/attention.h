@@ -2,9 +2,9 @@
 // count and whether a gradient is recorded, the faster of two kernels, timed once at the shape's first use: ATen's
 // fused kernel (scaled_dot_product_attention: flash attention on the CPU) and the composed form the official code's
 // Attention computes (timm 0.3.2: softmax(q·kᵀ·scale)·v, the two products in q's dtype, the softmax in float32 as
-// autocast runs it). In bfloat16 the fused kernel's backward is 1.3–7× slower than the composed form's at this
-// project's shapes (benchmarks/README.md); in float32 the fused kernel is mostly the faster. CUDA and other dtypes
-// run the fused kernel.
+// autocast runs it). In bfloat16, forward and backward together, the fused kernel is 1.3–7× slower than the composed
+// form at this project's shapes (benchmarks/README.md); in float32 the fused kernel is mostly the faster. CUDA and
+// other dtypes run the fused kernel.
 #pragma once
 
 #include <torch/torch.h>

@@ -268,8 +268,9 @@ int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out);
    pos_embed, patch_embed, blocks, and norm for MAE_ENCODER_MAE or fc_norm for MAE_ENCODER_CLASSIFIER, named as the
    reference's state_dict): no decoder, no head, no gradients, no random initialisation — they start at zero
    (an MAE's fixed position table at its sine-cosine values) for the caller to set (mae_params_set). Linear layers
-   run through libmae's product dispatch, bias+GELU and residual additions fused into the product where the kernel
-   allows. Any number of threads may embed at once; setting parameters waits for them. */
+   run through libmae's product dispatch: bias+GELU fused into the product where the kernel allows, residual
+   additions made in place on its output. Any number of threads may embed at once; setting parameters waits for
+   them. */
 int32_t mae_encoder_create(const mae_config* config, const mae_device* device, int32_t kind, mae_encoder** out);
 int32_t mae_encoder_free(mae_encoder* e);
 /* The encoder's parameters (mae_params_*). */

@@ -1,8 +1,8 @@
 // The encoder alone, for inference (what Encoder.load serves): cls_token, pos_embed, patch_embed, the blocks and
 // the final norm of an MAE, or the globally pooled fc_norm of a fine-tuned models_vit classifier — no decoder, no
 // head, no autograd state, and no random initialisation: the parameters start at zero (MAE's fixed position table
-// at its sine-cosine values) for the caller to load. Products run through products.h (fused bias+GELU and
-// residual additions), optionally in bfloat16 from copies of the weights made once per load.
+// at its sine-cosine values) for the caller to load. Products run through products.h (bias+GELU fused, residual
+// additions in place), optionally in bfloat16 from copies of the weights made once per load.
 #pragma once
 
 #include <torch/torch.h>

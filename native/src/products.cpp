@@ -19,8 +19,6 @@ enum class Epilogue { None, Gelu, Add };
 
 using PointwiseFn = at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, c10::string_view,
                                c10::List<std::optional<at::Scalar>>, std::optional<c10::string_view>);
-using BinaryFn = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
-                            c10::string_view);
 
 // oneDNN's inner product as LibTorch registers it for inductor; absent from builds without mkldnn.
 template <typename Fn>
@@ -32,11 +30,6 @@ std::optional<c10::TypedOperatorHandle<Fn>> find_op(const char* name, const char
 
 const std::optional<c10::TypedOperatorHandle<PointwiseFn>>& pointwise_op() {
     static const auto op = find_op<PointwiseFn>("mkldnn::_linear_pointwise", "");
-    return op;
-}
-
-const std::optional<c10::TypedOperatorHandle<BinaryFn>>& binary_op() {
-    static const auto op = find_op<BinaryFn>("mkldnn::_linear_pointwise", "binary");
     return op;
 }
 
@@ -55,7 +48,7 @@ bool onednn_can_run(const torch::Tensor& a, const torch::Tensor& b, Epilogue e) 
     if (torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad())) return false;
     if (a.scalar_type() != b.scalar_type()) return false;
     if (a.scalar_type() != torch::kFloat32 && a.scalar_type() != torch::kBFloat16) return false;
-    return e == Epilogue::Add ? binary_op().has_value() : pointwise_op().has_value();
+    return pointwise_op().has_value();
 }
 
 torch::Tensor run_aten(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
@@ -69,11 +62,13 @@ torch::Tensor run_aten(const torch::Tensor& a, const torch::Tensor& b, const tor
 torch::Tensor run_onednn(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
                          const torch::Tensor& residual) {
     const std::optional<at::Tensor> bias_opt = bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt;
-    if (e == Epilogue::Add) return binary_op()->call(a, residual, b, bias_opt, "add");
     // algorithm "none": the erf GELU, as torch::gelu's default
-    return pointwise_op()->call(a, b, bias_opt, e == Epilogue::Gelu ? "gelu" : "none",
-                                c10::List<std::optional<at::Scalar>>(),
-                                e == Epilogue::Gelu ? std::optional<c10::string_view>("none") : std::nullopt);
+    auto y = pointwise_op()->call(a, b, bias_opt, e == Epilogue::Gelu ? "gelu" : "none",
+                                  c10::List<std::optional<at::Scalar>>(),
+                                  e == Epilogue::Gelu ? std::optional<c10::string_view>("none") : std::nullopt);
+    // The residual is added in place after the product: oneDNN's fused "add" (_linear_pointwise.binary) ran 1.1–14×
+    // slower than product-then-add at every encoder shape measured (benchmarks/README.md).
+    return e == Epilogue::Add ? y.add_(residual) : y;
 }
 
 using Key = std::tuple<int64_t, int64_t, int64_t, bool, bool, bool, int, int, int>;

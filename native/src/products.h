@@ -27,8 +27,7 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch
 // is the faster kernel for the shape.
 torch::Tensor linear_gelu(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
 
-// residual + linear(x, w, b), the addition fused into oneDNN's product where no gradient is needed and oneDNN is the
-// faster kernel for the shape.
+// residual + linear(x, w, b), where no gradient is needed added in place on the product's output (no third tensor).
 torch::Tensor linear_add(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                          const torch::Tensor& residual);
 

@@ -17,8 +17,8 @@ torch::Tensor attention_heads(const Block& b, const torch::Tensor& x) {
     return out.transpose(1, 2).reshape({n, t, dim});
 }
 
-// residual + branch(x)·factors, the branch a linear layer; without stochastic depth the addition may fuse into the
-// product (linear_add, where nothing is recorded for backward).
+// residual + branch(x)·factors, the branch a linear layer; without stochastic depth the addition is made in place on
+// the product's output (linear_add, where nothing is recorded for backward).
 torch::Tensor add_branch(const torch::Tensor& residual, const torch::Tensor& x, const torch::Tensor& w,
                          const torch::Tensor& bias, const torch::Tensor& factors) {
     if (factors.defined()) return residual + linear(x, w, bias) * factors;
@@ -99,7 +99,7 @@ torch::Tensor block_forward(const Block& b, const torch::Tensor& x, const DropPa
     const DropPath none;
     if (drop == nullptr) drop = &none;
     // The products' inputs in the weights' dtype (a no-op unless they are an inference encoder's bfloat16 copies);
-    // a residual addition of another dtype is not fused (linear_add) and promotes back to x's.
+    // a residual addition of another dtype is not made in place (linear_add) and promotes back to x's.
     const auto compute = b.qkv_w.scalar_type();
     auto heads = attention_heads(b, layer_norm(x, b.norm1_w, b.norm1_b, b.eps).to(compute));
     auto y = add_branch(x, heads, b.proj_w, b.proj_b, drop->attn);

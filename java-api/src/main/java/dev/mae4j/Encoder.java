@@ -63,7 +63,8 @@ public final class Encoder implements AutoCloseable {
      * (no decoder weights), or fine-tuned models_vit weights (fc_norm and head), for images of
      * {@code config}'s size: position tables of another grid are regenerated (fixed) or resized (learned). Only the
      * encoder is built (no decoder, no head; see {@link #parameters}), and it runs for inference: no autograd state,
-     * GELU and residual additions fused into the matrix products, large batches in cache-sized pieces.
+     * GELU fused into the matrix products and residual additions made in place on their outputs, large batches in
+     * cache-sized pieces.
      */
     public static Encoder load(Path path, MaeConfig config, Device device) throws IOException {
         return load(path, config, device, DEFAULT_MAX_BATCH);

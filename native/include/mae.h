@@ -269,14 +269,15 @@ int32_t mae_model_last_input_address(const mae_model* m, uint64_t* out);
    reference's state_dict): no decoder, no head, no gradients, no random initialisation — they start at zero
    (an MAE's fixed position table at its sine-cosine values) for the caller to set (mae_params_set). Linear layers
    run through libmae's product dispatch: bias+GELU fused into the product where the kernel allows, residual
-   additions made in place on its output. Any number of threads may embed at once; setting parameters waits for
-   them. */
+   additions made in place on its output, and on the CPU the linear weights reordered once per change of the
+   parameters into oneDNN's layout where its product on them is the faster (one more copy of them in memory).
+   Any number of threads may embed at once; setting parameters waits for them. */
 int32_t mae_encoder_create(const mae_config* config, const mae_device* device, int32_t kind, mae_encoder** out);
 int32_t mae_encoder_free(mae_encoder* e);
 /* The encoder's parameters (mae_params_*). */
 int32_t mae_encoder_params(mae_encoder* e, mae_params** out);
-/* on = 1: the linear layers' products in bfloat16, from bfloat16 copies of their weights made at the first call
-   after the weights change (the residual stream, LayerNorms and output stay float32, as under autocast); 0: in
+/* on = 1: the linear layers' products in bfloat16, from bfloat16 copies of their weights (reordered as above) made
+   at the first call after the weights change (the residual stream, LayerNorms and output stay float32, as under autocast); 0: in
    the parameters' dtype. */
 int32_t mae_encoder_bf16_set(mae_encoder* e, int32_t on);
 /* images [N, C, H, W] (F32 or F64) -> pool MAE_POOL_CLS: [N, embed_dim], the [CLS] token after the final norm;

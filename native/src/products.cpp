@@ -33,6 +33,15 @@ const std::optional<c10::TypedOperatorHandle<PointwiseFn>>& pointwise_op() {
     return op;
 }
 
+using ReorderFn = at::Tensor(const at::Tensor&, std::optional<int64_t>);
+
+// oneDNN's weight reorder into the layout its inner product reads (an opaque MKLDNN tensor), as inductor packs
+// frozen weights.
+const std::optional<c10::TypedOperatorHandle<ReorderFn>>& reorder_op() {
+    static const auto op = find_op<ReorderFn>("mkldnn::_reorder_linear_weight", "");
+    return op;
+}
+
 // -1: measure; else the ProductKernel forced (read on every product: an atomic, no lock). MAE_PRODUCT_KERNEL=aten or
 // onednn forces that kernel; anything else (or unset) measures.
 std::atomic<int> forced{kernel_forced_by_environment("MAE_PRODUCT_KERNEL", {"aten", "onednn"})};
@@ -107,6 +116,7 @@ ProductKernel choose(const torch::Tensor& a, const torch::Tensor& b, const torch
 
 torch::Tensor dispatch(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
                        const torch::Tensor& residual = {}) {
+    if (b.is_mkldnn()) return run_onednn(a, b, bias, e, residual);  // a packed weight: only oneDNN reads it
     return choose(a, b, bias, e, residual) == ProductKernel::OneDnn ? run_onednn(a, b, bias, e, residual)
                                                                     : run_aten(a, b, bias, e, residual);
 }
@@ -176,6 +186,21 @@ torch::Tensor linear_add(const torch::Tensor& x, const torch::Tensor& w, const t
         return residual + linear(x, w, b);
     auto shape = out_shape(x, w.size(0));
     return dispatch(rows(x), w, b, Epilogue::Add, residual.expand(shape).reshape({-1, w.size(0)})).view(shape);
+}
+
+torch::Tensor packed_weight(const torch::Tensor& w, const torch::Tensor& bias, int64_t rows) {
+    if (!reorder_op() || w.dim() != 2 || w.requires_grad() || rows < 1) return w;
+    auto x = torch::randn({rows, w.size(1)}, w.options());
+    if (!onednn_can_run(x, w, Epilogue::None)) return w;
+    if (forced_kernel() == ProductKernel::Aten) return w;
+    torch::NoGradGuard no_grad;
+    auto packed = reorder_op()->call(w, std::nullopt);
+    if (forced_kernel() == ProductKernel::OneDnn) return packed;
+    static TimedChoice<Key> choice;
+    const bool faster = choice.second_faster(
+        key_of(x, w, bias.defined(), Epilogue::None), [&] { dispatch(x, w, bias, Epilogue::None); },
+        [&] { run_onednn(x, packed, bias, Epilogue::None, {}); });
+    return faster ? packed : w;
 }
 
 void force_product_kernel(std::optional<ProductKernel> kernel) {

@@ -31,6 +31,12 @@ torch::Tensor linear_gelu(const torch::Tensor& x, const torch::Tensor& w, const 
 torch::Tensor linear_add(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                          const torch::Tensor& residual);
 
+// w [out, in] reordered once into the layout oneDNN's inner product reads (an opaque MKLDNN tensor), for weights
+// that no longer change (an inference encoder's), where oneDNN on that copy runs a [rows, in] product faster than
+// product() on w (timed once per shape, dtype and thread count); else w itself, as where oneDNN is absent or w is
+// not a CPU float32/bfloat16 matrix. Products on a packed weight always run oneDNN's kernel and record no gradient.
+torch::Tensor packed_weight(const torch::Tensor& w, const torch::Tensor& bias, int64_t rows);
+
 // The kernel product() runs for a [m, k] · [n, k]ᵀ product at the current thread count ("aten" or "onednn"),
 // measuring it if not yet known; for benchmarks and tests.
 std::string product_kernel_for(int64_t m, int64_t k, int64_t n);

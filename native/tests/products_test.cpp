@@ -1,6 +1,6 @@
 // product(), linear, linear_gelu and linear_add with each kernel forced, against ATen's own linear, GELU and
 // autograd: forward outputs and the input, weight and bias gradients, float32 and bfloat16, plain and transposed
-// operands, one and two threads. Exits non-zero naming the first mismatch.
+// operands, weights packed for oneDNN (packed_weight), one and two threads. Exits non-zero naming the first mismatch.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -29,6 +29,24 @@ void check_shape(int64_t m, int64_t k, int64_t n, const std::string& kernel) {
         expect_close(mae::product(xt, w.t().contiguous().t()), xt.mm(w.t()), 1e-5, at + " transposed operands");
         auto xb = x.to(torch::kBFloat16), wb = w.to(torch::kBFloat16), bb = b.to(torch::kBFloat16);
         expect_close(mae::linear(xb, wb, bb), torch::linear(xb, wb, bb), 2e-2, at + " bf16 forward");
+        // an inference weight reordered for oneDNN where oneDNN runs (forced), the weight itself where ATen does
+        const bool onednn = kernel.rfind("onednn", 0) == 0;
+        for (const auto& [weight, bias, input, tol, dtype] :
+             {std::tuple{w, b, x, 1e-5, std::string("")}, std::tuple{wb, bb, xb, 2e-2, std::string(" bf16")}}) {
+            auto packed = mae::packed_weight(weight, bias, m);
+            if (packed.is_mkldnn() != onednn) {
+                std::fprintf(stderr, "FAIL %s%s: packed_weight gave %s weight\n", at.c_str(), dtype.c_str(),
+                             packed.is_mkldnn() ? "a packed" : "the plain");
+                ++failures;
+            }
+            auto r = residual.to(input.scalar_type());
+            expect_close(mae::linear(input, packed, bias), torch::linear(input, weight, bias), tol,
+                         at + dtype + " packed forward");
+            expect_close(mae::linear_gelu(input, packed, bias), torch::gelu(torch::linear(input, weight, bias)), tol,
+                         at + dtype + " packed linear_gelu");
+            expect_close(mae::linear_add(input, packed, bias, r), r + torch::linear(input, weight, bias), tol,
+                         at + dtype + " packed linear_add");
+        }
     }
     // gradients through LinearFunction against torch::linear's autograd
     auto x1 = x.clone().requires_grad_(true), w1 = w.clone().requires_grad_(true), b1 = b.clone().requires_grad_(true);

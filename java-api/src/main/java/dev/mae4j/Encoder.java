@@ -63,8 +63,9 @@ public final class Encoder implements AutoCloseable {
      * (no decoder weights), or fine-tuned models_vit weights (fc_norm and head), for images of
      * {@code config}'s size: position tables of another grid are regenerated (fixed) or resized (learned). Only the
      * encoder is built (no decoder, no head; see {@link #parameters}), and it runs for inference: no autograd state,
-     * GELU fused into the matrix products and residual additions made in place on their outputs, large batches in
-     * cache-sized pieces.
+     * GELU fused into the matrix products and residual additions made in place on their outputs, the linear weights
+     * reordered once into oneDNN's layout where that is the faster (one more copy of them in memory), large batches
+     * in cache-sized pieces.
      */
     public static Encoder load(Path path, MaeConfig config, Device device) throws IOException {
         return load(path, config, device, DEFAULT_MAX_BATCH);

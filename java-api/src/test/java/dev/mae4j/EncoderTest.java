@@ -72,7 +72,8 @@ class EncoderTest {
             try (Encoder e = Encoder.load(file, CONFIG, TestData.device());
                     Tensor f = e.embed(x, Encoder.Output.MEAN);
                     Tensor direct = c.features(x)) {
-                assertArrayEquals(direct.toFloatArray(), f.toFloatArray());
+                // the encoder's products read its weights reordered for oneDNN: equal to float32 rounding
+                assertArrayEquals(direct.toFloatArray(), f.toFloatArray(), 1e-5f);
                 assertThrows(IllegalArgumentException.class, () -> e.embed(x, Encoder.Output.CLS));
             }
         }

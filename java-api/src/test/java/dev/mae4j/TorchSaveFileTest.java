@@ -188,7 +188,8 @@ class TorchSaveFileTest {
                     Tensor x = TestData.images(TestData.gaussian(128, 55), DType.F32, MaeConfig.tiny(), 1);
                     Tensor a = e.embed(x, Encoder.Output.TOKENS);
                     Tensor b = m.encode(x)) {
-                assertArrayEquals(b.toFloatArray(), a.toFloatArray());
+                // the encoder's products read its weights reordered for oneDNN: equal to float32 rounding
+                assertArrayEquals(b.toFloatArray(), a.toFloatArray(), 1e-5f);
             }
         }
     }

@@ -2,10 +2,10 @@
 against the composed form libmae may run instead (softmax(q·kᵀ·scale)·v, products in the operands' dtype, softmax in
 float32), float32 and bfloat16, forward+backward (training) and forward alone (inference), ms per call, best of three
 0.3 s runs.   python benchmarks/python/attention_kernels.py"""
-import time
-
 import torch
 import torch.nn.functional as F
+
+from timing import best_seconds
 
 # (intra-op threads, [N, heads, T, head_dim]): fashion-mnist's and vit-tiny16's shards (one thread each), ViT-B/16
 SHAPES = [(1, (128, 3, 13, 64)), (1, (128, 4, 50, 32)), (1, (4, 3, 50, 64)), (1, (4, 4, 197, 32)),
@@ -13,16 +13,7 @@ SHAPES = [(1, (128, 3, 13, 64)), (1, (128, 4, 50, 32)), (1, (4, 3, 50, 64)), (1,
 
 
 def ms(f):
-    f()
-    f()
-    best = 1e9
-    for _ in range(3):
-        reps, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 0.3:
-            f()
-            reps += 1
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best * 1e3
+    return best_seconds(f, runs=3) * 1e3
 
 
 def composed(q, k, v):

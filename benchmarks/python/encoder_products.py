@@ -6,9 +6,10 @@ of 8 images (1576 rows), float32 and bfloat16. One JSON line per shape; the best
     python benchmarks/python/encoder_products.py [--threads N]"""
 import argparse
 import json
-import time
 
 import torch
+
+from timing import best_seconds
 
 LAYERS = [  # (in, out, epilogue, what)
     (192, 576, "none", "vit-tiny16 qkv"),
@@ -23,16 +24,7 @@ LAYERS = [  # (in, out, epilogue, what)
 
 
 def micros(f):
-    f()
-    f()
-    best = float("inf")
-    for _ in range(5):
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 0.3:
-            f()
-            n += 1
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best * 1e6
+    return best_seconds(f, runs=5) * 1e6
 
 
 def main():

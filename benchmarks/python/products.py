@@ -6,9 +6,10 @@ for all 197 tokens) and vit-tiny16's, and the two backward products (input and w
 layer. One JSON line per shape and thread count; the best of three timings of at least 0.4 s each."""
 import argparse
 import json
-import time
 
 import torch
+
+from timing import best_seconds
 
 SHAPES = [  # (rows, in, out, what)
     (400, 768, 2304, "vit-base16 qkv, MAE batch 8"),
@@ -23,15 +24,7 @@ SHAPES = [  # (rows, in, out, what)
 
 
 def gflops(f, flops):
-    best = 0.0
-    f()
-    for _ in range(3):
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < 0.4:
-            f()
-            n += 1
-        best = max(best, flops * n / (time.perf_counter() - t0) / 1e9)
-    return best
+    return flops / best_seconds(f, runs=3, min_seconds=0.4, warmups=1) / 1e9
 
 
 def main():

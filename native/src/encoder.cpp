@@ -53,10 +53,12 @@ void VitEncoder::set_bf16(bool on) {
     bf16_ = on;
 }
 
-int64_t VitEncoder::piece_images() const {
+int64_t VitEncoder::tokens_per_image() const {
     const int64_t grid = cfg_.img_size / cfg_.patch_size;
-    return std::max<int64_t>(1, kPieceTokens / (grid * grid + 1));
+    return grid * grid + 1;
 }
+
+int64_t VitEncoder::piece_images() const { return std::max<int64_t>(1, kPieceTokens / tokens_per_image()); }
 
 std::shared_ptr<const std::vector<Block>> VitEncoder::prepare_blocks() const {
     std::lock_guard<std::mutex> guard(copies_mutex_);
@@ -65,11 +67,12 @@ std::shared_ptr<const std::vector<Block>> VitEncoder::prepare_blocks() const {
     versions.push_back(bf16_ ? 1 : 0);
     if (prepared_ && versions == prepared_versions_) return prepared_;
     torch::NoGradGuard no_grad;
-    const int64_t grid = cfg_.img_size / cfg_.patch_size, rows = piece_images() * (grid * grid + 1);
+    const int64_t rows = piece_images() * tokens_per_image();
     auto blocks = std::make_shared<std::vector<Block>>(blocks_);
     for (auto& b : *blocks) {
-        for (auto* t : {&b.qkv_w, &b.qkv_b, &b.proj_w, &b.proj_b, &b.fc1_w, &b.fc1_b, &b.fc2_w, &b.fc2_b})
-            if (bf16_) *t = t->to(torch::kBFloat16);
+        if (bf16_)
+            for (auto* t : {&b.qkv_w, &b.qkv_b, &b.proj_w, &b.proj_b, &b.fc1_w, &b.fc1_b, &b.fc2_w, &b.fc2_b})
+                *t = t->to(torch::kBFloat16);
         if (!device_.is_cpu()) continue;
         b.qkv_w = packed_weight(b.qkv_w, b.qkv_b, rows);
         b.proj_w = packed_weight(b.proj_w, b.proj_b, rows);

@@ -56,6 +56,7 @@ private:
     // in the last-level cache (ViT-B/16 on a 32 MiB L3: 5.5 img/s at batch 8, 5.0 at batch 32 in one piece).
     static constexpr int64_t kPieceTokens = 1600;
     int64_t piece_images() const;
+    int64_t tokens_per_image() const;  // the patches and [CLS]
 
     // The blocks as the products read them: the linear weights as bfloat16 copies in bf16 mode, and on the CPU
     // reordered for oneDNN where that runs a piece's products faster (packed_weight); made from the parameters'

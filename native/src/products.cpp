@@ -75,7 +75,7 @@ torch::Tensor run_onednn(const torch::Tensor& a, const torch::Tensor& b, const t
     auto y = pointwise_op()->call(a, b, bias_opt, e == Epilogue::Gelu ? "gelu" : "none",
                                   c10::List<std::optional<at::Scalar>>(),
                                   e == Epilogue::Gelu ? std::optional<c10::string_view>("none") : std::nullopt);
-    // The residual is added in place after the product: oneDNN's fused "add" (_linear_pointwise.binary) ran 1.1–14×
+    // The residual is added in place after the product: oneDNN's fused "add" (_linear_pointwise.binary) ran 1.1–15×
     // slower than product-then-add at every encoder shape measured (benchmarks/README.md).
     return e == Epilogue::Add ? y.add_(residual) : y;
 }

@@ -51,7 +51,7 @@ std::optional<ProductKernel> forced_kernel() {
     return f < 0 ? std::nullopt : std::optional<ProductKernel>(static_cast<ProductKernel>(f));
 }
 
-bool onednn_can_run(const torch::Tensor& a, const torch::Tensor& b, Epilogue e) {
+bool onednn_can_run(const torch::Tensor& a, const torch::Tensor& b) {
     // oneDNN's product has no autograd: it runs where nothing is recorded (LinearFunction's passes, inference)
     if (!a.device().is_cpu()) return false;
     if (torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad())) return false;
@@ -98,7 +98,7 @@ Key key_of(const torch::Tensor& a, const torch::Tensor& b, bool bias, Epilogue e
 
 ProductKernel choose(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& bias, Epilogue e,
                      const torch::Tensor& residual) {
-    if (!onednn_can_run(a, b, e)) return ProductKernel::Aten;
+    if (!onednn_can_run(a, b)) return ProductKernel::Aten;
     if (auto forced = forced_kernel()) return *forced;
     static TimedChoice<Key> choice;
     const bool onednn = choice.second_faster(
@@ -190,9 +190,9 @@ torch::Tensor linear_add(const torch::Tensor& x, const torch::Tensor& w, const t
 
 torch::Tensor packed_weight(const torch::Tensor& w, const torch::Tensor& bias, int64_t rows) {
     if (!reorder_op() || w.dim() != 2 || w.requires_grad() || rows < 1) return w;
-    auto x = torch::randn({rows, w.size(1)}, w.options());
-    if (!onednn_can_run(x, w, Epilogue::None)) return w;
     if (forced_kernel() == ProductKernel::Aten) return w;
+    auto x = torch::randn({rows, w.size(1)}, w.options());
+    if (!onednn_can_run(x, w)) return w;
     torch::NoGradGuard no_grad;
     auto packed = reorder_op()->call(w, std::nullopt);
     if (forced_kernel() == ProductKernel::OneDnn) return packed;
